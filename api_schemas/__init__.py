@@ -1,0 +1,1 @@
+"""The Fieldscore API contract: msgspec Structs shared by the backend and the tests."""

@@ -1,0 +1,110 @@
+"""Brands, an organisation's own/competitor relation to a brand, and locations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from enum import Enum
+from typing import Annotated
+
+import msgspec
+
+from api_schemas.common import Code, Email, Latitude, Longitude, Name, Request, ShortText
+
+ClockTime = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")]
+Phone = Annotated[str, msgspec.Meta(max_length=40, pattern=r"^\+?[0-9 ()./-]*$")]
+TimeZoneName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, description="IANA time zone, e.g. Europe/Prague")]
+
+
+class BrandRelation(str, Enum):
+    own = "own"
+    competitor = "competitor"
+
+
+class Weekday(str, Enum):
+    mon = "mon"
+    tue = "tue"
+    wed = "wed"
+    thu = "thu"
+    fri = "fri"
+    sat = "sat"
+    sun = "sun"
+
+
+class Brand(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    name: str
+    created_at: dt.datetime
+
+
+class BrandCreate(Request):
+    name: Name
+
+
+class BrandUpdate(Request):
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+
+
+class OrganisationBrand(msgspec.Struct, kw_only=True):
+    organisation_id: uuid.UUID
+    brand_id: uuid.UUID
+    brand_name: str
+    relation: BrandRelation
+
+
+class OrganisationBrandSet(Request):
+    relation: BrandRelation
+
+
+class OpeningInterval(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Open from `opens` to `closes` in the location's local time; closes may be 24:00."""
+
+    day: Weekday
+    opens: ClockTime
+    closes: ClockTime
+
+
+class Location(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    brand_id: uuid.UUID
+    name: str
+    code: str | None
+    region: str
+    district: str
+    address: str
+    lat: float | None
+    lon: float | None
+    phone: str | None
+    email: str | None
+    timezone: str
+    opening_hours: list[OpeningInterval]
+    created_at: dt.datetime
+
+
+class LocationCreate(Request):
+    brand_id: uuid.UUID
+    name: Name
+    code: Code | None = None
+    region: ShortText = ""
+    district: ShortText = ""
+    address: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    phone: Phone | None = None
+    email: Email | None = None
+    timezone: TimeZoneName
+    opening_hours: Annotated[list[OpeningInterval], msgspec.Meta(max_length=50)] = []
+
+
+class LocationUpdate(Request):
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    code: Code | None | msgspec.UnsetType = msgspec.UNSET
+    region: ShortText | msgspec.UnsetType = msgspec.UNSET
+    district: ShortText | msgspec.UnsetType = msgspec.UNSET
+    address: Annotated[str, msgspec.Meta(max_length=500)] | msgspec.UnsetType = msgspec.UNSET
+    lat: Latitude | None | msgspec.UnsetType = msgspec.UNSET
+    lon: Longitude | None | msgspec.UnsetType = msgspec.UNSET
+    phone: Phone | None | msgspec.UnsetType = msgspec.UNSET
+    email: Email | None | msgspec.UnsetType = msgspec.UNSET
+    timezone: TimeZoneName | msgspec.UnsetType = msgspec.UNSET
+    opening_hours: Annotated[list[OpeningInterval], msgspec.Meta(max_length=50)] | msgspec.UnsetType = msgspec.UNSET
