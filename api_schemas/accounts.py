@@ -28,11 +28,11 @@ class Organisation(msgspec.Struct, kw_only=True):
     created_at: dt.datetime
 
 
-class OrganisationCreate(Request):
+class OrganisationCreate(Request, kw_only=True):
     name: Name
 
 
-class OrganisationUpdate(Request):
+class OrganisationUpdate(Request, kw_only=True):
     name: Name | msgspec.UnsetType = msgspec.UNSET
 
 
@@ -46,7 +46,7 @@ class User(msgspec.Struct, kw_only=True):
     created_at: dt.datetime
 
 
-class UserCreate(Request):
+class UserCreate(Request, kw_only=True):
     email: Email
     name: Name
     role: Role
@@ -54,7 +54,7 @@ class UserCreate(Request):
     organisation_id: uuid.UUID | None = None
 
 
-class UserUpdate(Request):
+class UserUpdate(Request, kw_only=True):
     name: Name | msgspec.UnsetType = msgspec.UNSET
     password: Password | msgspec.UnsetType = msgspec.UNSET
     is_active: bool | msgspec.UnsetType = msgspec.UNSET
@@ -71,7 +71,7 @@ class ShopperProfile(msgspec.Struct, kw_only=True):
     capacity_per_week: int
 
 
-class ShopperProfileUpdate(Request):
+class ShopperProfileUpdate(Request, kw_only=True):
     home_lat: Latitude | None = None
     home_lon: Longitude | None = None
     languages: Annotated[list[LanguageCode], msgspec.Meta(max_length=20)] = []
@@ -80,7 +80,7 @@ class ShopperProfileUpdate(Request):
     capacity_per_week: Annotated[int, msgspec.Meta(ge=0, le=500)] = 15
 
 
-class LoginRequest(Request):
+class LoginRequest(Request, kw_only=True):
     email: Annotated[str, msgspec.Meta(min_length=1, max_length=254)]
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 

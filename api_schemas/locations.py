@@ -37,11 +37,11 @@ class Brand(msgspec.Struct, kw_only=True):
     created_at: dt.datetime
 
 
-class BrandCreate(Request):
+class BrandCreate(Request, kw_only=True):
     name: Name
 
 
-class BrandUpdate(Request):
+class BrandUpdate(Request, kw_only=True):
     name: Name | msgspec.UnsetType = msgspec.UNSET
 
 
@@ -52,7 +52,7 @@ class OrganisationBrand(msgspec.Struct, kw_only=True):
     relation: BrandRelation
 
 
-class OrganisationBrandSet(Request):
+class OrganisationBrandSet(Request, kw_only=True):
     relation: BrandRelation
 
 
@@ -81,7 +81,7 @@ class Location(msgspec.Struct, kw_only=True):
     created_at: dt.datetime
 
 
-class LocationCreate(Request):
+class LocationCreate(Request, kw_only=True):
     brand_id: uuid.UUID
     name: Name
     code: Code | None = None
@@ -96,7 +96,7 @@ class LocationCreate(Request):
     opening_hours: Annotated[list[OpeningInterval], msgspec.Meta(max_length=50)] = []
 
 
-class LocationUpdate(Request):
+class LocationUpdate(Request, kw_only=True):
     name: Name | msgspec.UnsetType = msgspec.UNSET
     code: Code | None | msgspec.UnsetType = msgspec.UNSET
     region: ShortText | msgspec.UnsetType = msgspec.UNSET

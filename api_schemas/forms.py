@@ -1,0 +1,316 @@
+"""Questionnaire definitions: sections, typed questions, conditions and scoring attributes.
+
+A definition is plain data. The same document drives the phone form (JavaScript), server
+validation and scoring (Python); see backend/forms and backend/scoring for the semantics.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from enum import Enum
+from typing import Annotated, Any, Literal, Union
+
+import msgspec
+
+from api_schemas.common import LongText, Name, Request
+
+QuestionKey = Annotated[
+    str,
+    msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                 description="Stable key of a question or section: letters, digits, underscore."),
+]
+Labels = Annotated[
+    dict[str, Annotated[str, msgspec.Meta(max_length=2000)]],
+    msgspec.Meta(description="Label text by language code, e.g. {\"en\": \"Was the greeting warm?\", \"de\": \"…\"}."),
+]
+Weight = Annotated[float, msgspec.Meta(ge=0, le=1000)]
+Points = Annotated[float, msgspec.Meta(ge=-1000, le=1000)]
+Bound = Annotated[float, msgspec.Meta(ge=-1e12, le=1e12)]
+
+
+class Channel(str, Enum):
+    visit = "visit"
+    call = "call"
+    email = "email"
+    chat = "chat"
+
+
+class MetricTag(str, Enum):
+    time_to_answer_s = "time_to_answer_s"
+    rings = "rings"
+    hold_s = "hold_s"
+    menu_s = "menu_s"
+    transfers = "transfers"
+    wait_s = "wait_s"
+    serve_s = "serve_s"
+    reply_h = "reply_h"
+    reply_s = "reply_s"
+    resolution_h = "resolution_h"
+    nps = "nps"
+    csat = "csat"
+    fcr = "fcr"
+    right_person = "right_person"
+    answered = "answered"
+    out_of_hours_cover = "out_of_hours_cover"
+    language_cover = "language_cover"
+
+
+class Op(str, Enum):
+    """Operators of the condition language (see backend/forms/conditions.py)."""
+
+    var = "var"  # value of the question named by `key`
+    self_ = "self"  # the value being constrained (XLSForm ".")
+    lit = "lit"  # args[0] as a literal (lists allowed)
+    eq = "eq"
+    ne = "ne"
+    lt = "lt"
+    le = "le"
+    gt = "gt"
+    ge = "ge"
+    and_ = "and"
+    or_ = "or"
+    not_ = "not"
+    answered = "answered"  # question `key` has a non-N/A answer
+    is_na = "is_na"  # question `key` was answered N/A
+    in_ = "in"  # args[0] is one of args[1:]
+    contains = "contains"  # multiple-choice args[0] includes args[1]
+    add = "add"
+    sub = "sub"
+    mul = "mul"
+    div = "div"
+    count = "count"  # number of choices selected in args[0]
+
+
+Scalar = Union[str, int, float, bool, None]
+
+
+class Expr(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
+    """A node of the condition language, e.g. {"op": "eq", "args": [{"op": "var", "key": "q1"}, "yes"]}."""
+
+    op: Op
+    args: Annotated[list[Union["Expr", Scalar]], msgspec.Meta(max_length=200)] = []
+    key: QuestionKey | None = None
+
+
+class Choice(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
+    value: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    label: Labels = {}
+    points: Points | None = None
+    fail: bool = False  # choosing it fails a critical question
+
+
+class Band(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Numeric answers in [min, max) earn `points`; open-ended when a bound is null."""
+
+    min: Bound | None = None
+    max: Bound | None = None
+    points: Points
+
+
+class _Question(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True, tag_field="type"):
+    key: QuestionKey
+    label: Labels = {}
+    hint: Labels = {}
+    required: bool = False
+    show_if: Expr | None = None
+    constraint: Expr | None = None
+    constraint_message: Labels = {}
+    weight: Weight = 1.0
+    na_allowed: bool = False
+    critical: bool = False
+    bonus: bool = False
+    metric: MetricTag | None = None
+
+
+class YesNo(_Question, tag="yes_no"):
+    points_yes: Points | None = 1.0
+    points_no: Points | None = 0.0
+    fail_on: Literal["yes", "no"] | None = "no"
+
+
+class SingleChoice(_Question, tag="single_choice"):
+    choices: Annotated[list[Choice], msgspec.Meta(max_length=500)] = []
+
+
+class MultipleChoice(_Question, tag="multiple_choice"):
+    choices: Annotated[list[Choice], msgspec.Meta(max_length=500)] = []
+
+
+class Rating(_Question, tag="rating"):
+    """A scale from `min` to `max`; scored linearly from 0 (min) to `points` (max)."""
+
+    min: Annotated[int, msgspec.Meta(ge=0, le=100)] = 1
+    max: Annotated[int, msgspec.Meta(ge=1, le=100)] = 5
+    points: Points | None = None
+    fail_below: int | None = None
+
+
+class Nps(_Question, tag="nps"):
+    """0–10 likelihood to recommend; promoters 9–10, passives 7–8, detractors 0–6."""
+
+    points: Points | None = None
+
+
+class Integer(_Question, tag="integer"):
+    min: Bound | None = None
+    max: Bound | None = None
+    bands: list[Band] = []
+
+
+class Decimal(_Question, tag="decimal"):
+    min: Bound | None = None
+    max: Bound | None = None
+    bands: list[Band] = []
+
+
+class Duration(_Question, tag="duration"):
+    """Seconds; bands score it (e.g. answered within 20 s → 1 point)."""
+
+    min: Bound | None = 0
+    max: Bound | None = None
+    bands: list[Band] = []
+
+
+class Timestamp(_Question, tag="timestamp"):
+    pass
+
+
+class TimerEvent(str, Enum):
+    dialled = "dialled"
+    menu_left = "menu_left"
+    answered = "answered"
+    hold_on = "hold_on"
+    hold_off = "hold_off"
+    transferred = "transferred"
+    ended = "ended"
+    gave_up = "gave_up"
+
+
+class TimerSequence(_Question, tag="timer_sequence"):
+    """Taps during a call; time to answer, hold, menu time and transfers derive from them.
+
+    A call not answered within `give_up_s` is censored at `give_up_s`. `clock_start` says whether
+    time to answer counts from dialling (first ring) or from leaving the phone menu; both figures
+    are kept.
+    """
+
+    give_up_s: Annotated[int, msgspec.Meta(ge=1, le=86_400)] = 300
+    clock_start: Literal["ring", "menu_left"] = "ring"
+    bands: list[Band] = []
+
+
+class Text(_Question, tag="text"):
+    max_length: Annotated[int, msgspec.Meta(ge=1, le=20_000)] = 2000
+
+
+class Photo(_Question, tag="photo"):
+    pass
+
+
+class File(_Question, tag="file"):
+    accept: Literal["audio", "any"] = "any"
+
+
+class Gps(_Question, tag="gps"):
+    pass
+
+
+class Note(_Question, tag="note"):
+    pass
+
+
+Question = Union[
+    YesNo, SingleChoice, MultipleChoice, Rating, Nps, Integer, Decimal, Duration, Timestamp,
+    TimerSequence, Text, Photo, File, Gps, Note,
+]
+
+
+class Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True,
+              tag_field="type", tag="section"):
+    key: QuestionKey
+    label: Labels = {}
+    weight: Weight = 1.0
+    show_if: Expr | None = None
+    items: Annotated[list[Union[Question, "Section"]], msgspec.Meta(max_length=2000)] = []
+
+
+class FormDefinition(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
+    title: Labels
+    default_language: Annotated[str, msgspec.Meta(min_length=2, max_length=16)] = "en"
+    sections: Annotated[list[Section], msgspec.Meta(min_length=1, max_length=200)]
+
+
+class FormStatus(str, Enum):
+    draft = "draft"
+    published = "published"
+
+
+class Form(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    name: str
+    channel: Channel
+    organisation_id: uuid.UUID | None
+    created_at: dt.datetime
+    latest_version: int
+    published_version: int | None
+
+
+class FormCreate(Request, kw_only=True):
+    name: Name
+    channel: Channel
+    organisation_id: uuid.UUID | None = None
+    definition: FormDefinition
+
+
+class FormDraftUpdate(Request, kw_only=True):
+    definition: FormDefinition
+
+
+class FormVersion(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    form_id: uuid.UUID
+    number: int
+    status: FormStatus
+    definition: FormDefinition
+    created_at: dt.datetime
+    published_at: dt.datetime | None
+
+
+class DefinitionProblem(msgspec.Struct, kw_only=True):
+    path: str
+    reason: str
+
+
+class ScoreItem(msgspec.Struct, kw_only=True):
+    """One item's share of the total: contribution = weight_share × earned / possible."""
+
+    key: str
+    section_path: list[str]
+    earned: float
+    possible: float
+    effective_weight: float
+    contribution: float
+    status: Literal["scored", "na", "hidden", "unanswered", "unscored", "bonus"]
+    critical_failed: bool = False
+
+
+class ScoreResult(msgspec.Struct, kw_only=True):
+    calculated: float | None  # 0–100, None when nothing was scorable
+    final: float | None  # 0 when a critical item failed
+    failed: bool
+    items: list[ScoreItem]
+    metrics: dict[str, Any] = {}
+
+
+class ScorePreview(Request, kw_only=True):
+    answers: dict[str, Any]
+
+
+__all__ = [
+    "Band", "Channel", "Choice", "DefinitionProblem", "Decimal", "Duration", "Expr", "File",
+    "Form", "FormCreate", "FormDefinition", "FormDraftUpdate", "FormStatus", "FormVersion", "Gps",
+    "Integer", "Labels", "LongText", "MetricTag", "MultipleChoice", "Note", "Nps", "Op", "Photo",
+    "Question", "QuestionKey", "Rating", "ScoreItem", "ScorePreview", "ScoreResult", "Section",
+    "SingleChoice", "Text", "TimerEvent", "TimerSequence", "Timestamp", "YesNo",
+]
