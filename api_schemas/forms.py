@@ -89,7 +89,8 @@ class Expr(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaul
     """A node of the condition language, e.g. {"op": "eq", "args": [{"op": "var", "key": "q1"}, "yes"]}."""
 
     op: Op
-    args: Annotated[list[Union["Expr", Scalar]], msgspec.Meta(max_length=200)] = []
+    # A bare list is a list literal (the "lit … lists allowed" case), e.g. {"op": "in", "args": [x, ["a", "b"]]}.
+    args: Annotated[list[Union["Expr", Scalar, list[Scalar]]], msgspec.Meta(max_length=200)] = []
     key: QuestionKey | None = None
 
 

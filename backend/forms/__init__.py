@@ -1,0 +1,1 @@
+"""Questionnaires: form definitions, conditions, answer validation and timer metrics."""

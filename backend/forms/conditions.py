@@ -1,0 +1,304 @@
+"""The condition language: evaluate show-if conditions and constraints over a report's answers.
+
+This module and ``mobile_forms/conditions.js`` implement the SAME rules; the shared vectors in
+``mobile_forms/condition_vectors.json`` prove it. Change both or neither.
+
+Nodes
+-----
+A node is an ``Expr`` Struct or a plain mapping ``{"op": ..., "args": [...], "key": ...}`` (only
+those three fields). An argument that is not a node is a literal: ``null``, a boolean, a number,
+a string, or a list of those (a list literal). ``lit`` returns its single argument unevaluated.
+
+Values
+------
+Every value has exactly one kind, decided the same way in Python and JavaScript:
+
+* **missing** – an unanswered question (no key), ``null``, an N/A answer ``{"na": true}``,
+  ``self`` outside a constraint, a non-finite number, and the result of failed arithmetic.
+* **bool** – ``true``/``false``. A boolean is never a number: ``true`` is not ``1``.
+* **number** – any other int or float. All numbers are IEEE doubles (as in JavaScript):
+  ``1 == 1.0``, and Python ints are converted with ``float()`` (too large → missing).
+* **string** – compared by exact equality only; strings are never ordered.
+* **list** – a multiple-choice answer or a list literal (elements keep their own kind).
+* **other** – any other answer shape (GPS, attachment, timer object): only ``answered`` sees it.
+
+Operators (all arguments are always evaluated: no short-circuit, so a malformed branch is
+always an error, never silently skipped)
+--------------------------------------------------------------------------------------------
+* ``var`` (key, no args): the answer to question ``key`` as a value (N/A → missing).
+* ``self`` (no args): the answer being constrained; missing outside constraints.
+* ``lit`` (1 arg): the literal.
+* ``eq``/``ne`` (2 args): true only when both are bool/number/string of the SAME kind and
+  equal (``eq``) or different (``ne``). Anything involving missing, lists, other or two
+  kinds (``"1"`` vs ``1``, ``true`` vs ``1``) is false for BOTH ``eq`` and ``ne``.
+* ``lt``/``le``/``gt``/``ge`` (2 args): numbers only; otherwise false.
+* ``and`` (any args, none → true), ``or`` (any args, none → false): a value counts as true
+  only when it is the boolean ``true``; the result is always a boolean.
+* ``not`` (1 arg): ``true`` unless the value is the boolean ``true`` (so not(missing) is true).
+* ``answered`` (key, no args): the question has an answer that is not N/A and not null.
+* ``is_na`` (key, no args): the answer is an N/A answer ``{"na": true}``.
+* ``in`` (≥2 args): args[0] is a bool/number/string ``eq`` to some later argument; a later
+  argument that is a list is searched element by element (one level).
+* ``contains`` (2 args): args[0] is a list with an element ``eq`` to args[1]; else false.
+* ``count`` (1 arg): the length of a list as a number; anything else → missing.
+* ``add``/``sub``/``mul``/``div`` (≥2 args): folded left to right over numbers; any operand
+  that is not a number, division by zero, or a non-finite result → missing.
+
+Errors
+------
+A malformed expression raises ``ConditionError`` (``Error`` in JavaScript): unknown op, wrong
+number of args, ``key`` missing or given where not allowed, unknown fields, a list literal
+holding a non-literal, nesting deeper than ``MAX_DEPTH`` nodes. ``check_definition`` reports
+these up front, so a published form never raises.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from typing import Any, Final
+
+from api_schemas.forms import Expr
+
+MAX_DEPTH: Final = 32
+
+
+class _Missing:
+    """The single "no value" marker (``undefined`` in JavaScript)."""
+
+    _instance: _Missing | None = None
+
+    def __new__(cls) -> _Missing:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+MISSING: Final = _Missing()
+
+
+class ConditionError(ValueError):
+    """The expression is malformed (not a problem with the answers)."""
+
+
+_KEY_OPS = frozenset({"var", "answered", "is_na"})
+# op → (min args, max args or None for unbounded)
+_ARITY: Final[dict[str, tuple[int, int | None]]] = {
+    "var": (0, 0), "answered": (0, 0), "is_na": (0, 0), "self": (0, 0), "lit": (1, 1),
+    "eq": (2, 2), "ne": (2, 2), "lt": (2, 2), "le": (2, 2), "gt": (2, 2), "ge": (2, 2),
+    "and": (0, None), "or": (0, None), "not": (1, 1), "in": (2, None), "contains": (2, 2),
+    "count": (1, 1), "add": (2, None), "sub": (2, None), "mul": (2, None), "div": (2, None),
+}
+_NODE_FIELDS = frozenset({"op", "args", "key"})
+
+
+def is_na_answer(answer: Any) -> bool:
+    """An N/A answer is exactly a mapping whose "na" is the boolean true."""
+    return isinstance(answer, Mapping) and answer.get("na") is True
+
+
+def value_of(raw: Any) -> Any:
+    """Normalise an answer or literal to the evaluator's value kinds (see module docstring)."""
+    if raw is None or raw is MISSING:
+        return MISSING
+    if isinstance(raw, bool) or isinstance(raw, str):
+        return raw
+    if isinstance(raw, (int, float)):
+        try:
+            number = float(raw)
+        except OverflowError:  # an int beyond the double range cannot exist in JavaScript
+            return MISSING
+        return number if math.isfinite(number) else MISSING
+    if isinstance(raw, (list, tuple)):
+        return [value_of(item) for item in raw]
+    if is_na_answer(raw):
+        return MISSING
+    return raw  # kind "other": kept so `answered` sees it, useless to everything else
+
+
+def kind(value: Any) -> str:
+    """The kind of a normalised value: missing, bool, number, string, list or other."""
+    if value is MISSING:
+        return "missing"
+    if isinstance(value, bool):  # before number: bool is an int subclass in Python
+        return "bool"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    return "other"
+
+
+def _same(a: Any, b: Any) -> bool:
+    ka = kind(a)
+    return ka in ("bool", "number", "string") and ka == kind(b) and a == b
+
+
+def _differ(a: Any, b: Any) -> bool:
+    ka = kind(a)
+    return ka in ("bool", "number", "string") and ka == kind(b) and a != b
+
+
+def _node_parts(node: Any) -> tuple[str, list[Any], str | None] | None:
+    """(op, args, key) of a node, None when `node` is a literal; raises on malformed nodes."""
+    if isinstance(node, Expr):
+        return node.op.value, list(node.args), node.key
+    if not isinstance(node, Mapping):
+        return None
+    unknown = set(node) - _NODE_FIELDS
+    if unknown:
+        raise ConditionError(f"unknown field(s) {sorted(map(str, unknown))}")
+    op = node.get("op")
+    op = getattr(op, "value", op)  # an Op enum member in a hand-built dict
+    if not isinstance(op, str):
+        raise ConditionError("node without a string op")
+    args = node.get("args", [])
+    if not isinstance(args, list):
+        raise ConditionError(f"{op}: args must be a list")
+    key = node.get("key")
+    if key is not None and not isinstance(key, str):
+        raise ConditionError(f"{op}: key must be a string")
+    return op, args, key
+
+
+def _check_node_shape(op: str, args: list[Any], key: str | None) -> None:
+    if op not in _ARITY:
+        raise ConditionError(f"unknown op {op!r}")
+    low, high = _ARITY[op]
+    if len(args) < low or (high is not None and len(args) > high):
+        wanted = str(low) if low == high else f"at least {low}" if high is None else f"{low}–{high}"
+        raise ConditionError(f"{op}: expects {wanted} argument(s), got {len(args)}")
+    if op in _KEY_OPS and not key:
+        raise ConditionError(f"{op}: needs a key")
+    if op not in _KEY_OPS and key is not None:
+        raise ConditionError(f"{op}: takes no key")
+
+
+def _literal(arg: Any) -> Any:
+    if isinstance(arg, (list, tuple)):
+        for item in arg:
+            if not (item is None or isinstance(item, (bool, int, float, str))):
+                raise ConditionError("a list literal may hold only null, booleans, numbers and strings")
+        return value_of(arg)
+    if arg is None or isinstance(arg, (bool, int, float, str)):
+        return value_of(arg)
+    raise ConditionError(f"not a literal: {type(arg).__name__}")
+
+
+def _arith(op: str, values: list[Any]) -> Any:
+    if any(kind(v) != "number" for v in values):
+        return MISSING
+    result = values[0]
+    for v in values[1:]:
+        if op == "add":
+            result = result + v
+        elif op == "sub":
+            result = result - v
+        elif op == "mul":
+            result = result * v
+        else:
+            if v == 0:
+                return MISSING
+            result = result / v
+    return result if math.isfinite(result) else MISSING
+
+
+def _eval(node: Any, answers: Mapping[str, Any], self_value: Any, depth: int) -> Any:
+    parts = _node_parts(node)
+    if parts is None:
+        return _literal(node)
+    if depth > MAX_DEPTH:
+        raise ConditionError(f"nested deeper than {MAX_DEPTH} nodes")
+    op, args, key = parts
+    _check_node_shape(op, args, key)
+    if op == "lit":
+        if _node_parts(args[0]) is not None:
+            raise ConditionError("lit: its argument must be a literal, not a node")
+        return _literal(args[0])
+    if op == "var":
+        return value_of(answers.get(key, MISSING))
+    if op == "answered":
+        raw = answers.get(key, MISSING)
+        return raw is not MISSING and raw is not None and not is_na_answer(raw)
+    if op == "is_na":
+        return is_na_answer(answers.get(key, MISSING))
+    if op == "self":
+        return value_of(self_value)
+    values = [_eval(arg, answers, self_value, depth + 1) for arg in args]
+    if op == "eq":
+        return _same(values[0], values[1])
+    if op == "ne":
+        return _differ(values[0], values[1])
+    if op in ("lt", "le", "gt", "ge"):
+        a, b = values
+        if kind(a) != "number" or kind(b) != "number":
+            return False
+        return {"lt": a < b, "le": a <= b, "gt": a > b, "ge": a >= b}[op]
+    if op == "and":
+        return all(v is True for v in values)
+    if op == "or":
+        return any(v is True for v in values)
+    if op == "not":
+        return values[0] is not True
+    if op == "in":
+        needle = values[0]
+        for candidate in values[1:]:
+            pool = candidate if isinstance(candidate, list) else [candidate]
+            if any(_same(needle, item) for item in pool):
+                return True
+        return False
+    if op == "contains":
+        haystack, needle = values
+        return isinstance(haystack, list) and any(_same(item, needle) for item in haystack)
+    if op == "count":
+        return float(len(values[0])) if isinstance(values[0], list) else MISSING
+    return _arith(op, values)
+
+
+def evaluate(expr: Expr | Mapping[str, Any] | Any, answers: Mapping[str, Any], *,
+             self_value: Any = MISSING) -> Any:
+    """The value of `expr` over `answers`; MISSING for "no value"; raises ConditionError."""
+    return _eval(expr, answers, self_value, 1)
+
+
+def is_true(expr: Expr | Mapping[str, Any] | Any, answers: Mapping[str, Any], *,
+            self_value: Any = MISSING) -> bool:
+    """Whether `expr` holds: only the boolean true counts (a show-if or constraint passes)."""
+    return evaluate(expr, answers, self_value=self_value) is True
+
+
+def check_expr(expr: Expr | Mapping[str, Any] | Any) -> list[str]:
+    """Every structural problem of `expr` (evaluating it against no answers finds the first)."""
+    try:
+        evaluate(expr, {})
+    except ConditionError as error:
+        return [str(error)]
+    return []
+
+
+def iter_nodes(expr: Any) -> Iterator[tuple[str, str | None]]:
+    """(op, key) of every node in `expr`, depth first; literals are skipped; tolerant of junk."""
+    try:
+        parts = _node_parts(expr)
+    except ConditionError:
+        return
+    if parts is None:
+        return
+    op, args, key = parts
+    yield op, key
+    for arg in args:
+        yield from iter_nodes(arg)
+
+
+__all__ = [
+    "MAX_DEPTH", "MISSING", "ConditionError", "check_expr", "evaluate", "is_na_answer", "is_true",
+    "iter_nodes", "kind", "value_of",
+]

@@ -1,0 +1,1 @@
+"""Scoring of reports against their form definition (pure, see engine.py)."""

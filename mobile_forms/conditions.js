@@ -1,0 +1,201 @@
+// The condition language on the phone: the same rules as backend/forms/conditions.py.
+//
+// Read that module's docstring for the full semantics; the shared vectors in
+// condition_vectors.json prove both agree. In short: values are missing (undefined), boolean,
+// number, string, list or other; comparisons with missing, lists, other or mixed kinds are
+// false (eq AND ne); ordering is for numbers only; and/or/not count only `true` as true;
+// arithmetic on a non-number or division by zero is missing; malformed expressions throw.
+// All arguments are always evaluated (no short-circuit) so a malformed branch always throws.
+
+export const MAX_DEPTH = 32;
+
+export class ConditionError extends Error {}
+
+const KEY_OPS = new Set(["var", "answered", "is_na"]);
+// op → [min args, max args or null for unbounded]
+const ARITY = {
+  var: [0, 0], answered: [0, 0], is_na: [0, 0], self: [0, 0], lit: [1, 1],
+  eq: [2, 2], ne: [2, 2], lt: [2, 2], le: [2, 2], gt: [2, 2], ge: [2, 2],
+  and: [0, null], or: [0, null], not: [1, 1], in: [2, null], contains: [2, 2],
+  count: [1, 1], add: [2, null], sub: [2, null], mul: [2, null], div: [2, null],
+};
+const NODE_FIELDS = new Set(["op", "args", "key"]);
+
+function isObject(x) {
+  return x !== null && typeof x === "object" && !Array.isArray(x);
+}
+
+/** An N/A answer is exactly an object whose "na" is the boolean true. */
+export function isNaAnswer(answer) {
+  return isObject(answer) && answer.na === true;
+}
+
+/** Normalise an answer or literal to the evaluator's value kinds. */
+export function valueOf(raw) {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw === "boolean" || typeof raw === "string") return raw;
+  if (typeof raw === "number") return Number.isFinite(raw) ? raw : undefined;
+  if (Array.isArray(raw)) return raw.map(valueOf);
+  if (isNaAnswer(raw)) return undefined;
+  return raw; // kind "other"
+}
+
+/** The kind of a normalised value: missing, bool, number, string, list or other. */
+export function kind(value) {
+  if (value === undefined) return "missing";
+  if (typeof value === "boolean") return "bool";
+  if (typeof value === "number") return "number";
+  if (typeof value === "string") return "string";
+  if (Array.isArray(value)) return "list";
+  return "other";
+}
+
+const SCALAR = new Set(["bool", "number", "string"]);
+
+function same(a, b) {
+  const ka = kind(a);
+  return SCALAR.has(ka) && ka === kind(b) && a === b;
+}
+
+function differ(a, b) {
+  const ka = kind(a);
+  return SCALAR.has(ka) && ka === kind(b) && a !== b;
+}
+
+function has(obj, key) {
+  return Object.prototype.hasOwnProperty.call(obj, key);
+}
+
+function nodeParts(node) {
+  if (!isObject(node)) return null;
+  const unknown = Object.keys(node).filter((k) => !NODE_FIELDS.has(k));
+  if (unknown.length) throw new ConditionError(`unknown field(s) ${unknown.sort().join(", ")}`);
+  const op = node.op;
+  if (typeof op !== "string") throw new ConditionError("node without a string op");
+  const args = has(node, "args") && node.args !== undefined ? node.args : [];
+  if (!Array.isArray(args)) throw new ConditionError(`${op}: args must be a list`);
+  const key = has(node, "key") && node.key !== undefined ? node.key : null;
+  if (key !== null && typeof key !== "string") throw new ConditionError(`${op}: key must be a string`);
+  return [op, args, key];
+}
+
+function checkNodeShape(op, args, key) {
+  if (!has(ARITY, op)) throw new ConditionError(`unknown op ${JSON.stringify(op)}`);
+  const [low, high] = ARITY[op];
+  if (args.length < low || (high !== null && args.length > high)) {
+    throw new ConditionError(`${op}: wrong number of arguments (${args.length})`);
+  }
+  if (KEY_OPS.has(op) && !key) throw new ConditionError(`${op}: needs a key`);
+  if (!KEY_OPS.has(op) && key !== null) throw new ConditionError(`${op}: takes no key`);
+}
+
+function isLiteralScalar(x) {
+  return x === null || ["boolean", "number", "string"].includes(typeof x);
+}
+
+function literal(arg) {
+  if (Array.isArray(arg)) {
+    for (const item of arg) {
+      if (!isLiteralScalar(item)) {
+        throw new ConditionError("a list literal may hold only null, booleans, numbers and strings");
+      }
+    }
+    return valueOf(arg);
+  }
+  if (isLiteralScalar(arg)) return valueOf(arg);
+  throw new ConditionError(`not a literal: ${typeof arg}`);
+}
+
+function arith(op, values) {
+  if (values.some((v) => kind(v) !== "number")) return undefined;
+  let result = values[0];
+  for (const v of values.slice(1)) {
+    if (op === "add") result = result + v;
+    else if (op === "sub") result = result - v;
+    else if (op === "mul") result = result * v;
+    else {
+      if (v === 0) return undefined;
+      result = result / v;
+    }
+  }
+  return Number.isFinite(result) ? result : undefined;
+}
+
+function answerOf(answers, key) {
+  return has(answers, key) ? answers[key] : undefined;
+}
+
+function ev(node, answers, selfValue, depth) {
+  const parts = nodeParts(node);
+  if (parts === null) return literal(node);
+  if (depth > MAX_DEPTH) throw new ConditionError(`nested deeper than ${MAX_DEPTH} nodes`);
+  const [op, args, key] = parts;
+  checkNodeShape(op, args, key);
+  switch (op) {
+    case "lit":
+      if (nodeParts(args[0]) !== null) throw new ConditionError("lit: its argument must be a literal, not a node");
+      return literal(args[0]);
+    case "var":
+      return valueOf(answerOf(answers, key));
+    case "answered": {
+      const raw = answerOf(answers, key);
+      return raw !== undefined && raw !== null && !isNaAnswer(raw);
+    }
+    case "is_na":
+      return isNaAnswer(answerOf(answers, key));
+    case "self":
+      return valueOf(selfValue);
+    default:
+      break;
+  }
+  const values = args.map((arg) => ev(arg, answers, selfValue, depth + 1));
+  switch (op) {
+    case "eq":
+      return same(values[0], values[1]);
+    case "ne":
+      return differ(values[0], values[1]);
+    case "lt":
+    case "le":
+    case "gt":
+    case "ge": {
+      const [a, b] = values;
+      if (kind(a) !== "number" || kind(b) !== "number") return false;
+      if (op === "lt") return a < b;
+      if (op === "le") return a <= b;
+      if (op === "gt") return a > b;
+      return a >= b;
+    }
+    case "and":
+      return values.every((v) => v === true);
+    case "or":
+      return values.some((v) => v === true);
+    case "not":
+      return values[0] !== true;
+    case "in": {
+      const needle = values[0];
+      for (const candidate of values.slice(1)) {
+        const pool = Array.isArray(candidate) ? candidate : [candidate];
+        if (pool.some((item) => same(needle, item))) return true;
+      }
+      return false;
+    }
+    case "contains": {
+      const [haystack, needle] = values;
+      return Array.isArray(haystack) && haystack.some((item) => same(item, needle));
+    }
+    case "count":
+      return Array.isArray(values[0]) ? values[0].length : undefined;
+    default:
+      return arith(op, values);
+  }
+}
+
+/** The value of `expr` over `answers`; undefined for "no value"; throws ConditionError. */
+export function evaluate(expr, answers, selfValue = undefined) {
+  return ev(expr, answers ?? {}, selfValue, 1);
+}
+
+/** Whether `expr` holds: only the boolean true counts. */
+export function isTrue(expr, answers, selfValue = undefined) {
+  return evaluate(expr, answers, selfValue) === true;
+}

@@ -1,0 +1,83 @@
+"""The shared condition vectors hold in Python (the JavaScript run is test_condition_vectors_js)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from api_schemas.forms import Expr
+from backend.forms.conditions import MISSING, ConditionError, evaluate, is_true, kind
+
+VECTORS = json.loads(
+    (Path(__file__).resolve().parents[2] / "mobile_forms" / "condition_vectors.json").read_text("utf-8")
+)
+
+
+def _as_json(value: Any) -> Any:
+    """The evaluator's value as the vectors write it: missing → null, numbers typed as such."""
+    if value is MISSING:
+        return None
+    if isinstance(value, list):
+        return [_as_json(item) for item in value]
+    return value
+
+
+def _same_json(got: Any, expected: Any) -> bool:
+    if isinstance(expected, bool) or expected is None or isinstance(expected, str):
+        return type(got) is type(expected) and got == expected
+    if isinstance(expected, (int, float)):
+        return kind(got) == "number" and got == expected
+    if isinstance(expected, list):
+        return isinstance(got, list) and len(got) == len(expected) and all(
+            _same_json(g, e) for g, e in zip(got, expected))
+    return got == expected
+
+
+def test_there_are_enough_vectors_and_names_are_unique() -> None:
+    names = [v["name"] for v in VECTORS]
+    assert len(VECTORS) >= 150
+    assert len(set(names)) == len(names)
+    ops = {node["op"] for v in VECTORS for node in _nodes(v["expr"])}
+    assert {"var", "self", "lit", "eq", "ne", "lt", "le", "gt", "ge", "and", "or", "not", "answered",
+            "is_na", "in", "contains", "add", "sub", "mul", "div", "count"} <= ops
+
+
+def _nodes(expr: Any) -> list[dict[str, Any]]:
+    if isinstance(expr, dict) and isinstance(expr.get("op"), str):
+        found = [expr]
+        args = expr.get("args")
+        for arg in args if isinstance(args, list) else []:
+            found += _nodes(arg)
+        return found
+    if isinstance(expr, list):
+        return [n for item in expr for n in _nodes(item)]
+    return []
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
+def test_vector(vector: dict[str, Any]) -> None:
+    kwargs = {"self_value": vector["self"]} if "self" in vector else {}
+    if vector.get("error"):
+        with pytest.raises(ConditionError):
+            evaluate(vector["expr"], vector["answers"], **kwargs)
+        return
+    got = evaluate(vector["expr"], vector["answers"], **kwargs)
+    assert _same_json(_as_json(got), vector["expected"]), (got, vector["expected"])
+    assert is_true(vector["expr"], vector["answers"], **kwargs) is (vector["expected"] is True)
+
+
+@pytest.mark.parametrize("vector", [v for v in VECTORS if not v.get("error") and isinstance(v["expr"], dict)],
+                         ids=lambda v: v["name"])
+def test_vector_as_struct(vector: dict[str, Any]) -> None:
+    """An Expr Struct decoded from the same JSON evaluates exactly like the plain dict."""
+    try:
+        expr = msgspec.convert(vector["expr"], Expr)
+    except msgspec.ValidationError:
+        pytest.skip("not representable as an Expr Struct (e.g. a literal where a node is required)")
+    kwargs = {"self_value": vector["self"]} if "self" in vector else {}
+    got = evaluate(expr, vector["answers"], **kwargs)
+    assert _same_json(_as_json(got), vector["expected"])
