@@ -1,0 +1,1 @@
+"""Accounts: organisations, users and roles, shopper profiles, login tokens, guards."""

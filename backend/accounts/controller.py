@@ -1,0 +1,123 @@
+"""Accounts HTTP API: login, organisations, users, shopper profiles."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, get, patch, post, put
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from api_schemas.accounts import (
+    LoginRequest,
+    Organisation,
+    OrganisationCreate,
+    OrganisationUpdate,
+    Role,
+    ShopperProfile,
+    ShopperProfileUpdate,
+    Token,
+    User,
+    UserCreate,
+    UserUpdate,
+)
+from api_schemas.common import Page
+from backend.accounts import service
+from backend.accounts.guards import ADMIN, ALL_ROLES, PUBLIC, requires_roles, roles
+from backend.deps import ActorDep, PageDep, PasswordsDep, SettingsDep, ThrottleDep
+from backend.openapi import problems
+
+Search = Annotated[str | None, QueryParameter(max_length=200, description="Case-insensitive substring search.")]
+
+
+class AuthController(Controller):
+    path = "/auth"
+    tags = ["auth"]
+    guards = [requires_roles]
+
+    @post("/login", operation_id="Login", opt=roles(PUBLIC), status_code=200, responses=problems(401, 429, public=True))
+    async def login(
+        self, data: JSONBody[LoginRequest], passwords: PasswordsDep, login_throttle: ThrottleDep, settings: SettingsDep
+    ) -> Token:
+        """Exchange e-mail and password for a bearer token."""
+        return await service.login(data, passwords, login_throttle, settings.token_ttl_hours)
+
+    @post("/logout", operation_id="Logout", opt=roles(*ALL_ROLES), status_code=204, responses=problems())
+    async def logout(self, actor: ActorDep) -> None:
+        """Revoke the token used for this request."""
+        await service.logout(actor)
+
+    @get("/me", operation_id="GetMe", opt=roles(*ALL_ROLES), responses=problems())
+    async def me(self, actor: ActorDep) -> User:
+        return await service.get_user_unscoped(actor.user_id)
+
+
+class OrganisationController(Controller):
+    path = "/organisations"
+    tags = ["organisations"]
+    guards = [requires_roles]
+
+    @get("/", operation_id="ListOrganisations", opt=roles(Role.admin, Role.coordinator, Role.manager),
+         responses=problems())
+    async def list_organisations(self, actor: ActorDep, page: PageDep, q: Search = None) -> Page[Organisation]:
+        """Client organisations; a manager sees only their own."""
+        return await service.list_organisations(actor, page, q)
+
+    @post("/", operation_id="CreateOrganisation", opt=roles(*ADMIN), responses=problems(409))
+    async def create_organisation(self, actor: ActorDep, data: JSONBody[OrganisationCreate]) -> Organisation:
+        return await service.create_organisation(actor, data)
+
+    @get("/{organisation_id:uuid}", operation_id="GetOrganisation",
+         opt=roles(Role.admin, Role.coordinator, Role.manager), responses=problems(404))
+    async def get_organisation(self, actor: ActorDep, organisation_id: FromPath[uuid.UUID]) -> Organisation:
+        return await service.get_organisation(actor, organisation_id)
+
+    @patch("/{organisation_id:uuid}", operation_id="UpdateOrganisation", opt=roles(*ADMIN),
+           responses=problems(404, 409))
+    async def update_organisation(
+        self, actor: ActorDep, organisation_id: FromPath[uuid.UUID], data: JSONBody[OrganisationUpdate]
+    ) -> Organisation:
+        return await service.update_organisation(actor, organisation_id, data)
+
+
+class UserController(Controller):
+    path = "/users"
+    tags = ["users"]
+    guards = [requires_roles]
+
+    @get("/", operation_id="ListUsers", opt=roles(*ADMIN), responses=problems())
+    async def list_users(
+        self,
+        actor: ActorDep,
+        page: PageDep,
+        role: FromQuery[Role | None] = None,
+        organisation_id: FromQuery[uuid.UUID | None] = None,
+        is_active: FromQuery[bool | None] = None,
+        q: Search = None,
+    ) -> Page[User]:
+        return await service.list_users(actor, page, role, organisation_id, q, is_active)
+
+    @post("/", operation_id="CreateUser", opt=roles(*ADMIN), responses=problems(409, 422))
+    async def create_user(self, actor: ActorDep, data: JSONBody[UserCreate], passwords: PasswordsDep) -> User:
+        return await service.create_user(actor, data, passwords)
+
+    @get("/{user_id:uuid}", operation_id="GetUser", opt=roles(*ALL_ROLES), responses=problems(404))
+    async def get_user(self, actor: ActorDep, user_id: FromPath[uuid.UUID]) -> User:
+        """Admins see anyone; everyone else only themselves."""
+        return await service.get_user(actor, user_id)
+
+    @patch("/{user_id:uuid}", operation_id="UpdateUser", opt=roles(*ADMIN), responses=problems(404, 422))
+    async def update_user(self, actor: ActorDep, user_id: FromPath[uuid.UUID], data: JSONBody[UserUpdate], passwords: PasswordsDep) -> User:
+        return await service.update_user(actor, user_id, data, passwords)
+
+    @get("/{user_id:uuid}/shopper-profile", operation_id="GetShopperProfile",
+         opt=roles(Role.admin, Role.coordinator, Role.shopper), responses=problems(404))
+    async def get_shopper_profile(self, actor: ActorDep, user_id: FromPath[uuid.UUID]) -> ShopperProfile:
+        return await service.get_shopper_profile(actor, user_id)
+
+    @put("/{user_id:uuid}/shopper-profile", operation_id="SetShopperProfile",
+         opt=roles(Role.admin, Role.coordinator, Role.shopper), responses=problems(404, 422))
+    async def set_shopper_profile(
+        self, actor: ActorDep, user_id: FromPath[uuid.UUID], data: JSONBody[ShopperProfileUpdate]
+    ) -> ShopperProfile:
+        return await service.set_shopper_profile(actor, user_id, data)

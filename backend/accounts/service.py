@@ -1,0 +1,282 @@
+"""Accounts service: login, organisations, users and shopper profiles, scoped by the actor."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import anyio.to_thread
+import msgspec
+from piccolo.query import Select
+
+from api_schemas.accounts import (
+    LoginRequest,
+    Organisation,
+    OrganisationCreate,
+    OrganisationUpdate,
+    Role,
+    ShopperProfile,
+    ShopperProfileUpdate,
+    Token,
+    User,
+    UserCreate,
+    UserUpdate,
+)
+from api_schemas.common import Page
+from backend import db
+from backend.accounts import tables as t
+from backend.accounts.security import Actor, LoginThrottle, Passwords, new_token
+from backend.audit.service import record
+from backend.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthenticated
+from backend.pagination import PageParams
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+_USER_COLUMNS = (
+    t.User.id,
+    t.User.email,
+    t.User.name,
+    t.User.role,
+    t.User.organisation.as_alias("organisation_id"),
+    t.User.is_active,
+    t.User.created_at,
+)
+
+
+async def _page(query: Select, count_query: Any, schema: type, page: PageParams) -> Page[Any]:
+    rows = await query.limit(page.limit).offset(page.offset)
+    total = await count_query
+    return Page(items=[msgspec.convert(r, schema) for r in rows], total=total, limit=page.limit, offset=page.offset)
+
+
+# ---------------------------------------------------------------- login
+
+
+async def login(data: LoginRequest, passwords: Passwords, throttle: LoginThrottle, ttl_hours: float) -> Token:
+    email = data.email.strip().lower()
+    wait = throttle.retry_after(email)
+    if wait:
+        raise TooManyRequests(
+            f"Too many failed logins for this account; try again in {wait} s.", headers={"Retry-After": str(wait)}
+        )
+    row = await t.User.select(t.User.id, t.User.password_hash, t.User.is_active).where(t.User.email == email).first()
+    ok = await anyio.to_thread.run_sync(passwords.verify, row["password_hash"] if row else None, data.password)
+    if not ok or row is None or not row["is_active"]:
+        throttle.failed(email)
+        raise Unauthenticated("Wrong e-mail or password.", code="auth.invalid_credentials")
+    throttle.succeeded(email)
+    token, hashed = new_token()
+    expires_at = _now() + dt.timedelta(hours=ttl_hours)
+    async with db.writing():
+        await t.AccessToken.insert(
+            t.AccessToken(id=uuid.uuid4(), user=row["id"], token_hash=hashed, created_at=_now(), expires_at=expires_at)
+        )
+        await record(row["id"], "auth.login", "user", row["id"])
+    user = await get_user_unscoped(row["id"])
+    return Token(access_token=token, token_type="bearer", expires_at=expires_at, user=user)
+
+
+async def logout(actor: Actor) -> None:
+    async with db.writing():
+        await t.AccessToken.update({t.AccessToken.revoked_at: _now()}).where(t.AccessToken.id == actor.token_id)
+        await record(actor.user_id, "auth.logout", "user", actor.user_id)
+
+
+# ---------------------------------------------------------------- organisations
+
+
+def _org_scope(actor: Actor) -> Any:
+    if actor.role == Role.manager:
+        return t.Organisation.id == actor.organisation_id
+    if actor.role == Role.shopper:
+        raise Forbidden("Shoppers see no organisations.")
+    return None
+
+
+async def list_organisations(actor: Actor, page: PageParams, q: str | None) -> Page[Organisation]:
+    query = t.Organisation.select(t.Organisation.id, t.Organisation.name, t.Organisation.created_at).order_by(
+        t.Organisation.name
+    )
+    count = t.Organisation.count()
+    for clause in (_org_scope(actor), t.Organisation.name.ilike(f"%{q}%") if q else None):
+        if clause is not None:
+            query, count = query.where(clause), count.where(clause)
+    return await _page(query, count, Organisation, page)
+
+
+async def get_organisation(actor: Actor, organisation_id: uuid.UUID) -> Organisation:
+    if actor.role == Role.manager and actor.organisation_id != organisation_id:
+        raise NotFound("No such organisation.", code="organisation.not_found")
+    row = (
+        await t.Organisation.select(t.Organisation.id, t.Organisation.name, t.Organisation.created_at)
+        .where(t.Organisation.id == organisation_id)
+        .first()
+    )
+    if row is None:
+        raise NotFound("No such organisation.", code="organisation.not_found")
+    return msgspec.convert(row, Organisation)
+
+
+async def create_organisation(actor: Actor, data: OrganisationCreate) -> Organisation:
+    async with db.writing():
+        if await t.Organisation.exists().where(t.Organisation.name == data.name):
+            raise Conflict("An organisation with this name exists.", code="organisation.duplicate_name",
+                           errors=[("name", "already used")])
+        org_id = uuid.uuid4()
+        await t.Organisation.insert(t.Organisation(id=org_id, name=data.name, created_at=_now()))
+        await record(actor.user_id, "organisation.created", "organisation", org_id, {"name": data.name})
+    return await get_organisation(actor, org_id)
+
+
+async def update_organisation(actor: Actor, organisation_id: uuid.UUID, data: OrganisationUpdate) -> Organisation:
+    async with db.writing():
+        await get_organisation(actor, organisation_id)
+        if data.name is not msgspec.UNSET:
+            clash = await t.Organisation.exists().where(
+                (t.Organisation.name == data.name) & (t.Organisation.id != organisation_id)
+            )
+            if clash:
+                raise Conflict("An organisation with this name exists.", code="organisation.duplicate_name",
+                               errors=[("name", "already used")])
+            await t.Organisation.update({t.Organisation.name: data.name}).where(t.Organisation.id == organisation_id)
+            await record(actor.user_id, "organisation.updated", "organisation", organisation_id, {"name": data.name})
+    return await get_organisation(actor, organisation_id)
+
+
+# ---------------------------------------------------------------- users
+
+
+async def get_user_unscoped(user_id: uuid.UUID) -> User:
+    row = await t.User.select(*_USER_COLUMNS).where(t.User.id == user_id).first()
+    if row is None:
+        raise NotFound("No such user.", code="user.not_found")
+    return msgspec.convert(row, User)
+
+
+async def get_user(actor: Actor, user_id: uuid.UUID) -> User:
+    if actor.role != Role.admin and actor.user_id != user_id:
+        raise NotFound("No such user.", code="user.not_found")
+    return await get_user_unscoped(user_id)
+
+
+async def list_users(
+    actor: Actor, page: PageParams, role: Role | None, organisation_id: uuid.UUID | None, q: str | None,
+    is_active: bool | None,
+) -> Page[User]:
+    query = t.User.select(*_USER_COLUMNS).order_by(t.User.email)
+    count = t.User.count()
+    clauses = [
+        t.User.role == role.value if role else None,
+        t.User.organisation == organisation_id if organisation_id else None,
+        (t.User.email.ilike(f"%{q}%") | t.User.name.ilike(f"%{q}%")) if q else None,
+        t.User.is_active == is_active if is_active is not None else None,
+    ]
+    for clause in clauses:
+        if clause is not None:
+            query, count = query.where(clause), count.where(clause)
+    return await _page(query, count, User, page)
+
+
+async def _check_organisation_rule(role: Role, organisation_id: uuid.UUID | None) -> None:
+    if role == Role.manager and organisation_id is None:
+        raise InvalidInput("A manager belongs to an organisation.", errors=[("organisation_id", "required for a manager")])
+    if role != Role.manager and organisation_id is not None:
+        raise InvalidInput(
+            "Only managers belong to a client organisation.",
+            errors=[("organisation_id", f"must be null for role {role.value}")],
+        )
+    if organisation_id is not None and not await t.Organisation.exists().where(t.Organisation.id == organisation_id):
+        raise InvalidInput("Unknown organisation.", errors=[("organisation_id", "no such organisation")])
+
+
+async def create_user(actor: Actor, data: UserCreate, passwords: Passwords) -> User:
+    email = data.email.strip().lower()
+    password_hash = await anyio.to_thread.run_sync(passwords.hash, data.password)
+    async with db.writing():
+        await _check_organisation_rule(data.role, data.organisation_id)
+        if await t.User.exists().where(t.User.email == email):
+            raise Conflict("This e-mail is already registered.", code="user.duplicate_email",
+                           errors=[("email", "already registered")])
+        user_id = uuid.uuid4()
+        await t.User.insert(
+            t.User(
+                id=user_id, email=email, name=data.name, role=data.role.value, organisation=data.organisation_id,
+                password_hash=password_hash, is_active=True, created_at=_now(),
+            )
+        )
+        if data.role == Role.shopper:
+            await t.ShopperProfile.insert(t.ShopperProfile(id=uuid.uuid4(), user=user_id, languages=[]))
+        await record(actor.user_id, "user.created", "user", user_id, {"email": email, "role": data.role.value})
+    return await get_user_unscoped(user_id)
+
+
+async def update_user(actor: Actor, user_id: uuid.UUID, data: UserUpdate, passwords: Passwords) -> User:
+    values: dict[Any, Any] = {}
+    if data.password is not msgspec.UNSET:
+        values[t.User.password_hash] = await anyio.to_thread.run_sync(passwords.hash, data.password)
+    async with db.writing():
+        current = await get_user_unscoped(user_id)
+        if data.name is not msgspec.UNSET:
+            values[t.User.name] = data.name
+        if data.organisation_id is not msgspec.UNSET:
+            await _check_organisation_rule(current.role, data.organisation_id)
+            values[t.User.organisation] = data.organisation_id
+        if data.is_active is not msgspec.UNSET:
+            if not data.is_active and user_id == actor.user_id:
+                raise InvalidInput("You cannot deactivate yourself.", errors=[("is_active", "would lock you out")])
+            values[t.User.is_active] = data.is_active
+        if values:
+            await t.User.update(values).where(t.User.id == user_id)
+        if data.is_active is False or data.password is not msgspec.UNSET:
+            # A deactivated user or a changed password ends every session.
+            await t.AccessToken.update({t.AccessToken.revoked_at: _now()}).where(
+                (t.AccessToken.user == user_id) & t.AccessToken.revoked_at.is_null()
+            )
+        changed = sorted(k._meta.name for k in values)
+        await record(actor.user_id, "user.updated", "user", user_id, {"changed": changed})
+    return await get_user_unscoped(user_id)
+
+
+# ---------------------------------------------------------------- shopper profiles
+
+
+async def get_shopper_profile(actor: Actor, user_id: uuid.UUID) -> ShopperProfile:
+    if actor.role == Role.shopper and actor.user_id != user_id:
+        raise NotFound("No such shopper.", code="shopper.not_found")
+    row = (
+        await t.ShopperProfile.select(
+            t.ShopperProfile.user.as_alias("user_id"), t.ShopperProfile.home_lat, t.ShopperProfile.home_lon,
+            t.ShopperProfile.languages, t.ShopperProfile.travel_radius_km, t.ShopperProfile.capacity_per_day,
+            t.ShopperProfile.capacity_per_week,
+        )
+        .where(t.ShopperProfile.user == user_id)
+        .output(load_json=True)
+        .first()
+    )
+    if row is None:
+        raise NotFound("No such shopper.", code="shopper.not_found")
+    return msgspec.convert(row, ShopperProfile)
+
+
+async def set_shopper_profile(actor: Actor, user_id: uuid.UUID, data: ShopperProfileUpdate) -> ShopperProfile:
+    if (data.home_lat is None) != (data.home_lon is None):
+        field = "home_lon" if data.home_lon is None else "home_lat"
+        raise InvalidInput("Give both coordinates of home or neither.", errors=[(field, "missing its pair")])
+    async with db.writing():
+        await get_shopper_profile(actor, user_id)
+        await t.ShopperProfile.update(
+            {
+                t.ShopperProfile.home_lat: data.home_lat,
+                t.ShopperProfile.home_lon: data.home_lon,
+                t.ShopperProfile.languages: sorted(set(data.languages)),
+                t.ShopperProfile.travel_radius_km: data.travel_radius_km,
+                t.ShopperProfile.capacity_per_day: data.capacity_per_day,
+                t.ShopperProfile.capacity_per_week: data.capacity_per_week,
+            }
+        ).where(t.ShopperProfile.user == user_id)
+        await record(actor.user_id, "shopper_profile.updated", "user", user_id)
+    return await get_shopper_profile(actor, user_id)

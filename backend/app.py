@@ -1,0 +1,107 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, Request, get
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.middleware.base import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+from piccolo.engine.base import Engine
+
+from api_schemas.common import Health
+from backend import db
+from backend.accounts.controller import AuthController, OrganisationController, UserController
+from backend.accounts.guards import PUBLIC, BearerTokenMiddleware, provide_actor, requires_roles, roles
+from backend.accounts.security import LoginThrottle, Passwords
+from backend.errors import EXCEPTION_HANDLERS
+from backend.locations.controller import BrandController, LocationController, OrganisationBrandController
+from backend.openapi import problems
+from backend.pagination import provide_page
+from backend.settings import Settings, load_settings
+
+STATIC_DIR = Path(__file__).parent / "static"
+CONTROLLERS: list[Any] = [
+    AuthController,
+    OrganisationController,
+    UserController,
+    BrandController,
+    OrganisationBrandController,
+    LocationController,
+]
+
+
+@get("/health", operation_id="Health", opt=roles(PUBLIC), tags=["system"], responses=problems(public=True),
+     guards=[requires_roles])
+async def health() -> Health:
+    """Liveness and database reachability."""
+    await db.engine().run_ddl("SELECT 1")
+    return Health(status="ok", database="postgresql" if db.is_postgres() else "sqlite",
+                  time=dt.datetime.now(dt.timezone.utc))
+
+
+@get("/", operation_id="Index", opt=roles(PUBLIC), tags=["system"], include_in_schema=False, guards=[requires_roles])
+async def index(request: Request[Any, Any, Any]) -> dict[str, str]:
+    base = str(request.base_url).rstrip("/")
+    return {"name": "Fieldscore", "api_docs": f"{base}/schema", "openapi": f"{base}/schema/openapi.json"}
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Litestar:
+    settings = settings or load_settings()
+    if engine is None:
+        engine = db.create_engine(settings.database_url, sqlite_timeout_s=settings.sqlite_timeout_s)
+    db.bind(engine)
+    passwords = Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
+    throttle = LoginThrottle(settings.login_max_failures, settings.login_window_s)
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        db.bind(engine)
+        await db.open_pool(engine, min_size=settings.pg_pool_min, max_size=settings.pg_pool_max)
+        try:
+            yield
+        finally:
+            await db.close_pool(engine)
+
+    static = create_static_files_router(
+        path="/static", directories=[STATIC_DIR], opt=roles(PUBLIC), include_in_schema=False,
+        guards=[requires_roles],
+    )
+    return Litestar(
+        route_handlers=[health, index, static, *CONTROLLERS],
+        lifespan=[lifespan],
+        middleware=[DefineMiddleware(BearerTokenMiddleware, exclude=["^/schema", "^/static"])],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        dependencies={
+            "actor": Provide(provide_actor, sync_to_thread=False),
+            "page": Provide(provide_page, sync_to_thread=False),
+            "settings": Provide(lambda: settings, sync_to_thread=False),
+            "passwords": Provide(lambda: passwords, sync_to_thread=False),
+            "login_throttle": Provide(lambda: throttle, sync_to_thread=False),
+        },
+        openapi_config=OpenAPIConfig(
+            title="Fieldscore API",
+            version="0.1.0",
+            description="Mystery-shopping and test-call field reporting. Errors are application/problem+json "
+            "with a stable `code`. Authenticate with `Authorization: Bearer <token>` from POST /auth/login.",
+            path="/schema",
+            render_plugins=[
+                SwaggerRenderPlugin(
+                    path="/",
+                    js_url="/static/swagger-ui/swagger-ui-bundle.js",
+                    css_url="/static/swagger-ui/swagger-ui.css",
+                    standalone_preset_js_url="/static/swagger-ui/swagger-ui-standalone-preset.js",
+                )
+            ],
+        ),
+        cors_config=CORSConfig(allow_origins=[]),
+        debug=False,
+    )

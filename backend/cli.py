@@ -1,0 +1,104 @@
+"""The `fieldscore` command: serve, migrate, demo, create-user."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+import uuid
+
+
+def _migrate() -> None:
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    from backend import db
+    from backend.piccolo_conf import DB
+
+    db.bind(DB)
+    result = asyncio.run(run_forwards(app_name="all"))
+    if not result.success:
+        raise SystemExit(f"migration failed: {result.message}")
+
+
+def cmd_migrate(_: argparse.Namespace) -> None:
+    _migrate()
+    print("migrations applied")
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from backend.demo import load_demo
+
+    asyncio.run(load_demo(only_if_empty=args.if_empty))
+
+
+def cmd_create_user(args: argparse.Namespace) -> None:
+    from api_schemas.accounts import Role, UserCreate
+    from backend import db
+    from backend.accounts import service
+    from backend.accounts.security import Actor, Passwords
+    from backend.piccolo_conf import DB
+    from backend.settings import load_settings
+
+    password = args.password or os.environ.get("FIELDSCORE_PASSWORD") or getpass.getpass("Password: ")
+    settings = load_settings()
+    db.bind(DB)
+    data = UserCreate(
+        email=args.email, name=args.name, role=Role(args.role), password=password,
+        organisation_id=uuid.UUID(args.organisation) if args.organisation else None,
+    )
+    system = Actor(user_id=None, role=Role.admin, organisation_id=None)  # type: ignore[arg-type]
+    user = asyncio.run(
+        service.create_user(system, data, Passwords(time_cost=settings.argon2_time_cost,
+                                                    memory_kib=settings.argon2_memory_kib))
+    )
+    print(f"created {user.role.value} {user.email} ({user.id})")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    _migrate()
+    if args.demo_if_empty:
+        from backend.demo import load_demo
+
+        asyncio.run(load_demo(only_if_empty=True))
+    base = f"http://{args.host}:{args.port}"
+    print(f"\nFieldscore on {base}\n  API docs:  {base}/schema\n  OpenAPI:   {base}/schema/openapi.json\n"
+          f"  Health:    {base}/health")
+    if args.demo_if_empty:
+        from backend.demo import DEMO_LOGINS
+
+        print("  Demo logins (password for all: " + DEMO_LOGINS["password"] + "):")
+        for role, email in DEMO_LOGINS["users"]:
+            print(f"    {role:<12} {email}")
+    sys.stdout.flush()
+    uvicorn.run("backend.app:create_app", factory=True, host=args.host, port=args.port, log_level="info")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="fieldscore", description="Fieldscore service")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="migrate and serve the API")
+    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve.add_argument("--demo-if-empty", action="store_true", help="load the demo data into an empty database")
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    demo = sub.add_parser("demo", help="load the deterministic demo data")
+    demo.add_argument("--if-empty", action="store_true", help="do nothing when users already exist")
+    demo.set_defaults(func=cmd_demo)
+    create = sub.add_parser("create-user", help="create a user (e.g. the first admin)")
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", required=True, choices=["admin", "coordinator", "manager", "shopper"])
+    create.add_argument("--organisation", help="organisation id (managers)")
+    create.add_argument("--password", help="prefer FIELDSCORE_PASSWORD or the prompt")
+    create.set_defaults(func=cmd_create_user)
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,13 @@
+"""Named dependencies injected into route handlers (provided in backend.app)."""
+
+from litestar.di import NamedDependency
+
+from backend.accounts.security import Actor, LoginThrottle, Passwords
+from backend.pagination import PageParams
+from backend.settings import Settings
+
+ActorDep = NamedDependency[Actor]
+PageDep = NamedDependency[PageParams]
+SettingsDep = NamedDependency[Settings]
+PasswordsDep = NamedDependency[Passwords]
+ThrottleDep = NamedDependency[LoginThrottle]

@@ -1,0 +1,1 @@
+"""Brands, each organisation's own/competitor relation to them, and locations."""

@@ -1,0 +1,308 @@
+"""Locations service: brands, own/competitor relations and locations, scoped by the actor."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+import zoneinfo
+from typing import Any
+
+import msgspec
+
+from api_schemas.accounts import Role
+from api_schemas.common import Page
+from api_schemas.locations import (
+    Brand,
+    BrandCreate,
+    BrandRelation,
+    BrandUpdate,
+    Location,
+    LocationCreate,
+    LocationUpdate,
+    OpeningInterval,
+    OrganisationBrand,
+    OrganisationBrandSet,
+)
+from backend import db
+from backend.accounts.security import Actor
+from backend.accounts.tables import Organisation
+from backend.audit.service import record
+from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
+from backend.locations import tables as t
+from backend.pagination import PageParams
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def check_timezone(name: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"Unknown time zone {name!r}.", errors=[("timezone", "not an IANA time zone name")]) from None
+
+
+def check_opening_hours(intervals: list[OpeningInterval]) -> None:
+    problems: list[tuple[str, str]] = []
+    by_day: dict[str, list[tuple[str, str, int]]] = {}
+    for i, interval in enumerate(intervals):
+        if interval.closes <= interval.opens:
+            problems.append((f"opening_hours[{i}].closes", "must be after opens"))
+        by_day.setdefault(interval.day.value, []).append((interval.opens, interval.closes, i))
+    for spans in by_day.values():
+        spans.sort()
+        for (_, closes, _), (opens, _, j) in zip(spans, spans[1:]):
+            if opens < closes:
+                problems.append((f"opening_hours[{j}]", "overlaps another interval on the same day"))
+    if problems:
+        raise InvalidInput("Opening hours are inconsistent.", errors=problems)
+
+
+# ---------------------------------------------------------------- brands
+
+
+async def list_brands(actor: Actor, page: PageParams, q: str | None) -> Page[Brand]:
+    query = t.Brand.select(t.Brand.id, t.Brand.name, t.Brand.created_at).order_by(t.Brand.name)
+    count = t.Brand.count()
+    clauses = [t.Brand.name.ilike(f"%{q}%") if q else None]
+    if actor.role == Role.manager:
+        clauses.append(
+            t.Brand.id.is_in(
+                t.OrganisationBrand.select(t.OrganisationBrand.brand).where(
+                    t.OrganisationBrand.organisation == actor.organisation_id
+                )
+            )
+        )
+    for clause in clauses:
+        if clause is not None:
+            query, count = query.where(clause), count.where(clause)
+    rows = await query.limit(page.limit).offset(page.offset)
+    return Page(items=[msgspec.convert(r, Brand) for r in rows], total=await count, limit=page.limit,
+                offset=page.offset)
+
+
+async def get_brand(actor: Actor, brand_id: uuid.UUID) -> Brand:
+    query = t.Brand.select(t.Brand.id, t.Brand.name, t.Brand.created_at).where(t.Brand.id == brand_id)
+    row = await query.first()
+    if row is None or (actor.role == Role.manager and not await _brand_related(actor.organisation_id, brand_id)):
+        raise NotFound("No such brand.", code="brand.not_found")
+    return msgspec.convert(row, Brand)
+
+
+async def _brand_related(organisation_id: uuid.UUID | None, brand_id: uuid.UUID) -> bool:
+    return await t.OrganisationBrand.exists().where(
+        (t.OrganisationBrand.organisation == organisation_id) & (t.OrganisationBrand.brand == brand_id)
+    )
+
+
+async def create_brand(actor: Actor, data: BrandCreate) -> Brand:
+    async with db.writing():
+        if await t.Brand.exists().where(t.Brand.name == data.name):
+            raise Conflict("A brand with this name exists.", code="brand.duplicate_name", errors=[("name", "already used")])
+        brand_id = uuid.uuid4()
+        await t.Brand.insert(t.Brand(id=brand_id, name=data.name, created_at=_now()))
+        await record(actor.user_id, "brand.created", "brand", brand_id, {"name": data.name})
+    return await get_brand(actor, brand_id)
+
+
+async def update_brand(actor: Actor, brand_id: uuid.UUID, data: BrandUpdate) -> Brand:
+    async with db.writing():
+        await get_brand(actor, brand_id)
+        if data.name is not msgspec.UNSET:
+            if await t.Brand.exists().where((t.Brand.name == data.name) & (t.Brand.id != brand_id)):
+                raise Conflict("A brand with this name exists.", code="brand.duplicate_name",
+                               errors=[("name", "already used")])
+            await t.Brand.update({t.Brand.name: data.name}).where(t.Brand.id == brand_id)
+            await record(actor.user_id, "brand.updated", "brand", brand_id, {"name": data.name})
+    return await get_brand(actor, brand_id)
+
+
+# ---------------------------------------------------------------- own / competitor
+
+
+_RELATION_COLUMNS = (
+    t.OrganisationBrand.organisation.as_alias("organisation_id"),
+    t.OrganisationBrand.brand.as_alias("brand_id"),
+    t.OrganisationBrand.brand.name.as_alias("brand_name"),
+    t.OrganisationBrand.relation,
+)
+
+
+def _check_org_visible(actor: Actor, organisation_id: uuid.UUID) -> None:
+    if actor.role == Role.manager and actor.organisation_id != organisation_id:
+        raise NotFound("No such organisation.", code="organisation.not_found")
+
+
+async def list_organisation_brands(
+    actor: Actor, organisation_id: uuid.UUID, relation: BrandRelation | None
+) -> list[OrganisationBrand]:
+    _check_org_visible(actor, organisation_id)
+    if not await Organisation.exists().where(Organisation.id == organisation_id):
+        raise NotFound("No such organisation.", code="organisation.not_found")
+    query = (
+        t.OrganisationBrand.select(*_RELATION_COLUMNS)
+        .where(t.OrganisationBrand.organisation == organisation_id)
+        .order_by(t.OrganisationBrand.relation, ascending=False)
+        .order_by(t.OrganisationBrand.brand.name)
+    )
+    if relation:
+        query = query.where(t.OrganisationBrand.relation == relation.value)
+    return [msgspec.convert(r, OrganisationBrand) for r in await query]
+
+
+async def set_organisation_brand(
+    actor: Actor, organisation_id: uuid.UUID, brand_id: uuid.UUID, data: OrganisationBrandSet
+) -> OrganisationBrand:
+    async with db.writing():
+        if not await Organisation.exists().where(Organisation.id == organisation_id):
+            raise NotFound("No such organisation.", code="organisation.not_found")
+        await get_brand(actor, brand_id)
+        where = (t.OrganisationBrand.organisation == organisation_id) & (t.OrganisationBrand.brand == brand_id)
+        if await t.OrganisationBrand.exists().where(where):
+            await t.OrganisationBrand.update({t.OrganisationBrand.relation: data.relation.value}).where(where)
+        else:
+            await t.OrganisationBrand.insert(
+                t.OrganisationBrand(
+                    id=uuid.uuid4(), organisation=organisation_id, brand=brand_id, relation=data.relation.value
+                )
+            )
+        await record(actor.user_id, "organisation_brand.set", "organisation", organisation_id,
+                     {"brand_id": str(brand_id), "relation": data.relation.value})
+    row = await t.OrganisationBrand.select(*_RELATION_COLUMNS).where(where).first()
+    return msgspec.convert(row, OrganisationBrand)
+
+
+# ---------------------------------------------------------------- locations
+
+
+_LOCATION_COLUMNS = (
+    t.Location.id,
+    t.Location.brand.as_alias("brand_id"),
+    t.Location.name,
+    t.Location.code,
+    t.Location.region,
+    t.Location.district,
+    t.Location.address,
+    t.Location.lat,
+    t.Location.lon,
+    t.Location.phone,
+    t.Location.email,
+    t.Location.timezone,
+    t.Location.opening_hours,
+    t.Location.created_at,
+)
+
+
+def _location_scope(actor: Actor) -> Any:
+    if actor.role == Role.manager:
+        return t.Location.brand.is_in(
+            t.OrganisationBrand.select(t.OrganisationBrand.brand).where(
+                t.OrganisationBrand.organisation == actor.organisation_id
+            )
+        )
+    if actor.role == Role.shopper:
+        raise Forbidden("Shoppers see locations through their tasks.")
+    return None
+
+
+async def list_locations(
+    actor: Actor,
+    page: PageParams,
+    *,
+    brand_id: uuid.UUID | None,
+    region: str | None,
+    organisation_id: uuid.UUID | None,
+    relation: BrandRelation | None,
+    q: str | None,
+) -> Page[Location]:
+    if actor.role == Role.manager:
+        organisation_id = actor.organisation_id
+    if relation and organisation_id is None:
+        raise InvalidInput("Own/competitor depends on the organisation.",
+                           errors=[("organisation_id", "required with relation")])
+    clauses = [
+        _location_scope(actor),
+        t.Location.brand == brand_id if brand_id else None,
+        t.Location.region == region if region else None,
+        (t.Location.name.ilike(f"%{q}%") | t.Location.address.ilike(f"%{q}%")) if q else None,
+    ]
+    if organisation_id:
+        related = t.OrganisationBrand.select(t.OrganisationBrand.brand).where(
+            t.OrganisationBrand.organisation == organisation_id
+        )
+        if relation:
+            related = related.where(t.OrganisationBrand.relation == relation.value)
+        clauses.append(t.Location.brand.is_in(related))
+    query = t.Location.select(*_LOCATION_COLUMNS).order_by(t.Location.region).order_by(t.Location.name)
+    count = t.Location.count()
+    for clause in clauses:
+        if clause is not None:
+            query, count = query.where(clause), count.where(clause)
+    rows = await query.output(load_json=True).limit(page.limit).offset(page.offset)
+    return Page(items=[msgspec.convert(r, Location) for r in rows], total=await count, limit=page.limit,
+                offset=page.offset)
+
+
+async def get_location(actor: Actor, location_id: uuid.UUID) -> Location:
+    query = t.Location.select(*_LOCATION_COLUMNS).where(t.Location.id == location_id)
+    scope = _location_scope(actor)
+    if scope is not None:
+        query = query.where(scope)
+    row = await query.output(load_json=True).first()
+    if row is None:
+        raise NotFound("No such location.", code="location.not_found")
+    return msgspec.convert(row, Location)
+
+
+def _check_location(tz: str | None, lat: float | None, lon: float | None, hours: list[OpeningInterval] | None) -> None:
+    if tz is not None:
+        check_timezone(tz)
+    if (lat is None) != (lon is None):
+        raise InvalidInput("Give both coordinates or neither.", errors=[("lon" if lon is None else "lat", "missing its pair")])
+    if hours is not None:
+        check_opening_hours(hours)
+
+
+async def create_location(actor: Actor, data: LocationCreate) -> Location:
+    _check_location(data.timezone, data.lat, data.lon, data.opening_hours)
+    async with db.writing():
+        if not await t.Brand.exists().where(t.Brand.id == data.brand_id):
+            raise InvalidInput("Unknown brand.", errors=[("brand_id", "no such brand")])
+        if data.code and await t.Location.exists().where(t.Location.code == data.code):
+            raise Conflict("A location with this code exists.", code="location.duplicate_code",
+                           errors=[("code", "already used")])
+        location_id = uuid.uuid4()
+        await t.Location.insert(
+            t.Location(
+                id=location_id, brand=data.brand_id, name=data.name, code=data.code, region=data.region,
+                district=data.district, address=data.address, lat=data.lat, lon=data.lon, phone=data.phone,
+                email=data.email.lower() if data.email else None, timezone=data.timezone,
+                opening_hours=msgspec.to_builtins(data.opening_hours), created_at=_now(),
+            )
+        )
+        await record(actor.user_id, "location.created", "location", location_id, {"name": data.name})
+    return await get_location(actor, location_id)
+
+
+async def update_location(actor: Actor, location_id: uuid.UUID, data: LocationUpdate) -> Location:
+    changes = {name: value for name in data.__struct_fields__ if (value := getattr(data, name)) is not msgspec.UNSET}
+    async with db.writing():
+        current = await get_location(actor, location_id)
+        merged = msgspec.structs.replace(current, **changes)
+        _check_location(merged.timezone, merged.lat, merged.lon, merged.opening_hours)
+        if "code" in changes and changes["code"] and await t.Location.exists().where(
+            (t.Location.code == changes["code"]) & (t.Location.id != location_id)
+        ):
+            raise Conflict("A location with this code exists.", code="location.duplicate_code",
+                           errors=[("code", "already used")])
+        if "email" in changes and changes["email"]:
+            changes["email"] = changes["email"].lower()
+        if "opening_hours" in changes:
+            changes["opening_hours"] = msgspec.to_builtins(changes["opening_hours"])
+        if changes:
+            await t.Location.update({getattr(t.Location, k): v for k, v in changes.items()}).where(
+                t.Location.id == location_id
+            )
+            await record(actor.user_id, "location.updated", "location", location_id, {"changed": sorted(changes)})
+    return await get_location(actor, location_id)

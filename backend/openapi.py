@@ -1,0 +1,28 @@
+"""OpenAPI documentation of the problem responses each route can return."""
+
+from __future__ import annotations
+
+from litestar.openapi.datastructures import ResponseSpec
+
+from api_schemas.common import Problem
+from backend.errors import PROBLEM_JSON
+
+_DESCRIPTIONS = {
+    400: "Malformed or invalid request (problem+json names each field).",
+    401: "Not authenticated, or the token is invalid or expired.",
+    403: "The caller's role may not do this.",
+    404: "Not found, or not visible to the caller.",
+    409: "Conflicts with the current state.",
+    413: "Request body too large.",
+    422: "Semantically invalid input (problem+json names each field).",
+    429: "Too many attempts; retry after the Retry-After header.",
+}
+
+
+def problems(*statuses: int, public: bool = False) -> dict[int, ResponseSpec]:
+    """Problem responses for a route: the given statuses plus those every guarded route may return."""
+    codes = set(statuses) | {400} | (set() if public else {401, 403})
+    return {
+        code: ResponseSpec(data_container=Problem, description=_DESCRIPTIONS[code], media_type=PROBLEM_JSON)
+        for code in sorted(codes)
+    }

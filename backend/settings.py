@@ -1,0 +1,57 @@
+"""Settings, read from the environment once."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str
+    data_dir: Path
+    token_ttl_hours: float = 12.0
+    pg_pool_min: int = 2
+    pg_pool_max: int = 20
+    sqlite_timeout_s: float = 30.0
+    # Argon2 cost: the defaults are argon2-cffi's (RFC 9106 low-memory profile).
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    login_max_failures: int = 10
+    login_window_s: int = 900
+    min_sample_size: int = 3
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+    @property
+    def sqlite_path(self) -> Path:
+        if not self.database_url.startswith("sqlite:///"):
+            raise ValueError(f"not a sqlite URL: {self.database_url}")
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+
+def _number(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw else default
+
+
+def load_settings() -> Settings:
+    data_dir = Path(os.environ.get("FIELDSCORE_DATA_DIR", "var"))
+    url = os.environ.get("FIELDSCORE_DATABASE_URL") or f"sqlite:///{data_dir / 'fieldscore.sqlite3'}"
+    if not url.startswith(("sqlite:///", "postgres://", "postgresql://")):
+        raise SystemExit(
+            f"FIELDSCORE_DATABASE_URL must start with sqlite:/// or postgresql:// (got {url!r})"
+        )
+    return Settings(
+        database_url=url,
+        data_dir=data_dir,
+        token_ttl_hours=_number("FIELDSCORE_TOKEN_TTL_HOURS", 12.0),
+        pg_pool_max=int(_number("FIELDSCORE_PG_POOL_MAX", 20)),
+        argon2_time_cost=int(_number("FIELDSCORE_ARGON2_TIME_COST", 3)),
+        argon2_memory_kib=int(_number("FIELDSCORE_ARGON2_MEMORY_KIB", 65536)),
+        min_sample_size=int(_number("FIELDSCORE_MIN_SAMPLE_SIZE", 3)),
+    )
