@@ -1,0 +1,309 @@
+"""Walk form definitions (questions, weights, visibility) and report every problem in one."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Union
+
+import msgspec
+
+from api_schemas.forms import (
+    Band, DefinitionProblem, FormDefinition, MultipleChoice, Question, Rating, Section,
+    SingleChoice, TimerSequence, YesNo,
+)
+from backend.forms.conditions import check_expr, is_true, iter_nodes
+
+Node = Union[Question, Section]
+
+# Types that can never earn points nor fail: critical/bonus make no sense on them.
+UNSCORABLE_TYPES: Final = frozenset({"text", "photo", "file", "gps", "note", "timestamp"})
+_NUMERIC: Final = frozenset({"integer", "decimal", "duration"})
+# Which question types may carry which metric tag (the value must mean what the tag says).
+METRIC_TYPES: Final[dict[str, frozenset[str]]] = {
+    "time_to_answer_s": _NUMERIC | {"timer_sequence"},
+    "rings": frozenset({"integer"}),
+    "hold_s": _NUMERIC,
+    "menu_s": _NUMERIC,
+    "transfers": frozenset({"integer"}),
+    "wait_s": _NUMERIC,
+    "serve_s": _NUMERIC,
+    "reply_h": _NUMERIC,
+    "reply_s": _NUMERIC,
+    "resolution_h": _NUMERIC,
+    "nps": frozenset({"nps"}),
+    "csat": frozenset({"rating"}),
+    "fcr": frozenset({"yes_no"}),
+    "right_person": frozenset({"yes_no"}),
+    "answered": frozenset({"yes_no"}),
+    "out_of_hours_cover": frozenset({"yes_no"}),
+    "language_cover": frozenset({"yes_no"}),
+}
+# Waiting-time metrics censored at the question's `max` when the contact was never answered.
+CENSORABLE_METRICS: Final = frozenset({"time_to_answer_s", "reply_h", "reply_s"})
+_REF_OPS: Final = frozenset({"var", "answered", "is_na"})
+
+
+def question_type(question: Question) -> str:
+    """The `type` tag of a question, e.g. "yes_no"."""
+    return type(question).__struct_config__.tag  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionInfo:
+    """A question with where it sits: `effective_weight` multiplies the weights down the tree."""
+
+    question: Question
+    path: str  # e.g. "sections[0].items[2]"
+    section_path: tuple[str, ...]  # keys of the enclosing sections, outermost first
+    sections: tuple[Section, ...]
+    effective_weight: float
+    index: int  # position in document order
+
+
+def _walk(defn: FormDefinition) -> Iterator[tuple[Node, str, tuple[Section, ...]]]:
+    """Every section and question in document order, with its path and its enclosing sections."""
+
+    def walk_section(section: Section, path: str, parents: tuple[Section, ...]
+                     ) -> Iterator[tuple[Node, str, tuple[Section, ...]]]:
+        yield section, path, parents
+        inside = (*parents, section)
+        for i, item in enumerate(section.items):
+            item_path = f"{path}.items[{i}]"
+            if isinstance(item, Section):
+                yield from walk_section(item, item_path, inside)
+            else:
+                yield item, item_path, inside
+
+    for i, section in enumerate(defn.sections):
+        yield from walk_section(section, f"sections[{i}]", ())
+
+
+def iter_questions(defn: FormDefinition) -> Iterator[QuestionInfo]:
+    """Every question in document order, with its section path and effective weight."""
+    index = 0
+    for node, path, parents in _walk(defn):
+        if isinstance(node, Section):
+            continue
+        weight = node.weight
+        for section in parents:
+            weight *= section.weight
+        yield QuestionInfo(node, path, tuple(s.key for s in parents), parents, weight, index)
+        index += 1
+
+
+def find_question(defn: FormDefinition, key: str) -> Question | None:
+    """The first question with `key`, or None."""
+    return next((info.question for info in iter_questions(defn) if info.question.key == key), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Visibility:
+    """Which sections and questions are shown, and the answers of shown questions only."""
+
+    shown: dict[str, bool]
+    answers: dict[str, Any]
+
+
+def visibility(defn: FormDefinition, answers: Mapping[str, Any]) -> Visibility:
+    """Decide show-ifs in document order over the answers of questions shown so far.
+
+    A question in a hidden section is hidden. Because a show-if may only use earlier
+    questions, evaluating against the answers of *shown* earlier questions means an answer left
+    behind on a now-hidden question can never reveal anything (the phone does the same).
+    """
+    shown: dict[str, bool] = {}
+    visible: dict[str, Any] = {}
+    for node, _path, parents in _walk(defn):
+        parent_shown = all(shown.get(s.key, True) for s in parents)
+        is_shown = parent_shown and (node.show_if is None or is_true(node.show_if, visible))
+        shown.setdefault(node.key, is_shown)
+        if is_shown and not isinstance(node, Section) and node.key in answers:
+            visible[node.key] = answers[node.key]
+    return Visibility(shown, visible)
+
+
+def _msgspec_path(message: str) -> str:
+    match = re.search(r"at `\$\.?(.*)`$", message)
+    return match.group(1) if match else ""
+
+
+def _coerce(defn: FormDefinition | Mapping[str, Any]) -> FormDefinition | DefinitionProblem:
+    if isinstance(defn, FormDefinition):
+        return defn
+    try:
+        return msgspec.convert(defn, FormDefinition)
+    except msgspec.ValidationError as error:
+        message = str(error)
+        return DefinitionProblem(path=_msgspec_path(message), reason=message.split(" - at ")[0])
+
+
+def _bad_number(x: float | None) -> bool:
+    return x is not None and not math.isfinite(x)
+
+
+def _band_problems(bands: list[Band], path: str) -> list[DefinitionProblem]:
+    problems = []
+    for i, band in enumerate(bands):
+        if _bad_number(band.min) or _bad_number(band.max) or not math.isfinite(band.points):
+            problems.append(DefinitionProblem(path=f"{path}.bands[{i}]", reason="band bounds and points must be finite"))
+        elif band.min is not None and band.max is not None and band.min >= band.max:
+            problems.append(DefinitionProblem(path=f"{path}.bands[{i}]", reason="band min must be below its max"))
+    ordered = sorted(
+        (i for i, b in enumerate(bands) if not (b.min is not None and b.max is not None and b.min >= b.max)),
+        key=lambda i: -math.inf if bands[i].min is None else bands[i].min)
+    for earlier, later in zip(ordered, ordered[1:]):
+        end = math.inf if bands[earlier].max is None else bands[earlier].max
+        start = -math.inf if bands[later].min is None else bands[later].min
+        if start < end:  # [min, max) intervals: touching is fine, overlapping is ambiguous
+            problems.append(DefinitionProblem(path=f"{path}.bands[{later}]",
+                                              reason=f"band overlaps bands[{earlier}]"))
+    return problems
+
+
+def _can_fail(question: Question) -> bool:
+    if isinstance(question, YesNo):
+        return question.fail_on is not None
+    if isinstance(question, (SingleChoice, MultipleChoice)):
+        return any(c.fail for c in question.choices)
+    if isinstance(question, Rating):
+        return question.fail_below is not None
+    return False
+
+
+def _question_problems(q: Question, path: str) -> list[DefinitionProblem]:
+    problems: list[DefinitionProblem] = []
+    kind = question_type(q)
+
+    def add(where: str, reason: str) -> None:
+        problems.append(DefinitionProblem(path=f"{path}{where}", reason=reason))
+
+    if q.critical and kind in UNSCORABLE_TYPES:
+        add(".critical", f"a {kind} question cannot be critical: it has no failing answer")
+    elif q.critical and not _can_fail(q):
+        add(".critical", "critical, but no answer fails it (set fail_on, a choice with fail, or fail_below)")
+    if q.bonus and kind in UNSCORABLE_TYPES:
+        add(".bonus", f"a {kind} question cannot be a bonus: it earns no points")
+    if q.metric is not None:
+        allowed = METRIC_TYPES.get(q.metric.value, frozenset())
+        if kind == "timer_sequence" and q.metric.value != "time_to_answer_s":
+            add(".metric", "a timer sequence may only be tagged time_to_answer_s (it derives the others)")
+        elif kind not in allowed:
+            add(".metric", f"metric {q.metric.value} needs a {' or '.join(sorted(allowed))} question, not {kind}")
+    if kind == "note" and (q.required or q.na_allowed):
+        add(".required" if q.required else ".na_allowed", "a note is display only and takes no answer")
+    if isinstance(q, (SingleChoice, MultipleChoice)):
+        if not q.choices:
+            add(".choices", "a choice question needs at least one choice")
+        seen: dict[str, int] = {}
+        for i, choice in enumerate(q.choices):
+            if not choice.value or not choice.value.strip():
+                add(f".choices[{i}].value", "choice without a value")
+            elif choice.value in seen:
+                add(f".choices[{i}].value", f"duplicate choice value {choice.value!r} (also choices[{seen[choice.value]}])")
+            else:
+                seen[choice.value] = i
+            if _bad_number(choice.points):
+                add(f".choices[{i}].points", "points must be finite")
+    if isinstance(q, Rating):
+        if q.min >= q.max:
+            add(".max", f"rating max ({q.max}) must be above min ({q.min})")
+        elif q.fail_below is not None and not q.min < q.fail_below <= q.max:
+            add(".fail_below", f"fail_below must lie in ({q.min}, {q.max}] or no rating can fail")
+    low, high = getattr(q, "min", None), getattr(q, "max", None)
+    if kind in _NUMERIC and low is not None and high is not None and low > high:
+        add(".max", f"max ({high}) is below min ({low})")
+    if hasattr(q, "bands"):
+        problems += _band_problems(q.bands, path)
+    for name in ("points_yes", "points_no", "points"):
+        if _bad_number(getattr(q, name, None)):
+            add(f".{name}", "points must be finite")
+    return problems
+
+
+def check_definition(defn: FormDefinition | Mapping[str, Any]) -> list[DefinitionProblem]:
+    """Every problem of a definition at once, each with a path like sections[0].items[2].show_if.
+
+    A plain mapping is decoded first; a shape error stops there (msgspec reports the first).
+    """
+    coerced = _coerce(defn)
+    if isinstance(coerced, DefinitionProblem):
+        return [coerced]
+    defn = coerced
+    problems: list[DefinitionProblem] = []
+    nodes = list(_walk(defn))
+    # First occurrence of each key: its document position, its node (questions and sections
+    # share one namespace because conditions and answers refer to both by bare key).
+    first: dict[str, tuple[int, Node]] = {}
+    for position, (node, path, _parents) in enumerate(nodes):
+        if node.key in first:
+            problems.append(DefinitionProblem(path=f"{path}.key", reason=f"duplicate key {node.key!r}"))
+        else:
+            first[node.key] = (position, node)
+
+    if not any(not isinstance(node, Section) for node, _p, _s in nodes):
+        problems.append(DefinitionProblem(path="sections", reason="the form has no questions"))
+
+    answered_tag = any(not isinstance(n, Section) and n.metric is not None and n.metric.value == "answered"
+                       for n, _p, _s in nodes)
+
+    for position, (node, path, _parents) in enumerate(nodes):
+        if not math.isfinite(node.weight) or node.weight < 0:
+            problems.append(DefinitionProblem(path=f"{path}.weight", reason="weight must be a finite number ≥ 0"))
+        is_section = isinstance(node, Section)
+        # A section's show-if may not look inside itself: its questions come after it.
+        inner_end = position + sum(1 for _ in _walk_inner(node)) if is_section else position
+        conditions = [("show_if", node.show_if)]
+        if not is_section:
+            conditions.append(("constraint", node.constraint))
+        for field, expr in conditions:
+            if expr is None:
+                continue
+            where = f"{path}.{field}"
+            problems += [DefinitionProblem(path=where, reason=r) for r in check_expr(expr)]
+            for op, key in iter_nodes(expr):
+                if op == "self" and field == "show_if":
+                    problems.append(DefinitionProblem(path=where, reason="self is only meaningful in a constraint"))
+                if op not in _REF_OPS or key is None:
+                    continue
+                target = first.get(key)
+                if target is None:
+                    reason = f"refers to unknown question {key!r}"
+                elif isinstance(target[1], Section):
+                    reason = f"refers to section {key!r}; conditions use questions"
+                elif field == "constraint" and key == node.key:
+                    continue  # var(own key) in a constraint is the answer itself, like self
+                elif key == node.key or position < target[0] <= inner_end:
+                    reason = f"refers to {key!r} which depends on this condition (cycle)"
+                elif target[0] > position:
+                    reason = f"refers to {key!r}, which comes later; only earlier questions may be used"
+                else:
+                    continue
+                problems.append(DefinitionProblem(path=where, reason=reason))
+        if is_section:
+            if not node.items:
+                problems.append(DefinitionProblem(path=f"{path}.items", reason="an empty section"))
+            continue
+        problems += _question_problems(node, path)
+        if (answered_tag and node.metric is not None and node.metric.value in CENSORABLE_METRICS
+                and not isinstance(node, TimerSequence) and getattr(node, "max", None) is None):
+            problems.append(DefinitionProblem(
+                path=f"{path}.max",
+                reason="with an 'answered' question in the form, a waiting time needs a max: the "
+                       "deadline at which an unanswered contact is censored"))
+    return problems
+
+
+def _walk_inner(section: Section) -> Iterator[Node]:
+    for item in section.items:
+        yield item
+        if isinstance(item, Section):
+            yield from _walk_inner(item)
+
+
+__all__ = [
+    "CENSORABLE_METRICS", "METRIC_TYPES", "UNSCORABLE_TYPES", "QuestionInfo", "Visibility",
+    "check_definition", "find_question", "iter_questions", "question_type", "visibility",
+]

@@ -1,0 +1,1 @@
+"""The phone web app (static files), its JavaScript condition evaluator and built-in form templates."""
