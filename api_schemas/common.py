@@ -25,6 +25,7 @@ Email = Annotated[
 Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
 Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+AwareDatetime = Annotated[dt.datetime, msgspec.Meta(tz=True, description="ISO 8601 with a UTC offset.")]
 PageLimit = Annotated[int, msgspec.Meta(ge=1, le=500)]
 PageOffset = Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
 
@@ -65,6 +66,7 @@ class Health(msgspec.Struct, kw_only=True):
 
 
 __all__ = [
+    "AwareDatetime",
     "Code",
     "Email",
     "Health",

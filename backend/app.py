@@ -22,11 +22,15 @@ from backend import db
 from backend.accounts.controller import AuthController, OrganisationController, UserController
 from backend.accounts.guards import PUBLIC, BearerTokenMiddleware, provide_actor, requires_roles, roles
 from backend.accounts.security import LoginThrottle, Passwords
+from backend.analytics.controller import AnalyticsController
 from backend.errors import EXCEPTION_HANDLERS
+from backend.forms.controller import FormController
 from backend.locations.controller import BrandController, LocationController, OrganisationBrandController
 from backend.openapi import problems
 from backend.pagination import provide_page
+from backend.reports.controller import ReportController
 from backend.settings import Settings, load_settings
+from backend.tasks.controller import TaskController
 
 STATIC_DIR = Path(__file__).parent / "static"
 CONTROLLERS: list[Any] = [
@@ -36,6 +40,10 @@ CONTROLLERS: list[Any] = [
     BrandController,
     OrganisationBrandController,
     LocationController,
+    FormController,
+    TaskController,
+    ReportController,
+    AnalyticsController,
 ]
 
 

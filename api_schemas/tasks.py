@@ -1,0 +1,66 @@
+"""Tasks: one visit, call, email or chat at one location within a time window."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from enum import Enum
+
+import msgspec
+
+from api_schemas.common import AwareDatetime, Request
+from api_schemas.forms import Channel
+
+
+class TaskStatus(str, Enum):
+    open = "open"
+    assigned = "assigned"
+    accepted = "accepted"
+    submitted = "submitted"
+    returned = "returned"
+    approved = "approved"
+    rejected = "rejected"
+    expired = "expired"
+    cancelled = "cancelled"
+
+
+class TaskLocation(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    name: str
+    brand_name: str
+    address: str
+    region: str
+    timezone: str
+    phone: str | None
+    email: str | None
+    lat: float | None
+    lon: float | None
+
+
+class Task(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    location: TaskLocation
+    form_version_id: uuid.UUID
+    channel: Channel
+    status: TaskStatus
+    shopper_id: uuid.UUID | None
+    window_start: dt.datetime
+    window_end: dt.datetime
+    window_start_local: str  # ISO 8601 in the location's time zone
+    window_end_local: str
+    created_at: dt.datetime
+
+
+class TaskCreate(Request, kw_only=True):
+    organisation_id: uuid.UUID
+    location_id: uuid.UUID
+    form_version_id: uuid.UUID
+    channel: Channel
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    shopper_id: uuid.UUID | None = None
+
+
+class TaskAssign(Request, kw_only=True):
+    shopper_id: uuid.UUID

@@ -1,0 +1,1 @@
+"""Analytics: scores compared across locations, brands and competitors, with their uncertainty."""

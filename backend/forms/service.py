@@ -1,0 +1,218 @@
+"""Forms service: drafts, validation, publishing and versions of questionnaires."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import msgspec
+
+from api_schemas.accounts import Role
+from api_schemas.common import Page
+from api_schemas.forms import (
+    Channel,
+    DefinitionProblem,
+    Form,
+    FormCreate,
+    FormDefinition,
+    FormStatus,
+    FormVersion,
+    ScoreResult,
+)
+from backend import db
+from backend.accounts.security import Actor
+from backend.accounts.tables import Organisation
+from backend.audit.service import record
+from backend.errors import Conflict, InvalidInput, NotFound
+from backend.forms import tables as t
+from backend.forms.answers import check_answers
+from backend.forms.definition import check_definition
+from backend.pagination import PageParams
+from backend.scoring.engine import score
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _visible(actor: Actor) -> Any:
+    if actor.role == Role.manager:
+        return t.Form.organisation.is_null() | (t.Form.organisation == actor.organisation_id)
+    return None
+
+
+async def _form_row(actor: Actor, form_id: uuid.UUID) -> dict[str, Any]:
+    query = t.Form.select(
+        t.Form.id, t.Form.name, t.Form.channel, t.Form.organisation.as_alias("organisation_id"), t.Form.created_at
+    ).where(t.Form.id == form_id)
+    scope = _visible(actor)
+    if scope is not None:
+        query = query.where(scope)
+    row = await query.first()
+    if row is None:
+        raise NotFound("No such form.", code="form.not_found")
+    return row
+
+
+async def _with_versions(row: dict[str, Any]) -> Form:
+    versions = await t.FormVersion.select(t.FormVersion.number, t.FormVersion.status).where(
+        t.FormVersion.form == row["id"]
+    )
+    published = [v["number"] for v in versions if v["status"] == FormStatus.published.value]
+    return msgspec.convert(
+        {**row, "latest_version": max(v["number"] for v in versions),
+         "published_version": max(published) if published else None},
+        Form,
+    )
+
+
+def _version(row: dict[str, Any]) -> FormVersion:
+    return msgspec.convert(row, FormVersion)
+
+
+_VERSION_COLUMNS = (
+    t.FormVersion.id,
+    t.FormVersion.form.as_alias("form_id"),
+    t.FormVersion.number,
+    t.FormVersion.status,
+    t.FormVersion.definition,
+    t.FormVersion.created_at,
+    t.FormVersion.published_at,
+)
+
+
+def _raise_definition(problems: list[DefinitionProblem]) -> None:
+    if problems:
+        raise InvalidInput(
+            f"The definition has {len(problems)} problem(s).", code="form.invalid_definition",
+            errors=[(f"definition.{p.path}", p.reason) for p in problems],
+        )
+
+
+async def create_form(actor: Actor, data: FormCreate) -> Form:
+    async with db.writing():
+        if data.organisation_id and not await Organisation.exists().where(Organisation.id == data.organisation_id):
+            raise InvalidInput("Unknown organisation.", errors=[("organisation_id", "no such organisation")])
+        form_id = uuid.uuid4()
+        await t.Form.insert(t.Form(id=form_id, name=data.name, channel=data.channel.value,
+                                   organisation=data.organisation_id, created_at=_now()))
+        await t.FormVersion.insert(t.FormVersion(
+            id=uuid.uuid4(), form=form_id, number=1, status=FormStatus.draft.value,
+            definition=msgspec.to_builtins(data.definition), created_at=_now(),
+        ))
+        await record(actor.user_id, "form.created", "form", form_id, {"name": data.name})
+    return await get_form(actor, form_id)
+
+
+async def get_form(actor: Actor, form_id: uuid.UUID) -> Form:
+    return await _with_versions(await _form_row(actor, form_id))
+
+
+async def list_forms(
+    actor: Actor, page: PageParams, channel: Channel | None, organisation_id: uuid.UUID | None, q: str | None
+) -> Page[Form]:
+    query = t.Form.select(
+        t.Form.id, t.Form.name, t.Form.channel, t.Form.organisation.as_alias("organisation_id"), t.Form.created_at
+    ).order_by(t.Form.name)
+    count = t.Form.count()
+    for clause in (
+        _visible(actor),
+        t.Form.channel == channel.value if channel else None,
+        t.Form.organisation == organisation_id if organisation_id else None,
+        t.Form.name.ilike(f"%{q}%") if q else None,
+    ):
+        if clause is not None:
+            query, count = query.where(clause), count.where(clause)
+    rows = await query.limit(page.limit).offset(page.offset)
+    return Page(items=[await _with_versions(r) for r in rows], total=await count, limit=page.limit,
+                offset=page.offset)
+
+
+async def list_versions(actor: Actor, form_id: uuid.UUID) -> list[FormVersion]:
+    await _form_row(actor, form_id)
+    rows = await (
+        t.FormVersion.select(*_VERSION_COLUMNS).where(t.FormVersion.form == form_id)
+        .order_by(t.FormVersion.number).output(load_json=True)
+    )
+    return [_version(r) for r in rows]
+
+
+async def get_version(actor: Actor, form_id: uuid.UUID, number: int) -> FormVersion:
+    await _form_row(actor, form_id)
+    row = await (
+        t.FormVersion.select(*_VERSION_COLUMNS)
+        .where((t.FormVersion.form == form_id) & (t.FormVersion.number == number))
+        .output(load_json=True).first()
+    )
+    if row is None:
+        raise NotFound("No such version.", code="form.version_not_found")
+    return _version(row)
+
+
+async def get_version_by_id(version_id: uuid.UUID) -> FormVersion:
+    """Unscoped: callers check that the actor may see it (e.g. through a task)."""
+    row = await t.FormVersion.select(*_VERSION_COLUMNS).where(t.FormVersion.id == version_id).output(
+        load_json=True).first()
+    if row is None:
+        raise NotFound("No such form version.", code="form.version_not_found")
+    return _version(row)
+
+
+async def save_draft(actor: Actor, form_id: uuid.UUID, definition: FormDefinition) -> FormVersion:
+    """Edit the draft; when the latest version is published, start the next one as a draft."""
+    async with db.writing():
+        await _form_row(actor, form_id)
+        latest = await (
+            t.FormVersion.select(t.FormVersion.id, t.FormVersion.number, t.FormVersion.status)
+            .where(t.FormVersion.form == form_id).order_by(t.FormVersion.number, ascending=False).first()
+        )
+        body = msgspec.to_builtins(definition)
+        if latest["status"] == FormStatus.draft.value:
+            await t.FormVersion.update({t.FormVersion.definition: body}).where(t.FormVersion.id == latest["id"])
+            number = latest["number"]
+        else:
+            number = latest["number"] + 1
+            await t.FormVersion.insert(t.FormVersion(
+                id=uuid.uuid4(), form=form_id, number=number, status=FormStatus.draft.value, definition=body,
+                created_at=_now(),
+            ))
+        await record(actor.user_id, "form.draft_saved", "form", form_id, {"version": number})
+    return await get_version(actor, form_id, number)
+
+
+async def validate_version(actor: Actor, form_id: uuid.UUID, number: int) -> list[DefinitionProblem]:
+    version = await get_version(actor, form_id, number)
+    return check_definition(version.definition)
+
+
+async def publish(actor: Actor, form_id: uuid.UUID) -> FormVersion:
+    async with db.writing():
+        await _form_row(actor, form_id)
+        latest = await (
+            t.FormVersion.select(*_VERSION_COLUMNS).where(t.FormVersion.form == form_id)
+            .order_by(t.FormVersion.number, ascending=False).output(load_json=True).first()
+        )
+        if latest["status"] != FormStatus.draft.value:
+            raise Conflict("There is no draft to publish; save a draft first.", code="form.nothing_to_publish")
+        _raise_definition(check_definition(msgspec.convert(latest["definition"], FormDefinition)))
+        await t.FormVersion.update(
+            {t.FormVersion.status: FormStatus.published.value, t.FormVersion.published_at: _now()}
+        ).where(t.FormVersion.id == latest["id"])
+        await record(actor.user_id, "form.published", "form", form_id, {"version": latest["number"]})
+    return await get_version(actor, form_id, latest["number"])
+
+
+def score_answers(definition: FormDefinition, answers: dict[str, Any]) -> ScoreResult:
+    problems = check_answers(definition, answers)
+    if problems:
+        raise InvalidInput(
+            f"{len(problems)} answer(s) are invalid.", code="report.invalid_answers",
+            errors=[(f"answers.{key}", reason) for key, reason in problems],
+        )
+    return score(definition, answers)
+
+
+async def preview_score(actor: Actor, form_id: uuid.UUID, number: int, answers: dict[str, Any]) -> ScoreResult:
+    version = await get_version(actor, form_id, number)
+    return score_answers(version.definition, answers)

@@ -1,0 +1,1 @@
+"""Reports: submission, validation, scoring and review."""

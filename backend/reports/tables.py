@@ -1,0 +1,46 @@
+"""Reports table."""
+
+from piccolo.columns import (
+    JSON,
+    UUID,
+    Boolean,
+    DoublePrecision,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+from backend.accounts.tables import Organisation, User
+from backend.forms.tables import FormVersion
+from backend.locations.tables import Location
+from backend.tasks.tables import Task
+
+
+class Report(Table):
+    """One report per task; `id` comes from the phone. Organisation and location are copied from
+    the task so analytics group without joins."""
+
+    id = UUID(primary_key=True)
+    task = ForeignKey(Task, unique=True, on_delete=OnDelete.restrict)
+    shopper = ForeignKey(User, null=True, on_delete=OnDelete.restrict, index=True)
+    organisation = ForeignKey(Organisation, on_delete=OnDelete.restrict, index=True)
+    location = ForeignKey(Location, on_delete=OnDelete.restrict, index=True)
+    form_version = ForeignKey(FormVersion, on_delete=OnDelete.restrict)
+    status = Varchar(length=16, index=True)
+    revision = Integer(default=1)
+    content_hash = Varchar(length=64)
+    answers = JSON()
+    started_at = Timestamptz()
+    ended_at = Timestamptz()
+    submitted_at = Timestamptz()
+    score_calculated = DoublePrecision(null=True, default=None)
+    score_final = DoublePrecision(null=True, default=None)
+    failed = Boolean(default=False)
+    score_detail = JSON()  # the ScoreResult with each item's contribution, frozen at scoring time
+    review_reason = Text(null=True, default=None)
+    reviewed_by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
+    reviewed_at = Timestamptz(null=True, default=None)

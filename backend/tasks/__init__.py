@@ -1,0 +1,1 @@
+"""Tasks: planned visits and test calls, their assignment and lifecycle."""

@@ -1,0 +1,240 @@
+"""Tasks service: create, assign, accept, list and read tasks, scoped by the actor."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+import zoneinfo
+from typing import Any
+
+import msgspec
+
+from api_schemas.accounts import Role
+from api_schemas.common import Page
+from api_schemas.forms import Channel, FormStatus, FormVersion
+from api_schemas.tasks import Task, TaskAssign, TaskCreate, TaskStatus
+from backend import db
+from backend.accounts.security import Actor
+from backend.accounts.tables import Organisation, User
+from backend.audit.service import record
+from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
+from backend.forms import service as forms
+from backend.forms.tables import FormVersion as FormVersionRow
+from backend.locations.tables import Location, OrganisationBrand
+from backend.pagination import PageParams
+from backend.tasks import tables as t
+from backend.tasks.lifecycle import can_move
+
+MAX_WINDOW = dt.timedelta(days=366)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+_COLUMNS = (
+    t.Task.id,
+    t.Task.organisation.as_alias("organisation_id"),
+    t.Task.form_version.as_alias("form_version_id"),
+    t.Task.channel,
+    t.Task.status,
+    t.Task.shopper.as_alias("shopper_id"),
+    t.Task.window_start,
+    t.Task.window_end,
+    t.Task.created_at,
+    t.Task.location.id.as_alias("location_id"),
+    t.Task.location.name.as_alias("location_name"),
+    t.Task.location.brand.name.as_alias("location_brand_name"),
+    t.Task.location.address.as_alias("location_address"),
+    t.Task.location.region.as_alias("location_region"),
+    t.Task.location.timezone.as_alias("location_timezone"),
+    t.Task.location.phone.as_alias("location_phone"),
+    t.Task.location.email.as_alias("location_email"),
+    t.Task.location.lat.as_alias("location_lat"),
+    t.Task.location.lon.as_alias("location_lon"),
+)
+
+
+def to_task(row: dict[str, Any], *, hide_shopper: bool = False) -> Task:
+    zone = zoneinfo.ZoneInfo(row["location_timezone"])
+    start, end = _aware(row["window_start"]), _aware(row["window_end"])
+    location = {k.removeprefix("location_"): v for k, v in row.items() if k.startswith("location_")}
+    location["id"] = location.pop("id")
+    return msgspec.convert(
+        {
+            "id": row["id"], "organisation_id": row["organisation_id"], "form_version_id": row["form_version_id"],
+            "channel": row["channel"], "status": row["status"],
+            "shopper_id": None if hide_shopper else row["shopper_id"],
+            "window_start": start, "window_end": end,
+            "window_start_local": start.astimezone(zone).isoformat(),
+            "window_end_local": end.astimezone(zone).isoformat(),
+            "created_at": row["created_at"], "location": location,
+        },
+        Task,
+    )
+
+
+def _scope(actor: Actor) -> Any:
+    if actor.role == Role.shopper:
+        return t.Task.shopper == actor.user_id
+    if actor.role == Role.manager:
+        return t.Task.organisation == actor.organisation_id
+    return None
+
+
+async def task_row(actor: Actor, task_id: uuid.UUID) -> dict[str, Any]:
+    query = t.Task.select(*_COLUMNS).where(t.Task.id == task_id)
+    scope = _scope(actor)
+    if scope is not None:
+        query = query.where(scope)
+    row = await query.first()
+    if row is None:
+        raise NotFound("No such task.", code="task.not_found")
+    return row
+
+
+async def get_task(actor: Actor, task_id: uuid.UUID) -> Task:
+    return to_task(await task_row(actor, task_id), hide_shopper=actor.role == Role.manager)
+
+
+async def list_tasks(
+    actor: Actor,
+    page: PageParams,
+    *,
+    status: TaskStatus | None,
+    organisation_id: uuid.UUID | None,
+    location_id: uuid.UUID | None,
+    shopper_id: uuid.UUID | None,
+    channel: Channel | None,
+    window_from: dt.datetime | None,
+    window_to: dt.datetime | None,
+) -> Page[Task]:
+    clauses = [
+        _scope(actor),
+        t.Task.status == status.value if status else None,
+        t.Task.organisation == organisation_id if organisation_id else None,
+        t.Task.location == location_id if location_id else None,
+        t.Task.shopper == shopper_id if shopper_id and actor.role != Role.manager else None,
+        t.Task.channel == channel.value if channel else None,
+        t.Task.window_end >= window_from if window_from else None,
+        t.Task.window_start <= window_to if window_to else None,
+    ]
+    query = t.Task.select(*_COLUMNS).order_by(t.Task.window_start).order_by(t.Task.id)
+    count = t.Task.count()
+    for clause in clauses:
+        if clause is not None:
+            query, count = query.where(clause), count.where(clause)
+    rows = await query.limit(page.limit).offset(page.offset)
+    hide = actor.role == Role.manager
+    return Page(items=[to_task(r, hide_shopper=hide) for r in rows], total=await count, limit=page.limit,
+                offset=page.offset)
+
+
+async def _check_shopper(shopper_id: uuid.UUID) -> None:
+    row = await User.select(User.role, User.is_active).where(User.id == shopper_id).first()
+    if row is None or row["role"] != Role.shopper.value or not row["is_active"]:
+        raise InvalidInput("Not an active shopper.", errors=[("shopper_id", "no active shopper with this id")])
+
+
+async def create_task(actor: Actor, data: TaskCreate) -> Task:
+    start, end = _aware(data.window_start), _aware(data.window_end)
+    problems: list[tuple[str, str]] = []
+    if end <= start:
+        problems.append(("window_end", "must be after window_start"))
+    elif end - start > MAX_WINDOW:
+        problems.append(("window_end", "the window may span at most 366 days"))
+    if problems:
+        raise InvalidInput("The task window is invalid.", code="task.invalid_window", errors=problems)
+    async with db.writing():
+        if not await Organisation.exists().where(Organisation.id == data.organisation_id):
+            raise InvalidInput("Unknown organisation.", errors=[("organisation_id", "no such organisation")])
+        location = await Location.select(Location.brand).where(Location.id == data.location_id).first()
+        if location is None:
+            raise InvalidInput("Unknown location.", errors=[("location_id", "no such location")])
+        if not await OrganisationBrand.exists().where(
+            (OrganisationBrand.organisation == data.organisation_id) & (OrganisationBrand.brand == location["brand"])
+        ):
+            raise InvalidInput(
+                "The location's brand is neither the organisation's own nor a competitor of it.",
+                errors=[("location_id", "brand not related to the organisation")],
+            )
+        version = await (
+            FormVersionRow.select(FormVersionRow.status, FormVersionRow.form.channel.as_alias("channel"),
+                                  FormVersionRow.form.organisation.as_alias("organisation_id"))
+            .where(FormVersionRow.id == data.form_version_id).first()
+        )
+        if version is None:
+            raise InvalidInput("Unknown form version.", errors=[("form_version_id", "no such form version")])
+        if version["status"] != FormStatus.published.value:
+            raise InvalidInput("Only a published form version can be used.",
+                               errors=[("form_version_id", "not published")])
+        if version["channel"] != data.channel.value:
+            raise InvalidInput("The form is for another channel.",
+                               errors=[("form_version_id", f"form is for {version['channel']}, task is {data.channel.value}")])
+        if version["organisation_id"] not in (None, data.organisation_id):
+            raise InvalidInput("The form belongs to another organisation.",
+                               errors=[("form_version_id", "form of another organisation")])
+        if data.shopper_id:
+            await _check_shopper(data.shopper_id)
+        task_id = uuid.uuid4()
+        status = TaskStatus.assigned if data.shopper_id else TaskStatus.open
+        await t.Task.insert(t.Task(
+            id=task_id, organisation=data.organisation_id, location=data.location_id,
+            form_version=data.form_version_id, channel=data.channel.value, status=status.value,
+            shopper=data.shopper_id, window_start=start, window_end=end, created_by=actor.user_id,
+            created_at=_now(), updated_at=_now(),
+        ))
+        await record(actor.user_id, "task.created", "task", task_id, {"status": status.value})
+    return await get_task(actor, task_id)
+
+
+async def move(actor: Actor, task_id: uuid.UUID, current: TaskStatus, target: TaskStatus,
+               values: dict[Any, Any] | None = None, detail: dict[str, Any] | None = None) -> None:
+    """Guarded transition inside the caller's write transaction; the update re-checks the status."""
+    if not can_move(current, target, actor.role):
+        raise Conflict(f"A task that is {current.value} cannot become {target.value}.",
+                       code="task.invalid_transition")
+    updated = await t.Task.update({t.Task.status: target.value, t.Task.updated_at: _now(), **(values or {})}).where(
+        (t.Task.id == task_id) & (t.Task.status == current.value)
+    ).returning(t.Task.id)
+    if not updated:
+        raise Conflict("The task changed meanwhile; reload it.", code="task.changed")
+    await record(actor.user_id, f"task.{target.value}", "task", task_id,
+                 {"from": current.value, "to": target.value, **(detail or {})})
+
+
+async def assign(actor: Actor, task_id: uuid.UUID, data: TaskAssign) -> Task:
+    async with db.writing():
+        row = await task_row(actor, task_id)
+        current = TaskStatus(row["status"])
+        if _aware(row["window_end"]) <= _now():
+            raise Conflict("The task's window has passed.", code="task.window_passed")
+        await _check_shopper(data.shopper_id)
+        await move(actor, task_id, current, TaskStatus.assigned, {t.Task.shopper: data.shopper_id},
+                   {"shopper_id": str(data.shopper_id)})
+    return await get_task(actor, task_id)
+
+
+async def accept(actor: Actor, task_id: uuid.UUID) -> Task:
+    async with db.writing():
+        row = await task_row(actor, task_id)
+        await move(actor, task_id, TaskStatus(row["status"]), TaskStatus.accepted)
+    return await get_task(actor, task_id)
+
+
+async def form_for_task(actor: Actor, task_id: uuid.UUID) -> FormVersion:
+    row = await task_row(actor, task_id)
+    return await forms.get_version_by_id(row["form_version_id"])
+
+
+async def ensure_shopper_owns(actor: Actor, row: dict[str, Any]) -> None:
+    if actor.role != Role.shopper or row["shopper_id"] != actor.user_id:
+        raise Forbidden("This task is not assigned to you.", code="task.not_yours")
+
+
+__all__ = ["accept", "assign", "create_task", "ensure_shopper_owns", "form_for_task", "get_task",
+           "list_tasks", "move", "task_row", "to_task"]

@@ -1,0 +1,23 @@
+"""Tasks table."""
+
+from piccolo.columns import UUID, ForeignKey, OnDelete, Timestamptz, Varchar
+from piccolo.table import Table
+
+from backend.accounts.tables import Organisation, User
+from backend.forms.tables import FormVersion
+from backend.locations.tables import Location
+
+
+class Task(Table):
+    id = UUID(primary_key=True)
+    organisation = ForeignKey(Organisation, on_delete=OnDelete.restrict, index=True)
+    location = ForeignKey(Location, on_delete=OnDelete.restrict, index=True)
+    form_version = ForeignKey(FormVersion, on_delete=OnDelete.restrict)
+    channel = Varchar(length=16)
+    status = Varchar(length=16, index=True)
+    shopper = ForeignKey(User, null=True, on_delete=OnDelete.restrict, index=True)
+    window_start = Timestamptz()
+    window_end = Timestamptz()
+    created_by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()

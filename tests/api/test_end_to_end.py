@@ -1,0 +1,149 @@
+"""The foundation path: form → task → shopper report → validation and scoring → approval → manager's scores."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.api.forms_fixture import SMALL_CALL_FORM, answers
+from tests.world import World, build_world, new_id
+
+UTC = dt.timezone.utc
+
+
+async def publish_form(w: World) -> str:
+    form = await w.ok("coordinator", "POST", "/forms", json={"name": "Quick call", "channel": "call",
+                                                             "definition": SMALL_CALL_FORM})
+    version = await w.ok("coordinator", "POST", f"/forms/{form['id']}/publish", status=200)
+    assert version["status"] == "published" and version["number"] == 1
+    return version["id"]
+
+
+async def make_task(w: World, version_id: str, location_id: str, shopper: str = "shopper") -> dict:
+    now = dt.datetime.now(UTC)
+    return await w.ok("coordinator", "POST", "/tasks", json={
+        "organisation_id": w.organisation_id, "location_id": location_id, "form_version_id": version_id,
+        "channel": "call", "window_start": (now - dt.timedelta(hours=3)).isoformat(),
+        "window_end": (now + dt.timedelta(hours=3)).isoformat(), "shopper_id": w.users[shopper]["id"],
+    })
+
+
+def report_body(task: dict, **kw) -> dict:
+    now = dt.datetime.now(UTC)
+    return {"id": new_id(), "task_id": task["id"], "started_at": (now - dt.timedelta(minutes=20)).isoformat(),
+            "ended_at": (now - dt.timedelta(minutes=15)).isoformat(), "answers": answers(**kw)}
+
+
+async def test_foundation_path(client):
+    w = await build_world(client)
+    version_id = await publish_form(w)
+
+    scores = []
+    for location, kw in [
+        (w.own_location_id, {}),  # 100
+        (w.own_location_id, {"answer_s": 30, "friendliness": 3}),
+        (w.own_location_id, {"greeted": False}),
+        (w.competitor_location_id, {"answer_s": 90, "no_interrupt": False, "friendliness": 1}),
+        (w.competitor_location_id, {"thanked": {"na": True}}),
+        (w.competitor_location_id, {"answer_s": 45}),
+    ]:
+        task = await make_task(w, version_id, location)
+        assert task["status"] == "assigned"
+        assert task["window_start_local"].endswith(("+01:00", "+02:00"))  # Europe/Prague
+        mine = await w.ok("shopper", "GET", "/tasks")
+        assert task["id"] in [t["id"] for t in mine["items"]]
+        form = await w.ok("shopper", "GET", f"/tasks/{task['id']}/form")
+        assert form["id"] == version_id
+        report = await w.ok("shopper", "POST", "/reports", json=report_body(task, **kw), status=201)
+        assert report["status"] == "submitted"
+        scores.append((location, report["score"]["final"]))
+        await w.ok("coordinator", "POST", f"/reports/{report['id']}/approve", status=200)
+
+    # Exact scores: sections reach (w1) and conduct (w2); conduct items: 3 yes/no + rating (1 point each).
+    assert scores[0][1] == pytest.approx(100.0)
+    # answer 30 s → 1/2 band; friendliness 3 → 0.5; conduct = (1+1+1+0.5)/4 = 0.875 → (0.5·1 + 0.875·2)/3
+    assert scores[1][1] == pytest.approx((0.5 + 0.875 * 2) / 3 * 100)
+    # thanked N/A is excluded: conduct = 3/3
+    assert scores[4][1] == pytest.approx(100.0)
+
+    result = await w.ok("manager", "GET", "/analytics/location-scores", params={"min_sample_size": 2})
+    by_location = {row["location_id"]: row for row in result["locations"]}
+    own, rival = by_location[w.own_location_id], by_location[w.competitor_location_id]
+    assert own["relation"] == "own" and rival["relation"] == "competitor"
+    assert own["score"]["n"] == 3 and rival["score"]["n"] == 3
+    own_scores = [s for loc, s in scores if loc == w.own_location_id]
+    assert own["score"]["mean"] == pytest.approx(sum(own_scores) / 3)
+    assert own["score"]["ci_low"] <= own["score"]["mean"] <= own["score"]["ci_high"]
+    assert [b["relation"] for b in result["brands"]] == ["own", "competitor"]
+    assert result["locations"][0]["relation"] == "own"  # own first, competitors after
+
+    # Not enough data is shown as such, never as a number.
+    strict = await w.ok("manager", "GET", "/analytics/location-scores", params={"min_sample_size": 4})
+    assert all(row["score"]["mean"] is None and not row["score"]["enough_data"] for row in strict["locations"])
+
+    # The explanation sums to the score.
+    reports = await w.ok("manager", "GET", "/reports")
+    assert reports["total"] == 6
+    explanation = await w.ok("manager", "GET", f"/reports/{reports['items'][0]['id']}/score")
+    total = sum(item["contribution"] for item in explanation["result"]["items"])
+    assert total == pytest.approx(explanation["result"]["calculated"])
+
+
+async def test_resubmission_is_idempotent_and_conflicts_are_refused(client):
+    w = await build_world(client)
+    version_id = await publish_form(w)
+    task = await make_task(w, version_id, w.own_location_id)
+    body = report_body(task)
+    first = await w.call("shopper", "POST", "/reports", json=body)
+    again = await w.call("shopper", "POST", "/reports", json=body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json() == again.json()
+    changed = {**body, "answers": answers(greeted=False)}
+    conflict = await w.call("shopper", "POST", "/reports", json=changed)
+    assert conflict.status_code == 409 and conflict.json()["code"] == "report.conflict"
+    listed = await w.ok("coordinator", "GET", "/reports", params={"task_id": task["id"]})
+    assert listed["total"] == 1
+    assert listed["items"][0]["answers"]["greeted"] is True
+
+
+async def test_invalid_report_lists_every_problem_and_writes_nothing(client):
+    w = await build_world(client)
+    version_id = await publish_form(w)
+    task = await make_task(w, version_id, w.own_location_id)
+    body = report_body(task)
+    body["answers"] = {"answer_s": "fast", "greeted": True, "friendliness": 9, "unknown_q": 1}
+    body["ended_at"] = body["started_at"]
+    response = await w.call("shopper", "POST", "/reports", json=body)
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    fields = {e["field"] for e in response.json()["errors"]}
+    assert {"ended_at", "answers.answer_s", "answers.no_interrupt", "answers.friendliness",
+            "answers.unknown_q"} <= fields
+    assert (await w.ok("coordinator", "GET", "/reports"))["total"] == 0
+    assert (await w.ok("coordinator", "GET", f"/tasks/{task['id']}"))["status"] == "assigned"
+
+
+async def test_shopper_cannot_report_someone_elses_task(client):
+    w = await build_world(client)
+    version_id = await publish_form(w)
+    task = await make_task(w, version_id, w.own_location_id, shopper="other_shopper")
+    response = await w.call("shopper", "POST", "/reports", json=report_body(task))
+    assert response.status_code == 403 and response.json()["code"] == "task.not_yours"
+    assert (await w.call("shopper", "GET", f"/tasks/{task['id']}")).status_code == 404
+
+
+async def test_manager_sees_only_approved_reports_of_their_organisation(client):
+    w = await build_world(client)
+    version_id = await publish_form(w)
+    task = await make_task(w, version_id, w.own_location_id)
+    report = await w.ok("shopper", "POST", "/reports", json=report_body(task), status=201)
+    assert (await w.ok("manager", "GET", "/reports"))["total"] == 0
+    assert (await w.call("manager", "GET", f"/reports/{report['id']}")).status_code == 404
+    await w.ok("coordinator", "POST", f"/reports/{report['id']}/approve", status=200)
+    seen = await w.ok("manager", "GET", f"/reports/{report['id']}")
+    assert seen["shopper_id"] is None  # clients never learn who the shopper was
+    assert (await w.call("other_manager", "GET", f"/reports/{report['id']}")).status_code == 404
+    other = await w.call("other_manager", "GET", "/analytics/location-scores",
+                         params={"organisation_id": w.organisation_id})
+    assert other.status_code == 404
