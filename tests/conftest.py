@@ -138,3 +138,27 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:
 
 def with_replaced(settings: Settings, **changes: object) -> Settings:
     return replace(settings, **changes)
+
+
+_outcomes: dict[str, int] = {"postgres_passed": 0, "skipped": 0}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _outcomes["skipped"] += 1
+    elif report.when == "call" and report.passed and "postgres" in report.keywords:
+        _outcomes["postgres_passed"] += 1
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI a skipped suite is a failure: PostgreSQL must really have run, and nothing may skip."""
+    if not REQUIRE_PG or exitstatus not in (0,):
+        return
+    problems = []
+    if _outcomes["postgres_passed"] == 0:
+        problems.append("no PostgreSQL test passed")
+    if _outcomes["skipped"]:
+        problems.append(f"{_outcomes['skipped']} test(s) skipped")
+    if problems:
+        print(f"\nFIELDSCORE_REQUIRE_POSTGRES=1 but {' and '.join(problems)}: failing the run.")
+        session.exitstatus = 1

@@ -1,0 +1,36 @@
+# Fieldscore: `make run` serves the app with demo data; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-sqlite bench install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/fieldscore serve --demo-if-empty
+
+# The whole suite on SQLite and PostgreSQL (PostgreSQL tests skip only when no server is
+# reachable; CI sets FIELDSCORE_REQUIRE_POSTGRES=1 so that skipping fails instead).
+test: $(STAMP)
+	$(BIN)/python -m pytest tests -q
+
+test-sqlite: $(STAMP)
+	$(BIN)/python -m pytest tests -q -m "not postgres"
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .hypothesis
