@@ -180,12 +180,18 @@ async def _is_empty() -> bool:
     return not await User.exists().where(User.id.is_not_null())
 
 
-async def load_demo(*, only_if_empty: bool = False, reports_per_location: int = 8) -> None:
-    settings = load_settings()
-    from backend.piccolo_conf import DB
+async def load_demo(*, only_if_empty: bool = False, reports_per_location: int = 8,
+                    engine: Any = None, settings: Any = None) -> None:
+    """Load the demo into the configured database (or `engine`, whose pool the caller manages)."""
+    settings = settings or load_settings()
+    own_engine = engine is None
+    if own_engine:
+        from backend.piccolo_conf import DB
 
-    db.bind(DB)
-    await db.open_pool(DB, min_size=1, max_size=4)
+        engine = DB
+    db.bind(engine)
+    if own_engine:
+        await db.open_pool(engine, min_size=1, max_size=4)
     try:
         if not await _is_empty():
             if only_if_empty:
@@ -194,7 +200,8 @@ async def load_demo(*, only_if_empty: bool = False, reports_per_location: int = 
             raise SystemExit("demo: the database is not empty; load the demo into a fresh database")
         await _load(settings, reports_per_location)
     finally:
-        await db.close_pool(DB)
+        if own_engine:
+            await db.close_pool(engine)
 
 
 async def _load(settings: Any, reports_per_location: int) -> None:

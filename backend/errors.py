@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -13,6 +15,7 @@ from litestar.exceptions import (
     NotAuthorizedException,
     NotFoundException,
     PermissionDeniedException,
+    SerializationException,
     ValidationException,
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -95,15 +98,23 @@ def handle_fieldscore_error(_: Request[Any, Any, Any], exc: FieldscoreError) -> 
 
 
 _AT_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`")
+# Litestar reports the whole body as key "data"; msgspec names a missing or unknown field only in the message.
+_NAMED_FIELD = re.compile(r"^Object (?:missing required|contains unknown) field `(?P<name>[^`]+)`")
 
 
 def _field_from(message: str, key: str | None) -> tuple[str, str]:
     """msgspec says "Expected `int`, got `str` - at `$.lat`": split it into (field, reason)."""
     match = _AT_PATH.search(message)
     if match:
-        path = match.group("path").lstrip(".") or "body"
-        return path, message[: match.start()]
-    return (key or "body"), message
+        path, message = match.group("path").lstrip("."), message[: match.start()]
+    else:
+        path = "" if key in (None, "data") else key
+    if key == "data" and message == "'data'":  # no body at all
+        return "body", "a JSON body is required"
+    named = _NAMED_FIELD.match(message)
+    if named:
+        path = f"{path}.{named.group('name')}" if path else named.group("name")
+    return (path or "body"), message
 
 
 def handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
@@ -116,7 +127,8 @@ def handle_validation(request: Request[Any, Any, Any], exc: ValidationException)
         if "malformed" in message.lower() or "invalid json" in message.lower():
             malformed = True
         field, reason = _field_from(message, key)
-        if source and source not in ("body",) and field == key:
+        source = getattr(source, "value", source)  # a ParamType enum formats as "ParamType.QUERY"
+        if source and source != "body" and field == key:
             field = f"{source}.{field}"
         errors.append(ProblemField(field=field, reason=reason))
     if malformed:
@@ -128,6 +140,10 @@ def handle_validation(request: Request[Any, Any, Any], exc: ValidationException)
 
 
 def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    if isinstance(exc.__cause__, SerializationException):
+        # Litestar turns a body that does not decode into a plain 400 ClientException.
+        return problem_response(_problem(400, "request.malformed", "Malformed request body",
+                                         "The body is not valid JSON.", [ProblemField(field="body", reason=str(exc.detail))]))
     if isinstance(exc, NotAuthorizedException):
         code, title = "auth.unauthenticated", "Authentication required"
     elif isinstance(exc, PermissionDeniedException):
@@ -149,6 +165,33 @@ def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes
     return problem_response(_problem(exc.status_code, code, title, str(exc.detail)), exc.headers)
 
 
+def _unique_field(exc: Exception) -> str | None:
+    """The column a unique violation is about, from PostgreSQL's constraint name or SQLite's message."""
+    constraint = getattr(exc, "constraint_name", None)
+    table = getattr(exc, "table_name", None)
+    if constraint and table and constraint.startswith(f"{table}_") and constraint.endswith("_key"):
+        return constraint[len(table) + 1 : -len("_key")]
+    match = re.search(r"UNIQUE constraint failed: \w+\.(\w+)", str(exc))
+    return match.group(1) if match else None
+
+
+def is_unique_violation(exc: Exception) -> bool:
+    return isinstance(exc, asyncpg.UniqueViolationError) or (
+        isinstance(exc, sqlite3.IntegrityError) and "UNIQUE constraint failed" in str(exc)
+    )
+
+
+def handle_integrity(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """Two concurrent writers both passed the duplicate check; the database's unique index stopped one."""
+    if not is_unique_violation(exc):
+        return handle_unexpected(request, exc)
+    field = _unique_field(exc)
+    return problem_response(_problem(
+        409, "resource.duplicate", "Conflict", "Another request just created the same thing.",
+        [ProblemField(field=field, reason="already used")] if field else [],
+    ))
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(
@@ -160,6 +203,8 @@ EXCEPTION_HANDLERS = {
     FieldscoreError: handle_fieldscore_error,
     ValidationException: handle_validation,
     HTTPException: handle_http,
+    asyncpg.IntegrityConstraintViolationError: handle_integrity,
+    sqlite3.IntegrityError: handle_integrity,
     Exception: handle_unexpected,
 }
 

@@ -17,7 +17,7 @@ from api_schemas.tasks import TaskStatus
 from backend import db
 from backend.accounts.security import Actor
 from backend.audit.service import record
-from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
+from backend.errors import Conflict, Forbidden, InvalidInput, NotFound, is_unique_violation
 from backend.forms import service as forms
 from backend.forms.answers import check_answers
 from backend.pagination import PageParams
@@ -138,6 +138,17 @@ def _timing_problems(data: ReportCreate, window_start: dt.datetime, window_end: 
 async def submit(actor: Actor, data: ReportCreate) -> tuple[Report, bool]:
     """Store a report; returns (report, created). The same id with the same content returns the stored one."""
     digest = content_hash(data)
+    try:
+        return await _submit_once(actor, data, digest)
+    except Exception as exc:
+        # A duplicate delivery racing this one committed first (PostgreSQL checks run concurrently):
+        # try again, now seeing the stored report, which gives 200 or 409 as for any resubmission.
+        if not is_unique_violation(exc):
+            raise
+        return await _submit_once(actor, data, digest)
+
+
+async def _submit_once(actor: Actor, data: ReportCreate, digest: str) -> tuple[Report, bool]:
     async with db.writing():
         existing = await t.Report.select(t.Report.shopper, t.Report.content_hash).where(t.Report.id == data.id).first()
         if existing is not None:

@@ -147,3 +147,17 @@ async def test_manager_sees_only_approved_reports_of_their_organisation(client):
     other = await w.call("other_manager", "GET", "/analytics/location-scores",
                          params={"organisation_id": w.organisation_id})
     assert other.status_code == 404
+
+
+async def test_simultaneous_duplicate_deliveries_store_one_report(client):
+    import asyncio
+
+    w = await build_world(client)
+    version_id = await publish_form(w)
+    task = await make_task(w, version_id, w.own_location_id)
+    body = report_body(task)
+    responses = await asyncio.gather(*(w.call("shopper", "POST", "/reports", json=body) for _ in range(8)))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] * 7 + [201], statuses
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert (await w.ok("coordinator", "GET", "/reports", params={"task_id": task["id"]}))["total"] == 1
