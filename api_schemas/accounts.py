@@ -69,6 +69,8 @@ class ShopperProfile(msgspec.Struct, kw_only=True):
     travel_radius_km: float
     capacity_per_day: int
     capacity_per_week: int
+    excluded_brand_ids: list[uuid.UUID] = []
+    excluded_location_ids: list[uuid.UUID] = []
 
 
 class ShopperProfileUpdate(Request, kw_only=True):
@@ -78,6 +80,9 @@ class ShopperProfileUpdate(Request, kw_only=True):
     travel_radius_km: Annotated[float, msgspec.Meta(ge=0, le=2000)] = 25.0
     capacity_per_day: Annotated[int, msgspec.Meta(ge=0, le=100)] = 4
     capacity_per_week: Annotated[int, msgspec.Meta(ge=0, le=500)] = 15
+    # Conflicts of interest: never assigned there (e.g. a relative works at that brand).
+    excluded_brand_ids: Annotated[list[uuid.UUID], msgspec.Meta(max_length=500)] = []
+    excluded_location_ids: Annotated[list[uuid.UUID], msgspec.Meta(max_length=5000)] = []
 
 
 class LoginRequest(Request, kw_only=True):

@@ -50,6 +50,13 @@ class Task(msgspec.Struct, kw_only=True):
     window_start_local: str  # ISO 8601 in the location's time zone
     window_end_local: str
     created_at: dt.datetime
+    campaign_id: uuid.UUID | None = None
+    wave_id: uuid.UUID | None = None
+    slot_key: str | None = None
+    attempt: int = 1
+    retry_of: uuid.UUID | None = None
+    language: str | None = None
+    distance_km: float | None = None  # from the shopper's home, on the job board
 
 
 class TaskCreate(Request, kw_only=True):

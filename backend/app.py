@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 from litestar import Litestar, Request, get
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
@@ -23,6 +25,7 @@ from backend.accounts.controller import AuthController, OrganisationController, 
 from backend.accounts.guards import PUBLIC, BearerTokenMiddleware, provide_actor, requires_roles, roles
 from backend.accounts.security import LoginThrottle, Passwords
 from backend.analytics.controller import AnalyticsController
+from backend.campaigns.controller import CampaignController, JobBoardController
 from backend.errors import EXCEPTION_HANDLERS
 from backend.forms.controller import FormController
 from backend.locations.controller import BrandController, LocationController, OrganisationBrandController
@@ -31,6 +34,9 @@ from backend.pagination import provide_page
 from backend.reports.controller import ReportController
 from backend.settings import Settings, load_settings
 from backend.tasks.controller import TaskController
+from backend.tasks.service import expire_overdue
+
+log = logging.getLogger("fieldscore")
 
 STATIC_DIR = Path(__file__).parent / "static"
 CONTROLLERS: list[Any] = [
@@ -44,6 +50,8 @@ CONTROLLERS: list[Any] = [
     TaskController,
     ReportController,
     AnalyticsController,
+    CampaignController,
+    JobBoardController,
 ]
 
 
@@ -62,6 +70,15 @@ async def index(request: Request[Any, Any, Any]) -> dict[str, str]:
     return {"name": "Fieldscore", "api_docs": f"{base}/schema", "openapi": f"{base}/schema/openapi.json"}
 
 
+async def _expire_periodically(interval_s: float) -> None:
+    while True:
+        try:
+            await expire_overdue()
+        except Exception:  # noqa: BLE001 - a failed sweep is retried next time; the server keeps serving
+            log.exception("expiring overdue tasks failed")
+        await anyio.sleep(interval_s)
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Litestar:
     settings = settings or load_settings()
     if engine is None:
@@ -75,7 +92,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         db.bind(engine)
         await db.open_pool(engine, min_size=settings.pg_pool_min, max_size=settings.pg_pool_max)
         try:
-            yield
+            async with anyio.create_task_group() as background:
+                background.start_soon(_expire_periodically, settings.expiry_interval_s)
+                yield
+                background.cancel_scope.cancel()
         finally:
             await db.close_pool(engine)
 

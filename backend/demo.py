@@ -180,7 +180,7 @@ async def _is_empty() -> bool:
     return not await User.exists().where(User.id.is_not_null())
 
 
-async def load_demo(*, only_if_empty: bool = False, reports_per_location: int = 8,
+async def load_demo(*, only_if_empty: bool = False, reports_per_location: int = 6,
                     engine: Any = None, settings: Any = None) -> None:
     """Load the demo into the configured database (or `engine`, whose pool the caller manages)."""
     settings = settings or load_settings()
@@ -277,7 +277,7 @@ async def _load(settings: Any, reports_per_location: int) -> None:
     all_locations = [item for items in brand_locations.values() for item in items]
     total_reports = len(all_locations) * reports_per_location
     done = 0
-    for location, place, quality in all_locations:
+    for location_index, (location, place, quality) in enumerate(all_locations):
         zone = zoneinfo.ZoneInfo(location.timezone)
         for n in range(reports_per_location):
             day = (today - dt.timedelta(days=3 + n * 7 + rng.randint(0, 5))).astimezone(zone).date()
@@ -285,10 +285,12 @@ async def _load(settings: Any, reports_per_location: int) -> None:
             local_start = dt.datetime(day.year, day.month, day.day, tzinfo=zone) + dt.timedelta(hours=start_h)
             window_start = local_start.astimezone(dt.timezone.utc)
             window_end = window_start + dt.timedelta(hours=end_h - start_h)
-            shopper = shoppers[(done + n) % len(shoppers)]
+            # Each location gets each shopper at most once: the 90-day rotation rule holds in the demo too.
+            shopper = shoppers[(location_index + n) % len(shoppers)]
             task = await tasks.create_task(coord, TaskCreate(
                 organisation_id=org.id, location_id=location.id, form_version_id=call_version.id,
-                channel=Channel.call, window_start=window_start, window_end=window_end, shopper_id=shopper.id))
+                channel=Channel.call, window_start=window_start, window_end=window_end, shopper_id=shopper.id),
+                as_of=window_start - dt.timedelta(days=7))
             call_s = rng.uniform(90, 420)
             started = window_start + dt.timedelta(minutes=rng.randint(5, 60 * (end_h - start_h) - 15))
             answers = synth_answers(call_definition, rng, quality if start_h < 21 else quality - 0.15, started,
@@ -316,10 +318,12 @@ async def _load(settings: Any, reports_per_location: int) -> None:
         day = (today + dt.timedelta(days=1 + i % 14)).astimezone(zone).date()
         start = dt.datetime(day.year, day.month, day.day, 10, tzinfo=zone).astimezone(dt.timezone.utc)
         channel, version = (Channel.visit, visit_version) if i % 2 else (Channel.call, call_version)
+        # A shopper who has not shopped this location yet (rotation), or nobody: it goes to the job board.
+        fresh = (i + reports_per_location) % len(shoppers) if reports_per_location < len(shoppers) else None
+        shopper_id = shoppers[fresh].id if fresh is not None and i % 3 and channel == Channel.call else None
         await tasks.create_task(coord, TaskCreate(
             organisation_id=org.id, location_id=location.id, form_version_id=version.id, channel=channel,
-            window_start=start, window_end=start + dt.timedelta(hours=6),
-            shopper_id=shoppers[i % len(shoppers)].id if i % 3 else None))
+            window_start=start, window_end=start + dt.timedelta(hours=6), shopper_id=shopper_id))
         upcoming += 1
     print(f"  upcoming   {upcoming} tasks over the next two weeks")
     print(f"Demo loaded: {total_locations} locations, 8 shoppers, {total_reports} call reports.")

@@ -14,6 +14,7 @@ APP_REGISTRY = AppRegistry(
         "backend.audit.piccolo_app",
         "backend.locations.piccolo_app",
         "backend.forms.piccolo_app",
+        "backend.campaigns.piccolo_app",
         "backend.tasks.piccolo_app",
         "backend.reports.piccolo_app",
     ]

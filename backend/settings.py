@@ -21,6 +21,7 @@ class Settings:
     login_max_failures: int = 10
     login_window_s: int = 900
     min_sample_size: int = 3
+    expiry_interval_s: float = 300.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -102,3 +102,18 @@ async def build_world(client: httpx.AsyncClient) -> World:
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+async def add_shoppers(w: World, n: int, prefix: str = "s", **profile: Any) -> list[str]:
+    """n more shoppers (names prefix1..prefixN) logged in; `profile` fields go to their shopper profile."""
+    names = []
+    for i in range(1, n + 1):
+        who = f"{prefix}{i}"
+        user = await w.ok("admin", "POST", "/users", json={"email": f"{who}@example.test", "name": who.upper(),
+                                                          "password": PASSWORD, "role": "shopper"})
+        w.users[who] = user
+        w.tokens[who] = await w.login(f"{who}@example.test")
+        if profile:
+            await w.ok("coordinator", "PUT", f"/users/{user['id']}/shopper-profile", json=profile)
+        names.append(who)
+    return names

@@ -251,7 +251,8 @@ async def get_shopper_profile(actor: Actor, user_id: uuid.UUID) -> ShopperProfil
         await t.ShopperProfile.select(
             t.ShopperProfile.user.as_alias("user_id"), t.ShopperProfile.home_lat, t.ShopperProfile.home_lon,
             t.ShopperProfile.languages, t.ShopperProfile.travel_radius_km, t.ShopperProfile.capacity_per_day,
-            t.ShopperProfile.capacity_per_week,
+            t.ShopperProfile.capacity_per_week, t.ShopperProfile.excluded_brand_ids,
+            t.ShopperProfile.excluded_location_ids,
         )
         .where(t.ShopperProfile.user == user_id)
         .output(load_json=True)
@@ -276,6 +277,8 @@ async def set_shopper_profile(actor: Actor, user_id: uuid.UUID, data: ShopperPro
                 t.ShopperProfile.travel_radius_km: data.travel_radius_km,
                 t.ShopperProfile.capacity_per_day: data.capacity_per_day,
                 t.ShopperProfile.capacity_per_week: data.capacity_per_week,
+                t.ShopperProfile.excluded_brand_ids: sorted({str(b) for b in data.excluded_brand_ids}),
+                t.ShopperProfile.excluded_location_ids: sorted({str(x) for x in data.excluded_location_ids}),
             }
         ).where(t.ShopperProfile.user == user_id)
         await record(actor.user_id, "shopper_profile.updated", "user", user_id)

@@ -49,3 +49,5 @@ class ShopperProfile(Table):
     travel_radius_km = DoublePrecision(default=25.0)
     capacity_per_day = Integer(default=4)
     capacity_per_week = Integer(default=15)
+    excluded_brand_ids = JSON(default=[])
+    excluded_location_ids = JSON(default=[])

@@ -17,6 +17,7 @@ from api_schemas.tasks import TaskStatus
 from backend import db
 from backend.accounts.security import Actor
 from backend.audit.service import record
+from backend.campaigns import service as campaigns
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound, is_unique_violation
 from backend.forms import service as forms
 from backend.forms.answers import check_answers
@@ -187,6 +188,9 @@ async def _submit_once(actor: Actor, data: ReportCreate, digest: str) -> tuple[R
         await tasks.move(actor, data.task_id, status, TaskStatus.submitted, detail={"report_id": str(data.id)})
         await record(actor.user_id, "report.submitted", "report", data.id,
                      {"task_id": str(data.task_id), "score": result.final})
+        if result.metrics.get("answered") is False:
+            # The probe's result (not answered, censored) is kept; the campaign may call again another day.
+            await campaigns.schedule_retry(actor, data.task_id)
     return await get_report(actor, data.id), True
 
 

@@ -51,6 +51,12 @@ class TaskController(Controller):
     async def get_task(self, actor: ActorDep, task_id: FromPath[uuid.UUID]) -> Task:
         return await service.get_task(actor, task_id)
 
+    @post("/expire-overdue", operation_id="ExpireOverdueTasks", opt=roles(*STAFF), status_code=200,
+          responses=problems())
+    async def expire_overdue(self, actor: ActorDep) -> dict[str, int]:
+        """Expire every task whose window passed without a report (also done every few minutes by the server)."""
+        return {"expired": await service.expire_overdue(actor)}
+
     @post("/{task_id:uuid}/assign", operation_id="AssignTask", opt=roles(*STAFF), status_code=200,
           responses=problems(404, 409, 422))
     async def assign(self, actor: ActorDep, task_id: FromPath[uuid.UUID], data: JSONBody[TaskAssign]) -> Task:

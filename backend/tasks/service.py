@@ -46,6 +46,12 @@ _COLUMNS = (
     t.Task.window_start,
     t.Task.window_end,
     t.Task.created_at,
+    t.Task.campaign.as_alias("campaign_id"),
+    t.Task.wave.as_alias("wave_id"),
+    t.Task.slot_key,
+    t.Task.attempt,
+    t.Task.retry_of,
+    t.Task.language,
     t.Task.location.id.as_alias("location_id"),
     t.Task.location.name.as_alias("location_name"),
     t.Task.location.brand.name.as_alias("location_brand_name"),
@@ -59,7 +65,7 @@ _COLUMNS = (
 )
 
 
-def to_task(row: dict[str, Any], *, hide_shopper: bool = False) -> Task:
+def to_task(row: dict[str, Any], *, hide_shopper: bool = False, distance_km: float | None = None) -> Task:
     zone = zoneinfo.ZoneInfo(row["location_timezone"])
     start, end = _aware(row["window_start"]), _aware(row["window_end"])
     location = {k.removeprefix("location_"): v for k, v in row.items() if k.startswith("location_")}
@@ -72,7 +78,9 @@ def to_task(row: dict[str, Any], *, hide_shopper: bool = False) -> Task:
             "window_start": start, "window_end": end,
             "window_start_local": start.astimezone(zone).isoformat(),
             "window_end_local": end.astimezone(zone).isoformat(),
-            "created_at": row["created_at"], "location": location,
+            "created_at": row["created_at"], "location": location, "campaign_id": row["campaign_id"],
+            "wave_id": row["wave_id"], "slot_key": row["slot_key"], "attempt": row["attempt"],
+            "retry_of": row["retry_of"], "language": row["language"], "distance_km": distance_km,
         },
         Task,
     )
@@ -140,7 +148,8 @@ async def _check_shopper(shopper_id: uuid.UUID) -> None:
         raise InvalidInput("Not an active shopper.", errors=[("shopper_id", "no active shopper with this id")])
 
 
-async def create_task(actor: Actor, data: TaskCreate) -> Task:
+async def create_task(actor: Actor, data: TaskCreate, *, as_of: dt.datetime | None = None) -> Task:
+    """`as_of` lets the demo loader plan history as a coordinator would have at that time."""
     start, end = _aware(data.window_start), _aware(data.window_end)
     problems: list[tuple[str, str]] = []
     if end <= start:
@@ -188,6 +197,8 @@ async def create_task(actor: Actor, data: TaskCreate) -> Task:
             shopper=data.shopper_id, window_start=start, window_end=end, created_by=actor.user_id,
             created_at=_now(), updated_at=_now(),
         ))
+        if data.shopper_id:
+            await _check_rules(task_id, data.shopper_id, now=as_of)
         await record(actor.user_id, "task.created", "task", task_id, {"status": status.value})
     return await get_task(actor, task_id)
 
@@ -214,9 +225,34 @@ async def assign(actor: Actor, task_id: uuid.UUID, data: TaskAssign) -> Task:
         if _aware(row["window_end"]) <= _now():
             raise Conflict("The task's window has passed.", code="task.window_passed")
         await _check_shopper(data.shopper_id)
+        await _check_rules(task_id, data.shopper_id)
         await move(actor, task_id, current, TaskStatus.assigned, {t.Task.shopper: data.shopper_id},
-                   {"shopper_id": str(data.shopper_id)})
+                   {"shopper_id": str(data.shopper_id), "by": "hand"})
     return await get_task(actor, task_id)
+
+
+async def _check_rules(task_id: uuid.UUID, shopper_id: uuid.UUID, now: dt.datetime | None = None) -> None:
+    from backend.campaigns.service import assignment_problems  # campaigns builds on tasks
+
+    problems = await assignment_problems(task_id, shopper_id, now=now)
+    if problems:
+        raise Conflict("This shopper may not take this task.", code="task.not_assignable",
+                       errors=[("shopper_id", p) for p in problems])
+
+
+EXPIRABLE = (TaskStatus.open, TaskStatus.assigned, TaskStatus.accepted)
+
+
+async def expire_overdue(actor: Actor | None = None) -> int:
+    """Tasks whose window has passed without a report become expired (a system transition, audited)."""
+    now = _now()
+    async with db.writing():
+        expired = await t.Task.update({t.Task.status: TaskStatus.expired.value, t.Task.updated_at: now}).where(
+            t.Task.status.is_in([s.value for s in EXPIRABLE]) & (t.Task.window_end <= now)
+        ).returning(t.Task.id, t.Task.status)
+        for row in expired:
+            await record(actor.user_id if actor else None, "task.expired", "task", row["id"], {"to": "expired"})
+    return len(expired)
 
 
 async def accept(actor: Actor, task_id: uuid.UUID) -> Task:

@@ -1,9 +1,10 @@
 """Tasks table."""
 
-from piccolo.columns import UUID, ForeignKey, OnDelete, Timestamptz, Varchar
+from piccolo.columns import UUID, ForeignKey, Integer, OnDelete, Timestamptz, Varchar
 from piccolo.table import Table
 
 from backend.accounts.tables import Organisation, User
+from backend.campaigns.tables import Campaign, Wave
 from backend.forms.tables import FormVersion
 from backend.locations.tables import Location
 
@@ -21,3 +22,11 @@ class Task(Table):
     created_by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    # Planned probes: (wave, location, channel, slot_key, probe_index, attempt) is unique (see migration).
+    campaign = ForeignKey(Campaign, null=True, default=None, on_delete=OnDelete.restrict, index=True)
+    wave = ForeignKey(Wave, null=True, default=None, on_delete=OnDelete.restrict, index=True)
+    slot_key = Varchar(length=80, null=True, default=None)
+    probe_index = Integer(null=True, default=None)
+    attempt = Integer(default=1)
+    retry_of = ForeignKey("self", null=True, default=None, on_delete=OnDelete.set_null)
+    language = Varchar(length=16, null=True, default=None)

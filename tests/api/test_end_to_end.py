@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from tests.api.forms_fixture import SMALL_CALL_FORM, answers
-from tests.world import World, build_world, new_id
+from tests.world import World, add_shoppers, build_world, new_id
 
 UTC = dt.timezone.utc
 
@@ -39,23 +39,24 @@ async def test_foundation_path(client):
     w = await build_world(client)
     version_id = await publish_form(w)
 
+    shoppers = await add_shoppers(w, 6)
     scores = []
-    for location, kw in [
+    for shopper, (location, kw) in zip(shoppers, [
         (w.own_location_id, {}),  # 100
         (w.own_location_id, {"answer_s": 30, "friendliness": 3}),
         (w.own_location_id, {"greeted": False}),
         (w.competitor_location_id, {"answer_s": 90, "no_interrupt": False, "friendliness": 1}),
         (w.competitor_location_id, {"thanked": {"na": True}}),
         (w.competitor_location_id, {"answer_s": 45}),
-    ]:
-        task = await make_task(w, version_id, location)
+    ]):
+        task = await make_task(w, version_id, location, shopper=shopper)
         assert task["status"] == "assigned"
         assert task["window_start_local"].endswith(("+01:00", "+02:00"))  # Europe/Prague
-        mine = await w.ok("shopper", "GET", "/tasks")
+        mine = await w.ok(shopper, "GET", "/tasks")
         assert task["id"] in [t["id"] for t in mine["items"]]
-        form = await w.ok("shopper", "GET", f"/tasks/{task['id']}/form")
+        form = await w.ok(shopper, "GET", f"/tasks/{task['id']}/form")
         assert form["id"] == version_id
-        report = await w.ok("shopper", "POST", "/reports", json=report_body(task, **kw), status=201)
+        report = await w.ok(shopper, "POST", "/reports", json=report_body(task, **kw), status=201)
         assert report["status"] == "submitted"
         scores.append((location, report["score"]["final"]))
         await w.ok("coordinator", "POST", f"/reports/{report['id']}/approve", status=200)

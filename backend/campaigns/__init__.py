@@ -1,0 +1,1 @@
+"""Campaigns: programs, waves, hour-by-hour planning and fair assignment of visits and test calls."""

@@ -1,0 +1,91 @@
+"""Campaigns HTTP API: programs, waves, generation, coverage, auto-assignment; the shoppers' job board."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from api_schemas.accounts import Role
+from api_schemas.campaigns import AutoAssignResult, Campaign, CampaignCreate, Coverage, GenerationResult, Wave, WaveCreate
+from api_schemas.common import Page
+from api_schemas.forms import Channel
+from api_schemas.tasks import Task
+from backend.accounts.guards import STAFF, requires_roles, roles
+from backend.campaigns import service
+from backend.deps import ActorDep, PageDep
+from backend.openapi import problems
+
+READERS = (Role.admin, Role.coordinator, Role.manager)
+
+
+class CampaignController(Controller):
+    path = "/campaigns"
+    tags = ["campaigns"]
+    guards = [requires_roles]
+
+    @get("/", operation_id="ListCampaigns", opt=roles(*READERS), responses=problems())
+    async def list_campaigns(
+        self, actor: ActorDep, page: PageDep, organisation_id: FromQuery[uuid.UUID | None] = None,
+        q: Annotated[str | None, QueryParameter(max_length=200)] = None,
+    ) -> Page[Campaign]:
+        return await service.list_campaigns(actor, page, organisation_id, q)
+
+    @post("/", operation_id="CreateCampaign", opt=roles(*STAFF), responses=problems(422))
+    async def create_campaign(self, actor: ActorDep, data: JSONBody[CampaignCreate]) -> Campaign:
+        """A program: its locations (own and competitor), a published form per channel, a slot design per
+        channel (dayparts × day types × probes), call retry rules and the rotation period."""
+        return await service.create_campaign(actor, data)
+
+    @get("/{campaign_id:uuid}", operation_id="GetCampaign", opt=roles(*READERS), responses=problems(404))
+    async def get_campaign(self, actor: ActorDep, campaign_id: FromPath[uuid.UUID]) -> Campaign:
+        return await service.get_campaign(actor, campaign_id)
+
+    @get("/{campaign_id:uuid}/waves", operation_id="ListWaves", opt=roles(*READERS), responses=problems(404))
+    async def list_waves(self, actor: ActorDep, campaign_id: FromPath[uuid.UUID]) -> list[Wave]:
+        return await service.list_waves(actor, campaign_id)
+
+    @post("/{campaign_id:uuid}/waves", operation_id="CreateWave", opt=roles(*STAFF),
+          responses=problems(404, 409, 422))
+    async def create_wave(self, actor: ActorDep, campaign_id: FromPath[uuid.UUID], data: JSONBody[WaveCreate]) -> Wave:
+        return await service.create_wave(actor, campaign_id, data)
+
+    @post("/{campaign_id:uuid}/waves/{wave_id:uuid}/generate", operation_id="GenerateWaveTasks", opt=roles(*STAFF),
+          status_code=200, responses=problems(404))
+    async def generate(self, actor: ActorDep, campaign_id: FromPath[uuid.UUID],
+                       wave_id: FromPath[uuid.UUID]) -> GenerationResult:
+        """Create the wave's tasks over the slot design in each location's own time zone; idempotent."""
+        return await service.generate(actor, campaign_id, wave_id)
+
+    @get("/{campaign_id:uuid}/waves/{wave_id:uuid}/coverage", operation_id="GetWaveCoverage", opt=roles(*READERS),
+         responses=problems(404))
+    async def coverage(self, actor: ActorDep, page: PageDep, campaign_id: FromPath[uuid.UUID],
+                       wave_id: FromPath[uuid.UUID]) -> Coverage:
+        """Location × slot: done / due / missing (for a manager, done means approved)."""
+        return await service.coverage(actor, campaign_id, wave_id, page)
+
+    @post("/{campaign_id:uuid}/waves/{wave_id:uuid}/auto-assign", operation_id="AutoAssignWave", opt=roles(*STAFF),
+          status_code=200, responses=problems(404))
+    async def auto_assign(self, actor: ActorDep, campaign_id: FromPath[uuid.UUID],
+                          wave_id: FromPath[uuid.UUID]) -> AutoAssignResult:
+        """Assign the wave's open tasks fairly under every rule; lists each task it could not fill and why."""
+        return await service.auto_assign(actor, campaign_id, wave_id)
+
+
+class JobBoardController(Controller):
+    path = "/job-board"
+    tags = ["tasks"]
+    guards = [requires_roles]
+
+    @get("/", operation_id="GetJobBoard", opt=roles(Role.shopper), responses=problems())
+    async def job_board(self, actor: ActorDep, page: PageDep, channel: FromQuery[Channel | None] = None) -> Page[Task]:
+        """Open tasks you may claim (rotation, conflicts, distance, capacity, language all checked), nearest first."""
+        return await service.job_board(actor, page, channel)
+
+    @post("/{task_id:uuid}/claim", operation_id="ClaimTask", opt=roles(Role.shopper), status_code=200,
+          responses=problems(404, 409))
+    async def claim(self, actor: ActorDep, task_id: FromPath[uuid.UUID]) -> Task:
+        """Take an open task; when two shoppers claim at once exactly one gets it."""
+        return await service.claim(actor, task_id)

@@ -1,0 +1,521 @@
+"""Campaigns service: programs, waves, task generation, coverage, assignment (auto, by hand, job board), retries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import uuid
+import zoneinfo
+from collections import defaultdict
+from typing import Any
+
+import anyio.to_thread
+import msgspec
+
+from api_schemas.accounts import Role
+from api_schemas.campaigns import (
+    AutoAssignResult,
+    CallRules,
+    Campaign,
+    CampaignCreate,
+    Coverage,
+    CoverageCell,
+    CoverageRow,
+    GenerationResult,
+    PlanProblem,
+    SlotDesign,
+    Unfilled,
+    Wave,
+    WaveCreate,
+)
+from api_schemas.common import Page
+from api_schemas.forms import Channel, FormStatus
+from api_schemas.tasks import Task as TaskSchema
+from api_schemas.tasks import TaskStatus
+from backend import db
+from backend.accounts.security import Actor
+from backend.accounts.tables import Organisation, ShopperProfile, User
+from backend.audit.service import record
+from backend.campaigns import assignment, planning
+from backend.campaigns import tables as t
+from backend.errors import Conflict, InvalidInput, NotFound
+from backend.forms.tables import FormVersion
+from backend.locations.tables import Location, OrganisationBrand
+from backend.pagination import PageParams
+from backend.tasks import service as tasks
+from backend.tasks.tables import Task
+
+# Work that occupies a shopper: counts for rotation and capacity.
+ACTIVE_STATUSES = ("assigned", "accepted", "submitted", "returned", "approved")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _design(spec: SlotDesign) -> planning.SlotDesign:
+    return planning.SlotDesign(
+        dayparts=tuple(planning.Daypart(key=d.key, start_hour=d.start_hour, end_hour=d.end_hour) for d in spec.dayparts),
+        day_types=tuple(planning.DayType(x.value) for x in spec.day_types),
+        probes_per_slot=spec.probes_per_slot,
+    )
+
+
+# ---------------------------------------------------------------- campaigns
+
+
+async def _campaign_row(actor: Actor, campaign_id: uuid.UUID) -> dict[str, Any]:
+    query = t.Campaign.select(
+        t.Campaign.id, t.Campaign.organisation.as_alias("organisation_id"), t.Campaign.name, t.Campaign.forms,
+        t.Campaign.slot_designs, t.Campaign.call_rules, t.Campaign.rotation_days, t.Campaign.rotation_scope,
+        t.Campaign.language, t.Campaign.created_at,
+    ).where(t.Campaign.id == campaign_id)
+    if actor.role == Role.manager:
+        query = query.where(t.Campaign.organisation == actor.organisation_id)
+    row = await query.output(load_json=True).first()
+    if row is None:
+        raise NotFound("No such campaign.", code="campaign.not_found")
+    return row
+
+
+async def _to_campaign(row: dict[str, Any]) -> Campaign:
+    location_ids = await t.CampaignLocation.select(t.CampaignLocation.location).where(
+        t.CampaignLocation.campaign == row["id"]).output(as_list=True)
+    return msgspec.convert({**row, "location_ids": location_ids}, Campaign)
+
+
+async def get_campaign(actor: Actor, campaign_id: uuid.UUID) -> Campaign:
+    return await _to_campaign(await _campaign_row(actor, campaign_id))
+
+
+async def list_campaigns(actor: Actor, page: PageParams, organisation_id: uuid.UUID | None,
+                         q: str | None) -> Page[Campaign]:
+    query = t.Campaign.select(t.Campaign.id).order_by(t.Campaign.created_at, ascending=False).order_by(t.Campaign.id)
+    count = t.Campaign.count()
+    for clause in (
+        t.Campaign.organisation == actor.organisation_id if actor.role == Role.manager else None,
+        t.Campaign.organisation == organisation_id if organisation_id else None,
+        t.Campaign.name.ilike(f"%{q}%") if q else None,
+    ):
+        if clause is not None:
+            query, count = query.where(clause), count.where(clause)
+    ids = [r["id"] for r in await query.limit(page.limit).offset(page.offset)]
+    return Page(items=[await get_campaign(actor, i) for i in ids], total=await count, limit=page.limit,
+                offset=page.offset)
+
+
+async def _check_campaign(data: CampaignCreate) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    if not await Organisation.exists().where(Organisation.id == data.organisation_id):
+        return [("organisation_id", "no such organisation")]
+    related = {str(b) for b in await OrganisationBrand.select(OrganisationBrand.brand).where(
+        OrganisationBrand.organisation == data.organisation_id).output(as_list=True)}
+    brands = {str(r["id"]): str(r["brand"]) for r in await Location.select(Location.id, Location.brand).where(
+        Location.id.is_in(list(data.location_ids)))}
+    seen: set[uuid.UUID] = set()
+    for i, location_id in enumerate(data.location_ids):
+        if location_id in seen:
+            problems.append((f"location_ids[{i}]", "listed twice"))
+        seen.add(location_id)
+        brand = brands.get(str(location_id))
+        if brand is None:
+            problems.append((f"location_ids[{i}]", "no such location"))
+        elif brand not in related:
+            problems.append((f"location_ids[{i}]", "its brand is neither the organisation's own nor a competitor"))
+    for channel, version_id in data.forms.items():
+        row = await FormVersion.select(FormVersion.status, FormVersion.form.channel.as_alias("channel"),
+                                       FormVersion.form.organisation.as_alias("organisation_id")).where(
+            FormVersion.id == version_id).first()
+        field = f"forms.{channel.value}"
+        if row is None:
+            problems.append((field, "no such form version"))
+        elif row["status"] != FormStatus.published.value:
+            problems.append((field, "not published"))
+        elif row["channel"] != channel.value:
+            problems.append((field, f"the form is for {row['channel']}"))
+        elif row["organisation_id"] not in (None, data.organisation_id):
+            problems.append((field, "a form of another organisation"))
+    for channel, spec in data.slot_designs.items():
+        if channel not in data.forms:
+            problems.append((f"slot_designs.{channel.value}", "no form for this channel"))
+        for path, reason in planning.design_problems(_design(spec)):
+            problems.append((f"slot_designs.{channel.value}.{path}" if path else f"slot_designs.{channel.value}",
+                             reason))
+    return problems
+
+
+async def create_campaign(actor: Actor, data: CampaignCreate) -> Campaign:
+    async with db.writing():
+        problems = await _check_campaign(data)
+        if problems:
+            raise InvalidInput(f"The campaign has {len(problems)} problem(s).", code="campaign.invalid",
+                               errors=problems)
+        campaign_id = uuid.uuid4()
+        await t.Campaign.insert(t.Campaign(
+            id=campaign_id, organisation=data.organisation_id, name=data.name,
+            forms={c.value: str(v) for c, v in data.forms.items()},
+            slot_designs={c.value: msgspec.to_builtins(s) for c, s in data.slot_designs.items()},
+            call_rules=msgspec.to_builtins(data.call_rules), rotation_days=data.rotation_days,
+            rotation_scope=data.rotation_scope, language=data.language, created_by=actor.user_id,
+            created_at=_now(),
+        ))
+        await t.CampaignLocation.insert(*(
+            t.CampaignLocation(id=uuid.uuid4(), campaign=campaign_id, location=loc) for loc in data.location_ids))
+        await record(actor.user_id, "campaign.created", "campaign", campaign_id, {"name": data.name})
+    return await get_campaign(actor, campaign_id)
+
+
+# ---------------------------------------------------------------- waves
+
+
+_WAVE_COLUMNS = (t.Wave.id, t.Wave.campaign.as_alias("campaign_id"), t.Wave.name, t.Wave.starts_on, t.Wave.ends_on)
+
+
+async def list_waves(actor: Actor, campaign_id: uuid.UUID) -> list[Wave]:
+    await _campaign_row(actor, campaign_id)
+    rows = await t.Wave.select(*_WAVE_COLUMNS).where(t.Wave.campaign == campaign_id).order_by(t.Wave.starts_on)
+    return [msgspec.convert(r, Wave) for r in rows]
+
+
+async def _wave_row(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID) -> dict[str, Any]:
+    await _campaign_row(actor, campaign_id)
+    row = await t.Wave.select(*_WAVE_COLUMNS).where((t.Wave.id == wave_id) & (t.Wave.campaign == campaign_id)).first()
+    if row is None:
+        raise NotFound("No such wave.", code="wave.not_found")
+    return row
+
+
+async def create_wave(actor: Actor, campaign_id: uuid.UUID, data: WaveCreate) -> Wave:
+    if data.ends_on < data.starts_on:
+        raise InvalidInput("A wave ends on or after it starts.", code="wave.invalid",
+                           errors=[("ends_on", "before starts_on")])
+    if (data.ends_on - data.starts_on).days > 366:
+        raise InvalidInput("A wave lasts at most a year.", code="wave.invalid", errors=[("ends_on", "over 366 days")])
+    async with db.writing():
+        await _campaign_row(actor, campaign_id)
+        overlap = await t.Wave.select(t.Wave.name).where(
+            (t.Wave.campaign == campaign_id) & (t.Wave.starts_on <= data.ends_on) & (t.Wave.ends_on >= data.starts_on)
+        ).first()
+        if overlap:
+            raise Conflict(f"Overlaps wave {overlap['name']!r}; waves of a campaign are separate periods.",
+                           code="wave.overlap", errors=[("starts_on", f"overlaps {overlap['name']}")])
+        wave_id = uuid.uuid4()
+        await t.Wave.insert(t.Wave(id=wave_id, campaign=campaign_id, name=data.name, starts_on=data.starts_on,
+                                   ends_on=data.ends_on, created_at=_now()))
+        await record(actor.user_id, "wave.created", "wave", wave_id, {"campaign_id": str(campaign_id)})
+    return msgspec.convert(await _wave_row(actor, campaign_id, wave_id), Wave)
+
+
+# ---------------------------------------------------------------- task generation
+
+
+async def _campaign_locations(campaign_id: uuid.UUID) -> list[dict[str, Any]]:
+    return await t.CampaignLocation.select(
+        t.CampaignLocation.location.id.as_alias("id"), t.CampaignLocation.location.timezone.as_alias("timezone"),
+        t.CampaignLocation.location.name.as_alias("name"), t.CampaignLocation.location.brand.as_alias("brand"),
+    ).where(t.CampaignLocation.campaign == campaign_id)
+
+
+async def generate(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID) -> GenerationResult:
+    """Create the wave's tasks from the slot designs; running it again creates nothing new."""
+    async with db.writing():
+        campaign = await _campaign_row(actor, campaign_id)
+        wave = await _wave_row(actor, campaign_id, wave_id)
+        locations = await _campaign_locations(campaign_id)
+        existing = {
+            (str(r["location"]), r["channel"], r["slot_key"], r["probe_index"])
+            for r in await Task.select(Task.location, Task.channel, Task.slot_key, Task.probe_index).where(
+                (Task.wave == wave_id) & (Task.attempt == 1))
+        }
+        problems: list[PlanProblem] = []
+        rows: list[Task] = []
+        found = 0
+        now = _now()
+        for channel, spec in campaign["slot_designs"].items():
+            design = _design(msgspec.convert(spec, SlotDesign))
+            probes, plan_problems = planning.plan_wave(
+                design, wave["starts_on"], wave["ends_on"], [(str(loc["id"]), loc["timezone"]) for loc in locations],
+                salt=str(wave_id))
+            problems += [PlanProblem(location_id=uuid.UUID(p.location_id), channel=Channel(channel),
+                                     slot_key=p.slot_key, reason=p.reason) for p in plan_problems]
+            for probe in probes:
+                if (probe.location_id, channel, probe.slot_key, probe.index) in existing:
+                    found += 1
+                    continue
+                rows.append(Task(
+                    id=uuid.uuid4(), organisation=campaign["organisation_id"], location=uuid.UUID(probe.location_id),
+                    form_version=uuid.UUID(campaign["forms"][channel]), channel=channel,
+                    status=TaskStatus.open.value, shopper=None, window_start=probe.window_start,
+                    window_end=probe.window_end, created_by=actor.user_id, created_at=now, updated_at=now,
+                    campaign=campaign_id, wave=wave_id, slot_key=probe.slot_key, probe_index=probe.index, attempt=1,
+                    language=campaign["language"],
+                ))
+        for start in range(0, len(rows), 500):
+            await Task.insert(*rows[start:start + 500])
+        await record(actor.user_id, "wave.generated", "wave", wave_id, {"created": len(rows), "existing": found})
+    return GenerationResult(created=len(rows), existing=found, problems=problems)
+
+
+# ---------------------------------------------------------------- coverage
+
+
+def _cell_state(status: str, window_end: dt.datetime, now: dt.datetime, *, approved_only: bool) -> str:
+    done = ("approved",) if approved_only else ("submitted", "returned", "approved")
+    if status in done:
+        return "done"
+    if status in ("open", "assigned", "accepted", "submitted", "returned") and tasks._aware(window_end) > now:
+        return "due"
+    if status in ("submitted", "returned"):  # a manager waits for the review
+        return "due"
+    return "missing"
+
+
+async def coverage(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID, page: PageParams) -> Coverage:
+    campaign = await _campaign_row(actor, campaign_id)
+    await _wave_row(actor, campaign_id, wave_id)
+    relations = {str(r["brand"]): r["relation"] for r in await OrganisationBrand.select(
+        OrganisationBrand.brand, OrganisationBrand.relation).where(
+        OrganisationBrand.organisation == campaign["organisation_id"])}
+    locations = sorted(await _campaign_locations(campaign_id),
+                       key=lambda loc: (relations.get(str(loc["brand"])) != "own", loc["name"]))
+    rows = await Task.select(Task.location, Task.channel, Task.slot_key, Task.probe_index, Task.status,
+                             Task.window_end).where((Task.wave == wave_id) & Task.slot_key.is_not_null())
+    now = _now()
+    # A probe counts once, whatever its attempts: done if any attempt is done, else due if any is due.
+    probes: dict[tuple[str, str, str, int], set[str]] = defaultdict(set)
+    for r in rows:
+        probes[(str(r["location"]), r["channel"], r["slot_key"], r["probe_index"])].add(
+            _cell_state(r["status"], r["window_end"], now, approved_only=actor.role == Role.manager))
+    keys_by_channel = {ch: planning.slot_keys(_design(msgspec.convert(spec, SlotDesign)))
+                       for ch, spec in campaign["slot_designs"].items()}
+    table: list[CoverageRow] = []
+    for loc in locations:
+        for channel, keys in keys_by_channel.items():
+            cells = []
+            for key in keys:
+                states = [min(v, key=("done", "due", "missing").index) for (lid, ch, sk, _), v in probes.items()
+                          if lid == str(loc["id"]) and ch == channel and sk == key]
+                cells.append(CoverageCell(slot_key=key, planned=len(states), done=states.count("done"),
+                                          due=states.count("due"), missing=states.count("missing")))
+            table.append(CoverageRow(location_id=loc["id"], location_name=loc["name"],
+                                     relation=relations.get(str(loc["brand"]), "unknown"), channel=Channel(channel),
+                                     cells=cells))
+    all_keys = sorted({k for keys in keys_by_channel.values() for k in keys})
+    return Coverage(wave_id=wave_id, slot_keys=all_keys, rows=table[page.offset:page.offset + page.limit],
+                    total_rows=len(table), limit=page.limit, offset=page.offset)
+
+
+# ---------------------------------------------------------------- assignment
+
+
+def _local_date(at: dt.datetime, tz: str) -> dt.date:
+    return tasks._aware(at).astimezone(zoneinfo.ZoneInfo(tz)).date()
+
+
+async def _shoppers(only: uuid.UUID | None = None) -> list[assignment.Shopper]:
+    query = ShopperProfile.select(
+        ShopperProfile.user.as_alias("id"), ShopperProfile.home_lat, ShopperProfile.home_lon,
+        ShopperProfile.languages, ShopperProfile.travel_radius_km, ShopperProfile.capacity_per_day,
+        ShopperProfile.capacity_per_week, ShopperProfile.excluded_brand_ids, ShopperProfile.excluded_location_ids,
+    ).where((ShopperProfile.user.is_active == True) & (ShopperProfile.user.role == Role.shopper.value))  # noqa: E712
+    if only:
+        query = query.where(ShopperProfile.user == only)
+    return [
+        assignment.Shopper(
+            id=str(r["id"]), lat=r["home_lat"], lon=r["home_lon"], languages=frozenset(r["languages"] or []),
+            travel_radius_km=r["travel_radius_km"], capacity_per_day=r["capacity_per_day"],
+            capacity_per_week=r["capacity_per_week"], excluded_brand_ids=frozenset(r["excluded_brand_ids"] or []),
+            excluded_location_ids=frozenset(r["excluded_location_ids"] or []),
+        )
+        for r in await query.output(load_json=True)
+    ]
+
+
+_JOB_COLUMNS = (
+    Task.id, Task.location.as_alias("location_id"), Task.location.brand.as_alias("brand_id"), Task.channel,
+    Task.location.lat.as_alias("lat"), Task.location.lon.as_alias("lon"), Task.window_start, Task.window_end,
+    Task.location.timezone.as_alias("timezone"), Task.language, Task.shopper.as_alias("shopper_id"),
+)
+
+
+def _job(r: dict[str, Any]) -> assignment.Job:
+    return assignment.Job(
+        id=str(r["id"]), location_id=str(r["location_id"]), brand_id=str(r["brand_id"]), channel=r["channel"],
+        lat=r["lat"], lon=r["lon"], window_start=tasks._aware(r["window_start"]),
+        window_end=tasks._aware(r["window_end"]), local_date=_local_date(r["window_start"], r["timezone"]),
+        language=r["language"],
+    )
+
+
+async def _past(shopper_id: uuid.UUID | None = None, around: tuple[dt.datetime, dt.datetime] | None = None,
+                exclude_task: uuid.UUID | None = None) -> list[assignment.Past]:
+    query = Task.select(*_JOB_COLUMNS).where(Task.shopper.is_not_null() & Task.status.is_in(list(ACTIVE_STATUSES)))
+    if shopper_id:
+        query = query.where(Task.shopper == shopper_id)
+    if around:
+        query = query.where((Task.window_start >= around[0]) & (Task.window_start <= around[1]))
+    if exclude_task:
+        query = query.where(Task.id != exclude_task)
+    return [
+        assignment.Past(shopper_id=str(r["shopper_id"]), location_id=str(r["location_id"]),
+                        brand_id=str(r["brand_id"]), at=tasks._aware(r["window_start"]),
+                        local_date=_local_date(r["window_start"], r["timezone"]))
+        for r in await query
+    ]
+
+
+async def _rules_for(campaign_id: uuid.UUID | None) -> assignment.Rules:
+    if campaign_id is None:
+        return assignment.Rules()
+    row = await t.Campaign.select(t.Campaign.rotation_days, t.Campaign.rotation_scope).where(
+        t.Campaign.id == campaign_id).first()
+    return assignment.Rules(rotation_days=row["rotation_days"], rotation_scope=row["rotation_scope"])
+
+
+async def assignment_problems(task_id: uuid.UUID, shopper_id: uuid.UUID, *, now: dt.datetime | None = None) -> list[str]:
+    """Every rule that giving this task to this shopper would break (empty when allowed)."""
+    row = await Task.select(*_JOB_COLUMNS, Task.campaign.as_alias("campaign_id")).where(Task.id == task_id).first()
+    shoppers = await _shoppers(only=shopper_id)
+    if not shoppers:
+        return ["not an active shopper with a profile"]
+    rules = await _rules_for(row["campaign_id"])
+    past = await _past(shopper_id=shopper_id, exclude_task=task_id)
+    return assignment.violations(shoppers[0], _job(row), past, rules, now=now or _now())
+
+
+async def auto_assign(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID) -> AutoAssignResult:
+    campaign = await _campaign_row(actor, campaign_id)
+    wave = await _wave_row(actor, campaign_id, wave_id)
+    rules = assignment.Rules(rotation_days=campaign["rotation_days"], rotation_scope=campaign["rotation_scope"])
+    open_rows = await Task.select(*_JOB_COLUMNS).where(
+        (Task.wave == wave_id) & (Task.status == TaskStatus.open.value) & (Task.window_end > _now()))
+    jobs = [_job(r) for r in open_rows]
+    margin = dt.timedelta(days=rules.rotation_days + 8)
+    start = dt.datetime.combine(wave["starts_on"], dt.time(), dt.timezone.utc) - margin
+    end = dt.datetime.combine(wave["ends_on"], dt.time(), dt.timezone.utc) + margin
+    shoppers, past = await _shoppers(), await _past(around=(start, end))
+    now = _now()
+    result = await anyio.to_thread.run_sync(
+        lambda: assignment.auto_assign(jobs, shoppers, past, rules, now=now))
+    assigned = 0
+    lost: list[Unfilled] = []
+    async with db.writing():
+        for job_id, shopper_id in sorted(result.assignments.items()):
+            done = await Task.update({Task.status: TaskStatus.assigned.value, Task.shopper: uuid.UUID(shopper_id),
+                                      Task.updated_at: _now()}).where(
+                (Task.id == uuid.UUID(job_id)) & (Task.status == TaskStatus.open.value)).returning(Task.id)
+            if done:
+                assigned += 1
+                await record(actor.user_id, "task.assigned", "task", job_id,
+                             {"from": "open", "to": "assigned", "shopper_id": shopper_id, "by": "auto"})
+            else:
+                lost.append(Unfilled(task_id=uuid.UUID(job_id), reasons=["changed meanwhile (claimed or cancelled)"]))
+    unfilled = [Unfilled(task_id=uuid.UUID(j), reasons=r) for j, r in sorted(result.unfilled.items())] + lost
+    return AutoAssignResult(considered=len(jobs), assigned=assigned, unfilled=unfilled)
+
+
+# ---------------------------------------------------------------- job board and claims
+
+
+async def job_board(actor: Actor, page: PageParams, channel: Channel | None) -> Page[TaskSchema]:
+    """Open tasks this shopper may claim under every rule, nearest first."""
+    shoppers = await _shoppers(only=actor.user_id)
+    if not shoppers:
+        return Page(items=[], total=0, limit=page.limit, offset=page.offset)
+    me = shoppers[0]
+    query = Task.select(*tasks._COLUMNS, Task.location.brand.as_alias("brand_id")).where(
+        (Task.status == TaskStatus.open.value) & (Task.window_end > _now()))
+    if channel:
+        query = query.where(Task.channel == channel.value)
+    rows = await query
+    past = await _past(shopper_id=actor.user_id)
+    rules_cache: dict[Any, assignment.Rules] = {}
+    eligible: list[tuple[float, dict[str, Any]]] = []
+    now = _now()
+    for r in rows:
+        if r["campaign_id"] not in rules_cache:
+            rules_cache[r["campaign_id"]] = await _rules_for(r["campaign_id"])
+        job = assignment.Job(
+            id=str(r["id"]), location_id=str(r["location_id"]), brand_id=str(r["brand_id"]), channel=r["channel"],
+            lat=r["location_lat"], lon=r["location_lon"], window_start=tasks._aware(r["window_start"]),
+            window_end=tasks._aware(r["window_end"]), local_date=_local_date(r["window_start"], r["location_timezone"]),
+            language=r["language"])
+        if assignment.violations(me, job, past, rules_cache[r["campaign_id"]], now=now):
+            continue
+        distance = (assignment.distance_km(me.lat, me.lon, r["location_lat"], r["location_lon"])
+                    if None not in (me.lat, me.lon, r["location_lat"], r["location_lon"]) else math.inf)
+        eligible.append((distance, r))
+    eligible.sort(key=lambda pair: (pair[0], tasks._aware(pair[1]["window_start"]), str(pair[1]["id"])))
+    chosen = eligible[page.offset:page.offset + page.limit]
+    return Page(items=[tasks.to_task(r, distance_km=None if math.isinf(d) else round(d, 2)) for d, r in chosen],
+                total=len(eligible), limit=page.limit, offset=page.offset)
+
+
+async def claim(actor: Actor, task_id: uuid.UUID) -> TaskSchema:
+    async with db.writing():
+        row = await Task.select(Task.status).where(Task.id == task_id).first()
+        if row is None:
+            raise NotFound("No such task.", code="task.not_found")
+        if row["status"] != TaskStatus.open.value:
+            raise Conflict("Someone else has this task already.", code="task.not_open")
+        problems = await assignment_problems(task_id, actor.user_id)
+        if problems:
+            raise Conflict("You may not take this task.", code="task.not_assignable",
+                           errors=[("task_id", p) for p in problems])
+        try:
+            await tasks.move(actor, task_id, TaskStatus.open, TaskStatus.assigned, {Task.shopper: actor.user_id},
+                             {"shopper_id": str(actor.user_id), "by": "claim"})
+        except Conflict as exc:
+            # PostgreSQL: both claims read "open"; the row lock lets one update, the other updates nothing.
+            if exc.code == "task.changed":
+                raise Conflict("Someone else has this task already.", code="task.not_open") from None
+            raise
+    return await tasks.get_task(actor, task_id)
+
+
+# ---------------------------------------------------------------- retries
+
+
+async def schedule_retry(actor: Actor, task_id: uuid.UUID) -> uuid.UUID | None:
+    """After an unanswered call probe: the next attempt on another day in the same slot, if the rules allow.
+
+    Runs inside the caller's transaction. Returns the new task's id, or None when no retry is due."""
+    row = await Task.select(
+        Task.id, Task.organisation, Task.location, Task.form_version, Task.channel, Task.window_start, Task.campaign,
+        Task.wave, Task.slot_key, Task.probe_index, Task.attempt, Task.language, Task.location.timezone.as_alias("tz"),
+    ).where(Task.id == task_id).first()
+    if row is None or row["campaign"] is None or row["channel"] != Channel.call.value or row["slot_key"] is None:
+        return None
+    campaign = await t.Campaign.select(t.Campaign.call_rules, t.Campaign.slot_designs).where(
+        t.Campaign.id == row["campaign"]).output(load_json=True).first()
+    rules = msgspec.convert(campaign["call_rules"], CallRules)
+    if row["attempt"] >= rules.max_attempts:
+        return None
+    wave = await t.Wave.select(t.Wave.ends_on).where(t.Wave.id == row["wave"]).first()
+    design = _design(msgspec.convert(campaign["slot_designs"][row["channel"]], SlotDesign))
+    day_type, daypart_key = row["slot_key"].split(":", 1)
+    slot = planning.SlotDesign(dayparts=tuple(d for d in design.dayparts if d.key == daypart_key),
+                               day_types=(planning.DayType(day_type),), probes_per_slot=1)
+    first = tasks._aware(row["window_start"]) + dt.timedelta(hours=rules.retry_after_hours)
+    day = _local_date(first, row["tz"])
+    if day <= _local_date(row["window_start"], row["tz"]):
+        day += dt.timedelta(days=1)
+    while day <= wave["ends_on"]:
+        probes, _ = planning.plan_wave(slot, day, day, [(str(row["location"]), row["tz"])])
+        if probes and probes[0].window_end > _now():
+            probe = probes[0]
+            new_id = uuid.uuid4()
+            await Task.insert(Task(
+                id=new_id, organisation=row["organisation"], location=row["location"],
+                form_version=row["form_version"], channel=row["channel"], status=TaskStatus.open.value,
+                window_start=probe.window_start, window_end=probe.window_end, created_by=actor.user_id,
+                created_at=_now(), updated_at=_now(), campaign=row["campaign"], wave=row["wave"],
+                slot_key=row["slot_key"], probe_index=row["probe_index"], attempt=row["attempt"] + 1,
+                retry_of=row["id"], language=row["language"],
+            ))
+            await record(actor.user_id, "task.retry_scheduled", "task", new_id,
+                         {"retry_of": str(row["id"]), "attempt": row["attempt"] + 1})
+            return new_id
+        day += dt.timedelta(days=1)
+    await record(actor.user_id, "task.retry_not_possible", "task", row["id"], {"reason": "no slot left in the wave"})
+    return None

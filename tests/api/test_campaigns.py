@@ -1,0 +1,252 @@
+"""Campaigns: planning across the hours in each location's zone, idempotent generation, coverage,
+fair assignment three ways under one rule set, retries of unanswered calls, expiry, bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import zoneinfo
+
+import pytest
+
+from tests.api.test_end_to_end import publish_form
+from tests.world import World, add_shoppers, build_world, new_id
+
+UTC = dt.timezone.utc
+DAYPARTS = [{"key": "morning", "start_hour": 8, "end_hour": 12}, {"key": "afternoon", "start_hour": 12, "end_hour": 17},
+            {"key": "evening", "start_hour": 17, "end_hour": 21}, {"key": "night", "start_hour": 21, "end_hour": 8}]
+ALL_DAYS = ["weekday", "saturday", "sunday"]
+
+TIMER_FORM = {
+    "title": {"en": "Reachability"},
+    "sections": [{"key": "reach", "items": [
+        {"type": "timer_sequence", "key": "call", "required": True, "give_up_s": 60, "metric": "time_to_answer_s",
+         "bands": [{"min": 0, "max": 20, "points": 1}, {"min": 20, "points": 0}]},
+    ]}],
+}
+
+
+async def campaign(w: World, version_id: str, *, design=None, locations=None, **extra) -> dict:
+    return await w.ok("coordinator", "POST", "/campaigns", json={
+        "organisation_id": w.organisation_id, "name": "Hotline 2027",
+        "location_ids": locations or [w.own_location_id, w.competitor_location_id],
+        "forms": {"call": version_id},
+        "slot_designs": {"call": design or {"dayparts": DAYPARTS, "day_types": ALL_DAYS, "probes_per_slot": 1}},
+        **extra,
+    })
+
+
+async def test_generation_covers_every_slot_once_and_is_idempotent(client):
+    w = await build_world(client)
+    c = await campaign(w, await publish_form(w))
+    wave = await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves",
+                      json={"name": "W1", "starts_on": "2027-03-01", "ends_on": "2027-03-31"})
+    first = await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{wave['id']}/generate", status=200)
+    assert first == {"created": 2 * 4 * 3, "existing": 0, "problems": []}
+    again = await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{wave['id']}/generate", status=200)
+    assert again == {"created": 0, "existing": 24, "problems": []}
+    listed = await w.ok("coordinator", "GET", "/tasks", params={"organisation_id": w.organisation_id, "limit": 100})
+    assert listed["total"] == 24
+    own = [t for t in listed["items"] if t["location"]["id"] == w.own_location_id]
+    assert sorted(t["slot_key"] for t in own) == sorted(f"{d}:{p['key']}" for d in ALL_DAYS for p in DAYPARTS)
+    for task in own:  # every window starts at the daypart's local wall-clock hour (Europe/Prague)
+        start = dt.datetime.fromisoformat(task["window_start_local"])
+        daypart = next(p for p in DAYPARTS if task["slot_key"].endswith(p["key"]))
+        assert start.hour == daypart["start_hour"]
+        weekday = start.weekday()
+        assert {"weekday": weekday < 5, "saturday": weekday == 5, "sunday": weekday == 6}[task["slot_key"].split(":")[0]]
+
+    cov = await w.ok("coordinator", "GET", f"/campaigns/{c['id']}/waves/{wave['id']}/coverage")
+    assert cov["total_rows"] == 2 and len(cov["slot_keys"]) == 12
+    assert all(cell["planned"] == 1 and cell["missing"] == 0 for row in cov["rows"] for cell in row["cells"])
+    assert cov["rows"][0]["relation"] == "own"
+
+
+async def test_out_of_hours_window_across_spring_forward_is_an_hour_shorter(client):
+    w = await build_world(client)
+    berlin = await w.ok("coordinator", "POST", "/locations", json={
+        "brand_id": w.own_brand_id, "name": "Berlin hotline", "timezone": "Europe/Berlin"})
+    night = {"dayparts": [{"key": "night", "start_hour": 21, "end_hour": 8}], "day_types": ["saturday"],
+             "probes_per_slot": 1}
+    c = await campaign(w, await publish_form(w), design=night, locations=[berlin["id"]])
+    # 2027-03-27 is the Saturday before Europe's clocks go forward (Sunday 28 March, 02:00 → 03:00).
+    wave = await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves",
+                      json={"name": "DST", "starts_on": "2027-03-27", "ends_on": "2027-03-27"})
+    await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{wave['id']}/generate", status=200)
+    (task,) = (await w.ok("coordinator", "GET", "/tasks", params={"location_id": berlin["id"]}))["items"]
+    assert task["window_start_local"] == "2027-03-27T21:00:00+01:00"
+    assert task["window_end_local"] == "2027-03-28T08:00:00+02:00"
+    length = dt.datetime.fromisoformat(task["window_end"]) - dt.datetime.fromisoformat(task["window_start"])
+    assert length == dt.timedelta(hours=10)
+
+
+async def test_bad_campaign_input_is_refused_and_writes_nothing(client):
+    w = await build_world(client)
+    version_id = await publish_form(w)
+    no_slots = await w.call("coordinator", "POST", "/campaigns", json={
+        "organisation_id": w.organisation_id, "name": "Empty", "location_ids": [w.own_location_id],
+        "forms": {"call": version_id}, "slot_designs": {"call": {"dayparts": [], "day_types": [], "probes_per_slot": 1}}})
+    assert no_slots.status_code == 422
+    assert any(e["field"].startswith("slot_designs.call") for e in no_slots.json()["errors"])
+    unknown_form = await w.call("coordinator", "POST", "/campaigns", json={
+        "organisation_id": w.organisation_id, "name": "Ghost", "location_ids": [w.own_location_id],
+        "forms": {"call": new_id()}, "slot_designs": {"call": {"dayparts": DAYPARTS[:1], "day_types": ["weekday"]}}})
+    assert unknown_form.status_code == 422
+    assert {"field": "forms.call", "reason": "no such form version"} in unknown_form.json()["errors"]
+    assert (await w.ok("coordinator", "GET", "/campaigns"))["total"] == 0
+
+    c = await campaign(w, version_id)
+    await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves",
+               json={"name": "W1", "starts_on": "2027-03-01", "ends_on": "2027-03-31"})
+    overlap = await w.call("coordinator", "POST", f"/campaigns/{c['id']}/waves",
+                           json={"name": "W2", "starts_on": "2027-03-31", "ends_on": "2027-04-30"})
+    assert overlap.status_code == 409 and overlap.json()["code"] == "wave.overlap"
+    backwards = await w.call("coordinator", "POST", f"/campaigns/{c['id']}/waves",
+                             json={"name": "W3", "starts_on": "2027-06-30", "ends_on": "2027-06-01"})
+    assert backwards.status_code == 422 and backwards.json()["errors"][0]["field"] == "ends_on"
+    assert len(await w.ok("coordinator", "GET", f"/campaigns/{c['id']}/waves")) == 1
+
+
+async def _future_wave(w: World, c: dict, days: int = 20) -> dict:
+    today = dt.date.today()
+    return await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves", json={
+        "name": "Now", "starts_on": (today + dt.timedelta(days=2)).isoformat(),
+        "ends_on": (today + dt.timedelta(days=days)).isoformat()})
+
+
+async def test_auto_assignment_fills_fairly_and_explains_the_rest(client):
+    w = await build_world(client)
+    shoppers = await add_shoppers(w, 4, languages=["cs", "en"], capacity_per_day=10, capacity_per_week=50)
+    c = await campaign(w, await publish_form(w), language="cs")
+    wave = await _future_wave(w, c)
+    await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{wave['id']}/generate", status=200)
+    result = await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{wave['id']}/auto-assign", status=200)
+    assert result["considered"] == 24
+    # Rotation: each shopper may shop each location once in 90 days; 4 shoppers × 2 locations = 8 tasks.
+    assert result["assigned"] == 8
+    assert len(result["unfilled"]) == 16 and all(u["reasons"] for u in result["unfilled"])
+    assert any("rotation" in reason for u in result["unfilled"] for reason in u["reasons"])
+    tasks = (await w.ok("coordinator", "GET", "/tasks", params={"status": "assigned", "limit": 100}))["items"]
+    pairs = [(t["shopper_id"], t["location"]["id"]) for t in tasks]
+    assert len(pairs) == len(set(pairs)) == 8
+    per_shopper = [sum(1 for s, _ in pairs if s == w.users[name]["id"]) for name in shoppers]
+    assert max(per_shopper) - min(per_shopper) <= 1
+    # The default shoppers speak no Czech, so they got nothing.
+    assert not any(s in (w.users["shopper"]["id"], w.users["other_shopper"]["id"]) for s, _ in pairs)
+
+
+async def test_job_board_claims_and_concurrent_claims(client):
+    w = await build_world(client)
+    a, b = await add_shoppers(w, 2, home_lat=50.08, home_lon=14.43, languages=["en"], travel_radius_km=50)
+    c = await campaign(w, await publish_form(w))
+    wave = await _future_wave(w, c)
+    await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{wave['id']}/generate", status=200)
+    board = await w.ok(a, "GET", "/job-board")
+    assert board["total"] == 24
+    task_id = board["items"][0]["id"]
+    responses = await asyncio.gather(w.call(a, "POST", f"/job-board/{task_id}/claim"),
+                                     w.call(b, "POST", f"/job-board/{task_id}/claim"))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200, 409], [r.text for r in responses]
+    winner = next(r for r in responses if r.status_code == 200).json()
+    assert winner["status"] == "assigned"
+    loser = next(r for r in responses if r.status_code == 409).json()
+    assert loser["code"] == "task.not_open"
+    # Rotation: the winner no longer sees other tasks at that location on the board.
+    who = a if winner["shopper_id"] == w.users[a]["id"] else b
+    after = await w.ok(who, "GET", "/job-board", params={"limit": 100})
+    assert all(t["location"]["id"] != winner["location"]["id"] for t in after["items"])
+    # Managers and coordinators have no job board.
+    assert (await w.call("manager", "GET", "/job-board")).status_code == 403
+
+
+async def test_hand_assignment_obeys_the_same_rules(client):
+    w = await build_world(client)
+    (s1,) = await add_shoppers(w, 1)
+    c = await campaign(w, await publish_form(w))
+    wave = await _future_wave(w, c)
+    await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{wave['id']}/generate", status=200)
+    own = (await w.ok("coordinator", "GET", "/tasks", params={"location_id": w.own_location_id}))["items"]
+    await w.ok("coordinator", "POST", f"/tasks/{own[0]['id']}/assign", json={"shopper_id": w.users[s1]["id"]},
+               status=200)
+    second = await w.call("coordinator", "POST", f"/tasks/{own[1]['id']}/assign",
+                          json={"shopper_id": w.users[s1]["id"]})
+    assert second.status_code == 409 and second.json()["code"] == "task.not_assignable"
+    assert any("rotation" in e["reason"] for e in second.json()["errors"])
+    # A conflict of interest: this shopper may never shop the competitor brand.
+    await w.ok("coordinator", "PUT", f"/users/{w.users[s1]['id']}/shopper-profile",
+               json={"excluded_brand_ids": [w.competitor_brand_id]})
+    rival = (await w.ok("coordinator", "GET", "/tasks", params={"location_id": w.competitor_location_id}))["items"]
+    refused = await w.call("coordinator", "POST", f"/tasks/{rival[0]['id']}/assign",
+                           json={"shopper_id": w.users[s1]["id"]})
+    assert refused.status_code == 409
+    assert any("conflict" in e["reason"] for e in refused.json()["errors"])
+
+
+def _zone_with_comfortable_hour() -> str:
+    """A fixed-offset zone where it is now between 03:00 and 20:00, so 'ten minutes ago' is today."""
+    now = dt.datetime.now(UTC)
+    for offset in range(-12, 13):
+        name = f"Etc/GMT{'+' if offset <= 0 else '-'}{abs(offset)}" if offset else "Etc/UTC"
+        if 3 <= now.astimezone(zoneinfo.ZoneInfo(name)).hour < 20:
+            return name
+    raise AssertionError("no zone found")
+
+
+async def test_unanswered_call_is_retried_another_day_and_the_first_result_kept(client):
+    w = await build_world(client)
+    (s1,) = await add_shoppers(w, 1)
+    zone = _zone_with_comfortable_hour()
+    hotline = await w.ok("coordinator", "POST", "/locations", json={
+        "brand_id": w.own_brand_id, "name": "Hotline", "timezone": zone})
+    form = await w.ok("coordinator", "POST", "/forms", json={"name": "Reach", "channel": "call",
+                                                             "definition": TIMER_FORM})
+    version = await w.ok("coordinator", "POST", f"/forms/{form['id']}/publish", status=200)
+    # Enough probes per slot that every date of the 15-day wave, today included, has one.
+    allday = {"dayparts": [{"key": "day", "start_hour": 0, "end_hour": 24}], "day_types": ALL_DAYS,
+              "probes_per_slot": 11}
+    c = await campaign(w, version["id"], design=allday, locations=[hotline["id"]],
+                       call_rules={"give_up_s": 60, "max_attempts": 2, "retry_after_hours": 24})
+    today = dt.datetime.now(UTC).astimezone(zoneinfo.ZoneInfo(zone)).date()
+    wave = await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves", json={
+        "name": "This fortnight", "starts_on": today.isoformat(), "ends_on": (today + dt.timedelta(days=14)).isoformat()})
+    await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{wave['id']}/generate", status=200)
+    tasks = (await w.ok("coordinator", "GET", "/tasks", params={"location_id": hotline["id"], "limit": 100}))["items"]
+    now = dt.datetime.now(UTC)
+    current = next(t for t in tasks if dt.datetime.fromisoformat(t["window_start"]) <= now
+                   <= dt.datetime.fromisoformat(t["window_end"]))
+    await w.ok("coordinator", "POST", f"/tasks/{current['id']}/assign", json={"shopper_id": w.users[s1]["id"]},
+               status=200)
+    dialled = now - dt.timedelta(minutes=10)
+    report = await w.ok(s1, "POST", "/reports", status=201, json={
+        "id": new_id(), "task_id": current["id"], "started_at": dialled.isoformat(),
+        "ended_at": (dialled + dt.timedelta(seconds=61)).isoformat(),
+        "answers": {"call": {"events": [{"event": "dialled", "at": dialled.isoformat()},
+                                        {"event": "gave_up", "at": (dialled + dt.timedelta(seconds=60)).isoformat()}]}}})
+    assert report["score"]["final"] == pytest.approx(0.0)  # censored at the give-up time: the worst band
+    retries = [t for t in (await w.ok("coordinator", "GET", "/tasks",
+                                      params={"location_id": hotline["id"], "limit": 100}))["items"]
+               if t["retry_of"] == current["id"]]
+    assert len(retries) == 1
+    retry = retries[0]
+    assert retry["attempt"] == 2 and retry["status"] == "open" and retry["slot_key"] == current["slot_key"]
+    retry_day = dt.datetime.fromisoformat(retry["window_start_local"]).date()
+    assert retry_day > dt.datetime.fromisoformat(current["window_start_local"]).date()
+    kept = await w.ok("coordinator", "GET", f"/reports/{report['id']}")
+    assert kept["answers"]["call"]["events"][-1]["event"] == "gave_up"
+
+
+async def test_expiry_and_assigning_an_expired_task(client):
+    w = await build_world(client)
+    version_id = await publish_form(w)
+    past = dt.datetime.now(UTC) - dt.timedelta(days=2)
+    task = await w.ok("coordinator", "POST", "/tasks", json={
+        "organisation_id": w.organisation_id, "location_id": w.own_location_id, "form_version_id": version_id,
+        "channel": "call", "window_start": past.isoformat(), "window_end": (past + dt.timedelta(hours=4)).isoformat()})
+    expired = await w.ok("coordinator", "POST", "/tasks/expire-overdue", status=200)
+    assert expired == {"expired": 1}
+    assert (await w.ok("coordinator", "GET", f"/tasks/{task['id']}"))["status"] == "expired"
+    response = await w.call("coordinator", "POST", f"/tasks/{task['id']}/assign",
+                            json={"shopper_id": w.users["shopper"]["id"]})
+    assert response.status_code == 409
+    assert (await w.ok("coordinator", "GET", f"/tasks/{task['id']}"))["shopper_id"] is None
