@@ -1,0 +1,95 @@
+"""Fresh benchmark databases: a SQLite file or a uniquely named PostgreSQL database, migrated by the real CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+PG_ADMIN_DSN = os.environ.get("FIELDSCORE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@dataclass(frozen=True)
+class Database:
+    kind: str  # "sqlite" or "postgres"
+    url: str
+
+    @property
+    def label(self) -> str:
+        return "SQLite" if self.kind == "sqlite" else "PostgreSQL"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return Path(self.url.removeprefix("sqlite:///"))
+
+    @property
+    def dsn(self) -> str:
+        return self.url
+
+
+def env_for(database: Database) -> dict[str, str]:
+    return {**os.environ, "FIELDSCORE_DATABASE_URL": database.url}
+
+
+def cli(database: Database, *args: str, extra_env: dict[str, str] | None = None) -> str:
+    """Run `python -m backend.cli ...` against the database; its output is returned, shown only on failure."""
+    result = subprocess.run([sys.executable, "-m", "backend.cli", *args], env={**env_for(database), **(extra_env or {})},
+                            capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        raise RuntimeError(f"backend.cli {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def migrate(database: Database) -> None:
+    cli(database, "migrate")
+
+
+async def _pg(sql: str, dsn: str = PG_ADMIN_DSN) -> str | None:
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        return await conn.fetchval(sql)
+    finally:
+        await conn.close()
+
+
+def postgres_version() -> str:
+    """Version and the durability settings that decide commit cost."""
+    async def facts() -> str:
+        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=10)
+        try:
+            version = await conn.fetchval("SELECT version()")
+            settings = {name: await conn.fetchval(f"SHOW {name}")
+                        for name in ("fsync", "synchronous_commit", "wal_sync_method", "shared_buffers", "max_connections")}
+        finally:
+            await conn.close()
+        return f"{version.split(' on ')[0]} ({', '.join(f'{k}={v}' for k, v in settings.items())})"
+
+    return asyncio.run(facts())
+
+
+@contextmanager
+def fresh_sqlite(workdir: Path) -> Iterator[Database]:
+    path = workdir / f"bench-{uuid.uuid4().hex[:8]}.sqlite3"
+    try:
+        yield Database("sqlite", f"sqlite:///{path}")
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+@contextmanager
+def fresh_postgres() -> Iterator[Database]:
+    name = f"fs_bench_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
+    try:
+        yield Database("postgres", f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{name}")
+    finally:
+        asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

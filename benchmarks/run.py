@@ -1,0 +1,239 @@
+"""`python -m benchmarks.run`: measure report ingestion on SQLite and PostgreSQL and write docs/benchmarks.md.
+
+Three measurements per run: (a) POST /reports through the real server process, (b) the same rows written
+straight into the same schema from Python, (c) a bare Litestar endpoint that only decodes the same JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks import databases, load, raw, report, seed, servers
+from benchmarks.databases import Database
+from benchmarks.stats import Measurement, Summary
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Config:
+    kinds: tuple[str, ...]
+    clients: int
+    client_processes: int
+    shoppers: int
+    reps: int
+    warmup_s: float
+    duration_s: float
+    probe_s: float
+    raw_warmup_s: float
+    raw_duration_s: float
+    pg_raw_connections: int
+    client: str
+    httpx_check_s: float
+    quick: bool
+
+
+def parse(argv: list[str] | None) -> tuple[Config, Path]:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true",
+                        help="seconds per phase, SQLite only, one repetition: checks the machinery, not the speed")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--databases", default=None, help="comma-separated: sqlite,postgres")
+    parser.add_argument("--clients", type=int, default=50, help="concurrent HTTP clients")
+    parser.add_argument("--client-processes", type=int, default=1, help="processes the clients are spread over")
+    parser.add_argument("--client", choices=("lean", "httpx"), default="lean",
+                        help="HTTP client for (a) and (c); httpx is measured against it on (c) either way")
+    parser.add_argument("--reps", type=int, default=None)
+    parser.add_argument("--duration", type=float, default=None, help="measured seconds per HTTP repetition")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    kinds = tuple(args.databases.split(",")) if args.databases else (("sqlite",) if quick else ("sqlite", "postgres"))
+    if unknown := set(kinds) - {"sqlite", "postgres"}:
+        parser.error(f"unknown database(s): {', '.join(sorted(unknown))}")
+    config = Config(
+        kinds=kinds,
+        clients=args.clients,
+        client_processes=args.client_processes,
+        shoppers=1 if quick else 5,
+        reps=args.reps or (1 if quick else 3),
+        warmup_s=0.5 if quick else 2.0,
+        duration_s=args.duration or (1.0 if quick else 15.0),
+        probe_s=0.0 if quick else 3.0,
+        raw_warmup_s=0.2 if quick else 1.0,
+        raw_duration_s=0.8 if quick else 5.0,
+        pg_raw_connections=50,
+        client=args.client,
+        httpx_check_s=0.0 if quick else 5.0,
+        quick=quick,
+    )
+    return config, args.out
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def line(m: Measurement) -> str:
+    cpu = ", ".join(f"{k} {v:.0%}" for k, v in m.cpu.items())
+    errors = f"{m.errors} errors" + (f" {m.error_kinds}" if m.error_kinds else "")
+    return (f"{m.rate:8.0f}/s  p50 {m.ms(50):6.1f} ms  p95 {m.ms(95):6.1f} ms  p99 {m.ms(99):6.1f} ms  "
+            f"{errors}  [CPU of one core: {cpu}]")
+
+
+def _tasks_needed(rate: float, seconds: float, workers: int) -> int:
+    """Tasks per worker so the load cannot run dry: half as much again as the last rate, plus a margin."""
+    return math.ceil(max(rate, 100.0) * 1.5 * seconds / workers) + 20
+
+
+def measure_api(config: Config, database: Database, server: servers.Server, world: seed.World) -> Summary:
+    workers = config.clients
+    shopper_of = [world.shoppers[w % len(world.shoppers)] for w in range(workers)]
+
+    def jobs(per_worker: int) -> list[load.WorkerJob]:
+        ids = seed.add_tasks(database, world, [s[0] for s in shopper_of for _ in range(per_worker)])
+        return [load.WorkerJob(token=s[1], task_ids=ids[w * per_worker:(w + 1) * per_worker])
+                for w, s in enumerate(shopper_of)]
+
+    def drive(job_list: list[load.WorkerJob], warmup_s: float, duration_s: float, label: str) -> Measurement:
+        return load.drive(server.base_url, job_list, processes=config.client_processes, warmup_s=warmup_s,
+                          duration_s=duration_s, server_pid=server.pid, postgres=database.kind == "postgres",
+                          label=label, client=config.client)
+
+    rate, reps = 500.0, []
+    if config.probe_s:
+        probe = drive(jobs(_tasks_needed(3000, config.probe_s, workers)), 0.0, config.probe_s, "warm-up")
+        say(f"    warm-up      {line(probe)}")
+        rate = probe.rate
+    for i in range(config.reps):
+        per_worker = _tasks_needed(rate, config.warmup_s + config.duration_s, workers)
+        say(f"    rep {i + 1}/{config.reps}: {per_worker * workers} fresh assigned tasks inserted; "
+            f"{config.warmup_s:.1f} s warm-up + {config.duration_s:.1f} s measured")
+        m = drive(jobs(per_worker), config.warmup_s, config.duration_s, f"rep {i + 1}")
+        for note in m.notes:
+            say(f"      note: {note}")
+        say(f"    rep {i + 1}/{config.reps}  {line(m)}")
+        reps.append(m)
+        rate = max(m.rate, 1.0)
+    return Summary(reps)
+
+
+def measure_raw(config: Config, database: Database, world: seed.World) -> Summary:
+    rate = 1000.0 if config.quick else 4000.0 if database.kind == "sqlite" else 8000.0
+    seconds = config.raw_warmup_s + config.raw_duration_s
+    reps = []
+    for i in range(config.reps):
+        shoppers = [world.shoppers[n % len(world.shoppers)][0] for n in range(math.ceil(rate * 1.5 * seconds))]
+        pairs = list(zip(seed.add_tasks(database, world, shoppers), shoppers, strict=True))
+        say(f"    rep {i + 1}/{config.reps}: {len(pairs)} fresh assigned tasks; "
+            f"{config.raw_warmup_s:.1f} s warm-up + {config.raw_duration_s:.1f} s measured")
+        if database.kind == "sqlite":
+            m = raw.sqlite_ceiling(database, pairs, warmup_s=config.raw_warmup_s, duration_s=config.raw_duration_s)
+        else:
+            m = raw.postgres_ceiling(database, pairs, connections=config.pg_raw_connections,
+                                     warmup_s=config.raw_warmup_s, duration_s=config.raw_duration_s)
+        for note in m.notes:
+            say(f"      note: {note}")
+        say(f"    rep {i + 1}/{config.reps}  {line(m)}")
+        reps.append(m)
+        rate = max(m.rate, 100.0)
+    return Summary(reps)
+
+
+def measure_database(config: Config, kind: str, workdir: Path) -> tuple[Summary, Summary]:
+    fresh = databases.fresh_sqlite(workdir) if kind == "sqlite" else databases.fresh_postgres()
+    with fresh as database:
+        say(f"\n== {database.label}: fresh database {database.url}")
+        started = time.monotonic()
+        databases.migrate(database)
+        seed.create_admin(database)
+        say(f"  migrated (python -m backend.cli migrate) and admin created in {time.monotonic() - started:.1f} s")
+        port = servers.free_port()
+        say(f"  (a) POST /reports through `python -m backend.cli serve --host 127.0.0.1 --port {port}`, "
+            f"{config.clients} clients in {config.client_processes} process(es)")
+        with servers.serving(servers.fieldscore_command(port), port, databases.env_for(database),
+                             workdir / f"server-{kind}.log") as server:
+            started = time.monotonic()
+            world = seed.build_world(server.base_url, config.shoppers)
+            say(f"  set-up through the API: organisation, brand, location, published form, "
+                f"{config.shoppers} shoppers logged in ({time.monotonic() - started:.1f} s)")
+            api = measure_api(config, database, server, world)
+        writers = "1 connection" if kind == "sqlite" else f"{config.pg_raw_connections} asyncpg connections"
+        say(f"  (b) the same rows straight into the schema, one transaction per report, {writers}")
+        ceiling = measure_raw(config, database, world)
+    return api, ceiling
+
+
+def measure_bare(config: Config, workdir: Path) -> tuple[Summary, Measurement | None, Measurement | None]:
+    port = servers.free_port()
+    say(f"\n== (c) bare Litestar endpoint (benchmarks.bare_app) on uvicorn, port {port}, "
+        f"{config.clients} clients in {config.client_processes} process(es)")
+    with servers.serving(servers.bare_command(port), port, {**databases.os.environ}, workdir / "bare.log") as server:
+        jobs = [load.WorkerJob(token=None, task_ids=None) for _ in range(config.clients)]
+
+        def drive(warmup_s: float, duration_s: float, label: str, client: str = config.client) -> Measurement:
+            return load.drive(server.base_url, jobs, processes=config.client_processes, warmup_s=warmup_s,
+                              duration_s=duration_s, server_pid=server.pid, postgres=False, label=label,
+                              client=client)
+
+        if config.probe_s:
+            say(f"    warm-up      {line(drive(0.0, config.probe_s, 'warm-up'))}")
+        reps = []
+        for i in range(config.reps):
+            m = drive(config.warmup_s, config.duration_s, f"rep {i + 1}")
+            say(f"    rep {i + 1}/{config.reps}  {line(m)}")
+            reps.append(m)
+        lean = httpx = None
+        if config.httpx_check_s:
+            say(f"    client check: the same load from httpx.AsyncClient and from the lean client, "
+                f"{config.httpx_check_s:.0f} s each")
+            httpx = drive(1.0, config.httpx_check_s, "httpx", client="httpx")
+            say(f"    httpx        {line(httpx)}")
+            lean = drive(1.0, config.httpx_check_s, "lean", client="lean")
+            say(f"    lean         {line(lean)}")
+    return Summary(reps), httpx, lean
+
+
+def main(argv: list[str] | None = None) -> None:
+    config, out = parse(argv)
+    args = sys.argv[1:] if argv is None else argv
+    python = os.path.relpath(sys.executable, ROOT) if sys.executable.startswith(str(ROOT)) else sys.executable
+    command = shlex.join([python, "-m", "benchmarks.run", *args])
+    if os.environ.get("MAKELEVEL") and not args:
+        command = f"make bench` → `{command}"
+    began = time.monotonic()
+    pg_version = databases.postgres_version() if "postgres" in config.kinds else None
+    load_before = os.getloadavg()
+    say(f"Fieldscore ingestion benchmark: {', '.join(config.kinds)}; {config.reps} repetition(s) of "
+        f"{config.duration_s:.0f} s per HTTP measurement; results go to {out}")
+    if load_before[0] > 0.5:
+        say(f"  note: the machine is already busy (load average {load_before[0]:.2f}); other processes will take "
+            "CPU from the measurement, and the report says how much")
+    workdir = Path(tempfile.mkdtemp(prefix="fieldscore-bench-"))
+    results: dict[str, tuple[Summary, Summary]] = {}
+    try:
+        for kind in config.kinds:
+            results[kind] = measure_database(config, kind, workdir)
+        bare, httpx_check, lean_check = measure_bare(config, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    elapsed = time.monotonic() - began
+    text = report.render(config, results, bare, command=command, postgres_version=pg_version, elapsed_s=elapsed,
+                         load_average=(load_before, os.getloadavg()), client_check=(httpx_check, lean_check))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    say(f"\nDone in {elapsed:.0f} s; wrote {out}\n")
+    say(report.summary_table(results, bare))
+
+
+if __name__ == "__main__":
+    main()
