@@ -1,0 +1,1365 @@
+"""XLSForm spreadsheets to and from form definitions, as pure functions (no database, no HTTP).
+
+Import maps a survey/choices/settings workbook onto ``FormDefinition`` and reports every row it
+cannot map (``XLSFormError.problems``); export writes a workbook that imports back to an equal
+definition, or refuses with the same kind of problems.
+
+Survey sheet columns
+--------------------
+``type``, ``name``, ``label`` / ``label::<lang>``, ``hint`` / ``hint::<lang>``, ``required``,
+``relevant`` (show_if), ``constraint``, ``constraint_message`` / ``constraint_message::<lang>``,
+and Fieldscore's own: ``weight``, ``na`` (N/A allowed), ``critical``, ``bonus``, ``metric``,
+``points`` (rating, nps), ``parameters`` (range: ``start=1 end=5``), ``fail_below`` (rating),
+``min`` / ``max`` (integer, decimal, duration; ``none`` = no bound), ``bands``
+(``0..20=1; 20..=0``: [min, max) → points, a side left empty is open), ``max_length`` (text),
+``give_up`` (seconds) and ``clock_start`` (``ring`` | ``menu_left``) for timer sequences.
+A blank cell means the field's default. A language column ``label::English (en)`` is the
+language ``en``; a plain ``label`` is the settings' default language.
+
+Types
+-----
+=============================  =============================================================
+XLSForm type                   question
+=============================  =============================================================
+``begin_group`` / ``end_group`` a section (a top-level group) or a nested section
+``select_one L``               ``yes_no`` when list L is exactly the names ``yes`` and ``no``
+                               (their points/fail columns give points_yes/points_no/fail_on;
+                               their labels are not kept: the app shows its own Yes/No);
+                               otherwise ``single_choice``
+``select_multiple L``          ``multiple_choice``
+``range``                      ``rating`` (parameters start/end, step must be 1)
+``integer``, ``decimal``       same
+``text``, ``note``             same
+``date``, ``time``,            ``timestamp`` (a full date and time is recorded; a date-only or
+``dateTime``                   time-only question is exported back as ``dateTime``)
+``geopoint``                   ``gps``
+``image``                      ``photo``
+``audio`` / ``file``           ``file`` with accept = audio / any
+``nps``, ``duration``,         Fieldscore extension types (not XLSForm types, and not in
+``timer_sequence``             pyxform's list of types or aliases, so they cannot be misread)
+=============================  =============================================================
+
+Questions outside any group go into an implicit section (``section_<n>``). Every other type
+(calculate, repeats, metadata such as start/end/deviceid, …) is rejected with its row, as is a
+value in any column that the row's type does not use.
+
+Expressions (relevant, constraint)
+----------------------------------
+The common XPath subset: ``${q}``, ``.`` (self), numbers, 'strings', ``= != < <= > >=``,
+``+ - * div``, ``and or not()``, parentheses, ``selected(${q}, 'x')`` (contains for a
+select_multiple, eq for a select_one), ``count-selected()``, ``true()``, ``false()``.
+``${q} != ''`` is XLSForm's "answered" and becomes ``answered`` (``${q} = ''`` its negation),
+because in our condition language a missing answer is neither equal nor unequal to ''.
+For a yes_no question ``'yes'``/``'no'`` are the JSON booleans true/false.
+Fieldscore extensions (so every condition round-trips; ODK does not know them): ``in(x, a, …)``,
+``is-na(${q})``, ``list(a, …)`` (a list literal), ``lit(a)`` (an explicit literal node).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+import re
+import warnings
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Final, Union
+
+import msgspec
+import openpyxl
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.utils import get_column_letter
+
+from api_schemas.forms import (
+    Band, Choice, Decimal, Duration, Expr, File, FormDefinition, Gps, Integer, MetricTag,
+    MultipleChoice, Note, Nps, Op, Photo, Question, Rating, Section, SingleChoice, Text,
+    TimerSequence, Timestamp, YesNo,
+)
+
+Problem = tuple[str, int, str]
+"""(sheet, 1-based spreadsheet row, reason naming the column); row 0 = the sheet as a whole."""
+
+Operand = Union[Expr, str, int, float, bool, None, list[Union[str, int, float, bool, None]]]
+
+MAX_ROWS: Final = 20_000  # far above any real questionnaire; bounds the work a hostile file causes
+EXTENSION_TYPES: Final = ("nps", "duration", "timer_sequence")
+
+
+class XLSFormError(ValueError):
+    """The workbook (import) or definition (export) cannot be mapped; see ``problems``."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        shown = "; ".join(f"{s or 'workbook'} row {r}: {why}" for s, r, why in problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        super().__init__(f"{len(problems)} problem(s): {shown}{more}")
+
+
+# --------------------------------------------------------------------------------------------
+# Expressions: a tokenizer and recursive-descent parser for the XPath subset, and its writer.
+# --------------------------------------------------------------------------------------------
+
+
+class _ExprError(ValueError):
+    pass
+
+
+_TOKEN_RE: Final = re.compile(
+    r"""
+    (?P<ws>\s+)
+    |(?P<var>\$\{(?P<varname>[^}]*)\})
+    |(?P<num>(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
+    |(?P<str>'[^']*'|"[^"]*")
+    |(?P<op>!=|<=|>=|=|<|>|\+|-|\*|\(|\)|,)
+    |(?P<dot>\.)
+    |(?P<name>[A-Za-z_][A-Za-z0-9_-]*(?::[A-Za-z_][A-Za-z0-9_-]*)?)
+    """,
+    re.VERBOSE,
+)
+_KEY_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # var, num, str, op, dot, name, end
+    text: str
+    pos: int
+
+
+def _tokenize(source: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    pos = 0
+    while pos < len(source):
+        match = _TOKEN_RE.match(source, pos)
+        if match is None:
+            char = source[pos]
+            if char in "'\"":
+                raise _ExprError(f"unterminated string starting at character {pos + 1}")
+            if char in "/@[]|":
+                raise _ExprError(f"'{char}' at character {pos + 1}: XPath paths are not supported, "
+                                 "refer to questions as ${name}")
+            raise _ExprError(f"unexpected '{char}' at character {pos + 1}")
+        kind = match.lastgroup if match.lastgroup != "varname" else "var"
+        if kind != "ws":
+            text = match.group("varname") if kind == "var" else match.group(0)
+            tokens.append(_Token(kind or "", text, pos + 1))
+        pos = match.end()
+    tokens.append(_Token("end", "", len(source) + 1))
+    return tokens
+
+
+# Precedence levels, loosest first (XPath 1.0 order).
+_OR, _AND, _EQ, _REL, _ADD, _MUL, _UNARY, _PRIMARY = range(1, 9)
+_BINARY: Final[dict[str, tuple[Op, int]]] = {
+    "=": (Op.eq, _EQ), "!=": (Op.ne, _EQ),
+    "<": (Op.lt, _REL), "<=": (Op.le, _REL), ">": (Op.gt, _REL), ">=": (Op.ge, _REL),
+    "+": (Op.add, _ADD), "-": (Op.sub, _ADD), "*": (Op.mul, _MUL), "div": (Op.div, _MUL),
+}
+_SYMBOL: Final = {op: symbol for symbol, (op, _) in _BINARY.items()}
+_PRECEDENCE: Final = {op: level for op, level in _BINARY.values()} | {Op.and_: _AND, Op.or_: _OR}
+# Arithmetic and logic ops are n-ary in our language: `a + b + c` is one add node.
+_NARY: Final = frozenset({Op.add, Op.sub, Op.mul, Op.div, Op.and_, Op.or_})
+_SINGLE_ANSWER: Final = frozenset({"yes_no", "single_choice"})
+
+
+def _is_var(node: Operand) -> bool:
+    return isinstance(node, Expr) and node.op is Op.var
+
+
+class _Parser:
+    """Recursive descent over the tokens; `kinds` maps each question key to its type tag."""
+
+    def __init__(self, source: str, kinds: dict[str, str]) -> None:
+        self.tokens = _tokenize(source)
+        self.index = 0
+        self.kinds = kinds
+
+    def parse(self) -> Expr:
+        node = self._binary(_OR)
+        token = self._peek()
+        if token.kind != "end":
+            raise _ExprError(f"unexpected '{token.text}' at character {token.pos}")
+        # A bare literal (`true()`) is still a condition: wrap it in the explicit literal node.
+        return node if isinstance(node, Expr) else Expr(op=Op.lit, args=[node])
+
+    def _peek(self) -> _Token:
+        return self.tokens[self.index]
+
+    def _next(self) -> _Token:
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def _expect(self, text: str) -> None:
+        token = self._next()
+        if token.text != text or token.kind not in ("op", "name"):
+            shown = f"'{token.text}'" if token.kind != "end" else "the end"
+            raise _ExprError(f"expected '{text}' at character {token.pos}, found {shown}")
+
+    def _binary_op(self, level: int) -> tuple[Op, str] | None:
+        token = self._peek()
+        if token.kind == "name" and token.text == "mod":
+            raise _ExprError(f"'mod' at character {token.pos} is not supported")
+        if token.kind == "name" and token.text in ("and", "or"):
+            op = Op.and_ if token.text == "and" else Op.or_
+            return (op, token.text) if _PRECEDENCE[op] == level else None
+        if token.kind in ("op", "name") and token.text in _BINARY:
+            op, op_level = _BINARY[token.text]
+            return (op, token.text) if op_level == level else None
+        return None
+
+    def _binary(self, level: int) -> Operand:
+        if level == _UNARY:
+            return self._unary()
+        left = self._binary(level + 1)
+        built_here = False  # only a chain built in this loop is flattened, never a (parenthesised) operand
+        while (found := self._binary_op(level)) is not None:
+            op, _ = found
+            self._next()
+            right = self._binary(level + 1)
+            if op in (Op.eq, Op.ne):
+                left = self._compare(op, left, right)
+            elif op in _NARY and built_here and isinstance(left, Expr) and left.op is op:
+                left = Expr(op=op, args=[*left.args, right])
+            else:
+                left = Expr(op=op, args=[left, right])
+            built_here = True
+        return left
+
+    def _unary(self) -> Operand:
+        token = self._peek()
+        if token.kind == "op" and token.text == "-":
+            self._next()
+            operand = self._unary()
+            if isinstance(operand, (int, float)) and not isinstance(operand, bool):
+                return -operand
+            return Expr(op=Op.sub, args=[0, operand])
+        return self._primary()
+
+    def _primary(self) -> Operand:
+        token = self._next()
+        if token.kind == "num":
+            is_float = any(c in token.text for c in ".eE")
+            return float(token.text) if is_float else int(token.text)
+        if token.kind == "str":
+            return token.text[1:-1]
+        if token.kind == "var":
+            return self._var(token)
+        if token.kind == "dot":
+            return Expr(op=Op.self_)
+        if token.kind == "op" and token.text == "(":
+            inner = self._binary(_OR)
+            self._expect(")")
+            return inner
+        if token.kind == "name" and self._peek().text == "(" and self._peek().kind == "op":
+            return self._call(token)
+        shown = f"'{token.text}'" if token.kind != "end" else "the end"
+        raise _ExprError(f"unexpected {shown} at character {token.pos}")
+
+    def _var(self, token: _Token) -> Expr:
+        name = token.text.strip()
+        if name not in self.kinds:
+            raise _ExprError(f"unknown question ${{{name}}}")
+        if self.kinds[name] == "section":
+            raise _ExprError(f"${{{name}}} is a group, not a question")
+        return Expr(op=Op.var, key=name)
+
+    def _arguments(self) -> list[Operand]:
+        self._expect("(")
+        args: list[Operand] = []
+        if self._peek().text == ")" and self._peek().kind == "op":
+            self._next()
+            return args
+        while True:
+            args.append(self._binary(_OR))
+            token = self._next()
+            if token.kind == "op" and token.text == ")":
+                return args
+            if not (token.kind == "op" and token.text == ","):
+                raise _ExprError(f"expected ',' or ')' at character {token.pos}")
+
+    def _call(self, token: _Token) -> Operand:
+        name = token.text
+        if name == "string-length":
+            raise _ExprError("string-length() is not supported (text length is the max_length column)")
+        if name not in ("not", "selected", "count-selected", "true", "false", "in", "is-na",
+                        "list", "lit"):
+            raise _ExprError(f"function {name}() at character {token.pos} is not supported")
+        args = self._arguments()
+        wanted = {"not": 1, "selected": 2, "count-selected": 1, "true": 0, "false": 0,
+                  "is-na": 1, "lit": 1}.get(name)
+        if wanted is not None and len(args) != wanted:
+            raise _ExprError(f"{name}() takes {wanted} argument(s), got {len(args)}")
+        if name == "true":
+            return True
+        if name == "false":
+            return False
+        if name == "not":
+            return Expr(op=Op.not_, args=args)
+        if name == "count-selected":
+            return Expr(op=Op.count, args=args)
+        if name == "is-na":
+            if not _is_var(args[0]):
+                raise _ExprError("is-na() takes a question ${name}")
+            assert isinstance(args[0], Expr)
+            return Expr(op=Op.is_na, key=args[0].key)
+        if name == "list":
+            if any(isinstance(a, (Expr, list)) for a in args):
+                raise _ExprError("list() holds only literals")
+            return args
+        if name == "lit":
+            if isinstance(args[0], Expr):
+                raise _ExprError("lit() holds only a literal")
+            return Expr(op=Op.lit, args=args)
+        if name == "in":
+            if len(args) < 2:
+                raise _ExprError("in() takes a value and at least one candidate")
+            return Expr(op=Op.in_, args=[args[0], *(self._answer_literal(args[0], a) for a in args[1:])])
+        # selected(): XLSForm uses it on select_one too, where it means equality.
+        subject, needle = args
+        if _is_var(subject):
+            assert isinstance(subject, Expr) and subject.key is not None
+            tag = self.kinds[subject.key]
+            if tag in _SINGLE_ANSWER:
+                return Expr(op=Op.eq, args=[subject, self._answer_literal(subject, needle)])
+            if tag != "multiple_choice":
+                raise _ExprError(f"selected() needs a choice question, ${{{subject.key}}} is {tag}")
+        return Expr(op=Op.contains, args=[subject, needle])
+
+    def _answer_literal(self, subject: Operand, value: Operand) -> Operand:
+        """'yes'/'no' compared with a yes_no question are its JSON booleans."""
+        if not (isinstance(subject, Expr) and subject.op is Op.var
+                and self.kinds.get(subject.key or "") == "yes_no"):
+            return value
+        if isinstance(value, list):
+            return [self._answer_literal(subject, item) for item in value]  # type: ignore[misc]
+        if isinstance(value, str):
+            if value not in ("yes", "no"):
+                raise _ExprError(f"${{{subject.key}}} is yes/no: compare it with 'yes' or 'no', "
+                                 f"not '{value}'")
+            return value == "yes"
+        return value
+
+    def _compare(self, op: Op, left: Operand, right: Operand) -> Expr:
+        # XLSForm's test for "answered" is comparing with ''; an unanswered question is missing
+        # in our language (neither equal nor unequal to ''), so translate the idiom, not the text.
+        for subject, other in ((left, right), (right, left)):
+            if _is_var(subject) and other == "" and isinstance(other, str):
+                assert isinstance(subject, Expr)
+                answered = Expr(op=Op.answered, key=subject.key)
+                return answered if op is Op.ne else Expr(op=Op.not_, args=[answered])
+        if _is_var(left):
+            right = self._answer_literal(left, right)
+        elif _is_var(right):
+            left = self._answer_literal(right, left)
+        return Expr(op=op, args=[left, right])
+
+
+def parse_xpath(source: str, kinds: dict[str, str]) -> Expr:
+    """The condition for an XLSForm expression; `kinds` maps known question keys to type tags.
+
+    Raises ValueError with a reason (unknown question, unsupported function, syntax error).
+    """
+    return _Parser(source, kinds).parse()
+
+
+def _quote(text: str) -> str:
+    if "'" not in text:
+        return f"'{text}'"
+    if '"' not in text:
+        return f'"{text}"'
+    raise _ExprError("a string holding both ' and \" cannot be written in XPath 1.0")
+
+
+def _number(value: int | float) -> str:
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _ExprError(f"{value} cannot be written in XPath")
+        return repr(value)
+    return str(value)
+
+
+class _Writer:
+    def __init__(self, kinds: dict[str, str]) -> None:
+        self.kinds = kinds
+
+    def top(self, node: Expr) -> str:
+        if node.op is Op.lit and not node.key and len(node.args) == 1 and not isinstance(node.args[0], Expr):
+            return self.literal(node.args[0])[0]
+        return self.node(node)[0]
+
+    def literal(self, value: Operand, subject: Operand = None) -> tuple[str, int]:
+        if isinstance(value, Expr):
+            return self.node(value)
+        yes_no = _is_var(subject) and self.kinds.get(getattr(subject, "key", "") or "") == "yes_no"
+        if isinstance(value, list):
+            return f"list({', '.join(self.literal(v, subject)[0] for v in value)})", _PRIMARY
+        if value is None:
+            raise _ExprError("null has no XPath form (use answered / not answered)")
+        if isinstance(value, bool):
+            if yes_no:
+                return ("'yes'" if value else "'no'"), _PRIMARY
+            return ("true()" if value else "false()"), _PRIMARY
+        if isinstance(value, str):
+            if yes_no:
+                raise _ExprError(f"${{{getattr(subject, 'key', '')}}} is yes/no: its answers are "
+                                 f"true/false, not the string '{value}'")
+            return _quote(value), _PRIMARY
+        text = _number(value)
+        return text, (_UNARY if text.startswith("-") else _PRIMARY)
+
+    def operand(self, node: Operand, minimum: int, subject: Operand = None,
+                same_op: Op | None = None) -> str:
+        text, level = self.literal(node, subject)
+        # A nested node of the same n-ary op would be flattened when read back: parenthesise it.
+        if level < minimum or (same_op is not None and isinstance(node, Expr) and node.op is same_op):
+            return f"({text})"
+        return text
+
+    def _check_shape(self, node: Expr) -> None:
+        op, nargs = node.op, len(node.args)
+        keyed = op in (Op.var, Op.answered, Op.is_na)
+        if keyed != (node.key is not None):
+            raise _ExprError(f"{op.value}: key {'missing' if keyed else 'not allowed'}")
+        if keyed and node.key is not None:
+            if node.key not in self.kinds:
+                raise _ExprError(f"unknown question ${{{node.key}}}")
+            if self.kinds[node.key] == "section":
+                raise _ExprError(f"${{{node.key}}} is a group, not a question")
+        arity = {Op.var: (0, 0), Op.answered: (0, 0), Op.is_na: (0, 0), Op.self_: (0, 0),
+                 Op.lit: (1, 1), Op.not_: (1, 1), Op.count: (1, 1), Op.contains: (2, 2),
+                 Op.in_: (2, 10**9), Op.and_: (2, 10**9), Op.or_: (2, 10**9)}.get(op)
+        if arity is None:
+            arity = (2, 2) if op in (Op.eq, Op.ne, Op.lt, Op.le, Op.gt, Op.ge) else (2, 10**9)
+        if not arity[0] <= nargs <= arity[1]:
+            raise _ExprError(f"{op.value} with {nargs} argument(s) has no XPath form")
+
+    def node(self, node: Expr) -> tuple[str, int]:
+        self._check_shape(node)
+        op, args = node.op, node.args
+        if op is Op.var:
+            return f"${{{node.key}}}", _PRIMARY
+        if op is Op.self_:
+            return ".", _PRIMARY
+        if op is Op.answered:
+            return f"${{{node.key}}} != ''", _EQ
+        if op is Op.is_na:
+            return f"is-na(${{{node.key}}})", _PRIMARY
+        if op is Op.lit:
+            if isinstance(args[0], Expr):
+                raise _ExprError("lit holds a node, not a literal")
+            return f"lit({self.literal(args[0])[0]})", _PRIMARY
+        if op is Op.not_:
+            return f"not({self.operand(args[0], _OR)})", _PRIMARY
+        if op is Op.count:
+            return f"count-selected({self.operand(args[0], _OR)})", _PRIMARY
+        if op is Op.in_:
+            subject = args[0]
+            parts = [self.operand(subject, _OR)] + [self.operand(a, _OR, subject) for a in args[1:]]
+            return f"in({', '.join(parts)})", _PRIMARY
+        if op is Op.contains:
+            subject, needle = args
+            if _is_var(subject) and isinstance(subject, Expr):
+                tag = self.kinds[subject.key or ""] if subject.key in self.kinds else ""
+                if tag != "multiple_choice":
+                    raise _ExprError(f"contains on ${{{subject.key}}} ({tag or 'unknown'}) has no XPath "
+                                     "form: selected() means equality for a single answer")
+            return f"selected({self.operand(subject, _OR)}, {self.operand(needle, _OR, subject)})", _PRIMARY
+        level = _PRECEDENCE[op]
+        symbol = {Op.and_: "and", Op.or_: "or"}.get(op) or _SYMBOL[op]
+        if op in (Op.eq, Op.ne):
+            left, right = args
+            for subject, other in ((left, right), (right, left)):
+                if _is_var(subject) and other == "" and isinstance(other, str):
+                    raise _ExprError("comparing a question with '' reads back as answered: use the "
+                                     "answered operator")
+            left_text = self.operand(left, level, right if _is_var(right) else None)
+            right_text = self.operand(right, level + 1, left if _is_var(left) else None)
+            return f"{left_text} {symbol} {right_text}", level
+        if op in (Op.and_, Op.or_):
+            return f" {symbol} ".join(self.operand(a, level + 1) for a in args), level
+        first = self.operand(args[0], level, same_op=op if op in _NARY else None)
+        rest = [self.operand(a, level + 1) for a in args[1:]]
+        return f" {symbol} ".join([first, *rest]), level
+
+
+def write_xpath(expr: Expr, kinds: dict[str, str]) -> str:
+    """The XPath text for a condition; raises ValueError when it has no form that reads back equal."""
+    return _Writer(kinds).top(expr)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading sheets
+# --------------------------------------------------------------------------------------------
+
+Column = tuple[str, Union[str, None]]  # (base name, language or None)
+_LANGUAGE_COLUMNS: Final = frozenset({"label", "hint", "constraint_message", "form_title"})
+
+
+def _language(text: str) -> str:
+    """`English (en)` → `en` (ODK's style); a bare `en` or `English` stays as it is."""
+    text = text.strip()
+    match = re.fullmatch(r".*\(\s*([^()\s]+)\s*\)", text)
+    return match.group(1) if match else text
+
+
+def _column(header: str) -> Column:
+    base, sep, lang = header.partition("::")
+    base = "_".join(base.strip().lower().split())  # "list name" and "List_Name" are list_name
+    return (base, _language(lang) if sep else None)
+
+
+def _column_name(column: Column) -> str:
+    return column[0] if column[1] is None else f"{column[0]}::{column[1]}"
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _text(value: Any) -> str:
+    """A cell as text: Excel turns typed `1` into a number, but a choice name `1` is text."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+class _CellError(ValueError):
+    pass
+
+
+@dataclass
+class _Row:
+    sheet: str
+    number: int
+    cells: dict[Column, Any]
+    used: set[Column] = field(default_factory=set)
+
+    def raw(self, base: str) -> Any:
+        self.used.add((base, None))
+        return self.cells.get((base, None))
+
+    def name(self, base: str) -> str | None:
+        value = self.raw(base)
+        return None if value is None else _text(value).strip()
+
+    def labels(self, base: str, default_language: str) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for (column_base, lang), value in self.cells.items():
+            if column_base != base:
+                continue
+            self.used.add((column_base, lang))
+            language = lang or default_language
+            if language in found:
+                raise _CellError(f"{base}: both '{base}' and '{base}::{language}' are filled in")
+            found[language] = _text(value)
+        return found
+
+
+def _sheet_rows(ws: Any, sheet: str, problems: list[Problem]) -> list[_Row]:
+    rows = ws.iter_rows(values_only=True)
+    header = next(rows, None)
+    if header is None or all(_blank(h) for h in header):
+        if any(not _blank(v) for values in rows for v in values):
+            problems.append((sheet, 1, "the first row must name the columns"))
+        return []
+    columns: list[Column | None] = []
+    seen: dict[Column, str] = {}
+    for index, value in enumerate(header, start=1):
+        if _blank(value):
+            columns.append(None)
+            continue
+        column = _column(_text(value))
+        if column in seen:
+            problems.append((sheet, 1, f"column '{_text(value)}' repeats column '{seen[column]}'"))
+            columns.append(None)
+            continue
+        seen[column] = _text(value).strip()
+        columns.append(column)
+    result: list[_Row] = []
+    for number, values in enumerate(rows, start=2):
+        if number > MAX_ROWS:
+            problems.append((sheet, number, f"more than {MAX_ROWS} rows"))
+            break
+        cells: dict[Column, Any] = {}
+        for index, value in enumerate(values):
+            if _blank(value):
+                continue
+            column = columns[index] if index < len(columns) else None
+            if column is None:
+                letter = get_column_letter(index + 1)
+                problems.append((sheet, number, f"column {letter} has a value but no header"))
+                continue
+            cells[column] = value
+        if cells:
+            result.append(_Row(sheet, number, cells))
+    return result
+
+
+def _bool(row: _Row, base: str) -> bool:
+    value = row.raw(base)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    text = _text(value).strip().lower()
+    if text in ("yes", "true", "true()", "1", "y"):
+        return True
+    if text in ("no", "false", "false()", "0", "n"):
+        return False
+    raise _CellError(f"{base}: '{_text(value)}' is not yes or no")
+
+
+def _parse_number(text: str) -> float | int:
+    text = text.strip()
+    if re.fullmatch(r"[+-]?\d+", text):
+        return int(text)
+    number = float(text)  # ValueError for junk
+    if not math.isfinite(number):
+        raise ValueError(text)
+    return number
+
+
+def _num(row: _Row, base: str, low: float, high: float, default: Any = None, *,
+         integer: bool = False, allow_none: bool = False) -> Any:
+    value = row.raw(base)
+    if value is None:
+        return default
+    if allow_none and isinstance(value, str) and value.strip().lower() == "none":
+        return None
+    if isinstance(value, bool):
+        raise _CellError(f"{base}: '{_text(value)}' is not a number")
+    if isinstance(value, (int, float)):
+        number: int | float = value
+    else:
+        try:
+            number = _parse_number(_text(value))
+        except ValueError:
+            raise _CellError(f"{base}: '{_text(value)}' is not a number") from None
+    if isinstance(number, float) and not math.isfinite(number):
+        raise _CellError(f"{base}: '{_text(value)}' is not a number")
+    if integer:
+        if isinstance(number, float) and not number.is_integer():
+            raise _CellError(f"{base}: '{_text(value)}' is not a whole number")
+        number = int(number)
+    if not low <= number <= high:
+        raise _CellError(f"{base}: {_text(value)} is outside {_text(float(low))}…{_text(float(high))}")
+    return number
+
+
+_BAND_NUMBER: Final = r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?"
+_BAND_RE: Final = re.compile(rf"\s*({_BAND_NUMBER})?\s*\.\.\s*({_BAND_NUMBER})?\s*=\s*({_BAND_NUMBER})\s*")
+
+
+def _bands(row: _Row) -> list[dict[str, Any]]:
+    value = row.raw("bands")
+    if value is None:
+        return []
+    bands = []
+    for part in _text(value).split(";"):
+        if not part.strip():
+            continue
+        match = _BAND_RE.fullmatch(part)
+        if match is None:
+            raise _CellError(f"bands: '{part.strip()}' is not min..max=points (e.g. 0..20=1; 20..=0)")
+        low, high, points = (None if g is None else _parse_number(g) for g in match.groups())
+        bands.append({"min": low, "max": high, "points": points})
+    return bands
+
+
+def _load(data: bytes) -> Any:
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise XLSFormError([("", 0, "this is an old Excel .xls file: save it as .xlsx")])
+    try:
+        with warnings.catch_warnings():
+            # openpyxl warns about Excel features it does not read (data validation, styles…);
+            # none of them carries questionnaire content.
+            warnings.simplefilter("ignore")
+            return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as error:
+        raise XLSFormError([("", 0, f"not an .xlsx workbook ({type(error).__name__})")]) from None
+    except Exception as error:  # openpyxl raises assorted errors for damaged archives
+        raise XLSFormError([("", 0, f"not a readable .xlsx workbook ({type(error).__name__})")]) from None
+
+
+# --------------------------------------------------------------------------------------------
+# Import
+# --------------------------------------------------------------------------------------------
+
+_SIMPLE_TYPES: Final[dict[str, str]] = {
+    "integer": "integer", "int": "integer", "decimal": "decimal", "text": "text", "string": "text",
+    "note": "note", "date": "timestamp", "time": "timestamp", "datetime": "timestamp",
+    "date time": "timestamp", "geopoint": "gps", "gps": "gps", "location": "gps",
+    "image": "photo", "photo": "photo", "audio": "audio", "file": "file", "range": "rating",
+    "nps": "nps", "duration": "duration", "timer_sequence": "timer_sequence",
+    "begin_group": "begin", "begin group": "begin", "end_group": "end", "end group": "end",
+}
+_WHY_NOT: Final[dict[str, str]] = {
+    "calculate": "calculated fields are not supported",
+    "hidden": "hidden fields are not supported",
+    "begin_repeat": "repeat groups are not supported", "begin repeat": "repeat groups are not supported",
+    "end_repeat": "repeat groups are not supported", "end repeat": "repeat groups are not supported",
+    "video": "video questions are not supported (use file)",
+    "barcode": "barcode questions are not supported",
+    "geotrace": "geotrace is not supported (only geopoint)",
+    "geoshape": "geoshape is not supported (only geopoint)",
+    "rank": "rank questions are not supported", "acknowledge": "acknowledge is not supported (use yes_no)",
+    "trigger": "acknowledge is not supported (use yes_no)",
+}
+_METADATA: Final = frozenset({"start", "end", "today", "deviceid", "subscriberid", "simserial",
+                              "phonenumber", "username", "email", "audit", "start-geopoint",
+                              "background-audio", "background-geopoint"})
+
+
+def _parse_type(text: str) -> tuple[str, str | None]:
+    words = text.split()
+    normal = " ".join(words)
+    lower = normal.lower()
+    if lower in _SIMPLE_TYPES:
+        return _SIMPLE_TYPES[lower], None
+    head = words[0].lower() if words else ""
+    for prefix, kind in (("select_one", "select_one"), ("select one", "select_one"),
+                         ("select_multiple", "select_multiple"),
+                         ("select all that apply", "select_multiple")):
+        if lower.startswith(prefix + " "):
+            rest = normal[len(prefix) + 1:].split()
+            if len(rest) != 1:
+                extra = " ".join(rest[1:]) if rest else ""
+                why = "or_other is not supported" if "or_other" in extra else "expected one list name"
+                raise _CellError(f"type: '{normal}' — {why}")
+            return kind, rest[0]
+    if lower in ("select_one", "select_multiple"):
+        raise _CellError(f"type: '{normal}' needs a choice list name")
+    if head.endswith("_from_file") or lower.startswith(("select_one_external", "select one external")):
+        raise _CellError(f"type: '{normal}' — choices from files are not supported")
+    if lower in _WHY_NOT:
+        raise _CellError(f"type: '{normal}' — {_WHY_NOT[lower]}")
+    if lower in _METADATA:
+        raise _CellError(f"type: '{normal}' is form metadata, which the app records by itself")
+    raise _CellError(f"type: unknown type '{normal}'")
+
+
+@dataclass
+class _ChoiceList:
+    rows: list[int]
+    choices: list[Choice]
+
+    def is_yes_no(self) -> bool:
+        return sorted(c.value for c in self.choices) == ["no", "yes"]
+
+
+@dataclass
+class _Context:
+    default_language: str
+    kinds: dict[str, str]
+    lists: dict[str, _ChoiceList]
+    problems: list[Problem]
+
+
+def _field_name(path: str) -> str:
+    column = {"key": "name", "show_if": "relevant", "na_allowed": "na", "give_up_s": "give_up",
+              "min": "min/parameters", "max": "max/parameters"}
+    field_ = path.removeprefix("$.").split(".")[0].split("[")[0]
+    return column.get(field_, field_)
+
+
+def _convert(row: _Row, data: dict[str, Any], cls: type[Any], problems: list[Problem]) -> Any:
+    try:
+        return msgspec.convert(data, cls)
+    except msgspec.ValidationError as error:
+        message = str(error)
+        path = message.rsplit(" - at `", 1)[1].rstrip("`") if " - at `" in message else ""
+        reason = message.split(" - at `")[0]
+        problems.append((row.sheet, row.number, f"{_field_name(path) if path else 'row'}: {reason}"))
+        return None
+
+
+def _read_choices(rows: list[_Row], default_language: str, problems: list[Problem]) -> dict[str, _ChoiceList]:
+    lists: dict[str, _ChoiceList] = {}
+    seen: dict[tuple[str, str], int] = {}
+    for row in rows:
+        errors: list[str] = []
+        list_name, name = row.name("list_name"), row.raw("name")
+        value = None if name is None else _text(name)
+        data: dict[str, Any] = {"value": value}
+        for key, read in (("label", lambda: row.labels("label", default_language)),
+                          ("points", lambda: _num(row, "points", -1000, 1000)),
+                          ("fail", lambda: _bool(row, "fail"))):
+            try:
+                data[key] = read()
+            except _CellError as error:
+                errors.append(str(error))
+        if not list_name:
+            errors.append("list_name: missing")
+        if value is None:
+            errors.append("name: missing")
+        for column in row.cells.keys() - row.used:
+            errors.append(f"column '{_column_name(column)}' is not supported on the choices sheet")
+        if list_name and value is not None:
+            if (list_name, value) in seen:
+                errors.append(f"name: '{value}' appears twice in list '{list_name}' "
+                              f"(first in row {seen[list_name, value]})")
+            seen[(list_name, value)] = row.number
+        problems.extend((row.sheet, row.number, e) for e in errors)
+        if errors or not list_name:
+            continue
+        choice = _convert(row, data, Choice, problems)
+        if choice is not None:
+            entry = lists.setdefault(list_name, _ChoiceList([], []))
+            entry.rows.append(row.number)
+            entry.choices.append(choice)
+    return lists
+
+
+def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context) -> Question | None:
+    errors: list[str] = []
+    data: dict[str, Any] = {"key": row.name("name")}
+    tag = ctx.kinds.get(data["key"] or "", kind)
+
+    def take(key: str, read: Callable[[], Any]) -> None:
+        try:
+            value = read()
+        except _CellError as error:
+            errors.append(str(error))
+            return
+        if value is not None:
+            data[key] = value
+
+    def condition(base: str) -> Expr | None:
+        source = row.raw(base)
+        if source is None:
+            return None
+        try:
+            return parse_xpath(_text(source), ctx.kinds)
+        except _ExprError as error:
+            raise _CellError(f"{base}: {error}") from None
+
+    lang = ctx.default_language
+    take("label", lambda: row.labels("label", lang))
+    take("hint", lambda: row.labels("hint", lang))
+    take("constraint_message", lambda: row.labels("constraint_message", lang))
+    take("required", lambda: _bool(row, "required"))
+    take("show_if", lambda: condition("relevant"))
+    take("constraint", lambda: condition("constraint"))
+    take("weight", lambda: _num(row, "weight", 0, 1000))
+    take("na_allowed", lambda: _bool(row, "na"))
+    take("critical", lambda: _bool(row, "critical"))
+    take("bonus", lambda: _bool(row, "bonus"))
+    take("metric", lambda: row.name("metric"))
+
+    if tag in ("yes_no", "single_choice", "multiple_choice"):
+        assert list_name is not None
+        choice_list = ctx.lists[list_name]
+        if tag == "yes_no":
+            by_value = {c.value: c for c in choice_list.choices}
+            yes, no = by_value["yes"], by_value["no"]
+            data.update(points_yes=yes.points, points_no=no.points,
+                        fail_on="yes" if yes.fail else "no" if no.fail else None)
+            if yes.fail and no.fail:
+                errors.append(f"type: list '{list_name}' fails on both yes and no")
+        else:
+            data["choices"] = [msgspec.to_builtins(c) for c in choice_list.choices]
+    elif tag == "rating":
+        take("points", lambda: _num(row, "points", -1000, 1000))
+        take("fail_below", lambda: _num(row, "fail_below", -1e9, 1e9, integer=True))
+
+        def parameters() -> None:
+            text = row.raw("parameters")
+            # pyxform's defaults for a range without parameters
+            found = {"start": "1", "end": "10", "step": "1"}
+            for part in re.split(r"[\s,;]+", _text(text).strip()) if text is not None else []:
+                name, sep, value = part.partition("=")
+                if not sep or name.strip().lower() not in found:
+                    raise _CellError(f"parameters: '{part}' is not start=…, end=… or step=…")
+                found[name.strip().lower()] = value.strip()
+            try:
+                start, end, step = (_parse_number(found[k]) for k in ("start", "end", "step"))
+            except ValueError:
+                raise _CellError("parameters: start, end and step must be numbers") from None
+            if step != 1:
+                raise _CellError("parameters: a rating steps by 1 (step must be 1)")
+            data["min"], data["max"] = start, end
+        take("_", parameters)
+    elif tag == "nps":
+        take("points", lambda: _num(row, "points", -1000, 1000))
+    elif tag in ("integer", "decimal", "duration"):
+        take("min", lambda: _num(row, "min", -1e12, 1e12, 0 if tag == "duration" else None, allow_none=True))
+        if tag == "duration" and row.cells.get(("min", None)) is not None and data.get("min") is None:
+            data["min"] = None  # an explicit `none`: no lower bound (the default is 0)
+        take("max", lambda: _num(row, "max", -1e12, 1e12, allow_none=True))
+        take("bands", lambda: _bands(row))
+    elif tag == "timer_sequence":
+        take("give_up_s", lambda: _num(row, "give_up", 1, 86_400, integer=True))
+        take("clock_start", lambda: row.name("clock_start"))
+        take("bands", lambda: _bands(row))
+    elif tag == "text":
+        take("max_length", lambda: _num(row, "max_length", 1, 20_000, integer=True))
+    elif tag == "file":
+        data["accept"] = "audio" if kind == "audio" else "any"
+
+    for column in sorted(row.cells.keys() - row.used, key=_column_name):
+        name = _column_name(column)
+        known = column[0] in _SURVEY_COLUMNS
+        errors.append(f"column '{name}' is not used by type '{_text(row.raw('type')).strip()}'" if known
+                      else f"column '{name}' is not supported")
+    if errors:
+        ctx.problems.extend((row.sheet, row.number, e) for e in errors)
+        return None
+    data["type"] = tag
+    data.pop("_", None)
+    return _convert(row, data, _QUESTION_CLASSES[tag], ctx.problems)
+
+
+_QUESTION_CLASSES: Final[dict[str, type[Any]]] = {
+    "yes_no": YesNo, "single_choice": SingleChoice, "multiple_choice": MultipleChoice,
+    "rating": Rating, "nps": Nps, "integer": Integer, "decimal": Decimal, "duration": Duration,
+    "timestamp": Timestamp, "timer_sequence": TimerSequence, "text": Text, "photo": Photo,
+    "file": File, "gps": Gps, "note": Note,
+}
+_SURVEY_COLUMNS: Final = frozenset({
+    "type", "name", "label", "hint", "required", "relevant", "constraint", "constraint_message",
+    "points", "weight", "critical", "metric", "na", "bonus", "parameters", "fail_below", "min", "max",
+    "bands", "max_length", "give_up", "clock_start",
+})
+
+
+def _read_settings(rows: list[_Row], problems: list[Problem]) -> tuple[dict[str, str], str]:
+    if not rows:
+        return {}, "en"
+    row = rows[0]
+    default = row.raw("default_language")
+    language = _language(_text(default)) if default is not None else "en"
+    try:
+        title = row.labels("form_title", language)
+    except _CellError as error:
+        problems.append((row.sheet, row.number, str(error)))
+        title = {}
+    # form_id and version identify the spreadsheet in ODK; Fieldscore numbers its own versions.
+    row.raw("form_id")
+    row.raw("version")
+    for column in sorted(row.cells.keys() - row.used, key=_column_name):
+        problems.append((row.sheet, row.number, f"column '{_column_name(column)}' is not supported"))
+    for extra in rows[1:]:
+        problems.append((extra.sheet, extra.number, "settings has one row of values; this row is extra"))
+    if not 2 <= len(language) <= 16:
+        problems.append((row.sheet, row.number, f"default_language: '{language}' is not a language code"))
+        language = "en"
+    return title, language
+
+
+@dataclass
+class _Open:
+    row: _Row
+    data: dict[str, Any]
+    items: list[Any]
+
+
+def import_xlsform(data: bytes) -> FormDefinition:
+    """The form definition in an XLSForm workbook; raises XLSFormError listing every problem."""
+    workbook = _load(data)
+    try:
+        sheets = {name.strip().lower(): workbook[name] for name in workbook.sheetnames}
+        problems: list[Problem] = []
+        if "survey" not in sheets:
+            raise XLSFormError([("survey", 0, "the workbook has no 'survey' sheet")])
+        for unsupported in ("external_choices", "entities"):
+            if unsupported in sheets and _sheet_rows(sheets[unsupported], unsupported, []):
+                problems.append((unsupported, 0, f"the '{unsupported}' sheet is not supported"))
+        settings_rows = _sheet_rows(sheets["settings"], "settings", problems) if "settings" in sheets else []
+        title, language = _read_settings(settings_rows, problems)
+        choice_rows = _sheet_rows(sheets["choices"], "choices", problems) if "choices" in sheets else []
+        lists = _read_choices(choice_rows, language, problems)
+        survey_rows = _sheet_rows(sheets["survey"], "survey", problems)
+        header = next(iter(sheets["survey"].iter_rows(values_only=True, max_row=1)), ())
+        columns = {_column(_text(h)) for h in header if not _blank(h)}
+    finally:
+        workbook.close()
+    missing = [c for c in ("type", "name") if (c, None) not in columns]
+    if missing:
+        # Without them no row can be read, so the rows' own problems would only be noise.
+        problems.extend(("survey", 1, f"missing required column '{c}'") for c in missing)
+        raise XLSFormError(problems)
+
+    # First pass: every name and its type, so expressions may refer to later questions.
+    kinds: dict[str, str] = {}
+    parsed: list[tuple[_Row, str, str | None]] = []
+    first_row: dict[str, int] = {}
+    for row in survey_rows:
+        type_cell = row.raw("type")
+        if type_cell is None:
+            row.raw("name")
+            problems.append((row.sheet, row.number, "type: missing"))
+            continue
+        try:
+            kind, list_name = _parse_type(_text(type_cell))
+        except _CellError as error:
+            problems.append((row.sheet, row.number, str(error)))
+            continue
+        name = row.name("name")
+        if kind == "end":
+            parsed.append((row, kind, list_name))
+            continue
+        problem = None
+        if not name:
+            problem = "name: missing"
+        elif not _KEY_RE.match(name) or len(name) > 64:
+            problem = (f"name: '{name}' must be letters, digits and _ (not starting with a digit), "
+                       "at most 64 characters")
+        elif name in first_row:
+            problem = f"name: '{name}' is already used in row {first_row[name]}"
+        if problem is not None:
+            problems.append((row.sheet, row.number, problem))
+            if kind == "begin":
+                # Still open the group, or its end_group would be reported as unmatched too.
+                parsed.append((row, "begin_invalid", None))
+            continue
+        assert name is not None
+        first_row[name] = row.number
+        if kind in ("select_one", "select_multiple"):
+            assert list_name is not None
+            if list_name not in lists:
+                # Still known by name, so conditions that refer to it do not add false problems.
+                kinds[name] = "multiple_choice" if kind == "select_multiple" else "single_choice"
+                problems.append((row.sheet, row.number,
+                                 f"type: {kind} refers to unknown choice list '{list_name}'"))
+                continue
+            if kind == "select_multiple":
+                kinds[name] = "multiple_choice"
+            else:
+                kinds[name] = "yes_no" if lists[list_name].is_yes_no() else "single_choice"
+        else:
+            kinds[name] = {"begin": "section", "audio": "file"}.get(kind, kind)
+        parsed.append((row, kind, list_name))
+
+    ctx = _Context(language, kinds, lists, problems)
+    top: list[Any] = []
+    stack: list[_Open] = []
+    for row, kind, list_name in parsed:
+        if kind == "begin_invalid":
+            row.used.update(row.cells)  # the row's name problem is already reported
+            stack.append(_Open(row, {}, [None]))
+        elif kind == "begin":
+            section = _section_start(row, ctx)
+            stack.append(_Open(row, section, []))
+        elif kind == "end":
+            for column in sorted(row.cells.keys() - row.used, key=_column_name):
+                problems.append((row.sheet, row.number,
+                                 f"column '{_column_name(column)}' is not used by end_group"))
+            if not stack:
+                problems.append((row.sheet, row.number, "type: end_group without a matching begin_group"))
+                continue
+            opened = stack.pop()
+            section = _section_end(opened, ctx)
+            (stack[-1].items if stack else top).append(section)
+        else:
+            question = _question(row, kind, list_name, ctx)
+            (stack[-1].items if stack else top).append(question)
+    for opened in stack:
+        problems.append((opened.row.sheet, opened.row.number,
+                         f"type: begin_group '{opened.data.get('key')}' has no matching end_group"))
+    if not parsed and not problems:
+        problems.append(("survey", 0, "the survey sheet has no questions"))
+    if problems:
+        # Sheet by sheet, top to bottom, as someone fixing the spreadsheet would read them.
+        raise XLSFormError(sorted(problems, key=lambda p: (p[0], p[1])))
+    return FormDefinition(title=title, default_language=language, sections=_sections(top, set(kinds)))
+
+
+def _section_start(row: _Row, ctx: _Context) -> dict[str, Any]:
+    data: dict[str, Any] = {"key": row.name("name")}
+    for key, read in (("label", lambda: row.labels("label", ctx.default_language)),
+                      ("weight", lambda: _num(row, "weight", 0, 1000)),
+                      ("show_if", lambda: row.raw("relevant"))):
+        try:
+            value = read()
+            if key == "show_if" and value is not None:
+                try:
+                    value = parse_xpath(_text(value), ctx.kinds)
+                except _ExprError as error:
+                    raise _CellError(f"relevant: {error}") from None
+            if value is not None:
+                data[key] = value
+        except _CellError as error:
+            ctx.problems.append((row.sheet, row.number, str(error)))
+    for column in sorted(row.cells.keys() - row.used, key=_column_name):
+        ctx.problems.append((row.sheet, row.number,
+                             f"column '{_column_name(column)}' is not used by begin_group"))
+    return data
+
+
+def _section_end(opened: _Open, ctx: _Context) -> Section | None:
+    if any(item is None for item in opened.items):
+        return None  # its rows already reported their problems
+    data = dict(opened.data, items=opened.items)
+    try:
+        return msgspec.convert(data, Section, from_attributes=True)
+    except msgspec.ValidationError as error:
+        ctx.problems.append((opened.row.sheet, opened.row.number, f"begin_group: {error}"))
+        return None
+
+
+def _sections(top: list[Any], names: set[str]) -> list[Section]:
+    """Top-level groups are sections; each run of questions outside groups gets its own section."""
+    sections: list[Section] = []
+    loose: list[Any] = []
+
+    def flush() -> None:
+        if not loose:
+            return
+        number = len(sections) + 1
+        while f"section_{number}" in names:
+            number += 1
+        names.add(f"section_{number}")
+        sections.append(Section(key=f"section_{number}", items=list(loose)))
+        loose.clear()
+
+    for item in top:
+        if isinstance(item, Section):
+            flush()
+            sections.append(item)
+        else:
+            loose.append(item)
+    flush()
+    return sections
+
+
+# --------------------------------------------------------------------------------------------
+# Export
+# --------------------------------------------------------------------------------------------
+
+_EXPORT_TYPES: Final[dict[type[Any], str]] = {
+    Rating: "range", Nps: "nps", Integer: "integer", Decimal: "decimal", Duration: "duration",
+    Timestamp: "dateTime", TimerSequence: "timer_sequence", Text: "text", Photo: "image",
+    Gps: "geopoint", Note: "note",
+}
+_SURVEY_ORDER: Final = ("type", "name", "label", "hint", "required", "relevant", "constraint",
+                        "constraint_message", "points", "weight", "critical", "metric", "na", "bonus",
+                        "parameters", "fail_below", "min", "max", "bands", "max_length", "give_up",
+                        "clock_start")
+
+
+def _walk(items: Iterable[Any]) -> Iterator[Any]:
+    for item in items:
+        yield item
+        if isinstance(item, Section):
+            yield from _walk(item.items)
+
+
+def _format_number(value: float | int) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
+def _format_bands(bands: list[Band]) -> str:
+    def side(value: float | None) -> str:
+        return "" if value is None else _format_number(value)
+    return "; ".join(f"{side(b.min)}..{side(b.max)}={_format_number(b.points)}" for b in bands)
+
+
+class _Sheet:
+    """Rows as dicts keyed by column; columns appear in the order they are first needed."""
+
+    def __init__(self, name: str, order: tuple[str, ...]) -> None:
+        self.name = name
+        self.order = order
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, row: dict[str, Any]) -> int:
+        self.rows.append({k: v for k, v in row.items() if v is not None})
+        return len(self.rows) + 1  # the spreadsheet row: the header is row 1
+
+    def columns(self) -> list[str]:
+        present = {c for row in self.rows for c in row}
+        def rank(column: str) -> tuple[int, str]:
+            base = column.partition("::")[0]
+            return (self.order.index(base) if base in self.order else len(self.order), column)
+        return sorted(present, key=rank)
+
+
+def _labels_cells(base: str, labels: dict[str, str], where: tuple[str, int],
+                  problems: list[Problem]) -> dict[str, Any]:
+    cells: dict[str, Any] = {}
+    for lang, text in labels.items():
+        if _language(lang) != lang or not lang or "::" in lang:
+            problems.append((*where, f"{base}: language '{lang}' cannot be a column name "
+                             f"(it would read back as '{_language(lang)}')"))
+        elif not text.strip():
+            problems.append((*where, f"{base}::{lang}: blank text reads back as no text"))
+        else:
+            cells[f"{base}::{lang}"] = text
+    return cells
+
+
+def export_xlsform(defn: FormDefinition) -> bytes:
+    """An .xlsx workbook that import_xlsform reads back to an equal definition.
+
+    Raises XLSFormError (sheet, row it would be written to, reason) for what has no lossless
+    spreadsheet form (e.g. a single-choice question whose choices are exactly yes/no).
+    """
+    problems: list[Problem] = []
+    kinds: dict[str, str] = {}
+    for item in _walk(defn.sections):
+        tag = "section" if isinstance(item, Section) else type(item).__struct_config__.tag
+        if item.key in kinds:
+            problems.append(("survey", 0, f"name: '{item.key}' is used twice"))
+        kinds.setdefault(item.key, tag)
+    writer = _Writer(kinds)
+    survey = _Sheet("survey", _SURVEY_ORDER)
+    choices = _Sheet("choices", ("list_name", "name", "label", "points", "fail"))
+    lists: dict[tuple[Any, ...], str] = {}
+
+    def expression(expr: Expr | None, base: str, row_number: int) -> str | None:
+        if expr is None:
+            return None
+        try:
+            return writer.top(expr)
+        except _ExprError as error:
+            problems.append(("survey", row_number, f"{base}: {error}"))
+            return None
+
+    def choice_list(question: Any) -> str:
+        if isinstance(question, YesNo):
+            content: tuple[Any, ...] = ("yes_no", question.points_yes, question.points_no, question.fail_on)
+            rows = [Choice(value="yes", label={defn.default_language: "Yes"}, points=question.points_yes,
+                           fail=question.fail_on == "yes"),
+                    Choice(value="no", label={defn.default_language: "No"}, points=question.points_no,
+                           fail=question.fail_on == "no")]
+        else:
+            content = ("choices", msgspec.json.encode(question.choices))
+            rows = question.choices
+        if content in lists:
+            return lists[content]
+        if isinstance(question, YesNo):
+            count = sum(1 for c in lists if c[0] == "yes_no")
+            name = "yes_no" if count == 0 else f"yes_no_{count + 1}"
+        else:
+            name = f"{question.key}_choices"  # never yes_no or yes_no_<n>, never another key's
+        lists[content] = name
+        for choice in rows:
+            number = len(choices.rows) + 2
+            choices.add({"list_name": name, "name": choice.value,
+                         **_labels_cells("label", choice.label, ("choices", number), problems),
+                         "points": choice.points, "fail": "yes" if choice.fail else None})
+        return name
+
+    def emit_section(section: Section) -> None:
+        number = len(survey.rows) + 2
+        survey.add({"type": "begin_group", "name": section.key,
+                    **_labels_cells("label", section.label, ("survey", number), problems),
+                    "weight": None if section.weight == 1.0 else section.weight,
+                    "relevant": expression(section.show_if, "relevant", number)})
+        for item in section.items:
+            if isinstance(item, Section):
+                emit_section(item)
+            else:
+                emit_question(item)
+        survey.add({"type": "end_group", "name": section.key})
+
+    def emit_question(q: Any) -> None:
+        number = len(survey.rows) + 2
+        where = ("survey", number)
+        row: dict[str, Any] = {"name": q.key}
+        if isinstance(q, (YesNo, SingleChoice, MultipleChoice)):
+            if not isinstance(q, YesNo):
+                values = [c.value for c in q.choices]
+                if not values:
+                    problems.append((*where, "type: a choice question needs at least one choice"))
+                if len(set(values)) != len(values):
+                    problems.append((*where, "type: two choices have the same name"))
+                if isinstance(q, SingleChoice) and sorted(values) == ["no", "yes"]:
+                    problems.append((*where, "type: a single choice of exactly yes/no reads back as a "
+                                     "yes_no question; make it a yes_no question"))
+                for value in values:
+                    if not value.strip():
+                        problems.append((*where, "type: a choice name is blank"))
+            keyword = "select_multiple" if isinstance(q, MultipleChoice) else "select_one"
+            row["type"] = f"{keyword} {choice_list(q)}"
+        elif isinstance(q, File):
+            row["type"] = "audio" if q.accept == "audio" else "file"
+        else:
+            row["type"] = _EXPORT_TYPES[type(q)]
+        row.update(_labels_cells("label", q.label, where, problems))
+        row.update(_labels_cells("hint", q.hint, where, problems))
+        row.update(_labels_cells("constraint_message", q.constraint_message, where, problems))
+        row.update(required="yes" if q.required else None,
+                   relevant=expression(q.show_if, "relevant", number),
+                   constraint=expression(q.constraint, "constraint", number),
+                   weight=None if q.weight == 1.0 else q.weight,
+                   critical="yes" if q.critical else None, na="yes" if q.na_allowed else None,
+                   bonus="yes" if q.bonus else None, metric=None if q.metric is None else q.metric.value)
+        if isinstance(q, Rating):
+            row.update(parameters=f"start={q.min} end={q.max}", points=q.points, fail_below=q.fail_below)
+        elif isinstance(q, Nps):
+            row["points"] = q.points
+        elif isinstance(q, (Integer, Decimal, Duration)):
+            default_min = 0 if isinstance(q, Duration) else None
+            row["min"] = None if q.min == default_min else "none" if q.min is None else q.min
+            row["max"] = q.max
+            row["bands"] = _format_bands(q.bands) or None
+        elif isinstance(q, TimerSequence):
+            row.update(give_up=None if q.give_up_s == 300 else q.give_up_s,
+                       clock_start=None if q.clock_start == "ring" else q.clock_start,
+                       bands=_format_bands(q.bands) or None)
+        elif isinstance(q, Text):
+            row["max_length"] = None if q.max_length == 2000 else q.max_length
+        survey.add(row)
+
+    for section in defn.sections:
+        emit_section(section)
+    settings = _Sheet("settings", ("form_title", "default_language"))
+    title = _labels_cells("form_title", defn.title, ("settings", 2), problems)
+    # XLSForm tools expect a plain form_title; other languages are a Fieldscore extension.
+    if f"form_title::{defn.default_language}" in title:
+        title["form_title"] = title.pop(f"form_title::{defn.default_language}")
+    settings.add({**title, "default_language": defn.default_language})
+    if _language(defn.default_language) != defn.default_language:
+        problems.append(("settings", 2, f"default_language: '{defn.default_language}' would read back "
+                         f"as '{_language(defn.default_language)}'"))
+    for sheet in (survey, choices, settings):
+        for number, row in enumerate(sheet.rows, start=2):
+            for column, value in row.items():
+                if isinstance(value, str) and ILLEGAL_CHARACTERS_RE.search(value):
+                    problems.append((sheet.name, number, f"{column}: holds a control character a "
+                                     "spreadsheet cannot store"))
+    if problems:
+        raise XLSFormError(problems)
+    return _workbook_bytes([survey, choices, settings])
+
+
+def _cell_value(value: Any) -> Any:
+    # openpyxl writes numbers with 16 significant digits; a float needing 17 goes in as text
+    # (import reads numeric text) so that it reads back bit for bit.
+    if isinstance(value, float) and float("%.16g" % value) != value:
+        return repr(value)
+    return value
+
+
+def _workbook_bytes(sheets: list[_Sheet]) -> bytes:
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for sheet in sheets:
+        if not sheet.rows:
+            continue
+        ws = workbook.create_sheet(sheet.name)
+        columns = sheet.columns()
+        ws.append(columns)
+        for row in sheet.rows:
+            ws.append([_cell_value(row.get(c)) for c in columns])
+    for ws in workbook.worksheets:
+        for cells in ws.iter_rows():
+            for cell in cells:
+                # openpyxl takes any text starting with "=" for a formula; ours are plain text.
+                if cell.data_type == "f":
+                    cell.data_type = "s"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+__all__ = ["EXTENSION_TYPES", "MAX_ROWS", "Problem", "XLSFormError", "export_xlsform",
+           "import_xlsform", "parse_xpath", "write_xpath"]
