@@ -5,8 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from litestar import Controller, get, post, put
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from dataclasses import dataclass
+
+from litestar import Controller, Response, get, post, put
+from litestar.datastructures import UploadFile
+from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 
 from api_schemas.accounts import Role
 from api_schemas.common import Page
@@ -22,11 +25,23 @@ from api_schemas.forms import (
 )
 from backend.accounts.guards import STAFF, requires_roles, roles
 from backend.deps import ActorDep, PageDep
+from backend.errors import InvalidInput
 from backend.forms import service
 from backend.openapi import problems
 
 READERS = (Role.admin, Role.coordinator, Role.manager)
-VersionNumber = Annotated[int, QueryParameter(ge=1, le=1_000_000)]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_XLSFORM_BYTES = 5 * 1024 * 1024
+
+
+@dataclass
+class XLSFormUpload:
+    """An XLSForm spreadsheet (.xlsx) and the form it becomes."""
+
+    file: UploadFile
+    name: str
+    channel: Channel
+    organisation_id: uuid.UUID | None = None
 
 
 class FormController(Controller):
@@ -49,6 +64,17 @@ class FormController(Controller):
     async def create_form(self, actor: ActorDep, data: JSONBody[FormCreate]) -> Form:
         """Create a questionnaire; its definition becomes draft version 1."""
         return await service.create_form(actor, data)
+
+    @post("/import", operation_id="ImportXLSForm", opt=roles(*STAFF), responses=problems(413, 422),
+          request_max_body_size=MAX_XLSFORM_BYTES)
+    async def import_xlsform(self, actor: ActorDep, data: MultipartBody[XLSFormUpload]) -> Form:
+        """Create a form from an XLSForm (ODK / KoboToolbox / SurveyCTO) spreadsheet as draft version 1.
+        Anything that cannot be mapped is refused with its sheet, row and reason; nothing is dropped."""
+        content = await data.file.read()
+        if not 0 < len(data.name.strip()) <= 200:
+            raise InvalidInput("Name the form.", errors=[("name", "1–200 characters")])
+        return await service.import_form(actor, name=data.name.strip(), channel=data.channel,
+                                         organisation_id=data.organisation_id, data=content)
 
     @get("/{form_id:uuid}", operation_id="GetForm", opt=roles(*READERS), responses=problems(404))
     async def get_form(self, actor: ActorDep, form_id: FromPath[uuid.UUID]) -> Form:
@@ -73,6 +99,15 @@ class FormController(Controller):
          responses=problems(404))
     async def get_version(self, actor: ActorDep, form_id: FromPath[uuid.UUID], number: FromPath[int]) -> FormVersion:
         return await service.get_version(actor, form_id, number)
+
+    @get("/{form_id:uuid}/versions/{number:int}/xlsform", operation_id="ExportXLSForm", opt=roles(*READERS),
+         responses=problems(404, 422), media_type=XLSX)
+    async def export_xlsform(self, actor: ActorDep, form_id: FromPath[uuid.UUID],
+                             number: FromPath[int]) -> Response[bytes]:
+        """This version as an XLSForm spreadsheet; importing it gives back the same definition."""
+        filename, content = await service.export_form(actor, form_id, number)
+        return Response(content, media_type=XLSX,
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
     @post("/{form_id:uuid}/versions/{number:int}/validate", operation_id="ValidateFormVersion",
           opt=roles(*STAFF), status_code=200, responses=problems(404))

@@ -28,6 +28,7 @@ from backend.errors import Conflict, InvalidInput, NotFound
 from backend.forms import tables as t
 from backend.forms.answers import check_answers
 from backend.forms.definition import check_definition
+from backend.forms.xlsform import XLSFormError, export_xlsform, import_xlsform
 from backend.pagination import PageParams
 from backend.scoring.engine import score
 
@@ -216,3 +217,31 @@ def score_answers(definition: FormDefinition, answers: dict[str, Any]) -> ScoreR
 async def preview_score(actor: Actor, form_id: uuid.UUID, number: int, answers: dict[str, Any]) -> ScoreResult:
     version = await get_version(actor, form_id, number)
     return score_answers(version.definition, answers)
+
+
+def _xlsform_problems(exc: XLSFormError) -> list[tuple[str, str]]:
+    return [(f"{sheet}!row {row}" if sheet else "file", reason) for sheet, row, reason in exc.problems]
+
+
+async def import_form(actor: Actor, *, name: str, channel: Channel, organisation_id: uuid.UUID | None,
+                      data: bytes) -> Form:
+    """Create a form whose draft version 1 is read from an XLSForm spreadsheet; nothing is kept on any problem."""
+    try:
+        definition = import_xlsform(data)
+    except XLSFormError as exc:
+        raise InvalidInput(f"The spreadsheet has {len(exc.problems)} problem(s).", code="form.invalid_xlsform",
+                           errors=_xlsform_problems(exc)) from None
+    return await create_form(actor, FormCreate(name=name, channel=channel, organisation_id=organisation_id,
+                                               definition=definition))
+
+
+async def export_form(actor: Actor, form_id: uuid.UUID, number: int) -> tuple[str, bytes]:
+    form = await get_form(actor, form_id)
+    version = await get_version(actor, form_id, number)
+    try:
+        content = export_xlsform(version.definition)
+    except XLSFormError as exc:
+        raise InvalidInput("This definition cannot be written as an XLSForm.", code="form.not_exportable",
+                           errors=_xlsform_problems(exc)) from None
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in form.name)[:80] or "form"
+    return f"{safe}-v{number}.xlsx", content

@@ -1,0 +1,94 @@
+"""Forms API: drafts, validation, publishing, immutable versions, score preview, XLSForm import/export."""
+
+from __future__ import annotations
+
+import io
+
+import msgspec
+import openpyxl
+import pytest
+
+from api_schemas.forms import FormDefinition
+from mobile_forms.templates import TEMPLATE_NAMES, load_template
+from tests.api.forms_fixture import SMALL_CALL_FORM, answers
+from tests.world import build_world
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def test_draft_validate_publish_and_new_versions(client):
+    w = await build_world(client)
+    broken = {**SMALL_CALL_FORM, "sections": [{"key": "s", "items": [
+        {"type": "yes_no", "key": "a", "show_if": {"op": "eq", "args": [{"op": "var", "key": "b"}, True]}},
+        {"type": "yes_no", "key": "b"}, {"type": "text", "key": "a", "critical": True}]}]}
+    form = await w.ok("coordinator", "POST", "/forms", json={"name": "Draft", "channel": "call", "definition": broken})
+    problems = await w.ok("coordinator", "POST", f"/forms/{form['id']}/versions/1/validate", status=200)
+    paths = {p["path"] for p in problems}
+    assert "sections[0].items[0].show_if" in paths and any(p.startswith("sections[0].items[2]") for p in paths)
+    refused = await w.call("coordinator", "POST", f"/forms/{form['id']}/publish")
+    assert refused.status_code == 422 and refused.json()["code"] == "form.invalid_definition"
+    assert all(e["field"].startswith("definition.") for e in refused.json()["errors"])
+
+    await w.ok("coordinator", "PUT", f"/forms/{form['id']}/draft", json={"definition": SMALL_CALL_FORM})
+    v1 = await w.ok("coordinator", "POST", f"/forms/{form['id']}/publish", status=200)
+    assert v1["number"] == 1 and v1["status"] == "published"
+    again = await w.call("coordinator", "POST", f"/forms/{form['id']}/publish")
+    assert again.status_code == 409 and again.json()["code"] == "form.nothing_to_publish"
+    # Editing a published form starts version 2; version 1 stays as it was.
+    changed = {**SMALL_CALL_FORM, "title": {"en": "Quick test call v2"}}
+    draft = await w.ok("coordinator", "PUT", f"/forms/{form['id']}/draft", json={"definition": changed})
+    assert draft["number"] == 2 and draft["status"] == "draft"
+    kept = await w.ok("coordinator", "GET", f"/forms/{form['id']}/versions/1")
+    assert kept["definition"]["title"] == SMALL_CALL_FORM["title"]
+    assert [v["number"] for v in await w.ok("manager", "GET", f"/forms/{form['id']}/versions")] == [1, 2]
+
+    preview = await w.ok("coordinator", "POST", f"/forms/{form['id']}/versions/1/score-preview", status=200,
+                         json={"answers": answers(answer_s=30)})
+    assert sum(i["contribution"] for i in preview["items"]) == pytest.approx(preview["calculated"])
+    bad = await w.call("coordinator", "POST", f"/forms/{form['id']}/versions/1/score-preview",
+                       json={"answers": {"greeted": "yes"}})
+    assert bad.status_code == 422 and any(e["field"] == "answers.greeted" for e in bad.json()["errors"])
+
+
+@pytest.mark.parametrize("template", TEMPLATE_NAMES)
+async def test_templates_round_trip_through_xlsform_over_http(client, template):
+    w = await build_world(client)
+    channel = {"store_visit": "visit", "test_call": "call", "test_email": "email", "live_chat": "chat"}[template]
+    original = await w.ok("coordinator", "POST", "/forms", json={"name": template, "channel": channel,
+                                                                 "definition": load_template(template)})
+    exported = await w.call("coordinator", "GET", f"/forms/{original['id']}/versions/1/xlsform")
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith(XLSX)
+    assert "attachment" in exported.headers["content-disposition"]
+    imported = await w.ok("coordinator", "POST", "/forms/import", data={"name": f"{template} copy", "channel": channel},
+                          files={"file": (f"{template}.xlsx", exported.content, XLSX)})
+    first = await w.ok("coordinator", "GET", f"/forms/{original['id']}/versions/1")
+    second = await w.ok("coordinator", "GET", f"/forms/{imported['id']}/versions/1")
+    # Equal as definitions (one side may spell out a default the other leaves implicit).
+    assert msgspec.convert(second["definition"], FormDefinition) == msgspec.convert(first["definition"], FormDefinition)
+
+
+async def test_malformed_spreadsheets_name_the_row_and_create_nothing(client):
+    w = await build_world(client)
+    book = openpyxl.Workbook()
+    survey = book.active
+    survey.title = "survey"
+    survey.append(["type", "name", "label"])
+    survey.append(["begin_group", "g", "Group"])
+    survey.append(["select_one nolist", "q1", "Q1"])
+    survey.append(["barcode", "q2", "Q2"])
+    survey.append(["integer", "q1", "again"])
+    survey.append(["text", "q3", "Q3"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    response = await w.call("coordinator", "POST", "/forms/import", data={"name": "Bad", "channel": "visit"},
+                            files={"file": ("bad.xlsx", buffer.getvalue(), XLSX)})
+    assert response.status_code == 422 and response.json()["code"] == "form.invalid_xlsform"
+    fields = {e["field"] for e in response.json()["errors"]}
+    assert {"survey!row 3", "survey!row 4", "survey!row 5"} <= fields
+    not_xlsx = await w.call("coordinator", "POST", "/forms/import", data={"name": "Text", "channel": "visit"},
+                            files={"file": ("notes.xlsx", b"just some text", XLSX)})
+    assert not_xlsx.status_code == 422
+    assert (await w.ok("coordinator", "GET", "/forms"))["total"] == 0
+    shopper = await w.call("shopper", "POST", "/forms/import", data={"name": "x", "channel": "visit"},
+                           files={"file": ("x.xlsx", buffer.getvalue(), XLSX)})
+    assert shopper.status_code == 403
