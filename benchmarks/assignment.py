@@ -7,6 +7,7 @@ import math
 import random
 import statistics
 import time
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 from backend.campaigns.assignment import Job, Past, Rules, Shopper, auto_assign, validate_assignment
@@ -134,7 +135,6 @@ def run(quick: bool = False) -> dict[str, object]:
     if len(result.assignments) + len(result.unfilled) != len(jobs) \
             or set(result.assignments) & set(result.unfilled):
         raise AssertionError("a job was lost or both assigned and unfilled")
-    loads = [0] * 0
     per_shopper: dict[str, int] = {}
     for shopper_id in result.assignments.values():
         per_shopper[shopper_id] = per_shopper.get(shopper_id, 0) + 1
@@ -148,8 +148,10 @@ def run(quick: bool = False) -> dict[str, object]:
         "runs_s": [round(t, 3) for t in times],
         "assigned": len(result.assignments),
         "unfilled": len(result.unfilled),
+        "unfilled_by_main_reason": dict(Counter(reasons[0].split(":")[0]
+                                                for reasons in result.unfilled.values()).most_common()),
         "shoppers_used": len(per_shopper),
-        "max_load": loads[-1] if loads else 0,
+        "load_min_max": [loads[0], loads[-1]] if loads else [0, 0],
         "violations": len(problems),
     }
 

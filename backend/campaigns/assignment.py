@@ -339,7 +339,7 @@ class _Assigner:
             floor = self.min_load
             for sid in ranked:
                 current = load[sid]
-                if current >= best_load:
+                if current >= best_load or sid in blocked:
                     continue
                 shopper = by_id[sid]
                 if day_count[(sid, day)] >= shopper.capacity_per_day \
@@ -421,6 +421,17 @@ def validate_assignment(
     """
     jobs_by_id = {job.id: job for job in jobs}
     shoppers_by_id = {s.id: s for s in shoppers}
+    # Each shopper's work outside this check (history on jobs that are not being checked)...
+    history: dict[str, list[tuple[str, str, date]]] = defaultdict(list)
+    for p in past:
+        if p.job_id is None or (p.job_id not in jobs_by_id and p.job_id not in assignments):
+            history[p.shopper_id].append((p.location_id, p.brand_id, p.local_date))
+    # ...and the jobs this check gives them.
+    given: dict[str, list[str]] = defaultdict(list)
+    for job_id, shopper_id in assignments.items():
+        if job_id in jobs_by_id:
+            given[shopper_id].append(job_id)
+
     problems: list[str] = []
     for job_id in sorted(assignments):
         shopper_id = assignments[job_id]
@@ -434,15 +445,9 @@ def validate_assignment(
             problems.append(f"{where}: unknown shopper")
             continue
 
-        # The shopper's other work: history plus the rest of this assignment set.
-        other_work: list[tuple[str, str, date]] = []
-        for p in past:
-            # Work on a job of this check is represented by `assignments`, not by its history.
-            if p.shopper_id == shopper_id and (p.job_id is None
-                                               or (p.job_id not in jobs_by_id and p.job_id not in assignments)):
-                other_work.append((p.location_id, p.brand_id, p.local_date))
-        for other_id, other_shopper in assignments.items():
-            if other_id != job_id and other_shopper == shopper_id and other_id in jobs_by_id:
+        other_work = list(history[shopper_id])
+        for other_id in given[shopper_id]:
+            if other_id != job_id:
                 other = jobs_by_id[other_id]
                 other_work.append((other.location_id, other.brand_id, other.local_date))
 
