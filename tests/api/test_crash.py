@@ -1,0 +1,182 @@
+"""A server killed mid-load (SIGKILL) loses no acknowledged report; resubmitting after a restart
+completes the rest without duplicates."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+from backend.audit.tables import AuditEntry
+from backend.reports.tables import Report
+from backend.tasks.tables import Task
+from tests.api.test_end_to_end import publish_form
+from tests.api.test_resilience import content_problems, insert_assigned_tasks, intended_report, stored_reports
+from tests.world import add_shoppers, bearer, build_world
+
+ROOT = Path(__file__).resolve().parents[2]
+TASKS = 400
+CONCURRENCY = 24
+MAX_ATTEMPTS = 10
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`fieldscore serve` as a child process; its output goes to a file (a full pipe would stall it)."""
+
+    def __init__(self, database_url: str, port: int, log_path: Path, data_dir: Path) -> None:
+        self.port, self.log_path = port, log_path
+        self.base = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "FIELDSCORE_DATABASE_URL": database_url, "FIELDSCORE_DATA_DIR": str(data_dir),
+               "FIELDSCORE_PG_POOL_MAX": "10"}
+        self.log: IO[str] = log_path.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "backend.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, text=True)
+
+    def output(self) -> str:
+        self.log.flush()
+        return self.log_path.read_text()
+
+    async def wait_healthy(self) -> None:
+        async with httpx.AsyncClient(base_url=self.base, timeout=2) as probe:
+            for _ in range(200):
+                if self.process.poll() is not None:
+                    raise AssertionError(f"server exited with {self.process.returncode}:\n{self.output()}")
+                try:
+                    if (await probe.get("/health")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.15)
+        raise AssertionError(f"server did not become healthy:\n{self.output()}")
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def close(self) -> None:
+        try:
+            self.kill()
+        finally:
+            self.log.close()
+
+
+async def test_sigkill_mid_load_loses_no_acknowledged_report(app, client, database, tmp_path):
+    w = await build_world(client)
+    version_id = await publish_form(w)
+    shoppers = ["shopper", "other_shopper", *await add_shoppers(w, 4)]
+    tasks = await insert_assigned_tasks(w, version_id, shoppers, TASKS)
+    rng = random.Random(1312)
+    bodies = {(body := intended_report(task, rng))["id"]: (task, body) for task in tasks}
+    kill_after = rng.randint(150, 300)
+
+    port = _free_port()
+    servers: list[Server] = []
+    acknowledged: dict[str, dict[str, Any]] = {}
+    failures: Counter[str] = Counter()
+    in_flight_at_kill = -1
+    try:
+        first = Server(database.url, port, tmp_path / "server-1.log", tmp_path / "data")
+        servers.append(first)
+        await first.wait_healthy()
+
+        in_flight = 0
+        killed = asyncio.Event()
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def submit(http: httpx.AsyncClient, task: dict[str, Any], body: dict[str, Any]) -> None:
+            nonlocal in_flight, in_flight_at_kill
+            async with gate:
+                for _ in range(MAX_ATTEMPTS):
+                    if killed.is_set():
+                        return
+                    in_flight += 1
+                    try:
+                        response = await http.post("/reports", json=body, headers=bearer(w.tokens[task["shopper"]]))
+                    except httpx.TransportError as exc:
+                        failures[f"{'after' if killed.is_set() else 'before'} kill: {type(exc).__name__}"] += 1
+                        continue
+                    finally:
+                        in_flight -= 1
+                    assert response.status_code in (200, 201), response.text
+                    acknowledged[body["id"]] = response.json()
+                    if len(acknowledged) >= kill_after and not killed.is_set():
+                        # Other submitters are between sending and hearing back right now.
+                        in_flight_at_kill = in_flight
+                        os.kill(first.process.pid, signal.SIGKILL)
+                        killed.set()
+                    return
+
+        async with httpx.AsyncClient(base_url=first.base, timeout=30) as http:
+            await asyncio.gather(*(submit(http, task, body) for task, body in bodies.values()))
+        first.kill()
+        assert killed.is_set()
+        assert first.process.returncode == -signal.SIGKILL
+        assert in_flight_at_kill > 0
+        assert sum(n for kind, n in failures.items() if kind.startswith("after kill")) > 0, failures
+        assert kill_after <= len(acknowledged) < TASKS
+
+        # Whatever the database holds now, every acknowledged report is in it, intact.
+        stored = await stored_reports()
+        assert set(acknowledged) <= set(stored)
+        damaged = {i: p for i in acknowledged if (p := content_problems(bodies[i][1], stored[i],
+                                                                        w.users[bodies[i][0]["shopper"]]["id"]))}
+        assert damaged == {}, list(damaged.items())[:5]
+        committed_unacknowledged = set(stored) - set(acknowledged)
+
+        second = Server(database.url, port, tmp_path / "server-2.log", tmp_path / "data")
+        servers.append(second)
+        await second.wait_healthy()
+        async with httpx.AsyncClient(base_url=second.base, timeout=30) as http:
+            # A coordinator sees each acknowledged report as it was sent.
+            for report_id, shown in acknowledged.items():
+                task, body = bodies[report_id]
+                response = await http.get(f"/reports/{report_id}", headers=w.as_("coordinator"))
+                assert response.status_code == 200, response.text
+                served = response.json()
+                assert served == shown
+                assert (served["task_id"], served["answers"]) == (body["task_id"], body["answers"])
+
+            # The phones resubmit everything they never heard back about: stored ones come back 200.
+            outcomes: Counter[int] = Counter()
+            for report_id in sorted(set(bodies) - set(acknowledged)):
+                task, body = bodies[report_id]
+                response = await http.post("/reports", json=body, headers=bearer(w.tokens[task["shopper"]]))
+                outcomes[response.status_code] += 1
+                assert response.status_code == (200 if report_id in committed_unacknowledged else 201), response.text
+                assert response.json()["answers"] == body["answers"]
+            health = (await http.get("/health")).json()
+        assert health["database"] == ("postgresql" if database.kind == "postgres" else "sqlite")
+    finally:
+        for server in servers:
+            server.close()
+
+    print(f"\n[{database.kind}] killed after {len(acknowledged)} acks (target {kill_after}), "
+          f"{in_flight_at_kill} requests in flight, transport failures {dict(failures)}, "
+          f"{len(committed_unacknowledged)} committed but unacknowledged, resubmitted {dict(outcomes)}")
+    stored = await stored_reports()
+    assert await Report.count() == TASKS
+    assert set(stored) == set(bodies)
+    damaged = {i: p for i, (task, body) in bodies.items()
+               if (p := content_problems(body, stored[i], w.users[task["shopper"]]["id"]))}
+    assert damaged == {}, list(damaged.items())[:5]
+    statuses = Counter(row["status"] for row in await Task.select(Task.status))
+    assert statuses == {"submitted": TASKS}
+    audited = await AuditEntry.select(AuditEntry.entity_id).where(AuditEntry.action == "report.submitted")
+    assert sorted(row["entity_id"] for row in audited) == sorted(stored)
