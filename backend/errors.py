@@ -192,6 +192,13 @@ def handle_integrity(request: Request[Any, Any, Any], exc: Exception) -> Respons
     ))
 
 
+def handle_unstorable_text(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    # PostgreSQL text and jsonb cannot hold U+0000; such input is the client's error, not the server's.
+    return problem_response(
+        _problem(400, "request.invalid", "Invalid request", "Text may not contain the NUL character (U+0000).")
+    )
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(
@@ -203,6 +210,8 @@ EXCEPTION_HANDLERS = {
     FieldscoreError: handle_fieldscore_error,
     ValidationException: handle_validation,
     HTTPException: handle_http,
+    asyncpg.CharacterNotInRepertoireError: handle_unstorable_text,
+    asyncpg.UntranslatableCharacterError: handle_unstorable_text,
     asyncpg.IntegrityConstraintViolationError: handle_integrity,
     sqlite3.IntegrityError: handle_integrity,
     Exception: handle_unexpected,
