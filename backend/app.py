@@ -25,6 +25,7 @@ from backend.accounts.controller import AuthController, OrganisationController, 
 from backend.accounts.guards import PUBLIC, BearerTokenMiddleware, provide_actor, requires_roles, roles
 from backend.accounts.security import LoginThrottle, Passwords
 from backend.analytics.controller import AnalyticsController
+from backend.attachments.controller import AttachmentController
 from backend.campaigns.controller import CampaignController, JobBoardController
 from backend.errors import EXCEPTION_HANDLERS
 from backend.forms.controller import FormController
@@ -52,6 +53,7 @@ CONTROLLERS: list[Any] = [
     AnalyticsController,
     CampaignController,
     JobBoardController,
+    AttachmentController,
 ]
 
 

@@ -17,5 +17,6 @@ APP_REGISTRY = AppRegistry(
         "backend.campaigns.piccolo_app",
         "backend.tasks.piccolo_app",
         "backend.reports.piccolo_app",
+        "backend.attachments.piccolo_app",
     ]
 )

@@ -22,6 +22,10 @@ class Settings:
     login_window_s: int = 900
     min_sample_size: int = 3
     expiry_interval_s: float = 300.0
+    # Attachment size limits by kind (backend.attachments.sniff); the upload route's body limit is above them all.
+    attachment_max_image_bytes: int = 10 * 1024 * 1024
+    attachment_max_document_bytes: int = 10 * 1024 * 1024
+    attachment_max_audio_bytes: int = 25 * 1024 * 1024
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -1,0 +1,1 @@
+"""Photos, receipts and audio uploaded apart from reports, stored once by content hash."""

@@ -1,0 +1,79 @@
+"""Attachments HTTP API: upload raw bytes (retry-safe), read them back, read their document."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
+from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
+from litestar.params import FromPath, RawBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from api_schemas.accounts import Role
+from api_schemas.attachments import Attachment
+from backend.accounts.guards import requires_roles, roles
+from backend.attachments import service
+from backend.attachments.sniff import ACCEPTED
+from backend.attachments.store import AttachmentStore, LocalDirectoryStore
+from backend.deps import ActorDep, SettingsDep
+from backend.openapi import problems
+
+# Above the largest per-kind limit (audio, 25 MiB) so the per-kind check gives the precise answer.
+MAX_BODY_BYTES = 26 * 1024 * 1024
+READERS = (Role.admin, Role.coordinator, Role.manager, Role.shopper)
+
+
+@dataclass
+class _RawUploadOperation(Operation):
+    """Documents the raw body, which Litestar leaves out of the schema for a `RawBody` parameter."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            required=True,
+            description="The file's bytes as they are. Any Content-Type is accepted: the type is detected from "
+            f"the bytes. Accepted: {', '.join(sorted(ACCEPTED))}.",
+            content={"application/octet-stream": OpenAPIMediaType(
+                schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY))},
+        )
+
+
+def provide_attachment_store(settings: SettingsDep) -> AttachmentStore:
+    return LocalDirectoryStore(settings.data_dir / "attachments")
+
+
+class AttachmentController(Controller):
+    path = "/attachments"
+    tags = ["attachments"]
+    guards = [requires_roles]
+    dependencies = {"attachment_store": Provide(provide_attachment_store, sync_to_thread=False)}
+
+    @post("/", operation_id="UploadAttachment", opt=roles(*service.UPLOADERS),
+          responses={**problems(413, 422), 200: ResponseSpec(
+              data_container=Attachment, description="These bytes were uploaded before: the stored document.")},
+          request_max_body_size=MAX_BODY_BYTES, status_code=HTTP_201_CREATED, operation_class=_RawUploadOperation)
+    async def upload(
+        self, actor: ActorDep, settings: SettingsDep, attachment_store: NamedDependency[AttachmentStore], body: RawBody
+    ) -> Response[Attachment]:
+        """Store a photo, receipt or recording. 201 the first time; 200 with the same document when the
+        same bytes are uploaded again (safe to retry). Answer a photo/file question with its sha256."""
+        document, created = await service.upload(actor, attachment_store, settings, body)
+        return Response(document, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
+
+    @get("/{sha256:str}", operation_id="GetAttachment", opt=roles(*READERS), responses=problems(404),
+         media_type="application/octet-stream")
+    async def get_attachment(
+        self, actor: ActorDep, attachment_store: NamedDependency[AttachmentStore], sha256: FromPath[str]
+    ) -> Response[bytes]:
+        """The bytes, with the detected media type. Shoppers read their own uploads; managers those in
+        their organisation's approved reports."""
+        document, content = await service.get_content(actor, attachment_store, sha256)
+        return Response(content, media_type=document.media_type,
+                        headers={"Cache-Control": "private, max-age=31536000, immutable",
+                                 "X-Content-Type-Options": "nosniff"})
+
+    @get("/{sha256:str}/meta", operation_id="GetAttachmentMeta", opt=roles(*READERS), responses=problems(404))
+    async def get_attachment_meta(self, actor: ActorDep, sha256: FromPath[str]) -> Attachment:
+        return await service.get_meta(actor, sha256)

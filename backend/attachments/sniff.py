@@ -1,0 +1,230 @@
+"""Which accepted media type some bytes are, from their magic numbers alone (the declared Content-Type is never trusted).
+
+Pure: imports neither Litestar nor Piccolo. Recognised, by kind:
+
+=========  ======================================================================================
+image      image/jpeg (FF D8 FF), image/png (signature + IHDR), image/webp (RIFF…WEBP),
+           image/heic (ISO-BMFF ``ftyp`` with a HEIF brand: heic, heix, heim, heis, hevc, hevx, or
+           mif1/msf1 listing one of them)
+document   application/pdf (``%PDF-``)
+audio      audio/mpeg (an ID3v2 tag or a valid MPEG-audio frame header), audio/mp4 (``ftyp`` M4A/M4B,
+           or a generic MP4 brand whose every track is a sound track), audio/ogg (``OggS`` whose first
+           packet is Vorbis, Opus, FLAC or Speex), audio/wav (RIFF…WAVE), audio/webm (EBML whose
+           tracks are all audio, as browsers' MediaRecorder writes)
+=========  ======================================================================================
+
+Anything else — including video in the same containers (MP4/WebM/Ogg with a video track),
+truncated headers and empty input — is not accepted (``sniff`` returns None).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Final, Literal
+
+Kind = Literal["image", "document", "audio"]
+
+
+@dataclass(frozen=True, slots=True)
+class Sniffed:
+    media_type: str
+    kind: Kind
+
+
+ACCEPTED: Final[dict[str, Kind]] = {
+    "image/jpeg": "image",
+    "image/png": "image",
+    "image/webp": "image",
+    "image/heic": "image",
+    "application/pdf": "document",
+    "audio/mpeg": "audio",
+    "audio/mp4": "audio",
+    "audio/ogg": "audio",
+    "audio/wav": "audio",
+    "audio/webm": "audio",
+}
+
+_HEIF_BRANDS: Final = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"})
+_HEIF_STRUCTURAL: Final = frozenset({b"mif1", b"msf1"})
+_M4A_BRANDS: Final = frozenset({b"M4A ", b"M4B "})
+# Generic MP4 brands: audio or video, told apart by the tracks' handler types.
+_MP4_GENERIC: Final = frozenset({b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"dash"})
+_OGG_AUDIO_CODECS: Final = (b"\x01vorbis", b"OpusHead", b"\x7fFLAC", b"Speex   ")
+
+
+def sniff(data: bytes) -> Sniffed | None:
+    """The accepted media type of `data`, or None when it is not one we accept."""
+    media_type = _media_type(data)
+    return Sniffed(media_type, ACCEPTED[media_type]) if media_type else None
+
+
+def _media_type(data: bytes) -> str | None:
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
+        return "image/png"
+    if data[:4] == b"RIFF" and len(data) >= 12:
+        return {b"WEBP": "image/webp", b"WAVE": "audio/wav"}.get(data[8:12])
+    if data[4:8] == b"ftyp":
+        return _iso_bmff(data)
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    if data.startswith(b"ID3") and len(data) >= 10:
+        return "audio/mpeg"
+    if _mpeg_audio_frame(data):
+        return "audio/mpeg"
+    if data.startswith(b"OggS"):
+        return "audio/ogg" if _ogg_audio(data) else None
+    if data.startswith(b"\x1a\x45\xdf\xa3"):
+        return "audio/webm" if _ebml_tracks(data) == {2} else None
+    return None
+
+
+def _mpeg_audio_frame(data: bytes) -> bool:
+    """An MPEG-1/2/2.5 Layer I–III frame header with no reserved or invalid field (JPEG's FF D8 fails the sync)."""
+    if len(data) < 4 or data[0] != 0xFF or data[1] & 0xE0 != 0xE0:
+        return False
+    version, layer = (data[1] >> 3) & 0b11, (data[1] >> 1) & 0b11
+    bitrate, rate = data[2] >> 4, (data[2] >> 2) & 0b11
+    return version != 0b01 and layer != 0 and bitrate != 0b1111 and rate != 0b11
+
+
+# ---------------------------------------------------------------- ISO base media (MP4, M4A, HEIF)
+
+
+def _boxes(data: bytes, start: int, end: int):
+    """(type, payload start, payload end) of each box in data[start:end]; stops at a malformed one."""
+    pos = start
+    while pos + 8 <= end:
+        size, kind = struct.unpack_from(">I4s", data, pos)
+        header = 8
+        if size == 1:
+            if pos + 16 > end:
+                return
+            size = struct.unpack_from(">Q", data, pos + 8)[0]
+            header = 16
+        elif size == 0:
+            size = end - pos
+        if size < header or pos + size > end:
+            return
+        yield kind, pos + header, pos + size
+        pos += size
+
+
+def _iso_bmff(data: bytes) -> str | None:
+    size = struct.unpack_from(">I", data, 0)[0]
+    if size < 16 or size > len(data):
+        return None
+    brands = {data[8:12]} | {data[i:i + 4] for i in range(16, size - 3, 4)}
+    if data[8:12] in _HEIF_BRANDS or (data[8:12] in _HEIF_STRUCTURAL and brands & _HEIF_BRANDS):
+        return "image/heic"
+    if brands & _M4A_BRANDS:
+        return "audio/mp4"
+    if brands & _MP4_GENERIC and _mp4_handlers(data) == {b"soun"}:
+        return "audio/mp4"
+    return None
+
+
+def _mp4_handlers(data: bytes) -> set[bytes]:
+    """The handler type (soun, vide, …) of every track: moov → trak → mdia → hdlr."""
+    handlers: set[bytes] = set()
+    for kind, start, end in _boxes(data, 0, len(data)):
+        if kind != b"moov":
+            continue
+        for trak, t_start, t_end in _boxes(data, start, end):
+            if trak != b"trak":
+                continue
+            found = None
+            for mdia, m_start, m_end in _boxes(data, t_start, t_end):
+                if mdia != b"mdia":
+                    continue
+                for hdlr, h_start, h_end in _boxes(data, m_start, m_end):
+                    if hdlr == b"hdlr" and h_end - h_start >= 12:
+                        found = data[h_start + 8:h_start + 12]  # version/flags, pre_defined, handler_type
+            handlers.add(found or b"????")
+    return handlers
+
+
+# ---------------------------------------------------------------- Ogg
+
+
+def _ogg_audio(data: bytes) -> bool:
+    """The first page's first packet names an audio codec (a Theora video stream does not)."""
+    if len(data) < 27:
+        return False
+    body = 27 + data[26]
+    return any(data[body:body + len(codec)] == codec for codec in _OGG_AUDIO_CODECS)
+
+
+# ---------------------------------------------------------------- EBML (WebM, Matroska)
+
+_SEGMENT, _TRACKS, _TRACK_ENTRY, _TRACK_TYPE, _CLUSTER = 0x18538067, 0x1654AE6B, 0xAE, 0x83, 0x1F43B675
+
+
+def _vint(data: bytes, pos: int, *, keep_marker: bool) -> tuple[int, int, bool] | None:
+    """(value, next position, is the 'unknown size' value) of the EBML variable-length integer at pos."""
+    if pos >= len(data) or data[pos] == 0:
+        return None
+    length = 8 - data[pos].bit_length() + 1
+    if pos + length > len(data):
+        return None
+    value = int.from_bytes(data[pos:pos + length], "big")
+    if not keep_marker:
+        value &= (1 << (7 * length)) - 1
+    unknown = not keep_marker and value == (1 << (7 * length)) - 1
+    return value, pos + length, unknown
+
+
+def _element(data: bytes, pos: int) -> tuple[int, int, int | None] | None:
+    """(id, payload start, payload end or None when the size is unknown) of the element at pos."""
+    ident = _vint(data, pos, keep_marker=True)
+    if ident is None:
+        return None
+    size = _vint(data, ident[1], keep_marker=False)
+    if size is None:
+        return None
+    return ident[0], size[1], None if size[2] else size[1] + size[0]
+
+
+def _ebml_tracks(data: bytes) -> set[int]:
+    """The TrackType of every track (1 video, 2 audio, …); empty when the tracks cannot be found."""
+    header = _element(data, 0)
+    if header is None or header[2] is None or header[2] > len(data):
+        return set()
+    segment = _element(data, header[2])
+    if segment is None or segment[0] != _SEGMENT:
+        return set()
+    pos, end = segment[1], min(segment[2] or len(data), len(data))
+    while pos < end:
+        child = _element(data, pos)
+        if child is None or child[0] == _CLUSTER or child[2] is None:
+            return set()  # tracks come before the first cluster; an unknown-size element cannot be skipped
+        ident, start, stop = child
+        if ident == _TRACKS:
+            return _track_types(data, start, min(stop, len(data)))
+        pos = stop
+    return set()
+
+
+def _track_types(data: bytes, start: int, end: int) -> set[int]:
+    types: set[int] = set()
+    pos = start
+    while pos < end:
+        entry = _element(data, pos)
+        if entry is None or entry[2] is None:
+            return set()
+        ident, e_start, e_stop = entry
+        if ident == _TRACK_ENTRY:
+            track_type = 0
+            inner = e_start
+            while inner < min(e_stop, end):
+                field = _element(data, inner)
+                if field is None or field[2] is None:
+                    return set()
+                if field[0] == _TRACK_TYPE:
+                    track_type = int.from_bytes(data[field[1]:field[2]], "big")
+                inner = field[2]
+            types.add(track_type)
+        pos = e_stop
+    return types

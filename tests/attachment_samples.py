@@ -1,0 +1,78 @@
+"""Tiny but real files of each accepted type (and look-alikes that must be refused), built in code."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+
+def png(width: int = 1, height: int = 1, seed: int = 0) -> bytes:
+    """A valid PNG: greyscale, `seed` picks the pixel value so different seeds give different bytes."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    raw = b"".join(b"\x00" + bytes([seed % 256]) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000") + b"\xff\xd9"
+WEBP = b"RIFF" + struct.pack("<I", 26) + b"WEBPVP8 " + bytes(18)
+WAV = b"RIFF" + struct.pack("<I", 36) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, 8000, 8000, 1, 8) + b"data\0\0\0\0"
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+MP3_ID3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x64" + bytes(100)
+MP3_FRAME = b"\xff\xfb\x90\x64" + bytes(100)  # MPEG-1 Layer III, 128 kbit/s, 44.1 kHz
+
+
+def ftyp(major: bytes, *compatible: bytes) -> bytes:
+    body = major + b"\0\0\0\0" + b"".join(compatible)
+    return struct.pack(">I", 8 + len(body)) + b"ftyp" + body
+
+
+def box(kind: bytes, *children: bytes) -> bytes:
+    body = b"".join(children)
+    return struct.pack(">I", 8 + len(body)) + kind + body
+
+
+def mp4_with_tracks(*handlers: bytes, major: bytes = b"isom") -> bytes:
+    traks = [box(b"trak", box(b"mdia", box(b"hdlr", bytes(8) + h + bytes(12)))) for h in handlers]
+    return ftyp(major, b"isom", b"mp42") + box(b"moov", box(b"mvhd", bytes(100)), *traks) + box(b"mdat", bytes(16))
+
+
+HEIC = ftyp(b"heic", b"mif1", b"heic") + box(b"meta", bytes(20))
+HEIC_MIF1 = ftyp(b"mif1", b"mif1", b"heic") + box(b"meta", bytes(20))
+AVIF = ftyp(b"avif", b"mif1", b"avif") + box(b"meta", bytes(20))
+M4A = ftyp(b"M4A ", b"M4A ", b"mp42", b"isom") + box(b"mdat", bytes(16))
+MP4_AUDIO_ONLY = mp4_with_tracks(b"soun")
+MP4_VIDEO = mp4_with_tracks(b"vide", b"soun")
+
+
+def ogg(first_packet: bytes) -> bytes:
+    header = b"OggS\x00\x02" + bytes(8) + b"\x01\0\0\0" + bytes(4) + bytes(4) + bytes([1, len(first_packet)])
+    return header + first_packet
+
+
+OGG_OPUS = ogg(b"OpusHead\x01\x02\x38\x01\x80\xbb\0\0\0\0\0")
+OGG_VORBIS = ogg(b"\x01vorbis" + bytes(22))
+OGG_THEORA = ogg(b"\x80theora" + bytes(34))
+
+
+def _ebml(ident: bytes, body: bytes, *, unknown_size: bool = False) -> bytes:
+    # An 8-byte size vint: marker 0x01, then 7 bytes of length (all ones: unknown, as live recorders write).
+    size = b"\x01" + (b"\xff" * 7 if unknown_size else struct.pack(">Q", len(body))[1:])
+    return ident + size + body
+
+
+def webm(*track_types: int) -> bytes:
+    header = _ebml(b"\x1a\x45\xdf\xa3", _ebml(b"\x42\x82", b"webm"))
+    info = _ebml(b"\x15\x49\xa9\x66", _ebml(b"\x2a\xd7\xb1", b"\x0f\x42\x40"))
+    entries = b"".join(_ebml(b"\xae", b"\xd7\x81" + bytes([n + 1]) + b"\x83\x81" + bytes([kind]))
+                       for n, kind in enumerate(track_types))
+    tracks = _ebml(b"\x16\x54\xae\x6b", entries)
+    cluster = _ebml(b"\x1f\x43\xb6\x75", bytes(10), unknown_size=True)
+    return header + _ebml(b"\x18\x53\x80\x67", info + tracks + cluster, unknown_size=True)
+
+
+WEBM_AUDIO = webm(2)
+WEBM_VIDEO = webm(1, 2)

@@ -1,0 +1,75 @@
+"""The media type of an upload comes from its bytes: each accepted type, and look-alikes that are refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.attachments.sniff import ACCEPTED, sniff
+from tests import attachment_samples as s
+
+ACCEPTED_SAMPLES = [
+    ("png", s.png(), "image/png", "image"),
+    ("jpeg", s.JPEG, "image/jpeg", "image"),
+    ("webp", s.WEBP, "image/webp", "image"),
+    ("heic", s.HEIC, "image/heic", "image"),
+    ("heic via mif1", s.HEIC_MIF1, "image/heic", "image"),
+    ("pdf", s.PDF, "application/pdf", "document"),
+    ("mp3 with ID3", s.MP3_ID3, "audio/mpeg", "audio"),
+    ("mp3 frame", s.MP3_FRAME, "audio/mpeg", "audio"),
+    ("m4a", s.M4A, "audio/mp4", "audio"),
+    ("mp4 with only a sound track", s.MP4_AUDIO_ONLY, "audio/mp4", "audio"),
+    ("ogg opus", s.OGG_OPUS, "audio/ogg", "audio"),
+    ("ogg vorbis", s.OGG_VORBIS, "audio/ogg", "audio"),
+    ("wav", s.WAV, "audio/wav", "audio"),
+    ("webm audio", s.WEBM_AUDIO, "audio/webm", "audio"),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "media_type", "kind"), ACCEPTED_SAMPLES, ids=[c[0] for c in ACCEPTED_SAMPLES])
+def test_accepted_types_are_recognised(name, data, media_type, kind):
+    found = sniff(data)
+    assert found is not None, name
+    assert (found.media_type, found.kind) == (media_type, kind)
+
+
+def test_every_accepted_type_has_a_sample():
+    assert {c[2] for c in ACCEPTED_SAMPLES} == set(ACCEPTED)
+
+
+REFUSED = [
+    ("empty", b""),
+    ("text", b"hello, this is a text file renamed to photo.jpg\n"),
+    ("html", b"<!doctype html><html></html>"),
+    ("jpeg cut after two bytes", s.JPEG[:2]),
+    ("png signature only", s.png()[:8]),
+    ("riff without a form type", b"RIFF\x10\0\0\0"),
+    ("riff avi", b"RIFF\x10\0\0\0AVI LIST"),
+    ("ftyp truncated", s.HEIC[:10]),
+    ("ftyp box larger than the data", s.M4A[:12]),
+    ("avif", s.AVIF),
+    ("mp4 with video", s.MP4_VIDEO),
+    ("mp4 without tracks", s.ftyp(b"isom", b"mp42") + s.box(b"mdat", bytes(8))),
+    ("ogg theora video", s.OGG_THEORA),
+    ("ogg page header only", s.OGG_OPUS[:20]),
+    ("webm with video", s.WEBM_VIDEO),
+    ("webm cut inside the header", s.WEBM_AUDIO[:6]),
+    ("webm without tracks", s.WEBM_AUDIO[:40]),
+    ("mpeg sync with reserved version", b"\xff\xe8\x90\x64" + bytes(8)),
+    ("mpeg sync with bad bitrate", b"\xff\xfb\xf0\x64" + bytes(8)),
+    ("adts aac (layer 0)", b"\xff\xf1\x50\x80" + bytes(8)),
+    ("id3 cut short", b"ID3\x04"),
+    ("zeros", bytes(64)),
+    ("zip", b"PK\x03\x04" + bytes(30)),
+    ("gif", b"GIF89a" + bytes(20)),
+]
+
+
+@pytest.mark.parametrize(("name", "data"), REFUSED, ids=[c[0] for c in REFUSED])
+def test_other_or_truncated_bytes_are_refused(name, data):
+    assert sniff(data) is None, name
+
+
+@pytest.mark.parametrize("data", [s.png(), s.JPEG, s.PDF, s.WEBM_AUDIO, s.MP4_AUDIO_ONLY, s.OGG_OPUS])
+def test_no_prefix_of_a_file_crashes_the_sniffer(data):
+    for end in range(len(data) + 1):
+        sniff(data[:end])  # refused or recognised, never an exception
