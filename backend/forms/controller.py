@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from litestar import Controller, Response, get, post, put
 from litestar.datastructures import UploadFile
-from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, PathParameter, QueryParameter
 
 from api_schemas.accounts import Role
 from api_schemas.common import Page
@@ -32,6 +32,8 @@ from backend.openapi import problems
 READERS = (Role.admin, Role.coordinator, Role.manager)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_XLSFORM_BYTES = 5 * 1024 * 1024
+# The column is a 32-bit integer: a larger number is a 400, not a PostgreSQL overflow (500).
+VersionNumber = Annotated[int, PathParameter(ge=1, le=2_147_483_647)]
 
 
 @dataclass
@@ -97,13 +99,13 @@ class FormController(Controller):
 
     @get("/{form_id:uuid}/versions/{number:int}", operation_id="GetFormVersion", opt=roles(*READERS),
          responses=problems(404))
-    async def get_version(self, actor: ActorDep, form_id: FromPath[uuid.UUID], number: FromPath[int]) -> FormVersion:
+    async def get_version(self, actor: ActorDep, form_id: FromPath[uuid.UUID], number: VersionNumber) -> FormVersion:
         return await service.get_version(actor, form_id, number)
 
     @get("/{form_id:uuid}/versions/{number:int}/xlsform", operation_id="ExportXLSForm", opt=roles(*READERS),
          responses=problems(404, 422), media_type=XLSX)
     async def export_xlsform(self, actor: ActorDep, form_id: FromPath[uuid.UUID],
-                             number: FromPath[int]) -> Response[bytes]:
+                             number: VersionNumber) -> Response[bytes]:
         """This version as an XLSForm spreadsheet; importing it gives back the same definition."""
         filename, content = await service.export_form(actor, form_id, number)
         return Response(content, media_type=XLSX,
@@ -111,14 +113,14 @@ class FormController(Controller):
 
     @post("/{form_id:uuid}/versions/{number:int}/validate", operation_id="ValidateFormVersion",
           opt=roles(*STAFF), status_code=200, responses=problems(404))
-    async def validate(self, actor: ActorDep, form_id: FromPath[uuid.UUID], number: FromPath[int]) -> list[DefinitionProblem]:
+    async def validate(self, actor: ActorDep, form_id: FromPath[uuid.UUID], number: VersionNumber) -> list[DefinitionProblem]:
         """Every problem of the definition at once, each with its path; empty when it can be published."""
         return await service.validate_version(actor, form_id, number)
 
     @post("/{form_id:uuid}/versions/{number:int}/score-preview", operation_id="PreviewScore",
           opt=roles(*STAFF), status_code=200, responses=problems(404, 422))
     async def preview_score(
-        self, actor: ActorDep, form_id: FromPath[uuid.UUID], number: FromPath[int], data: JSONBody[ScorePreview]
+        self, actor: ActorDep, form_id: FromPath[uuid.UUID], number: VersionNumber, data: JSONBody[ScorePreview]
     ) -> ScoreResult:
         """Score a sample answer set with this version's rules, with each item's contribution."""
         return await service.preview_score(actor, form_id, number, data.answers)
