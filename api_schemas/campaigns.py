@@ -54,6 +54,7 @@ class Campaign(msgspec.Struct, kw_only=True):
     rotation_days: int
     rotation_scope: Literal["location", "brand"]
     language: str | None
+    gps_limit_m: int
     created_at: dt.datetime
 
 
@@ -67,6 +68,7 @@ class CampaignCreate(Request, kw_only=True):
     rotation_days: Annotated[int, msgspec.Meta(ge=0, le=730)] = 90
     rotation_scope: Literal["location", "brand"] = "location"
     language: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")] | None = None
+    gps_limit_m: Annotated[int, msgspec.Meta(ge=10, le=100_000)] = 300
 
 
 class Wave(msgspec.Struct, kw_only=True):

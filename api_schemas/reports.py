@@ -15,8 +15,16 @@ from api_schemas.forms import ScoreResult
 
 class ReportStatus(str, Enum):
     submitted = "submitted"
+    returned = "returned"  # sent back to the shopper with comments
     approved = "approved"
     rejected = "rejected"
+
+
+class Flag(msgspec.Struct, kw_only=True):
+    """Evidence worth a reviewer's look, e.g. code "gps.far" with the distance in the reason."""
+
+    code: str
+    reason: str
 
 
 class ReportCreate(Request, kw_only=True):
@@ -27,6 +35,8 @@ class ReportCreate(Request, kw_only=True):
     started_at: AwareDatetime
     ended_at: AwareDatetime
     answers: Annotated[dict[str, Any], msgspec.Meta(max_length=2000)]
+    # An edit names the revision it replaces; a stale one is 409 report.stale_revision.
+    replaces_revision: Annotated[int, msgspec.Meta(ge=1, le=10_000)] | None = None
 
 
 class ReportScore(msgspec.Struct, kw_only=True):
@@ -50,6 +60,67 @@ class Report(msgspec.Struct, kw_only=True):
     answers: dict[str, Any]
     score: ReportScore
     review_reason: str | None
+    flags: list[Flag] = []
+
+
+class ReportRevision(msgspec.Struct, kw_only=True):
+    number: int
+    submitted_at: dt.datetime
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    answers: dict[str, Any]
+    score: ReportScore
+
+
+class AnswerChange(msgspec.Struct, kw_only=True):
+    key: str
+    change: str  # added | removed | changed
+    before: Any = None
+    after: Any = None
+
+
+class ReportDiff(msgspec.Struct, kw_only=True):
+    report_id: uuid.UUID
+    from_revision: int
+    to_revision: int
+    changes: list[AnswerChange]
+
+
+class QuestionComment(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    question_key: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+
+
+class ReportReturn(Request, kw_only=True):
+    """Send a report back to the shopper: what to fix, per question where it helps."""
+
+    comments: Annotated[list[QuestionComment], msgspec.Meta(min_length=1, max_length=200)]
+
+
+class ReportComment(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    revision: int
+    question_key: str | None
+    text: str
+    author_id: uuid.UUID | None
+    created_at: dt.datetime
+
+
+class BulkApprove(Request, kw_only=True):
+    """Approve every submitted report matching all given filters (at most `limit` at once)."""
+
+    organisation_id: uuid.UUID | None = None
+    campaign_id: uuid.UUID | None = None
+    wave_id: uuid.UUID | None = None
+    location_id: uuid.UUID | None = None
+    max_flags: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0
+    submitted_before: AwareDatetime | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=5000)] = 1000
+
+
+class BulkApproveResult(msgspec.Struct, kw_only=True):
+    approved: int
+    report_ids: list[uuid.UUID]
 
 
 class ReportReject(Request, kw_only=True):

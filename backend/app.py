@@ -26,6 +26,7 @@ from backend.accounts.guards import PUBLIC, BearerTokenMiddleware, provide_actor
 from backend.accounts.security import LoginThrottle, Passwords
 from backend.analytics.controller import AnalyticsController
 from backend.attachments.controller import AttachmentController
+from backend.audit.controller import AuditController
 from backend.campaigns.controller import CampaignController, JobBoardController
 from backend.errors import EXCEPTION_HANDLERS
 from backend.forms.controller import FormController
@@ -53,6 +54,7 @@ CONTROLLERS: list[Any] = [
     AnalyticsController,
     CampaignController,
     JobBoardController,
+    AuditController,
     AttachmentController,
 ]
 

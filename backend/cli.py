@@ -17,7 +17,14 @@ def _migrate() -> None:
     from backend.piccolo_conf import DB
 
     db.bind(DB)
-    result = asyncio.run(run_forwards(app_name="all"))
+
+    async def forwards() -> object:
+        try:
+            return await run_forwards(app_name="all")
+        finally:
+            await db.close_pool(DB)
+
+    result = asyncio.run(forwards())
     if not result.success:
         raise SystemExit(f"migration failed: {result.message}")
 
@@ -49,10 +56,14 @@ def cmd_create_user(args: argparse.Namespace) -> None:
         organisation_id=uuid.UUID(args.organisation) if args.organisation else None,
     )
     system = Actor(user_id=None, role=Role.admin, organisation_id=None)  # type: ignore[arg-type]
-    user = asyncio.run(
-        service.create_user(system, data, Passwords(time_cost=settings.argon2_time_cost,
-                                                    memory_kib=settings.argon2_memory_kib))
-    )
+    async def create() -> object:
+        try:
+            return await service.create_user(
+                system, data, Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib))
+        finally:
+            await db.close_pool(DB)
+
+    user = asyncio.run(create())
     print(f"created {user.role.value} {user.email} ({user.id})")
 
 

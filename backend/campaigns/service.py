@@ -68,7 +68,7 @@ async def _campaign_row(actor: Actor, campaign_id: uuid.UUID) -> dict[str, Any]:
     query = t.Campaign.select(
         t.Campaign.id, t.Campaign.organisation.as_alias("organisation_id"), t.Campaign.name, t.Campaign.forms,
         t.Campaign.slot_designs, t.Campaign.call_rules, t.Campaign.rotation_days, t.Campaign.rotation_scope,
-        t.Campaign.language, t.Campaign.created_at,
+        t.Campaign.language, t.Campaign.gps_limit_m, t.Campaign.created_at,
     ).where(t.Campaign.id == campaign_id)
     if actor.role == Role.manager:
         query = query.where(t.Campaign.organisation == actor.organisation_id)
@@ -156,7 +156,8 @@ async def create_campaign(actor: Actor, data: CampaignCreate) -> Campaign:
             forms={c.value: str(v) for c, v in data.forms.items()},
             slot_designs={c.value: msgspec.to_builtins(s) for c, s in data.slot_designs.items()},
             call_rules=msgspec.to_builtins(data.call_rules), rotation_days=data.rotation_days,
-            rotation_scope=data.rotation_scope, language=data.language, created_by=actor.user_id,
+            rotation_scope=data.rotation_scope, language=data.language, gps_limit_m=data.gps_limit_m,
+            created_by=actor.user_id,
             created_at=_now(),
         ))
         await t.CampaignLocation.insert(*(

@@ -17,6 +17,7 @@ class Campaign(Table):
     rotation_days = Integer(default=90)
     rotation_scope = Varchar(length=16, default="location")
     language = Varchar(length=16, null=True, default=None)
+    gps_limit_m = Integer(default=300)  # a check-in farther than this from the location is flagged
     created_by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
     created_at = Timestamptz()
 

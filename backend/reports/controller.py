@@ -5,11 +5,25 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, Response, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from typing import Annotated
+
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api_schemas.accounts import Role
 from api_schemas.common import Page
-from api_schemas.reports import Report, ReportCreate, ReportExplanation, ReportReject, ReportStatus
+from api_schemas.reports import (
+    BulkApprove,
+    BulkApproveResult,
+    Report,
+    ReportComment,
+    ReportCreate,
+    ReportDiff,
+    ReportExplanation,
+    ReportReject,
+    ReportReturn,
+    ReportRevision,
+    ReportStatus,
+)
 from backend.accounts.guards import ALL_ROLES, STAFF, requires_roles, roles
 from backend.deps import ActorDep, PageDep
 from backend.openapi import problems
@@ -22,10 +36,12 @@ class ReportController(Controller):
     guards = [requires_roles]
 
     @post("/", operation_id="SubmitReport", opt=roles(Role.shopper), status_code=201,
-          responses=problems(409, 422))
+          responses=problems(404, 409, 422))
     async def submit(self, actor: ActorDep, data: JSONBody[ReportCreate]) -> Response[Report]:
         """Submit a report (201). Re-sending the same id and content returns the stored report (200);
-        the same id with other content is 409 `report.conflict`. A 2xx means it is durably stored."""
+        the same id with other content is 409 `report.conflict`, unless it is an edit naming the latest
+        revision in `replaces_revision` (200, a new revision; a stale one is 409 `report.stale_revision`).
+        A 2xx means it is durably stored."""
         report, created = await service.submit(actor, data)
         return Response(report, status_code=201 if created else 200)
 
@@ -43,6 +59,20 @@ class ReportController(Controller):
         return await service.list_reports(actor, page, status=status, organisation_id=organisation_id,
                                           location_id=location_id, task_id=task_id)
 
+    @get("/review-queue", operation_id="GetReviewQueue", opt=roles(*STAFF), responses=problems())
+    async def review_queue(
+        self, actor: ActorDep, page: PageDep, organisation_id: FromQuery[uuid.UUID | None] = None,
+        campaign_id: FromQuery[uuid.UUID | None] = None,
+    ) -> Page[Report]:
+        """Submitted reports awaiting review, most evidence flags first, then oldest first."""
+        return await service.review_queue(actor, page, organisation_id, campaign_id)
+
+    @post("/bulk-approve", operation_id="BulkApproveReports", opt=roles(*STAFF), status_code=200,
+          responses=problems())
+    async def bulk_approve(self, actor: ActorDep, data: JSONBody[BulkApprove]) -> BulkApproveResult:
+        """Approve every submitted report matching the filter (by default only those without flags)."""
+        return await service.bulk_approve(actor, data)
+
     @get("/{report_id:uuid}", operation_id="GetReport", opt=roles(*ALL_ROLES), responses=problems(404))
     async def get_report(self, actor: ActorDep, report_id: FromPath[uuid.UUID]) -> Report:
         return await service.get_report(actor, report_id)
@@ -57,6 +87,34 @@ class ReportController(Controller):
           responses=problems(404, 409))
     async def approve(self, actor: ActorDep, report_id: FromPath[uuid.UUID]) -> Report:
         return await service.approve(actor, report_id)
+
+    @post("/{report_id:uuid}/return", operation_id="ReturnReport", opt=roles(*STAFF), status_code=200,
+          responses=problems(404, 409, 422))
+    async def return_report(self, actor: ActorDep, report_id: FromPath[uuid.UUID],
+                            data: JSONBody[ReportReturn]) -> Report:
+        """Send the report back to the shopper with comments, per question where it helps."""
+        return await service.return_to_shopper(actor, report_id, data)
+
+    @get("/{report_id:uuid}/comments", operation_id="ListReportComments",
+         opt=roles(Role.admin, Role.coordinator, Role.shopper), responses=problems(404))
+    async def comments(self, actor: ActorDep, report_id: FromPath[uuid.UUID]) -> list[ReportComment]:
+        return await service.list_comments(actor, report_id)
+
+    @get("/{report_id:uuid}/revisions", operation_id="ListReportRevisions",
+         opt=roles(Role.admin, Role.coordinator, Role.shopper), responses=problems(404))
+    async def revisions(self, actor: ActorDep, report_id: FromPath[uuid.UUID]) -> list[ReportRevision]:
+        """Every revision as submitted; nothing is overwritten."""
+        return await service.list_revisions(actor, report_id)
+
+    @get("/{report_id:uuid}/diff", operation_id="GetReportDiff",
+         opt=roles(Role.admin, Role.coordinator, Role.shopper), responses=problems(404))
+    async def diff(
+        self, actor: ActorDep, report_id: FromPath[uuid.UUID],
+        from_revision: Annotated[int | None, QueryParameter(ge=1, le=10_000)] = None,
+        to_revision: Annotated[int | None, QueryParameter(ge=1, le=10_000)] = None,
+    ) -> ReportDiff:
+        """Per-question changes between two revisions (default: the previous and the latest)."""
+        return await service.diff(actor, report_id, from_revision, to_revision)
 
     @post("/{report_id:uuid}/reject", operation_id="RejectReport", opt=roles(*STAFF), status_code=200,
           responses=problems(404, 409))

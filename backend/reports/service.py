@@ -12,11 +12,30 @@ import msgspec
 from api_schemas.accounts import Role
 from api_schemas.common import Page
 from api_schemas.forms import ScoreResult
-from api_schemas.reports import Report, ReportCreate, ReportExplanation, ReportReject, ReportStatus
+from api_schemas.forms import FormDefinition
+from api_schemas.reports import (
+    AnswerChange,
+    BulkApprove,
+    BulkApproveResult,
+    Report,
+    ReportComment,
+    ReportCreate,
+    ReportDiff,
+    ReportExplanation,
+    ReportReject,
+    ReportReturn,
+    ReportRevision,
+    ReportStatus,
+)
 from api_schemas.tasks import TaskStatus
 from backend import db
 from backend.accounts.security import Actor
+from backend.attachments import service as attachments
+from backend.attachments.tables import ReportAttachment
 from backend.audit.service import record
+from backend.campaigns.tables import Campaign
+from backend.forms.definition import iter_questions
+from backend.reports import evidence
 from backend.campaigns import service as campaigns
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound, is_unique_violation
 from backend.forms import service as forms
@@ -62,6 +81,7 @@ _COLUMNS = (
     t.Report.score_final,
     t.Report.failed,
     t.Report.review_reason,
+    t.Report.flags,
 )
 
 
@@ -141,57 +161,138 @@ async def submit(actor: Actor, data: ReportCreate) -> tuple[Report, bool]:
     digest = content_hash(data)
     try:
         return await _submit_once(actor, data, digest)
+    except Conflict as exc:
+        # PostgreSQL runs submissions concurrently: a duplicate delivery of this very report may have
+        # committed between our first look for the id and our task checks. Looking again sees it and
+        # answers as for any resubmission (200 with the stored report, or 409 when it really differs).
+        if exc.code not in _RACE_CODES:
+            raise
     except Exception as exc:
-        # A duplicate delivery racing this one committed first (PostgreSQL checks run concurrently):
-        # try again, now seeing the stored report, which gives 200 or 409 as for any resubmission.
         if not is_unique_violation(exc):
             raise
-        return await _submit_once(actor, data, digest)
+    return await _submit_once(actor, data, digest)
+
+
+_RACE_CODES = frozenset({"task.not_submittable", "report.duplicate_for_task", "task.changed"})
 
 
 async def _submit_once(actor: Actor, data: ReportCreate, digest: str) -> tuple[Report, bool]:
     async with db.writing():
-        existing = await t.Report.select(t.Report.shopper, t.Report.content_hash).where(t.Report.id == data.id).first()
+        existing = await t.Report.select(
+            t.Report.shopper, t.Report.content_hash, t.Report.revision, t.Report.status, t.Report.task,
+        ).where(t.Report.id == data.id).first()
         if existing is not None:
             if existing["shopper"] == actor.user_id and existing["content_hash"] == digest:
-                return await get_report(actor, data.id), False
-            raise Conflict("A different report with this id exists.", code="report.conflict",
-                           errors=[("id", "already used for other content")])
-        try:
-            task = await tasks.task_row(Actor(actor.user_id, Role.admin, None), data.task_id)
-        except NotFound:
-            raise InvalidInput("Unknown task.", errors=[("task_id", "no such task")]) from None
-        if task["shopper_id"] != actor.user_id:
-            raise Forbidden("This task is not assigned to you.", code="task.not_yours")
-        status = TaskStatus(task["status"])
+                return await get_report(actor, data.id), False  # a retry of what is stored: nothing to do
+            if data.replaces_revision is None or existing["shopper"] != actor.user_id:
+                raise Conflict("A different report with this id exists.", code="report.conflict",
+                               errors=[("id", "already used for other content")])
+            if data.replaces_revision != existing["revision"]:
+                raise Conflict(f"This edit replaces revision {data.replaces_revision}, but the latest is "
+                               f"{existing['revision']}; reload and edit that.", code="report.stale_revision",
+                               errors=[("replaces_revision", f"latest is {existing['revision']}")])
+            if existing["status"] not in (ReportStatus.submitted.value, ReportStatus.returned.value):
+                raise Conflict(f"A report that is {existing['status']} can no longer be edited.",
+                               code="report.not_editable")
+            if existing["task"] != data.task_id:
+                raise InvalidInput("An edit cannot move a report to another task.",
+                                   errors=[("task_id", "differs from the report's task")])
+            await _store(actor, data, digest, revision=existing["revision"] + 1)
+            return await get_report(actor, data.id), False
+        if data.replaces_revision is not None:
+            raise NotFound("There is no report to edit with this id.", code="report.not_found")
+        await _store(actor, data, digest, revision=1)
+    return await get_report(actor, data.id), True
+
+
+async def _store(actor: Actor, data: ReportCreate, digest: str, *, revision: int) -> None:
+    """Validate, score, flag and store one revision; inside the caller's write transaction."""
+    try:
+        task = await tasks.task_row(Actor(actor.user_id, Role.admin, None), data.task_id)
+    except NotFound:
+        raise InvalidInput("Unknown task.", errors=[("task_id", "no such task")]) from None
+    if task["shopper_id"] != actor.user_id:
+        raise Forbidden("This task is not assigned to you.", code="task.not_yours")
+    status = TaskStatus(task["status"])
+    if revision == 1:
         if status not in SUBMITTABLE:
             raise Conflict(f"A task that is {status.value} takes no report.", code="task.not_submittable")
         if await t.Report.exists().where(t.Report.task == data.task_id):
             raise Conflict("This task already has a report.", code="report.duplicate_for_task",
                            errors=[("task_id", "already reported")])
-        version = await forms.get_version_by_id(task["form_version_id"])
-        window_start, window_end = tasks._aware(task["window_start"]), tasks._aware(task["window_end"])
-        now = _now()
-        problems = _timing_problems(data, window_start, window_end, now)
-        problems += [(f"answers.{key}", reason) for key, reason in check_answers(version.definition, data.answers)]
-        if problems:
-            raise InvalidInput(f"The report has {len(problems)} problem(s).", code="report.invalid", errors=problems)
-        result = score(version.definition, data.answers)
+    version = await forms.get_version_by_id(task["form_version_id"])
+    window_start, window_end = tasks._aware(task["window_start"]), tasks._aware(task["window_end"])
+    now = _now()
+    problems = _timing_problems(data, window_start, window_end, now)
+    problems += [(f"answers.{key}", reason) for key, reason in check_answers(version.definition, data.answers)]
+    problems += [(f"answers.{key}", reason) for key, reason in
+                 await attachments.check_attachment_answers(version.definition, data.answers, actor.user_id)]
+    if problems:
+        raise InvalidInput(f"The report has {len(problems)} problem(s).", code="report.invalid", errors=problems)
+    result = score(version.definition, data.answers)
+    flags = await _flags(actor, data, task, version.definition, window_start, window_end)
+    values = dict(
+        status=ReportStatus.submitted.value, revision=revision, content_hash=digest, answers=data.answers,
+        started_at=data.started_at, ended_at=data.ended_at, submitted_at=now,
+        score_calculated=result.calculated, score_final=result.final, failed=result.failed,
+        score_detail=msgspec.to_builtins(result), flags=[{"code": f.code, "reason": f.reason} for f in flags],
+        flag_count=len(flags),
+    )
+    if revision == 1:
         await t.Report.insert(t.Report(
             id=data.id, task=data.task_id, shopper=actor.user_id, organisation=task["organisation_id"],
-            location=task["location_id"], form_version=task["form_version_id"],
-            status=ReportStatus.submitted.value, revision=1, content_hash=digest, answers=data.answers,
-            started_at=data.started_at, ended_at=data.ended_at, submitted_at=now,
-            score_calculated=result.calculated, score_final=result.final, failed=result.failed,
-            score_detail=msgspec.to_builtins(result),
-        ))
+            location=task["location_id"], form_version=task["form_version_id"], **values))
+    else:
+        previous = await t.Report.select(t.Report.score_final).where(t.Report.id == data.id).first()
+        await t.Report.update({getattr(t.Report, k): v for k, v in values.items()}).where(t.Report.id == data.id)
+    await t.ReportRevision.insert(t.ReportRevision(
+        id=uuid.uuid4(), report=data.id, number=revision, content_hash=digest, answers=data.answers,
+        started_at=data.started_at, ended_at=data.ended_at, submitted_at=now,
+        score_calculated=result.calculated, score_final=result.final, failed=result.failed,
+        score_detail=msgspec.to_builtins(result)))
+    await attachments.link_attachments(data.id, version.definition, data.answers)
+    if revision == 1:
         await tasks.move(actor, data.task_id, status, TaskStatus.submitted, detail={"report_id": str(data.id)})
         await record(actor.user_id, "report.submitted", "report", data.id,
-                     {"task_id": str(data.task_id), "score": result.final})
+                     {"task_id": str(data.task_id), "score": result.final, "flags": len(flags)})
         if result.metrics.get("answered") is False:
             # The probe's result (not answered, censored) is kept; the campaign may call again another day.
             await campaigns.schedule_retry(actor, data.task_id)
-    return await get_report(actor, data.id), True
+    else:
+        if status == TaskStatus.returned:
+            await tasks.move(actor, data.task_id, status, TaskStatus.submitted, detail={"report_id": str(data.id)})
+        await record(actor.user_id, "report.revised", "report", data.id,
+                     {"revision": revision, "score_before": previous["score_final"], "score_after": result.final})
+
+
+async def _hashes_in_other_reports(hashes: set[str], report_id: uuid.UUID) -> set[str]:
+    rows = await ReportAttachment.select(ReportAttachment.sha256).where(
+        ReportAttachment.sha256.is_in(sorted(hashes)) & (ReportAttachment.report_id != report_id))
+    return {r["sha256"] for r in rows}
+
+
+async def _flags(actor: Actor, data: ReportCreate, task: dict[str, Any], definition: FormDefinition,
+                 window_start: dt.datetime, window_end: dt.datetime) -> list[evidence.Flag]:
+    gps_limit = 300.0
+    if task["campaign_id"]:
+        row = await Campaign.select(Campaign.gps_limit_m).where(Campaign.id == task["campaign_id"]).first()
+        gps_limit = float(row["gps_limit_m"])
+    hashes = evidence.attachment_hashes(data.answers)
+    reused = await _hashes_in_other_reports(hashes, data.id) if hashes else set()
+    identical_to = None
+    mine = evidence.comparable_answers(definition, data.answers)
+    if len(mine) >= evidence.MIN_COMPARABLE_ANSWERS:
+        previous = await t.Report.select(t.Report.answers, t.Report.location.name.as_alias("location_name")).where(
+            (t.Report.shopper == actor.user_id) & (t.Report.id != data.id)
+            & (t.Report.location != task["location_id"]) & (t.Report.form_version == task["form_version_id"])
+        ).order_by(t.Report.submitted_at, ascending=False).output(load_json=True).first()
+        if previous and evidence.comparable_answers(definition, previous["answers"]) == mine:
+            identical_to = previous["location_name"]
+    ctx = evidence.Context(channel=task["channel"], window_start=window_start, window_end=window_end,
+                           started_at=data.started_at, ended_at=data.ended_at, location_lat=task["location_lat"],
+                           location_lon=task["location_lon"], gps_limit_m=gps_limit)
+    return evidence.evidence_flags(definition, data.answers, ctx, reused_hashes=reused,
+                                   identical_to_location=identical_to)
 
 
 async def explanation(actor: Actor, report_id: uuid.UUID) -> ReportExplanation:
@@ -200,24 +301,126 @@ async def explanation(actor: Actor, report_id: uuid.UUID) -> ReportExplanation:
                              result=msgspec.convert(row["score_detail"], ScoreResult))
 
 
-async def _review(actor: Actor, report_id: uuid.UUID, target: ReportStatus, reason: str | None) -> Report:
-    async with db.writing():
-        row = await _row(actor, report_id, t.Report.status, t.Report.task)
-        if row["status"] != ReportStatus.submitted.value:
-            raise Conflict(f"A report that is {row['status']} cannot be {target.value}.", code="report.not_reviewable")
-        await t.Report.update({
-            t.Report.status: target.value, t.Report.review_reason: reason, t.Report.reviewed_by: actor.user_id,
-            t.Report.reviewed_at: _now(),
-        }).where(t.Report.id == report_id)
-        await tasks.move(actor, row["task"], TaskStatus.submitted, TaskStatus(target.value),
-                         detail={"report_id": str(report_id)})
-        await record(actor.user_id, f"report.{target.value}", "report", report_id, {"reason": reason})
-    return await get_report(actor, report_id)
+async def _review(actor: Actor, report_id: uuid.UUID, target: ReportStatus, reason: str | None) -> None:
+    """Inside the caller's write transaction."""
+    row = await _row(actor, report_id, t.Report.status, t.Report.task, t.Report.revision)
+    if row["status"] != ReportStatus.submitted.value:
+        raise Conflict(f"A report that is {row['status']} cannot be {target.value}.", code="report.not_reviewable")
+    await t.Report.update({
+        t.Report.status: target.value, t.Report.review_reason: reason, t.Report.reviewed_by: actor.user_id,
+        t.Report.reviewed_at: _now(),
+    }).where(t.Report.id == report_id)
+    await tasks.move(actor, row["task"], TaskStatus.submitted, TaskStatus(target.value),
+                     detail={"report_id": str(report_id)})
+    await record(actor.user_id, f"report.{target.value}", "report", report_id,
+                 {"reason": reason, "revision": row["revision"]})
 
 
 async def approve(actor: Actor, report_id: uuid.UUID) -> Report:
-    return await _review(actor, report_id, ReportStatus.approved, None)
+    async with db.writing():
+        await _review(actor, report_id, ReportStatus.approved, None)
+    return await get_report(actor, report_id)
 
 
 async def reject(actor: Actor, report_id: uuid.UUID, data: ReportReject) -> Report:
-    return await _review(actor, report_id, ReportStatus.rejected, data.reason)
+    async with db.writing():
+        await _review(actor, report_id, ReportStatus.rejected, data.reason)
+    return await get_report(actor, report_id)
+
+
+async def return_to_shopper(actor: Actor, report_id: uuid.UUID, data: ReportReturn) -> Report:
+    async with db.writing():
+        row = await _row(actor, report_id, t.Report.revision, t.Report.form_version)
+        version = await forms.get_version_by_id(row["form_version"])
+        known = {info.question.key for info in iter_questions(version.definition)}
+        unknown = [(f"comments[{i}].question_key", "no such question in this form")
+                   for i, c in enumerate(data.comments) if c.question_key is not None and c.question_key not in known]
+        if unknown:
+            raise InvalidInput("Comments must be on questions of the report's form.", errors=unknown)
+        await _review(actor, report_id, ReportStatus.returned, "; ".join(c.text for c in data.comments)[:2000])
+        await t.ReportComment.insert(*(
+            t.ReportComment(id=uuid.uuid4(), report=report_id, revision=row["revision"], question_key=c.question_key,
+                            text=c.text, author=actor.user_id, created_at=_now())
+            for c in data.comments))
+    return await get_report(actor, report_id)
+
+
+async def list_comments(actor: Actor, report_id: uuid.UUID) -> list[ReportComment]:
+    await _row(actor, report_id, t.Report.id)
+    rows = await t.ReportComment.select(
+        t.ReportComment.id, t.ReportComment.revision, t.ReportComment.question_key, t.ReportComment.text,
+        t.ReportComment.author.as_alias("author_id"), t.ReportComment.created_at,
+    ).where(t.ReportComment.report == report_id).order_by(t.ReportComment.created_at).order_by(t.ReportComment.id)
+    return [msgspec.convert(r, ReportComment) for r in rows]
+
+
+async def list_revisions(actor: Actor, report_id: uuid.UUID) -> list[ReportRevision]:
+    await _row(actor, report_id, t.Report.id)
+    rows = await t.ReportRevision.select(
+        t.ReportRevision.number, t.ReportRevision.submitted_at, t.ReportRevision.started_at,
+        t.ReportRevision.ended_at, t.ReportRevision.answers, t.ReportRevision.score_calculated,
+        t.ReportRevision.score_final, t.ReportRevision.failed,
+    ).where(t.ReportRevision.report == report_id).order_by(t.ReportRevision.number).output(load_json=True)
+    return [msgspec.convert({**r, "score": {"calculated": r["score_calculated"], "final": r["score_final"],
+                                            "failed": r["failed"]}}, ReportRevision) for r in rows]
+
+
+def answer_changes(before: dict[str, Any], after: dict[str, Any]) -> list[AnswerChange]:
+    changes = []
+    for key in sorted(set(before) | set(after)):
+        if key not in before:
+            changes.append(AnswerChange(key=key, change="added", after=after[key]))
+        elif key not in after:
+            changes.append(AnswerChange(key=key, change="removed", before=before[key]))
+        elif msgspec.json.encode(before[key], order="sorted") != msgspec.json.encode(after[key], order="sorted"):
+            changes.append(AnswerChange(key=key, change="changed", before=before[key], after=after[key]))
+    return changes
+
+
+async def diff(actor: Actor, report_id: uuid.UUID, from_revision: int | None, to_revision: int | None) -> ReportDiff:
+    revisions = {r.number: r for r in await list_revisions(actor, report_id)}
+    latest = max(revisions)
+    to_n = to_revision or latest
+    from_n = from_revision or max(1, to_n - 1)
+    missing = [(name, f"no revision {n} (latest is {latest})") for name, n in
+               (("from_revision", from_n), ("to_revision", to_n)) if n not in revisions]
+    if missing:
+        raise NotFound("No such revision.", code="report.revision_not_found", errors=missing)
+    return ReportDiff(report_id=report_id, from_revision=from_n, to_revision=to_n,
+                      changes=answer_changes(revisions[from_n].answers, revisions[to_n].answers))
+
+
+async def review_queue(actor: Actor, page: PageParams, organisation_id: uuid.UUID | None,
+                       campaign_id: uuid.UUID | None) -> Page[Report]:
+    """Submitted reports awaiting review: most flags first, then oldest first."""
+    query = t.Report.select(*_COLUMNS).where(t.Report.status == ReportStatus.submitted.value)
+    count = t.Report.count().where(t.Report.status == ReportStatus.submitted.value)
+    for clause in (t.Report.organisation == organisation_id if organisation_id else None,
+                   t.Report.task.campaign == campaign_id if campaign_id else None):
+        if clause is not None:
+            query, count = query.where(clause), count.where(clause)
+    rows = await (query.order_by(t.Report.flag_count, ascending=False).order_by(t.Report.submitted_at)
+                  .order_by(t.Report.id).output(load_json=True).limit(page.limit).offset(page.offset))
+    return Page(items=[_to_report(r, hide_shopper=False) for r in rows], total=await count, limit=page.limit,
+                offset=page.offset)
+
+
+async def bulk_approve(actor: Actor, data: BulkApprove) -> BulkApproveResult:
+    async with db.writing():
+        query = t.Report.select(t.Report.id).where(
+            (t.Report.status == ReportStatus.submitted.value) & (t.Report.flag_count <= data.max_flags))
+        for clause in (
+            t.Report.organisation == data.organisation_id if data.organisation_id else None,
+            t.Report.location == data.location_id if data.location_id else None,
+            t.Report.task.campaign == data.campaign_id if data.campaign_id else None,
+            t.Report.task.wave == data.wave_id if data.wave_id else None,
+            t.Report.submitted_at < data.submitted_before if data.submitted_before else None,
+        ):
+            if clause is not None:
+                query = query.where(clause)
+        ids = [r["id"] for r in await query.order_by(t.Report.submitted_at).order_by(t.Report.id).limit(data.limit)]
+        for report_id in ids:
+            await _review(actor, report_id, ReportStatus.approved, None)
+        await record(actor.user_id, "report.bulk_approved", "report", "bulk",
+                     {"count": len(ids), "filter": msgspec.to_builtins(data)})
+    return BulkApproveResult(approved=len(ids), report_ids=ids)

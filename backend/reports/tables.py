@@ -44,3 +44,34 @@ class Report(Table):
     review_reason = Text(null=True, default=None)
     reviewed_by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
     reviewed_at = Timestamptz(null=True, default=None)
+    flags = JSON(default=[])  # evidence flags computed at submission: [{code, reason}]
+    flag_count = Integer(default=0, index=True)
+
+
+class ReportRevision(Table):
+    """Every submitted version of a report, never overwritten; unique per (report, number) (see migration)."""
+
+    id = UUID(primary_key=True)
+    report = ForeignKey(Report, on_delete=OnDelete.cascade, index=True)
+    number = Integer()
+    content_hash = Varchar(length=64)
+    answers = JSON()
+    started_at = Timestamptz()
+    ended_at = Timestamptz()
+    submitted_at = Timestamptz()
+    score_calculated = DoublePrecision(null=True, default=None)
+    score_final = DoublePrecision(null=True, default=None)
+    failed = Boolean(default=False)
+    score_detail = JSON()
+
+
+class ReportComment(Table):
+    """A reviewer's comment when returning a report, on one question or on the whole report."""
+
+    id = UUID(primary_key=True)
+    report = ForeignKey(Report, on_delete=OnDelete.cascade, index=True)
+    revision = Integer()
+    question_key = Varchar(length=64, null=True, default=None)
+    text = Text()
+    author = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz()

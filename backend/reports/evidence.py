@@ -1,0 +1,106 @@
+"""Evidence flags for the review queue (pure): signs that a report deserves a closer look, each with a reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from api_schemas.forms import FormDefinition, Gps, Photo, File, Text, TimerSequence, Timestamp, Note
+from backend.forms.conditions import is_na_answer
+from backend.forms.definition import iter_questions
+from backend.forms.timers import derive, parse_instant
+
+# Below these, a visit or a conversation is too short to have been observed properly.
+MIN_VISIT_S = 180
+MIN_CALL_AFTER_ANSWER_S = 15
+MIN_TIME_TO_ANSWER_S = 1.0
+MIN_COMPARABLE_ANSWERS = 4
+_NOT_COMPARED = (Text, Timestamp, TimerSequence, Gps, Photo, File, Note)
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    channel: str
+    window_start: dt.datetime
+    window_end: dt.datetime
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    location_lat: float | None
+    location_lon: float | None
+    gps_limit_m: float
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine) in metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_008.8 * math.asin(min(1.0, math.sqrt(a)))
+
+
+def comparable_answers(definition: FormDefinition, answers: Mapping[str, Any]) -> dict[str, Any]:
+    """The answers that a copied report would repeat: choices, ratings, yes/no and numbers."""
+    return {
+        info.question.key: answers[info.question.key]
+        for info in iter_questions(definition)
+        if info.question.key in answers and not isinstance(info.question, _NOT_COMPARED)
+    }
+
+
+def attachment_hashes(answers: Mapping[str, Any]) -> set[str]:
+    return {a["attachment"] for a in answers.values() if isinstance(a, dict) and isinstance(a.get("attachment"), str)}
+
+
+def evidence_flags(
+    definition: FormDefinition,
+    answers: Mapping[str, Any],
+    ctx: Context,
+    *,
+    reused_hashes: Iterable[str] = (),
+    identical_to_location: str | None = None,
+) -> list[Flag]:
+    """Flags for one report. `reused_hashes` are this report's photo hashes already in other reports;
+    `identical_to_location` names another location whose report by the same shopper had the same answers."""
+    flags: list[Flag] = []
+    duration = (ctx.ended_at - ctx.started_at).total_seconds()
+    if ctx.channel == "visit" and duration < MIN_VISIT_S:
+        flags.append(Flag("visit.too_short", f"the visit lasted {duration:.0f} s (under {MIN_VISIT_S} s)"))
+    for info in iter_questions(definition):
+        q, value = info.question, answers.get(info.question.key)
+        if value is None or is_na_answer(value):
+            continue
+        if isinstance(q, Gps) and isinstance(value, dict) and None not in (ctx.location_lat, ctx.location_lon):
+            far = distance_m(value["lat"], value["lon"], ctx.location_lat, ctx.location_lon)
+            if far > ctx.gps_limit_m:
+                flags.append(Flag("gps.far", f"{q.key}: check-in {far:,.0f} m from the location "
+                                             f"(limit {ctx.gps_limit_m:,.0f} m)"))
+        elif isinstance(q, Timestamp):
+            at = parse_instant(value)
+            if at is not None and not (ctx.window_start <= at <= ctx.window_end):
+                flags.append(Flag("time.outside_window", f"{q.key}: {at.isoformat()} is outside the task window"))
+        elif isinstance(q, TimerSequence):
+            events = [parse_instant(e.get("at")) for e in value.get("events", []) if isinstance(e, dict)]
+            if any(at is not None and not (ctx.window_start <= at <= ctx.window_end) for at in events):
+                flags.append(Flag("time.outside_window", f"{q.key}: call taps fall outside the task window"))
+            metrics = derive(value, give_up_s=q.give_up_s, clock_start=q.clock_start)
+            if metrics.answered and metrics.time_to_answer_ring_s < MIN_TIME_TO_ANSWER_S:
+                flags.append(Flag("timing.implausible",
+                                  f"{q.key}: answered {metrics.time_to_answer_ring_s:.1f} s after dialling"))
+            talk = metrics.call_s - metrics.time_to_answer_ring_s
+            if metrics.answered and talk < MIN_CALL_AFTER_ANSWER_S:
+                flags.append(Flag("call.too_short", f"{q.key}: the conversation lasted {talk:.0f} s"))
+    for sha in sorted(set(reused_hashes)):
+        flags.append(Flag("photo.reused", f"attachment {sha[:12]}… is also in another report"))
+    if identical_to_location:
+        flags.append(Flag("answers.identical",
+                          f"the same answers as this shopper's previous report for location {identical_to_location}"))
+    return flags

@@ -1,0 +1,135 @@
+"""Revisions, edits and the review loop; evidence flags and the review queue; bulk approval; the audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tests.api.forms_fixture import answers
+from tests.api.test_end_to_end import make_task, publish_form, report_body
+from tests.world import World, add_shoppers, build_world
+
+UTC = dt.timezone.utc
+
+VISIT_FORM = {
+    "title": {"en": "Visit"},
+    "sections": [{"key": "visit", "items": [
+        {"type": "gps", "key": "checkin", "required": True},
+        {"type": "yes_no", "key": "greeted", "required": True},
+        {"type": "yes_no", "key": "clean", "required": True},
+        {"type": "yes_no", "key": "thanked", "required": True},
+        {"type": "rating", "key": "knowledge", "required": True, "min": 1, "max": 5, "points": 1},
+    ]}],
+}
+
+
+async def test_edits_make_revisions_and_stale_edits_are_refused(client):
+    w = await build_world(client)
+    task = await make_task(w, await publish_form(w), w.own_location_id)
+    body = report_body(task)
+    first = await w.ok("shopper", "POST", "/reports", json=body, status=201)
+    assert first["revision"] == 1
+    edit = {**body, "answers": answers(greeted=False), "replaces_revision": 1}
+    second = await w.ok("shopper", "POST", "/reports", json=edit, status=200)
+    assert second["revision"] == 2 and second["answers"]["greeted"] is False
+    assert second["score"]["final"] < first["score"]["final"]
+    again = await w.ok("shopper", "POST", "/reports", json=edit, status=200)  # a retried edit: no third revision
+    assert again["revision"] == 2
+    stale = await w.call("shopper", "POST", "/reports", json={**edit, "answers": answers(friendliness=1)})
+    assert stale.status_code == 409 and stale.json()["code"] == "report.stale_revision"
+    no_claim = await w.call("shopper", "POST", "/reports", json={**body, "answers": answers(friendliness=2)})
+    assert no_claim.status_code == 409 and no_claim.json()["code"] == "report.conflict"
+
+    revisions = await w.ok("coordinator", "GET", f"/reports/{first['id']}/revisions")
+    assert [r["number"] for r in revisions] == [1, 2]
+    assert revisions[0]["answers"]["greeted"] is True  # the first revision is kept as it was
+    diff = await w.ok("coordinator", "GET", f"/reports/{first['id']}/diff")
+    assert diff["from_revision"] == 1 and diff["to_revision"] == 2
+    assert diff["changes"] == [{"key": "greeted", "change": "changed", "before": True, "after": False}]
+    missing = await w.call("coordinator", "GET", f"/reports/{first['id']}/diff", params={"from_revision": 7})
+    assert missing.status_code == 404
+
+
+async def test_return_with_comments_fix_and_approve(client):
+    w = await build_world(client)
+    task = await make_task(w, await publish_form(w), w.own_location_id)
+    body = report_body(task, friendliness=2)
+    report = await w.ok("shopper", "POST", "/reports", json=body, status=201)
+    bad = await w.call("coordinator", "POST", f"/reports/{report['id']}/return",
+                       json={"comments": [{"question_key": "nope", "text": "?"}]})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "comments[0].question_key"
+    returned = await w.ok("coordinator", "POST", f"/reports/{report['id']}/return", status=200, json={"comments": [
+        {"question_key": "friendliness", "text": "Your notes say the agent was warm; please check this rating."},
+        {"text": "Please also confirm the call time."}]})
+    assert returned["status"] == "returned"
+    assert (await w.ok("shopper", "GET", f"/tasks/{task['id']}"))["status"] == "returned"
+    comments = await w.ok("shopper", "GET", f"/reports/{report['id']}/comments")
+    assert [c["question_key"] for c in comments] == ["friendliness", None]
+    assert (await w.call("other_shopper", "GET", f"/reports/{report['id']}/comments")).status_code == 404
+    # Approving a returned report is not possible until the shopper resubmits.
+    assert (await w.call("coordinator", "POST", f"/reports/{report['id']}/approve")).status_code == 409
+
+    fixed = await w.ok("shopper", "POST", "/reports", status=200,
+                       json={**body, "answers": answers(friendliness=4), "replaces_revision": 1})
+    assert fixed["status"] == "submitted" and fixed["revision"] == 2
+    assert (await w.ok("shopper", "GET", f"/tasks/{task['id']}"))["status"] == "submitted"
+    diff = await w.ok("shopper", "GET", f"/reports/{report['id']}/diff")
+    assert diff["changes"] == [{"key": "friendliness", "change": "changed", "before": 2, "after": 4}]
+    approved = await w.ok("coordinator", "POST", f"/reports/{report['id']}/approve", status=200)
+    assert approved["status"] == "approved"
+    locked = await w.call("shopper", "POST", "/reports",
+                          json={**body, "answers": answers(friendliness=5), "replaces_revision": 2})
+    assert locked.status_code == 409 and locked.json()["code"] == "report.not_editable"
+
+    trail = await w.ok("coordinator", "GET", "/audit", params={"entity": "report", "entity_id": report["id"]})
+    actions = [e["action"] for e in reversed(trail["items"])]
+    assert actions == ["report.submitted", "report.returned", "report.revised", "report.approved"]
+    assert trail["items"][0]["actor_id"] == w.users["coordinator"]["id"]
+    assert (await w.call("shopper", "GET", "/audit")).status_code == 403
+    assert (await w.call("manager", "GET", "/audit")).status_code == 403
+
+
+async def _visit_task(w: World, version_id: str, location_id: str, shopper: str) -> dict:
+    now = dt.datetime.now(UTC)
+    return await w.ok("coordinator", "POST", "/tasks", json={
+        "organisation_id": w.organisation_id, "location_id": location_id, "form_version_id": version_id,
+        "channel": "visit", "window_start": (now - dt.timedelta(hours=5)).isoformat(),
+        "window_end": (now + dt.timedelta(hours=1)).isoformat(), "shopper_id": w.users[shopper]["id"]})
+
+
+def _visit(task: dict, lat: float, lon: float, minutes: float = 20, **kw) -> dict:
+    end = dt.datetime.now(UTC) - dt.timedelta(minutes=30)
+    values = {"greeted": True, "clean": True, "thanked": False, "knowledge": 4, **kw}
+    return {"id": __import__("uuid").uuid4().hex, "task_id": task["id"],
+            "started_at": (end - dt.timedelta(minutes=minutes)).isoformat(), "ended_at": end.isoformat(),
+            "answers": {"checkin": {"lat": lat, "lon": lon, "accuracy_m": 8}, **values}}
+
+
+async def test_evidence_flags_order_the_review_queue_and_bulk_approve_skips_flagged(client):
+    w = await build_world(client)
+    form = await w.ok("coordinator", "POST", "/forms", json={"name": "Visit", "channel": "visit",
+                                                             "definition": VISIT_FORM})
+    version = await w.ok("coordinator", "POST", f"/forms/{form['id']}/publish", status=200)
+    (s1, s2) = await add_shoppers(w, 2, home_lat=50.08, home_lon=14.43, travel_radius_km=300)
+    # own location is at 50.086, 14.425; the competitor at 49.195, 16.608
+    clean = await w.ok(s1, "POST", "/reports", status=201,
+                       json=_visit(await _visit_task(w, version["id"], w.own_location_id, s1), 50.0861, 14.4251))
+    assert clean["flags"] == []
+    far_and_short = await w.ok(s2, "POST", "/reports", status=201, json=_visit(
+        await _visit_task(w, version["id"], w.own_location_id, s2), 50.2, 14.425, minutes=1.5, knowledge=2))
+    codes = {f["code"] for f in far_and_short["flags"]}
+    assert codes == {"gps.far", "visit.too_short"}
+    copied = await w.ok(s1, "POST", "/reports", status=201, json=_visit(
+        await _visit_task(w, version["id"], w.competitor_location_id, s1), 49.1951, 16.6081))
+    assert [f["code"] for f in copied["flags"]] == ["answers.identical"]
+    assert "Acme Prague Centre" in copied["flags"][0]["reason"]
+
+    queue = await w.ok("coordinator", "GET", "/reports/review-queue")
+    assert [r["id"] for r in queue["items"]] == [far_and_short["id"], copied["id"], clean["id"]]
+    result = await w.ok("coordinator", "POST", "/reports/bulk-approve", json={"organisation_id": w.organisation_id},
+                        status=200)
+    assert result["approved"] == 1 and result["report_ids"] == [clean["id"]]
+    remaining = await w.ok("coordinator", "GET", "/reports/review-queue")
+    assert remaining["total"] == 2
+    everything = await w.ok("coordinator", "POST", "/reports/bulk-approve", json={"max_flags": 5}, status=200)
+    assert everything["approved"] == 2
+    assert (await w.ok("manager", "GET", "/reports"))["total"] == 3

@@ -1,0 +1,58 @@
+"""Evidence flags (pure)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+
+from api_schemas.forms import FormDefinition
+from backend.reports.evidence import Context, distance_m, evidence_flags
+
+UTC = dt.timezone.utc
+T0 = dt.datetime(2026, 5, 4, 10, tzinfo=UTC)
+FORM = msgspec.convert({"title": {"en": "x"}, "sections": [{"key": "s", "items": [
+    {"type": "gps", "key": "checkin"},
+    {"type": "timestamp", "key": "entered"},
+    {"type": "timer_sequence", "key": "call", "give_up_s": 120},
+]}]}, FormDefinition)
+
+
+def ctx(**kw) -> Context:
+    values = dict(channel="visit", window_start=T0, window_end=T0 + dt.timedelta(hours=4),
+                  started_at=T0 + dt.timedelta(minutes=10), ended_at=T0 + dt.timedelta(minutes=40),
+                  location_lat=50.0, location_lon=14.0, gps_limit_m=300)
+    return Context(**{**values, **kw})
+
+
+def at(seconds: float) -> str:
+    return (T0 + dt.timedelta(minutes=15, seconds=seconds)).isoformat()
+
+
+def test_distance_matches_a_known_value():
+    # Prague (50.0755, 14.4378) to Brno (49.1951, 16.6068): about 185 km.
+    assert 184_000 < distance_m(50.0755, 14.4378, 49.1951, 16.6068) < 186_500
+
+
+def test_nothing_to_flag():
+    answers = {"checkin": {"lat": 50.001, "lon": 14.0}, "entered": at(0),
+               "call": {"events": [{"event": "dialled", "at": at(0)}, {"event": "answered", "at": at(12)},
+                                   {"event": "ended", "at": at(200)}]}}
+    assert evidence_flags(FORM, answers, ctx()) == []
+
+
+def test_each_flag_has_its_reason():
+    answers = {"checkin": {"lat": 50.01, "lon": 14.0}, "entered": (T0 - dt.timedelta(hours=1)).isoformat(),
+               "call": {"events": [{"event": "dialled", "at": at(0)}, {"event": "answered", "at": at(0.2)},
+                                   {"event": "ended", "at": at(5)}]}}
+    flags = evidence_flags(FORM, answers, ctx(ended_at=T0 + dt.timedelta(minutes=11)),
+                           reused_hashes={"a" * 64}, identical_to_location="Brno")
+    codes = [f.code for f in flags]
+    assert codes == ["visit.too_short", "gps.far", "time.outside_window", "timing.implausible", "call.too_short",
+                     "photo.reused", "answers.identical"]
+    assert "1,112 m" in flags[1].reason and "limit 300 m" in flags[1].reason
+
+
+def test_na_and_missing_answers_are_never_flagged():
+    assert evidence_flags(FORM, {"checkin": {"na": True}}, ctx()) == []
+    assert evidence_flags(FORM, {}, ctx(location_lat=None, location_lon=None)) == []
