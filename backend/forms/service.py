@@ -160,6 +160,22 @@ async def get_version_by_id(version_id: uuid.UUID) -> FormVersion:
     return _version(row)
 
 
+_PUBLISHED: dict[uuid.UUID, FormDefinition] = {}
+
+
+async def published_definition(version_id: uuid.UUID) -> FormDefinition:
+    """A published version's definition; published versions never change, so each process keeps them."""
+    cached = _PUBLISHED.get(version_id)
+    if cached is not None:
+        return cached
+    version = await get_version_by_id(version_id)
+    if version.status == FormStatus.published:
+        if len(_PUBLISHED) >= 1024:
+            _PUBLISHED.pop(next(iter(_PUBLISHED)))
+        _PUBLISHED[version_id] = version.definition
+    return version.definition
+
+
 async def save_draft(actor: Actor, form_id: uuid.UUID, definition: FormDefinition) -> FormVersion:
     """Edit the draft; when the latest version is published, start the next one as a draft."""
     async with db.writing():

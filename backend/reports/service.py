@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
 from api_schemas.accounts import Role
 from api_schemas.common import Page
-from api_schemas.forms import ScoreResult
-from api_schemas.forms import FormDefinition
+from api_schemas.forms import FormDefinition, ScoreResult
 from api_schemas.reports import (
     AnswerChange,
     BulkApprove,
@@ -45,6 +45,7 @@ from backend.reports import tables as t
 from backend.scoring.engine import score
 from backend.tasks import service as tasks
 from backend.tasks.lifecycle import SUBMITTABLE
+from backend.tasks.tables import Task
 
 # A phone's clock may run a little ahead of the server's.
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -176,37 +177,79 @@ async def submit(actor: Actor, data: ReportCreate) -> tuple[Report, bool]:
 _RACE_CODES = frozenset({"task.not_submittable", "report.duplicate_for_task", "task.changed"})
 
 
-async def _submit_once(actor: Actor, data: ReportCreate, digest: str) -> tuple[Report, bool]:
-    async with db.writing():
-        existing = await t.Report.select(
-            t.Report.shopper, t.Report.content_hash, t.Report.revision, t.Report.status, t.Report.task,
-        ).where(t.Report.id == data.id).first()
-        if existing is not None:
-            if existing["shopper"] == actor.user_id and existing["content_hash"] == digest:
-                return await get_report(actor, data.id), False  # a retry of what is stored: nothing to do
-            if data.replaces_revision is None or existing["shopper"] != actor.user_id:
-                raise Conflict("A different report with this id exists.", code="report.conflict",
-                               errors=[("id", "already used for other content")])
-            if data.replaces_revision != existing["revision"]:
-                raise Conflict(f"This edit replaces revision {data.replaces_revision}, but the latest is "
-                               f"{existing['revision']}; reload and edit that.", code="report.stale_revision",
-                               errors=[("replaces_revision", f"latest is {existing['revision']}")])
-            if existing["status"] not in (ReportStatus.submitted.value, ReportStatus.returned.value):
-                raise Conflict(f"A report that is {existing['status']} can no longer be edited.",
-                               code="report.not_editable")
-            if existing["task"] != data.task_id:
-                raise InvalidInput("An edit cannot move a report to another task.",
-                                   errors=[("task_id", "differs from the report's task")])
-            await _store(actor, data, digest, revision=existing["revision"] + 1)
-            return await get_report(actor, data.id), False
+async def _current(report_id: uuid.UUID) -> dict[str, Any] | None:
+    return await t.Report.select(
+        t.Report.shopper, t.Report.content_hash, t.Report.revision, t.Report.status, t.Report.task,
+    ).where(t.Report.id == report_id).first()
+
+
+def _next_revision(actor: Actor, data: ReportCreate, digest: str, existing: dict[str, Any] | None) -> int | None:
+    """The revision this delivery would create, or None when it repeats what is stored."""
+    if existing is None:
         if data.replaces_revision is not None:
             raise NotFound("There is no report to edit with this id.", code="report.not_found")
-        await _store(actor, data, digest, revision=1)
-    return await get_report(actor, data.id), True
+        return 1
+    if existing["shopper"] == actor.user_id and existing["content_hash"] == digest:
+        return None  # a retry of what is stored: nothing to do
+    if data.replaces_revision is None or existing["shopper"] != actor.user_id:
+        raise Conflict("A different report with this id exists.", code="report.conflict",
+                       errors=[("id", "already used for other content")])
+    if data.replaces_revision != existing["revision"]:
+        raise Conflict(f"This edit replaces revision {data.replaces_revision}, but the latest is "
+                       f"{existing['revision']}; reload and edit that.", code="report.stale_revision",
+                       errors=[("replaces_revision", f"latest is {existing['revision']}")])
+    if existing["status"] not in (ReportStatus.submitted.value, ReportStatus.returned.value):
+        raise Conflict(f"A report that is {existing['status']} can no longer be edited.", code="report.not_editable")
+    if existing["task"] != data.task_id:
+        raise InvalidInput("An edit cannot move a report to another task.",
+                           errors=[("task_id", "differs from the report's task")])
+    return existing["revision"] + 1
 
 
-async def _store(actor: Actor, data: ReportCreate, digest: str, *, revision: int) -> None:
-    """Validate, score, flag and store one revision; inside the caller's write transaction."""
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """Everything decided before taking the write lock: validated, scored and flagged."""
+
+    revision: int
+    task: dict[str, Any]
+    status: TaskStatus
+    definition: FormDefinition
+    result: ScoreResult
+    flags: list[evidence.Flag]
+
+
+async def _submit_once(actor: Actor, data: ReportCreate, digest: str) -> tuple[Report, bool]:
+    # Validation, scoring and flagging read and compute a lot; done before the write lock, so
+    # writers hold it only for the writes. Under the lock we look again at what they relied on.
+    for _ in range(5):
+        existing = await _current(data.id)
+        revision = _next_revision(actor, data, digest, existing)
+        if revision is None:
+            return await get_report(actor, data.id), False
+        prepared = await _prepare(actor, data, revision)
+        written = False
+        async with db.writing():
+            if await _unchanged(data, existing, prepared):
+                await _write(actor, data, digest, prepared)
+                written = True
+        if written:
+            return await get_report(actor, data.id), revision == 1
+    raise Conflict("The report or its task kept changing; try again.", code="report.busy")
+
+
+async def _unchanged(data: ReportCreate, seen: dict[str, Any] | None, prepared: _Prepared) -> bool:
+    now = await _current(data.id)
+    if (now is None) != (seen is None) or (now is not None and seen is not None and (
+            now["revision"], now["status"], now["content_hash"]) != (seen["revision"], seen["status"],
+                                                                    seen["content_hash"])):
+        return False
+    task = await Task.select(Task.status, Task.shopper).where(Task.id == data.task_id).first()
+    if task is None or task["status"] != prepared.status.value or task["shopper"] != prepared.task["shopper_id"]:
+        return False
+    return prepared.revision > 1 or not await t.Report.exists().where(t.Report.task == data.task_id)
+
+
+async def _prepare(actor: Actor, data: ReportCreate, revision: int) -> _Prepared:
     try:
         task = await tasks.task_row(Actor(actor.user_id, Role.admin, None), data.task_id)
     except NotFound:
@@ -220,23 +263,29 @@ async def _store(actor: Actor, data: ReportCreate, digest: str, *, revision: int
         if await t.Report.exists().where(t.Report.task == data.task_id):
             raise Conflict("This task already has a report.", code="report.duplicate_for_task",
                            errors=[("task_id", "already reported")])
-    version = await forms.get_version_by_id(task["form_version_id"])
+    definition = await forms.published_definition(task["form_version_id"])
     window_start, window_end = tasks._aware(task["window_start"]), tasks._aware(task["window_end"])
-    now = _now()
-    problems = _timing_problems(data, window_start, window_end, now)
-    problems += [(f"answers.{key}", reason) for key, reason in check_answers(version.definition, data.answers)]
+    problems = _timing_problems(data, window_start, window_end, _now())
+    problems += [(f"answers.{key}", reason) for key, reason in check_answers(definition, data.answers)]
     problems += [(f"answers.{key}", reason) for key, reason in
-                 await attachments.check_attachment_answers(version.definition, data.answers, actor.user_id)]
+                 await attachments.check_attachment_answers(definition, data.answers, actor.user_id)]
     if problems:
         raise InvalidInput(f"The report has {len(problems)} problem(s).", code="report.invalid", errors=problems)
-    result = score(version.definition, data.answers)
-    flags = await _flags(actor, data, task, version.definition, window_start, window_end)
+    result = score(definition, data.answers)
+    flags = await _flags(actor, data, task, definition, window_start, window_end)
+    return _Prepared(revision=revision, task=task, status=status, definition=definition, result=result, flags=flags)
+
+
+async def _write(actor: Actor, data: ReportCreate, digest: str, p: _Prepared) -> None:
+    """Store one prepared revision; inside the caller's write transaction."""
+    now, result, revision, task = _now(), p.result, p.revision, p.task
+    detail = msgspec.to_builtins(result)
     values = dict(
         status=ReportStatus.submitted.value, revision=revision, content_hash=digest, answers=data.answers,
         started_at=data.started_at, ended_at=data.ended_at, submitted_at=now,
         score_calculated=result.calculated, score_final=result.final, failed=result.failed,
-        score_detail=msgspec.to_builtins(result), flags=[{"code": f.code, "reason": f.reason} for f in flags],
-        flag_count=len(flags),
+        score_detail=detail, flags=[{"code": f.code, "reason": f.reason} for f in p.flags],
+        flag_count=len(p.flags),
     )
     if revision == 1:
         await t.Report.insert(t.Report(
@@ -248,19 +297,19 @@ async def _store(actor: Actor, data: ReportCreate, digest: str, *, revision: int
     await t.ReportRevision.insert(t.ReportRevision(
         id=uuid.uuid4(), report=data.id, number=revision, content_hash=digest, answers=data.answers,
         started_at=data.started_at, ended_at=data.ended_at, submitted_at=now,
-        score_calculated=result.calculated, score_final=result.final, failed=result.failed,
-        score_detail=msgspec.to_builtins(result)))
-    await attachments.link_attachments(data.id, version.definition, data.answers)
+        score_calculated=result.calculated, score_final=result.final, failed=result.failed, score_detail=detail))
+    if revision > 1 or evidence.attachment_hashes(data.answers):
+        await attachments.link_attachments(data.id, p.definition, data.answers)
     if revision == 1:
-        await tasks.move(actor, data.task_id, status, TaskStatus.submitted, detail={"report_id": str(data.id)})
+        await tasks.move(actor, data.task_id, p.status, TaskStatus.submitted, detail={"report_id": str(data.id)})
         await record(actor.user_id, "report.submitted", "report", data.id,
-                     {"task_id": str(data.task_id), "score": result.final, "flags": len(flags)})
+                     {"task_id": str(data.task_id), "score": result.final, "flags": len(p.flags)})
         if result.metrics.get("answered") is False:
             # The probe's result (not answered, censored) is kept; the campaign may call again another day.
             await campaigns.schedule_retry(actor, data.task_id)
     else:
-        if status == TaskStatus.returned:
-            await tasks.move(actor, data.task_id, status, TaskStatus.submitted, detail={"report_id": str(data.id)})
+        if p.status == TaskStatus.returned:
+            await tasks.move(actor, data.task_id, p.status, TaskStatus.submitted, detail={"report_id": str(data.id)})
         await record(actor.user_id, "report.revised", "report", data.id,
                      {"revision": revision, "score_before": previous["score_final"], "score_after": result.final})
 
