@@ -61,7 +61,8 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
         # Pooled connections live as long as the engine; as daemon threads they never keep a
         # finished process (a CLI command, a test run) alive. Acknowledged writes are committed
         # before anyone is told, so nothing of value can be lost with such a thread.
-        connection.daemon = daemon
+        # (aiosqlite >= 0.20 keeps its worker thread in `_thread`; older versions were the thread.)
+        getattr(connection, "_thread", connection).daemon = daemon
         await connection
         connection.row_factory = dict_factory  # type: ignore[assignment]
         await connection.execute("PRAGMA foreign_keys = 1")
