@@ -55,7 +55,8 @@ these up front, so a published form never raises.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+import operator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 
 from api_schemas.forms import Expr
@@ -275,6 +276,102 @@ def is_true(expr: Expr | Mapping[str, Any] | Any, answers: Mapping[str, Any], *,
     return evaluate(expr, answers, self_value=self_value) is True
 
 
+# A compiled node: (answers, self_value) -> value, exactly what ``_eval`` returns for it.
+_Compiled = Callable[[Mapping[str, Any], Any], Any]
+_ORDER: Final = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
+
+
+def _constant(value: Any) -> _Compiled:
+    return lambda answers, self_value: value
+
+
+def _compile(node: Any, depth: int) -> _Compiled:
+    """Check one node's shape now, so evaluating it later cannot raise; mirrors ``_eval``."""
+    parts = _node_parts(node)
+    if parts is None:
+        return _constant(_literal(node))
+    if depth > MAX_DEPTH:
+        raise ConditionError(f"nested deeper than {MAX_DEPTH} nodes")
+    op, args, key = parts
+    _check_node_shape(op, args, key)
+    if op == "lit":
+        if _node_parts(args[0]) is not None:
+            raise ConditionError("lit: its argument must be a literal, not a node")
+        return _constant(_literal(args[0]))
+    if op == "var":
+        return lambda answers, self_value: value_of(answers.get(key, MISSING))
+    if op == "answered":
+        def answered(answers: Mapping[str, Any], self_value: Any) -> Any:
+            raw = answers.get(key, MISSING)
+            return raw is not MISSING and raw is not None and not is_na_answer(raw)
+        return answered
+    if op == "is_na":
+        return lambda answers, self_value: is_na_answer(answers.get(key, MISSING))
+    if op == "self":
+        return lambda answers, self_value: value_of(self_value)
+    # Every argument is still evaluated, as in _eval (no short-circuit).
+    compiled = [_compile(arg, depth + 1) for arg in args]
+    if op in ("eq", "ne", "contains") or op in _ORDER:
+        first, second = compiled
+        if op == "eq":
+            return lambda answers, self_value: _same(first(answers, self_value), second(answers, self_value))
+        if op == "ne":
+            return lambda answers, self_value: _differ(first(answers, self_value), second(answers, self_value))
+        if op == "contains":
+            def contains(answers: Mapping[str, Any], self_value: Any) -> Any:
+                haystack, needle = first(answers, self_value), second(answers, self_value)
+                return isinstance(haystack, list) and any(_same(item, needle) for item in haystack)
+            return contains
+        compare = _ORDER[op]
+
+        def ordered(answers: Mapping[str, Any], self_value: Any) -> Any:
+            a, b = first(answers, self_value), second(answers, self_value)
+            return kind(a) == "number" and kind(b) == "number" and compare(a, b)
+        return ordered
+    if op == "not":
+        (only,) = compiled
+        return lambda answers, self_value: only(answers, self_value) is not True
+    if op == "count":
+        (only,) = compiled
+
+        def count(answers: Mapping[str, Any], self_value: Any) -> Any:
+            value = only(answers, self_value)
+            return float(len(value)) if isinstance(value, list) else MISSING
+        return count
+
+    def values(answers: Mapping[str, Any], self_value: Any) -> list[Any]:
+        return [arg(answers, self_value) for arg in compiled]
+
+    if op == "and":
+        return lambda answers, self_value: all(v is True for v in values(answers, self_value))
+    if op == "or":
+        return lambda answers, self_value: any(v is True for v in values(answers, self_value))
+    if op == "in":
+        def is_in(answers: Mapping[str, Any], self_value: Any) -> Any:
+            needle, *candidates = values(answers, self_value)
+            for candidate in candidates:
+                pool = candidate if isinstance(candidate, list) else [candidate]
+                if any(_same(needle, item) for item in pool):
+                    return True
+            return False
+        return is_in
+    return lambda answers, self_value: _arith(op, values(answers, self_value))
+
+
+def compile_condition(expr: Expr | Mapping[str, Any] | Any) -> Callable[..., bool]:
+    """``is_true(expr, ...)`` as a function ``(answers, self_value=MISSING) -> bool``.
+
+    The expression's shape is checked once here instead of at every evaluation (forms evaluate
+    the same show-ifs for every report). A malformed expression compiles to the interpreter
+    itself, so it raises the same ConditionError, only when evaluated, as ``is_true`` does.
+    """
+    try:
+        compiled = _compile(expr, 1)
+    except Exception:  # noqa: BLE001 - whatever it is, the interpreter raises it at the same moment
+        return lambda answers, self_value=MISSING: is_true(expr, answers, self_value=self_value)
+    return lambda answers, self_value=MISSING: compiled(answers, self_value) is True
+
+
 def check_expr(expr: Expr | Mapping[str, Any] | Any) -> list[str]:
     """Every structural problem of `expr` (evaluating it against no answers finds the first)."""
     try:
@@ -299,6 +396,6 @@ def iter_nodes(expr: Any) -> Iterator[tuple[str, str | None]]:
 
 
 __all__ = [
-    "MAX_DEPTH", "MISSING", "ConditionError", "check_expr", "evaluate", "is_na_answer", "is_true",
-    "iter_nodes", "kind", "value_of",
+    "MAX_DEPTH", "MISSING", "ConditionError", "check_expr", "compile_condition", "evaluate",
+    "is_na_answer", "is_true", "iter_nodes", "kind", "value_of",
 ]

@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from api_schemas.forms import Expr
-from backend.forms.conditions import MISSING, ConditionError, evaluate, is_true, kind
+from backend.forms.conditions import MISSING, ConditionError, compile_condition, evaluate, is_true, kind
 
 VECTORS = json.loads(
     (Path(__file__).resolve().parents[2] / "mobile_forms" / "condition_vectors.json").read_text("utf-8")
@@ -68,6 +68,21 @@ def test_vector(vector: dict[str, Any]) -> None:
     got = evaluate(vector["expr"], vector["answers"], **kwargs)
     assert _same_json(_as_json(got), vector["expected"]), (got, vector["expected"])
     assert is_true(vector["expr"], vector["answers"], **kwargs) is (vector["expected"] is True)
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
+def test_compiled_condition_agrees_with_the_interpreter(vector: dict[str, Any]) -> None:
+    """Forms evaluate show-ifs and constraints compiled; a malformed one still raises only when evaluated."""
+    kwargs = {"self_value": vector["self"]} if "self" in vector else {}
+    compiled = compile_condition(vector["expr"])
+    if vector.get("error"):
+        with pytest.raises(ConditionError):
+            compiled(vector["answers"], **kwargs)
+        return
+    assert compiled(vector["answers"], **kwargs) is (vector["expected"] is True)
+    struct = _as_struct(vector["expr"]) if isinstance(vector["expr"], dict) else None
+    if struct is not None:
+        assert compile_condition(struct)(vector["answers"], **kwargs) is (vector["expected"] is True)
 
 
 def _as_struct(expr: Any) -> Expr | None:
