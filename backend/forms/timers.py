@@ -71,13 +71,13 @@ def _parse(value: Any) -> tuple[list[tuple[str, dt.datetime]], list[str]]:
     return events, problems
 
 
-def timer_problems(value: Any) -> list[str]:
-    """Every reason the timer answer is not well-formed (empty when it is)."""
+def _check(value: Any) -> tuple[list[tuple[str, dt.datetime]], list[str]]:
+    """The parsed events and every reason the timer answer is not well-formed."""
     events, problems = _parse(value)
     if problems:
-        return problems
+        return events, problems
     if len(events) < 2:
-        return ["a call needs at least dialled and ended/gave_up"]
+        return events, ["a call needs at least dialled and ended/gave_up"]
     if events[0][0] != "dialled":
         problems.append("events[0]: the first event must be dialled")
     answered = menu_left = terminal = False
@@ -113,7 +113,12 @@ def timer_problems(value: Any) -> list[str]:
             terminal = True
     if not terminal:
         problems.append("the call must finish with ended or gave_up")
-    return problems
+    return events, problems
+
+
+def timer_problems(value: Any) -> list[str]:
+    """Every reason the timer answer is not well-formed (empty when it is)."""
+    return _check(value)[1]
 
 
 def derive(value: Any, *, give_up_s: float, clock_start: Literal["ring", "menu_left"] = "ring") -> TimerMetrics:
@@ -121,10 +126,20 @@ def derive(value: Any, *, give_up_s: float, clock_start: Literal["ring", "menu_l
 
     With ``clock_start="menu_left"`` but no menu on the call, the clock starts at the ring.
     """
-    problems = timer_problems(value)
+    events, problems = _check(value)
     if problems:
         raise ValueError("; ".join(problems))
-    events, _ = _parse(value)
+    return _derive(events, give_up_s, clock_start)
+
+
+def try_derive(value: Any, *, give_up_s: float, clock_start: Literal["ring", "menu_left"] = "ring"
+               ) -> TimerMetrics | None:
+    """``derive``, or None when the answer is not well-formed (one parse instead of two)."""
+    events, problems = _check(value)
+    return None if problems else _derive(events, give_up_s, clock_start)
+
+
+def _derive(events: list[tuple[str, dt.datetime]], give_up_s: float, clock_start: str) -> TimerMetrics:
     start = events[0][1]
 
     def since(moment: dt.datetime, origin: dt.datetime = start) -> float:
@@ -166,4 +181,4 @@ def derive(value: Any, *, give_up_s: float, clock_start: Literal["ring", "menu_l
     )
 
 
-__all__ = ["TimerMetrics", "derive", "parse_instant", "timer_problems"]
+__all__ = ["TimerMetrics", "derive", "parse_instant", "timer_problems", "try_derive"]
