@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Union
+from typing import Any, Final, TypeVar, Union
 
 import msgspec
 
@@ -14,7 +16,7 @@ from api_schemas.forms import (
     Band, DefinitionProblem, FormDefinition, MultipleChoice, Question, Rating, Section,
     SingleChoice, TimerSequence, YesNo,
 )
-from backend.forms.conditions import check_expr, is_true, iter_nodes
+from backend.forms.conditions import MISSING, check_expr, compile_condition, iter_nodes
 
 Node = Union[Question, Section]
 
@@ -107,6 +109,68 @@ class Visibility:
     answers: dict[str, Any]
 
 
+T = TypeVar("T")
+# Definitions kept per process (published ones are cached by forms.service); bounded all the same.
+PER_DEFINITION_LIMIT: Final = 256
+
+
+def per_definition(build: Callable[[FormDefinition], T]) -> Callable[[FormDefinition], T]:
+    """Memoise `build` per definition object, for the per-report hot path.
+
+    Definitions are treated as immutable (a changed form is a new version, decoded anew). The
+    cache holds the definition itself, so its id cannot be reused by another object while the
+    entry lives, and it forgets the least recently used beyond PER_DEFINITION_LIMIT.
+    """
+    cache: OrderedDict[int, tuple[FormDefinition, T]] = OrderedDict()
+    lock = threading.Lock()
+
+    def cached(defn: FormDefinition) -> T:
+        key = id(defn)
+        with lock:
+            entry = cache.get(key)
+            if entry is not None and entry[0] is defn:
+                cache.move_to_end(key)
+                return entry[1]
+        value = build(defn)
+        with lock:
+            cache[key] = (defn, value)
+            cache.move_to_end(key)
+            while len(cache) > PER_DEFINITION_LIMIT:
+                cache.popitem(last=False)
+        return value
+
+    cached.cache = cache  # type: ignore[attr-defined]  # for tests
+    return cached
+
+
+@dataclass(frozen=True, slots=True)
+class Outline:
+    """A definition walked once: its questions, and its nodes as visibility needs them."""
+
+    questions: tuple[QuestionInfo, ...]
+    # (key, enclosing section keys, compiled show-if or None, is a question), in document order
+    nodes: tuple[tuple[str, tuple[str, ...], Callable[..., bool] | None, bool], ...]
+    conditional: bool  # some node has a show-if
+    question_keys: tuple[str, ...]  # document order, duplicates kept
+    node_keys: tuple[str, ...]
+
+
+@per_definition
+def outline(defn: FormDefinition) -> Outline:
+    """The definition's Outline (cached per definition object)."""
+    nodes = tuple(
+        (node.key, tuple(s.key for s in parents),
+         None if node.show_if is None else compile_condition(node.show_if), not isinstance(node, Section))
+        for node, _path, parents in _walk(defn))
+    return Outline(
+        questions=tuple(iter_questions(defn)),
+        nodes=nodes,
+        conditional=any(show_if is not None for _k, _p, show_if, _q in nodes),
+        question_keys=tuple(key for key, _p, _s, is_question in nodes if is_question),
+        node_keys=tuple(key for key, _p, _s, _q in nodes),
+    )
+
+
 def visibility(defn: FormDefinition, answers: Mapping[str, Any]) -> Visibility:
     """Decide show-ifs in document order over the answers of questions shown so far.
 
@@ -114,14 +178,24 @@ def visibility(defn: FormDefinition, answers: Mapping[str, Any]) -> Visibility:
     questions, evaluating against the answers of *shown* earlier questions means an answer left
     behind on a now-hidden question can never reveal anything (the phone does the same).
     """
+    plan = outline(defn)
+    if not plan.conditional:  # everything is shown
+        return Visibility(dict.fromkeys(plan.node_keys, True),
+                          {key: answers[key] for key in plan.question_keys if key in answers})
     shown: dict[str, bool] = {}
     visible: dict[str, Any] = {}
-    for node, _path, parents in _walk(defn):
-        parent_shown = all(shown.get(s.key, True) for s in parents)
-        is_shown = parent_shown and (node.show_if is None or is_true(node.show_if, visible))
-        shown.setdefault(node.key, is_shown)
-        if is_shown and not isinstance(node, Section) and node.key in answers:
-            visible[node.key] = answers[node.key]
+    for key, parents, show_if, is_question in plan.nodes:
+        is_shown = True
+        for parent in parents:
+            if not shown.get(parent, True):
+                is_shown = False
+                break
+        if is_shown and show_if is not None:
+            is_shown = show_if(visible, MISSING)
+        if key not in shown:
+            shown[key] = is_shown
+        if is_shown and is_question and key in answers:
+            visible[key] = answers[key]
     return Visibility(shown, visible)
 
 
@@ -304,6 +378,7 @@ def _walk_inner(section: Section) -> Iterator[Node]:
 
 
 __all__ = [
-    "CENSORABLE_METRICS", "METRIC_TYPES", "UNSCORABLE_TYPES", "QuestionInfo", "Visibility",
-    "check_definition", "find_question", "iter_questions", "question_type", "visibility",
+    "CENSORABLE_METRICS", "METRIC_TYPES", "PER_DEFINITION_LIMIT", "UNSCORABLE_TYPES", "Outline",
+    "QuestionInfo", "Visibility", "check_definition", "find_question", "iter_questions", "outline",
+    "per_definition", "question_type", "visibility",
 ]

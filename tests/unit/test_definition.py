@@ -7,7 +7,9 @@ from typing import Any
 import msgspec
 
 from api_schemas.forms import FormDefinition
-from backend.forms.definition import check_definition, find_question, iter_questions, visibility
+from backend.forms.definition import (
+    PER_DEFINITION_LIMIT, check_definition, find_question, iter_questions, outline, visibility,
+)
 
 
 def var(key: str) -> dict[str, Any]:
@@ -155,3 +157,15 @@ def test_visibility_hides_questions_in_hidden_sections_and_ignores_hidden_answer
     view = visibility(defn, {"gate": False, "inner": True})
     assert view.shown == {"s": True, "gate": True, "inner": False, "t": False, "later": False}
     assert view.answers == {"gate": False}
+
+
+def test_the_per_definition_cache_is_per_object_and_bounded() -> None:
+    """Each report reuses its form's walked outline, but a different form never gets another's."""
+    one = msgspec.convert(form(section("s", yn("a"))), FormDefinition)
+    assert outline(one) is outline(one)
+    assert [i.question.key for i in outline(one).questions] == ["a"]
+    for i in range(PER_DEFINITION_LIMIT + 5):  # short-lived forms: ids get reused, entries evicted
+        other = msgspec.convert(form(section("s", yn(f"q{i}"))), FormDefinition)
+        assert [info.question.key for info in outline(other).questions] == [f"q{i}"]
+    assert len(outline.cache) == PER_DEFINITION_LIMIT  # type: ignore[attr-defined]
+    assert [i.question.key for i in outline(one).questions] == ["a"]
