@@ -34,14 +34,15 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from api_schemas.forms import (
     FormDefinition, Integer, MultipleChoice, Nps, Question, Rating, SingleChoice, Text,
 )
-from backend.forms.conditions import is_na_answer, is_true
-from backend.forms.definition import iter_questions, question_type, visibility
+from backend.forms.conditions import compile_condition, is_na_answer
+from backend.forms.definition import outline, per_definition, question_type, visibility
 from backend.forms.timers import parse_instant, timer_problems
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -63,98 +64,154 @@ def _range_problem(value: float, low: float | None, high: float | None) -> str |
     return None
 
 
-def shape_problems(question: Question, value: Any) -> list[str]:
-    """Why `value` is not a valid (non-N/A) answer to `question`; empty when it is."""
+def _always(problems: list[str]) -> Callable[[Any], list[str]]:
+    return lambda value: list(problems)
+
+
+def shape_checker(question: Question) -> Callable[[Any], list[str]]:
+    """``shape_problems`` for one question, with the type dispatch and choice sets done once."""
     kind = question_type(question)
     wrong = f"answer.wrong_type: a {kind} answer must be "
     if kind == "yes_no":
-        return [] if isinstance(value, bool) else [wrong + "true or false"]
+        return lambda value: [] if isinstance(value, bool) else [wrong + "true or false"]
     if isinstance(question, SingleChoice):
-        if not isinstance(value, str):
-            return [wrong + "a choice value (string)"]
-        values = {c.value for c in question.choices}
-        return [] if value in values else [f"answer.unknown_choice: {value!r} is not a choice"]
+        values = frozenset(c.value for c in question.choices)
+
+        def single(value: Any) -> list[str]:
+            if not isinstance(value, str):
+                return [wrong + "a choice value (string)"]
+            return [] if value in values else [f"answer.unknown_choice: {value!r} is not a choice"]
+        return single
     if isinstance(question, MultipleChoice):
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            return [wrong + "a list of choice values"]
-        values = {c.value for c in question.choices}
-        problems = [f"answer.unknown_choice: {v!r} is not a choice" for v in value if v not in values]
-        if len(set(value)) != len(value):
-            problems.append("answer.duplicate_choice: a choice is selected twice")
-        return problems
+        values = frozenset(c.value for c in question.choices)
+
+        def multiple(value: Any) -> list[str]:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                return [wrong + "a list of choice values"]
+            problems = [f"answer.unknown_choice: {v!r} is not a choice" for v in value if v not in values]
+            if len(set(value)) != len(value):
+                problems.append("answer.duplicate_choice: a choice is selected twice")
+            return problems
+        return multiple
     if isinstance(question, (Rating, Nps, Integer)):
-        if not _is_int(value):
-            return [wrong + "an integer"]
         low, high = (question.min, question.max) if not isinstance(question, Nps) else (0, 10)
-        problem = _range_problem(value, low, high)
-        return [problem] if problem else []
+
+        def integer(value: Any) -> list[str]:
+            if not _is_int(value):
+                return [wrong + "an integer"]
+            problem = _range_problem(value, low, high)
+            return [problem] if problem else []
+        return integer
     if kind in ("decimal", "duration"):
-        if not _is_number(value):
-            return [wrong + "a finite number"]
-        problem = _range_problem(value, question.min, question.max)  # type: ignore[union-attr]
-        return [problem] if problem else []
+        low, high = question.min, question.max  # type: ignore[union-attr]
+
+        def number(value: Any) -> list[str]:
+            if not _is_number(value):
+                return [wrong + "a finite number"]
+            problem = _range_problem(value, low, high)
+            return [problem] if problem else []
+        return number
     if kind == "timestamp":
-        return [] if parse_instant(value) else [wrong + "an ISO-8601 date-time with a UTC offset"]
+        return lambda value: [] if parse_instant(value) else [wrong + "an ISO-8601 date-time with a UTC offset"]
     if kind == "timer_sequence":
-        return [f"answer.bad_timer: {p}" for p in timer_problems(value)]
+        return lambda value: [f"answer.bad_timer: {p}" for p in timer_problems(value)]
     if isinstance(question, Text):
-        if not isinstance(value, str):
-            return [wrong + "a string"]
-        return [] if len(value) <= question.max_length else [
-            f"answer.too_long: more than {question.max_length} characters"]
+        max_length = question.max_length
+
+        def text(value: Any) -> list[str]:
+            if not isinstance(value, str):
+                return [wrong + "a string"]
+            return [] if len(value) <= max_length else [f"answer.too_long: more than {max_length} characters"]
+        return text
     if kind in ("photo", "file"):
-        ok = isinstance(value, Mapping) and set(value) == {"attachment"} and isinstance(
-            value["attachment"], str) and _SHA256.match(value["attachment"])
-        return [] if ok else [wrong + '{"attachment": <sha256 hex>}']
+        def attachment(value: Any) -> list[str]:
+            ok = isinstance(value, Mapping) and set(value) == {"attachment"} and isinstance(
+                value["attachment"], str) and _SHA256.match(value["attachment"])
+            return [] if ok else [wrong + '{"attachment": <sha256 hex>}']
+        return attachment
     if kind == "gps":
-        if not isinstance(value, Mapping) or not {"lat", "lon"} <= set(value) <= {"lat", "lon", "accuracy_m"}:
-            return [wrong + '{"lat": …, "lon": …, "accuracy_m": … (optional)}']
-        lat, lon, acc = value["lat"], value["lon"], value.get("accuracy_m", 0)
-        if not (_is_number(lat) and -90 <= lat <= 90 and _is_number(lon) and -180 <= lon <= 180):
-            return ["answer.out_of_range: lat must lie in −90…90 and lon in −180…180"]
-        return [] if _is_number(acc) and acc >= 0 else ["answer.out_of_range: accuracy_m must be ≥ 0"]
+        def gps(value: Any) -> list[str]:
+            if not isinstance(value, Mapping) or not {"lat", "lon"} <= set(value) <= {"lat", "lon", "accuracy_m"}:
+                return [wrong + '{"lat": …, "lon": …, "accuracy_m": … (optional)}']
+            lat, lon, acc = value["lat"], value["lon"], value.get("accuracy_m", 0)
+            if not (_is_number(lat) and -90 <= lat <= 90 and _is_number(lon) and -180 <= lon <= 180):
+                return ["answer.out_of_range: lat must lie in −90…90 and lon in −180…180"]
+            return [] if _is_number(acc) and acc >= 0 else ["answer.out_of_range: accuracy_m must be ≥ 0"]
+        return gps
     if kind == "note":
-        return ["answer.not_answerable: a note takes no answer"]
-    return [f"answer.wrong_type: unsupported question type {kind}"]
+        return _always(["answer.not_answerable: a note takes no answer"])
+    return _always([f"answer.wrong_type: unsupported question type {kind}"])
+
+
+def shape_problems(question: Question, value: Any) -> list[str]:
+    """Why `value` is not a valid (non-N/A) answer to `question`; empty when it is."""
+    return shape_checker(question)(value)
+
+
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    """What check_answers needs of one question, worked out once per definition."""
+
+    key: str
+    required: bool
+    na_allowed: bool
+    is_note: bool
+    shape: Callable[[Any], list[str]]
+    constraint: Callable[..., bool] | None
+    constraint_failed: str  # the reason when the constraint does not hold
+
+
+@per_definition
+def _rules(defn: FormDefinition) -> tuple[tuple[_Rules, ...], frozenset[str]]:
+    rules = []
+    for info in outline(defn).questions:
+        q = info.question
+        message = q.constraint_message.get(defn.default_language) or next(
+            iter(q.constraint_message.values()), "the answer does not meet the constraint")
+        rules.append(_Rules(
+            key=q.key, required=q.required, na_allowed=q.na_allowed, is_note=question_type(q) == "note",
+            shape=shape_checker(q),
+            constraint=None if q.constraint is None else compile_condition(q.constraint),
+            constraint_failed=f"answer.constraint: {message}",
+        ))
+    return tuple(rules), frozenset(r.key for r in rules)
 
 
 def check_answers(defn: FormDefinition, answers: dict[str, Any]) -> list[tuple[str, str]]:
     """Every problem as (question key, reason), in document order then unknown keys."""
     problems: list[tuple[str, str]] = []
     view = visibility(defn, answers)
-    known: set[str] = set()
-    for info in iter_questions(defn):
-        q = info.question
-        known.add(q.key)
-        shown = view.shown.get(q.key, False)
-        present = q.key in answers
-        if not present:
-            if shown and q.required:
-                problems.append((q.key, "answer.required: the question is shown and required"))
+    shown_keys = view.shown
+    rules, known = _rules(defn)
+    for rule in rules:
+        key = rule.key
+        shown = shown_keys.get(key, False)
+        if key not in answers:
+            if shown and rule.required:
+                problems.append((key, "answer.required: the question is shown and required"))
             continue
-        value = answers[q.key]
+        value = answers[key]
         if not shown:
-            problems.append((q.key, "answer.hidden: the question is not shown, so it takes no answer"))
+            problems.append((key, "answer.hidden: the question is not shown, so it takes no answer"))
             continue
         if value is None:
-            problems.append((q.key, "answer.null: leave the key out for an unanswered question"))
+            problems.append((key, "answer.null: leave the key out for an unanswered question"))
             continue
         if is_na_answer(value):
-            if question_type(q) == "note":
-                problems.append((q.key, "answer.not_answerable: a note takes no answer"))
-            elif not q.na_allowed or set(value) != {"na"}:
-                problems.append((q.key, "answer.na_not_allowed: N/A is not allowed here"
-                                 if not q.na_allowed else 'answer.wrong_type: N/A is exactly {"na": true}'))
+            if rule.is_note:
+                problems.append((key, "answer.not_answerable: a note takes no answer"))
+            elif not rule.na_allowed or set(value) != {"na"}:
+                problems.append((key, "answer.na_not_allowed: N/A is not allowed here"
+                                 if not rule.na_allowed else 'answer.wrong_type: N/A is exactly {"na": true}'))
             continue
-        shape = shape_problems(q, value)
-        problems += [(q.key, reason) for reason in shape]
-        if not shape and q.constraint is not None and not is_true(q.constraint, view.answers, self_value=value):
-            message = q.constraint_message.get(defn.default_language) or next(
-                iter(q.constraint_message.values()), "the answer does not meet the constraint")
-            problems.append((q.key, f"answer.constraint: {message}"))
+        shape = rule.shape(value)
+        if shape:
+            problems += [(key, reason) for reason in shape]
+        elif rule.constraint is not None and not rule.constraint(view.answers, value):
+            problems.append((key, rule.constraint_failed))
     problems += [(key, "answer.unknown_question: no question has this key")
                  for key in answers if key not in known]
     return problems
 
 
-__all__ = ["check_answers", "shape_problems"]
+__all__ = ["check_answers", "shape_checker", "shape_problems"]
