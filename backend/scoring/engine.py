@@ -46,7 +46,7 @@ first source of a key in document order wins:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,12 +54,12 @@ from api_schemas.forms import (
     Band, FormDefinition, MultipleChoice, Nps, Question, Rating, ScoreItem, ScoreResult, Section,
     SingleChoice, TimerSequence, YesNo,
 )
-from backend.forms.answers import shape_problems
+from backend.forms.answers import shape_checker
 from backend.forms.conditions import is_na_answer
 from backend.forms.definition import (
-    CENSORABLE_METRICS, UNSCORABLE_TYPES, iter_questions, question_type, visibility,
+    CENSORABLE_METRICS, UNSCORABLE_TYPES, outline, per_definition, question_type, visibility,
 )
-from backend.forms.timers import TimerMetrics, derive
+from backend.forms.timers import TimerMetrics, derive, try_derive
 
 _HOURS_METRICS = frozenset({"reply_h", "resolution_h"})
 
@@ -69,10 +69,6 @@ def _band_points(bands: list[Band], value: float) -> float:
         if (band.min is None or value >= band.min) and (band.max is None or value < band.max):
             return band.points
     return 0.0
-
-
-def _timer_metrics(q: TimerSequence, value: Any) -> TimerMetrics:
-    return derive(value, give_up_s=q.give_up_s, clock_start=q.clock_start)
 
 
 def _possible(q: Question) -> float:
@@ -92,20 +88,30 @@ def _possible(q: Question) -> float:
     return max([0.0, *(b.points for b in getattr(q, "bands", []))])
 
 
-def _earned(q: Question, value: Any) -> float:
-    """The raw points of a valid, non-N/A answer to a scorable question (not yet clamped)."""
+def _earner(q: Question) -> Callable[[Any], float]:
+    """The raw points (not yet clamped) of a valid, non-N/A answer to a scorable question;
+    a timer's are computed from its TimerMetrics, not from the raw answer."""
     if isinstance(q, YesNo):
-        return (q.points_yes if value else q.points_no) or 0.0
+        points_yes, points_no = q.points_yes, q.points_no
+        return lambda value: (points_yes if value else points_no) or 0.0
     if isinstance(q, SingleChoice):
-        return next((c.points or 0.0 for c in q.choices if c.value == value), 0.0)
+        by_value: dict[str, float] = {}
+        for c in q.choices:
+            by_value.setdefault(c.value, c.points or 0.0)  # the first choice with the value counts
+        return lambda value: by_value.get(value, 0.0)
     if isinstance(q, MultipleChoice):
-        return sum(max(c.points or 0.0, 0.0) for c in q.choices if c.value in value)
+        positive = [(c.value, max(c.points or 0.0, 0.0)) for c in q.choices]
+        return lambda value: sum(points for choice, points in positive if choice in value)
     if isinstance(q, Rating):
-        return (q.points or 0.0) * (value - q.min) / (q.max - q.min)
+        points, low, span = q.points or 0.0, q.min, q.max - q.min
+        return lambda value: points * (value - low) / span
     if isinstance(q, Nps):
-        return (q.points or 0.0) * value / 10
-    number = _timer_metrics(q, value).time_to_answer_s if isinstance(q, TimerSequence) else float(value)
-    return _band_points(getattr(q, "bands", []), number)
+        points = q.points or 0.0
+        return lambda value: points * value / 10
+    bands = getattr(q, "bands", [])
+    if isinstance(q, TimerSequence):
+        return lambda timer: _band_points(bands, timer.time_to_answer_s)
+    return lambda value: _band_points(bands, float(value))
 
 
 def _critical_failed(q: Question, value: Any) -> bool:
@@ -122,6 +128,68 @@ def _critical_failed(q: Question, value: Any) -> bool:
     return False
 
 
+@dataclass(frozen=True, slots=True)
+class _Item:
+    """What scoring needs of one question, worked out once per definition."""
+
+    question: Question
+    key: str
+    section_path: tuple[str, ...]
+    effective_weight: float
+    weight: float
+    bonus: bool
+    required: bool
+    critical: bool
+    unscorable: bool
+    possible: float
+    shape: Callable[[Any], list[str]]
+    timer: TimerSequence | None
+    earned: Callable[[Any], float]
+    # Metrics: the tag, and how a plain answer becomes its figure.
+    tag: str | None
+    is_yes_no: bool
+    csat_threshold: int | None  # a rating's top two points start here
+    hours: bool  # a duration (seconds) feeding an hours metric
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    items: tuple[_Item, ...]
+    # The section tree: a section is (weight, key, children), a question its index in `items`.
+    tree: tuple[Any, ...]
+    # For a contact nobody answered: (tag, deadline figure) of each waiting-time question, in order.
+    censored: tuple[tuple[str, float], ...]
+
+
+@per_definition
+def _plan(defn: FormDefinition) -> _Plan:
+    items = []
+    censored = []
+    for info in outline(defn).questions:
+        q = info.question
+        kind = question_type(q)
+        tag = q.metric.value if q.metric is not None else None
+        hours = tag in _HOURS_METRICS and kind == "duration"
+        items.append(_Item(
+            question=q, key=q.key, section_path=info.section_path, effective_weight=info.effective_weight,
+            weight=q.weight, bonus=q.bonus, required=q.required, critical=q.critical,
+            unscorable=kind in UNSCORABLE_TYPES, possible=_possible(q), shape=shape_checker(q),
+            timer=q if isinstance(q, TimerSequence) else None, earned=_earner(q), tag=tag,
+            is_yes_no=isinstance(q, YesNo), csat_threshold=q.max - 1 if isinstance(q, Rating) else None,
+            hours=hours,
+        ))
+        deadline = getattr(q, "max", None)
+        if tag in CENSORABLE_METRICS and not isinstance(q, TimerSequence) and deadline is not None:
+            censored.append((tag, float(deadline) / 3600 if hours else float(deadline)))
+    counter = iter(range(len(items)))
+
+    def tree(section_items: list[Any]) -> tuple[Any, ...]:
+        return tuple((item.weight, item.key, tree(item.items)) if isinstance(item, Section) else next(counter)
+                     for item in section_items)
+
+    return _Plan(tuple(items), tree(defn.sections), tuple(censored))  # type: ignore[arg-type]
+
+
 @dataclass
 class _Tally:
     """A section's weighted sums while scoring; children keep their own weight and fraction."""
@@ -135,16 +203,18 @@ class _Tally:
         return self.numerator / self.denominator if self.denominator > 0 else None
 
 
-def _metrics(defn: FormDefinition, shown: Mapping[str, bool], valid: Mapping[str, Any]) -> dict[str, Any]:
+def _metrics(plan: _Plan, shown: Mapping[str, bool], valid: Mapping[str, Any],
+             timers: Mapping[int, TimerMetrics]) -> dict[str, Any]:
     metrics: dict[str, Any] = {}
     explicit_answered: bool | None = None
-    for info in iter_questions(defn):
-        q = info.question
-        if q.key not in valid or not shown.get(q.key, False):
+    for index, it in enumerate(plan.items):
+        if it.key not in valid or not shown.get(it.key, False):
             continue
-        value = valid[q.key]
-        if isinstance(q, TimerSequence):
-            timer = _timer_metrics(q, value)
+        value = valid[it.key]
+        if it.timer is not None:
+            timer = timers.get(index)
+            if timer is None:  # only when another question shares its key
+                timer = derive(value, give_up_s=it.timer.give_up_s, clock_start=it.timer.clock_start)
             for key, figure in (
                 ("time_to_answer_s", timer.time_to_answer_s),
                 ("time_to_answer_s_censored", timer.censored),
@@ -155,110 +225,112 @@ def _metrics(defn: FormDefinition, shown: Mapping[str, bool], valid: Mapping[str
             ):
                 metrics.setdefault(key, figure)
             continue
-        if q.metric is None:
+        tag = it.tag
+        if tag is None or tag in metrics:
             continue
-        tag = q.metric.value
-        if tag in metrics:
-            continue
-        if isinstance(q, YesNo):
+        if it.is_yes_no:
             metrics[tag] = value
             if tag == "answered" and explicit_answered is None:
                 explicit_answered = value
         elif tag == "nps":
             metrics["nps"] = value
             metrics["nps_group"] = "promoter" if value >= 9 else "passive" if value >= 7 else "detractor"
-        elif tag == "csat" and isinstance(q, Rating):
+        elif tag == "csat" and it.csat_threshold is not None:
             metrics["csat"] = value
-            metrics["csat_satisfied"] = value >= q.max - 1
+            metrics["csat_satisfied"] = value >= it.csat_threshold
         else:
             number = float(value)
-            if tag in _HOURS_METRICS and question_type(q) == "duration":
+            if it.hours:
                 number /= 3600  # durations are seconds; these metrics are hours
             metrics[tag] = number
             if tag in CENSORABLE_METRICS:
                 metrics[f"{tag}_censored"] = False
     if explicit_answered is False:
         # Nobody answered: the waiting time is the deadline, censored (DESIGN 1: never dropped).
-        for info in iter_questions(defn):
-            q = info.question
-            tag = q.metric.value if q.metric is not None else None
-            deadline = getattr(q, "max", None)
-            if tag in CENSORABLE_METRICS and not isinstance(q, TimerSequence) and deadline is not None:
-                is_hours = tag in _HOURS_METRICS and question_type(q) == "duration"
-                metrics[tag] = float(deadline) / 3600 if is_hours else float(deadline)
-                metrics[f"{tag}_censored"] = True
+        for tag, deadline in plan.censored:
+            metrics[tag] = deadline
+            metrics[f"{tag}_censored"] = True
     return metrics
 
 
 def score(defn: FormDefinition, answers: Mapping[str, Any]) -> ScoreResult:
     """The calculated and final score, failure, per-item explanation and metrics of a report."""
-    view = visibility(defn, answers)
+    shown_keys = visibility(defn, answers).shown
+    plan = _plan(defn)
     items: list[ScoreItem] = []
-    # Per question: (weight, bonus, fraction or None when excluded) and its ScoreItem index.
-    leaf: dict[int, tuple[float, bool, float | None]] = {}
+    # Per question, by its index in plan.items: its fraction, or None when excluded.
+    fractions: list[float | None] = []
     valid: dict[str, Any] = {}
+    timers: dict[int, TimerMetrics] = {}
     failed = False
-    for info in iter_questions(defn):
-        q = info.question
-        shown = view.shown.get(q.key, False)
-        value = answers.get(q.key)
+    for index, it in enumerate(plan.items):
+        value = answers.get(it.key)
         fraction: float | None = None
         earned = possible = 0.0
         critical_failed = False
-        if not shown:
+        if not shown_keys.get(it.key, False):
             status = "hidden"
-        elif question_type(q) in UNSCORABLE_TYPES:
+        elif it.unscorable:
             status = "unscored"  # notes, text, photos…: nothing to earn, whatever the answer
         elif is_na_answer(value):
             status = "na"
-        elif value is None or shape_problems(q, value):
-            status = "unanswered"
-            if q.required:
-                possible = _possible(q)
-                fraction = 0.0 if possible > 0 else None
         else:
-            valid[q.key] = value
-            possible = _possible(q)
-            earned = min(max(_earned(q, value), 0.0), possible) if possible > 0 else 0.0
-            critical_failed = _critical_failed(q, value)
-            failed = failed or critical_failed
-            if possible > 0:
-                fraction = earned / possible
-                status = "bonus" if q.bonus else "scored"
+            timer = None
+            if value is None:
+                ok = False
+            elif it.timer is not None:
+                timer = try_derive(value, give_up_s=it.timer.give_up_s, clock_start=it.timer.clock_start)
+                ok = timer is not None
             else:
-                status = "unscored"
-        leaf[len(items)] = (q.weight, q.bonus, fraction)
+                ok = not it.shape(value)
+            if not ok:
+                status = "unanswered"
+                if it.required:
+                    possible = it.possible
+                    fraction = 0.0 if possible > 0 else None
+            else:
+                valid[it.key] = value
+                if timer is not None:
+                    timers[index] = timer
+                possible = it.possible
+                if possible > 0:
+                    earned = min(max(it.earned(value if timer is None else timer), 0.0), possible)
+                critical_failed = it.critical and _critical_failed(it.question, value)
+                failed = failed or critical_failed
+                if possible > 0:
+                    fraction = earned / possible
+                    status = "bonus" if it.bonus else "scored"
+                else:
+                    status = "unscored"
+        fractions.append(fraction)
         items.append(ScoreItem(
-            key=q.key, section_path=list(info.section_path), earned=earned, possible=possible,
-            effective_weight=info.effective_weight, contribution=0.0, status=status,
+            key=it.key, section_path=list(it.section_path), earned=earned, possible=possible,
+            effective_weight=it.effective_weight, contribution=0.0, status=status,
             critical_failed=critical_failed,
         ))
 
-    # Tally sections bottom-up, in the same document order iter_questions used.
-    counter = iter(range(len(items)))
-
-    def tally(section_items: list[Any]) -> _Tally:
+    def tally(children: tuple[Any, ...]) -> _Tally:
         t = _Tally()
-        for item in section_items:
-            if isinstance(item, Section):
-                sub = tally(item.items)
-                weight, bonus, fraction = item.weight, False, sub.fraction
-                child: Any = sub
-                if not view.shown.get(item.key, False):
-                    fraction = None
+        for child in children:
+            if type(child) is int:
+                it = plan.items[child]
+                weight, bonus, fraction = it.weight, it.bonus, fractions[child]
+                node: Any = child
             else:
-                index = next(counter)
-                weight, bonus, fraction = leaf[index]
-                child = index
+                weight, key, grandchildren = child
+                node = tally(grandchildren)
+                bonus, fraction = False, node.fraction
+                if not shown_keys.get(key, False):
+                    fraction = None
             counted = fraction is not None
             if counted:
                 t.numerator += weight * fraction
                 if not bonus:
                     t.denominator += weight
-            t.children.append((weight, counted, child))
+            t.children.append((weight, counted, node))
         return t
 
-    root = tally(defn.sections)  # type: ignore[arg-type]  # top sections are the root's children
+    root = tally(plan.tree)  # top sections are the root's children
 
     def share_out(t: _Tally, share: float) -> None:
         if t.fraction is None:
@@ -270,7 +342,7 @@ def score(defn: FormDefinition, answers: Mapping[str, Any]) -> ScoreResult:
             if isinstance(child, _Tally):
                 share_out(child, child_share)
             else:
-                items[child].contribution = 100 * child_share * leaf[child][2]  # type: ignore[operator]
+                items[child].contribution = 100 * child_share * fractions[child]  # type: ignore[operator]
 
     share_out(root, 1.0)
     calculated = None if root.fraction is None else 100 * root.fraction
@@ -284,7 +356,7 @@ def score(defn: FormDefinition, answers: Mapping[str, Any]) -> ScoreResult:
         final=0.0 if failed else calculated,
         failed=failed,
         items=items,
-        metrics=_metrics(defn, view.shown, valid),
+        metrics=_metrics(plan, shown_keys, valid, timers),
     )
 
 
