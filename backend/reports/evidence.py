@@ -10,7 +10,7 @@ from typing import Any
 
 from api_schemas.forms import FormDefinition, Gps, Photo, File, Text, TimerSequence, Timestamp, Note
 from backend.forms.conditions import is_na_answer
-from backend.forms.definition import iter_questions
+from backend.forms.definition import outline, per_definition
 from backend.forms.timers import derive, parse_instant
 
 # Below these, a visit or a conversation is too short to have been observed properly.
@@ -47,13 +47,24 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * 6_371_008.8 * math.asin(min(1.0, math.sqrt(a)))
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    comparable: tuple[str, ...]  # keys of compared questions, in document order
+    checked: tuple[Gps | Timestamp | TimerSequence, ...]  # the questions evidence_flags looks at
+
+
+@per_definition
+def _plan(definition: FormDefinition) -> _Plan:
+    questions = [info.question for info in outline(definition).questions]
+    return _Plan(
+        comparable=tuple(q.key for q in questions if not isinstance(q, _NOT_COMPARED)),
+        checked=tuple(q for q in questions if isinstance(q, (Gps, Timestamp, TimerSequence))),
+    )
+
+
 def comparable_answers(definition: FormDefinition, answers: Mapping[str, Any]) -> dict[str, Any]:
     """The answers that a copied report would repeat: choices, ratings, yes/no and numbers."""
-    return {
-        info.question.key: answers[info.question.key]
-        for info in iter_questions(definition)
-        if info.question.key in answers and not isinstance(info.question, _NOT_COMPARED)
-    }
+    return {key: answers[key] for key in _plan(definition).comparable if key in answers}
 
 
 def attachment_hashes(answers: Mapping[str, Any]) -> set[str]:
@@ -74,8 +85,8 @@ def evidence_flags(
     duration = (ctx.ended_at - ctx.started_at).total_seconds()
     if ctx.channel == "visit" and duration < MIN_VISIT_S:
         flags.append(Flag("visit.too_short", f"the visit lasted {duration:.0f} s (under {MIN_VISIT_S} s)"))
-    for info in iter_questions(definition):
-        q, value = info.question, answers.get(info.question.key)
+    for q in _plan(definition).checked:  # no other question type raises a flag
+        value = answers.get(q.key)
         if value is None or is_na_answer(value):
             continue
         if isinstance(q, Gps) and isinstance(value, dict) and None not in (ctx.location_lat, ctx.location_lon):
