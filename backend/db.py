@@ -6,16 +6,19 @@ import asyncio
 import contextvars
 import functools
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 from piccolo.table import Table
+
+
+T = TypeVar("T")
 
 
 class _ClosingSQLiteTransaction(SQLiteTransaction):
@@ -82,32 +85,35 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
 
     # ------------------------------------------------------------------ reads
 
-    @asynccontextmanager
-    async def reader(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Borrow a pooled reader connection."""
+    async def borrow(self) -> aiosqlite.Connection:
+        """A pooled reader connection; give it back with `give_back`."""
         if self._readers is None:
             self._readers = asyncio.Queue()
         if self._readers.empty() and self._reader_count < self.max_readers:
             self._reader_count += 1
             try:
-                connection = await self._open(daemon=True)
+                return await self._open(daemon=True)
             except BaseException:
                 self._reader_count -= 1
                 raise
-        else:
-            connection = await self._readers.get()
+        return await self._readers.get()
+
+    async def give_back(self, connection: aiosqlite.Connection) -> None:
         try:
-            yield connection
             if connection.in_transaction:  # a stray write outside writing(): never leave it open
                 await connection.commit()
         finally:
+            assert self._readers is not None
             self._readers.put_nowait(connection)
 
     async def _run_in_new_connection(self, query: str, args: list[Any] | None = None, query_type: str = "generic",
                                      table: Any = None) -> Any:
-        async with self.reader() as connection:
+        connection = await self.borrow()
+        try:
             async with connection.execute(query, args or []) as cursor:
                 return await cursor.fetchall()
+        finally:
+            await self.give_back(connection)
 
     async def _run_in_existing_connection(self, connection: Any, query: str, args: list[Any] | None = None,
                                           query_type: str = "generic", table: Any = None) -> Any:
@@ -164,9 +170,63 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
         if self._writer is None:
             self._writer = await self._open(daemon=True)
         await self._writer.execute("BEGIN IMMEDIATE")
+        return self._new_batch()
+
+    def _new_batch(self) -> _Batch:
+        assert self._writer is not None
         transaction = _ClosingSQLiteTransaction(engine=self, transaction_type=TransactionType.immediate)
         transaction.connection = self._writer
         return _Batch(self._writer, transaction, asyncio.get_running_loop().create_future())
+
+    async def run_block(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """A write block in one hop to the writer's thread: `work(connection)` runs in its own savepoint
+        of the shared transaction, exactly like a `writing()` block, and the transaction commits in the
+        same hop when no other writer is waiting. Returns once its writes are committed."""
+        if self._in_block.get():
+            raise RuntimeError("run_block() cannot run inside a writing() block")
+        if self._write_lock is None:
+            self._write_lock = asyncio.Lock()
+        self._waiting += 1
+        try:
+            await self._write_lock.acquire()
+        finally:
+            self._waiting -= 1
+        try:
+            if self._writer is None:
+                self._writer = await self._open(daemon=True)
+            begin = self._batch is None
+            if begin:
+                self._batch = self._new_batch()
+            batch = self._batch
+            assert batch is not None
+            batch.blocks += 1
+            commit = self._waiting == 0 or batch.blocks >= self.max_batch
+            try:
+                result, error, commit_error = await self._writer._execute(
+                    _run_block, self._writer._conn, work, begin, f"block_{batch.blocks}", commit)
+            except BaseException as exc:  # BEGIN failed (busy), or the connection did: the batch is lost
+                self._batch = None
+                if not begin:
+                    try:
+                        await self._writer.execute("ROLLBACK")
+                    except Exception:  # noqa: BLE001 - already failing; the batch's owners are told below
+                        pass
+                batch.committed.set_exception(exc)
+                batch.committed.exception()
+                raise
+            if commit:
+                self._batch = None
+                if commit_error is not None:
+                    batch.committed.set_exception(commit_error)
+                    batch.committed.exception()
+                else:
+                    batch.committed.set_result(None)
+        finally:
+            self._write_lock.release()
+        if error is not None:
+            raise error
+        await asyncio.shield(batch.committed)
+        return result
 
     async def _commit(self) -> None:
         batch, self._batch = self._batch, None
@@ -189,6 +249,28 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
         self._writer, self._readers, self._reader_count = None, None, 0
         for connection in connections:
             await connection.close()
+
+
+def _run_block(connection: sqlite3.Connection, work: Callable[[sqlite3.Connection], T], begin: bool, savepoint: str,
+               commit: bool) -> tuple[T | None, Exception | None, Exception | None]:
+    """On the writer's thread: (work's result, work's error, the commit's error)."""
+    if begin:
+        connection.execute("BEGIN IMMEDIATE")
+    connection.execute(f"SAVEPOINT {savepoint}")
+    result, error, commit_error = None, None, None
+    try:
+        result = work(connection)
+    except Exception as exc:  # noqa: BLE001 - handed back to the block's owner
+        error = exc
+        connection.execute(f"ROLLBACK TO {savepoint}")
+    connection.execute(f"RELEASE {savepoint}")
+    if commit:
+        try:
+            connection.execute("COMMIT")
+        except Exception as exc:  # noqa: BLE001 - every block of the batch is told
+            commit_error = exc
+            connection.execute("ROLLBACK")
+    return result, error, commit_error
 
 
 class _Batch:
@@ -284,6 +366,12 @@ class Session:
         rows = await self.fetch(sql, *args)
         return rows[0] if rows else None
 
+    async def fetchrows(self, *statements: tuple[str, tuple[Any, ...]]) -> list[dict[str, Any] | None]:
+        """The first row of each (sql, args), in order; on SQLite in one hop to the connection's thread."""
+        if self.postgres:
+            return [await self.fetchrow(sql, *args) for sql, args in statements]
+        return await self.connection._execute(_sqlite_fetchrows, self.connection._conn, statements)
+
     async def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         if not rows:
             return
@@ -299,6 +387,11 @@ def _sqlite_fetch(connection: sqlite3.Connection, sql: str, args: tuple[Any, ...
     return connection.execute(sql, args).fetchall()
 
 
+def _sqlite_fetchrows(connection: sqlite3.Connection,
+                      statements: tuple[tuple[str, tuple[Any, ...]], ...]) -> list[dict[str, Any] | None]:
+    return [connection.execute(sql, args).fetchone() for sql, args in statements]
+
+
 def _sqlite_executemany(connection: sqlite3.Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
     connection.executemany(sql, rows)
 
@@ -309,29 +402,37 @@ def _numbered(sql: str) -> str:
     return "".join(part + (f"${i}" if i < len(parts) else "") for i, part in enumerate(parts, start=1))
 
 
-@asynccontextmanager
-async def reading() -> AsyncIterator[Session]:
+class reading:  # noqa: N801 - used like a function: `async with db.reading() as session`
     """A Session for reads: the enclosing write transaction's connection when there is one (so it
-    sees that block's writes), else a pooled reader (SQLite) or a pool connection (PostgreSQL)."""
-    current = engine()
-    transaction = current.current_transaction.get()
-    if transaction is not None:
-        yield Session(transaction.connection, postgres=isinstance(current, PostgresEngine))
-    elif isinstance(current, FieldscoreSQLiteEngine):
-        async with current.reader() as connection:
-            yield Session(connection, postgres=False)
-    elif isinstance(current, PostgresEngine):
-        if current.pool is not None:
-            async with current.pool.acquire() as connection:
-                yield Session(connection, postgres=True)
+    sees that block's writes), else a pooled reader (SQLite) or a pool connection (PostgreSQL).
+    A class rather than an @asynccontextmanager: it runs several times per request."""
+
+    __slots__ = ("_engine", "_connection", "_kind")
+
+    async def __aenter__(self) -> Session:
+        current = self._engine = engine()
+        postgres = isinstance(current, PostgresEngine)
+        transaction = current.current_transaction.get()
+        if transaction is not None:
+            self._kind, self._connection = "transaction", transaction.connection
+        elif isinstance(current, FieldscoreSQLiteEngine):
+            self._kind, self._connection = "sqlite", await current.borrow()
+        elif postgres and current.pool is not None:
+            self._kind, self._connection = "pool", await current.pool.acquire()
+        elif postgres:
+            self._kind, self._connection = "own", await current.get_new_connection()
         else:
-            connection = await current.get_new_connection()
-            try:
-                yield Session(connection, postgres=True)
-            finally:
-                await connection.close()
-    else:
-        raise RuntimeError(f"hand-written SQL needs FieldscoreSQLiteEngine or PostgresEngine, not {current!r}")
+            raise RuntimeError(f"hand-written SQL needs FieldscoreSQLiteEngine or PostgresEngine, not {current!r}")
+        return Session(self._connection, postgres=postgres)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        kind, connection, current = self._kind, self._connection, self._engine
+        if kind == "sqlite":
+            await current.give_back(connection)  # type: ignore[attr-defined]
+        elif kind == "pool":
+            await current.pool.release(connection)  # type: ignore[attr-defined]
+        elif kind == "own":
+            await connection.close()
 
 
 def session() -> Session:
@@ -343,9 +444,16 @@ def session() -> Session:
     return Session(transaction.connection, postgres=isinstance(current, PostgresEngine))
 
 
+async def _keep_session(connection: Any) -> None:
+    """Pool release hook. asyncpg's default resets every released connection with a round trip
+    (RESET ALL, UNLISTEN *, …); this app never changes session state (no SET, LISTEN, advisory locks
+    or open cursors), so only asyncpg's own rollback of an unfinished transaction is kept."""
+
+
 async def open_pool(current: Engine, *, min_size: int, max_size: int) -> None:
     if isinstance(current, PostgresEngine):
-        await current.start_connection_pool(min_size=min(min_size, max_size), max_size=max_size)
+        await current.start_connection_pool(min_size=min(min_size, max_size), max_size=max_size,
+                                            reset=_keep_session)
 
 
 async def close_pool(current: Engine) -> None:

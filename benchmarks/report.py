@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from benchmarks import machine
+from benchmarks import machine, seed
 from benchmarks.stats import Measurement, Summary
 
 if TYPE_CHECKING:
@@ -168,7 +168,8 @@ def render(config: Config, results: dict[str, tuple[Summary, Summary]], bare: Su
         "first admin is made with `python -m backend.cli create-user`.",
         "- (a) The real server process: `python -m backend.cli serve --host 127.0.0.1 --port <free port>` (uvicorn, "
         "one worker, default settings: uvloop + httptools, log level info with the access log on, PostgreSQL "
-        "pool of 20). Set-up through its API (untimed): organisation, brand and relation, location, the "
+        "pool of 20). Set-up through its API (untimed): organisation, brand and relation, "
+        f"{seed.LOCATIONS} locations (tasks go round them, so a shopper's reports span several), the "
         f"published small call form (`tests/api/forms_fixture.py`), {config.shoppers} shoppers who log in. "
         "Then, before each repetition, fresh ASSIGNED tasks are inserted straight into the database (untimed) "
         "with the columns `tasks.service.create_task` writes, plus its `task.created` audit entry. Each of the "

@@ -164,7 +164,7 @@ def measure_database(config: Config, kind: str, workdir: Path) -> tuple[Summary,
                              workdir / f"server-{kind}.log") as server:
             started = time.monotonic()
             world = seed.build_world(server.base_url, config.shoppers)
-            say(f"  set-up through the API: organisation, brand, location, published form, "
+            say(f"  set-up through the API: organisation, brand, {len(world.location_ids)} locations, published form, "
                 f"{config.shoppers} shoppers logged in ({time.monotonic() - started:.1f} s)")
             api = measure_api(config, database, server, world)
         writers = "1 connection" if kind == "sqlite" else f"{config.pg_raw_connections} asyncpg connections"

@@ -1,4 +1,4 @@
-"""Untimed set-up: an admin, organisation, brand, location, published form and shoppers through the API,
+"""Untimed set-up: an admin, organisation, brand, 20 locations, published form and shoppers through the API,
 then assigned tasks inserted straight into the database with the columns `tasks.service.create_task` writes."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from tests.api.forms_fixture import SMALL_CALL_FORM
 
 PASSWORD = "bench-password-not-secret"
 ADMIN_EMAIL = "bench-admin@example.test"
+LOCATIONS = 20
 UTC = dt.timezone.utc
 
 
@@ -25,7 +26,7 @@ UTC = dt.timezone.utc
 class World:
     admin_id: str
     organisation_id: str
-    location_id: str
+    location_ids: list[str]
     form_version_id: str
     shoppers: list[tuple[str, str]]  # (user id, bearer token)
 
@@ -53,10 +54,12 @@ def build_world(base_url: str, shoppers: int) -> World:
         org = ok("POST", "/organisations", token, json={"name": "Bench Telecom"})
         brand = ok("POST", "/brands", token, json={"name": "Bench"})
         ok("PUT", f"/organisations/{org['id']}/brands/{brand['id']}", token, json={"relation": "own"})
-        location = ok("POST", "/locations", token, json={
-            "brand_id": brand["id"], "name": "Bench Prague", "code": "BENCH-1", "region": "Bohemia",
-            "timezone": "Europe/Prague", "lat": 50.086, "lon": 14.425,
-        })
+        # A shopper's reports span many locations, as in the field (the identical-answers check
+        # compares each report with the shopper's latest one at another location).
+        locations = [ok("POST", "/locations", token, json={
+            "brand_id": brand["id"], "name": f"Bench Prague {i}", "code": f"BENCH-{i}", "region": "Bohemia",
+            "timezone": "Europe/Prague", "lat": 50.086 + i / 1000, "lon": 14.425,
+        })["id"] for i in range(1, LOCATIONS + 1)]
         form = ok("POST", "/forms", token, json={"name": "Bench call", "channel": "call",
                                                  "definition": SMALL_CALL_FORM})
         version = ok("POST", f"/forms/{form['id']}/publish", token)
@@ -66,7 +69,7 @@ def build_world(base_url: str, shoppers: int) -> World:
             user = ok("POST", "/users", token, json={"email": email, "name": f"Shopper {i}", "password": PASSWORD,
                                                     "role": "shopper"})
             people.append((user["id"], login(email)["access_token"]))
-        return World(admin_id=admin["user"]["id"], organisation_id=org["id"], location_id=location["id"],
+        return World(admin_id=admin["user"]["id"], organisation_id=org["id"], location_ids=locations,
                      form_version_id=version["id"], shoppers=people)
 
 
@@ -87,11 +90,12 @@ AUDIT_COLUMNS = ("id", "at", "actor", "action", "entity", "entity_id", "detail")
 def add_tasks(database: Database, world: World, shopper_ids: list[str]) -> list[str]:
     """One ASSIGNED task per entry of `shopper_ids` (and its `task.created` audit entry); returns the task ids."""
     now = dt.datetime.now(UTC)
-    admin, org, loc = uuid.UUID(world.admin_id), uuid.UUID(world.organisation_id), uuid.UUID(world.location_id)
+    admin, org = uuid.UUID(world.admin_id), uuid.UUID(world.organisation_id)
+    locations = [uuid.UUID(location) for location in world.location_ids]
     version = uuid.UUID(world.form_version_id)
     tasks, audit = [], []
-    for shopper in shopper_ids:
-        task_id = uuid.uuid4()
+    for i, shopper in enumerate(shopper_ids):
+        task_id, loc = uuid.uuid4(), locations[i % len(locations)]
         # The window is wide so reports stamped "a few minutes ago" fit it for the whole run.
         tasks.append((task_id, org, loc, version, "call", "assigned", uuid.UUID(shopper),
                       now - dt.timedelta(days=1), now + dt.timedelta(days=1), admin, now, now))

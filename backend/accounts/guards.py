@@ -66,7 +66,7 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=actor, auth=row["id"])
 
 
-def requires_roles(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+async def requires_roles(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     allowed = handler.opt.get("roles")
     if allowed == PUBLIC:
         return

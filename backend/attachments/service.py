@@ -21,7 +21,7 @@ from backend.attachments import tables as t
 from backend.attachments.sniff import ACCEPTED, Kind, sniff
 from backend.attachments.store import AttachmentStore
 from backend.errors import FieldscoreError, InvalidInput, NotFound, is_unique_violation
-from backend.forms.definition import iter_questions
+from backend.forms.definition import iter_questions, per_definition
 from backend.reports.tables import Report
 from backend.settings import Settings
 
@@ -145,13 +145,17 @@ def _fits(question: Photo | File, kind: str) -> bool:
     return kind in ("image", "document", "audio")
 
 
-def _attachment_answers(definition: FormDefinition, answers: Mapping[str, Any]) -> list[tuple[Photo | File, str]]:
+@per_definition
+def _attachment_questions(definition: FormDefinition) -> tuple[Photo | File, ...]:
+    return tuple(info.question for info in iter_questions(definition) if isinstance(info.question, (Photo, File)))
+
+
+def attachment_answers(definition: FormDefinition, answers: Mapping[str, Any]) -> list[tuple[Photo | File, str]]:
     """(question, sha256) for each photo/file question answered with a well-formed attachment."""
     found = []
-    for info in iter_questions(definition):
-        question = info.question
+    for question in _attachment_questions(definition):
         value = answers.get(question.key)
-        if not isinstance(question, (Photo, File)) or not isinstance(value, Mapping):
+        if not isinstance(value, Mapping):
             continue
         sha256 = value.get("attachment")
         if isinstance(sha256, str) and _SHA256.match(sha256):
@@ -168,7 +172,7 @@ async def check_attachment_answers(
     attachment.not_yours (uploaded only by someone else), attachment.wrong_kind (a photo needs an
     image; a file with accept="audio" needs audio). Malformed answers are left to check_answers.
     """
-    named = _attachment_answers(definition, answers)
+    named = attachment_answers(definition, answers)
     if not named:
         return []
     rows = await t.Attachment.select(t.Attachment.sha256, t.Attachment.kind, t.Attachment.uploaded_by).where(
@@ -197,7 +201,7 @@ async def link_attachments(report_id: uuid.UUID, definition: FormDefinition, ans
     await t.ReportAttachment.delete().where(t.ReportAttachment.report_id == report_id)
     links = [
         t.ReportAttachment(id=uuid.uuid4(), report_id=report_id, question_key=question.key, sha256=sha256)
-        for question, sha256 in _attachment_answers(definition, answers)
+        for question, sha256 in attachment_answers(definition, answers)
     ]
     if links:
         await t.ReportAttachment.insert(*links)

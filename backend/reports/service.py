@@ -15,6 +15,7 @@ from api_schemas.common import Page
 from api_schemas.forms import FormDefinition, ScoreResult
 from api_schemas.reports import (
     AnswerChange,
+    Flag,
     BulkApprove,
     BulkApproveResult,
     Report,
@@ -25,6 +26,7 @@ from api_schemas.reports import (
     ReportReject,
     ReportReturn,
     ReportRevision,
+    ReportScore,
     ReportStatus,
 )
 from api_schemas.tasks import TaskStatus
@@ -33,9 +35,8 @@ from backend.accounts.security import Actor
 from backend.attachments import service as attachments
 from backend.attachments.tables import ReportAttachment
 from backend.audit.service import record
-from backend.campaigns.tables import Campaign
 from backend.forms.definition import iter_questions
-from backend.reports import evidence
+from backend.reports import evidence, ingest
 from backend.campaigns import service as campaigns
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound, is_unique_violation
 from backend.forms import service as forms
@@ -44,7 +45,7 @@ from backend.pagination import PageParams
 from backend.reports import tables as t
 from backend.scoring.engine import score
 from backend.tasks import service as tasks
-from backend.tasks.lifecycle import SUBMITTABLE
+from backend.tasks.lifecycle import SUBMITTABLE, can_move
 from backend.tasks.tables import Task
 
 # A phone's clock may run a little ahead of the server's.
@@ -178,9 +179,8 @@ _RACE_CODES = frozenset({"task.not_submittable", "report.duplicate_for_task", "t
 
 
 async def _current(report_id: uuid.UUID) -> dict[str, Any] | None:
-    return await t.Report.select(
-        t.Report.shopper, t.Report.content_hash, t.Report.revision, t.Report.status, t.Report.task,
-    ).where(t.Report.id == report_id).first()
+    async with db.reading() as session:
+        return await session.fetchrow(ingest.CURRENT_SQL, report_id)
 
 
 def _next_revision(actor: Actor, data: ReportCreate, digest: str, existing: dict[str, Any] | None) -> int | None:
@@ -222,11 +222,20 @@ async def _submit_once(actor: Actor, data: ReportCreate, digest: str) -> tuple[R
     # Validation, scoring and flagging read and compute a lot; done before the write lock, so
     # writers hold it only for the writes. Under the lock we look again at what they relied on.
     for _ in range(5):
-        existing = await _current(data.id)
+        async with db.reading() as session:
+            existing, task, previous = await session.fetchrows(
+                (ingest.CURRENT_SQL, (data.id,)), (ingest.TASK_SQL, (data.task_id,)),
+                (ingest.PREVIOUS_SQL, (data.task_id, actor.user_id, data.id)))
         revision = _next_revision(actor, data, digest, existing)
         if revision is None:
             return await get_report(actor, data.id), False
-        prepared = await _prepare(actor, data, revision)
+        prepared = await _prepare(actor, data, revision, task, previous)
+        if revision == 1 and prepared.result.metrics.get("answered") is not False:
+            # The common case, a new report that schedules nothing: written in a batch with others.
+            new = _new_report(actor, data, digest, prepared)
+            if await ingest.store(new):
+                return _in_hand(new, data, prepared), True
+            continue
         written = False
         async with db.writing():
             if await _unchanged(data, existing, prepared):
@@ -235,6 +244,36 @@ async def _submit_once(actor: Actor, data: ReportCreate, digest: str) -> tuple[R
         if written:
             return await get_report(actor, data.id), revision == 1
     raise Conflict("The report or its task kept changing; try again.", code="report.busy")
+
+
+def _new_report(actor: Actor, data: ReportCreate, digest: str, p: _Prepared) -> ingest.NewReport:
+    result, task = p.result, p.task
+    return ingest.NewReport(
+        id=data.id, task_id=data.task_id, task_status=p.status.value, shopper_id=actor.user_id,
+        organisation_id=task["organisation_id"], location_id=task["location_id"],
+        form_version_id=task["form_version_id"], content_hash=digest,
+        answers_json=msgspec.json.encode(data.answers).decode(), started_at=data.started_at.astimezone(dt.timezone.utc),
+        ended_at=data.ended_at.astimezone(dt.timezone.utc), submitted_at=_now(), score_calculated=result.calculated,
+        score_final=result.final, failed=result.failed, detail_json=msgspec.json.encode(result).decode(),
+        flags_json=msgspec.json.encode([{"code": f.code, "reason": f.reason} for f in p.flags]).decode(),
+        flag_count=len(p.flags),
+        links=tuple((q.key, sha) for q, sha in attachments.attachment_answers(p.definition, data.answers)),
+        task_audit_json=msgspec.json.encode({"from": p.status.value, "to": TaskStatus.submitted.value,
+                                             "report_id": str(data.id)}).decode(),
+        report_audit_json=msgspec.json.encode({"task_id": str(data.task_id), "score": result.final,
+                                               "flags": len(p.flags)}).decode(),
+    )
+
+
+def _in_hand(new: ingest.NewReport, data: ReportCreate, p: _Prepared) -> Report:
+    """The stored report as GET /reports/{id} shows it to its shopper, built from what was written."""
+    return Report(
+        id=new.id, task_id=new.task_id, shopper_id=new.shopper_id, organisation_id=new.organisation_id,
+        location_id=new.location_id, form_version_id=new.form_version_id, status=ReportStatus.submitted, revision=1,
+        started_at=new.started_at, ended_at=new.ended_at, submitted_at=new.submitted_at, answers=data.answers,
+        score=ReportScore(calculated=new.score_calculated, final=new.score_final, failed=new.failed),
+        review_reason=None, flags=[Flag(code=f.code, reason=f.reason) for f in p.flags],
+    )
 
 
 async def _unchanged(data: ReportCreate, seen: dict[str, Any] | None, prepared: _Prepared) -> bool:
@@ -249,18 +288,20 @@ async def _unchanged(data: ReportCreate, seen: dict[str, Any] | None, prepared: 
     return prepared.revision > 1 or not await t.Report.exists().where(t.Report.task == data.task_id)
 
 
-async def _prepare(actor: Actor, data: ReportCreate, revision: int) -> _Prepared:
-    try:
-        task = await tasks.task_row(Actor(actor.user_id, Role.admin, None), data.task_id)
-    except NotFound:
-        raise InvalidInput("Unknown task.", errors=[("task_id", "no such task")]) from None
+async def _prepare(actor: Actor, data: ReportCreate, revision: int, task: dict[str, Any] | None,
+                   previous: dict[str, Any] | None) -> _Prepared:
+    """Check, score and flag a delivery; `task` and `previous` as read with ingest.TASK_SQL and PREVIOUS_SQL."""
+    if task is None:
+        raise InvalidInput("Unknown task.", errors=[("task_id", "no such task")])
     if task["shopper_id"] != actor.user_id:
         raise Forbidden("This task is not assigned to you.", code="task.not_yours")
     status = TaskStatus(task["status"])
     if revision == 1:
         if status not in SUBMITTABLE:
             raise Conflict(f"A task that is {status.value} takes no report.", code="task.not_submittable")
-        if await t.Report.exists().where(t.Report.task == data.task_id):
+        if not can_move(status, TaskStatus.submitted, actor.role):
+            raise Conflict(f"A task that is {status.value} cannot become submitted.", code="task.invalid_transition")
+        if task["has_report"]:
             raise Conflict("This task already has a report.", code="report.duplicate_for_task",
                            errors=[("task_id", "already reported")])
     definition = await forms.published_definition(task["form_version_id"])
@@ -272,7 +313,7 @@ async def _prepare(actor: Actor, data: ReportCreate, revision: int) -> _Prepared
     if problems:
         raise InvalidInput(f"The report has {len(problems)} problem(s).", code="report.invalid", errors=problems)
     result = score(definition, data.answers)
-    flags = await _flags(actor, data, task, definition, window_start, window_end)
+    flags = await _flags(data, task, previous, definition, window_start, window_end)
     return _Prepared(revision=revision, task=task, status=status, definition=definition, result=result, flags=flags)
 
 
@@ -320,22 +361,15 @@ async def _hashes_in_other_reports(hashes: set[str], report_id: uuid.UUID) -> se
     return {r["sha256"] for r in rows}
 
 
-async def _flags(actor: Actor, data: ReportCreate, task: dict[str, Any], definition: FormDefinition,
-                 window_start: dt.datetime, window_end: dt.datetime) -> list[evidence.Flag]:
-    gps_limit = 300.0
-    if task["campaign_id"]:
-        row = await Campaign.select(Campaign.gps_limit_m).where(Campaign.id == task["campaign_id"]).first()
-        gps_limit = float(row["gps_limit_m"])
+async def _flags(data: ReportCreate, task: dict[str, Any], previous: dict[str, Any] | None,
+                 definition: FormDefinition, window_start: dt.datetime, window_end: dt.datetime) -> list[evidence.Flag]:
+    gps_limit = 300.0 if task["gps_limit_m"] is None else float(task["gps_limit_m"])
     hashes = evidence.attachment_hashes(data.answers)
     reused = await _hashes_in_other_reports(hashes, data.id) if hashes else set()
     identical_to = None
     mine = evidence.comparable_answers(definition, data.answers)
-    if len(mine) >= evidence.MIN_COMPARABLE_ANSWERS:
-        previous = await t.Report.select(t.Report.answers, t.Report.location.name.as_alias("location_name")).where(
-            (t.Report.shopper == actor.user_id) & (t.Report.id != data.id)
-            & (t.Report.location != task["location_id"]) & (t.Report.form_version == task["form_version_id"])
-        ).order_by(t.Report.submitted_at, ascending=False).output(load_json=True).first()
-        if previous and evidence.comparable_answers(definition, previous["answers"]) == mine:
+    if len(mine) >= evidence.MIN_COMPARABLE_ANSWERS and previous is not None:
+        if evidence.comparable_answers(definition, msgspec.json.decode(previous["answers"])) == mine:
             identical_to = previous["location_name"]
     ctx = evidence.Context(channel=task["channel"], window_start=window_start, window_end=window_end,
                            started_at=data.started_at, ended_at=data.ended_at, location_lat=task["location_lat"],

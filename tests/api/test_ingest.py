@@ -1,0 +1,135 @@
+"""New reports go through the batched writer (backend.reports.ingest): what it stores and answers must be
+what the Piccolo path stores and GET shows, whatever else is in the same batch."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+
+import msgspec
+import pytest
+
+from backend import db
+from backend.reports import ingest
+from tests.api.forms_fixture import answers
+from tests.api.test_end_to_end import make_task, publish_form, report_body
+from tests.api.test_resilience import insert_assigned_tasks
+from tests.world import add_shoppers, build_world
+
+UTC = dt.timezone.utc
+
+
+async def test_the_answer_built_in_hand_is_what_get_shows(client):
+    w = await build_world(client)
+    version_id = await publish_form(w)
+    earlier = await make_task(w, version_id, w.competitor_location_id)
+    await w.ok("shopper", "POST", "/reports", json=report_body(earlier, answer_s=7.5), status=201)
+    task = await make_task(w, version_id, w.own_location_id)
+    body = report_body(task, answer_s=7.5)
+    posted = await w.ok("shopper", "POST", "/reports", json=body, status=201)
+    assert [f["code"] for f in posted["flags"]] == ["answers.identical"], "the same answers as at the competitor"
+    assert posted == await w.ok("shopper", "GET", f"/reports/{body['id']}")
+    explanation = await w.ok("coordinator", "GET", f"/reports/{body['id']}/score")
+    assert (explanation["result"]["calculated"], explanation["result"]["final"]) == (
+        posted["score"]["calculated"], posted["score"]["final"])
+    revisions = await w.ok("shopper", "GET", f"/reports/{body['id']}/revisions")
+    assert [(r["number"], r["answers"], r["score"]) for r in revisions] == [(1, posted["answers"], posted["score"])]
+    assert (await w.ok("shopper", "GET", f"/tasks/{task['id']}"))["status"] == "submitted"
+    task_trail = await w.ok("coordinator", "GET", "/audit", params={"entity": "task", "entity_id": task["id"],
+                                                                   "action": "task.submitted"})
+    assert [e["detail"] for e in task_trail["items"]] == [{"from": "assigned", "to": "submitted",
+                                                           "report_id": body["id"]}]
+    assert task_trail["items"][0]["actor_id"] == w.users["shopper"]["id"]
+    report_trail = await w.ok("coordinator", "GET", "/audit", params={"entity": "report", "entity_id": body["id"]})
+    assert [(e["action"], e["detail"]) for e in report_trail["items"]] == [
+        ("report.submitted", {"task_id": task["id"], "score": posted["score"]["final"], "flags": len(posted["flags"])})]
+
+
+async def test_many_reports_at_once_are_all_stored_once(client):
+    w = await build_world(client)
+    shoppers = ["shopper", *await add_shoppers(w, 3)]
+    version_id = await publish_form(w)
+    tasks = await insert_assigned_tasks(w, version_id, shoppers, 24)
+    bodies = [(task["shopper"], report_body({"id": str(task["id"])}, friendliness=1 + i % 5))
+              for i, task in enumerate(tasks)]
+    # Every report twice, all at once: one batch holds duplicates of itself.
+    responses = await asyncio.gather(*(w.call(who, "POST", "/reports", json=body)
+                                       for who, body in bodies + bodies))
+    first, second = responses[:24], responses[24:]
+    for a, b in zip(first, second, strict=True):
+        assert sorted((a.status_code, b.status_code)) == [200, 201], (a.text, b.text)
+        assert a.json() == b.json()
+    listed = await w.ok("coordinator", "GET", "/reports", params={"limit": 100})
+    assert listed["total"] == 24
+    assert {r["id"]: r["answers"]["friendliness"] for r in listed["items"]} == {
+        body["id"]: body["answers"]["friendliness"] for _, body in bodies}
+    statuses = await w.ok("coordinator", "GET", "/tasks", params={"status": "submitted", "limit": 100})
+    assert statuses["total"] == 24
+    trail = await w.ok("coordinator", "GET", "/audit", params={"action": "report.submitted", "limit": 100})
+    assert trail["total"] == 24
+
+
+async def test_two_reports_for_one_task_at_once_one_wins(client):
+    w = await build_world(client)
+    version_id = await publish_form(w)
+    task = await make_task(w, version_id, w.own_location_id)
+    responses = await asyncio.gather(*(w.call("shopper", "POST", "/reports", json=report_body(task))
+                                       for _ in range(6)))
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 5
+    # Checked before the winner was stored or after: either way the loser is told why.
+    assert {r.json()["code"] for r in responses if r.status_code == 409} <= {"report.duplicate_for_task",
+                                                                            "task.not_submittable"}
+    assert (await w.ok("coordinator", "GET", "/reports", params={"task_id": task["id"]}))["total"] == 1
+
+
+async def test_a_report_that_cannot_be_written_fails_alone(client):
+    """A batch with one unwritable report (its organisation does not exist) stores the others."""
+    w = await build_world(client)
+    version_id = await publish_form(w)
+    tasks = [{"id": str(t["id"])} for t in await insert_assigned_tasks(w, version_id, ["shopper"], 3)]
+    now = dt.datetime.now(UTC)
+
+    def new(task: dict, organisation_id: str) -> ingest.NewReport:
+        return ingest.NewReport(
+            id=uuid.uuid4(), task_id=uuid.UUID(task["id"]), task_status="assigned",
+            shopper_id=uuid.UUID(w.users["shopper"]["id"]), organisation_id=uuid.UUID(organisation_id),
+            location_id=uuid.UUID(w.own_location_id), form_version_id=uuid.UUID(version_id), content_hash="0" * 64,
+            answers_json=msgspec.json.encode(answers()).decode(), started_at=now - dt.timedelta(minutes=9),
+            ended_at=now - dt.timedelta(minutes=4), submitted_at=now, score_calculated=90.0, score_final=90.0,
+            failed=False, detail_json="{}", flags_json="[]", flag_count=0, links=(), task_audit_json="{}",
+            report_audit_json="{}")
+
+    good_a, bad, good_b = new(tasks[0], w.organisation_id), new(tasks[1], str(uuid.uuid4())), new(tasks[2],
+                                                                                               w.organisation_id)
+    results = await asyncio.gather(*(ingest.store(r) for r in (good_a, bad, good_b)), return_exceptions=True)
+    assert results[0] is True and results[2] is True
+    assert isinstance(results[1], Exception)
+    listed = await w.ok("coordinator", "GET", "/reports")
+    assert {r["id"] for r in listed["items"]} == {str(good_a.id), str(good_b.id)}
+    assert (await w.ok("coordinator", "GET", f"/tasks/{tasks[1]['id']}"))["status"] == "assigned"
+
+
+async def test_a_task_that_changed_is_answered_changed(client):
+    w = await build_world(client)
+    version_id = await publish_form(w)
+    task = await make_task(w, version_id, w.own_location_id)
+    now = dt.datetime.now(UTC)
+    report = ingest.NewReport(
+        id=uuid.uuid4(), task_id=uuid.UUID(task["id"]), task_status="accepted",  # it is "assigned"
+        shopper_id=uuid.UUID(w.users["shopper"]["id"]), organisation_id=uuid.UUID(w.organisation_id),
+        location_id=uuid.UUID(w.own_location_id), form_version_id=uuid.UUID(version_id), content_hash="0" * 64,
+        answers_json="{}", started_at=now, ended_at=now, submitted_at=now, score_calculated=None, score_final=None,
+        failed=False, detail_json="{}", flags_json="[]", flag_count=0, links=(), task_audit_json="{}",
+        report_audit_json="{}")
+    assert await ingest.store(report) is False
+    assert (await w.ok("coordinator", "GET", "/reports"))["total"] == 0
+
+
+@pytest.mark.parametrize(("sql", "numbered"), [
+    ("SELECT 1", "SELECT 1"),
+    ("a = ? AND b = ?", "a = $1 AND b = $2"),
+    ("VALUES (?, ?, 'x', ?)", "VALUES ($1, $2, 'x', $3)"),
+])
+def test_placeholders_are_numbered_for_postgres(sql, numbered):
+    assert db._numbered(sql) == numbered
