@@ -99,9 +99,15 @@ _ARITY: Final[dict[str, tuple[int, int | None]]] = {
 _NODE_FIELDS = frozenset({"op", "args", "key"})
 
 
+_NEVER_MAPPINGS: Final = frozenset({bool, int, float, str, list, type(None)})
+
+
 def is_na_answer(answer: Any) -> bool:
     """An N/A answer is exactly a mapping whose "na" is the boolean true."""
-    return isinstance(answer, Mapping) and answer.get("na") is True
+    cls = type(answer)
+    if cls is dict:  # decoded JSON: skip the (slow) abstract Mapping check, per answer per report
+        return answer.get("na") is True
+    return cls not in _NEVER_MAPPINGS and isinstance(answer, Mapping) and answer.get("na") is True
 
 
 def value_of(raw: Any) -> Any:

@@ -148,7 +148,9 @@ class Outline:
     """A definition walked once: its questions, and its nodes as visibility needs them."""
 
     questions: tuple[QuestionInfo, ...]
-    # (key, enclosing section keys, compiled show-if or None, is a question), in document order
+    # (key, enclosing section keys, compiled show-if or None, is a question), in document order.
+    # With unique keys a section's shown state already includes its parents', so only the
+    # innermost enclosing section is listed.
     nodes: tuple[tuple[str, tuple[str, ...], Callable[..., bool] | None, bool], ...]
     conditional: bool  # some node has a show-if
     question_keys: tuple[str, ...]  # document order, duplicates kept
@@ -158,10 +160,12 @@ class Outline:
 @per_definition
 def outline(defn: FormDefinition) -> Outline:
     """The definition's Outline (cached per definition object)."""
+    walked = list(_walk(defn))
+    unique = len({node.key for node, _p, _s in walked}) == len(walked)
     nodes = tuple(
-        (node.key, tuple(s.key for s in parents),
+        (node.key, tuple(s.key for s in (parents[-1:] if unique else parents)),
          None if node.show_if is None else compile_condition(node.show_if), not isinstance(node, Section))
-        for node, _path, parents in _walk(defn))
+        for node, _path, parents in walked)
     return Outline(
         questions=tuple(iter_questions(defn)),
         nodes=nodes,

@@ -58,7 +58,7 @@ def _parse(value: Any) -> tuple[list[tuple[str, dt.datetime]], list[str]]:
         return [], ['expected {"events": [{"event": ..., "at": ...}, ...]}']
     events: list[tuple[str, dt.datetime]] = []
     for i, item in enumerate(value["events"]):
-        if not isinstance(item, Mapping) or set(item) != {"event", "at"}:
+        if not (type(item) is dict or isinstance(item, Mapping)) or set(item) != {"event", "at"}:
             problems.append(f'events[{i}]: expected {{"event": ..., "at": ...}}')
             continue
         name, at = item["event"], parse_instant(item["at"])
