@@ -47,7 +47,7 @@ first source of a key in document order wins:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from api_schemas.forms import (
@@ -190,17 +190,10 @@ def _plan(defn: FormDefinition) -> _Plan:
     return _Plan(tuple(items), tree(defn.sections), tuple(censored))  # type: ignore[arg-type]
 
 
-@dataclass
-class _Tally:
-    """A section's weighted sums while scoring; children keep their own weight and fraction."""
-
-    numerator: float = 0.0
-    denominator: float = 0.0
-    children: list[tuple[float, bool, Any]] = field(default_factory=list)  # (weight, counted, child)
-
-    @property
-    def fraction(self) -> float | None:
-        return self.numerator / self.denominator if self.denominator > 0 else None
+# A section's tally while scoring: (fraction or None when nothing counted, the denominator, and its
+# counted children as (weight, question index or the sub-section's tally)). Bonus items add to the
+# numerator only.
+_Tally = tuple[float | None, float, list[tuple[float, Any]]]
 
 
 def _metrics(plan: _Plan, shown: Mapping[str, bool], valid: Mapping[str, Any],
@@ -310,7 +303,8 @@ def score(defn: FormDefinition, answers: Mapping[str, Any]) -> ScoreResult:
         ))
 
     def tally(children: tuple[Any, ...]) -> _Tally:
-        t = _Tally()
+        numerator = denominator = 0.0
+        counted: list[tuple[float, Any]] = []
         for child in children:
             if type(child) is int:
                 it = plan.items[child]
@@ -319,33 +313,29 @@ def score(defn: FormDefinition, answers: Mapping[str, Any]) -> ScoreResult:
             else:
                 weight, key, grandchildren = child
                 node = tally(grandchildren)
-                bonus, fraction = False, node.fraction
-                if not shown_keys.get(key, False):
-                    fraction = None
-            counted = fraction is not None
-            if counted:
-                t.numerator += weight * fraction
+                bonus, fraction = False, node[0] if shown_keys.get(key, False) else None
+            if fraction is not None:
+                numerator += weight * fraction
                 if not bonus:
-                    t.denominator += weight
-            t.children.append((weight, counted, node))
-        return t
+                    denominator += weight
+                counted.append((weight, node))
+        return (numerator / denominator if denominator > 0 else None), denominator, counted
 
     root = tally(plan.tree)  # top sections are the root's children
 
     def share_out(t: _Tally, share: float) -> None:
-        if t.fraction is None:
+        fraction, denominator, counted = t
+        if fraction is None:
             return
-        for weight, counted, child in t.children:
-            if not counted:
-                continue
-            child_share = share * weight / t.denominator
-            if isinstance(child, _Tally):
-                share_out(child, child_share)
-            else:
+        for weight, child in counted:
+            child_share = share * weight / denominator
+            if type(child) is int:
                 items[child].contribution = 100 * child_share * fractions[child]  # type: ignore[operator]
+            else:
+                share_out(child, child_share)
 
     share_out(root, 1.0)
-    calculated = None if root.fraction is None else 100 * root.fraction
+    calculated = None if root[0] is None else 100 * root[0]
     if calculated is not None and calculated > 100:
         scale = 100 / calculated
         for item in items:
