@@ -110,8 +110,8 @@ class Visibility:
 
 
 T = TypeVar("T")
-# Definitions kept per process (published ones are cached by forms.service); bounded all the same.
-PER_DEFINITION_LIMIT: Final = 256
+# As many as forms.service keeps published definitions, so a busy process does not thrash.
+PER_DEFINITION_LIMIT: Final = 1024
 
 
 def per_definition(build: Callable[[FormDefinition], T]) -> Callable[[FormDefinition], T]:
