@@ -85,7 +85,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         for role, email in DEMO_LOGINS["users"]:
             print(f"    {role:<12} {email}")
     sys.stdout.flush()
-    uvicorn.run("backend.app:create_app", factory=True, host=args.host, port=args.port, log_level="info")
+    uvicorn.run("backend.app:create_app", factory=True, host=args.host, port=args.port, log_level="info",
+                workers=args.workers)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -95,6 +96,9 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     serve.add_argument("--demo-if-empty", action="store_true", help="load the demo data into an empty database")
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("FIELDSCORE_WORKERS", "1")),
+                       help="server processes (PostgreSQL; on SQLite one process writes best: its group commit "
+                            "batches every request, where several processes would queue on the file lock)")
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     demo = sub.add_parser("demo", help="load the deterministic demo data")

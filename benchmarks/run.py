@@ -38,6 +38,7 @@ class Config:
     raw_duration_s: float
     pg_raw_connections: int
     client: str
+    server_workers: dict[str, int]
     httpx_check_s: float
     quick: bool
 
@@ -53,6 +54,8 @@ def parse(argv: list[str] | None) -> tuple[Config, Path]:
     parser.add_argument("--client-processes", type=int, default=1, help="processes the clients are spread over")
     parser.add_argument("--client", choices=("lean", "httpx"), default="lean",
                         help="HTTP client for (a) and (c); httpx is measured against it on (c) either way")
+    parser.add_argument("--server-workers", default="sqlite=1,postgres=1",
+                        help="server processes per database for (a), e.g. sqlite=1,postgres=2")
     parser.add_argument("--reps", type=int, default=None)
     parser.add_argument("--duration", type=float, default=None, help="measured seconds per HTTP repetition")
     args = parser.parse_args(argv)
@@ -73,6 +76,8 @@ def parse(argv: list[str] | None) -> tuple[Config, Path]:
         raw_duration_s=0.8 if quick else 5.0,
         pg_raw_connections=50,
         client=args.client,
+        server_workers={**{"sqlite": 1, "postgres": 1},
+                        **{k: int(v) for k, _, v in (item.partition("=") for item in args.server_workers.split(","))}},
         httpx_check_s=0.0 if quick else 5.0,
         quick=quick,
     )
@@ -158,9 +163,10 @@ def measure_database(config: Config, kind: str, workdir: Path) -> tuple[Summary,
         seed.create_admin(database)
         say(f"  migrated (python -m backend.cli migrate) and admin created in {time.monotonic() - started:.1f} s")
         port = servers.free_port()
-        say(f"  (a) POST /reports through `python -m backend.cli serve --host 127.0.0.1 --port {port}`, "
+        command = servers.fieldscore_command(port, config.server_workers[kind])
+        say(f"  (a) POST /reports through `{shlex.join(['python', *command[1:]])}`, "
             f"{config.clients} clients in {config.client_processes} process(es)")
-        with servers.serving(servers.fieldscore_command(port), port, databases.env_for(database),
+        with servers.serving(command, port, databases.env_for(database),
                              workdir / f"server-{kind}.log") as server:
             started = time.monotonic()
             world = seed.build_world(server.base_url, config.shoppers)

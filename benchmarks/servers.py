@@ -31,8 +31,9 @@ class Server:
     log: Path
 
 
-def fieldscore_command(port: int) -> list[str]:
-    return [sys.executable, "-m", "backend.cli", "serve", "--host", HOST, "--port", str(port)]
+def fieldscore_command(port: int, workers: int = 1) -> list[str]:
+    return [sys.executable, "-m", "backend.cli", "serve", "--host", HOST, "--port", str(port),
+            *(["--workers", str(workers)] if workers > 1 else [])]
 
 
 def bare_command(port: int) -> list[str]:
@@ -79,9 +80,26 @@ def serving(command: list[str], port: int, env: dict[str, str], log: Path, timeo
 
 
 def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of one process (all its threads), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a process and its live descendants (uvicorn's worker processes), from /proc."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, its_parent in parents.items():
+            if its_parent == parent and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    return sum(times.get(p, 0.0) for p in tree)
 
 
 def postgres_cpu_seconds() -> float:
