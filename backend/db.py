@@ -411,7 +411,9 @@ def _sqlite_fetch(connection: sqlite3.Connection, sql: str, args: tuple[Any, ...
 
 def _sqlite_fetchrows(connection: sqlite3.Connection,
                       statements: tuple[tuple[str, tuple[Any, ...]], ...]) -> list[dict[str, Any] | None]:
-    return [connection.execute(sql, args).fetchone() for sql, args in statements]
+    # fetchall finishes each statement instead of relying on the cursor being freed at once: an
+    # unfinished statement would hold its read snapshot open, and later reads would not see newer commits.
+    return [next(iter(connection.execute(sql, args).fetchall()), None) for sql, args in statements]
 
 
 def _sqlite_executemany(connection: sqlite3.Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:

@@ -133,3 +133,18 @@ async def test_a_task_that_changed_is_answered_changed(client):
 ])
 def test_placeholders_are_numbered_for_postgres(sql, numbered):
     assert db._numbered(sql) == numbered
+
+
+async def test_hot_path_reads_see_every_commit(client):
+    """Reads between commits see each of them (on SQLite the inline reader must never keep a snapshot)."""
+    w = await build_world(client)
+    statement = ("SELECT id FROM organisation ORDER BY id", ())
+    for i in range(3):
+        async with db.reading() as session:
+            before = await session.fetch(statement[0])
+            await session.fetchrows(statement, statement)  # several rows, only the first taken
+        await w.ok("admin", "POST", "/organisations", json={"name": f"Later {i}"})
+        async with db.reading() as session:
+            (first,) = await session.fetchrows(statement)
+            after = await session.fetch(statement[0])
+        assert first == after[0] and len(after) == len(before) + 1
