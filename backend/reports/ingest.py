@@ -9,7 +9,8 @@ New reports (the first revision) are written by one writer per database engine i
 batch is being written, the next one collects. A batch is one transaction that re-checks, under the
 write lock (SQLite) or row locks (PostgreSQL), what each report's validation relied on (its id is
 unused, its task still has the status and shopper seen, and has no report) and writes those that
-still hold with one statement per table. On SQLite the whole batch is one hop to the writer's thread. The others are answered "changed" and their requests look
+still hold with one statement per table (on PostgreSQL one statement per table for the whole batch,
+its rows passed as arrays). On SQLite the whole batch is one hop to the writer's thread. The others are answered "changed" and their requests look
 again. A requester is answered only after the commit: a 2xx still means the report is on disk.
 """
 
@@ -45,20 +46,92 @@ PREVIOUS_SQL = """
     ORDER BY r.submitted_at DESC LIMIT 1
 """
 
-_INSERT_REPORT = """
-    INSERT INTO report (id, task, shopper, organisation, location, form_version, status, revision, content_hash,
-                        answers, started_at, ended_at, submitted_at, score_calculated, score_final, failed,
-                        score_detail, flags, flag_count)
-    VALUES (?, ?, ?, ?, ?, ?, 'submitted', 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+
+# PostgreSQL: the three reads above in one statement (one round trip instead of three).
+_READ_POSTGRES = """
+    SELECT cur.shopper AS cur_shopper, cur.content_hash AS cur_content_hash, cur.revision AS cur_revision,
+           cur.status AS cur_status, cur.task AS cur_task,
+           t.id AS task_id, t.organisation AS task_organisation_id, t.location AS task_location_id,
+           t.form_version AS task_form_version_id, t.channel AS task_channel, t.status AS task_status,
+           t.shopper AS task_shopper_id, t.window_start AS task_window_start, t.window_end AS task_window_end,
+           t.campaign AS task_campaign_id, l.lat AS task_location_lat, l.lon AS task_location_lon,
+           c.gps_limit_m AS task_gps_limit_m,
+           EXISTS (SELECT 1 FROM report r WHERE r.task = t.id) AS task_has_report,
+           prev.answers AS prev_answers, prev.location_name AS prev_location_name
+    FROM (SELECT 1) AS one
+    LEFT JOIN report cur ON cur.id = $1
+    LEFT JOIN task t ON t.id = $2
+    LEFT JOIN location l ON l.id = t.location
+    LEFT JOIN campaign c ON c.id = t.campaign
+    LEFT JOIN LATERAL (
+        SELECT r.answers, pl.name AS location_name
+        FROM report r JOIN location pl ON pl.id = r.location
+        WHERE r.shopper = $3 AND r.form_version = t.form_version AND r.location <> t.location AND r.id <> $1
+        ORDER BY r.submitted_at DESC LIMIT 1
+    ) AS prev ON true
 """
-_INSERT_REVISION = """
-    INSERT INTO report_revision (id, report, number, content_hash, answers, started_at, ended_at, submitted_at,
-                                 score_calculated, score_final, failed, score_detail)
-    VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+
+Row = dict[str, Any]
+
+
+async def read(report_id: uuid.UUID, task_id: uuid.UUID, shopper_id: uuid.UUID) -> tuple[Row | None, Row | None,
+                                                                                         Row | None]:
+    """What a submission needs to know: the stored report with this id (CURRENT_SQL's columns), the
+    task (TASK_SQL's) and the shopper's previous comparable report (PREVIOUS_SQL's), each or None."""
+    async with db.reading() as session:
+        if not session.postgres:  # inline reads on SQLite: three statements cost less than one round trip
+            current, task, previous = await session.fetchrows(
+                (CURRENT_SQL, (report_id,)), (TASK_SQL, (task_id,)), (PREVIOUS_SQL, (task_id, shopper_id, report_id)))
+            return current, task, previous
+        row = dict(await session.connection.fetchrow(_READ_POSTGRES, report_id, task_id, shopper_id))
+
+    def part(prefix: str, key: str) -> Row | None:
+        if row[prefix + key] is None:
+            return None
+        return {k.removeprefix(prefix): v for k, v in row.items() if k.startswith(prefix)}
+
+    return part("cur_", "status"), part("task_", "id"), part("prev_", "location_name")
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """Columns and their PostgreSQL types, for inserting many rows at once."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+
+    def sqlite_insert(self) -> str:
+        names = ", ".join(name for name, _ in self.columns)
+        return f"INSERT INTO {self.name} ({names}) VALUES ({', '.join('?' * len(self.columns))})"
+
+    def postgres_insert(self) -> str:
+        """One statement for the whole batch: a column-wise array per column, unnested into rows."""
+        names = ", ".join(name for name, _ in self.columns)
+        values = ", ".join(f"{name}::json" if kind == "json" else name for name, kind in self.columns)
+        arrays = ", ".join(f"${i}::{'text' if kind == 'json' else kind}[]"
+                           for i, (_, kind) in enumerate(self.columns, start=1))
+        return f"INSERT INTO {self.name} ({names}) SELECT {values} FROM unnest({arrays}) AS u({names})"
+
+
+_REPORT = _Table("report", (
+    ("id", "uuid"), ("task", "uuid"), ("shopper", "uuid"), ("organisation", "uuid"), ("location", "uuid"),
+    ("form_version", "uuid"), ("status", "text"), ("revision", "int"), ("content_hash", "text"), ("answers", "json"),
+    ("started_at", "timestamptz"), ("ended_at", "timestamptz"), ("submitted_at", "timestamptz"),
+    ("score_calculated", "float8"), ("score_final", "float8"), ("failed", "bool"), ("score_detail", "json"),
+    ("flags", "json"), ("flag_count", "int")))
+_REVISION = _Table("report_revision", (
+    ("id", "uuid"), ("report", "uuid"), ("number", "int"), ("content_hash", "text"), ("answers", "json"),
+    ("started_at", "timestamptz"), ("ended_at", "timestamptz"), ("submitted_at", "timestamptz"),
+    ("score_calculated", "float8"), ("score_final", "float8"), ("failed", "bool"), ("score_detail", "json")))
+_LINK = _Table("report_attachment", (("id", "uuid"), ("report_id", "uuid"), ("question_key", "text"),
+                                     ("sha256", "text")))
+_AUDIT = _Table("audit_entry", (("id", "uuid"), ("at", "timestamptz"), ("actor", "uuid"), ("action", "text"),
+                                ("entity", "text"), ("entity_id", "text"), ("detail", "json")))
+_MOVE_TASK_SQLITE = "UPDATE task SET status = 'submitted', updated_at = ? WHERE id = ? AND status = ?"
+_MOVE_TASK_POSTGRES = """
+    UPDATE task SET status = 'submitted', updated_at = $1
+    FROM unnest($2::uuid[], $3::text[]) AS u(id, status) WHERE task.id = u.id AND task.status = u.status
 """
-_MOVE_TASK = "UPDATE task SET status = 'submitted', updated_at = ? WHERE id = ? AND status = ?"
-_INSERT_AUDIT = "INSERT INTO audit_entry (id, at, actor, action, entity, entity_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)"
-_INSERT_LINK = "INSERT INTO report_attachment (id, report_id, question_key, sha256) VALUES (?, ?, ?, ?)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,17 +238,22 @@ async def _write_batch(reports: list[NewReport]) -> list[bool]:
         return await engine.run_block(lambda connection: _write_batch_sqlite(connection, reports))
     async with db.writing():
         session = db.session()
-        where, ids = session.any("id", {r.id for r in reports})
-        taken = await session.fetch(f"SELECT id FROM report WHERE {where}", *ids)
-        where, task_ids = session.any("id", {r.task_id for r in reports})
+        connection = session.connection
+        ids, task_ids = list({r.id for r in reports}), list({r.task_id for r in reports})
+        taken = await connection.fetch("SELECT id FROM report WHERE id = ANY($1::uuid[])", ids)
         # Lock the tasks until commit, so nothing moves them between this check and the update.
-        tasks = await session.fetch(f"SELECT id, status, shopper FROM task WHERE {where} ORDER BY id FOR UPDATE",
-                                    *task_ids)
-        where, task_ids = session.any("task", {r.task_id for r in reports})
-        reported = await session.fetch(f"SELECT task FROM report WHERE {where}", *task_ids)
+        tasks = await connection.fetch(
+            "SELECT id, status, shopper FROM task WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", task_ids)
+        reported = await connection.fetch("SELECT task FROM report WHERE task = ANY($1::uuid[])", task_ids)
         ok = _still_valid(reports, taken, tasks, reported)
-        for sql, rows in _writes([r for r, valid in zip(reports, ok, strict=True) if valid]):
-            await session.executemany(sql, rows)
+        good = [r for r, valid in zip(reports, ok, strict=True) if valid]
+        now = dt.datetime.now(dt.timezone.utc)
+        for table, rows in _rows(good, now):
+            if rows:
+                await connection.execute(table.postgres_insert(), *(list(column) for column in zip(*rows)))
+        if good:
+            await connection.execute(_MOVE_TASK_POSTGRES, now, [r.task_id for r in good],
+                                     [r.task_status for r in good])
     return ok
 
 
@@ -188,9 +266,12 @@ def _write_batch_sqlite(connection: sqlite3.Connection, reports: list[NewReport]
     tasks = fetch("SELECT id, status, shopper FROM task WHERE id IN ({})", {r.task_id for r in reports})
     reported = fetch("SELECT task FROM report WHERE task IN ({})", {r.task_id for r in reports})
     ok = _still_valid(reports, taken, tasks, reported)
-    for sql, rows in _writes([r for r, valid in zip(reports, ok, strict=True) if valid]):
+    good = [r for r, valid in zip(reports, ok, strict=True) if valid]
+    now = dt.datetime.now(dt.timezone.utc)
+    for table, rows in _rows(good, now):
         if rows:
-            connection.executemany(sql, rows)
+            connection.executemany(table.sqlite_insert(), rows)
+    connection.executemany(_MOVE_TASK_SQLITE, [(now, r.task_id, r.task_status) for r in good])
     return ok
 
 
@@ -212,20 +293,18 @@ def _still_valid(reports: list[NewReport], taken_rows: list[dict[str, Any]], tas
     return ok
 
 
-def _writes(good: list[NewReport]) -> list[tuple[str, list[tuple[Any, ...]]]]:
-    """The statements that store `good`, each with its rows."""
-    now = dt.datetime.now(dt.timezone.utc)
+def _rows(good: list[NewReport], now: dt.datetime) -> list[tuple[_Table, list[tuple[Any, ...]]]]:
+    """The rows that store `good`, per table, in the tables' column order."""
     return [
-        (_INSERT_REPORT, [(
-            r.id, r.task_id, r.shopper_id, r.organisation_id, r.location_id, r.form_version_id, r.content_hash,
-            r.answers_json, r.started_at, r.ended_at, r.submitted_at, r.score_calculated, r.score_final, r.failed,
-            r.detail_json, r.flags_json, r.flag_count) for r in good]),
-        (_INSERT_REVISION, [(
-            uuid.uuid4(), r.id, r.content_hash, r.answers_json, r.started_at, r.ended_at, r.submitted_at,
+        (_REPORT, [(
+            r.id, r.task_id, r.shopper_id, r.organisation_id, r.location_id, r.form_version_id, "submitted", 1,
+            r.content_hash, r.answers_json, r.started_at, r.ended_at, r.submitted_at, r.score_calculated,
+            r.score_final, r.failed, r.detail_json, r.flags_json, r.flag_count) for r in good]),
+        (_REVISION, [(
+            uuid.uuid4(), r.id, 1, r.content_hash, r.answers_json, r.started_at, r.ended_at, r.submitted_at,
             r.score_calculated, r.score_final, r.failed, r.detail_json) for r in good]),
-        (_INSERT_LINK, [(uuid.uuid4(), r.id, key, sha256) for r in good for key, sha256 in r.links]),
-        (_MOVE_TASK, [(now, r.task_id, r.task_status) for r in good]),
-        (_INSERT_AUDIT, [row for r in good for row in (
+        (_LINK, [(uuid.uuid4(), r.id, key, sha256) for r in good for key, sha256 in r.links]),
+        (_AUDIT, [row for r in good for row in (
             (uuid.uuid4(), now, r.shopper_id, "task.submitted", "task", str(r.task_id), r.task_audit_json),
             (uuid.uuid4(), now, r.shopper_id, "report.submitted", "report", str(r.id), r.report_audit_json))]),
     ]

@@ -222,10 +222,7 @@ async def _submit_once(actor: Actor, data: ReportCreate, digest: str) -> tuple[R
     # Validation, scoring and flagging read and compute a lot; done before the write lock, so
     # writers hold it only for the writes. Under the lock we look again at what they relied on.
     for _ in range(5):
-        async with db.reading() as session:
-            existing, task, previous = await session.fetchrows(
-                (ingest.CURRENT_SQL, (data.id,)), (ingest.TASK_SQL, (data.task_id,)),
-                (ingest.PREVIOUS_SQL, (data.task_id, actor.user_id, data.id)))
+        existing, task, previous = await ingest.read(data.id, data.task_id, actor.user_id)
         revision = _next_revision(actor, data, digest, existing)
         if revision is None:
             return await get_report(actor, data.id), False
