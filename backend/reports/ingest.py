@@ -100,9 +100,13 @@ class _Table:
     name: str
     columns: tuple[tuple[str, str], ...]
 
-    def sqlite_insert(self) -> str:
+    def sqlite_insert(self, rows: int) -> str:
+        """One statement for `rows` rows. sqlite3 lets go of the GIL around every step of a statement
+        and executemany steps once a row; one statement a table keeps the writer's thread from
+        trading the GIL with the event loop row by row."""
         names = ", ".join(name for name, _ in self.columns)
-        return f"INSERT INTO {self.name} ({names}) VALUES ({', '.join('?' * len(self.columns))})"
+        row = f"({', '.join('?' * len(self.columns))})"
+        return f"INSERT INTO {self.name} ({names}) VALUES {', '.join([row] * rows)}"
 
     def postgres_insert(self) -> str:
         """One statement for the whole batch: a column-wise array per column, unnested into rows."""
@@ -127,7 +131,8 @@ _LINK = _Table("report_attachment", (("id", "uuid"), ("report_id", "uuid"), ("qu
                                      ("sha256", "text")))
 _AUDIT = _Table("audit_entry", (("id", "uuid"), ("at", "timestamptz"), ("actor", "uuid"), ("action", "text"),
                                 ("entity", "text"), ("entity_id", "text"), ("detail", "json")))
-_MOVE_TASK_SQLITE = "UPDATE task SET status = 'submitted', updated_at = ? WHERE id = ? AND status = ?"
+_MOVE_TASK_SQLITE = "UPDATE task SET status = 'submitted', updated_at = ? WHERE id IN ({})"
+_SQLITE_MAX_VARIABLES = 32_000  # SQLite >= 3.32 allows 32,766 parameters per statement
 _MOVE_TASK_POSTGRES = """
     UPDATE task SET status = 'submitted', updated_at = $1
     FROM unnest($2::uuid[], $3::text[]) AS u(id, status) WHERE task.id = u.id AND task.status = u.status
@@ -269,9 +274,12 @@ def _write_batch_sqlite(connection: sqlite3.Connection, reports: list[NewReport]
     good = [r for r, valid in zip(reports, ok, strict=True) if valid]
     now = dt.datetime.now(dt.timezone.utc)
     for table, rows in _rows(good, now):
-        if rows:
-            connection.executemany(table.sqlite_insert(), rows)
-    connection.executemany(_MOVE_TASK_SQLITE, [(now, r.task_id, r.task_status) for r in good])
+        per_statement = _SQLITE_MAX_VARIABLES // len(table.columns)
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start:start + per_statement]
+            connection.execute(table.sqlite_insert(len(chunk)), [value for row in chunk for value in row])
+    if good:  # under the write lock each task still has the status just checked
+        connection.execute(_MOVE_TASK_SQLITE.format(", ".join("?" * len(good))), [now, *(r.task_id for r in good)])
     return ok
 
 
