@@ -5,13 +5,13 @@ Piccolo builds each query string anew (about 0.5 ms a select, 2 ms for a join); 
 submissions a second that was most of a request's time. The statements here read and write the same
 rows, in the same formats, as the Piccolo code in service.py (tests check both give the same report).
 
-New reports (the first revision) are written by one writer per database engine in batches: while a
-batch is being written, the next one collects. A batch is one transaction that re-checks, under the
-write lock (SQLite) or row locks (PostgreSQL), what each report's validation relied on (its id is
-unused, its task still has the status and shopper seen, and has no report) and writes those that
-still hold with one statement per table (on PostgreSQL one statement per table for the whole batch,
-its rows passed as arrays). On SQLite the whole batch is one hop to the writer's thread. The others are answered "changed" and their requests look
-again. A requester is answered only after the commit: a 2xx still means the report is on disk.
+New reports (the first revision) are written in batches by one writer per engine: while one batch
+is written, the next collects. A batch is one transaction. Under the write lock (SQLite) or row locks
+(PostgreSQL) it re-checks what each report's validation relied on (the id is unused; the task still
+has the status and shopper seen, and no report) and writes the reports that pass with one statement
+per table: multi-row VALUES on SQLite, in one hop to the writer's thread; arrays unnested on
+PostgreSQL. Reports that no longer pass are answered "changed" and their requests look again. A
+request is answered only after the commit: a 2xx still means the report is on disk.
 """
 
 from __future__ import annotations

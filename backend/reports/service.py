@@ -227,8 +227,7 @@ async def _submit_once(actor: Actor, data: ReportCreate, digest: str) -> tuple[R
         if revision is None:
             return await get_report(actor, data.id), False
         prepared = await _prepare(actor, data, revision, task, previous)
-        if revision == 1 and prepared.result.metrics.get("answered") is not False:
-            # The common case, a new report that schedules nothing: written in a batch with others.
+        if _batched(prepared):
             new = _new_report(actor, data, digest, prepared)
             if await ingest.store(new):
                 return _in_hand(new, data, prepared), True
@@ -241,6 +240,12 @@ async def _submit_once(actor: Actor, data: ReportCreate, digest: str) -> tuple[R
         if written:
             return await get_report(actor, data.id), revision == 1
     raise Conflict("The report or its task kept changing; try again.", code="report.busy")
+
+
+def _batched(p: _Prepared) -> bool:
+    """The common case, a new report that schedules nothing, is written in a batch with others
+    (backend.reports.ingest); edits and unanswered calls (which schedule a retry) take _write."""
+    return p.revision == 1 and p.result.metrics.get("answered") is not False
 
 
 def _new_report(actor: Actor, data: ReportCreate, digest: str, p: _Prepared) -> ingest.NewReport:

@@ -148,3 +148,35 @@ async def test_hot_path_reads_see_every_commit(client):
             (first,) = await session.fetchrows(statement)
             after = await session.fetch(statement[0])
         assert first == after[0] and len(after) == len(before) + 1
+
+
+async def test_batched_and_single_writes_store_the_same(client, monkeypatch):
+    """The batch writer's hand-written SQL and the Piccolo path write the same rows for the same report."""
+    from backend.reports import service
+    from backend.reports.tables import Report, ReportRevision
+    from backend.audit.tables import AuditEntry
+
+    w = await build_world(client)
+    version_id = await publish_form(w)
+    tasks = (await insert_assigned_tasks(w, version_id, ["shopper"], 3))[::2]  # both at the same location
+    first = report_body({"id": str(tasks[0]["id"])}, answer_s=42, friendliness=2)
+    bodies = [first, {**first, "id": str(uuid.uuid4()), "task_id": str(tasks[1]["id"])}]
+    await w.ok("shopper", "POST", "/reports", json=bodies[0], status=201)
+    monkeypatch.setattr(service, "_batched", lambda prepared: False)
+    await w.ok("shopper", "POST", "/reports", json=bodies[1], status=201)
+
+    async def stored(body: dict) -> tuple:
+        report = await Report.select().where(Report.id == uuid.UUID(body["id"])).output(load_json=True).first()
+        revision = await ReportRevision.select().where(ReportRevision.report == report["id"]).output(
+            load_json=True).first()
+        audit = await AuditEntry.select(AuditEntry.action, AuditEntry.entity, AuditEntry.detail, AuditEntry.actor).where(
+            AuditEntry.entity_id.is_in([body["id"], body["task_id"]]) & (AuditEntry.action != "task.created")
+        ).order_by(AuditEntry.action).output(load_json=True)
+        for detail in (a["detail"] for a in audit):
+            detail.pop("report_id", None)
+            detail.pop("task_id", None)
+        differs = {"id", "task", "submitted_at", "report", "content_hash"}
+        return ({k: v for k, v in report.items() if k not in differs},
+                {k: v for k, v in revision.items() if k not in differs}, audit)
+
+    assert await stored(bodies[0]) == await stored(bodies[1])
