@@ -134,11 +134,8 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
 
     # ------------------------------------------------------------------ writes
 
-    @asynccontextmanager
-    async def writing(self) -> AsyncIterator[None]:
-        if self._in_block.get():  # nested: part of the enclosing block
-            yield
-            return
+    async def _acquire_write_lock(self) -> asyncio.Lock:
+        """Take the one writer's lock, counted as waiting meanwhile (a batch commits when nobody waits)."""
         if self._write_lock is None:
             self._write_lock = asyncio.Lock()
         self._waiting += 1
@@ -146,6 +143,14 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
             await self._write_lock.acquire()
         finally:
             self._waiting -= 1
+        return self._write_lock
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[None]:
+        if self._in_block.get():  # nested: part of the enclosing block
+            yield
+            return
+        lock = await self._acquire_write_lock()
         batch: _Batch | None = None
         failed = False
         try:
@@ -174,7 +179,7 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
                 if self._batch is not None and (self._waiting == 0 or self._batch.blocks >= self.max_batch):
                     await self._commit()
             finally:
-                self._write_lock.release()
+                lock.release()
         if batch is not None and not failed:
             await asyncio.shield(batch.committed)
 
@@ -196,13 +201,7 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
         same hop when no other writer is waiting. Returns once its writes are committed."""
         if self._in_block.get():
             raise RuntimeError("run_block() cannot run inside a writing() block")
-        if self._write_lock is None:
-            self._write_lock = asyncio.Lock()
-        self._waiting += 1
-        try:
-            await self._write_lock.acquire()
-        finally:
-            self._waiting -= 1
+        lock = await self._acquire_write_lock()
         try:
             if self._writer is None:
                 self._writer = await self._open(daemon=True)
@@ -234,7 +233,7 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
                 else:
                     batch.committed.set_result(None)
         finally:
-            self._write_lock.release()
+            lock.release()
         if error is not None:
             raise error
         await asyncio.shield(batch.committed)
