@@ -6,7 +6,7 @@ import asyncio
 import contextvars
 import functools
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -45,12 +45,14 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
     """
 
     max_readers = 4
+    inline_busy_timeout_s = 0.05
     max_batch = 256
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._readers: asyncio.Queue[aiosqlite.Connection] | None = None
         self._inline: sqlite3.Connection | None = None
+        self._housekeeping: set[asyncio.Task[None]] = set()
         self._reader_count = 0
         self._writer: aiosqlite.Connection | None = None
         self._write_lock: asyncio.Lock | None = None
@@ -91,7 +93,10 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
         paths. A lookup by key takes tens of microseconds, less than the hop to a connection's thread
         and back (and the GIL traffic that comes with it); in WAL mode a reader never waits for writers."""
         if self._inline is None:
-            connection = sqlite3.connect(**{**self.connection_kwargs, "check_same_thread": False})
+            # A short busy timeout: this runs on the event loop. The rare BUSY a WAL reader can meet
+            # (recovery after a crash, a checkpoint that truncates) sends the read to a pooled reader.
+            connection = sqlite3.connect(**{**self.connection_kwargs, "check_same_thread": False,
+                                            "timeout": self.inline_busy_timeout_s})
             connection.row_factory = dict_factory
             connection.execute("PRAGMA query_only = 1")
             self._inline = connection
@@ -141,9 +146,28 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
         self._waiting += 1
         try:
             await self._write_lock.acquire()
-        finally:
+        except BaseException:
+            # A holder may have left its batch open for us to join (it saw us waiting); now that we
+            # are gone, someone must still commit it, or its blocks would wait for ever.
             self._waiting -= 1
+            if self._batch is not None and self._waiting == 0:
+                self._spawn(self._commit_if_abandoned())
+            raise
+        self._waiting -= 1
         return self._write_lock
+
+    async def _commit_if_abandoned(self) -> None:
+        lock = await self._acquire_write_lock()
+        try:
+            if self._batch is not None and self._waiting == 0:
+                await self._commit()
+        finally:
+            lock.release()
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._housekeeping.add(task)
+        task.add_done_callback(self._housekeeping.discard)
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[None]:
@@ -154,40 +178,84 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
         batch: _Batch | None = None
         failed = False
         try:
-            if self._batch is None:
-                self._batch = await self._begin()
-            batch = self._batch
-            batch.blocks += 1
-            savepoint = f"block_{batch.blocks}"
-            await batch.connection.execute(f"SAVEPOINT {savepoint}")
+            # Each bookkeeping statement is seen through to its end (_finish): a statement queued on
+            # the writer's thread runs anyway, so a cancelled caller must not leave the batch's state
+            # unknown. Any failure in the bookkeeping gives the whole batch up (_abandon).
+            stage = "lock"
+            try:
+                if self._batch is None:
+                    stage = "begin"
+                    await _finish(self._begin())
+                batch = self._batch
+                assert batch is not None
+                batch.blocks += 1
+                savepoint = f"block_{batch.blocks}"
+                stage = "savepoint"
+                await _finish(_execute(batch.connection, f"SAVEPOINT {savepoint}"))
+            except asyncio.CancelledError:  # what was started was done: take back the savepoint, go
+                failed = True
+                if stage == "savepoint" and batch is not None:
+                    await _finish(_execute(batch.connection, f"ROLLBACK TO {savepoint}", f"RELEASE {savepoint}"))
+                raise
+            except BaseException as exc:
+                failed = True
+                await _finish(self._abandon(exc))
+                raise
             token = self.current_transaction.set(batch.transaction)
             in_block = self._in_block.set(True)
             try:
                 yield
-            except BaseException:
+            except BaseException as exc:
                 failed = True
-                await batch.connection.execute(f"ROLLBACK TO {savepoint}")
-                await batch.connection.execute(f"RELEASE {savepoint}")
+                try:
+                    await _finish(_execute(batch.connection, f"ROLLBACK TO {savepoint}",
+                                           f"RELEASE {savepoint}"))
+                except asyncio.CancelledError:
+                    raise
+                except BaseException:
+                    await _finish(self._abandon(exc))
+                    raise
+                self._drop_batch_if_lost(batch, exc)
                 raise
             else:
-                await batch.connection.execute(f"RELEASE {savepoint}")
+                try:
+                    await _finish(_execute(batch.connection, f"RELEASE {savepoint}"))
+                except asyncio.CancelledError:  # released into the batch; its outcome is the batch's
+                    failed = True
+                    raise
+                except BaseException as exc:
+                    failed = True
+                    await _finish(self._abandon(exc))
+                    raise
             finally:
                 self.current_transaction.reset(token)
                 self._in_block.reset(in_block)
         finally:
             try:
                 if self._batch is not None and (self._waiting == 0 or self._batch.blocks >= self.max_batch):
-                    await self._commit()
+                    await _finish(self._commit())
             finally:
                 lock.release()
         if batch is not None and not failed:
             await asyncio.shield(batch.committed)
 
-    async def _begin(self) -> _Batch:
+    async def _begin(self) -> None:
         if self._writer is None:
             self._writer = await self._open(daemon=True)
         await self._writer.execute("BEGIN IMMEDIATE")
-        return self._new_batch()
+        self._batch = self._new_batch()
+
+    async def _abandon(self, error: BaseException) -> None:
+        """Give the open batch up: roll the transaction back and tell its blocks' owners (none of
+        whom has been answered yet: answers wait for the commit)."""
+        batch, self._batch = self._batch, None
+        if self._writer is not None and self._writer._connection is not None and self._writer._conn.in_transaction:
+            try:
+                await self._writer.execute("ROLLBACK")
+            except Exception:  # noqa: BLE001 - already failing; the owners are told below
+                pass
+        if batch is not None:
+            _fail(batch, error)
 
     def _new_batch(self) -> _Batch:
         assert self._writer is not None
@@ -202,9 +270,13 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
         if self._in_block.get():
             raise RuntimeError("run_block() cannot run inside a writing() block")
         lock = await self._acquire_write_lock()
+        return await _finish(self._locked_block(lock, work))
+
+    async def _locked_block(self, lock: asyncio.Lock, work: Callable[[sqlite3.Connection], T]) -> T:
         try:
             if self._writer is None:
                 self._writer = await self._open(daemon=True)
+            writer = self._writer
             begin = self._batch is None
             if begin:
                 self._batch = self._new_batch()
@@ -213,31 +285,34 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
             batch.blocks += 1
             commit = self._waiting == 0 or batch.blocks >= self.max_batch
             try:
-                result, error, commit_error = await self._writer._execute(
-                    _run_block, self._writer._conn, work, begin, f"block_{batch.blocks}", commit)
-            except BaseException as exc:  # BEGIN failed (busy), or the connection did: the batch is lost
-                self._batch = None
-                if not begin:
-                    try:
-                        await self._writer.execute("ROLLBACK")
-                    except Exception:  # noqa: BLE001 - already failing; the batch's owners are told below
-                        pass
-                batch.committed.set_exception(exc)
-                batch.committed.exception()
+                result, error, commit_error = await writer._execute(
+                    _run_block, writer._conn, work, begin, f"block_{batch.blocks}", commit)
+            except BaseException as exc:  # BEGIN failed (busy), or a bookkeeping statement of the hop did
+                await self._abandon(exc)
                 raise
             if commit:
                 self._batch = None
                 if commit_error is not None:
-                    batch.committed.set_exception(commit_error)
-                    batch.committed.exception()
+                    _fail(batch, commit_error)
                 else:
                     batch.committed.set_result(None)
+            elif error is not None:
+                self._drop_batch_if_lost(batch, error)
+            if self._batch is batch and self._waiting == 0:
+                await self._commit()  # whoever we left it open for has gone
         finally:
             lock.release()
         if error is not None:
             raise error
-        await asyncio.shield(batch.committed)
+        await batch.committed
         return result
+
+    def _drop_batch_if_lost(self, batch: _Batch, error: BaseException) -> None:
+        """After a failed block: if SQLite rolled the whole transaction back itself (disk full, I/O
+        error), the batch is gone; its owners are told, and the next writer begins a new one."""
+        if self._batch is batch and not batch.connection._conn.in_transaction:
+            self._batch = None
+            _fail(batch, error)
 
     async def _commit(self) -> None:
         batch, self._batch = self._batch, None
@@ -246,10 +321,10 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
             await batch.connection.execute("COMMIT")
         except BaseException as exc:
             try:
-                await batch.connection.execute("ROLLBACK")
+                if batch.connection._conn.in_transaction:
+                    await batch.connection.execute("ROLLBACK")
             finally:
-                batch.committed.set_exception(exc)
-                batch.committed.exception()  # owners that failed themselves never read it
+                _fail(batch, exc)
             raise
         batch.committed.set_result(None)
 
@@ -263,6 +338,37 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
         self._writer, self._readers, self._reader_count = None, None, 0
         for connection in connections:
             await connection.close()
+
+
+async def _finish(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Await `coroutine` to its end even if the caller is cancelled meanwhile: statements queued on a
+    connection's thread run anyway, so what they leave behind must be known before anyone goes on.
+    Raises the coroutine's own error if it failed; else, if the caller was cancelled, CancelledError
+    (so CancelledError from here means the work was done)."""
+    task = asyncio.ensure_future(coroutine)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.wait((task,))
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled and not task.cancelled() and task.exception() is None:
+        raise asyncio.CancelledError  # done as asked; now the caller's cancellation
+    return task.result()  # its result, or its own error
+
+
+async def _execute(connection: aiosqlite.Connection, *statements: str) -> None:
+    for statement in statements:
+        await connection.execute(statement)
+
+
+def _fail(batch: _Batch, error: BaseException) -> None:
+    """Tell every owner of the batch's blocks that it was not committed."""
+    if not batch.committed.done():
+        if isinstance(error, asyncio.CancelledError):  # not the owners' own cancellation
+            error = ConnectionAbortedError("the write transaction was interrupted")
+        batch.committed.set_exception(error)
+        batch.committed.exception()  # owners that failed themselves never read it
 
 
 def _run_block(connection: sqlite3.Connection, work: Callable[[sqlite3.Connection], T], begin: bool, savepoint: str,
@@ -358,12 +464,26 @@ class Session:
     passed and returned as text. Rows come back as dicts.
     """
 
-    __slots__ = ("connection", "inline", "postgres")
+    __slots__ = ("connection", "engine", "inline", "postgres")
 
-    def __init__(self, connection: Any, *, postgres: bool, inline: bool = False) -> None:
+    def __init__(self, connection: Any, *, postgres: bool, inline: FieldscoreSQLiteEngine | None = None) -> None:
         self.connection = connection
         self.postgres = postgres
-        self.inline = inline  # a plain sqlite3 connection used on this thread
+        self.inline = inline is not None  # a plain sqlite3 connection used on this thread
+        self.engine = inline
+
+    async def _inline(self, read: Callable[..., T], *args: Any) -> T:
+        try:
+            return read(self.connection, *args)
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+        assert self.engine is not None
+        connection = await self.engine.borrow()  # it may wait: do so off the event loop
+        try:
+            return await connection._execute(read, connection._conn, *args)
+        finally:
+            await self.engine.give_back(connection)
 
     def any(self, column: str, values: Iterable[Any]) -> tuple[str, list[Any]]:
         """`column IN (values)` as (SQL, args); PostgreSQL takes one array parameter."""
@@ -376,7 +496,7 @@ class Session:
         if self.postgres:
             return [dict(r) for r in await self.connection.fetch(_numbered(sql), *args)]
         if self.inline:
-            return _sqlite_fetch(self.connection, sql, args)
+            return await self._inline(_sqlite_fetch, sql, args)
         return await self.connection._execute(_sqlite_fetch, self.connection._conn, sql, args)
 
     async def fetchrow(self, sql: str, *args: Any) -> dict[str, Any] | None:
@@ -388,7 +508,7 @@ class Session:
         if self.postgres:
             return [await self.fetchrow(sql, *args) for sql, args in statements]
         if self.inline:
-            return _sqlite_fetchrows(self.connection, statements)
+            return await self._inline(_sqlite_fetchrows, statements)
         return await self.connection._execute(_sqlite_fetchrows, self.connection._conn, statements)
 
     async def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
@@ -440,7 +560,7 @@ class reading:  # noqa: N801 - used like a function: `async with db.reading() as
             self._kind, self._connection = "transaction", transaction.connection
         elif isinstance(current, FieldscoreSQLiteEngine):
             self._kind, self._connection = "inline", current.inline_reader()
-            return Session(self._connection, postgres=False, inline=True)
+            return Session(self._connection, postgres=False, inline=current)
         elif postgres and current.pool is not None:
             self._kind, self._connection = "pool", await current.pool.acquire()
         elif postgres:

@@ -17,6 +17,7 @@ request is answered only after the commit: a 2xx still means the report is on di
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import datetime as dt
 import sqlite3
 import uuid
@@ -183,7 +184,8 @@ class _Writer:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._pending.append((report, future))
         if self._draining is None or self._draining.done():
-            self._draining = asyncio.create_task(self._drain())
+            # A context of its own: the drain must not run inside the first submitter's transaction.
+            self._draining = asyncio.create_task(self._drain(), context=contextvars.Context())
         # Shielded: a client that goes away does not take the write with it (a retry then gets 200).
         return await asyncio.shield(future)
 
@@ -194,6 +196,13 @@ class _Writer:
                 batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
                 try:
                     outcomes = await _write_batch([report for report, _ in batch])
+                except asyncio.CancelledError:
+                    if _cancelling():
+                        raise
+                    exc = ConnectionAbortedError("the write transaction was interrupted")
+                    for _, future in batch:
+                        _answer(future, exc)
+                    continue
                 except Exception as exc:
                     if len(batch) == 1:
                         _answer(batch[0][1], exc)
@@ -214,6 +223,11 @@ class _Writer:
                 _answer(future, exc if isinstance(exc, Exception) else ConnectionAbortedError("shutting down"))
             self._pending = []
             raise
+
+
+def _cancelling() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _answer(future: asyncio.Future[bool], outcome: bool | BaseException) -> None:

@@ -169,7 +169,8 @@ async def test_batched_and_single_writes_store_the_same(client, monkeypatch):
         report = await Report.select().where(Report.id == uuid.UUID(body["id"])).output(load_json=True).first()
         revision = await ReportRevision.select().where(ReportRevision.report == report["id"]).output(
             load_json=True).first()
-        audit = await AuditEntry.select(AuditEntry.action, AuditEntry.entity, AuditEntry.detail, AuditEntry.actor).where(
+        audit = await AuditEntry.select(
+            AuditEntry.action, AuditEntry.entity, AuditEntry.detail, AuditEntry.actor).where(
             AuditEntry.entity_id.is_in([body["id"], body["task_id"]]) & (AuditEntry.action != "task.created")
         ).order_by(AuditEntry.action).output(load_json=True)
         for detail in (a["detail"] for a in audit):
