@@ -88,3 +88,27 @@ async def test_a_failing_block_leaves_the_others_of_its_batch_committed(tmp_path
         assert _stored(tmp_path) == {1, 2, 3, 4, 5}
     finally:
         await engine.close()
+
+
+async def test_a_busy_inline_read_is_handed_to_a_pooled_reader(tmp_path, monkeypatch):
+    """The inline reader runs on the event loop: on BUSY it must not wait there, but read elsewhere."""
+    engine = _engine(tmp_path)
+    previous = db._engine
+    db.bind(engine, tables=[])
+    original, seen = db._sqlite_fetch, []
+
+    def busy_inline(connection, sql, args):
+        seen.append("inline" if connection is engine._inline else "pooled")
+        if connection is engine._inline:
+            raise sqlite3.OperationalError("database is locked")
+        return original(connection, sql, args)
+
+    monkeypatch.setattr(db, "_sqlite_fetch", busy_inline)
+    try:
+        await engine.run_block(_insert(7))
+        async with db.reading() as session:
+            assert await session.fetch("SELECT n FROM item") == [{"n": 7}]
+        assert seen == ["inline", "pooled"]
+    finally:
+        db._engine = previous
+        await engine.close()
