@@ -485,13 +485,6 @@ class Session:
         finally:
             await self.engine.give_back(connection)
 
-    def any(self, column: str, values: Iterable[Any]) -> tuple[str, list[Any]]:
-        """`column IN (values)` as (SQL, args); PostgreSQL takes one array parameter."""
-        values = list(values)
-        if self.postgres:
-            return f"{column} = ANY(?)", [values]
-        return f"{column} IN ({', '.join('?' * len(values))})", values
-
     async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
         if self.postgres:
             return [dict(r) for r in await self.connection.fetch(_numbered(sql), *args)]
@@ -511,16 +504,6 @@ class Session:
             return await self._inline(_sqlite_fetchrows, statements)
         return await self.connection._execute(_sqlite_fetchrows, self.connection._conn, statements)
 
-    async def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
-            return
-        if self.postgres:
-            await self.connection.executemany(_numbered(sql), rows)
-        elif self.inline:
-            raise RuntimeError("the inline SQLite reader is read-only; write inside db.writing()")
-        else:
-            await self.connection._execute(_sqlite_executemany, self.connection._conn, sql, rows)
-
 
 # aiosqlite runs every call on its connection's own thread; `_execute` queues a function there, so a
 # statement and its fetch cost one hop instead of three (pinned: aiosqlite < 0.23 in pyproject).
@@ -533,10 +516,6 @@ def _sqlite_fetchrows(connection: sqlite3.Connection,
     # fetchall finishes each statement instead of relying on the cursor being freed at once: an
     # unfinished statement would hold its read snapshot open, and later reads would not see newer commits.
     return [next(iter(connection.execute(sql, args).fetchall()), None) for sql, args in statements]
-
-
-def _sqlite_executemany(connection: sqlite3.Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
-    connection.executemany(sql, rows)
 
 
 @functools.lru_cache(maxsize=256)
