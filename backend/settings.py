@@ -26,6 +26,8 @@ class Settings:
     attachment_max_image_bytes: int = 10 * 1024 * 1024
     attachment_max_document_bytes: int = 10 * 1024 * 1024
     attachment_max_audio_bytes: int = 25 * 1024 * 1024
+    # Serving processes (load_settings) tune the cyclic garbage collector; see backend.app._tune_gc.
+    tune_gc: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -59,4 +61,5 @@ def load_settings() -> Settings:
         argon2_time_cost=int(_number("FIELDSCORE_ARGON2_TIME_COST", 3)),
         argon2_memory_kib=int(_number("FIELDSCORE_ARGON2_MEMORY_KIB", 65536)),
         min_sample_size=int(_number("FIELDSCORE_MIN_SAMPLE_SIZE", 3)),
+        tune_gc=os.environ.get("FIELDSCORE_TUNE_GC", "1") != "0",
     )

@@ -54,9 +54,10 @@ def parse(argv: list[str] | None) -> tuple[Config, Path]:
     parser.add_argument("--client-processes", type=int, default=1, help="processes the clients are spread over")
     parser.add_argument("--client", choices=("lean", "httpx"), default="lean",
                         help="HTTP client for (a) and (c); httpx is measured against it on (c) either way")
-    parser.add_argument("--server-workers", default="sqlite=1,postgres=2",
+    parser.add_argument("--server-workers", default="sqlite=2,postgres=2",
                         help="server processes per database for (a); PostgreSQL takes writers from several "
-                             "processes at once, SQLite one writer at a time (its group commit is per process)")
+                             "processes at once; on SQLite each process group-commits its own requests and they take turns "
+                             "at the file")
     parser.add_argument("--reps", type=int, default=None)
     parser.add_argument("--duration", type=float, default=None, help="measured seconds per HTTP repetition")
     args = parser.parse_args(argv)
@@ -77,7 +78,7 @@ def parse(argv: list[str] | None) -> tuple[Config, Path]:
         raw_duration_s=0.8 if quick else 5.0,
         pg_raw_connections=50,
         client=args.client,
-        server_workers={**{"sqlite": 1, "postgres": 2},
+        server_workers={**{"sqlite": 2, "postgres": 2},
                         **{k: int(v) for k, _, v in (item.partition("=") for item in args.server_workers.split(","))}},
         httpx_check_s=0.0 if quick else 5.0,
         quick=quick,
