@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import asyncpg
 import httpx
 
+from backend.ids import uuid7
 from benchmarks.databases import Database, cli
 from tests.api.forms_fixture import SMALL_CALL_FORM
 
@@ -95,11 +96,11 @@ def add_tasks(database: Database, world: World, shopper_ids: list[str]) -> list[
     version = uuid.UUID(world.form_version_id)
     tasks, audit = [], []
     for i, shopper in enumerate(shopper_ids):
-        task_id, loc = uuid.uuid4(), locations[i % len(locations)]
+        task_id, loc = uuid7(), locations[i % len(locations)]
         # The window is wide so reports stamped "a few minutes ago" fit it for the whole run.
         tasks.append((task_id, org, loc, version, "call", "assigned", uuid.UUID(shopper),
                       now - dt.timedelta(days=1), now + dt.timedelta(days=1), admin, now, now))
-        audit.append((uuid.uuid4(), now, admin, "task.created", "task", str(task_id),
+        audit.append((uuid7(), now, admin, "task.created", "task", str(task_id),
                       json.dumps({"status": "assigned"})))
     if database.kind == "sqlite":
         conn = sqlite3.connect(database.sqlite_path, timeout=60, isolation_level=None)

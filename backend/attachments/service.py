@@ -24,6 +24,7 @@ from backend.errors import FieldscoreError, InvalidInput, NotFound, is_unique_vi
 from backend.forms.definition import iter_questions, per_definition
 from backend.reports.tables import Report
 from backend.settings import Settings
+from backend.ids import uuid7
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 UPLOADERS = (Role.shopper, Role.coordinator, Role.admin)
@@ -200,7 +201,7 @@ async def link_attachments(report_id: uuid.UUID, definition: FormDefinition, ans
     (an edit's answers are the current ones). Call inside the submission's write transaction."""
     await t.ReportAttachment.delete().where(t.ReportAttachment.report_id == report_id)
     links = [
-        t.ReportAttachment(id=uuid.uuid4(), report_id=report_id, question_key=question.key, sha256=sha256)
+        t.ReportAttachment(id=uuid7(), report_id=report_id, question_key=question.key, sha256=sha256)
         for question, sha256 in attachment_answers(definition, answers)
     ]
     if links:

@@ -11,6 +11,7 @@ import msgspec
 from api_schemas.audit import AuditEntry as Entry
 from api_schemas.common import Page
 from backend.audit.tables import AuditEntry
+from backend.ids import uuid7
 
 
 async def record(
@@ -18,7 +19,7 @@ async def record(
 ) -> None:
     await AuditEntry.insert(
         AuditEntry(
-            id=uuid.uuid4(),
+            id=uuid7(),
             at=dt.datetime.now(dt.timezone.utc),
             actor=actor_id,
             action=action,

@@ -44,6 +44,7 @@ from backend.locations.tables import Location, OrganisationBrand
 from backend.pagination import PageParams
 from backend.tasks import service as tasks
 from backend.tasks.tables import Task
+from backend.ids import uuid7
 
 # Work that occupies a shopper: counts for rotation and capacity.
 ACTIVE_STATUSES = ("assigned", "accepted", "submitted", "returned", "approved")
@@ -244,7 +245,7 @@ async def generate(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID) -> 
                     found += 1
                     continue
                 rows.append(Task(
-                    id=uuid.uuid4(), organisation=campaign["organisation_id"], location=uuid.UUID(probe.location_id),
+                    id=uuid7(), organisation=campaign["organisation_id"], location=uuid.UUID(probe.location_id),
                     form_version=uuid.UUID(campaign["forms"][channel]), channel=channel,
                     status=TaskStatus.open.value, shopper=None, window_start=probe.window_start,
                     window_end=probe.window_end, created_by=actor.user_id, created_at=now, updated_at=now,
@@ -505,7 +506,7 @@ async def schedule_retry(actor: Actor, task_id: uuid.UUID) -> uuid.UUID | None:
         probes, _ = planning.plan_wave(slot, day, day, [(str(row["location"]), row["tz"])])
         if probes and probes[0].window_end > _now():
             probe = probes[0]
-            new_id = uuid.uuid4()
+            new_id = uuid7()
             await Task.insert(Task(
                 id=new_id, organisation=row["organisation"], location=row["location"],
                 form_version=row["form_version"], channel=row["channel"], status=TaskStatus.open.value,

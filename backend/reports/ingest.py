@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backend import db
+from backend.ids import uuid7
 
 CURRENT_SQL = "SELECT shopper, content_hash, revision, status, task FROM report WHERE id = ?"
 
@@ -323,10 +324,10 @@ def _rows(good: list[NewReport], now: dt.datetime) -> list[tuple[_Table, list[tu
             r.content_hash, r.answers_json, r.started_at, r.ended_at, r.submitted_at, r.score_calculated,
             r.score_final, r.failed, r.detail_json, r.flags_json, r.flag_count) for r in good]),
         (_REVISION, [(
-            uuid.uuid4(), r.id, 1, r.content_hash, r.answers_json, r.started_at, r.ended_at, r.submitted_at,
+            uuid7(), r.id, 1, r.content_hash, r.answers_json, r.started_at, r.ended_at, r.submitted_at,
             r.score_calculated, r.score_final, r.failed, r.detail_json) for r in good]),
-        (_LINK, [(uuid.uuid4(), r.id, key, sha256) for r in good for key, sha256 in r.links]),
+        (_LINK, [(uuid7(), r.id, key, sha256) for r in good for key, sha256 in r.links]),
         (_AUDIT, [row for r in good for row in (
-            (uuid.uuid4(), now, r.shopper_id, "task.submitted", "task", str(r.task_id), r.task_audit_json),
-            (uuid.uuid4(), now, r.shopper_id, "report.submitted", "report", str(r.id), r.report_audit_json))]),
+            (uuid7(), now, r.shopper_id, "task.submitted", "task", str(r.task_id), r.task_audit_json),
+            (uuid7(), now, r.shopper_id, "report.submitted", "report", str(r.id), r.report_audit_json))]),
     ]

@@ -47,6 +47,7 @@ from backend.scoring.engine import score
 from backend.tasks import service as tasks
 from backend.tasks.lifecycle import SUBMITTABLE, can_move
 from backend.tasks.tables import Task
+from backend.ids import uuid7
 
 # A phone's clock may run a little ahead of the server's.
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -338,7 +339,7 @@ async def _write(actor: Actor, data: ReportCreate, digest: str, p: _Prepared) ->
         previous = await t.Report.select(t.Report.score_final).where(t.Report.id == data.id).first()
         await t.Report.update({getattr(t.Report, k): v for k, v in values.items()}).where(t.Report.id == data.id)
     await t.ReportRevision.insert(t.ReportRevision(
-        id=uuid.uuid4(), report=data.id, number=revision, content_hash=digest, answers=data.answers,
+        id=uuid7(), report=data.id, number=revision, content_hash=digest, answers=data.answers,
         started_at=data.started_at, ended_at=data.ended_at, submitted_at=now,
         score_calculated=result.calculated, score_final=result.final, failed=result.failed, score_detail=detail))
     if revision > 1 or evidence.attachment_hashes(data.answers):

@@ -26,7 +26,8 @@ class Report(Table):
 
     id = UUID(primary_key=True)
     task = ForeignKey(Task, unique=True, on_delete=OnDelete.restrict)
-    shopper = ForeignKey(User, null=True, on_delete=OnDelete.restrict, index=True)
+    # Indexed by report_shopper_form_latest (shopper, form_version, submitted_at); see the migrations.
+    shopper = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
     organisation = ForeignKey(Organisation, on_delete=OnDelete.restrict, index=True)
     location = ForeignKey(Location, on_delete=OnDelete.restrict, index=True)
     form_version = ForeignKey(FormVersion, on_delete=OnDelete.restrict)
@@ -52,7 +53,7 @@ class ReportRevision(Table):
     """Every submitted version of a report, never overwritten; unique per (report, number) (see migration)."""
 
     id = UUID(primary_key=True)
-    report = ForeignKey(Report, on_delete=OnDelete.cascade, index=True)
+    report = ForeignKey(Report, on_delete=OnDelete.cascade)  # indexed by report_revision_number (report, number)
     number = Integer()
     content_hash = Varchar(length=64)
     answers = JSON()

@@ -24,6 +24,7 @@ from backend.locations.tables import Location, OrganisationBrand
 from backend.pagination import PageParams
 from backend.tasks import tables as t
 from backend.tasks.lifecycle import can_move
+from backend.ids import uuid7
 
 MAX_WINDOW = dt.timedelta(days=366)
 
@@ -189,7 +190,7 @@ async def create_task(actor: Actor, data: TaskCreate, *, as_of: dt.datetime | No
                                errors=[("form_version_id", "form of another organisation")])
         if data.shopper_id:
             await _check_shopper(data.shopper_id)
-        task_id = uuid.uuid4()
+        task_id = uuid7()
         status = TaskStatus.assigned if data.shopper_id else TaskStatus.open
         await t.Task.insert(t.Task(
             id=task_id, organisation=data.organisation_id, location=data.location_id,

@@ -70,3 +70,26 @@ async def test_concurrent_duplicate_codes_admit_exactly_one(client):
 
     statuses = sorted(r.status_code for r in await asyncio.gather(*(create(i) for i in range(10))))
     assert statuses.count(201) == 1 and set(statuses) <= {201, 409}, statuses
+
+
+async def test_tables_and_migrations_agree():
+    """What Piccolo's auto-migration would write next is nothing: every table's columns, with their
+    indexes, are what the migrations build (a column's `index=` changed without a migration fails here)."""
+    from piccolo.apps.migrations.auto.diffable_table import DiffableTable
+    from piccolo.apps.migrations.auto.schema_differ import SchemaDiffer
+    from piccolo.apps.migrations.auto.schema_snapshot import SchemaSnapshot
+    from piccolo.apps.migrations.commands.base import BaseMigrationManager
+
+    from backend.piccolo_conf import APP_REGISTRY
+
+    pending = {}
+    for name, config in APP_REGISTRY.app_configs.items():
+        managers = await BaseMigrationManager().get_migration_managers(app_config=config)
+        tables = [DiffableTable(class_name=table.__name__, tablename=table._meta.tablename,
+                                columns=table._meta.non_default_columns, schema=table._meta.schema)
+                  for table in config.table_classes]
+        differ = SchemaDiffer(schema=tables, schema_snapshot=SchemaSnapshot(managers).get_snapshot(), auto_input="y")
+        statements = [line for group in differ.get_alter_statements() for line in group.statements]
+        if statements:
+            pending[name] = statements
+    assert pending == {}
