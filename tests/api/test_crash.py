@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
+import pytest
 
 from backend.audit.tables import AuditEntry
 from backend.reports.tables import Report
@@ -38,15 +39,17 @@ def _free_port() -> int:
 class Server:
     """`fieldscore serve` as a child process; its output goes to a file (a full pipe would stall it)."""
 
-    def __init__(self, database_url: str, port: int, log_path: Path, data_dir: Path) -> None:
+    def __init__(self, database_url: str, port: int, log_path: Path, data_dir: Path, workers: int = 1) -> None:
         self.port, self.log_path = port, log_path
         self.base = f"http://127.0.0.1:{port}"
         env = {**os.environ, "FIELDSCORE_DATABASE_URL": database_url, "FIELDSCORE_DATA_DIR": str(data_dir),
                "FIELDSCORE_PG_POOL_MAX": "10"}
         self.log: IO[str] = log_path.open("w")
+        # A session of its own: with several workers, SIGKILL goes to the supervisor and every worker at once.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "backend.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, text=True)
+            [sys.executable, "-m", "backend.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", str(workers)],
+            env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
     def output(self) -> str:
         self.log.flush()
@@ -65,9 +68,14 @@ class Server:
                 await asyncio.sleep(0.15)
         raise AssertionError(f"server did not become healthy:\n{self.output()}")
 
+    def send_kill(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
     def kill(self) -> None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
+        self.send_kill()
         self.process.wait(timeout=30)
 
     def close(self) -> None:
@@ -77,7 +85,10 @@ class Server:
             self.log.close()
 
 
-async def test_sigkill_mid_load_loses_no_acknowledged_report(app, client, database, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2], ids=["one process", "two processes"])
+async def test_sigkill_mid_load_loses_no_acknowledged_report(app, client, database, tmp_path, workers):
+    """With two processes on SQLite, one of them holds the writers' file lock at any moment: the kernel
+    lets go of it with the process, and the restarted servers write on."""
     w = await build_world(client)
     version_id = await publish_form(w)
     shoppers = ["shopper", "other_shopper", *await add_shoppers(w, 4)]
@@ -92,7 +103,7 @@ async def test_sigkill_mid_load_loses_no_acknowledged_report(app, client, databa
     failures: Counter[str] = Counter()
     in_flight_at_kill = -1
     try:
-        first = Server(database.url, port, tmp_path / "server-1.log", tmp_path / "data")
+        first = Server(database.url, port, tmp_path / "server-1.log", tmp_path / "data", workers)
         servers.append(first)
         await first.wait_healthy()
 
@@ -119,7 +130,7 @@ async def test_sigkill_mid_load_loses_no_acknowledged_report(app, client, databa
                     if len(acknowledged) >= kill_after and not killed.is_set():
                         # Other submitters are between sending and hearing back right now.
                         in_flight_at_kill = in_flight
-                        os.kill(first.process.pid, signal.SIGKILL)
+                        first.send_kill()
                         killed.set()
                     return
 
@@ -140,7 +151,7 @@ async def test_sigkill_mid_load_loses_no_acknowledged_report(app, client, databa
         assert damaged == {}, list(damaged.items())[:5]
         committed_unacknowledged = set(stored) - set(acknowledged)
 
-        second = Server(database.url, port, tmp_path / "server-2.log", tmp_path / "data")
+        second = Server(database.url, port, tmp_path / "server-2.log", tmp_path / "data", workers)
         servers.append(second)
         await second.wait_healthy()
         async with httpx.AsyncClient(base_url=second.base, timeout=30) as http:
@@ -167,7 +178,7 @@ async def test_sigkill_mid_load_loses_no_acknowledged_report(app, client, databa
         for server in servers:
             server.close()
 
-    print(f"\n[{database.kind}] killed after {len(acknowledged)} acks (target {kill_after}), "
+    print(f"\n[{database.kind}, {workers} process(es)] killed after {len(acknowledged)} acks (target {kill_after}), "
           f"{in_flight_at_kill} requests in flight, transport failures {dict(failures)}, "
           f"{len(committed_unacknowledged)} committed but unacknowledged, resubmitted {dict(outcomes)}")
     stored = await stored_reports()
