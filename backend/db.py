@@ -424,6 +424,8 @@ def _begin_immediate(connection: sqlite3.Connection, file_lock: _WriterFileLock)
 def _run_block(connection: sqlite3.Connection, file_lock: _WriterFileLock, work: Callable[[sqlite3.Connection], T],
                begin: bool, savepoint: str, commit: bool) -> tuple[T | None, Exception | None, Exception | None]:
     """On the writer's thread: (work's result, work's error, the commit's error)."""
+    if begin and commit:
+        return _run_lone_block(connection, file_lock, work)
     if begin:
         _begin_immediate(connection, file_lock)
     connection.execute(f"SAVEPOINT {savepoint}")
@@ -444,6 +446,32 @@ def _run_block(connection: sqlite3.Connection, file_lock: _WriterFileLock, work:
             if not connection.in_transaction:
                 file_lock.release()  # at once, on this thread: another process may be waiting for it
     return result, error, commit_error
+
+
+def _run_lone_block(connection: sqlite3.Connection, file_lock: _WriterFileLock,
+                    work: Callable[[sqlite3.Connection], T]) -> tuple[T | None, Exception | None, Exception | None]:
+    """A batch of one block (nobody else was waiting): its transaction does what a savepoint would,
+    with two statements fewer while the processes' write turn is held."""
+    _begin_immediate(connection, file_lock)
+    result, error, commit_error = None, None, None
+    try:
+        try:
+            result = work(connection)
+        except Exception as exc:  # noqa: BLE001 - handed back to the block's owner
+            error = exc
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            return result, error, commit_error
+        try:
+            connection.execute("COMMIT")
+        except Exception as exc:  # noqa: BLE001 - the block's owner is told
+            commit_error = exc
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+        return result, error, commit_error
+    finally:
+        if not connection.in_transaction:
+            file_lock.release()
 
 
 class _WriterFileLock:

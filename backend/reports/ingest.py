@@ -133,6 +133,11 @@ _LINK = _Table("report_attachment", (("id", "uuid"), ("report_id", "uuid"), ("qu
                                      ("sha256", "text")))
 _AUDIT = _Table("audit_entry", (("id", "uuid"), ("at", "timestamptz"), ("actor", "uuid"), ("action", "text"),
                                 ("entity", "text"), ("entity_id", "text"), ("detail", "json")))
+_RECHECK_SQLITE = """
+    SELECT 'task' AS kind, id, status, shopper FROM task WHERE id IN ({tasks})
+    UNION ALL SELECT 'taken', id, NULL, NULL FROM report WHERE id IN ({ids})
+    UNION ALL SELECT 'reported', task, NULL, NULL FROM report WHERE task IN ({tasks})
+"""
 _MOVE_TASK_SQLITE = "UPDATE task SET status = 'submitted', updated_at = ? WHERE id IN ({})"
 _SQLITE_MAX_VARIABLES = 32_000  # SQLite >= 3.32 allows 32,766 parameters per statement
 _MOVE_TASK_POSTGRES = """
@@ -279,12 +284,15 @@ async def _write_batch(reports: list[NewReport]) -> list[bool]:
 
 def _write_batch_sqlite(connection: sqlite3.Connection, reports: list[NewReport]) -> list[bool]:
     """On the writer's thread, inside the block's savepoint (the write lock keeps everything still)."""
-    def fetch(sql: str, values: set[uuid.UUID]) -> list[dict[str, Any]]:
-        return connection.execute(sql.format(", ".join("?" * len(values))), tuple(values)).fetchall()
-
-    taken = fetch("SELECT id FROM report WHERE id IN ({})", {r.id for r in reports})
-    tasks = fetch("SELECT id, status, shopper FROM task WHERE id IN ({})", {r.task_id for r in reports})
-    reported = fetch("SELECT task FROM report WHERE task IN ({})", {r.task_id for r in reports})
+    ids, task_ids = tuple({r.id for r in reports}), tuple({r.task_id for r in reports})
+    # One statement for the three looks (each a call that hands the GIL back and forth, while the write
+    # turn is held). The task rows come first: a compound SELECT's column types (UUID) are the first one's.
+    rows = connection.execute(_RECHECK_SQLITE.format(tasks=", ".join("?" * len(task_ids)),
+                                                     ids=", ".join("?" * len(ids))),
+                              (*task_ids, *ids, *task_ids)).fetchall()
+    tasks = [row for row in rows if row["kind"] == "task"]
+    taken = [row for row in rows if row["kind"] == "taken"]
+    reported = [{"task": row["id"]} for row in rows if row["kind"] == "reported"]
     ok = _still_valid(reports, taken, tasks, reported)
     good = [r for r, valid in zip(reports, ok, strict=True) if valid]
     now = dt.datetime.now(dt.timezone.utc)

@@ -181,3 +181,36 @@ async def test_the_checkpointer_copies_committed_pages_back_to_the_database_file
     finally:
         await engine.close()
     assert engine._checkpointer is None
+
+
+async def test_a_block_alone_in_its_batch_fails_or_commits_as_a_whole(tmp_path):
+    """With nobody waiting, a block is its batch's only one and runs as a plain transaction: its error
+    (in its work or at COMMIT) reaches its owner, nothing of it stays, and the write turn is given back."""
+    path = tmp_path / "group.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        conn.execute("CREATE TABLE child (p INTEGER REFERENCES parent (id))")
+    engine = _engine(tmp_path)
+
+    def fails_in_work(connection: sqlite3.Connection) -> None:
+        connection.execute("INSERT INTO item (n) VALUES (1)")
+        raise ValueError("not this one")
+
+    def fails_at_commit(connection: sqlite3.Connection) -> None:
+        connection.execute("INSERT INTO item (n) VALUES (2)")
+        connection.execute("PRAGMA defer_foreign_keys = ON")  # the dangling reference is found at COMMIT
+        connection.execute("INSERT INTO child (p) VALUES (99)")
+
+    try:
+        with pytest.raises(ValueError, match="not this one"):
+            await engine.run_block(fails_in_work)
+        assert not engine._file_lock._held
+        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+            await engine.run_block(fails_at_commit)
+        assert not engine._file_lock._held and not engine._writer._conn.in_transaction
+        assert await engine.run_block(_insert(3)) == 3
+        assert _stored(tmp_path) == {3}
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("SELECT count(*) FROM child").fetchone() == (0,)
+    finally:
+        await engine.close()
