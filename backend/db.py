@@ -423,55 +423,37 @@ def _begin_immediate(connection: sqlite3.Connection, file_lock: _WriterFileLock)
 
 def _run_block(connection: sqlite3.Connection, file_lock: _WriterFileLock, work: Callable[[sqlite3.Connection], T],
                begin: bool, savepoint: str, commit: bool) -> tuple[T | None, Exception | None, Exception | None]:
-    """On the writer's thread: (work's result, work's error, the commit's error)."""
-    if begin and commit:
-        return _run_lone_block(connection, file_lock, work)
+    """On the writer's thread: (work's result, work's error, the commit's error). A block alone in its
+    batch (begun and committed in this one hop) needs no savepoint: its transaction does the same, with
+    two statements fewer while the processes' write turn is held."""
+    alone = begin and commit
     if begin:
         _begin_immediate(connection, file_lock)
-    connection.execute(f"SAVEPOINT {savepoint}")
     result, error, commit_error = None, None, None
     try:
-        result = work(connection)
-    except Exception as exc:  # noqa: BLE001 - handed back to the block's owner
-        error = exc
-        connection.execute(f"ROLLBACK TO {savepoint}")
-    connection.execute(f"RELEASE {savepoint}")
-    if commit:
-        try:
-            connection.execute("COMMIT")
-        except Exception as exc:  # noqa: BLE001 - every block of the batch is told
-            commit_error = exc
-            connection.execute("ROLLBACK")
-        finally:
-            if not connection.in_transaction:
-                file_lock.release()  # at once, on this thread: another process may be waiting for it
-    return result, error, commit_error
-
-
-def _run_lone_block(connection: sqlite3.Connection, file_lock: _WriterFileLock,
-                    work: Callable[[sqlite3.Connection], T]) -> tuple[T | None, Exception | None, Exception | None]:
-    """A batch of one block (nobody else was waiting): its transaction does what a savepoint would,
-    with two statements fewer while the processes' write turn is held."""
-    _begin_immediate(connection, file_lock)
-    result, error, commit_error = None, None, None
-    try:
+        if not alone:
+            connection.execute(f"SAVEPOINT {savepoint}")
         try:
             result = work(connection)
         except Exception as exc:  # noqa: BLE001 - handed back to the block's owner
             error = exc
-            if connection.in_transaction:
+            if not alone:
+                connection.execute(f"ROLLBACK TO {savepoint}")
+            elif connection.in_transaction:
                 connection.execute("ROLLBACK")
-            return result, error, commit_error
-        try:
-            connection.execute("COMMIT")
-        except Exception as exc:  # noqa: BLE001 - the block's owner is told
-            commit_error = exc
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
+        if not alone:
+            connection.execute(f"RELEASE {savepoint}")
+        if commit and not (alone and error is not None):
+            try:
+                connection.execute("COMMIT")
+            except Exception as exc:  # noqa: BLE001 - every block of the batch is told
+                commit_error = exc
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
         return result, error, commit_error
     finally:
         if not connection.in_transaction:
-            file_lock.release()
+            file_lock.release()  # at once, on this thread: another process may be waiting for it
 
 
 class _WriterFileLock:
