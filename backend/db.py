@@ -641,26 +641,11 @@ class Session:
         rows = await self.fetch(sql, *args)
         return rows[0] if rows else None
 
-    async def fetchrows(self, *statements: tuple[str, tuple[Any, ...]]) -> list[dict[str, Any] | None]:
-        """The first row of each (sql, args), in order; on SQLite in one hop to the connection's thread."""
-        if self.postgres:
-            return [await self.fetchrow(sql, *args) for sql, args in statements]
-        if self.inline:
-            return await self._inline(_sqlite_fetchrows, statements)
-        return await self.connection._execute(_sqlite_fetchrows, self.connection._conn, statements)
-
 
 # aiosqlite runs every call on its connection's own thread; `_execute` queues a function there, so a
 # statement and its fetch cost one hop instead of three (pinned: aiosqlite < 0.23 in pyproject).
 def _sqlite_fetch(connection: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
     return connection.execute(sql, args).fetchall()
-
-
-def _sqlite_fetchrows(connection: sqlite3.Connection,
-                      statements: tuple[tuple[str, tuple[Any, ...]], ...]) -> list[dict[str, Any] | None]:
-    # fetchall finishes each statement instead of relying on the cursor being freed at once: an
-    # unfinished statement would hold its read snapshot open, and later reads would not see newer commits.
-    return [next(iter(connection.execute(sql, args).fetchall()), None) for sql, args in statements]
 
 
 @functools.lru_cache(maxsize=256)

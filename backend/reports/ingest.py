@@ -29,37 +29,24 @@ from backend.ids import uuid7
 
 CURRENT_SQL = "SELECT shopper, content_hash, revision, status, task FROM report WHERE id = ?"
 
-TASK_SQL = """
-    SELECT t.id, t.organisation AS organisation_id, t.location AS location_id, t.form_version AS form_version_id,
-           t.channel, t.status, t.shopper AS shopper_id, t.window_start, t.window_end, t.campaign AS campaign_id,
-           l.lat AS location_lat, l.lon AS location_lon, c.gps_limit_m,
-           EXISTS (SELECT 1 FROM report r WHERE r.task = t.id) AS has_report
-    FROM task t JOIN location l ON l.id = t.location LEFT JOIN campaign c ON c.id = t.campaign
-    WHERE t.id = ?
+# What a submission needs to know, in one statement: the stored report with this id (cur_*), the task
+# (task_*) and the shopper's latest other report on the task's form at another location, for the
+# identical-answers check (prev_*; served by the index report(shopper, form_version, submitted_at)).
+# One statement is one round trip on PostgreSQL, and on SQLite one read transaction: each one starts
+# with the connection's page cache emptied when another connection has committed since, and each call
+# hands the GIL to the writer's thread and back.
+_READ_COLUMNS = """
+    cur.shopper AS cur_shopper, cur.content_hash AS cur_content_hash, cur.revision AS cur_revision,
+    cur.status AS cur_status, cur.task AS cur_task,
+    t.id AS task_id, t.organisation AS task_organisation_id, t.location AS task_location_id,
+    t.form_version AS task_form_version_id, t.channel AS task_channel, t.status AS task_status,
+    t.shopper AS task_shopper_id, t.window_start AS task_window_start, t.window_end AS task_window_end,
+    t.campaign AS task_campaign_id, l.lat AS task_location_lat, l.lon AS task_location_lon,
+    c.gps_limit_m AS task_gps_limit_m,
+    EXISTS (SELECT 1 FROM report r WHERE r.task = t.id) AS task_has_report
 """
-
-# The shopper's latest other report on the task's form at another location (identical-answers check);
-# served by the index report(shopper, form_version, submitted_at). Args: task id, shopper, report id.
-PREVIOUS_SQL = """
-    SELECT r.answers, l.name AS location_name
-    FROM task t JOIN report r ON r.form_version = t.form_version AND r.location <> t.location
-                JOIN location l ON l.id = r.location
-    WHERE t.id = ? AND r.shopper = ? AND r.id <> ?
-    ORDER BY r.submitted_at DESC LIMIT 1
-"""
-
-
-# PostgreSQL: the three reads above in one statement (one round trip instead of three).
-_READ_POSTGRES = """
-    SELECT cur.shopper AS cur_shopper, cur.content_hash AS cur_content_hash, cur.revision AS cur_revision,
-           cur.status AS cur_status, cur.task AS cur_task,
-           t.id AS task_id, t.organisation AS task_organisation_id, t.location AS task_location_id,
-           t.form_version AS task_form_version_id, t.channel AS task_channel, t.status AS task_status,
-           t.shopper AS task_shopper_id, t.window_start AS task_window_start, t.window_end AS task_window_end,
-           t.campaign AS task_campaign_id, l.lat AS task_location_lat, l.lon AS task_location_lon,
-           c.gps_limit_m AS task_gps_limit_m,
-           EXISTS (SELECT 1 FROM report r WHERE r.task = t.id) AS task_has_report,
-           prev.answers AS prev_answers, prev.location_name AS prev_location_name
+_READ_POSTGRES = f"""
+    SELECT {_READ_COLUMNS}, prev.answers AS prev_answers, prev.location_name AS prev_location_name
     FROM (SELECT 1) AS one
     LEFT JOIN report cur ON cur.id = $1
     LEFT JOIN task t ON t.id = $2
@@ -72,6 +59,20 @@ _READ_POSTGRES = """
         ORDER BY r.submitted_at DESC LIMIT 1
     ) AS prev ON true
 """
+# SQLite has no LATERAL: the previous report is found by a correlated subquery in its join.
+_READ_SQLITE = f"""
+    SELECT {_READ_COLUMNS}, prev.answers AS prev_answers, pl.name AS prev_location_name
+    FROM (SELECT 1) AS one
+    LEFT JOIN report cur ON cur.id = ?1
+    LEFT JOIN task t ON t.id = ?2
+    LEFT JOIN location l ON l.id = t.location
+    LEFT JOIN campaign c ON c.id = t.campaign
+    LEFT JOIN report prev ON prev.id = (
+        SELECT r.id FROM report r
+        WHERE r.shopper = ?3 AND r.form_version = t.form_version AND r.location <> t.location AND r.id <> ?1
+        ORDER BY r.submitted_at DESC LIMIT 1)
+    LEFT JOIN location pl ON pl.id = prev.location
+"""
 
 Row = dict[str, Any]
 
@@ -79,13 +80,14 @@ Row = dict[str, Any]
 async def read(report_id: uuid.UUID, task_id: uuid.UUID, shopper_id: uuid.UUID) -> tuple[Row | None, Row | None,
                                                                                          Row | None]:
     """What a submission needs to know: the stored report with this id (CURRENT_SQL's columns), the
-    task (TASK_SQL's) and the shopper's previous comparable report (PREVIOUS_SQL's), each or None."""
+    task and the shopper's previous comparable report (answers, location_name), each or None."""
     async with db.reading() as session:
-        if not session.postgres:  # inline reads on SQLite: three statements cost less than one round trip
-            current, task, previous = await session.fetchrows(
-                (CURRENT_SQL, (report_id,)), (TASK_SQL, (task_id,)), (PREVIOUS_SQL, (task_id, shopper_id, report_id)))
-            return current, task, previous
-        row = dict(await session.connection.fetchrow(_READ_POSTGRES, report_id, task_id, shopper_id))
+        if session.postgres:
+            row = dict(await session.connection.fetchrow(_READ_POSTGRES, report_id, task_id, shopper_id))
+        else:
+            found = await session.fetchrow(_READ_SQLITE, report_id, task_id, shopper_id)
+            assert found is not None  # FROM (SELECT 1): always one row
+            row = found
 
     def part(prefix: str, key: str) -> Row | None:
         if row[prefix + key] is None:

@@ -293,7 +293,7 @@ async def _unchanged(data: ReportCreate, seen: dict[str, Any] | None, prepared: 
 
 async def _prepare(actor: Actor, data: ReportCreate, revision: int, task: dict[str, Any] | None,
                    previous: dict[str, Any] | None) -> _Prepared:
-    """Check, score and flag a delivery; `task` and `previous` as read with ingest.TASK_SQL and PREVIOUS_SQL."""
+    """Check, score and flag a delivery; `task` and `previous` as ingest.read gives them."""
     if task is None:
         raise InvalidInput("Unknown task.", errors=[("task_id", "no such task")])
     if task["shopper_id"] != actor.user_id:

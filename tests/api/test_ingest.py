@@ -138,15 +138,15 @@ def test_placeholders_are_numbered_for_postgres(sql, numbered):
 async def test_hot_path_reads_see_every_commit(client):
     """Reads between commits see each of them (on SQLite the inline reader must never keep a snapshot)."""
     w = await build_world(client)
-    statement = ("SELECT id FROM organisation ORDER BY id", ())
+    statement = "SELECT id FROM organisation ORDER BY id"
     for i in range(3):
         async with db.reading() as session:
-            before = await session.fetch(statement[0])
-            await session.fetchrows(statement, statement)  # several rows, only the first taken
+            before = await session.fetch(statement)
+            await session.fetchrow(statement)  # several rows, only the first taken
         await w.ok("admin", "POST", "/organisations", json={"name": f"Later {i}"})
         async with db.reading() as session:
-            (first,) = await session.fetchrows(statement)
-            after = await session.fetch(statement[0])
+            first = await session.fetchrow(statement)
+            after = await session.fetch(statement)
         assert first == after[0] and len(after) == len(before) + 1
 
 
