@@ -17,10 +17,12 @@ request is answered only after the commit: a 2xx still means the report is on di
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextvars
 import datetime as dt
 import sqlite3
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -185,7 +187,8 @@ class _Writer:
     max_batch = 256
 
     def __init__(self) -> None:
-        self._pending: list[tuple[NewReport, asyncio.Future[bool]]] = []
+        # A deque: on SQLite the writer's thread takes from it (popleft) while the event loop appends.
+        self._pending: collections.deque[tuple[NewReport, asyncio.Future[bool]]] = collections.deque()
         self._draining: asyncio.Task[None] | None = None
 
     async def store(self, report: NewReport) -> bool:
@@ -199,11 +202,20 @@ class _Writer:
 
     async def _drain(self) -> None:
         batch: list[tuple[NewReport, asyncio.Future[bool]]] = []
+
+        def take() -> list[NewReport]:
+            """The batch: what is pending once the write transaction has begun (on SQLite, on the writer's
+            thread, once the processes' write turn is ours), so that reports validated while another
+            process held the turn go with this batch instead of waiting for the next one."""
+            for _ in range(min(len(self._pending), self.max_batch)):
+                batch.append(self._pending.popleft())
+            return [report for report, _ in batch]
+
         try:
             while self._pending:
-                batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
+                batch = []
                 try:
-                    outcomes = await _write_batch([report for report, _ in batch])
+                    outcomes = await _write_batch(take)
                 except asyncio.CancelledError:
                     if _cancelling():
                         raise
@@ -212,6 +224,8 @@ class _Writer:
                         _answer(future, exc)
                     continue
                 except Exception as exc:
+                    if not batch:  # it failed before taking its reports: these are the ones it was for
+                        take()
                     if len(batch) == 1:
                         _answer(batch[0][1], exc)
                         continue
@@ -219,7 +233,7 @@ class _Writer:
                     # write each alone, so only that one fails and its request retries or reports it.
                     for report, future in batch:
                         try:
-                            _answer(future, (await _write_batch([report]))[0])
+                            _answer(future, (await _write_batch(lambda report=report: [report]))[0])
                         except Exception as single:
                             _answer(future, single)
                     continue
@@ -227,9 +241,9 @@ class _Writer:
                     _answer(future, outcome)
                 batch = []
         except BaseException as exc:  # cancelled (shutdown): nobody may wait for ever
-            for _, future in batch + self._pending:
+            for _, future in batch + list(self._pending):
                 _answer(future, exc if isinstance(exc, Exception) else ConnectionAbortedError("shutting down"))
-            self._pending = []
+            self._pending.clear()
             raise
 
 
@@ -259,11 +273,13 @@ def _writer() -> _Writer:
     return _current[2]
 
 
-async def _write_batch(reports: list[NewReport]) -> list[bool]:
+async def _write_batch(take: Callable[[], list[NewReport]]) -> list[bool]:
+    """Write the reports `take()` gives, called once the write transaction has begun; their outcomes in order."""
     engine = db.engine()
     if isinstance(engine, db.FieldscoreSQLiteEngine):  # one hop to the writer's thread for the whole batch
-        return await engine.run_block(lambda connection: _write_batch_sqlite(connection, reports))
+        return await engine.run_block(lambda connection: _write_batch_sqlite(connection, take()))
     async with db.writing():
+        reports = take()
         session = db.session()
         connection = session.connection
         ids, task_ids = list({r.id for r in reports}), list({r.task_id for r in reports})

@@ -4,6 +4,7 @@ what the Piccolo path stores and GET shows, whatever else is in the same batch."
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import uuid
 
@@ -181,3 +182,61 @@ async def test_batched_and_single_writes_store_the_same(client, monkeypatch):
                 {k: v for k, v in revision.items() if k not in differs}, audit)
 
     assert await stored(bodies[0]) == await stored(bodies[1])
+
+
+def _bare_report() -> ingest.NewReport:
+    now = dt.datetime.now(UTC)
+    return ingest.NewReport(
+        id=uuid.uuid4(), task_id=uuid.uuid4(), task_status="assigned", shopper_id=uuid.uuid4(),
+        organisation_id=uuid.uuid4(), location_id=uuid.uuid4(), form_version_id=uuid.uuid4(), content_hash="0" * 64,
+        answers_json="{}", started_at=now, ended_at=now, submitted_at=now, score_calculated=None, score_final=None,
+        failed=False, detail_json="{}", flags_json="[]", flag_count=0, links=(), task_audit_json="{}",
+        report_audit_json="{}")
+
+
+async def test_reports_arriving_while_a_batch_waits_for_its_write_turn_join_it(monkeypatch):
+    """A batch is what is pending once its transaction has begun (on SQLite: once this process has the
+    write turn), so reports validated meanwhile are written with it instead of a whole turn later."""
+    turn, written = asyncio.Event(), []
+
+    async def write_batch(take):
+        await turn.wait()  # another process writes meanwhile
+        reports = take()
+        written.append([r.id for r in reports])
+        return [True] * len(reports)
+
+    monkeypatch.setattr(ingest, "_write_batch", write_batch)
+    writer = ingest._Writer()
+    reports = [_bare_report() for _ in range(5)]
+    first = asyncio.create_task(writer.store(reports[0]))
+    await asyncio.sleep(0.01)  # its drain has begun and waits for the turn
+    later = [asyncio.create_task(writer.store(r)) for r in reports[1:]]
+    await asyncio.sleep(0.01)
+    turn.set()
+    assert await asyncio.gather(first, *later) == [True] * 5
+    assert written == [[r.id for r in reports]]
+
+
+async def test_a_batch_that_fails_before_taking_its_reports_still_answers_each(monkeypatch):
+    """Failing before the write turn (say BEGIN could not get the lock) leaves no report waiting for ever:
+    the pending ones are retried one by one, and each request hears its own outcome."""
+    calls = []
+
+    async def write_batch(take):
+        calls.append("call")
+        if len(calls) == 1:
+            raise RuntimeError("database is locked")
+        (report,) = take()
+        if report.flag_count:
+            raise ValueError("this one is broken")
+        return [True]
+
+    monkeypatch.setattr(ingest, "_write_batch", write_batch)
+    writer = ingest._Writer()
+    reports = [_bare_report() for _ in range(3)]
+    reports[1] = dataclasses.replace(reports[1], flag_count=1)
+    outcomes = await asyncio.wait_for(
+        asyncio.gather(*(writer.store(r) for r in reports), return_exceptions=True), 20)
+    assert outcomes[0] is True and outcomes[2] is True
+    assert isinstance(outcomes[1], ValueError)
+    assert len(calls) == 4  # the failed batch, then each of the three alone
