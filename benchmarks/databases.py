@@ -67,12 +67,26 @@ def postgres_version() -> str:
         try:
             version = await conn.fetchval("SELECT version()")
             settings = {name: await conn.fetchval(f"SHOW {name}")
-                        for name in ("fsync", "synchronous_commit", "wal_sync_method", "shared_buffers", "max_connections")}
+                        for name in ("fsync", "synchronous_commit", "wal_sync_method", "shared_buffers", "max_connections",
+                                     "max_wal_size", "checkpoint_timeout", "full_page_writes")}
         finally:
             await conn.close()
         return f"{version.split(' on ')[0]} ({', '.join(f'{k}={v}' for k, v in settings.items())})"
 
     return asyncio.run(facts())
+
+
+def postgres_checkpoints() -> int:
+    """Checkpoints the server has begun so far (timed and requested). After each one, the first change to
+    every page writes the whole page to the WAL again, so a checkpoint inside a measurement raises its cost."""
+    async def count() -> int:
+        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=10)
+        try:
+            return await conn.fetchval("SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter")
+        finally:
+            await conn.close()
+
+    return asyncio.run(count())
 
 
 @contextmanager

@@ -14,6 +14,8 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,6 +104,16 @@ def _tasks_needed(rate: float, seconds: float, workers: int) -> int:
     return math.ceil(max(rate, 100.0) * 1.5 * seconds / workers) + 20
 
 
+@contextmanager
+def _checkpoints_noted(database: Database) -> Iterator[list[str]]:
+    """On PostgreSQL, a note of the checkpoints the server began during the block (warm-up included)."""
+    noted: list[str] = []
+    before = databases.postgres_checkpoints() if database.kind == "postgres" else 0
+    yield noted
+    if database.kind == "postgres" and (began := databases.postgres_checkpoints() - before):
+        noted.append(f"{began} PostgreSQL checkpoint(s) began during the repetition")
+
+
 def measure_api(config: Config, database: Database, server: servers.Server, world: seed.World) -> Summary:
     workers = config.clients
     shopper_of = [world.shoppers[w % len(world.shoppers)] for w in range(workers)]
@@ -125,7 +137,9 @@ def measure_api(config: Config, database: Database, server: servers.Server, worl
         per_worker = _tasks_needed(rate, config.warmup_s + config.duration_s, workers)
         say(f"    rep {i + 1}/{config.reps}: {per_worker * workers} fresh assigned tasks inserted; "
             f"{config.warmup_s:.1f} s warm-up + {config.duration_s:.1f} s measured")
-        m = drive(jobs(per_worker), config.warmup_s, config.duration_s, f"rep {i + 1}")
+        with _checkpoints_noted(database) as noted:
+            m = drive(jobs(per_worker), config.warmup_s, config.duration_s, f"rep {i + 1}")
+        m.notes.extend(noted)
         for note in m.notes:
             say(f"      note: {note}")
         say(f"    rep {i + 1}/{config.reps}  {line(m)}")
@@ -146,8 +160,10 @@ def measure_raw(config: Config, database: Database, world: seed.World) -> Summar
         if database.kind == "sqlite":
             m = raw.sqlite_ceiling(database, pairs, warmup_s=config.raw_warmup_s, duration_s=config.raw_duration_s)
         else:
-            m = raw.postgres_ceiling(database, pairs, connections=config.pg_raw_connections,
-                                     warmup_s=config.raw_warmup_s, duration_s=config.raw_duration_s)
+            with _checkpoints_noted(database) as noted:
+                m = raw.postgres_ceiling(database, pairs, connections=config.pg_raw_connections,
+                                         warmup_s=config.raw_warmup_s, duration_s=config.raw_duration_s)
+            m.notes.extend(noted)
         for note in m.notes:
             say(f"      note: {note}")
         say(f"    rep {i + 1}/{config.reps}  {line(m)}")
