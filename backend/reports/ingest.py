@@ -6,7 +6,8 @@ submissions a second that was most of a request's time. The statements here read
 rows, in the same formats, as the Piccolo code in service.py (tests check both give the same report).
 
 New reports (the first revision) are written in batches by one writer per engine: while one batch
-is written, the next collects. A batch is one transaction. Under the write lock (SQLite) or row locks
+is written, the next collects. A batch is one transaction, and takes what is pending once it has
+begun (on SQLite, once this process has the write turn, see backend.db._WriterFileLock). Under the write lock (SQLite) or row locks
 (PostgreSQL) it re-checks what each report's validation relied on (the id is unused; the task still
 has the status and shopper seen, and no report) and writes the reports that pass with one statement
 per table: multi-row VALUES on SQLite, in one hop to the writer's thread; arrays unnested on
@@ -301,7 +302,7 @@ async def _write_batch(take: Callable[[], list[NewReport]]) -> list[bool]:
 
 
 def _write_batch_sqlite(connection: sqlite3.Connection, reports: list[NewReport]) -> list[bool]:
-    """On the writer's thread, inside the block's savepoint (the write lock keeps everything still)."""
+    """On the writer's thread, inside the block's transaction or savepoint (the write turn keeps everything still)."""
     ids, task_ids = tuple({r.id for r in reports}), tuple({r.task_id for r in reports})
     # One statement for the three looks (each a call that hands the GIL back and forth, while the write
     # turn is held). The task rows come first: a compound SELECT's column types (UUID) are the first one's.
