@@ -1,5 +1,6 @@
-"""The storage ceiling: the rows one accepted report writes (the report, its task's status, two audit
-entries), inserted straight from Python in one transaction per report with the app's durability."""
+"""The storage ceiling: the rows one accepted report writes (the report, its first revision, its task's
+status, two audit entries), inserted straight from Python in one transaction per report with the app's
+durability."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from backend.ids import uuid7
 from benchmarks import servers
 from benchmarks.databases import Database
 from benchmarks.seed import _sqlite_text
@@ -31,18 +33,43 @@ def _insert(table: str, columns: list[str], placeholder: Any) -> str:
     return f'INSERT INTO "{table}" ({names}) VALUES ({", ".join(placeholder(i) for i in range(len(columns)))})'
 
 
-def _rows(template: dict[str, Any], task_id: Any, shopper: Any) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
-    """The report row (a copy of one the app stored, with a new id, task and time) and its two audit entries."""
+def _rows(template: dict[str, Any], revision_template: dict[str, Any], task_id: Any,
+          shopper: Any) -> tuple[dict[str, Any], dict[str, Any], list[tuple[Any, ...]]]:
+    """The report row and its first revision (copies of rows the app stored, with new ids, task and
+    time) and its two audit entries; ids made as the app makes them (the phone's UUID for the report)."""
     now = dt.datetime.now(UTC)
     report_id = uuid.uuid4()
     report = {**template, "id": report_id, "task": task_id, "shopper": shopper, "submitted_at": now}
+    revision = {**revision_template, "id": uuid7(), "report": report_id, "number": 1, "submitted_at": now}
     audit = [
-        (uuid.uuid4(), now, shopper, "task.submitted", "task", str(task_id),
+        (uuid7(), now, shopper, "task.submitted", "task", str(task_id),
          json.dumps({"from": "assigned", "to": "submitted", "report_id": str(report_id)})),
-        (uuid.uuid4(), now, shopper, "report.submitted", "report", str(report_id),
+        (uuid7(), now, shopper, "report.submitted", "report", str(report_id),
          json.dumps({"task_id": str(task_id), "score": template["score_final"]})),
     ]
-    return report, audit
+    return report, revision, audit
+
+
+_WITHOUT_REVISION = ('SELECT count(*) FROM "report" r WHERE NOT EXISTS '
+                     '(SELECT 1 FROM "report_revision" v WHERE v."report" = r."id")')
+
+
+def _check_every_report_has_its_revision(missing: int) -> None:
+    """The app's reports and these copies alike: (b) is only a ceiling if it writes what the app writes."""
+    if missing:
+        raise RuntimeError(f"{missing} report(s) without a revision: (b) no longer writes the rows the app writes")
+
+
+def _template(rows: Any, table: str) -> dict[str, Any]:
+    if rows is None:
+        raise RuntimeError(f"no stored {table} row to copy: the API phase stored none")
+    return rows
+
+
+def _sqlite_row(conn: sqlite3.Connection, table: str) -> dict[str, Any]:
+    cursor = conn.execute(f'SELECT * FROM "{table}" LIMIT 1')
+    found = _template(cursor.fetchone(), table)
+    return dict(zip([d[0] for d in cursor.description], found, strict=True))
 
 
 def sqlite_ceiling(database: Database, pairs: list[Pair], *, warmup_s: float, duration_s: float) -> Measurement:
@@ -55,13 +82,10 @@ def sqlite_ceiling(database: Database, pairs: list[Pair], *, warmup_s: float, du
         mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
         if mode != "wal":
             raise RuntimeError(f"expected a WAL database, found journal_mode={mode}")
-        cursor = conn.execute('SELECT * FROM "report" LIMIT 1')
-        found = cursor.fetchone()
-        if found is None:
-            raise RuntimeError("no stored report to copy: the API phase stored none")
-        template = dict(zip([d[0] for d in cursor.description], found, strict=True))
-        columns = list(template)
+        template, revision_template = _sqlite_row(conn, "report"), _sqlite_row(conn, "report_revision")
+        columns, revision_columns = list(template), list(revision_template)
         insert_report = _insert("report", columns, lambda i: "?")
+        insert_revision = _insert("report_revision", revision_columns, lambda i: "?")
         update_task = _UPDATE_TASK.format("?", "?", "?", "?")
         insert_audit = _INSERT_AUDIT.format(*"???????")
         start = time.monotonic()
@@ -73,10 +97,11 @@ def sqlite_ceiling(database: Database, pairs: list[Pair], *, warmup_s: float, du
                 break
             if before is None and now >= t0:
                 before = (now, time.process_time(), servers.machine_busy_seconds())
-            report, audit = _rows(template, task_id, shopper)
+            report, revision, audit = _rows(template, revision_template, task_id, shopper)
             sent = time.monotonic()
             conn.execute("BEGIN IMMEDIATE")
             conn.execute(insert_report, [_sqlite_text(report[c]) for c in columns])
+            conn.execute(insert_revision, [_sqlite_text(revision[c]) for c in revision_columns])
             changed = conn.execute(update_task, ("submitted", _sqlite_text(report["submitted_at"]), task_id,
                                                  "assigned")).rowcount
             for entry in audit:
@@ -89,6 +114,7 @@ def sqlite_ceiling(database: Database, pairs: list[Pair], *, warmup_s: float, du
                 else:
                     errors += 1
         after = (time.monotonic(), time.process_time(), servers.machine_busy_seconds())
+        _check_every_report_has_its_revision(conn.execute(_WITHOUT_REVISION).fetchone()[0])
     finally:
         conn.close()
     return _measurement(latencies, errors, duration_s, before, after, exhausted=time.monotonic() < t1 - 0.01)
@@ -119,12 +145,12 @@ async def _postgres(database: Database, pairs: list[Pair], connections: int, war
                     duration_s: float) -> Measurement:
     conns = await asyncio.gather(*(asyncpg.connect(database.dsn, timeout=30) for _ in range(connections)))
     try:
-        found = await conns[0].fetchrow('SELECT * FROM "report" LIMIT 1')
-        if found is None:
-            raise RuntimeError("no stored report to copy: the API phase stored none")
-        template = dict(found)
-        columns = list(template)
+        template = dict(_template(await conns[0].fetchrow('SELECT * FROM "report" LIMIT 1'), "report"))
+        revision_template = dict(_template(await conns[0].fetchrow('SELECT * FROM "report_revision" LIMIT 1'),
+                                           "report_revision"))
+        columns, revision_columns = list(template), list(revision_template)
         insert_report = _insert("report", columns, lambda i: f"${i + 1}")
+        insert_revision = _insert("report_revision", revision_columns, lambda i: f"${i + 1}")
         update_task = _UPDATE_TASK.format("$1", "$2", "$3", "$4")
         insert_audit = _INSERT_AUDIT.format(*(f"${i}" for i in range(1, 8)))
         start = time.monotonic()
@@ -138,10 +164,11 @@ async def _postgres(database: Database, pairs: list[Pair], connections: int, war
             for task_id, shopper in mine:
                 if time.monotonic() >= t1:
                     return
-                report, audit = _rows(template, uuid.UUID(task_id), uuid.UUID(shopper))
+                report, revision, audit = _rows(template, revision_template, uuid.UUID(task_id), uuid.UUID(shopper))
                 sent = time.monotonic()
                 async with conn.transaction():
                     await conn.execute(insert_report, *(report[c] for c in columns))
+                    await conn.execute(insert_revision, *(revision[c] for c in revision_columns))
                     status = await conn.execute(update_task, "submitted", report["submitted_at"],
                                                 report["task"], "assigned")
                     for entry in audit:
@@ -165,6 +192,7 @@ async def _postgres(database: Database, pairs: list[Pair], connections: int, war
         sampled, *_ = await asyncio.gather(sample_window(),
                                            *(worker(c, pairs[i::connections]) for i, c in enumerate(conns)))
         before, after, pg = sampled
+        _check_every_report_has_its_revision(await conns[0].fetchval(_WITHOUT_REVISION))
     finally:
         await asyncio.gather(*(c.close() for c in conns))
     return _measurement(latencies, errors, duration_s, before, after, exhausted=exhausted, postgres=pg)

@@ -181,8 +181,9 @@ def render(config: Config, results: dict[str, tuple[Summary, Summary]], bare: Su
         f"{config.clients} clients (the {config.client} client, keep-alive connections, spread over "
         f"{config.client_processes} process(es) with uvloop) posts one report per task, each with a fresh UUID "
         "and the shopper's bearer token: full authentication, validation, scoring and storage.",
-        f"- (b) The rows one accepted report writes (a copy of a report row the app stored, with a new id, task "
-        "and time; the task's status update; the two audit entries) in one transaction per report, with the "
+        f"- (b) The rows one accepted report writes (copies of a report row and its first revision the app "
+        "stored, with new ids, task and time; the task's status update; the two audit entries; ids made as the "
+        "app makes them) in one transaction per report, with the "
         f"app's durability. SQLite: Python's sqlite3, WAL, `synchronous = FULL`, `foreign_keys = 1`, "
         f"`BEGIN IMMEDIATE`, {raw_sqlite}. PostgreSQL: asyncpg with {config.pg_raw_connections} connections, "
         "the server's default `synchronous_commit`. No reads, no validation, no HTTP.",
