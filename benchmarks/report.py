@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from benchmarks import machine, seed
+from benchmarks import databases, machine, seed
 from benchmarks.stats import Measurement, Summary
 
 if TYPE_CHECKING:
@@ -165,7 +165,8 @@ def render(config: Config, results: dict[str, tuple[Summary, Summary]], bare: Su
         "",
         f"- Each database is fresh: a new SQLite file, or a new uniquely named PostgreSQL database that is dropped "
         "afterwards, migrated with `python -m backend.cli migrate` (`FIELDSCORE_DATABASE_URL` points at it); the "
-        "first admin is made with `python -m backend.cli create-user`.",
+        "first admin is made with `python -m backend.cli create-user`. The app and (b) reach PostgreSQL through "
+        f"{databases.postgres_transport()} (`FIELDSCORE_BENCH_PG` sets another server).",
         "- (a) The real server process: `python -m backend.cli serve --host 127.0.0.1 --port <free port>` (uvicorn, "
         f"{', '.join(f'{k}: {n} worker process(es)' for k, n in config.server_workers.items())}; "
         "default settings: uvloop + httptools, log level info with the access log on, PostgreSQL "
