@@ -39,6 +39,7 @@ class TimerMetrics:
     hold_s: float
     transfers: int
     call_s: float  # dialled → last event
+    talk_s: float | None  # answered → last event, not censored (None: never answered)
 
 
 def parse_instant(text: Any) -> dt.datetime | None:
@@ -178,6 +179,7 @@ def _derive(events: list[tuple[str, dt.datetime]], give_up_s: float, clock_start
         hold_s=hold_s,
         transfers=sum(1 for name, _ in events if name == "transferred"),
         call_s=since(events[-1][1]),
+        talk_s=since(events[-1][1], at["answered"]) if "answered" in at else None,
     )
 
 

@@ -106,8 +106,10 @@ def evidence_flags(
             if metrics.answered and metrics.time_to_answer_ring_s < MIN_TIME_TO_ANSWER_S:
                 flags.append(Flag("timing.implausible",
                                   f"{q.key}: answered {metrics.time_to_answer_ring_s:.1f} s after dialling"))
-            talk = metrics.call_s - metrics.time_to_answer_ring_s
-            if metrics.answered and talk < MIN_CALL_AFTER_ANSWER_S:
+            # From the answer itself: time_to_answer_ring_s is censored at give_up_s, so a call timed from
+            # the menu (answered in time from there, later than give_up_s from dialling) looked longer.
+            talk = metrics.talk_s
+            if metrics.answered and talk is not None and talk < MIN_CALL_AFTER_ANSWER_S:
                 flags.append(Flag("call.too_short", f"{q.key}: the conversation lasted {talk:.0f} s"))
     for sha in sorted(set(reused_hashes)):
         flags.append(Flag("photo.reused", f"attachment {sha[:12]}… is also in another report"))

@@ -56,3 +56,14 @@ def test_each_flag_has_its_reason():
 def test_na_and_missing_answers_are_never_flagged():
     assert evidence_flags(FORM, {"checkin": {"na": True}}, ctx()) == []
     assert evidence_flags(FORM, {}, ctx(location_lat=None, location_lon=None)) == []
+
+
+def test_a_short_call_timed_from_the_menu_is_flagged_although_dialling_to_answer_passed_give_up():
+    """Answered 30 s after leaving the menu (in time) but 80 s after dialling (over give_up_s = 60): the
+    conversation (5 s) is measured from the answer, not from the ring time censored at give_up_s."""
+    form = msgspec.convert({"title": {"en": "x"}, "sections": [{"key": "s", "items": [
+        {"type": "timer_sequence", "key": "call", "give_up_s": 60, "clock_start": "menu_left"}]}]}, FormDefinition)
+    answers = {"call": {"events": [{"event": "dialled", "at": at(0)}, {"event": "menu_left", "at": at(50)},
+                                   {"event": "answered", "at": at(80)}, {"event": "ended", "at": at(85)}]}}
+    flags = evidence_flags(form, answers, ctx(channel="call"))
+    assert [(f.code, f.reason) for f in flags] == [("call.too_short", "call: the conversation lasted 5 s")]

@@ -18,7 +18,14 @@ def test_answered_call_with_menu_hold_and_transfer() -> None:
                give_up_s=300, clock_start="ring")
     assert (m.answered, m.censored) == (True, False)
     assert m.time_to_answer_s == 40 and m.time_to_answer_ring_s == 40 and m.time_to_answer_menu_s == 25
-    assert m.menu_s == 15 and m.hold_s == 40 and m.transfers == 1 and m.call_s == 200
+    assert m.menu_s == 15 and m.hold_s == 40 and m.transfers == 1 and m.call_s == 200 and m.talk_s == 160
+
+
+def test_talk_time_runs_from_the_answer_and_is_never_censored() -> None:
+    m = derive(call(("dialled", 0), ("menu_left", 50), ("answered", 80), ("ended", 85)),
+               give_up_s=60, clock_start="menu_left")
+    assert (m.answered, m.time_to_answer_ring_s, m.talk_s) == (True, 60, 5)
+    assert derive(call(("dialled", 0), ("gave_up", 70)), give_up_s=60).talk_s is None
 
 
 def test_clock_from_menu_left_keeps_both_figures() -> None:
