@@ -35,15 +35,19 @@ def box(kind: bytes, *children: bytes) -> bytes:
     return struct.pack(">I", 8 + len(body)) + kind + body
 
 
-def mp4_with_tracks(*handlers: bytes, major: bytes = b"isom") -> bytes:
+def mp4_with_tracks(*handlers: bytes, major: bytes = b"isom", compatible: tuple[bytes, ...] = (b"isom", b"mp42")
+                    ) -> bytes:
     traks = [box(b"trak", box(b"mdia", box(b"hdlr", bytes(8) + h + bytes(12)))) for h in handlers]
-    return ftyp(major, b"isom", b"mp42") + box(b"moov", box(b"mvhd", bytes(100)), *traks) + box(b"mdat", bytes(16))
+    return ftyp(major, *compatible) + box(b"moov", box(b"mvhd", bytes(100)), *traks) + box(b"mdat", bytes(16))
 
 
 HEIC = ftyp(b"heic", b"mif1", b"heic") + box(b"meta", bytes(20))
 HEIC_MIF1 = ftyp(b"mif1", b"mif1", b"heic") + box(b"meta", bytes(20))
 AVIF = ftyp(b"avif", b"mif1", b"avif") + box(b"meta", bytes(20))
-M4A = ftyp(b"M4A ", b"M4A ", b"mp42", b"isom") + box(b"mdat", bytes(16))
+M4A = mp4_with_tracks(b"soun", major=b"M4A ")
+M4B_WITH_CHAPTERS = mp4_with_tracks(b"soun", b"text", major=b"M4B ")
+# Apple's .m4v video as iTunes and HandBrake write it: it lists M4A among its brands.
+M4V = mp4_with_tracks(b"vide", b"soun", major=b"M4V ", compatible=(b"M4V ", b"M4A ", b"mp42", b"isom"))
 MP4_AUDIO_ONLY = mp4_with_tracks(b"soun")
 MP4_VIDEO = mp4_with_tracks(b"vide", b"soun")
 

@@ -3,12 +3,13 @@
 Pure: imports neither Litestar nor Piccolo. Recognised, by kind:
 
 =========  ======================================================================================
-image      image/jpeg (FF D8 FF), image/png (signature + IHDR), image/webp (RIFF…WEBP),
+image      image/jpeg (FF D8 FF and a whole first segment), image/png (signature + IHDR), image/webp (RIFF…WEBP),
            image/heic (ISO-BMFF ``ftyp`` with a HEIF brand: heic, heix, heim, heis, hevc, hevx, or
            mif1/msf1 listing one of them)
 document   application/pdf (``%PDF-``)
-audio      audio/mpeg (an ID3v2 tag or a valid MPEG-audio frame header), audio/mp4 (``ftyp`` M4A/M4B,
-           or a generic MP4 brand whose every track is a sound track), audio/ogg (``OggS`` whose first
+audio      audio/mpeg (an ID3v2 tag or a valid MPEG-audio frame header), audio/mp4 (``ftyp`` with an
+           M4A/M4B or generic MP4 brand, a sound track and no other, except chapter text tracks under
+           M4A/M4B: Apple's .m4v video lists M4A too), audio/ogg (``OggS`` whose first
            packet is Vorbis, Opus, FLAC or Speex), audio/wav (RIFF…WAVE), audio/webm (EBML whose
            tracks are all audio, as browsers' MediaRecorder writes)
 =========  ======================================================================================
@@ -61,7 +62,7 @@ def sniff(data: bytes) -> Sniffed | None:
 
 def _media_type(data: bytes) -> str | None:
     if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
+        return "image/jpeg" if _jpeg_first_segment(data) else None
     if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
         return "image/png"
     if data[:4] == b"RIFF" and len(data) >= 12:
@@ -79,6 +80,17 @@ def _media_type(data: bytes) -> str | None:
     if data.startswith(b"\x1a\x45\xdf\xa3"):
         return "audio/webm" if _ebml_tracks(data) == {2} else None
     return None
+
+
+def _jpeg_first_segment(data: bytes) -> bool:
+    """SOI, then a whole marker segment (APPn, DQT, SOFn, DHT, COM, …: a marker with a length)."""
+    if len(data) < 6:
+        return False
+    marker = data[3]
+    if marker < 0xC0 or marker == 0xFF or 0xD0 <= marker <= 0xD9:  # RSTn, SOI, EOI have no length
+        return False
+    length = int.from_bytes(data[4:6], "big")
+    return length >= 2 and len(data) >= 4 + length
 
 
 def _mpeg_audio_frame(data: bytes) -> bool:
@@ -119,11 +131,11 @@ def _iso_bmff(data: bytes) -> str | None:
     brands = {data[8:12]} | {data[i:i + 4] for i in range(16, size - 3, 4)}
     if data[8:12] in _HEIF_BRANDS or (data[8:12] in _HEIF_STRUCTURAL and brands & _HEIF_BRANDS):
         return "image/heic"
-    if brands & _M4A_BRANDS:
-        return "audio/mp4"
-    if brands & _MP4_GENERIC and _mp4_handlers(data) == {b"soun"}:
-        return "audio/mp4"
-    return None
+    if not brands & (_M4A_BRANDS | _MP4_GENERIC):
+        return None
+    handlers = _mp4_handlers(data)
+    allowed = {b"soun", b"text"} if brands & _M4A_BRANDS else {b"soun"}  # audiobooks carry chapter tracks
+    return "audio/mp4" if b"soun" in handlers and handlers <= allowed else None
 
 
 def _mp4_handlers(data: bytes) -> set[bytes]:
