@@ -190,8 +190,9 @@ def _next_revision(actor: Actor, data: ReportCreate, digest: str, existing: dict
         if data.replaces_revision is not None:
             raise NotFound("There is no report to edit with this id.", code="report.not_found")
         return 1
-    if existing["shopper"] == actor.user_id and existing["content_hash"] == digest:
-        return None  # a retry of what is stored: nothing to do
+    resubmits = (existing["status"] == ReportStatus.returned.value and data.replaces_revision == existing["revision"])
+    if existing["shopper"] == actor.user_id and existing["content_hash"] == digest and not resubmits:
+        return None  # a retry of what is stored: nothing to do (a returned report sent back as it was is not)
     if data.replaces_revision is None or existing["shopper"] != actor.user_id:
         raise Conflict("A different report with this id exists.", code="report.conflict",
                        errors=[("id", "already used for other content")])
@@ -205,6 +206,10 @@ def _next_revision(actor: Actor, data: ReportCreate, digest: str, existing: dict
         raise InvalidInput("An edit cannot move a report to another task.",
                            errors=[("task_id", "differs from the report's task")])
     return existing["revision"] + 1
+
+
+class _Changed(Exception):
+    """The report moved between _unchanged and the write (PostgreSQL): the write is rolled back and looked at again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,10 +239,13 @@ async def _submit_once(actor: Actor, data: ReportCreate, digest: str) -> tuple[R
                 return _in_hand(new, data, prepared), True
             continue
         written = False
-        async with db.writing():
-            if await _unchanged(data, existing, prepared):
-                await _write(actor, data, digest, prepared)
-                written = True
+        try:
+            async with db.writing():
+                if await _unchanged(data, existing, prepared):
+                    await _write(actor, data, digest, prepared)
+                    written = True
+        except _Changed:
+            pass  # PostgreSQL writes concurrently: the report moved after _unchanged looked; look again
         if written:
             return await get_report(actor, data.id), revision == 1
     raise Conflict("The report or its task kept changing; try again.", code="report.busy")
@@ -337,7 +345,13 @@ async def _write(actor: Actor, data: ReportCreate, digest: str, p: _Prepared) ->
             location=task["location_id"], form_version=task["form_version_id"], **values))
     else:
         previous = await t.Report.select(t.Report.score_final).where(t.Report.id == data.id).first()
-        await t.Report.update({getattr(t.Report, k): v for k, v in values.items()}).where(t.Report.id == data.id)
+        # Only the revision this edit replaces, still editable: on PostgreSQL a review (or another edit)
+        # may have committed since _unchanged looked, and must not be overwritten.
+        if not await t.Report.update({getattr(t.Report, k): v for k, v in values.items()}).where(
+                (t.Report.id == data.id) & (t.Report.revision == revision - 1)
+                & t.Report.status.is_in([ReportStatus.submitted.value, ReportStatus.returned.value])
+        ).returning(t.Report.id):
+            raise _Changed
     await t.ReportRevision.insert(t.ReportRevision(
         id=uuid7(), report=data.id, number=revision, content_hash=digest, answers=data.answers,
         started_at=data.started_at, ended_at=data.ended_at, submitted_at=now,
@@ -392,10 +406,14 @@ async def _review(actor: Actor, report_id: uuid.UUID, target: ReportStatus, reas
     row = await _row(actor, report_id, t.Report.status, t.Report.task, t.Report.revision)
     if row["status"] != ReportStatus.submitted.value:
         raise Conflict(f"A report that is {row['status']} cannot be {target.value}.", code="report.not_reviewable")
-    await t.Report.update({
+    # Only the revision read above, still submitted: on PostgreSQL an edit or another review may have
+    # committed since, and a reviewer decides on what they saw.
+    if not await t.Report.update({
         t.Report.status: target.value, t.Report.review_reason: reason, t.Report.reviewed_by: actor.user_id,
         t.Report.reviewed_at: _now(),
-    }).where(t.Report.id == report_id)
+    }).where((t.Report.id == report_id) & (t.Report.status == ReportStatus.submitted.value)
+             & (t.Report.revision == row["revision"])).returning(t.Report.id):
+        raise Conflict("The report changed while it was being reviewed; reload it.", code="report.changed")
     await tasks.move(actor, row["task"], TaskStatus.submitted, TaskStatus(target.value),
                      detail={"report_id": str(report_id)})
     await record(actor.user_id, f"report.{target.value}", "report", report_id,
@@ -505,8 +523,15 @@ async def bulk_approve(actor: Actor, data: BulkApprove) -> BulkApproveResult:
             if clause is not None:
                 query = query.where(clause)
         ids = [r["id"] for r in await query.order_by(t.Report.submitted_at).order_by(t.Report.id).limit(data.limit)]
+        approved = []
         for report_id in ids:
-            await _review(actor, report_id, ReportStatus.approved, None)
+            try:
+                await _review(actor, report_id, ReportStatus.approved, None)
+            except Conflict as exc:  # raised before _review writes anything
+                if exc.code not in ("report.changed", "report.not_reviewable"):
+                    raise
+                continue  # edited or reviewed since it was selected (PostgreSQL): left for a reviewer to see
+            approved.append(report_id)
         await record(actor.user_id, "report.bulk_approved", "report", "bulk",
-                     {"count": len(ids), "filter": msgspec.to_builtins(data)})
-    return BulkApproveResult(approved=len(ids), report_ids=ids)
+                     {"count": len(approved), "filter": msgspec.to_builtins(data)})
+    return BulkApproveResult(approved=len(approved), report_ids=approved)
