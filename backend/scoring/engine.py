@@ -190,10 +190,12 @@ def _plan(defn: FormDefinition) -> _Plan:
     return _Plan(tuple(items), tree(defn.sections), tuple(censored))  # type: ignore[arg-type]
 
 
-# A section's tally while scoring: (fraction or None when nothing counted, the denominator, and its
-# counted children as (weight, question index or the sub-section's tally)). Bonus items add to the
-# numerator only.
-_Tally = tuple[float | None, float, list[tuple[float, Any]]]
+# A section's tally while scoring: (fraction or None when nothing counted, the scale its children's
+# weights are shared out over, its counted children as (weight, question index or the sub-section's
+# tally), and whether only bonus counted in it). Bonus items add to the numerator only. A section in
+# which only bonus items counted (a section of extras, or one whose other items are all N/A) is itself
+# a bonus to its parent, worth its weight times the weighted mean of those items.
+_Tally = tuple[float | None, float, list[tuple[float, Any]], bool]
 
 
 def _metrics(plan: _Plan, shown: Mapping[str, bool], valid: Mapping[str, Any],
@@ -303,7 +305,7 @@ def score(defn: FormDefinition, answers: Mapping[str, Any]) -> ScoreResult:
         ))
 
     def tally(children: tuple[Any, ...]) -> _Tally:
-        numerator = denominator = 0.0
+        numerator = denominator = bonus_weight = 0.0
         counted: list[tuple[float, Any]] = []
         for child in children:
             if type(child) is int:
@@ -313,22 +315,27 @@ def score(defn: FormDefinition, answers: Mapping[str, Any]) -> ScoreResult:
             else:
                 weight, key, grandchildren = child
                 node = tally(grandchildren)
-                bonus, fraction = False, node[0] if shown_keys.get(key, False) else None
+                fraction, bonus = (node[0], node[3]) if shown_keys.get(key, False) else (None, False)
             if fraction is not None:
                 numerator += weight * fraction
-                if not bonus:
+                if bonus:
+                    bonus_weight += weight
+                else:
                     denominator += weight
                 counted.append((weight, node))
-        return (numerator / denominator if denominator > 0 else None), denominator, counted
+        scale = denominator if denominator > 0 else bonus_weight
+        return (numerator / scale if scale > 0 else None), scale, counted, denominator == 0
 
     root = tally(plan.tree)  # top sections are the root's children
+    if root[3]:  # nothing but bonus counted: no score to add it to
+        root = (None, 0.0, [], True)
 
     def share_out(t: _Tally, share: float) -> None:
-        fraction, denominator, counted = t
+        fraction, scale, counted, _ = t
         if fraction is None:
             return
         for weight, child in counted:
-            child_share = share * weight / denominator
+            child_share = share * weight / scale
             if type(child) is int:
                 items[child].contribution = 100 * child_share * fractions[child]  # type: ignore[operator]
             else:

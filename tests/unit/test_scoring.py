@@ -68,6 +68,19 @@ def test_bonus_adds_to_earned_only_and_the_total_is_capped() -> None:
     assert contributions(capped) == pytest.approx({"a": 40, "b": 40, "bonus": 20})
 
 
+def test_a_section_where_only_bonus_counts_is_a_bonus_worth_its_weight() -> None:
+    """A section of extras, or one whose other items are all N/A: its bonus is not lost."""
+    extras = defn(section("main", yn("a"), yn("b"), yn("c"), yn("d")),
+                  section("extras", yn("x", bonus=True, weight=3), yn("y", bonus=True), weight=0.5))
+    result = score(extras, {"a": True, "b": True, "c": False, "d": False, "x": True, "y": False})
+    assert result.calculated == pytest.approx(50 + 100 * 0.5 * 3 / 4)  # main 50 %, extras 0.5 × (3 / 4)
+    assert contributions(result) == pytest.approx({"a": 25, "b": 25, "c": 0, "d": 0, "x": 37.5, "y": 0})
+    all_na = defn(section("s1", yn("a"), yn("b")), section("s2", yn("c", na_allowed=True), yn("x", bonus=True)))
+    assert score(all_na, {"a": True, "b": False, "c": {"na": True}, "x": False}).calculated == pytest.approx(50)
+    assert score(all_na, {"a": True, "b": False, "c": {"na": True}, "x": True}).calculated == 100.0
+    assert score(defn(section("only", yn("x", bonus=True))), {"x": True}).calculated is None  # nothing to add to
+
+
 def test_critical_failure_keeps_calculated_and_zeroes_final() -> None:
     d = defn(section("s", yn("polite", critical=True), yn("q2"),
                      {"type": "single_choice", "key": "c", "critical": True,
