@@ -58,7 +58,7 @@ async def _page(query: Select, count_query: Any, schema: type, page: PageParams)
 
 async def login(data: LoginRequest, passwords: Passwords, throttle: LoginThrottle, ttl_hours: float) -> Token:
     email = data.email.strip().lower()
-    wait = throttle.retry_after(email)
+    wait = throttle.begin(email)
     if wait:
         raise TooManyRequests(
             f"Too many failed logins for this account; try again in {wait} s.", headers={"Retry-After": str(wait)}
@@ -66,7 +66,6 @@ async def login(data: LoginRequest, passwords: Passwords, throttle: LoginThrottl
     row = await t.User.select(t.User.id, t.User.password_hash, t.User.is_active).where(t.User.email == email).first()
     ok = await anyio.to_thread.run_sync(passwords.verify, row["password_hash"] if row else None, data.password)
     if not ok or row is None or not row["is_active"]:
-        throttle.failed(email)
         raise Unauthenticated("Wrong e-mail or password.", code="auth.invalid_credentials")
     throttle.succeeded(email)
     token, hashed = new_token()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import datetime as dt
 from typing import Any
@@ -183,6 +184,15 @@ async def test_login_throttle_after_ten_failures(client):
         assert_problem(response, 429, "auth.rate_limited")
         assert int(response.headers["Retry-After"]) > 0
     await w.login("other_shopper@example.test")  # other accounts are unaffected
+
+
+async def test_login_throttle_counts_guesses_sent_at_once(client):
+    """The password is checked off the event loop: every guess in flight must already count."""
+    await build_world(client)
+    guesses = await asyncio.gather(*(client.post("/auth/login", json={
+        "email": "shopper@example.test", "password": f"guess-{i:04d}-x"}) for i in range(40)))
+    statuses = sorted(r.status_code for r in guesses)
+    assert statuses == [401] * 10 + [429] * 30
 
 
 # ---------------------------------------------------------------- forms and tasks
