@@ -33,8 +33,10 @@ from backend.ids import uuid7
 CURRENT_SQL = "SELECT shopper, content_hash, revision, status, task FROM report WHERE id = ?"
 
 # What a submission needs to know, in one statement: the stored report with this id (cur_*), the task
-# (task_*) and the shopper's latest other report on the task's form at another location, for the
-# identical-answers check (prev_*; served by the index report(shopper, form_version, submitted_at)).
+# (task_*) and the shopper's latest other report on the task's form at another location of the task's
+# organisation, for the identical-answers check (prev_*; served by the index report(shopper,
+# form_version, submitted_at)). Not another organisation's: forms are shared, and the flag names the
+# location to that organisation's reviewers and managers.
 # One statement is one round trip on PostgreSQL, and on SQLite one read transaction: each one starts
 # with the connection's page cache emptied when another connection has committed since, and each call
 # hands the GIL to the writer's thread and back.
@@ -58,7 +60,8 @@ _READ_POSTGRES = f"""
     LEFT JOIN LATERAL (
         SELECT r.answers, pl.name AS location_name
         FROM report r JOIN location pl ON pl.id = r.location
-        WHERE r.shopper = $3 AND r.form_version = t.form_version AND r.location <> t.location AND r.id <> $1
+        WHERE r.shopper = $3 AND r.organisation = t.organisation AND r.form_version = t.form_version
+          AND r.location <> t.location AND r.id <> $1
         ORDER BY r.submitted_at DESC LIMIT 1
     ) AS prev ON true
 """
@@ -72,7 +75,8 @@ _READ_SQLITE = f"""
     LEFT JOIN campaign c ON c.id = t.campaign
     LEFT JOIN report prev ON prev.id = (
         SELECT r.id FROM report r
-        WHERE r.shopper = ?3 AND r.form_version = t.form_version AND r.location <> t.location AND r.id <> ?1
+        WHERE r.shopper = ?3 AND r.organisation = t.organisation AND r.form_version = t.form_version
+          AND r.location <> t.location AND r.id <> ?1
         ORDER BY r.submitted_at DESC LIMIT 1)
     LEFT JOIN location pl ON pl.id = prev.location
 """

@@ -133,3 +133,30 @@ async def test_evidence_flags_order_the_review_queue_and_bulk_approve_skips_flag
     everything = await w.ok("coordinator", "POST", "/reports/bulk-approve", json={"max_flags": 5}, status=200)
     assert everything["approved"] == 2
     assert (await w.ok("manager", "GET", "/reports"))["total"] == 3
+
+
+async def test_identical_answers_are_only_compared_within_the_tasks_organisation(client):
+    """Forms are shared between organisations and the flag names a location: another organisation's
+    report by the same shopper must neither flag this one nor show its location's name."""
+    w = await build_world(client)
+    version_id = await publish_form(w)
+    brand = await w.ok("coordinator", "POST", "/brands", json={"name": "Other Brand"})
+    await w.ok("coordinator", "PUT", f"/organisations/{w.other_organisation_id}/brands/{brand['id']}",
+               json={"relation": "own"})
+    elsewhere = await w.ok("coordinator", "POST", "/locations", json={
+        "brand_id": brand["id"], "name": "Other organisation's store", "region": "Wien", "timezone": "Europe/Vienna"})
+    now = dt.datetime.now(UTC)
+    their_task = await w.ok("coordinator", "POST", "/tasks", json={
+        "organisation_id": w.other_organisation_id, "location_id": elsewhere["id"], "form_version_id": version_id,
+        "channel": "call", "window_start": (now - dt.timedelta(hours=3)).isoformat(),
+        "window_end": (now + dt.timedelta(hours=3)).isoformat(), "shopper_id": w.users["shopper"]["id"]})
+    await w.ok("shopper", "POST", "/reports", json=report_body(their_task), status=201)
+    ours = await w.ok("shopper", "POST", "/reports", json=report_body(await make_task(w, version_id,
+                                                                                     w.own_location_id)), status=201)
+    assert ours["flags"] == []
+    await w.ok("coordinator", "POST", f"/reports/{ours['id']}/approve", status=200)
+    assert (await w.ok("manager", "GET", f"/reports/{ours['id']}"))["flags"] == []
+    # Within one organisation the same answers at another location are still flagged, naming it.
+    again = await w.ok("shopper", "POST", "/reports", json=report_body(await make_task(
+        w, version_id, w.competitor_location_id)), status=201)
+    assert [f["code"] for f in again["flags"]] == ["answers.identical"]
