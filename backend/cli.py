@@ -41,6 +41,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 def cmd_create_user(args: argparse.Namespace) -> None:
+    import msgspec
+
     from api_schemas.accounts import Role, UserCreate
     from backend import db
     from backend.accounts import service
@@ -51,10 +53,11 @@ def cmd_create_user(args: argparse.Namespace) -> None:
     password = args.password or os.environ.get("FIELDSCORE_PASSWORD") or getpass.getpass("Password: ")
     settings = load_settings()
     db.bind(DB)
-    data = UserCreate(
-        email=args.email, name=args.name, role=Role(args.role), password=password,
-        organisation_id=uuid.UUID(args.organisation) if args.organisation else None,
-    )
+    try:  # converted, not constructed: the constructor does not check the API's rules (e-mail, lengths)
+        data = msgspec.convert({"email": args.email, "name": args.name, "role": args.role, "password": password,
+                                "organisation_id": args.organisation}, UserCreate)
+    except msgspec.ValidationError as exc:
+        raise SystemExit(f"fieldscore create-user: {exc}") from None
     system = Actor(user_id=None, role=Role.admin, organisation_id=None)  # type: ignore[arg-type]
     async def create() -> object:
         try:

@@ -66,3 +66,19 @@ def test_serve_migrates_serves_docs_and_stops_cleanly(database, tmp_path):
             output, _ = server.communicate()
     assert server.returncode == 0, output
     assert "Application shutdown complete" in output
+
+
+def test_create_user_applies_the_apis_rules_and_writes_nothing_when_they_fail(database, tmp_path):
+    env = {**os.environ, "FIELDSCORE_DATABASE_URL": database.url, "FIELDSCORE_DATA_DIR": str(tmp_path)}
+
+    def create(email: str, name: str, password: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "backend.cli", "create-user", "--email", email, "--name", name,
+                               "--role", "admin"], env={**env, "FIELDSCORE_PASSWORD": password},
+                              capture_output=True, text=True, timeout=60)
+
+    for email, name, password, field in (("first@example.test", "First", "x", "$.password"),
+                                         ("not-an-email", "First", PASSWORD, "$.email"),
+                                         ("first@example.test", "", PASSWORD, "$.name")):
+        refused = create(email, name, password)
+        assert refused.returncode != 0 and field in refused.stderr, refused.stderr
+    assert create("first@example.test", "First", PASSWORD).returncode == 0  # the e-mail was never taken
