@@ -58,9 +58,9 @@ class Report(msgspec.Struct, kw_only=True):
     ended_at: dt.datetime
     submitted_at: dt.datetime
     answers: dict[str, Any]
-    score: ReportScore
+    score: ReportScore | None  # None for shoppers: they see no scores
     review_reason: str | None
-    flags: list[Flag] = []
+    flags: list[Flag] = []  # evidence flags; empty for shoppers
 
 
 class ReportRevision(msgspec.Struct, kw_only=True):
@@ -69,7 +69,7 @@ class ReportRevision(msgspec.Struct, kw_only=True):
     started_at: dt.datetime
     ended_at: dt.datetime
     answers: dict[str, Any]
-    score: ReportScore
+    score: ReportScore | None  # None for shoppers
 
 
 class AnswerChange(msgspec.Struct, kw_only=True):

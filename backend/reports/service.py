@@ -15,7 +15,6 @@ from api_schemas.common import Page
 from api_schemas.forms import FormDefinition, ScoreResult
 from api_schemas.reports import (
     AnswerChange,
-    Flag,
     BulkApprove,
     BulkApproveResult,
     Report,
@@ -26,7 +25,6 @@ from api_schemas.reports import (
     ReportReject,
     ReportReturn,
     ReportRevision,
-    ReportScore,
     ReportStatus,
 )
 from api_schemas.tasks import TaskStatus
@@ -88,12 +86,17 @@ _COLUMNS = (
 )
 
 
-def _to_report(row: dict[str, Any], *, hide_shopper: bool) -> Report:
+def _to_report(row: dict[str, Any], actor: Actor) -> Report:
+    """A report as `actor` may see it: managers do not see who shopped; shoppers see no scores (DESIGN §2)
+    and no evidence flags (they are the review's, and would teach how checks are passed)."""
+    shopper = actor.role == Role.shopper
     return msgspec.convert(
         {
-            **{k: v for k, v in row.items() if not k.startswith("score_") and k != "failed"},
-            "shopper_id": None if hide_shopper else row["shopper_id"],
-            "score": {"calculated": row["score_calculated"], "final": row["score_final"], "failed": row["failed"]},
+            **{k: v for k, v in row.items() if not k.startswith("score_") and k not in ("failed", "flags")},
+            "shopper_id": None if actor.role == Role.manager else row["shopper_id"],
+            "score": None if shopper else {"calculated": row["score_calculated"], "final": row["score_final"],
+                                           "failed": row["failed"]},
+            "flags": [] if shopper else row["flags"],
         },
         Report,
     )
@@ -120,7 +123,7 @@ async def _row(actor: Actor, report_id: uuid.UUID, *columns: Any) -> dict[str, A
 
 
 async def get_report(actor: Actor, report_id: uuid.UUID) -> Report:
-    return _to_report(await _row(actor, report_id), hide_shopper=actor.role == Role.manager)
+    return _to_report(await _row(actor, report_id), actor)
 
 
 async def list_reports(
@@ -140,8 +143,7 @@ async def list_reports(
         if clause is not None:
             query, count = query.where(clause), count.where(clause)
     rows = await query.output(load_json=True).limit(page.limit).offset(page.offset)
-    hide = actor.role == Role.manager
-    return Page(items=[_to_report(r, hide_shopper=hide) for r in rows], total=await count, limit=page.limit,
+    return Page(items=[_to_report(r, actor) for r in rows], total=await count, limit=page.limit,
                 offset=page.offset)
 
 
@@ -236,7 +238,7 @@ async def _submit_once(actor: Actor, data: ReportCreate, digest: str) -> tuple[R
         if _batched(prepared):
             new = _new_report(actor, data, digest, prepared)
             if await ingest.store(new):
-                return _in_hand(new, data, prepared), True
+                return _in_hand(new, data), True
             continue
         written = False
         try:
@@ -276,14 +278,14 @@ def _new_report(actor: Actor, data: ReportCreate, digest: str, p: _Prepared) -> 
     )
 
 
-def _in_hand(new: ingest.NewReport, data: ReportCreate, p: _Prepared) -> Report:
-    """The stored report as GET /reports/{id} shows it to its shopper, built from what was written."""
+def _in_hand(new: ingest.NewReport, data: ReportCreate) -> Report:
+    """The stored report as GET /reports/{id} shows it to its shopper (the only role that submits: no score,
+    no flags), built from what was written."""
     return Report(
         id=new.id, task_id=new.task_id, shopper_id=new.shopper_id, organisation_id=new.organisation_id,
         location_id=new.location_id, form_version_id=new.form_version_id, status=ReportStatus.submitted, revision=1,
         started_at=new.started_at, ended_at=new.ended_at, submitted_at=new.submitted_at, answers=data.answers,
-        score=ReportScore(calculated=new.score_calculated, final=new.score_final, failed=new.failed),
-        review_reason=None, flags=[Flag(code=f.code, reason=f.reason) for f in p.flags],
+        score=None, review_reason=None, flags=[],
     )
 
 
@@ -465,8 +467,10 @@ async def list_revisions(actor: Actor, report_id: uuid.UUID) -> list[ReportRevis
         t.ReportRevision.ended_at, t.ReportRevision.answers, t.ReportRevision.score_calculated,
         t.ReportRevision.score_final, t.ReportRevision.failed,
     ).where(t.ReportRevision.report == report_id).order_by(t.ReportRevision.number).output(load_json=True)
-    return [msgspec.convert({**r, "score": {"calculated": r["score_calculated"], "final": r["score_final"],
-                                            "failed": r["failed"]}}, ReportRevision) for r in rows]
+    shopper = actor.role == Role.shopper  # shoppers see no scores (DESIGN §2)
+    return [msgspec.convert({**r, "score": None if shopper else {
+        "calculated": r["score_calculated"], "final": r["score_final"], "failed": r["failed"]}}, ReportRevision)
+        for r in rows]
 
 
 def answer_changes(before: dict[str, Any], after: dict[str, Any]) -> list[AnswerChange]:
@@ -505,7 +509,7 @@ async def review_queue(actor: Actor, page: PageParams, organisation_id: uuid.UUI
             query, count = query.where(clause), count.where(clause)
     rows = await (query.order_by(t.Report.flag_count, ascending=False).order_by(t.Report.submitted_at)
                   .order_by(t.Report.id).output(load_json=True).limit(page.limit).offset(page.offset))
-    return Page(items=[_to_report(r, hide_shopper=False) for r in rows], total=await count, limit=page.limit,
+    return Page(items=[_to_report(r, actor) for r in rows], total=await count, limit=page.limit,
                 offset=page.offset)
 
 

@@ -223,6 +223,7 @@ async def test_unanswered_call_is_retried_another_day_and_the_first_result_kept(
         "ended_at": (dialled + dt.timedelta(seconds=61)).isoformat(),
         "answers": {"call": {"events": [{"event": "dialled", "at": dialled.isoformat()},
                                         {"event": "gave_up", "at": (dialled + dt.timedelta(seconds=60)).isoformat()}]}}})
+    report = await w.ok("coordinator", "GET", f"/reports/{report['id']}")
     assert report["score"]["final"] == pytest.approx(0.0)  # censored at the give-up time: the worst band
     retries = [t for t in (await w.ok("coordinator", "GET", "/tasks",
                                       params={"location_id": hotline["id"], "limit": 100}))["items"]

@@ -58,7 +58,8 @@ async def test_foundation_path(client):
         assert form["id"] == version_id
         report = await w.ok(shopper, "POST", "/reports", json=report_body(task, **kw), status=201)
         assert report["status"] == "submitted"
-        scores.append((location, report["score"]["final"]))
+        assert report["score"] is None  # shoppers see no scores
+        scores.append((location, (await w.ok("coordinator", "GET", f"/reports/{report['id']}"))["score"]["final"]))
         await w.ok("coordinator", "POST", f"/reports/{report['id']}/approve", status=200)
 
     # Exact scores: sections reach (w1) and conduct (w2); conduct items: 3 yes/no + rating (1 point each).

@@ -29,13 +29,18 @@ async def test_the_answer_built_in_hand_is_what_get_shows(client):
     task = await make_task(w, version_id, w.own_location_id)
     body = report_body(task, answer_s=7.5)
     posted = await w.ok("shopper", "POST", "/reports", json=body, status=201)
-    assert [f["code"] for f in posted["flags"]] == ["answers.identical"], "the same answers as at the competitor"
+    assert (posted["score"], posted["flags"]) == (None, [])  # shoppers see no scores and no evidence flags
     assert posted == await w.ok("shopper", "GET", f"/reports/{body['id']}")
+    seen = await w.ok("coordinator", "GET", f"/reports/{body['id']}")
+    assert {**seen, "score": None, "flags": []} == posted
+    assert [f["code"] for f in seen["flags"]] == ["answers.identical"], "the same answers as at the competitor"
     explanation = await w.ok("coordinator", "GET", f"/reports/{body['id']}/score")
     assert (explanation["result"]["calculated"], explanation["result"]["final"]) == (
-        posted["score"]["calculated"], posted["score"]["final"])
-    revisions = await w.ok("shopper", "GET", f"/reports/{body['id']}/revisions")
-    assert [(r["number"], r["answers"], r["score"]) for r in revisions] == [(1, posted["answers"], posted["score"])]
+        seen["score"]["calculated"], seen["score"]["final"])
+    revisions = await w.ok("coordinator", "GET", f"/reports/{body['id']}/revisions")
+    assert [(r["number"], r["answers"], r["score"]) for r in revisions] == [(1, seen["answers"], seen["score"])]
+    own_revisions = await w.ok("shopper", "GET", f"/reports/{body['id']}/revisions")
+    assert [(r["number"], r["score"]) for r in own_revisions] == [(1, None)]
     assert (await w.ok("shopper", "GET", f"/tasks/{task['id']}"))["status"] == "submitted"
     task_trail = await w.ok("coordinator", "GET", "/audit", params={"entity": "task", "entity_id": task["id"],
                                                                    "action": "task.submitted"})
@@ -44,7 +49,7 @@ async def test_the_answer_built_in_hand_is_what_get_shows(client):
     assert task_trail["items"][0]["actor_id"] == w.users["shopper"]["id"]
     report_trail = await w.ok("coordinator", "GET", "/audit", params={"entity": "report", "entity_id": body["id"]})
     assert [(e["action"], e["detail"]) for e in report_trail["items"]] == [
-        ("report.submitted", {"task_id": task["id"], "score": posted["score"]["final"], "flags": len(posted["flags"])})]
+        ("report.submitted", {"task_id": task["id"], "score": seen["score"]["final"], "flags": len(seen["flags"])})]
 
 
 async def test_many_reports_at_once_are_all_stored_once(client):

@@ -22,16 +22,22 @@ VISIT_FORM = {
 }
 
 
+async def _seen(w: World, report: dict) -> dict:
+    """The report as the coordinator sees it (the shopper sees no score and no flags)."""
+    return await w.ok("coordinator", "GET", f"/reports/{report['id']}")
+
+
 async def test_edits_make_revisions_and_stale_edits_are_refused(client):
     w = await build_world(client)
     task = await make_task(w, await publish_form(w), w.own_location_id)
     body = report_body(task)
     first = await w.ok("shopper", "POST", "/reports", json=body, status=201)
     assert first["revision"] == 1
+    first_score = (await _seen(w, first))["score"]["final"]
     edit = {**body, "answers": answers(greeted=False), "replaces_revision": 1}
     second = await w.ok("shopper", "POST", "/reports", json=edit, status=200)
     assert second["revision"] == 2 and second["answers"]["greeted"] is False
-    assert second["score"]["final"] < first["score"]["final"]
+    assert (await _seen(w, second))["score"]["final"] < first_score
     again = await w.ok("shopper", "POST", "/reports", json=edit, status=200)  # a retried edit: no third revision
     assert again["revision"] == 2
     stale = await w.call("shopper", "POST", "/reports", json={**edit, "answers": answers(friendliness=1)})
@@ -113,15 +119,16 @@ async def test_evidence_flags_order_the_review_queue_and_bulk_approve_skips_flag
     # own location is at 50.086, 14.425; the competitor at 49.195, 16.608
     clean = await w.ok(s1, "POST", "/reports", status=201,
                        json=_visit(await _visit_task(w, version["id"], w.own_location_id, s1), 50.0861, 14.4251))
-    assert clean["flags"] == []
+    assert (await _seen(w, clean))["flags"] == []
     far_and_short = await w.ok(s2, "POST", "/reports", status=201, json=_visit(
         await _visit_task(w, version["id"], w.own_location_id, s2), 50.2, 14.425, minutes=1.5, knowledge=2))
-    codes = {f["code"] for f in far_and_short["flags"]}
+    codes = {f["code"] for f in (await _seen(w, far_and_short))["flags"]}
     assert codes == {"gps.far", "visit.too_short"}
     copied = await w.ok(s1, "POST", "/reports", status=201, json=_visit(
         await _visit_task(w, version["id"], w.competitor_location_id, s1), 49.1951, 16.6081))
-    assert [f["code"] for f in copied["flags"]] == ["answers.identical"]
-    assert "Acme Prague Centre" in copied["flags"][0]["reason"]
+    copied_flags = (await _seen(w, copied))["flags"]
+    assert [f["code"] for f in copied_flags] == ["answers.identical"]
+    assert "Acme Prague Centre" in copied_flags[0]["reason"]
 
     queue = await w.ok("coordinator", "GET", "/reports/review-queue")
     assert [r["id"] for r in queue["items"]] == [far_and_short["id"], copied["id"], clean["id"]]
@@ -153,10 +160,26 @@ async def test_identical_answers_are_only_compared_within_the_tasks_organisation
     await w.ok("shopper", "POST", "/reports", json=report_body(their_task), status=201)
     ours = await w.ok("shopper", "POST", "/reports", json=report_body(await make_task(w, version_id,
                                                                                      w.own_location_id)), status=201)
-    assert ours["flags"] == []
+    assert (await _seen(w, ours))["flags"] == []
     await w.ok("coordinator", "POST", f"/reports/{ours['id']}/approve", status=200)
     assert (await w.ok("manager", "GET", f"/reports/{ours['id']}"))["flags"] == []
     # Within one organisation the same answers at another location are still flagged, naming it.
     again = await w.ok("shopper", "POST", "/reports", json=report_body(await make_task(
         w, version_id, w.competitor_location_id)), status=201)
-    assert [f["code"] for f in again["flags"]] == ["answers.identical"]
+    assert [f["code"] for f in (await _seen(w, again))["flags"]] == ["answers.identical"]
+
+
+async def test_shoppers_see_no_scores_or_flags_anywhere(client):
+    """DESIGN §2: a shopper 'sees nothing of other shoppers or of scores' (and flags belong to the review)."""
+    w = await build_world(client)
+    version_id = await publish_form(w)
+    await w.ok("shopper", "POST", "/reports", json=report_body(await make_task(w, version_id,
+                                                                             w.competitor_location_id)), status=201)
+    report = await w.ok("shopper", "POST", "/reports", json=report_body(await make_task(w, version_id,
+                                                                                       w.own_location_id)), status=201)
+    assert (await _seen(w, report))["flags"] != []  # there is something to hide
+    views = [report, await w.ok("shopper", "GET", f"/reports/{report['id']}"),
+             *(await w.ok("shopper", "GET", "/reports"))["items"]]
+    assert [(v["score"], v["flags"]) for v in views] == [(None, [])] * 4
+    assert [r["score"] for r in await w.ok("shopper", "GET", f"/reports/{report['id']}/revisions")] == [None]
+    assert (await w.call("shopper", "GET", f"/reports/{report['id']}/score")).status_code == 403
