@@ -48,12 +48,19 @@ from backend.forms.timers import parse_instant, timer_problems
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
+# JSON integers decode to Python ints of any size; answers are compared and scored as doubles (and the
+# phone's evaluator has only doubles), so an integer is a number only while a double holds it exactly.
+_MAX_EXACT_INT = 2**53
+
+
 def _is_int(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
+    return isinstance(x, int) and not isinstance(x, bool) and -_MAX_EXACT_INT <= x <= _MAX_EXACT_INT
 
 
 def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    if isinstance(x, bool):
+        return False
+    return _is_int(x) if isinstance(x, int) else isinstance(x, float) and math.isfinite(x)
 
 
 def _range_problem(value: float, low: float | None, high: float | None) -> str | None:

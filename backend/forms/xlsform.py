@@ -1326,6 +1326,9 @@ def export_xlsform(defn: FormDefinition) -> bytes:
                 if isinstance(value, str) and ILLEGAL_CHARACTERS_RE.search(value):
                     problems.append((sheet.name, number, f"{column}: holds a control character a "
                                      "spreadsheet cannot store"))
+                elif isinstance(value, str) and "\r" in value:  # XML reads \r and \r\n back as \n
+                    problems.append((sheet.name, number, f"{column}: holds a carriage return, which would "
+                                     "read back as a line feed"))
     if problems:
         raise XLSFormError(problems)
     return _workbook_bytes([survey, choices, settings])

@@ -66,6 +66,9 @@ def test_every_valid_shape_is_accepted() -> None:
     ("n", "anything", "answer.not_answerable"), ("n", {"na": True}, "answer.not_answerable"),
     ("yn", {"na": True}, "answer.na_not_allowed"), ("r", {"na": True, "x": 1}, "answer.wrong_type"),
     ("sc", None, "answer.null"),
+    # JSON integers beyond what a double holds exactly (they used to raise OverflowError: a 500).
+    ("d", 10**400, "answer.wrong_type"), ("dur", 10**400, "answer.wrong_type"), ("i", 2**53 + 1, "answer.wrong_type"),
+    ("g", {"lat": 10**400, "lon": 0}, "answer.out_of_range"),
 ])
 def test_bad_answers_are_reported_with_their_key(key: str, value: Any, code: str) -> None:
     answers = {**GOOD, key: value}

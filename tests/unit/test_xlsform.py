@@ -481,6 +481,20 @@ def test_export_refuses_what_would_not_come_back_equal() -> None:
     ]
 
 
+def test_export_refuses_carriage_returns_which_read_back_as_line_feeds() -> None:
+    defn = one_section(
+        SingleChoice(key="sc", label={"en": "Line 1\r\nLine 2"}, choices=[Choice(value="a\rb"), Choice(value="c")]),
+        Text(key="t", show_if=Expr(op=Op.eq, args=[var("sc"), "a\rb"])),
+    )
+    with pytest.raises(XLSFormError) as caught:
+        export_xlsform(defn)
+    reason = "holds a carriage return, which would read back as a line feed"
+    assert caught.value.problems == [("survey", 3, f"label::en: {reason}"), ("survey", 4, f"relevant: {reason}"),
+                                     ("choices", 2, f"name: {reason}")]
+    assert import_xlsform(export_xlsform(one_section(Text(key="t", label={"en": "Line 1\nLine 2"})))) == one_section(
+        Text(key="t", label={"en": "Line 1\nLine 2"}))  # a line feed alone is kept
+
+
 def test_exported_workbook_is_plain_xlsform() -> None:
     defn = one_section(YesNo(key="ok", label={"en": "=SUM(A1) is text"}), Rating(key="r"),
                        SingleChoice(key="c", choices=[Choice(value="a", points=2)]))
