@@ -242,14 +242,21 @@ async def _check_rules(task_id: uuid.UUID, shopper_id: uuid.UUID, now: dt.dateti
 
 
 EXPIRABLE = (TaskStatus.open, TaskStatus.assigned, TaskStatus.accepted)
+# A shopper's report of a visit or call done inside the window may reach us after it closes (phones
+# queue reports while offline). A task with a shopper expires only this long after its window, so
+# that whether such a report is accepted does not depend on when the expiry sweep last ran.
+LATE_REPORT_GRACE = dt.timedelta(hours=24)
 
 
 async def expire_overdue(actor: Actor | None = None) -> int:
-    """Tasks whose window has passed without a report become expired (a system transition, audited)."""
+    """Tasks whose window has passed without a report become expired (a system transition, audited):
+    open ones at once, those with a shopper LATE_REPORT_GRACE after the window."""
     now = _now()
+    with_shopper = [s.value for s in EXPIRABLE if s != TaskStatus.open]
     async with db.writing():
         expired = await t.Task.update({t.Task.status: TaskStatus.expired.value, t.Task.updated_at: now}).where(
-            t.Task.status.is_in([s.value for s in EXPIRABLE]) & (t.Task.window_end <= now)
+            ((t.Task.status == TaskStatus.open.value) & (t.Task.window_end <= now))
+            | (t.Task.status.is_in(with_shopper) & (t.Task.window_end <= now - LATE_REPORT_GRACE))
         ).returning(t.Task.id, t.Task.status)
         for row in expired:
             await record(actor.user_id if actor else None, "task.expired", "task", row["id"], {"to": "expired"})

@@ -9,7 +9,7 @@ import zoneinfo
 
 import pytest
 
-from tests.api.test_end_to_end import publish_form
+from tests.api.test_end_to_end import make_task, publish_form, report_body
 from tests.world import World, add_shoppers, build_world, new_id
 
 UTC = dt.timezone.utc
@@ -251,3 +251,28 @@ async def test_expiry_and_assigning_an_expired_task(client):
                             json={"shopper_id": w.users["shopper"]["id"]})
     assert response.status_code == 409
     assert (await w.ok("coordinator", "GET", f"/tasks/{task['id']}"))["shopper_id"] is None
+
+
+async def test_a_report_arriving_after_the_window_is_accepted_within_the_grace_whenever_expiry_ran(client):
+    """A call done in the window, sent from the phone's outbox after it closed: the expiry sweep leaves
+    a task with a shopper alone for LATE_REPORT_GRACE, and expires it after that."""
+    from backend.tasks.service import LATE_REPORT_GRACE
+    from backend.tasks.tables import Task
+
+    w = await build_world(client)
+    version_id = await publish_form(w)
+    now = dt.datetime.now(UTC)
+    late, abandoned = [await make_task(w, version_id, location) for location in (w.own_location_id,
+                                                                                 w.competitor_location_id)]
+    for task, window_end in ((late, now - dt.timedelta(minutes=10)),
+                             (abandoned, now - LATE_REPORT_GRACE - dt.timedelta(minutes=10))):
+        await Task.update({Task.window_start: window_end - dt.timedelta(hours=3), Task.window_end: window_end}).where(
+            Task.id == task["id"])
+    assert await w.ok("coordinator", "POST", "/tasks/expire-overdue", status=200) == {"expired": 1}
+    assert (await w.ok("coordinator", "GET", f"/tasks/{abandoned['id']}"))["status"] == "expired"
+    report = await w.ok("shopper", "POST", "/reports", json=report_body(late), status=201)  # ended 15 min ago
+    assert report["status"] == "submitted"
+    too_late = await w.call("shopper", "POST", "/reports", json={
+        **report_body(abandoned), "started_at": (now - LATE_REPORT_GRACE - dt.timedelta(minutes=40)).isoformat(),
+        "ended_at": (now - LATE_REPORT_GRACE - dt.timedelta(minutes=20)).isoformat()})
+    assert too_late.status_code == 409 and too_late.json()["code"] == "task.not_submittable"
