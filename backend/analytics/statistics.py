@@ -35,8 +35,11 @@ def mean_interval(m: Moments, *, min_n: int, confidence: float = 0.95,
     if m.n < max(min_n, 2):
         return MeanInterval(m.n, None, None, None, False)
     mean = m.total / m.n
-    # Sum-of-squares variance can go slightly negative through rounding when all values are equal.
-    variance = max(0.0, (m.total_sq - m.n * mean * mean) / (m.n - 1))
+    # Sum-of-squares variance is off by rounding when all values are equal: slightly negative, or a
+    # tiny positive remainder (about n × 1e-16 × mean²) that would give equal values a non-zero interval.
+    variance = (m.total_sq - m.n * mean * mean) / (m.n - 1)
+    if variance <= 1e-12 * m.n * mean * mean:
+        variance = 0.0
     half = float(stats.t.ppf(0.5 + confidence / 2, m.n - 1)) * math.sqrt(variance / m.n)
     low, high = bounds
     return MeanInterval(m.n, mean, max(low, mean - half), min(high, mean + half), True)

@@ -169,8 +169,8 @@ async def check_attachment_answers(
 ) -> list[tuple[str, str]]:
     """(question key, reason) for each photo/file answer naming an attachment the shopper cannot use.
 
-    Reasons follow backend.forms.answers ("<code>: <detail>"): attachment.missing (never uploaded),
-    attachment.not_yours (uploaded only by someone else), attachment.wrong_kind (a photo needs an
+    Reasons follow backend.forms.answers ("<code>: <detail>"): attachment.missing (not uploaded by this
+    shopper: whether someone else uploaded those bytes is not told), attachment.wrong_kind (a photo needs an
     image; a file with accept="audio" needs audio). Malformed answers are left to check_answers.
     """
     named = attachment_answers(definition, answers)
@@ -186,10 +186,8 @@ async def check_attachment_answers(
         kinds[row["sha256"]] = row["kind"]
     problems: list[tuple[str, str]] = []
     for question, sha256 in named:
-        if sha256 not in uploaders:
+        if shopper_id not in uploaders.get(sha256, ()):
             problems.append((question.key, "attachment.missing: upload it with POST /attachments first"))
-        elif shopper_id not in uploaders[sha256]:
-            problems.append((question.key, "attachment.not_yours: it was uploaded by someone else"))
         elif not _fits(question, kinds[sha256]):
             needed = "an image" if isinstance(question, Photo) else "audio"
             problems.append((question.key, f"attachment.wrong_kind: needs {needed}, got {kinds[sha256]}"))

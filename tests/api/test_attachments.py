@@ -178,7 +178,7 @@ async def test_check_attachment_answers_gives_each_reason(client):
         "storefront": {"attachment": never}, "receipt": {"attachment": theirs},
         "recording": {"attachment": mine_image}}, shopper)
     assert [(key, reason.split(":")[0]) for key, reason in problems] == [
-        ("storefront", "attachment.missing"), ("receipt", "attachment.not_yours"), ("recording", "attachment.wrong_kind")]
+        ("storefront", "attachment.missing"), ("receipt", "attachment.missing"), ("recording", "attachment.wrong_kind")]
     problems = await check_attachment_answers(EVIDENCE_FORM, {"storefront": {"attachment": mine_pdf}}, shopper)
     assert [(key, reason.split(":")[0]) for key, reason in problems] == [("storefront", "attachment.wrong_kind")]
     # Malformed and N/A answers are check_answers' business, not this check's.
