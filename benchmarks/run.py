@@ -100,8 +100,10 @@ def line(m: Measurement) -> str:
 
 
 def _tasks_needed(rate: float, seconds: float, workers: int) -> int:
-    """Tasks per worker so the load cannot run dry: half as much again as the last rate, plus a margin."""
-    return math.ceil(max(rate, 100.0) * 1.5 * seconds / workers) + 20
+    """Tasks per worker so the load cannot run dry: three times the last rate's share, plus a margin. Clients
+    do not all go at the average pace (with two server processes one may serve its clients faster), and
+    a client that runs out leaves fewer than the stated number of clients for the rest of the window."""
+    return math.ceil(max(rate, 100.0) * 3.0 * seconds / workers) + 20
 
 
 @contextmanager
