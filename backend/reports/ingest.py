@@ -287,12 +287,18 @@ async def _write_batch(take: Callable[[], list[NewReport]]) -> list[bool]:
         reports = take()
         session = db.session()
         connection = session.connection
+        # The look-ups are planned for the tables as they are now: generic plans cached while `report` was
+        # small kept seq-scanning it, about once a batch, until autovacuum next analysed it (the cost per
+        # report grew with the table). Only for them: custom plans for every insert's foreign-key checks
+        # cost more than they save.
+        await connection.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         ids, task_ids = list({r.id for r in reports}), list({r.task_id for r in reports})
         taken = await connection.fetch("SELECT id FROM report WHERE id = ANY($1::uuid[])", ids)
         # Lock the tasks until commit, so nothing moves them between this check and the update.
         tasks = await connection.fetch(
             "SELECT id, status, shopper FROM task WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", task_ids)
         reported = await connection.fetch("SELECT task FROM report WHERE task = ANY($1::uuid[])", task_ids)
+        await connection.execute("SET LOCAL plan_cache_mode = auto")
         ok = _still_valid(reports, taken, tasks, reported)
         good = [r for r, valid in zip(reports, ok, strict=True) if valid]
         now = dt.datetime.now(dt.timezone.utc)
