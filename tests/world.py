@@ -117,3 +117,12 @@ async def add_shoppers(w: World, n: int, prefix: str = "s", **profile: Any) -> l
             await w.ok("coordinator", "PUT", f"/users/{user['id']}/shopper-profile", json=profile)
         names.append(who)
     return names
+
+
+async def other_organisation_location(w: World, name: str) -> dict[str, Any]:
+    """A location of another brand that is the other organisation's own (not visible to w's manager)."""
+    brand = await w.ok("coordinator", "POST", "/brands", json={"name": "Other Brand"})
+    await w.ok("coordinator", "PUT", f"/organisations/{w.other_organisation_id}/brands/{brand['id']}",
+               json={"relation": "own"})
+    return await w.ok("coordinator", "POST", "/locations", json={
+        "brand_id": brand["id"], "name": name, "region": "Wien", "timezone": "Europe/Vienna"})

@@ -17,7 +17,7 @@ from backend.accounts.security import new_token
 from backend.accounts.tables import AccessToken
 from tests.api.forms_fixture import SMALL_CALL_FORM
 from tests.api.test_end_to_end import make_task, publish_form, report_body
-from tests.world import World, bearer, build_world, new_id
+from tests.world import World, bearer, build_world, new_id, other_organisation_location
 
 UTC = dt.timezone.utc
 PROBLEM_JSON = "application/problem+json"
@@ -221,11 +221,7 @@ class OtherTenant:
 async def _two_tenants(w: World) -> OtherTenant:
     """Organisation A (the manager's) and B (other_manager's), each with an approved report by a different shopper."""
     version_id = await publish_form(w)
-    brand = await w.ok("coordinator", "POST", "/brands", json={"name": "Other Brand"})
-    await w.ok("coordinator", "PUT", f"/organisations/{w.other_organisation_id}/brands/{brand['id']}",
-               json={"relation": "own"})
-    location = await w.ok("coordinator", "POST", "/locations", json={
-        "brand_id": brand["id"], "name": "Other Vienna", "region": "Wien", "timezone": "Europe/Vienna"})
+    location = await other_organisation_location(w, "Other Vienna")
     private_form = await w.ok("coordinator", "POST", "/forms", json={
         "name": "Other's private form", "channel": "call", "organisation_id": w.other_organisation_id,
         "definition": SMALL_CALL_FORM})
@@ -239,7 +235,7 @@ async def _two_tenants(w: World) -> OtherTenant:
     own_task = await make_task(w, version_id, w.own_location_id)
     own_report = await w.ok("shopper", "POST", "/reports", json=report_body(own_task), status=201)
     await w.ok("coordinator", "POST", f"/reports/{own_report['id']}/approve", status=200)
-    return OtherTenant(brand["id"], location["id"], private_form["id"], other_task["id"], other_report["id"],
+    return OtherTenant(location["brand_id"], location["id"], private_form["id"], other_task["id"], other_report["id"],
                        own_task["id"], own_report["id"])
 
 

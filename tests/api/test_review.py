@@ -6,7 +6,7 @@ import datetime as dt
 
 from tests.api.forms_fixture import answers
 from tests.api.test_end_to_end import make_task, publish_form, report_body
-from tests.world import World, add_shoppers, build_world
+from tests.world import World, add_shoppers, build_world, other_organisation_location
 
 UTC = dt.timezone.utc
 
@@ -147,11 +147,7 @@ async def test_identical_answers_are_only_compared_within_the_tasks_organisation
     report by the same shopper must neither flag this one nor show its location's name."""
     w = await build_world(client)
     version_id = await publish_form(w)
-    brand = await w.ok("coordinator", "POST", "/brands", json={"name": "Other Brand"})
-    await w.ok("coordinator", "PUT", f"/organisations/{w.other_organisation_id}/brands/{brand['id']}",
-               json={"relation": "own"})
-    elsewhere = await w.ok("coordinator", "POST", "/locations", json={
-        "brand_id": brand["id"], "name": "Other organisation's store", "region": "Wien", "timezone": "Europe/Vienna"})
+    elsewhere = await other_organisation_location(w, "Other organisation's store")
     now = dt.datetime.now(UTC)
     their_task = await w.ok("coordinator", "POST", "/tasks", json={
         "organisation_id": w.other_organisation_id, "location_id": elsewhere["id"], "form_version_id": version_id,

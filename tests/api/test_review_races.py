@@ -41,6 +41,22 @@ def _elsewhere(coroutine):
     return asyncio.create_task(coroutine, context=contextvars.Context())
 
 
+def _interleave(monkeypatch, name: str, request, when=lambda *args: True) -> list[asyncio.Task]:
+    """After the first call of service.<name> for which `when(*args)` holds, run `request()` to its end
+    as another request; the task it ran in is appended to the returned list."""
+    original, done = getattr(service, name), []
+
+    async def then_request(*args, **kwargs):
+        result = await original(*args, **kwargs)
+        if not done and when(*args):  # once: the other request's own calls come here too
+            done.append(_elsewhere(request()))
+            await done[0]
+        return result
+
+    monkeypatch.setattr(service, name, then_request)
+    return done
+
+
 async def test_a_returned_report_sent_back_unchanged_goes_back_to_review(client):
     w = await build_world(client)
     task, body, report = await _submitted(w)
@@ -58,48 +74,25 @@ async def test_a_returned_report_sent_back_unchanged_goes_back_to_review(client)
 
 
 @POSTGRES_ONLY
-async def test_an_edit_does_not_overwrite_an_approval_that_committed_after_its_check(client):
+async def test_an_edit_does_not_overwrite_an_approval_that_committed_after_its_check(client, monkeypatch):
     w = await build_world(client)
     task, body, report = await _submitted(w)
-    check, approvals = service._unchanged, []
-
-    async def check_then_approve(*args, **kwargs):
-        unchanged = await check(*args, **kwargs)
-        if not approvals:  # once
-            approvals.append(_elsewhere(w.call("coordinator", "POST", f"/reports/{report['id']}/approve")))
-            await approvals[0]
-        return unchanged
-
-    service._unchanged = check_then_approve
-    try:
-        edit = await w.call("shopper", "POST", "/reports",
-                            json={**body, "answers": answers(greeted=False), "replaces_revision": 1})
-    finally:
-        service._unchanged = check
+    approvals = _interleave(monkeypatch, "_unchanged",
+                            lambda: w.call("coordinator", "POST", f"/reports/{report['id']}/approve"))
+    edit = await w.call("shopper", "POST", "/reports",
+                        json={**body, "answers": answers(greeted=False), "replaces_revision": 1})
     assert approvals[0].result().status_code == 200
     assert edit.status_code == 409 and edit.json()["code"] == "report.not_editable"
     assert await _statuses(w, task, report) == ("approved", 1, "approved")
 
 
 @POSTGRES_ONLY
-async def test_a_review_is_refused_when_an_edit_committed_after_the_reviewer_looked(client):
+async def test_a_review_is_refused_when_an_edit_committed_after_the_reviewer_looked(client, monkeypatch):
     w = await build_world(client)
     task, body, report = await _submitted(w)
-    look, edits = service._row, []
-
-    async def look_then_edit(*args, **kwargs):
-        row = await look(*args, **kwargs)
-        if not edits:  # once: the edit's own reads come here too
-            edits.append(_elsewhere(w.call("shopper", "POST", "/reports", json={
-                **body, "answers": answers(greeted=False), "replaces_revision": 1})))
-            await edits[0]
-        return row
-
-    service._row = look_then_edit
-    try:
-        approval = await w.call("coordinator", "POST", f"/reports/{report['id']}/approve")
-    finally:
-        service._row = look
+    edits = _interleave(monkeypatch, "_row", lambda: w.call("shopper", "POST", "/reports", json={
+        **body, "answers": answers(greeted=False), "replaces_revision": 1}))
+    approval = await w.call("coordinator", "POST", f"/reports/{report['id']}/approve")
     assert edits[0].result().status_code == 200 and edits[0].result().json()["revision"] == 2
     assert approval.status_code == 409 and approval.json()["code"] == "report.changed"
     assert await _statuses(w, task, report) == ("submitted", 2, "submitted")
@@ -107,7 +100,7 @@ async def test_a_review_is_refused_when_an_edit_committed_after_the_reviewer_loo
 
 
 @POSTGRES_ONLY
-async def test_bulk_approval_leaves_out_a_report_edited_after_it_was_selected(client):
+async def test_bulk_approval_leaves_out_a_report_edited_after_it_was_selected(client, monkeypatch):
     w = await build_world(client)
     form = await publish_form(w)
     kept_task = await make_task(w, form, w.own_location_id)
@@ -115,22 +108,11 @@ async def test_bulk_approval_leaves_out_a_report_edited_after_it_was_selected(cl
     edited_task = await make_task(w, form, w.competitor_location_id)  # other answers: no answers.identical flag
     edited_body = report_body(edited_task, friendliness=2)
     edited = await w.ok("shopper", "POST", "/reports", json=edited_body, status=201)
-    look, edits = service._row, []
-
-    async def look_then_edit(actor, report_id, *columns):
-        row = await look(actor, report_id, *columns)
-        if str(report_id) == edited["id"] and not edits:
-            edits.append(_elsewhere(w.call("shopper", "POST", "/reports", json={
-                **edited_body, "answers": answers(greeted=False, friendliness=2), "replaces_revision": 1})))
-            await edits[0]
-        return row
-
-    service._row = look_then_edit
-    try:
-        result = await w.ok("coordinator", "POST", "/reports/bulk-approve", status=200,
-                            json={"organisation_id": w.organisation_id})
-    finally:
-        service._row = look
+    edits = _interleave(monkeypatch, "_row", lambda: w.call("shopper", "POST", "/reports", json={
+        **edited_body, "answers": answers(greeted=False, friendliness=2), "replaces_revision": 1}),
+        when=lambda actor, report_id, *columns: str(report_id) == edited["id"])
+    result = await w.ok("coordinator", "POST", "/reports/bulk-approve", status=200,
+                        json={"organisation_id": w.organisation_id})
     assert edits[0].result().status_code == 200
     assert (result["approved"], result["report_ids"]) == (1, [kept["id"]])
     assert await _statuses(w, kept_task, kept) == ("approved", 1, "approved")
