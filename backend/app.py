@@ -12,7 +12,6 @@ from typing import Any
 
 import anyio
 from litestar import Litestar, Request, get
-from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -24,7 +23,8 @@ from api_schemas.common import Health
 from backend import db
 from backend.accounts.controller import AuthController, OrganisationController, UserController
 from backend.accounts.guards import PUBLIC, BearerTokenMiddleware, provide_actor, requires_roles, roles
-from backend.accounts.security import LoginThrottle, Passwords
+from backend.accounts.security import Passwords
+from backend.accounts.throttle import LoginThrottle
 from backend.analytics.controller import AnalyticsController
 from backend.attachments.controller import AttachmentController
 from backend.audit.controller import AuditController
@@ -148,6 +148,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                 )
             ],
         ),
-        cors_config=CORSConfig(allow_origins=[]),
         debug=False,
     )

@@ -2,7 +2,8 @@
 
 from litestar.di import NamedDependency
 
-from backend.accounts.security import Actor, LoginThrottle, Passwords
+from backend.accounts.security import Actor, Passwords
+from backend.accounts.throttle import LoginThrottle
 from backend.pagination import PageParams
 from backend.settings import Settings
 

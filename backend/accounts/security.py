@@ -1,12 +1,10 @@
-"""Password hashing (Argon2), bearer tokens, the login throttle, and the authenticated actor."""
+"""Password hashing (Argon2), bearer tokens, and the authenticated actor."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 import uuid
-from collections import deque
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -53,40 +51,3 @@ def new_token() -> tuple[str, str]:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-class LoginThrottle:
-    """Counts failed logins per e-mail in a sliding window (per process)."""
-
-    def __init__(self, max_failures: int, window_s: int) -> None:
-        self.max_failures = max_failures
-        self.window_s = window_s
-        self._failures: dict[str, deque[float]] = {}
-
-    def retry_after(self, email: str) -> int:
-        """Seconds to wait before another attempt is allowed; 0 when allowed now."""
-        now = time.monotonic()
-        failures = self._failures.get(email)
-        if failures is None:
-            return 0
-        while failures and failures[0] <= now - self.window_s:
-            failures.popleft()
-        if not failures:
-            del self._failures[email]  # e-mails that never log in do not pile up
-            return 0
-        if len(failures) < self.max_failures:
-            return 0
-        return max(1, int(failures[0] + self.window_s - now) + 1)
-
-    def begin(self, email: str) -> int:
-        """Check and count an attempt in one step, before the password is verified (off the event loop):
-        guesses sent at once are each counted, instead of all passing the check before any failure is
-        recorded. Returns the seconds to wait (the attempt is refused and not counted), or 0; the
-        attempt counts as a failure until `succeeded` clears the account's count."""
-        wait = self.retry_after(email)
-        if not wait:
-            self._failures.setdefault(email, deque()).append(time.monotonic())
-        return wait
-
-    def succeeded(self, email: str) -> None:
-        self._failures.pop(email, None)

@@ -26,7 +26,8 @@ from api_schemas.accounts import (
 from api_schemas.common import Page
 from backend import db
 from backend.accounts import tables as t
-from backend.accounts.security import Actor, LoginThrottle, Passwords, new_token
+from backend.accounts.security import Actor, Passwords, new_token
+from backend.accounts.throttle import LoginThrottle
 from backend.audit.service import record
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthenticated
 from backend.pagination import PageParams
@@ -58,7 +59,7 @@ async def _page(query: Select, count_query: Any, schema: type, page: PageParams)
 
 async def login(data: LoginRequest, passwords: Passwords, throttle: LoginThrottle, ttl_hours: float) -> Token:
     email = data.email.strip().lower()
-    wait = throttle.begin(email)
+    wait = await throttle.begin(email)
     if wait:
         raise TooManyRequests(
             f"Too many failed logins for this account; try again in {wait} s.", headers={"Retry-After": str(wait)}
@@ -67,7 +68,7 @@ async def login(data: LoginRequest, passwords: Passwords, throttle: LoginThrottl
     ok = await anyio.to_thread.run_sync(passwords.verify, row["password_hash"] if row else None, data.password)
     if not ok or row is None or not row["is_active"]:
         raise Unauthenticated("Wrong e-mail or password.", code="auth.invalid_credentials")
-    throttle.succeeded(email)
+    await throttle.succeeded(email)
     token, hashed = new_token()
     expires_at = _now() + dt.timedelta(hours=ttl_hours)
     async with db.writing():

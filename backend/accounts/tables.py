@@ -51,3 +51,12 @@ class ShopperProfile(Table):
     capacity_per_week = Integer(default=15)
     excluded_brand_ids = JSON(default=[])
     excluded_location_ids = JSON(default=[])
+
+
+class LoginFailures(Table):
+    """Failed logins per account in the current window, shared by every server process (and host):
+    the throttle counts here, not in process memory, so `--workers N` does not multiply the limit."""
+
+    email_key = Varchar(length=64, primary_key=True)  # sha256 of the normalised e-mail: typed e-mails are not kept
+    failures = Integer()
+    window_start = DoublePrecision(index=True)  # Unix seconds; rows whose window has passed are purged

@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import copy
 import datetime as dt
+import time
 from typing import Any
 
 import httpx
 import pytest
 
+from backend import db
+from backend.accounts import throttle
+from backend.app import create_app
 from tests.api.forms_fixture import SMALL_CALL_FORM
 from tests.api.test_end_to_end import publish_form
 from tests.world import PASSWORD, World, build_world
@@ -193,6 +197,39 @@ async def test_login_throttle_counts_guesses_sent_at_once(client):
         "email": "shopper@example.test", "password": f"guess-{i:04d}-x"}) for i in range(40)))
     statuses = sorted(r.status_code for r in guesses)
     assert statuses == [401] * 10 + [429] * 30
+
+
+
+async def test_login_throttle_is_shared_by_server_processes(client, settings):
+    """Each server process is its own app; the count must be one per account, whichever process a guess
+    reaches (a count per process let `--workers N` make N times the guesses)."""
+    await build_world(client)
+    other = create_app(settings, db.engine())  # a second process's app, on the same database
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://test") as second:
+        for i in range(10):
+            response = await (client, second)[i % 2].post(
+                "/auth/login", json={"email": "shopper@example.test", "password": f"guess-{i:04d}-x"})
+            assert response.status_code == 401
+        for c in (client, second):
+            response = await c.post("/auth/login", json={"email": "shopper@example.test", "password": PASSWORD})
+            assert_problem(response, 429, "auth.rate_limited")
+
+
+async def test_login_throttle_window_passes_and_success_clears_the_count(client, monkeypatch):
+    w = await build_world(client)
+    clock = [time.time()]
+    monkeypatch.setattr(throttle.time, "time", lambda: clock[0])
+    for _ in range(9):
+        await w.call(None, "POST", "/auth/login", json={"email": "shopper@example.test", "password": "nope-nope-1"})
+    await w.login("shopper@example.test")  # the right password inside the limit clears the count
+    for _ in range(10):
+        response = await client.post("/auth/login", json={"email": "shopper@example.test", "password": "nope-nope-1"})
+        assert response.status_code == 401
+    response = await client.post("/auth/login", json={"email": "shopper@example.test", "password": PASSWORD})
+    assert_problem(response, 429, "auth.rate_limited")
+    assert 890 <= int(response.headers["Retry-After"]) <= 900
+    clock[0] += 901  # the window has passed: allowed again
+    await w.login("shopper@example.test")
 
 
 # ---------------------------------------------------------------- forms and tasks
