@@ -10,6 +10,9 @@ import msgspec
 
 T = TypeVar("T")
 
+# Text that says something: at least one character that is not white space.
+NOT_BLANK = r"\S"
+
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 ShortText = Annotated[str, msgspec.Meta(max_length=200)]
 LongText = Annotated[str, msgspec.Meta(max_length=4000)]

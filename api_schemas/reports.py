@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from api_schemas.common import AwareDatetime, Request
+from api_schemas.common import NOT_BLANK, AwareDatetime, Request
 from api_schemas.forms import ScoreResult
 
 
@@ -83,12 +83,15 @@ class ReportDiff(msgspec.Struct, kw_only=True):
     report_id: uuid.UUID
     from_revision: int
     to_revision: int
-    changes: list[AnswerChange]
+    changes: list[AnswerChange]  # per question
+    # The visit's or call's own times (keys started_at, ended_at): an edit may move them, and an
+    # evidence flag (outside the window, too short) may rest on them.
+    time_changes: list[AnswerChange] = []
 
 
 class QuestionComment(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     question_key: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
-    text: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=4000, pattern=NOT_BLANK)]
 
 
 class ReportReturn(Request, kw_only=True):
@@ -124,7 +127,7 @@ class BulkApproveResult(msgspec.Struct, kw_only=True):
 
 
 class ReportReject(Request, kw_only=True):
-    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=NOT_BLANK)]
 
 
 class ReportExplanation(msgspec.Struct, kw_only=True):

@@ -20,7 +20,7 @@ from litestar.exceptions import (
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from api_schemas.common import Problem, ProblemField
+from api_schemas.common import NOT_BLANK, Problem, ProblemField
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("fieldscore")
@@ -114,6 +114,8 @@ def _field_from(message: str, key: str | None) -> tuple[str, str]:
     named = _NAMED_FIELD.match(message)
     if named:
         path = f"{path}.{named.group('name')}" if path else named.group("name")
+    if message == f"Expected `str` matching regex {NOT_BLANK!r}":
+        message = "must not be blank"
     return (path or "body"), message
 
 

@@ -30,6 +30,12 @@ from backend.openapi import problems
 from backend.reports import service
 
 
+# The revision a reviewer looked at: when given and the shopper has edited since, the review is
+# refused (409 report.changed) rather than applied to content nobody reviewed.
+SeenRevision = Annotated[int | None, QueryParameter(
+    ge=1, le=10_000, description="The revision you reviewed; 409 report.changed if there is a newer one.")]
+
+
 class ReportController(Controller):
     path = "/reports"
     tags = ["reports"]
@@ -85,26 +91,27 @@ class ReportController(Controller):
 
     @post("/{report_id:uuid}/approve", operation_id="ApproveReport", opt=roles(*STAFF), status_code=200,
           responses=problems(404, 409))
-    async def approve(self, actor: ActorDep, report_id: FromPath[uuid.UUID]) -> Report:
-        return await service.approve(actor, report_id)
+    async def approve(self, actor: ActorDep, report_id: FromPath[uuid.UUID], revision: SeenRevision = None) -> Report:
+        return await service.approve(actor, report_id, revision)
 
     @post("/{report_id:uuid}/return", operation_id="ReturnReport", opt=roles(*STAFF), status_code=200,
           responses=problems(404, 409, 422))
     async def return_report(self, actor: ActorDep, report_id: FromPath[uuid.UUID],
-                            data: JSONBody[ReportReturn]) -> Report:
+                            data: JSONBody[ReportReturn], revision: SeenRevision = None) -> Report:
         """Send the report back to the shopper with comments, per question where it helps."""
-        return await service.return_to_shopper(actor, report_id, data)
+        return await service.return_to_shopper(actor, report_id, data, revision)
 
     @get("/{report_id:uuid}/comments", operation_id="ListReportComments",
          opt=roles(Role.admin, Role.coordinator, Role.shopper), responses=problems(404))
-    async def comments(self, actor: ActorDep, report_id: FromPath[uuid.UUID]) -> list[ReportComment]:
-        return await service.list_comments(actor, report_id)
+    async def comments(self, actor: ActorDep, report_id: FromPath[uuid.UUID], page: PageDep) -> Page[ReportComment]:
+        """Oldest first."""
+        return await service.list_comments(actor, report_id, page)
 
     @get("/{report_id:uuid}/revisions", operation_id="ListReportRevisions",
          opt=roles(Role.admin, Role.coordinator, Role.shopper), responses=problems(404))
-    async def revisions(self, actor: ActorDep, report_id: FromPath[uuid.UUID]) -> list[ReportRevision]:
-        """Every revision as submitted; nothing is overwritten."""
-        return await service.list_revisions(actor, report_id)
+    async def revisions(self, actor: ActorDep, report_id: FromPath[uuid.UUID], page: PageDep) -> Page[ReportRevision]:
+        """Every revision as submitted, oldest first; nothing is overwritten."""
+        return await service.list_revisions(actor, report_id, page)
 
     @get("/{report_id:uuid}/diff", operation_id="GetReportDiff",
          opt=roles(Role.admin, Role.coordinator, Role.shopper), responses=problems(404))
@@ -118,5 +125,7 @@ class ReportController(Controller):
 
     @post("/{report_id:uuid}/reject", operation_id="RejectReport", opt=roles(*STAFF), status_code=200,
           responses=problems(404, 409))
-    async def reject(self, actor: ActorDep, report_id: FromPath[uuid.UUID], data: JSONBody[ReportReject]) -> Report:
-        return await service.reject(actor, report_id, data)
+    async def reject(self, actor: ActorDep, report_id: FromPath[uuid.UUID], data: JSONBody[ReportReject],
+                     revision: SeenRevision = None) -> Report:
+        """Reject a submitted report, or a returned one the shopper has not sent back."""
+        return await service.reject(actor, report_id, data, revision)

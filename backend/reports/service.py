@@ -403,38 +403,54 @@ async def explanation(actor: Actor, report_id: uuid.UUID) -> ReportExplanation:
                              result=msgspec.convert(row["score_detail"], ScoreResult))
 
 
-async def _review(actor: Actor, report_id: uuid.UUID, target: ReportStatus, reason: str | None) -> None:
-    """Inside the caller's write transaction."""
+# What each review may start from. A returned report the shopper never sends back can still be
+# rejected, so its task does not stay open for ever.
+_REVIEWABLE = {
+    ReportStatus.approved: (ReportStatus.submitted.value,),
+    ReportStatus.returned: (ReportStatus.submitted.value,),
+    ReportStatus.rejected: (ReportStatus.submitted.value, ReportStatus.returned.value),
+}
+
+
+async def _review(actor: Actor, report_id: uuid.UUID, target: ReportStatus, reason: str | None,
+                  seen_revision: int | None = None) -> None:
+    """Inside the caller's write transaction. `seen_revision`: the revision the reviewer looked at;
+    when the shopper has edited since, the review is refused (409 report.changed)."""
     row = await _row(actor, report_id, t.Report.status, t.Report.task, t.Report.revision)
-    if row["status"] != ReportStatus.submitted.value:
+    if row["status"] not in _REVIEWABLE[target]:
         raise Conflict(f"A report that is {row['status']} cannot be {target.value}.", code="report.not_reviewable")
-    # Only the revision read above, still submitted: on PostgreSQL an edit or another review may have
-    # committed since, and a reviewer decides on what they saw.
+    if seen_revision is not None and seen_revision != row["revision"]:
+        raise Conflict(f"The report has been edited since revision {seen_revision}; review revision "
+                       f"{row['revision']}.", code="report.changed",
+                       errors=[("revision", f"latest is {row['revision']}")])
+    # Only the revision read above, in the status read: on PostgreSQL an edit or another review may
+    # have committed since, and a reviewer decides on what they saw.
     if not await t.Report.update({
         t.Report.status: target.value, t.Report.review_reason: reason, t.Report.reviewed_by: actor.user_id,
         t.Report.reviewed_at: _now(),
-    }).where((t.Report.id == report_id) & (t.Report.status == ReportStatus.submitted.value)
+    }).where((t.Report.id == report_id) & (t.Report.status == row["status"])
              & (t.Report.revision == row["revision"])).returning(t.Report.id):
         raise Conflict("The report changed while it was being reviewed; reload it.", code="report.changed")
-    await tasks.move(actor, row["task"], TaskStatus.submitted, TaskStatus(target.value),
+    await tasks.move(actor, row["task"], TaskStatus(row["status"]), TaskStatus(target.value),
                      detail={"report_id": str(report_id)})
     await record(actor.user_id, f"report.{target.value}", "report", report_id,
                  {"reason": reason, "revision": row["revision"]})
 
 
-async def approve(actor: Actor, report_id: uuid.UUID) -> Report:
+async def approve(actor: Actor, report_id: uuid.UUID, revision: int | None = None) -> Report:
     async with db.writing():
-        await _review(actor, report_id, ReportStatus.approved, None)
+        await _review(actor, report_id, ReportStatus.approved, None, revision)
     return await get_report(actor, report_id)
 
 
-async def reject(actor: Actor, report_id: uuid.UUID, data: ReportReject) -> Report:
+async def reject(actor: Actor, report_id: uuid.UUID, data: ReportReject, revision: int | None = None) -> Report:
     async with db.writing():
-        await _review(actor, report_id, ReportStatus.rejected, data.reason)
+        await _review(actor, report_id, ReportStatus.rejected, data.reason, revision)
     return await get_report(actor, report_id)
 
 
-async def return_to_shopper(actor: Actor, report_id: uuid.UUID, data: ReportReturn) -> Report:
+async def return_to_shopper(actor: Actor, report_id: uuid.UUID, data: ReportReturn,
+                            revision: int | None = None) -> Report:
     async with db.writing():
         row = await _row(actor, report_id, t.Report.revision, t.Report.form_version)
         version = await forms.get_version_by_id(row["form_version"])
@@ -443,7 +459,8 @@ async def return_to_shopper(actor: Actor, report_id: uuid.UUID, data: ReportRetu
                    for i, c in enumerate(data.comments) if c.question_key is not None and c.question_key not in known]
         if unknown:
             raise InvalidInput("Comments must be on questions of the report's form.", errors=unknown)
-        await _review(actor, report_id, ReportStatus.returned, "; ".join(c.text for c in data.comments)[:2000])
+        await _review(actor, report_id, ReportStatus.returned, "; ".join(c.text for c in data.comments)[:2000],
+                      revision)
         await t.ReportComment.insert(*(
             t.ReportComment(id=uuid.uuid4(), report=report_id, revision=row["revision"], question_key=c.question_key,
                             text=c.text, author=actor.user_id, created_at=_now())
@@ -451,26 +468,36 @@ async def return_to_shopper(actor: Actor, report_id: uuid.UUID, data: ReportRetu
     return await get_report(actor, report_id)
 
 
-async def list_comments(actor: Actor, report_id: uuid.UUID) -> list[ReportComment]:
+async def list_comments(actor: Actor, report_id: uuid.UUID, page: PageParams) -> Page[ReportComment]:
+    """Oldest first."""
     await _row(actor, report_id, t.Report.id)
     rows = await t.ReportComment.select(
         t.ReportComment.id, t.ReportComment.revision, t.ReportComment.question_key, t.ReportComment.text,
         t.ReportComment.author.as_alias("author_id"), t.ReportComment.created_at,
-    ).where(t.ReportComment.report == report_id).order_by(t.ReportComment.created_at).order_by(t.ReportComment.id)
-    return [msgspec.convert(r, ReportComment) for r in rows]
+    ).where(t.ReportComment.report == report_id).order_by(t.ReportComment.created_at).order_by(
+        t.ReportComment.id).limit(page.limit).offset(page.offset)
+    total = await t.ReportComment.count().where(t.ReportComment.report == report_id)
+    return Page(items=[msgspec.convert(r, ReportComment) for r in rows], total=total, limit=page.limit,
+                offset=page.offset)
 
 
-async def list_revisions(actor: Actor, report_id: uuid.UUID) -> list[ReportRevision]:
+async def list_revisions(actor: Actor, report_id: uuid.UUID, page: PageParams | None = None) -> Page[ReportRevision]:
+    """Oldest first; without `page`, every revision."""
     await _row(actor, report_id, t.Report.id)
-    rows = await t.ReportRevision.select(
+    query = t.ReportRevision.select(
         t.ReportRevision.number, t.ReportRevision.submitted_at, t.ReportRevision.started_at,
         t.ReportRevision.ended_at, t.ReportRevision.answers, t.ReportRevision.score_calculated,
         t.ReportRevision.score_final, t.ReportRevision.failed,
     ).where(t.ReportRevision.report == report_id).order_by(t.ReportRevision.number).output(load_json=True)
+    if page is not None:
+        query = query.limit(page.limit).offset(page.offset)
+    rows = await query
+    total = await t.ReportRevision.count().where(t.ReportRevision.report == report_id) if page else len(rows)
     shopper = actor.role == Role.shopper  # shoppers see no scores (DESIGN §2)
-    return [msgspec.convert({**r, "score": None if shopper else {
+    items = [msgspec.convert({**r, "score": None if shopper else {
         "calculated": r["score_calculated"], "final": r["score_final"], "failed": r["failed"]}}, ReportRevision)
         for r in rows]
+    return Page(items=items, total=total, limit=page.limit if page else len(items), offset=page.offset if page else 0)
 
 
 def answer_changes(before: dict[str, Any], after: dict[str, Any]) -> list[AnswerChange]:
@@ -486,7 +513,7 @@ def answer_changes(before: dict[str, Any], after: dict[str, Any]) -> list[Answer
 
 
 async def diff(actor: Actor, report_id: uuid.UUID, from_revision: int | None, to_revision: int | None) -> ReportDiff:
-    revisions = {r.number: r for r in await list_revisions(actor, report_id)}
+    revisions = {r.number: r for r in (await list_revisions(actor, report_id)).items}
     latest = max(revisions)
     to_n = to_revision or latest
     from_n = from_revision or max(1, to_n - 1)
@@ -494,8 +521,11 @@ async def diff(actor: Actor, report_id: uuid.UUID, from_revision: int | None, to
                (("from_revision", from_n), ("to_revision", to_n)) if n not in revisions]
     if missing:
         raise NotFound("No such revision.", code="report.revision_not_found", errors=missing)
+    before, after = revisions[from_n], revisions[to_n]
+    times = [AnswerChange(key=key, change="changed", before=getattr(before, key), after=getattr(after, key))
+             for key in ("started_at", "ended_at") if getattr(before, key) != getattr(after, key)]
     return ReportDiff(report_id=report_id, from_revision=from_n, to_revision=to_n,
-                      changes=answer_changes(revisions[from_n].answers, revisions[to_n].answers))
+                      changes=answer_changes(before.answers, after.answers), time_changes=times)
 
 
 async def review_queue(actor: Actor, page: PageParams, organisation_id: uuid.UUID | None,

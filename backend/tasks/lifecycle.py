@@ -21,6 +21,7 @@ TRANSITIONS: dict[tuple[S, S], frozenset[Role]] = {
     (S.returned, S.submitted): _SHOPPER,
     (S.submitted, S.approved): _STAFF,
     (S.submitted, S.rejected): _STAFF,
+    (S.returned, S.rejected): _STAFF,  # the shopper never sent it back
     (S.open, S.expired): _SYSTEM,
     (S.assigned, S.expired): _SYSTEM,
     (S.accepted, S.expired): _SYSTEM,

@@ -37,9 +37,9 @@ async def test_the_answer_built_in_hand_is_what_get_shows(client):
     explanation = await w.ok("coordinator", "GET", f"/reports/{body['id']}/score")
     assert (explanation["result"]["calculated"], explanation["result"]["final"]) == (
         seen["score"]["calculated"], seen["score"]["final"])
-    revisions = await w.ok("coordinator", "GET", f"/reports/{body['id']}/revisions")
+    revisions = (await w.ok("coordinator", "GET", f"/reports/{body['id']}/revisions"))["items"]
     assert [(r["number"], r["answers"], r["score"]) for r in revisions] == [(1, seen["answers"], seen["score"])]
-    own_revisions = await w.ok("shopper", "GET", f"/reports/{body['id']}/revisions")
+    own_revisions = (await w.ok("shopper", "GET", f"/reports/{body['id']}/revisions"))["items"]
     assert [(r["number"], r["score"]) for r in own_revisions] == [(1, None)]
     assert (await w.ok("shopper", "GET", f"/tasks/{task['id']}"))["status"] == "submitted"
     task_trail = await w.ok("coordinator", "GET", "/audit", params={"entity": "task", "entity_id": task["id"],

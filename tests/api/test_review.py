@@ -45,7 +45,7 @@ async def test_edits_make_revisions_and_stale_edits_are_refused(client):
     no_claim = await w.call("shopper", "POST", "/reports", json={**body, "answers": answers(friendliness=2)})
     assert no_claim.status_code == 409 and no_claim.json()["code"] == "report.conflict"
 
-    revisions = await w.ok("coordinator", "GET", f"/reports/{first['id']}/revisions")
+    revisions = (await w.ok("coordinator", "GET", f"/reports/{first['id']}/revisions"))["items"]
     assert [r["number"] for r in revisions] == [1, 2]
     assert revisions[0]["answers"]["greeted"] is True  # the first revision is kept as it was
     diff = await w.ok("coordinator", "GET", f"/reports/{first['id']}/diff")
@@ -68,7 +68,7 @@ async def test_return_with_comments_fix_and_approve(client):
         {"text": "Please also confirm the call time."}]})
     assert returned["status"] == "returned"
     assert (await w.ok("shopper", "GET", f"/tasks/{task['id']}"))["status"] == "returned"
-    comments = await w.ok("shopper", "GET", f"/reports/{report['id']}/comments")
+    comments = (await w.ok("shopper", "GET", f"/reports/{report['id']}/comments"))["items"]
     assert [c["question_key"] for c in comments] == ["friendliness", None]
     assert (await w.call("other_shopper", "GET", f"/reports/{report['id']}/comments")).status_code == 404
     # Approving a returned report is not possible until the shopper resubmits.
@@ -177,5 +177,86 @@ async def test_shoppers_see_no_scores_or_flags_anywhere(client):
     views = [report, await w.ok("shopper", "GET", f"/reports/{report['id']}"),
              *(await w.ok("shopper", "GET", "/reports"))["items"]]
     assert [(v["score"], v["flags"]) for v in views] == [(None, [])] * 4
-    assert [r["score"] for r in await w.ok("shopper", "GET", f"/reports/{report['id']}/revisions")] == [None]
+    revisions = (await w.ok("shopper", "GET", f"/reports/{report['id']}/revisions"))["items"]
+    assert [r["score"] for r in revisions] == [None]
     assert (await w.call("shopper", "GET", f"/reports/{report['id']}/score")).status_code == 403
+
+
+async def test_a_review_names_the_revision_it_saw(client):
+    """An edit made while the coordinator was reading is not approved (or rejected, or returned) unseen."""
+    w = await build_world(client)
+    task = await make_task(w, await publish_form(w), w.own_location_id)
+    body = report_body(task)
+    report = await w.ok("shopper", "POST", "/reports", json=body, status=201)
+    seen = (await _seen(w, report))["revision"]
+    await w.ok("shopper", "POST", "/reports", status=200,
+               json={**body, "answers": answers(greeted=False), "replaces_revision": 1})
+    url = f"/reports/{report['id']}"
+    for response in (
+        await w.call("coordinator", "POST", f"{url}/approve", params={"revision": seen}),
+        await w.call("coordinator", "POST", f"{url}/reject", params={"revision": seen}, json={"reason": "made up"}),
+        await w.call("coordinator", "POST", f"{url}/return", params={"revision": seen},
+                     json={"comments": [{"text": "check"}]}),
+    ):
+        assert response.status_code == 409 and response.json()["code"] == "report.changed", response.text
+        assert response.json()["errors"] == [{"field": "revision", "reason": "latest is 2"}]
+    assert (await _seen(w, report))["status"] == "submitted"
+    approved = await w.ok("coordinator", "POST", f"{url}/approve", params={"revision": 2})
+    assert approved["status"] == "approved" and approved["revision"] == 2
+
+
+async def test_a_returned_report_never_sent_back_can_be_rejected(client):
+    w = await build_world(client)
+    task = await make_task(w, await publish_form(w), w.own_location_id)
+    report = await w.ok("shopper", "POST", "/reports", json=report_body(task), status=201)
+    url = f"/reports/{report['id']}"
+    await w.ok("coordinator", "POST", f"{url}/return", json={"comments": [{"text": "Which branch was this?"}]})
+    rejected = await w.ok("coordinator", "POST", f"{url}/reject", json={"reason": "Never sent back"})
+    assert (rejected["status"], rejected["review_reason"]) == ("rejected", "Never sent back")
+    assert (await w.ok("coordinator", "GET", f"/tasks/{task['id']}"))["status"] == "rejected"
+    trail = await w.ok("coordinator", "GET", "/audit", params={"entity": "task", "entity_id": task["id"],
+                                                               "action": "task.rejected"})
+    assert [e["detail"]["from"] for e in trail["items"]] == ["returned"]
+    # Returning or approving still needs a submitted report.
+    for action in ("approve", "return"):
+        response = await w.call("coordinator", "POST", f"{url}/{action}", json={"comments": [{"text": "x"}]})
+        assert response.status_code == 409 and response.json()["code"] == "report.not_reviewable"
+
+
+async def test_blank_review_texts_are_refused(client):
+    w = await build_world(client)
+    task = await make_task(w, await publish_form(w), w.own_location_id)
+    report = await w.ok("shopper", "POST", "/reports", json=report_body(task), status=201)
+    url = f"/reports/{report['id']}"
+    response = await w.call("coordinator", "POST", f"{url}/reject", json={"reason": " \t\n "})
+    assert response.status_code == 400 and response.json()["errors"] == [
+        {"field": "reason", "reason": "must not be blank"}], response.text
+    response = await w.call("coordinator", "POST", f"{url}/return",
+                            json={"comments": [{"text": "fine"}, {"question_key": "greeted", "text": "  "}]})
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "comments[1].text"
+    assert (await _seen(w, report))["status"] == "submitted"
+
+
+async def test_revisions_and_comments_are_paginated_and_the_diff_shows_moved_times(client):
+    w = await build_world(client)
+    task = await make_task(w, await publish_form(w), w.own_location_id)
+    body = report_body(task)
+    report = await w.ok("shopper", "POST", "/reports", json=body, status=201)
+    url = f"/reports/{report['id']}"
+    earlier = (dt.datetime.fromisoformat(body["started_at"]) - dt.timedelta(minutes=5)).isoformat()
+    for n in (1, 2, 3):
+        await w.ok("shopper", "POST", "/reports", status=200, json={
+            **body, "answers": answers(friendliness=1 + n), "replaces_revision": n,
+            **({"started_at": earlier} if n == 3 else {})})
+        await w.ok("coordinator", "POST", f"{url}/return", json={"comments": [{"text": f"round {n}"}]}) \
+            if n < 3 else None
+    page = await w.ok("coordinator", "GET", f"{url}/revisions", params={"limit": 2, "offset": 1})
+    assert ([r["number"] for r in page["items"]], page["total"], page["limit"], page["offset"]) == ([2, 3], 4, 2, 1)
+    comments = await w.ok("shopper", "GET", f"{url}/comments", params={"limit": 1, "offset": 1})
+    assert ([c["text"] for c in comments["items"]], comments["total"]) == (["round 2"], 2)
+    diff = await w.ok("coordinator", "GET", f"{url}/diff")
+    assert [(c["key"], c["change"]) for c in diff["time_changes"]] == [("started_at", "changed")]
+    assert dt.datetime.fromisoformat(diff["time_changes"][0]["after"]) == dt.datetime.fromisoformat(earlier)
+    assert [c["key"] for c in diff["changes"]] == ["friendliness"]
+    untouched = await w.ok("coordinator", "GET", f"{url}/diff", params={"from_revision": 1, "to_revision": 2})
+    assert untouched["time_changes"] == []
