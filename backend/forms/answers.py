@@ -121,7 +121,8 @@ def shape_checker(question: Question) -> Callable[[Any], list[str]]:
     if kind == "timestamp":
         return lambda value: [] if parse_instant(value) else [wrong + "an ISO-8601 date-time with a UTC offset"]
     if kind == "timer_sequence":
-        return lambda value: [f"answer.bad_timer: {p}" for p in timer_problems(value)]
+        give_up_s, clock_start = question.give_up_s, question.clock_start  # type: ignore[union-attr]
+        return lambda value: [f"answer.bad_timer: {p}" for p in timer_problems(value, give_up_s, clock_start)]
     if isinstance(question, Text):
         max_length = question.max_length
 

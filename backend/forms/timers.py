@@ -63,17 +63,25 @@ def _parse(value: Any) -> tuple[list[tuple[str, dt.datetime]], list[str]]:
             problems.append(f'events[{i}]: expected {{"event": ..., "at": ...}}')
             continue
         name, at = item["event"], parse_instant(item["at"])
-        if name not in _EVENTS:
+        known = isinstance(name, str) and name in _EVENTS
+        if not known:
             problems.append(f"events[{i}]: unknown event {name!r}")
         if at is None:
             problems.append(f"events[{i}]: 'at' must be an ISO-8601 date-time with a UTC offset")
-        if name in _EVENTS and at is not None:
+        if known and at is not None:
             events.append((name, at))
     return events, problems
 
 
-def _check(value: Any) -> tuple[list[tuple[str, dt.datetime]], list[str]]:
-    """The parsed events and every reason the timer answer is not well-formed."""
+# A tap is a person's thumb: gave_up may come this much before the give-up time.
+GAVE_UP_SLACK_S = 1.0
+
+
+def _check(value: Any, give_up_s: float | None = None, clock_start: str = "ring"
+           ) -> tuple[list[tuple[str, dt.datetime]], list[str]]:
+    """The parsed events and every reason the timer answer is not well-formed. With `give_up_s`,
+    gave_up must also come no earlier than the give-up time after the clock's start (otherwise the
+    call would be recorded as censored at a wait that never happened)."""
     events, problems = _parse(value)
     if problems:
         return events, problems
@@ -110,6 +118,12 @@ def _check(value: Any) -> tuple[list[tuple[str, dt.datetime]], list[str]]:
             hold_on = False
         elif name == "gave_up" and answered:
             problems.append(f"events[{i}]: gave_up after a person answered (use ended)")
+        elif name == "gave_up" and give_up_s is not None:
+            origin = next((m for n, m in events if n == "menu_left"), None) if clock_start == "menu_left" else None
+            waited = (at - (origin or events[0][1])).total_seconds()
+            if waited < give_up_s - GAVE_UP_SLACK_S:
+                problems.append(f"events[{i}]: gave_up after {waited:g} s, before the give-up time "
+                                f"({give_up_s:g} s); a call that ended sooner is ended, not gave_up")
         if name in _TERMINAL:
             terminal = True
     if not terminal:
@@ -117,9 +131,10 @@ def _check(value: Any) -> tuple[list[tuple[str, dt.datetime]], list[str]]:
     return events, problems
 
 
-def timer_problems(value: Any) -> list[str]:
+def timer_problems(value: Any, give_up_s: float | None = None,
+                   clock_start: Literal["ring", "menu_left"] = "ring") -> list[str]:
     """Every reason the timer answer is not well-formed (empty when it is)."""
-    return _check(value)[1]
+    return _check(value, give_up_s, clock_start)[1]
 
 
 def derive(value: Any, *, give_up_s: float, clock_start: Literal["ring", "menu_left"] = "ring") -> TimerMetrics:

@@ -161,8 +161,20 @@ def _timing_problems(data: ReportCreate, window_start: dt.datetime, window_end: 
     return problems
 
 
+def _in_utc_range(moment: dt.datetime) -> bool:
+    try:
+        moment.astimezone(dt.timezone.utc)
+    except OverflowError:
+        return False
+    return True
+
+
 async def submit(actor: Actor, data: ReportCreate) -> tuple[Report, bool]:
     """Store a report; returns (report, created). The same id with the same content returns the stored one."""
+    # Years 1 and 9999 decode, but with their offset some cannot be told in UTC.
+    if unrepresentable := [(name, "outside the years a date-time can be stored in") for name in ("started_at", "ended_at")
+                           if not _in_utc_range(getattr(data, name))]:
+        raise InvalidInput("A date-time is out of range.", errors=unrepresentable)
     digest = content_hash(data)
     try:
         return await _submit_once(actor, data, digest)

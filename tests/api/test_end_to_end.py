@@ -163,3 +163,37 @@ async def test_simultaneous_duplicate_deliveries_store_one_report(client):
     assert statuses == [200] * 7 + [201], statuses
     assert len({r.json()["id"] for r in responses}) == 1
     assert (await w.ok("coordinator", "GET", "/reports", params={"task_id": task["id"]}))["total"] == 1
+
+
+TIMER_CALL_FORM = {"title": {"en": "Call"}, "sections": [{"key": "s", "items": [
+    {"type": "timer_sequence", "key": "call", "required": True, "give_up_s": 300},
+    {"type": "yes_no", "key": "greeted"}]}]}
+
+
+async def test_bad_timer_taps_and_unstorable_times_are_refused_and_nothing_written(client):
+    w = await build_world(client)
+    form = await w.ok("coordinator", "POST", "/forms", json={"name": "Timer", "channel": "call",
+                                                             "definition": TIMER_CALL_FORM})
+    version = await w.ok("coordinator", "POST", f"/forms/{form['id']}/publish", status=200)
+    task = await make_task(w, version["id"], w.own_location_id)
+    dialled = dt.datetime.now(UTC) - dt.timedelta(minutes=19)
+
+    def taps(*events: tuple[object, float]) -> dict:
+        return {"call": {"events": [{"event": name, "at": (dialled + dt.timedelta(seconds=s)).isoformat()}
+                                    for name, s in events]}}
+
+    cases = [
+        ({"answers": taps((["dialled"], 0), ("ended", 60))}, "answers.call", "unknown event"),
+        ({"answers": taps(("dialled", 0), ("gave_up", 5))}, "answers.call", "before the give-up time"),
+        ({"started_at": "0001-01-01T00:30:00+01:00"}, "started_at", "outside the years"),
+        ({"ended_at": "9999-12-31T23:59:00-01:00"}, "ended_at", "outside the years"),
+    ]
+    for change, field, reason in cases:
+        body = {**report_body(task), "answers": taps(("dialled", 0), ("answered", 5), ("ended", 60)), **change}
+        response = await w.call("shopper", "POST", "/reports", json=body)
+        assert 400 <= response.status_code < 500, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert any(e["field"] == field and reason in e["reason"] for e in response.json()["errors"]), response.text
+    assert (await w.ok("coordinator", "GET", "/reports"))["total"] == 0
+    body = {**report_body(task), "answers": taps(("dialled", 0), ("gave_up", 300))}
+    await w.ok("shopper", "POST", "/reports", json=body, status=201)  # a wait to the give-up time is fine

@@ -79,6 +79,8 @@ def test_malformed_sequences_are_rejected(taps: tuple, fragment: str) -> None:
     None, [], {"events": "x"}, {"events": [], "extra": 1},
     {"events": [{"event": "dialled", "at": "2025-03-03T10:00:00"}, {"event": "ended", "at": "2025-03-03T10:01:00Z"}]},
     {"events": [{"event": "rang", "at": "2025-03-03T10:00:00Z"}, {"event": "ended", "at": "2025-03-03T10:01:00Z"}]},
+    {"events": [{"event": ["dialled"], "at": "2025-03-03T10:00:00Z"}, {"event": "ended", "at": "2025-03-03T10:01:00Z"}]},
+    {"events": [{"event": "dialled", "at": "2025-03-03T10:00:00Z"}, {"event": {"x": 1}, "at": "2025-03-03T10:01:00Z"}]},
 ])
 def test_bad_shapes_and_naive_times_are_rejected(value: object) -> None:
     assert timer_problems(value)
@@ -87,3 +89,19 @@ def test_bad_shapes_and_naive_times_are_rejected(value: object) -> None:
 def test_every_problem_is_reported_at_once() -> None:
     problems = timer_problems(call(("answered", 5), ("hold_off", 4), ("answered", 6)))
     assert len(problems) >= 4
+
+
+@pytest.mark.parametrize(("taps", "clock_start", "early"), [
+    ((("dialled", 0), ("gave_up", 5)), "ring", True),  # 5 s is no 300 s wait
+    ((("dialled", 0), ("gave_up", 299.5)), "ring", False),  # within a thumb's slack
+    ((("dialled", 0), ("gave_up", 298)), "ring", True),
+    ((("dialled", 0), ("menu_left", 60), ("gave_up", 300)), "menu_left", True),  # only 240 s since the menu
+    ((("dialled", 0), ("menu_left", 60), ("gave_up", 360)), "menu_left", False),
+    ((("dialled", 0), ("menu_left", 60), ("gave_up", 300)), "ring", False),
+    ((("dialled", 0), ("gave_up", 300)), "menu_left", False),  # no menu: the clock starts at the ring
+    ((("dialled", 0), ("ended", 5)), "ring", False),  # busy or dropped: ended unanswered, not gave_up
+])
+def test_gave_up_must_come_at_the_give_up_time(taps: tuple, clock_start: str, early: bool) -> None:
+    problems = timer_problems(call(*taps), 300, clock_start)  # type: ignore[arg-type]
+    assert any("before the give-up time" in p for p in problems) == early, problems
+    assert not timer_problems(call(*taps))  # well-formed as taps; only the form's give-up time decides
