@@ -141,7 +141,7 @@ def handle_validation(request: Request[Any, Any, Any], exc: ValidationException)
     return problem_response(_problem(400, "request.invalid", "Invalid request", detail, errors))
 
 
-def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     if isinstance(exc.__cause__, SerializationException):
         # Litestar turns a body that does not decode into a plain 400 ClientException.
         return problem_response(_problem(400, "request.malformed", "Malformed request body",
@@ -155,7 +155,11 @@ def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes
     elif exc.status_code == 405:
         code, title = "request.method_not_allowed", "Method not allowed"
     elif exc.status_code == 413:
-        code, title = "request.too_large", "Request too large"
+        limit = _body_limit(request)
+        reason = f"larger than the {limit} bytes this route accepts" if limit else "too large"
+        return problem_response(_problem(413, "request.too_large", "Request too large",
+                                         f"The request body is {reason}.", [ProblemField(field="body", reason=reason)]),
+                                exc.headers)
     elif exc.status_code == 415:
         code, title = "request.unsupported_media_type", "Unsupported media type"
     elif exc.status_code == 429:
@@ -165,6 +169,13 @@ def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes
     else:
         code, title = "request.invalid", "Bad request"
     return problem_response(_problem(exc.status_code, code, title, str(exc.detail)), exc.headers)
+
+
+def _body_limit(request: Request[Any, Any, Any]) -> int | None:
+    try:
+        return request.route_handler.resolve_request_max_body_size()  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - no route (e.g. the limit hit before routing): say less
+        return None
 
 
 def _unique_field(exc: Exception) -> str | None:

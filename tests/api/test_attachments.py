@@ -112,6 +112,8 @@ async def test_size_limits(client, settings):
     huge = samples.JPEG + bytes(MAX_BODY_BYTES + 1 - len(samples.JPEG))
     response = await _post(w, "shopper", huge)
     assert response.status_code == 413 and response.json()["code"] == "request.too_large"
+    assert response.json()["errors"] == [{"field": "body",
+                                          "reason": f"larger than the {MAX_BODY_BYTES} bytes this route accepts"}]
     assert await t.Attachment.count() == 1 and len(_stored_files(settings)) == 1
 
 
