@@ -52,6 +52,11 @@ class LocalDirectoryStore:
     async def put(self, sha256: str, data: bytes) -> None:
         await anyio.to_thread.run_sync(self._put, self.path(sha256), data)
 
+    def _durable_directories(self, path: Path) -> list[Path]:
+        """The directories whose entries lead to `path`: ab/cd, ab, the root and the root's parent
+        (any of them may have been created by this put)."""
+        return [path.parent, path.parent.parent, self.root, self.root.parent]
+
     async def get(self, sha256: str) -> bytes:
         return await anyio.to_thread.run_sync(self._get, self.path(sha256))
 
@@ -75,10 +80,20 @@ class LocalDirectoryStore:
         except FileNotFoundError:
             raise AttachmentNotStored(path.name) from None
 
-    @staticmethod
-    def _put(path: Path, data: bytes) -> None:
+    def _put(self, path: Path, data: bytes) -> None:
+        """Returns once the file and every directory entry leading to it are on disk. When the file
+        is already there (content-addressed: the same name means the same bytes) it may be one whose
+        put has not finished (a concurrent upload of the same bytes) or failed after the rename (a
+        retry): its durability is not assumed but made sure of again, which costs little."""
         if path.is_file():
-            return  # content-addressed: the same name means the same bytes
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            for directory in self._durable_directories(path):
+                _fsync_directory(directory)
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
         try:
@@ -90,9 +105,8 @@ class LocalDirectoryStore:
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
-        _fsync_directory(path.parent)
-        # The first write into a new ab/ or ab/cd/ directory also needs its entry in the parent made durable.
-        _fsync_directory(path.parent.parent)
+        for directory in self._durable_directories(path):
+            _fsync_directory(directory)
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import uuid
 from pathlib import Path
@@ -14,6 +15,7 @@ from api_schemas.forms import FormDefinition
 from backend.attachments import tables as t
 from backend.attachments.controller import MAX_BODY_BYTES
 from backend.attachments.service import check_attachment_answers, link_attachments
+from backend.attachments import store as store_module
 from backend.attachments.store import LocalDirectoryStore
 from backend.settings import Settings
 from tests import attachment_samples as samples
@@ -200,3 +202,37 @@ async def test_store_writes_durably_and_idempotently(tmp_path):
     assert everything == [tmp_path / "store" / sha[:2] / sha[2:4] / sha]  # no temporary file left behind
     with pytest.raises(ValueError):
         store.path("../../etc/passwd")
+
+
+def _synced(monkeypatch: pytest.MonkeyPatch, fail: bool = False) -> list[Path]:
+    calls: list[Path] = []
+
+    def fsync_directory(directory: Path) -> None:
+        calls.append(Path(directory))
+        if fail:
+            raise OSError(errno.EIO, "I/O error")
+    monkeypatch.setattr(store_module, "_fsync_directory", fsync_directory)
+    return calls
+
+
+async def test_store_makes_every_new_directory_entry_durable(tmp_path, monkeypatch):
+    root = tmp_path / "data" / "attachments"  # neither exists yet: the put creates the whole chain
+    store = LocalDirectoryStore(root)
+    sha = _sha(samples.PDF)
+    synced = _synced(monkeypatch)
+    await store.put(sha, samples.PDF)
+    assert set(synced) >= {root / sha[:2] / sha[2:4], root / sha[:2], root, root.parent}
+
+
+async def test_a_put_of_stored_bytes_makes_sure_they_are_durable(tmp_path, monkeypatch):
+    """A retry after a put that failed once the file was in place (or a concurrent upload of the same
+    bytes that has not finished) must not be answered before the file is durable."""
+    store = LocalDirectoryStore(tmp_path / "store")
+    sha = _sha(samples.PDF)
+    _synced(monkeypatch, fail=True)
+    with pytest.raises(OSError):
+        await store.put(sha, samples.PDF)
+    assert await store.exists(sha)  # renamed into place, but its directory entry never synced
+    synced = _synced(monkeypatch)
+    await store.put(sha, samples.PDF)
+    assert store.path(sha).parent in synced
