@@ -154,8 +154,10 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
                                      table: Any = None) -> Any:
         connection = await self.borrow()
         try:
-            async with connection.execute(query, args or []) as cursor:
-                return await cursor.fetchall()
+            # Statement and fetch in one call on the connection's thread: a cursor left open by a
+            # cancelled caller (the client went away) would keep its read transaction, and the next
+            # borrower would read that old snapshot, missing commits already acknowledged.
+            return await connection._execute(_sqlite_fetch, connection._conn, query, tuple(args or ()))
         finally:
             await self.give_back(connection)
 

@@ -214,3 +214,32 @@ async def test_a_block_alone_in_its_batch_fails_or_commits_as_a_whole(tmp_path):
             assert conn.execute("SELECT count(*) FROM child").fetchone() == (0,)
     finally:
         await engine.close()
+
+
+@pytest.mark.parametrize("seed", range(3))
+async def test_a_cancelled_pooled_read_leaves_no_old_snapshot_behind(tmp_path, seed):
+    """A read whose caller went away must not strand its cursor (and read transaction) on the pooled
+    connection: the next borrower would not see commits that were already acknowledged."""
+    path = tmp_path / "stale.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE item (n INTEGER PRIMARY KEY)")
+        conn.execute("INSERT INTO item (n) VALUES (1)")
+    engine = db.create_engine(f"sqlite:///{path}")
+    assert isinstance(engine, db.FieldscoreSQLiteEngine)
+    rng = random.Random(seed)
+    try:
+        for n in range(2, 12):
+            reads = [asyncio.create_task(engine._run_in_new_connection("SELECT n FROM item")) for _ in range(8)]
+            await asyncio.sleep(0)  # queued on the readers' threads
+            for read in reads:
+                if rng.random() < 0.5:
+                    read.cancel()
+            await asyncio.gather(*reads, return_exceptions=True)
+            await engine.run_block(lambda c, n=n: c.execute("INSERT INTO item (n) VALUES (?)", (n,)))
+            # Every pooled reader, each borrowed in turn, sees the commit.
+            for _ in range(engine.max_readers):
+                rows = await asyncio.gather(*(engine._run_in_new_connection("SELECT max(n) AS n FROM item")
+                                              for _ in range(engine.max_readers)))
+                assert [r[0]["n"] for r in rows] == [n] * engine.max_readers
+    finally:
+        await engine.close()
