@@ -18,11 +18,12 @@ def png(width: int = 1, height: int = 1, seed: int = 0) -> bytes:
 
 
 JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000") + b"\xff\xd9"
-WEBP = b"RIFF" + struct.pack("<I", 26) + b"WEBPVP8 " + bytes(18)
+WEBP = b"RIFF" + struct.pack("<I", 22) + b"WEBPVP8 " + struct.pack("<I", 10) + bytes(10)
 WAV = b"RIFF" + struct.pack("<I", 36) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, 8000, 8000, 1, 8) + b"data\0\0\0\0"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-MP3_ID3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x64" + bytes(100)
-MP3_FRAME = b"\xff\xfb\x90\x64" + bytes(100)  # MPEG-1 Layer III, 128 kbit/s, 44.1 kHz
+# Two MPEG-1 Layer III frames, 128 kbit/s, 44.1 kHz: 144 * 128000 // 44100 = 417 bytes each.
+MP3_FRAME = (b"\xff\xfb\x90\x64" + bytes(413)) * 2
+MP3_ID3 = b"ID3\x04\x00\x00\x00\x00\x02\x01" + bytes(257) + MP3_FRAME  # a 257-byte tag, then the audio
 
 
 def ftyp(major: bytes, *compatible: bytes) -> bytes:

@@ -3,15 +3,18 @@
 Pure: imports neither Litestar nor Piccolo. Recognised, by kind:
 
 =========  ======================================================================================
-image      image/jpeg (FF D8 FF and a whole first segment), image/png (signature + IHDR), image/webp (RIFF…WEBP),
+image      image/jpeg (FF D8 FF and a whole first segment), image/png (signature + a whole IHDR chunk
+           with its CRC), image/webp (RIFF…WEBP and a whole first VP8/VP8L/VP8X chunk),
            image/heic (ISO-BMFF ``ftyp`` with a HEIF brand: heic, heix, heim, heis, hevc, hevx, or
-           mif1/msf1 listing one of them)
+           mif1/msf1 listing one of them; then a ``meta`` box or image-sequence tracks, and no
+           video or sound track)
 document   application/pdf (``%PDF-``)
-audio      audio/mpeg (an ID3v2 tag or a valid MPEG-audio frame header), audio/mp4 (``ftyp`` with an
+audio      audio/mpeg (two consecutive valid MPEG-audio frames, after an ID3v2 tag if there is one),
+           audio/mp4 (``ftyp`` with an
            M4A/M4B or generic MP4 brand, a sound track and no other, except chapter text tracks under
-           M4A/M4B: Apple's .m4v video lists M4A too), audio/ogg (``OggS`` whose first
-           packet is Vorbis, Opus, FLAC or Speex), audio/wav (RIFF…WAVE), audio/webm (EBML whose
-           tracks are all audio, as browsers' MediaRecorder writes)
+           M4A/M4B: Apple's .m4v video lists M4A too), audio/ogg (``OggS`` whose every beginning-of-
+           stream packet is Vorbis, Opus, FLAC or Speex), audio/wav (RIFF…WAVE with a whole ``fmt ``
+           chunk), audio/webm (EBML whose tracks are all audio, as browsers' MediaRecorder writes)
 =========  ======================================================================================
 
 Anything else — including video in the same containers (MP4/WebM/Ogg with a video track),
@@ -21,6 +24,7 @@ truncated headers and empty input — is not accepted (``sniff`` returns None).
 from __future__ import annotations
 
 import struct
+import zlib
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -63,17 +67,17 @@ def sniff(data: bytes) -> Sniffed | None:
 def _media_type(data: bytes) -> str | None:
     if data.startswith(b"\xff\xd8\xff"):
         return "image/jpeg" if _jpeg_first_segment(data) else None
-    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
-        return "image/png"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png" if _png_header(data) else None
     if data[:4] == b"RIFF" and len(data) >= 12:
-        return {b"WEBP": "image/webp", b"WAVE": "audio/wav"}.get(data[8:12])
+        return _riff(data)
     if data[4:8] == b"ftyp":
         return _iso_bmff(data)
     if data.startswith(b"%PDF-"):
         return "application/pdf"
-    if data.startswith(b"ID3") and len(data) >= 10:
-        return "audio/mpeg"
-    if _mpeg_audio_frame(data):
+    if data.startswith(b"ID3"):
+        return "audio/mpeg" if _mpeg_frames(data, _id3_end(data)) else None
+    if _mpeg_frames(data, 0):
         return "audio/mpeg"
     if data.startswith(b"OggS"):
         return "audio/ogg" if _ogg_audio(data) else None
@@ -93,13 +97,77 @@ def _jpeg_first_segment(data: bytes) -> bool:
     return length >= 2 and len(data) >= 4 + length
 
 
-def _mpeg_audio_frame(data: bytes) -> bool:
-    """An MPEG-1/2/2.5 Layer I–III frame header with no reserved or invalid field (JPEG's FF D8 fails the sync)."""
-    if len(data) < 4 or data[0] != 0xFF or data[1] & 0xE0 != 0xE0:
+def _png_header(data: bytes) -> bool:
+    """The signature, then a whole IHDR chunk (13 bytes of data) whose CRC is right."""
+    return (len(data) >= 33 and data[8:16] == b"\x00\x00\x00\x0dIHDR"
+            and zlib.crc32(data[12:29]) == int.from_bytes(data[29:33], "big"))
+
+
+def _riff(data: bytes) -> str | None:
+    """WebP with a whole first VP8/VP8L/VP8X chunk; WAVE with a whole fmt chunk (after any others)."""
+    form = data[8:12]
+    for chunk, start, end in _riff_chunks(data):
+        if form == b"WEBP":
+            return "image/webp" if chunk in (b"VP8 ", b"VP8L", b"VP8X") else None
+        if form == b"WAVE" and chunk == b"fmt ":
+            return "audio/wav" if end - start >= 16 else None
+    return None
+
+
+def _riff_chunks(data: bytes):
+    """(id, data start, data end) of each whole chunk after the RIFF header; stops at a partial one."""
+    pos = 12
+    while pos + 8 <= len(data):
+        chunk, size = data[pos:pos + 4], int.from_bytes(data[pos + 4:pos + 8], "little")
+        if pos + 8 + size > len(data):
+            return
+        yield chunk, pos + 8, pos + 8 + size
+        pos += 8 + size + (size & 1)  # chunks are padded to an even length
+
+
+def _id3_end(data: bytes) -> int:
+    """Where the audio starts after an ID3v2 tag (v2.2–2.4, sizes as 7-bit bytes, optional footer); -1 if malformed."""
+    if len(data) < 10 or data[3] not in (2, 3, 4) or data[4] == 0xFF or any(b & 0x80 for b in data[6:10]):
+        return -1
+    size = (data[6] << 21) | (data[7] << 14) | (data[8] << 7) | data[9]
+    return 10 + size + (10 if data[3] == 4 and data[5] & 0x10 else 0)
+
+
+_MPEG_BITRATES: Final = {  # kbit/s by (MPEG-1?, layer) for bitrate indexes 1-14
+    (True, 1): (32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+    (True, 2): (32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+    (True, 3): (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    (False, 1): (32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+    (False, 2): (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+    (False, 3): (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+_MPEG_RATES: Final = {0b11: (44100, 48000, 32000), 0b10: (22050, 24000, 16000), 0b00: (11025, 12000, 8000)}
+
+
+def _mpeg_frame_length(data: bytes, pos: int) -> int | None:
+    """The length of the MPEG-1/2/2.5 Layer I–III frame whose header is at pos, or None when there is no
+    valid header there (a reserved or free-format field; JPEG's FF D8 and UTF-16's FF FE fail here)."""
+    if pos < 0 or pos + 4 > len(data) or data[pos] != 0xFF or data[pos + 1] & 0xE0 != 0xE0:
+        return None
+    version, layer_bits = (data[pos + 1] >> 3) & 0b11, (data[pos + 1] >> 1) & 0b11
+    bitrate_index, rate_index, padding = data[pos + 2] >> 4, (data[pos + 2] >> 2) & 0b11, (data[pos + 2] >> 1) & 1
+    if version == 0b01 or layer_bits == 0 or bitrate_index in (0, 0b1111) or rate_index == 0b11:
+        return None
+    layer, mpeg1 = 4 - layer_bits, version == 0b11
+    bitrate = _MPEG_BITRATES[(mpeg1, layer)][bitrate_index - 1] * 1000
+    rate = _MPEG_RATES[version][rate_index]
+    if layer == 1:
+        return (12 * bitrate // rate + padding) * 4
+    return (144 if mpeg1 or layer == 2 else 72) * bitrate // rate + padding
+
+
+def _mpeg_frames(data: bytes, pos: int) -> bool:
+    """Two whole consecutive frames from pos: one valid-looking header alone is too easy to hit by chance."""
+    first = _mpeg_frame_length(data, pos)
+    if first is None:
         return False
-    version, layer = (data[1] >> 3) & 0b11, (data[1] >> 1) & 0b11
-    bitrate, rate = data[2] >> 4, (data[2] >> 2) & 0b11
-    return version != 0b01 and layer != 0 and bitrate != 0b1111 and rate != 0b11
+    second = _mpeg_frame_length(data, pos + first)
+    return second is not None and pos + first + second <= len(data)
 
 
 # ---------------------------------------------------------------- ISO base media (MP4, M4A, HEIF)
@@ -130,7 +198,11 @@ def _iso_bmff(data: bytes) -> str | None:
         return None
     brands = {data[8:12]} | {data[i:i + 4] for i in range(16, size - 3, 4)}
     if data[8:12] in _HEIF_BRANDS or (data[8:12] in _HEIF_STRUCTURAL and brands & _HEIF_BRANDS):
-        return "image/heic"
+        # Still images keep their items in a meta box; image sequences have pict tracks. A video
+        # (vide, soun) under a HEIF brand is still video.
+        handlers = _mp4_handlers(data)
+        has_meta = any(kind == b"meta" for kind, _, _ in _boxes(data, 0, len(data)))
+        return "image/heic" if (has_meta or handlers) and handlers <= {b"pict"} else None
     if not brands & (_M4A_BRANDS | _MP4_GENERIC):
         return None
     handlers = _mp4_handlers(data)
@@ -162,11 +234,19 @@ def _mp4_handlers(data: bytes) -> set[bytes]:
 
 
 def _ogg_audio(data: bytes) -> bool:
-    """The first page's first packet names an audio codec (a Theora video stream does not)."""
-    if len(data) < 27:
-        return False
-    body = 27 + data[26]
-    return any(data[body:body + len(codec)] == codec for codec in _OGG_AUDIO_CODECS)
+    """Every stream's first packet names an audio codec. The beginning-of-stream pages of all the
+    streams of a file come first (RFC 3533); a Theora video stream among them is refused."""
+    pos, streams = 0, 0
+    while pos + 27 <= len(data) and data[pos:pos + 4] == b"OggS" and data[pos + 5] & 0x02:
+        segments = data[pos + 26]
+        body = pos + 27 + segments
+        if body > len(data):
+            return False
+        if not any(data[body:body + len(codec)] == codec for codec in _OGG_AUDIO_CODECS):
+            return False
+        streams += 1
+        pos = body + sum(data[pos + 27:body])
+    return streams > 0
 
 
 # ---------------------------------------------------------------- EBML (WebM, Matroska)

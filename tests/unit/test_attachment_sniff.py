@@ -69,6 +69,23 @@ REFUSED = [
     ("zeros", bytes(64)),
     ("zip", b"PK\x03\x04" + bytes(30)),
     ("gif", b"GIF89a" + bytes(20)),
+    # Text that happens to begin like audio: UTF-16's byte-order mark passes an MPEG frame sync.
+    ("utf-16 text", b"\xff\xfe" + "Hello, notes from the visit".encode("utf-16-le")),
+    ("text starting with ID3", b"ID3 notes: the shop was closed at 5pm\n"),
+    ("id3 tag with nothing after it", b"ID3\x04\x00\x00\x00\x00\x00\x00"),
+    ("one mp3 frame header and zeros", b"\xff\xfb\x90\x64" + bytes(500)),
+    ("mp3 cut inside its second frame", s.MP3_FRAME[:-1]),
+    # Truncated headers.
+    ("png cut after the IHDR tag", s.png()[:16]),
+    ("png with a bad IHDR crc", s.png()[:29] + b"\0\0\0\0" + s.png()[33:]),
+    ("webp header only", s.WEBP[:12]),
+    ("webp cut inside its first chunk", s.WEBP[:25]),
+    ("wav header only", s.WAV[:12]),
+    ("wav without fmt", b"RIFF" + b"\x1c\0\0\0" + b"WAVE" + b"data\x04\0\0\0" + bytes(4)),
+    ("heic ftyp only", s.ftyp(b"heic", b"mif1", b"heic")),
+    # Video under an image or audio label.
+    ("video with a heic major brand", s.mp4_with_tracks(b"vide", b"soun", major=b"heic")),
+    ("ogg vorbis then theora", s.OGG_VORBIS + s.OGG_THEORA),
 ]
 
 
@@ -77,7 +94,8 @@ def test_other_or_truncated_bytes_are_refused(name, data):
     assert sniff(data) is None, name
 
 
-@pytest.mark.parametrize("data", [s.png(), s.JPEG, s.PDF, s.WEBM_AUDIO, s.MP4_AUDIO_ONLY, s.OGG_OPUS])
+@pytest.mark.parametrize("data", [s.png(), s.JPEG, s.PDF, s.WEBM_AUDIO, s.MP4_AUDIO_ONLY, s.OGG_OPUS, s.MP3_ID3, s.WAV,
+                                  s.WEBP, s.HEIC, s.OGG_VORBIS + s.OGG_THEORA])
 def test_no_prefix_of_a_file_crashes_the_sniffer(data):
     for end in range(len(data) + 1):
         sniff(data[:end])  # refused or recognised, never an exception
