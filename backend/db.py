@@ -699,7 +699,7 @@ def session() -> Session:
 
 async def _keep_session(connection: Any) -> None:
     """Pool release hook. asyncpg's default resets every released connection with a round trip
-    (RESET ALL, UNLISTEN *, …); this app never changes session state (no SET, LISTEN, advisory locks
+    (RESET ALL, UNLISTEN *, …); this app never changes session state (no SET, LISTEN, session-level advisory locks
     or open cursors), so only asyncpg's own rollback of an unfinished transaction is kept."""
 
 

@@ -111,9 +111,21 @@ def evidence_flags(
             talk = metrics.talk_s
             if metrics.answered and talk is not None and talk < MIN_CALL_AFTER_ANSWER_S:
                 flags.append(Flag("call.too_short", f"{q.key}: the conversation lasted {talk:.0f} s"))
-    for sha in sorted(set(reused_hashes)):
-        flags.append(Flag("photo.reused", f"attachment {sha[:12]}… is also in another report"))
+    flags.extend(reused_flags(reused_hashes))
     if identical_to_location:
         flags.append(Flag("answers.identical",
                           f"the same answers as this shopper's previous report for location {identical_to_location}"))
     return flags
+
+
+def reused_flags(hashes: Iterable[str]) -> list[Flag]:
+    return [Flag("photo.reused", f"attachment {sha[:12]}… is also in another report") for sha in sorted(set(hashes))]
+
+
+def with_reused(flags: Iterable[Flag], hashes: Iterable[str]) -> list[Flag]:
+    """`flags` with photo.reused for exactly `hashes`, where evidence_flags puts them (before answers.identical).
+    Reuse is decided under the write lock: two reports with one photo may be sent at once (a phone
+    emptying its outbox), and each must see the other."""
+    kept = [f for f in flags if f.code != "photo.reused"]
+    at = next((i for i, f in enumerate(kept) if f.code == "answers.identical"), len(kept))
+    return kept[:at] + reused_flags(hashes) + kept[at:]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextvars
+import dataclasses
 import datetime as dt
 import sqlite3
 import uuid
@@ -27,7 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from backend import db
+from backend.reports import evidence
 from backend.ids import uuid7
 
 CURRENT_SQL = "SELECT shopper, content_hash, revision, status, task FROM report WHERE id = ?"
@@ -181,6 +185,53 @@ class NewReport:
     task_audit_json: str
     report_audit_json: str
 
+    def with_reused(self, hashes: set[str]) -> NewReport:
+        """This report flagged photo.reused for `hashes` (found under the write lock)."""
+        flags = evidence.with_reused(
+            [evidence.Flag(f["code"], f["reason"]) for f in msgspec.json.decode(self.flags_json)], hashes)
+        audit = {**msgspec.json.decode(self.report_audit_json), "flags": len(flags)}
+        return dataclasses.replace(
+            self, flags_json=msgspec.json.encode([{"code": f.code, "reason": f.reason} for f in flags]).decode(),
+            flag_count=len(flags), report_audit_json=msgspec.json.encode(audit).decode())
+
+
+# Whether a report's attachments are in other reports is decided under the write lock, where reports
+# sent at once (a phone emptying its outbox) see each other. On PostgreSQL, writers run concurrently:
+# each first takes a transaction-scoped lock per hash (in sorted order, after its task row locks, in
+# every writer), so the second waits for the first's commit and then sees its links.
+_LOCK_HASHES_POSTGRES = "SELECT pg_advisory_xact_lock(hashtextextended(sha, 0)) FROM unnest($1::text[]) AS sha"
+_LINKED_POSTGRES = "SELECT sha256, report_id FROM report_attachment WHERE sha256 = ANY($1::text[])"
+_LINKED_SQLITE = "SELECT sha256, report_id FROM report_attachment WHERE sha256 IN ({})"
+
+
+async def reused_attachments(report_id: uuid.UUID, task_id: uuid.UUID, hashes: set[str]) -> set[str]:
+    """Inside `db.writing()`: which of `hashes` other reports already name."""
+    if not hashes:
+        return set()
+    session, ordered = db.session(), sorted(hashes)
+    if session.postgres:
+        await session.connection.execute("SELECT 1 FROM task WHERE id = $1 FOR UPDATE", task_id)
+        await session.connection.execute(_LOCK_HASHES_POSTGRES, ordered)
+        rows = [dict(row) for row in await session.connection.fetch(_LINKED_POSTGRES, ordered)]
+    else:
+        rows = await session.fetch(_LINKED_SQLITE.format(", ".join("?" * len(ordered))), *ordered)
+    return {row["sha256"] for row in rows if str(row["report_id"]) != str(report_id)}
+
+
+def _mark_reused(good: list[NewReport], linked: list[dict[str, Any]]) -> list[NewReport]:
+    """`good`, each flagged for the attachments that stored reports (`linked`) or earlier ones in the batch name."""
+    named: dict[str, set[str]] = {}
+    for row in linked:
+        named.setdefault(row["sha256"], set()).add(str(row["report_id"]))
+    marked = []
+    for r in good:
+        hashes = {sha for _, sha in r.links}
+        reused = {sha for sha in hashes if named.get(sha, set()) - {str(r.id)}}
+        for sha in hashes:
+            named.setdefault(sha, set()).add(str(r.id))
+        marked.append(r.with_reused(reused) if reused else r)
+    return marked
+
 
 async def store(report: NewReport) -> bool:
     """Store a new report; True once it is committed, False when what its validation relied on
@@ -301,6 +352,9 @@ async def _write_batch(take: Callable[[], list[NewReport]]) -> list[bool]:
         await connection.execute("SET LOCAL plan_cache_mode = auto")
         ok = _still_valid(reports, taken, tasks, reported)
         good = [r for r, valid in zip(reports, ok, strict=True) if valid]
+        if hashes := sorted({sha for r in good for _, sha in r.links}):
+            await connection.execute(_LOCK_HASHES_POSTGRES, hashes)
+            good = _mark_reused(good, [dict(row) for row in await connection.fetch(_LINKED_POSTGRES, hashes)])
         now = dt.datetime.now(dt.timezone.utc)
         for table, rows in _rows(good, now):
             if rows:
@@ -324,6 +378,9 @@ def _write_batch_sqlite(connection: sqlite3.Connection, reports: list[NewReport]
     reported = [{"task": row["id"]} for row in rows if row["kind"] == "reported"]
     ok = _still_valid(reports, taken, tasks, reported)
     good = [r for r, valid in zip(reports, ok, strict=True) if valid]
+    if hashes := sorted({sha for r in good for _, sha in r.links}):
+        good = _mark_reused(good, connection.execute(_LINKED_SQLITE.format(", ".join("?" * len(hashes))),
+                                                     hashes).fetchall())
     now = dt.datetime.now(dt.timezone.utc)
     for table, rows in _rows(good, now):
         per_statement = _SQLITE_MAX_VARIABLES // len(table.columns)

@@ -31,7 +31,6 @@ from api_schemas.tasks import TaskStatus
 from backend import db
 from backend.accounts.security import Actor
 from backend.attachments import service as attachments
-from backend.attachments.tables import ReportAttachment
 from backend.audit.service import record
 from backend.forms.definition import iter_questions
 from backend.reports import evidence, ingest
@@ -346,12 +345,14 @@ async def _write(actor: Actor, data: ReportCreate, digest: str, p: _Prepared) ->
     """Store one prepared revision; inside the caller's write transaction."""
     now, result, revision, task = _now(), p.result, p.revision, p.task
     detail = msgspec.to_builtins(result)
+    flags = evidence.with_reused(p.flags, await ingest.reused_attachments(
+        data.id, data.task_id, evidence.attachment_hashes(data.answers)))
     values = dict(
         status=ReportStatus.submitted.value, revision=revision, content_hash=digest, answers=data.answers,
         started_at=data.started_at, ended_at=data.ended_at, submitted_at=now,
         score_calculated=result.calculated, score_final=result.final, failed=result.failed,
-        score_detail=detail, flags=[{"code": f.code, "reason": f.reason} for f in p.flags],
-        flag_count=len(p.flags),
+        score_detail=detail, flags=[{"code": f.code, "reason": f.reason} for f in flags],
+        flag_count=len(flags),
     )
     if revision == 1:
         await t.Report.insert(t.Report(
@@ -375,7 +376,7 @@ async def _write(actor: Actor, data: ReportCreate, digest: str, p: _Prepared) ->
     if revision == 1:
         await tasks.move(actor, data.task_id, p.status, TaskStatus.submitted, detail={"report_id": str(data.id)})
         await record(actor.user_id, "report.submitted", "report", data.id,
-                     {"task_id": str(data.task_id), "score": result.final, "flags": len(p.flags)})
+                     {"task_id": str(data.task_id), "score": result.final, "flags": len(flags)})
         if result.metrics.get("answered") is False:
             # The probe's result (not answered, censored) is kept; the campaign may call again another day.
             await campaigns.schedule_retry(actor, data.task_id)
@@ -386,17 +387,9 @@ async def _write(actor: Actor, data: ReportCreate, digest: str, p: _Prepared) ->
                      {"revision": revision, "score_before": previous["score_final"], "score_after": result.final})
 
 
-async def _hashes_in_other_reports(hashes: set[str], report_id: uuid.UUID) -> set[str]:
-    rows = await ReportAttachment.select(ReportAttachment.sha256).where(
-        ReportAttachment.sha256.is_in(sorted(hashes)) & (ReportAttachment.report_id != report_id))
-    return {r["sha256"] for r in rows}
-
-
 async def _flags(data: ReportCreate, task: dict[str, Any], previous: dict[str, Any] | None,
                  definition: FormDefinition, window_start: dt.datetime, window_end: dt.datetime) -> list[evidence.Flag]:
     gps_limit = 300.0 if task["gps_limit_m"] is None else float(task["gps_limit_m"])
-    hashes = evidence.attachment_hashes(data.answers)
-    reused = await _hashes_in_other_reports(hashes, data.id) if hashes else set()
     identical_to = None
     mine = evidence.comparable_answers(definition, data.answers)
     if len(mine) >= evidence.MIN_COMPARABLE_ANSWERS and previous is not None:
@@ -405,8 +398,9 @@ async def _flags(data: ReportCreate, task: dict[str, Any], previous: dict[str, A
     ctx = evidence.Context(channel=task["channel"], window_start=window_start, window_end=window_end,
                            started_at=data.started_at, ended_at=data.ended_at, location_lat=task["location_lat"],
                            location_lon=task["location_lon"], gps_limit_m=gps_limit)
-    return evidence.evidence_flags(definition, data.answers, ctx, reused_hashes=reused,
-                                   identical_to_location=identical_to)
+    # photo.reused is decided under the write lock (ingest.reused_attachments), where reports sent at
+    # once see each other.
+    return evidence.evidence_flags(definition, data.answers, ctx, identical_to_location=identical_to)
 
 
 async def explanation(actor: Actor, report_id: uuid.UUID) -> ReportExplanation:

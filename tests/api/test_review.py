@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
+from tests import attachment_samples as samples
 from tests.api.forms_fixture import answers
 from tests.api.test_end_to_end import make_task, publish_form, report_body
 from tests.world import World, add_shoppers, build_world, other_organisation_location
@@ -260,3 +262,43 @@ async def test_revisions_and_comments_are_paginated_and_the_diff_shows_moved_tim
     assert [c["key"] for c in diff["changes"]] == ["friendliness"]
     untouched = await w.ok("coordinator", "GET", f"{url}/diff", params={"from_revision": 1, "to_revision": 2})
     assert untouched["time_changes"] == []
+
+
+PHOTO_FORM = {"title": {"en": "Photo"}, "sections": [{"key": "s", "items": [
+    {"type": "photo", "key": "storefront", "required": True}, {"type": "text", "key": "remarks"}]}]}
+
+
+async def test_a_photo_in_two_reports_is_flagged_even_when_they_are_sent_at_once(client):
+    """A phone emptying its outbox sends reports together: each must see the other's photo."""
+    w = await build_world(client)
+    form = await w.ok("coordinator", "POST", "/forms", json={"name": "Photo", "channel": "call", "definition": PHOTO_FORM})
+    version = (await w.ok("coordinator", "POST", f"/forms/{form['id']}/publish", status=200))["id"]
+    photos = []
+    for seed in (1, 2):
+        response = await client.post("/attachments", content=samples.png(seed=seed), headers=w.as_("shopper"))
+        assert response.status_code == 201, response.text
+        photos.append(response.json()["sha256"])
+
+    def body(task: dict, sha: str, remarks: str) -> dict:
+        return {**report_body(task), "answers": {"storefront": {"attachment": sha}, "remarks": remarks}}
+
+    tasks = [await make_task(w, version, location) for location in (w.own_location_id, w.competitor_location_id)]
+    together = await asyncio.gather(*(w.ok("shopper", "POST", "/reports", json=body(task, photos[0], str(i)), status=201)
+                                      for i, task in enumerate(tasks)))
+    flagged = [[f["code"] for f in (await _seen(w, r))["flags"]] for r in together]
+    assert sorted(flagged) == [[], ["photo.reused"]], "the later of the two is flagged"
+    # An edit (written on its own, not in a batch) that swaps in the other's photo is flagged too.
+    clean = together[[codes == [] for codes in flagged].index(True)]
+    third_location = await w.ok("coordinator", "POST", "/locations", json={
+        "brand_id": w.own_brand_id, "name": "Acme Ostrava", "timezone": "Europe/Prague", "lat": 49.83, "lon": 18.29})
+    third = await make_task(w, version, third_location["id"])
+    own = await w.ok("shopper", "POST", "/reports", json=body(third, photos[1], "x"), status=201)
+    assert (await _seen(w, own))["flags"] == []
+    edit = {**body(third, photos[0], "x"), "id": own["id"], "replaces_revision": 1}
+    await w.ok("shopper", "POST", "/reports", json=edit, status=200)
+    edited = await _seen(w, own)
+    assert [f["code"] for f in edited["flags"]] == ["photo.reused"]
+    assert photos[0][:12] in edited["flags"][0]["reason"]
+    assert (await _seen(w, clean))["flags"] == []  # an earlier report is not flagged after the fact
+    trail = await w.ok("coordinator", "GET", "/audit", params={"entity": "report", "action": "report.submitted"})
+    assert sorted(e["detail"]["flags"] for e in trail["items"]) == [0, 0, 1]

@@ -67,3 +67,13 @@ def test_a_short_call_timed_from_the_menu_is_flagged_although_dialling_to_answer
                                    {"event": "answered", "at": at(80)}, {"event": "ended", "at": at(85)}]}}
     flags = evidence_flags(form, answers, ctx(channel="call"))
     assert [(f.code, f.reason) for f in flags] == [("call.too_short", "call: the conversation lasted 5 s")]
+
+
+def test_reuse_found_under_the_write_lock_takes_the_place_evidence_flags_gives_it():
+    from backend.reports.evidence import Flag, with_reused
+    flags = [Flag("visit.too_short", "x"), Flag("photo.reused", "old"), Flag("answers.identical", "y")]
+    codes = [f.code for f in with_reused(flags, {"b" * 64, "a" * 64})]
+    assert codes == ["visit.too_short", "photo.reused", "photo.reused", "answers.identical"]
+    assert [f.reason[11:15] for f in with_reused(flags, {"b" * 64, "a" * 64})[1:3]] == ["aaaa", "bbbb"]
+    assert [f.code for f in with_reused(flags, set())] == ["visit.too_short", "answers.identical"]
+    assert [f.code for f in with_reused([], {"c" * 64})] == ["photo.reused"]
