@@ -268,7 +268,17 @@ async def set_shopper_profile(actor: Actor, user_id: uuid.UUID, data: ShopperPro
         field = "home_lon" if data.home_lon is None else "home_lat"
         raise InvalidInput("Give both coordinates of home or neither.", errors=[(field, "missing its pair")])
     async with db.writing():
-        await get_shopper_profile(actor, user_id)
+        stored = await get_shopper_profile(actor, user_id)
+        if actor.role == Role.shopper:
+            # A shopper may declare conflicts of interest, not lift them: only staff remove an exclusion.
+            lifted = [(name, f"only a coordinator can remove {len(missing)} of these")
+                      for name, before, after in (
+                          ("excluded_brand_ids", stored.excluded_brand_ids, data.excluded_brand_ids),
+                          ("excluded_location_ids", stored.excluded_location_ids, data.excluded_location_ids))
+                      if (missing := set(before) - set(after))]
+            if lifted:
+                raise Forbidden("A shopper cannot remove a conflict-of-interest exclusion; send the current ones "
+                                "with any you add.", code="profile.exclusion_locked", errors=lifted)
         await t.ShopperProfile.update(
             {
                 t.ShopperProfile.home_lat: data.home_lat,

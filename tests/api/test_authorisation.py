@@ -308,3 +308,20 @@ async def test_shopper_sees_only_their_own_work(client):
         response = await w.call("shopper", "GET", url)
         assert response.status_code == 403, f"shopper GET {url} → {response.status_code}"
         assert response.json()["code"].startswith("auth.forbidden")
+
+
+async def test_a_shopper_may_declare_conflicts_of_interest_but_not_lift_them(client):
+    w = await build_world(client)
+    url = f"/users/{w.users['shopper']['id']}/shopper-profile"
+    await w.ok("coordinator", "PUT", url, json={"excluded_brand_ids": [w.competitor_brand_id]})
+    for change in ({"excluded_brand_ids": []}, {"languages": ["en"]}):
+        response = await w.call("shopper", "PUT", url, json=change)
+        assert response.status_code == 403 and response.json()["code"] == "profile.exclusion_locked", response.text
+        assert [e["field"] for e in response.json()["errors"]] == ["excluded_brand_ids"]
+    assert (await w.ok("shopper", "GET", url))["excluded_brand_ids"] == [w.competitor_brand_id]
+    added = await w.ok("shopper", "PUT", url, json={"excluded_brand_ids": [w.competitor_brand_id],
+                                                    "excluded_location_ids": [w.own_location_id],
+                                                    "capacity_per_day": 2})
+    assert (added["excluded_location_ids"], added["capacity_per_day"]) == ([w.own_location_id], 2)
+    lifted = await w.ok("coordinator", "PUT", url, json={})
+    assert (lifted["excluded_brand_ids"], lifted["excluded_location_ids"]) == ([], [])
