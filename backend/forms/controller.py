@@ -109,7 +109,7 @@ class FormController(Controller):
         """This version as an XLSForm spreadsheet; importing it gives back the same definition."""
         filename, content = await service.export_form(actor, form_id, number)
         return Response(content, media_type=XLSX,
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+                        headers={"Content-Disposition": service.content_disposition(filename)})
 
     @post("/{form_id:uuid}/versions/{number:int}/validate", operation_id="ValidateFormVersion",
           opt=roles(*STAFF), status_code=200, responses=problems(404))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import urllib.parse
 import uuid
 from typing import Any
 
@@ -261,3 +262,10 @@ async def export_form(actor: Actor, form_id: uuid.UUID, number: int) -> tuple[st
                            errors=_xlsform_problems(exc)) from None
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in form.name)[:80] or "form"
     return f"{safe}-v{number}.xlsx", content
+
+
+def content_disposition(filename: str) -> str:
+    """An attachment header that every client can read: an ASCII `filename` and, for names in other
+    scripts (forms are named in many languages), the exact one as RFC 6266 `filename*`."""
+    ascii_name = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in filename)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{urllib.parse.quote(filename)}"

@@ -67,6 +67,17 @@ async def test_templates_round_trip_through_xlsform_over_http(client, template):
     assert msgspec.convert(second["definition"], FormDefinition) == msgspec.convert(first["definition"], FormDefinition)
 
 
+async def test_a_form_named_in_another_script_exports_with_its_name(client):
+    w = await build_world(client)
+    form = await w.ok("coordinator", "POST", "/forms", json={"name": "Zkouška hovoru – Brno", "channel": "call",
+                                                             "definition": load_template("test_call")})
+    exported = await w.call("coordinator", "GET", f"/forms/{form['id']}/versions/1/xlsform")
+    assert exported.status_code == 200, exported.text
+    disposition = exported.headers["content-disposition"]
+    assert 'filename="Zkou_ka_hovoru___Brno-v1.xlsx"' in disposition
+    assert "filename*=UTF-8''Zkou%C5%A1ka_hovoru___Brno-v1.xlsx" in disposition
+
+
 async def test_malformed_spreadsheets_name_the_row_and_create_nothing(client):
     w = await build_world(client)
     book = openpyxl.Workbook()
