@@ -12,6 +12,7 @@ from api_schemas.audit import AuditEntry as Entry
 from api_schemas.common import Page
 from backend.audit.tables import AuditEntry
 from backend.ids import uuid7
+from backend.moments import in_utc
 
 
 async def record(
@@ -34,6 +35,8 @@ async def list_entries(
     page: Any, *, entity: str | None, entity_id: str | None, action: str | None, actor_id: uuid.UUID | None,
     since: dt.datetime | None, until: dt.datetime | None,
 ) -> Page[Entry]:
+    bounds = in_utc(since=since, until=until)
+    since, until = bounds["since"], bounds["until"]
     query = AuditEntry.select(
         AuditEntry.id, AuditEntry.at, AuditEntry.actor.as_alias("actor_id"), AuditEntry.action, AuditEntry.entity,
         AuditEntry.entity_id, AuditEntry.detail,

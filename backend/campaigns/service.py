@@ -187,7 +187,14 @@ async def _wave_row(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID) ->
     return row
 
 
+# Waves are fieldwork: planned in years a calendar (and a time zone's rules) can reach from either side.
+WAVE_YEARS = range(1970, 9000)
+
+
 async def create_wave(actor: Actor, campaign_id: uuid.UUID, data: WaveCreate) -> Wave:
+    if outside := [(name, f"must be in the years {WAVE_YEARS.start}-{WAVE_YEARS.stop - 1}")
+                   for name in ("starts_on", "ends_on") if getattr(data, name).year not in WAVE_YEARS]:
+        raise InvalidInput("A wave's dates are out of range.", code="wave.invalid", errors=outside)
     if data.ends_on < data.starts_on:
         raise InvalidInput("A wave ends on or after it starts.", code="wave.invalid",
                            errors=[("ends_on", "before starts_on")])

@@ -38,6 +38,7 @@ from backend.campaigns import service as campaigns
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound, is_unique_violation
 from backend.forms import service as forms
 from backend.forms.answers import check_answers
+from backend.moments import in_utc
 from backend.pagination import PageParams
 from backend.reports import tables as t
 from backend.scoring.engine import score
@@ -160,20 +161,9 @@ def _timing_problems(data: ReportCreate, window_start: dt.datetime, window_end: 
     return problems
 
 
-def _in_utc_range(moment: dt.datetime) -> bool:
-    try:
-        moment.astimezone(dt.timezone.utc)
-    except OverflowError:
-        return False
-    return True
-
-
 async def submit(actor: Actor, data: ReportCreate) -> tuple[Report, bool]:
     """Store a report; returns (report, created). The same id with the same content returns the stored one."""
-    # Years 1 and 9999 decode, but with their offset some cannot be told in UTC.
-    if unrepresentable := [(name, "outside the years a date-time can be stored in") for name in ("started_at", "ended_at")
-                           if not _in_utc_range(getattr(data, name))]:
-        raise InvalidInput("A date-time is out of range.", errors=unrepresentable)
+    in_utc(started_at=data.started_at, ended_at=data.ended_at)  # 422 when either cannot be told in UTC
     digest = content_hash(data)
     try:
         return await _submit_once(actor, data, digest)
@@ -558,7 +548,8 @@ async def bulk_approve(actor: Actor, data: BulkApprove) -> BulkApproveResult:
             t.Report.location == data.location_id if data.location_id else None,
             t.Report.task.campaign == data.campaign_id if data.campaign_id else None,
             t.Report.task.wave == data.wave_id if data.wave_id else None,
-            t.Report.submitted_at < data.submitted_before if data.submitted_before else None,
+            t.Report.submitted_at < in_utc(submitted_before=data.submitted_before)["submitted_before"]
+            if data.submitted_before else None,
         ):
             if clause is not None:
                 query = query.where(clause)

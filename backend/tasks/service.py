@@ -21,6 +21,7 @@ from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.forms import service as forms
 from backend.forms.tables import FormVersion as FormVersionRow
 from backend.locations.tables import Location, OrganisationBrand
+from backend.moments import in_utc
 from backend.pagination import PageParams
 from backend.tasks import tables as t
 from backend.tasks.lifecycle import can_move
@@ -122,6 +123,8 @@ async def list_tasks(
     window_from: dt.datetime | None,
     window_to: dt.datetime | None,
 ) -> Page[Task]:
+    bounds = in_utc(window_from=window_from, window_to=window_to)
+    window_from, window_to = bounds["window_from"], bounds["window_to"]
     clauses = [
         _scope(actor),
         t.Task.status == status.value if status else None,
@@ -151,7 +154,9 @@ async def _check_shopper(shopper_id: uuid.UUID) -> None:
 
 async def create_task(actor: Actor, data: TaskCreate, *, as_of: dt.datetime | None = None) -> Task:
     """`as_of` lets the demo loader plan history as a coordinator would have at that time."""
-    start, end = _aware(data.window_start), _aware(data.window_end)
+    window = in_utc(window_start=data.window_start, window_end=data.window_end)
+    start, end = window["window_start"], window["window_end"]
+    assert start is not None and end is not None
     problems: list[tuple[str, str]] = []
     if end <= start:
         problems.append(("window_end", "must be after window_start"))

@@ -15,6 +15,7 @@ from backend import db
 from backend.accounts import throttle
 from backend.app import create_app
 from tests.api.forms_fixture import SMALL_CALL_FORM
+from tests.api.test_campaigns import campaign
 from tests.api.test_end_to_end import publish_form
 from tests.world import PASSWORD, World, build_world
 
@@ -284,3 +285,31 @@ async def test_bad_tasks_are_refused_and_nothing_written(client):
     for body, status, code, field in cases:
         assert_problem(await w.call("coordinator", "POST", "/tasks", json=body), status, code, field)
     assert await total(w, "/tasks") == 0
+
+
+async def test_date_times_that_cannot_be_told_in_utc_are_named(client):
+    """Years 1 and 9999 decode, but with their offset they fall outside what a date-time holds."""
+    w = await build_world(client)
+    early, late = "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"
+    for url, params, field in (("/audit", {"since": late}, "since"), ("/audit", {"until": early}, "until"),
+                               ("/tasks", {"window_from": late}, "window_from"),
+                               ("/tasks", {"window_to": early}, "window_to")):
+        response = await w.call("admin", "GET", url, params=params)
+        assert_problem(response, 422, "validation.failed", field)
+    response = await w.call("admin", "POST", "/reports/bulk-approve", json={"submitted_before": late})
+    assert_problem(response, 422, "validation.failed", "submitted_before")
+
+
+async def test_task_windows_and_waves_out_of_range_are_named(client):
+    w = await build_world(client)
+    version = await publish_form(w)
+    now = dt.datetime.now(dt.timezone.utc)
+    response = await w.call("coordinator", "POST", "/tasks", json={
+        "organisation_id": w.organisation_id, "location_id": w.own_location_id, "form_version_id": version,
+        "channel": "call", "window_start": "0001-01-01T00:00:00+05:00", "window_end": now.isoformat()})
+    assert_problem(response, 422, "validation.failed", "window_start")
+    far = await campaign(w, version)
+    response = await w.call("coordinator", "POST", f"/campaigns/{far['id']}/waves",
+                            json={"name": "End of time", "starts_on": "9999-12-30", "ends_on": "9999-12-31"})
+    assert_problem(response, 422, "wave.invalid", "starts_on", "ends_on")
+    assert (await w.ok("coordinator", "GET", "/tasks"))["total"] == 0
