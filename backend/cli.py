@@ -37,6 +37,7 @@ def cmd_migrate(_: argparse.Namespace) -> None:
 def cmd_demo(args: argparse.Namespace) -> None:
     from backend.demo import load_demo
 
+    _migrate()  # a fresh database has no tables yet
     asyncio.run(load_demo(only_if_empty=args.if_empty))
 
 
@@ -74,14 +75,15 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     _migrate()
+    demo_logins = False
     if args.demo_if_empty:
         from backend.demo import load_demo
 
-        asyncio.run(load_demo(only_if_empty=True))
+        demo_logins = asyncio.run(load_demo(only_if_empty=True))
     base = f"http://{args.host}:{args.port}"
     print(f"\nFieldscore on {base}\n  API docs:  {base}/schema\n  OpenAPI:   {base}/schema/openapi.json\n"
           f"  Health:    {base}/health")
-    if args.demo_if_empty:
+    if demo_logins:
         from backend.demo import DEMO_LOGINS
 
         print("  Demo logins (password for all: " + DEMO_LOGINS["password"] + "):")

@@ -181,8 +181,9 @@ async def _is_empty() -> bool:
 
 
 async def load_demo(*, only_if_empty: bool = False, reports_per_location: int = 6,
-                    engine: Any = None, settings: Any = None) -> None:
-    """Load the demo into the configured database (or `engine`, whose pool the caller manages)."""
+                    engine: Any = None, settings: Any = None) -> bool:
+    """Load the demo into the configured database (or `engine`, whose pool the caller manages).
+    Returns whether the demo's logins work there: loaded now, or by an earlier run."""
     settings = settings or load_settings()
     own_engine = engine is None
     if own_engine:
@@ -196,9 +197,10 @@ async def load_demo(*, only_if_empty: bool = False, reports_per_location: int = 
         if not await _is_empty():
             if only_if_empty:
                 print("demo: database already has users; leaving it as it is")
-                return
+                return await User.exists().where(User.email == DEMO_LOGINS["users"][0][1])
             raise SystemExit("demo: the database is not empty; load the demo into a fresh database")
         await _load(settings, reports_per_location)
+        return True
     finally:
         if own_engine:
             await db.close_pool(engine)

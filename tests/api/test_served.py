@@ -29,7 +29,7 @@ def test_serve_migrates_serves_docs_and_stops_cleanly(database, tmp_path):
          "--role", "admin"], env={**env, "FIELDSCORE_PASSWORD": PASSWORD}, capture_output=True, text=True, timeout=60)
     assert created.returncode == 0, created.stderr
     server = subprocess.Popen(
-        [sys.executable, "-m", "backend.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "backend.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--demo-if-empty"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -66,6 +66,19 @@ def test_serve_migrates_serves_docs_and_stops_cleanly(database, tmp_path):
             output, _ = server.communicate()
     assert server.returncode == 0, output
     assert "Application shutdown complete" in output
+    # The database had a user already: no demo was loaded, so no demo logins are offered.
+    assert "leaving it as it is" in output and "Demo logins" not in output, output
+
+
+def test_demo_command_migrates_a_fresh_database_first(tmp_path):
+    env = {**os.environ, "FIELDSCORE_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
+           "FIELDSCORE_DATA_DIR": str(tmp_path)}
+    loaded = subprocess.run([sys.executable, "-m", "backend.cli", "demo"], env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert loaded.returncode == 0, loaded.stderr
+    again = subprocess.run([sys.executable, "-m", "backend.cli", "demo"], env=env, capture_output=True, text=True,
+                           timeout=60)
+    assert again.returncode != 0 and "not empty" in again.stderr
 
 
 def test_create_user_applies_the_apis_rules_and_writes_nothing_when_they_fail(database, tmp_path):
