@@ -30,7 +30,7 @@ from backend.accounts.security import Actor, Passwords, new_token
 from backend.accounts.throttle import LoginThrottle
 from backend.audit.service import record
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthenticated
-from backend.pagination import PageParams
+from backend.pagination import PageParams, contains
 
 
 def _now() -> dt.datetime:
@@ -102,7 +102,7 @@ async def list_organisations(actor: Actor, page: PageParams, q: str | None) -> P
         t.Organisation.name
     )
     count = t.Organisation.count()
-    for clause in (_org_scope(actor), t.Organisation.name.ilike(f"%{q}%") if q else None):
+    for clause in (_org_scope(actor), contains(q, t.Organisation.name) if q else None):
         if clause is not None:
             query, count = query.where(clause), count.where(clause)
     return await _page(query, count, Organisation, page)
@@ -172,7 +172,7 @@ async def list_users(
     clauses = [
         t.User.role == role.value if role else None,
         t.User.organisation == organisation_id if organisation_id else None,
-        (t.User.email.ilike(f"%{q}%") | t.User.name.ilike(f"%{q}%")) if q else None,
+        contains(q, t.User.email, t.User.name) if q else None,
         t.User.is_active == is_active if is_active is not None else None,
     ]
     for clause in clauses:

@@ -41,7 +41,7 @@ from backend.campaigns import tables as t
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.forms.tables import FormVersion
 from backend.locations.tables import Location, OrganisationBrand
-from backend.pagination import PageParams
+from backend.pagination import PageParams, contains
 from backend.tasks import service as tasks
 from backend.tasks.tables import Task
 from backend.ids import uuid7
@@ -96,7 +96,7 @@ async def list_campaigns(actor: Actor, page: PageParams, organisation_id: uuid.U
     for clause in (
         t.Campaign.organisation == actor.organisation_id if actor.role == Role.manager else None,
         t.Campaign.organisation == organisation_id if organisation_id else None,
-        t.Campaign.name.ilike(f"%{q}%") if q else None,
+        contains(q, t.Campaign.name) if q else None,
     ):
         if clause is not None:
             query, count = query.where(clause), count.where(clause)

@@ -30,7 +30,7 @@ from backend.forms import tables as t
 from backend.forms.answers import check_answers
 from backend.forms.definition import check_definition
 from backend.forms.xlsform import XLSFormError, export_xlsform, import_xlsform
-from backend.pagination import PageParams
+from backend.pagination import PageParams, contains
 from backend.scoring.engine import score
 
 
@@ -116,13 +116,13 @@ async def list_forms(
 ) -> Page[Form]:
     query = t.Form.select(
         t.Form.id, t.Form.name, t.Form.channel, t.Form.organisation.as_alias("organisation_id"), t.Form.created_at
-    ).order_by(t.Form.name)
+    ).order_by(t.Form.name).order_by(t.Form.id)  # unique last: pages never overlap or skip rows
     count = t.Form.count()
     for clause in (
         _visible(actor),
         t.Form.channel == channel.value if channel else None,
         t.Form.organisation == organisation_id if organisation_id else None,
-        t.Form.name.ilike(f"%{q}%") if q else None,
+        contains(q, t.Form.name) if q else None,
     ):
         if clause is not None:
             query, count = query.where(clause), count.where(clause)

@@ -29,7 +29,7 @@ from backend.accounts.tables import Organisation
 from backend.audit.service import record
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.locations import tables as t
-from backend.pagination import PageParams
+from backend.pagination import PageParams, contains
 
 
 def _now() -> dt.datetime:
@@ -65,7 +65,7 @@ def check_opening_hours(intervals: list[OpeningInterval]) -> None:
 async def list_brands(actor: Actor, page: PageParams, q: str | None) -> Page[Brand]:
     query = t.Brand.select(t.Brand.id, t.Brand.name, t.Brand.created_at).order_by(t.Brand.name)
     count = t.Brand.count()
-    clauses = [t.Brand.name.ilike(f"%{q}%") if q else None]
+    clauses = [contains(q, t.Brand.name) if q else None]
     if actor.role == Role.manager:
         clauses.append(
             t.Brand.id.is_in(
@@ -225,7 +225,7 @@ async def list_locations(
         _location_scope(actor),
         t.Location.brand == brand_id if brand_id else None,
         t.Location.region == region if region else None,
-        (t.Location.name.ilike(f"%{q}%") | t.Location.address.ilike(f"%{q}%")) if q else None,
+        contains(q, t.Location.name, t.Location.address) if q else None,
     ]
     if organisation_id:
         related = t.OrganisationBrand.select(t.OrganisationBrand.brand).where(
@@ -234,7 +234,8 @@ async def list_locations(
         if relation:
             related = related.where(t.OrganisationBrand.relation == relation.value)
         clauses.append(t.Location.brand.is_in(related))
-    query = t.Location.select(*_LOCATION_COLUMNS).order_by(t.Location.region).order_by(t.Location.name)
+    query = t.Location.select(*_LOCATION_COLUMNS).order_by(t.Location.region).order_by(t.Location.name).order_by(
+        t.Location.id)  # unique last: pages never overlap or skip rows
     count = t.Location.count()
     for clause in clauses:
         if clause is not None:

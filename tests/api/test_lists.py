@@ -1,0 +1,55 @@
+"""What every list shares: text search that takes % and _ literally and ignores case, and pages that
+neither overlap nor skip rows when the sort keys tie."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.forms_fixture import SMALL_CALL_FORM
+from tests.api.test_campaigns import campaign
+from tests.api.test_end_to_end import publish_form
+from tests.world import build_world
+
+
+async def test_search_ignores_case_and_takes_wildcards_literally(client):
+    w = await build_world(client)
+    version = await publish_form(w)
+    await campaign(w, version, name="Hotline 100% Club")
+    await campaign(w, version, name="Hotline 2027")
+    await w.ok("coordinator", "POST", "/forms", json={"name": "Call_check", "channel": "call",
+                                                      "definition": SMALL_CALL_FORM})
+    searches = [  # (who, list, text that is in exactly one item's name, how many items the list has in all)
+        ("admin", "/users", "SHOPPER@EXAMPLE"),
+        ("admin", "/organisations", "oTHer"),
+        ("coordinator", "/brands", "RIVAL"),
+        ("coordinator", "/locations", "prague centre"),
+        ("coordinator", "/forms", "CALL_CHECK"),
+        ("coordinator", "/campaigns", "100% club"),
+    ]
+    for who, url, text in searches:
+        everything = (await w.ok(who, "GET", url))["total"]
+        assert everything >= 2, url
+        found = await w.ok(who, "GET", url, params={"q": text})
+        assert found["total"] >= 1, (url, text)
+        for wildcard in ("%", "_", "\\"):
+            assert (await w.ok(who, "GET", url, params={"q": wildcard}))["total"] < everything, (url, wildcard)
+    assert (await w.ok("coordinator", "GET", "/campaigns", params={"q": "100%"}))["total"] == 1
+    assert (await w.ok("coordinator", "GET", "/forms", params={"q": "l_c"}))["total"] == 1  # Cal(l_c)heck only
+
+
+@pytest.mark.parametrize(("url", "make"), [("/locations", "location"), ("/forms", "form")])
+async def test_pages_of_tied_rows_neither_overlap_nor_skip(client, url, make):
+    w = await build_world(client)
+    before = {item["id"] for item in (await w.ok("coordinator", "GET", url, params={"limit": 500}))["items"]}
+    for i in range(60):
+        if make == "location":
+            await w.ok("coordinator", "POST", "/locations", json={
+                "brand_id": w.own_brand_id, "name": "Same", "region": "Same", "timezone": "Europe/Prague"})
+        else:
+            await w.ok("coordinator", "POST", "/forms", json={"name": "Same", "channel": "call",
+                                                              "definition": SMALL_CALL_FORM})
+    seen: list[str] = []
+    for offset in range(0, 70, 7):
+        seen += [item["id"] for item in (await w.ok("coordinator", "GET", url,
+                                                     params={"limit": 7, "offset": offset}))["items"]]
+    assert len(seen) == len(set(seen)) == len(before) + 60
