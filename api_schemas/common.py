@@ -10,12 +10,14 @@ import msgspec
 
 T = TypeVar("T")
 
-# Text that says something: at least one character that is not white space.
-NOT_BLANK = r"\S"
+# Text that says something: at least one character that is not white space, and (like all text) no NUL,
+# which PostgreSQL cannot store and SQLite would: refused up front, the engines behave alike.
+NOT_BLANK = r"^[^\x00]*[^\x00\s][^\x00]*$"
+NO_NUL = r"^[^\x00]*$"
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-ShortText = Annotated[str, msgspec.Meta(max_length=200)]
-LongText = Annotated[str, msgspec.Meta(max_length=4000)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NOT_BLANK)]
+ShortText = Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)]
+LongText = Annotated[str, msgspec.Meta(max_length=4000, pattern=NO_NUL)]
 Email = Annotated[
     str,
     msgspec.Meta(

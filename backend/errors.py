@@ -20,7 +20,7 @@ from litestar.exceptions import (
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from api_schemas.common import NOT_BLANK, Problem, ProblemField
+from api_schemas.common import NO_NUL, NOT_BLANK, Problem, ProblemField
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("fieldscore")
@@ -115,7 +115,9 @@ def _field_from(message: str, key: str | None) -> tuple[str, str]:
     if named:
         path = f"{path}.{named.group('name')}" if path else named.group("name")
     if message == f"Expected `str` matching regex {NOT_BLANK!r}":
-        message = "must not be blank"
+        message = "must not be blank or contain a NUL character"
+    elif message == f"Expected `str` matching regex {NO_NUL!r}":
+        message = "must not contain a NUL character"
     return (path or "body"), message
 
 

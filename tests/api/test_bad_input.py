@@ -313,3 +313,17 @@ async def test_task_windows_and_waves_out_of_range_are_named(client):
                             json={"name": "End of time", "starts_on": "9999-12-30", "ends_on": "9999-12-31"})
     assert_problem(response, 422, "wave.invalid", "starts_on", "ends_on")
     assert (await w.ok("coordinator", "GET", "/tasks"))["total"] == 0
+
+
+async def test_blank_names_and_nul_characters_are_refused_alike_on_both_engines(client):
+    w = await build_world(client)
+    for body, field, reason in (({"name": "   "}, "name", "must not be blank or contain a NUL character"),
+                                ({"name": "a\u0000b"}, "name", "must not be blank or contain a NUL character")):
+        response = await w.call("coordinator", "POST", "/brands", json=body)
+        problem = assert_problem(response, 400, "request.invalid", field)
+        assert problem["errors"][0]["reason"] == reason
+    response = await w.call("coordinator", "POST", "/locations", json={
+        "brand_id": w.own_brand_id, "name": "Fine", "region": "Bo\u0000hemia", "timezone": "Europe/Prague"})
+    assert assert_problem(response, 400, "request.invalid", "region")["errors"][0]["reason"] == \
+        "must not contain a NUL character"
+    assert (await w.ok("coordinator", "GET", "/brands"))["total"] == 2  # Acme and Rival only

@@ -232,7 +232,7 @@ async def test_blank_review_texts_are_refused(client):
     url = f"/reports/{report['id']}"
     response = await w.call("coordinator", "POST", f"{url}/reject", json={"reason": " \t\n "})
     assert response.status_code == 400 and response.json()["errors"] == [
-        {"field": "reason", "reason": "must not be blank"}], response.text
+        {"field": "reason", "reason": "must not be blank or contain a NUL character"}], response.text
     response = await w.call("coordinator", "POST", f"{url}/return",
                             json={"comments": [{"text": "fine"}, {"question_key": "greeted", "text": "  "}]})
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "comments[1].text"
