@@ -6,8 +6,8 @@ Rules
   push a score below zero). Per type:
   yes_no: points_yes / points_no (null → 0), possible = the larger (and ≥ 0);
   single_choice: the chosen choice's points, possible = the largest choice points;
-  multiple_choice: the sum of the selected choices' positive points, possible = the sum of all
-  positive points; rating: linear, min → 0 … max → ``points``; nps: 0 → 0 … 10 → ``points``
+  multiple_choice: the sum of the selected choices' points (a penalty choice's negative points
+  subtract), possible = the sum of all positive points; rating: linear, min → 0 … max → ``points``; nps: 0 → 0 … 10 → ``points``
   (rating/nps without ``points`` are unscored); integer/decimal/duration/timer_sequence: the
   points of the band holding the value ([min, max), no band → 0), possible = the largest band
   points; a timer uses its primary time to answer, and a censored call the band of give_up_s.
@@ -100,8 +100,8 @@ def _earner(q: Question) -> Callable[[Any], float]:
             by_value.setdefault(c.value, c.points or 0.0)  # the first choice with the value counts
         return lambda value: by_value.get(value, 0.0)
     if isinstance(q, MultipleChoice):
-        positive = [(c.value, max(c.points or 0.0, 0.0)) for c in q.choices]
-        return lambda value: sum(points for choice, points in positive if choice in value)
+        choices = [(c.value, c.points or 0.0) for c in q.choices]
+        return lambda value: sum(points for choice, points in choices if choice in value)
     if isinstance(q, Rating):
         points, low, span = q.points or 0.0, q.min, q.max - q.min
         return lambda value: points * (value - low) / span

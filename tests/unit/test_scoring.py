@@ -106,8 +106,9 @@ def test_choice_scoring() -> None:
                      {"type": "single_choice", "key": "s1", "choices": [{"value": "x", "points": 3}, {"value": "y", "points": 1}]}))
     result = score(d, {"m": ["a", "c"], "s1": "y"})
     m, s1 = result.items
-    assert (m.earned, m.possible, s1.earned, s1.possible) == (2, 3, 1, 3)
-    assert result.calculated == pytest.approx(100 * (2 / 3 + 1 / 3) / 2)
+    assert (m.earned, m.possible, s1.earned, s1.possible) == (1, 3, 1, 3)  # the penalty choice c subtracts
+    assert result.calculated == pytest.approx(100 * (1 / 3 + 1 / 3) / 2)
+    assert score(d, {"m": ["c", "d"], "s1": "x"}).items[0].earned == 0  # clamped at zero, never below
 
 
 def test_nps_and_negative_points_clamped() -> None:
