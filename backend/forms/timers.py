@@ -40,6 +40,10 @@ class TimerMetrics:
     transfers: int
     call_s: float  # dialled → last event
     talk_s: float | None  # answered → last event, not censored (None: never answered)
+    # Whether each secondary figure was cut at give_up_s (nobody answered within it by that clock): on
+    # the menu clock, a call answered 250 s after a 100 s menu is answered, but its ring figure is 300, censored.
+    ring_censored: bool = False
+    menu_censored: bool | None = None  # None: no menu
 
 
 def parse_instant(text: Any) -> dt.datetime | None:
@@ -195,6 +199,8 @@ def _derive(events: list[tuple[str, dt.datetime]], give_up_s: float, clock_start
         transfers=sum(1 for name, _ in events if name == "transferred"),
         call_s=since(events[-1][1]),
         talk_s=since(events[-1][1], at["answered"]) if "answered" in at else None,
+        ring_censored=ring is None or ring > give_up_s,
+        menu_censored=None if "menu_left" not in at else from_menu is None or from_menu > give_up_s,
     )
 
 

@@ -131,6 +131,7 @@ def test_bands_and_censored_timer_earns_the_give_up_band() -> None:
     assert result.calculated == pytest.approx(50)
     assert result.items[0].earned == 0 and result.items[0].status == "scored"
     assert result.metrics["time_to_answer_s"] == 300 and result.metrics["time_to_answer_s_censored"] is True
+    assert result.metrics["time_to_answer_ring_s_censored"] is True and result.metrics["time_to_answer_menu_s_censored"] is None
     assert result.metrics["answered"] is False
 
 

@@ -25,6 +25,7 @@ def test_talk_time_runs_from_the_answer_and_is_never_censored() -> None:
     m = derive(call(("dialled", 0), ("menu_left", 50), ("answered", 80), ("ended", 85)),
                give_up_s=60, clock_start="menu_left")
     assert (m.answered, m.time_to_answer_ring_s, m.talk_s) == (True, 60, 5)
+    assert (m.ring_censored, m.menu_censored) == (True, False)  # answered by the menu clock, not by the ring's
     assert derive(call(("dialled", 0), ("gave_up", 70)), give_up_s=60).talk_s is None
 
 
@@ -32,11 +33,13 @@ def test_clock_from_menu_left_keeps_both_figures() -> None:
     m = derive(call(("dialled", 0), ("menu_left", 15), ("answered", 40), ("ended", 60)),
                give_up_s=300, clock_start="menu_left")
     assert m.time_to_answer_s == 25 and m.time_to_answer_ring_s == 40
+    assert (m.ring_censored, m.menu_censored) == (False, False)
 
 
 def test_menu_clock_without_menu_falls_back_to_ring() -> None:
     m = derive(call(("dialled", 0), ("answered", 12), ("ended", 60)), give_up_s=300, clock_start="menu_left")
     assert m.time_to_answer_s == 12 and m.time_to_answer_menu_s is None and m.menu_s is None
+    assert (m.ring_censored, m.menu_censored) == (False, None)
 
 
 def test_never_answered_is_censored_at_give_up_not_zero() -> None:
