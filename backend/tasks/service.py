@@ -209,15 +209,25 @@ async def create_task(actor: Actor, data: TaskCreate, *, as_of: dt.datetime | No
     return await get_task(actor, task_id)
 
 
+_ANYONE: Any = object()
+
+
 async def move(actor: Actor, task_id: uuid.UUID, current: TaskStatus, target: TaskStatus,
-               values: dict[Any, Any] | None = None, detail: dict[str, Any] | None = None) -> None:
-    """Guarded transition inside the caller's write transaction; the update re-checks the status."""
+               values: dict[Any, Any] | None = None, detail: dict[str, Any] | None = None,
+               shopper_was: uuid.UUID | None = _ANYONE) -> None:
+    """Guarded transition inside the caller's write transaction. The update re-checks the status and,
+    on PostgreSQL where a reassignment may commit meanwhile, the shopper: `shopper_was` as the caller
+    saw it, and a shopper's own move always needs the task still to be theirs."""
     if not can_move(current, target, actor.role):
         raise Conflict(f"A task that is {current.value} cannot become {target.value}.",
                        code="task.invalid_transition")
+    if shopper_was is _ANYONE and actor.role == Role.shopper and current != TaskStatus.open:
+        shopper_was = actor.user_id
+    guard = (t.Task.id == task_id) & (t.Task.status == current.value)
+    if shopper_was is not _ANYONE:
+        guard &= t.Task.shopper.is_null() if shopper_was is None else t.Task.shopper == shopper_was
     updated = await t.Task.update({t.Task.status: target.value, t.Task.updated_at: _now(), **(values or {})}).where(
-        (t.Task.id == task_id) & (t.Task.status == current.value)
-    ).returning(t.Task.id)
+        guard).returning(t.Task.id)
     if not updated:
         raise Conflict("The task changed meanwhile; reload it.", code="task.changed")
     await record(actor.user_id, f"task.{target.value}", "task", task_id,
@@ -233,7 +243,7 @@ async def assign(actor: Actor, task_id: uuid.UUID, data: TaskAssign) -> Task:
         await _check_shopper(data.shopper_id)
         await _check_rules(task_id, data.shopper_id)
         await move(actor, task_id, current, TaskStatus.assigned, {t.Task.shopper: data.shopper_id},
-                   {"shopper_id": str(data.shopper_id), "by": "hand"})
+                   {"shopper_id": str(data.shopper_id), "by": "hand"}, shopper_was=row["shopper_id"])
     return await get_task(actor, task_id)
 
 

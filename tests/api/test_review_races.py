@@ -117,3 +117,28 @@ async def test_bulk_approval_leaves_out_a_report_edited_after_it_was_selected(cl
     assert (result["approved"], result["report_ids"]) == (1, [kept["id"]])
     assert await _statuses(w, kept_task, kept) == ("approved", 1, "approved")
     assert await _statuses(w, edited_task, edited) == ("submitted", 2, "submitted")
+
+
+@POSTGRES_ONLY
+async def test_accepting_while_a_coordinator_reassigns_does_not_accept_for_the_new_shopper(client, monkeypatch):
+    """The shopper's accept read the task as theirs; a reassignment to another shopper committed before its
+    update. The accept must not then move the other shopper's task (it did: 'accepted' for B, and a 404 for A)."""
+    from backend.tasks import service as tasks
+
+    w = await build_world(client)
+    task = await make_task(w, await publish_form(w), w.own_location_id)
+    original, done = tasks.task_row, []
+
+    async def then_reassign(actor, task_id):
+        row = await original(actor, task_id)
+        if not done and actor.role.value == "shopper":
+            done.append(_elsewhere(w.call("coordinator", "POST", f"/tasks/{task['id']}/assign",
+                                          json={"shopper_id": w.users["other_shopper"]["id"]})))
+            assert (await done[0]).status_code == 200
+        return row
+
+    monkeypatch.setattr(tasks, "task_row", then_reassign)
+    response = await w.call("shopper", "POST", f"/tasks/{task['id']}/accept")
+    assert response.status_code == 409 and response.json()["code"] == "task.changed", response.text
+    stored = await w.ok("coordinator", "GET", f"/tasks/{task['id']}")
+    assert (stored["status"], stored["shopper_id"]) == ("assigned", w.users["other_shopper"]["id"])
