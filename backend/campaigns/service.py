@@ -408,12 +408,29 @@ async def auto_assign(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID) 
         lambda: assignment.auto_assign(jobs, shoppers, past, rules, now=now))
     assigned = 0
     lost: list[Unfilled] = []
+    jobs_by_id = {job.id: job for job in jobs}
     async with db.writing():
+        # The plan was made from work read before this transaction; a claim or a hand assignment may have
+        # come since. Every pair is checked again against the work as it is now, before it is written.
+        await tasks.lock_shoppers(result.assignments.values())
+        profiles = {s.id: s for s in await _shoppers()}
+        work: dict[str, list[assignment.Past]] = {}
+        for entry in await _past(around=(start, end)):
+            work.setdefault(entry.shopper_id, []).append(entry)
         for job_id, shopper_id in sorted(result.assignments.items()):
+            job, shopper = jobs_by_id[job_id], profiles.get(shopper_id)
+            mine = work.setdefault(shopper_id, [])
+            problems = (["not an active shopper with a profile"] if shopper is None
+                        else assignment.violations(shopper, job, mine, rules, now=_now()))
+            if problems:
+                lost.append(Unfilled(task_id=uuid.UUID(job_id), reasons=problems))
+                continue
             done = await Task.update({Task.status: TaskStatus.assigned.value, Task.shopper: uuid.UUID(shopper_id),
                                       Task.updated_at: _now()}).where(
                 (Task.id == uuid.UUID(job_id)) & (Task.status == TaskStatus.open.value)).returning(Task.id)
             if done:
+                mine.append(assignment.Past(shopper_id=shopper_id, location_id=job.location_id, brand_id=job.brand_id,
+                                            at=job.window_start, local_date=job.local_date, job_id=job_id))
                 assigned += 1
                 await record(actor.user_id, "task.assigned", "task", job_id,
                              {"from": "open", "to": "assigned", "shopper_id": shopper_id, "by": "auto"})
@@ -467,6 +484,7 @@ async def claim(actor: Actor, task_id: uuid.UUID) -> TaskSchema:
             raise NotFound("No such task.", code="task.not_found")
         if row["status"] != TaskStatus.open.value:
             raise Conflict("Someone else has this task already.", code="task.not_open")
+        await tasks.lock_shoppers([actor.user_id])
         problems = await assignment_problems(task_id, actor.user_id)
         if problems:
             raise Conflict("You may not take this task.", code="task.not_assignable",

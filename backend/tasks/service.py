@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 import zoneinfo
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
@@ -247,9 +248,24 @@ async def assign(actor: Actor, task_id: uuid.UUID, data: TaskAssign) -> Task:
     return await get_task(actor, task_id)
 
 
+# The namespace of the shoppers' advisory locks (the two-key form keeps it apart from any other use).
+_SHOPPER_LOCKS = 0x5350
+
+
+async def lock_shoppers(shopper_ids: Iterable[uuid.UUID | str]) -> None:
+    """Inside `db.writing()`, before checking assignment rules: on PostgreSQL, where writers run at once,
+    two assignments to one shopper (by hand, claimed, automatic) are checked one after the other, so
+    both cannot pass a capacity or rotation check that only one may. SQLite writes one at a time."""
+    ids = sorted({str(s) for s in shopper_ids})
+    if ids and db.is_postgres():
+        await db.session().connection.execute(
+            f"SELECT pg_advisory_xact_lock({_SHOPPER_LOCKS}, hashtext(s)) FROM unnest($1::text[]) AS s", ids)
+
+
 async def _check_rules(task_id: uuid.UUID, shopper_id: uuid.UUID, now: dt.datetime | None = None) -> None:
     from backend.campaigns.service import assignment_problems  # campaigns builds on tasks
 
+    await lock_shoppers([shopper_id])
     problems = await assignment_problems(task_id, shopper_id, now=now)
     if problems:
         raise Conflict("This shopper may not take this task.", code="task.not_assignable",

@@ -276,3 +276,61 @@ async def test_a_report_arriving_after_the_window_is_accepted_within_the_grace_w
         **report_body(abandoned), "started_at": (now - LATE_REPORT_GRACE - dt.timedelta(minutes=40)).isoformat(),
         "ended_at": (now - LATE_REPORT_GRACE - dt.timedelta(minutes=20)).isoformat()})
     assert too_late.status_code == 409 and too_late.json()["code"] == "task.not_submittable"
+
+
+@pytest.mark.parametrize("database", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+async def test_two_hand_assignments_at_once_cannot_both_pass_a_capacity_check(client, monkeypatch):
+    """PostgreSQL runs the two at once: each checked the shopper's work before the other's was written."""
+    from backend.campaigns import service as campaigns_service
+
+    w = await build_world(client)
+    (s1,) = await add_shoppers(w, 1, capacity_per_day=1, capacity_per_week=5)
+    c = await campaign(w, await publish_form(w))
+    wave = await _future_wave(w, c)
+    await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{wave['id']}/generate", status=200)
+    tasks = (await w.ok("coordinator", "GET", "/tasks", params={"limit": 100}))["items"]
+    day = {}
+    for t in tasks:  # two tasks at different locations on one local day
+        day.setdefault(t["window_start_local"][:10], {})[t["location"]["id"]] = t["id"]
+    pair = next(list(by_location.values()) for by_location in day.values() if len(by_location) == 2)
+    original = campaigns_service.assignment_problems
+
+    async def slow_check(*args, **kwargs):
+        problems = await original(*args, **kwargs)
+        await asyncio.sleep(0.3)  # the other assignment checks meanwhile
+        return problems
+
+    monkeypatch.setattr(campaigns_service, "assignment_problems", slow_check)
+    responses = await asyncio.gather(*(w.call(who, "POST", f"/tasks/{task_id}/assign",
+                                              json={"shopper_id": w.users[s1]["id"]})
+                                       for who, task_id in zip(("coordinator", "admin"), pair)))
+    assert sorted(r.status_code for r in responses) == [200, 409], [r.text for r in responses]
+    refused = next(r for r in responses if r.status_code == 409).json()
+    assert any("capacity_day" in e["reason"] for e in refused["errors"])
+
+
+async def test_auto_assignment_checks_its_plan_again_against_work_taken_meanwhile(client, monkeypatch):
+    from backend.campaigns import service as campaigns_service
+
+    w = await build_world(client)
+    (s1,) = await add_shoppers(w, 1, languages=["cs"], capacity_per_day=1, capacity_per_week=1)
+    c = await campaign(w, await publish_form(w), language="cs")
+    wave = await _future_wave(w, c)
+    await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{wave['id']}/generate", status=200)
+    tasks = (await w.ok("coordinator", "GET", "/tasks", params={"limit": 100}))["items"]
+    original = campaigns_service.anyio.to_thread.run_sync
+
+    async def plan_then_claim(function, *args, **kwargs):
+        plan = await original(function, *args, **kwargs)
+        planned = set(plan.assignments)
+        other = next(t["id"] for t in tasks if t["id"] not in planned)
+        await w.ok(s1, "POST", f"/job-board/{other}/claim")  # the shopper's one task of the week
+        return plan
+
+    monkeypatch.setattr(campaigns_service.anyio.to_thread, "run_sync", plan_then_claim)
+    result = await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{wave['id']}/auto-assign", status=200)
+    monkeypatch.undo()
+    assert result["assigned"] == 0
+    mine = await w.ok(s1, "GET", "/tasks")
+    assert mine["total"] == 1, "only the claimed task: the planned one would break the weekly capacity"
+    assert any("capacity_week" in reason for u in result["unfilled"] for reason in u["reasons"])
