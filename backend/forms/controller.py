@@ -94,8 +94,9 @@ class FormController(Controller):
         return await service.publish(actor, form_id)
 
     @get("/{form_id:uuid}/versions", operation_id="ListFormVersions", opt=roles(*READERS), responses=problems(404))
-    async def list_versions(self, actor: ActorDep, form_id: FromPath[uuid.UUID]) -> list[FormVersion]:
-        return await service.list_versions(actor, form_id)
+    async def list_versions(self, actor: ActorDep, form_id: FromPath[uuid.UUID], page: PageDep) -> Page[FormVersion]:
+        """Every version, the draft included, oldest first."""
+        return await service.list_versions(actor, form_id, page)
 
     @get("/{form_id:uuid}/versions/{number:int}", operation_id="GetFormVersion", opt=roles(*READERS),
          responses=problems(404))

@@ -131,13 +131,15 @@ async def list_forms(
                 offset=page.offset)
 
 
-async def list_versions(actor: Actor, form_id: uuid.UUID) -> list[FormVersion]:
+async def list_versions(actor: Actor, form_id: uuid.UUID, page: PageParams) -> Page[FormVersion]:
+    """Oldest first."""
     await _form_row(actor, form_id)
     rows = await (
         t.FormVersion.select(*_VERSION_COLUMNS).where(t.FormVersion.form == form_id)
-        .order_by(t.FormVersion.number).output(load_json=True)
+        .order_by(t.FormVersion.number).output(load_json=True).limit(page.limit).offset(page.offset)
     )
-    return [_version(r) for r in rows]
+    total = await t.FormVersion.count().where(t.FormVersion.form == form_id)
+    return Page(items=[_version(r) for r in rows], total=total, limit=page.limit, offset=page.offset)
 
 
 async def get_version(actor: Actor, form_id: uuid.UUID, number: int) -> FormVersion:

@@ -60,10 +60,11 @@ class OrganisationBrandController(Controller):
 
     @get("/", operation_id="ListOrganisationBrands", opt=roles(*READERS), responses=problems(404))
     async def list_organisation_brands(
-        self, actor: ActorDep, organisation_id: FromPath[uuid.UUID], relation: FromQuery[BrandRelation | None] = None
-    ) -> list[OrganisationBrand]:
-        """The organisation's own brands and its competitors."""
-        return await service.list_organisation_brands(actor, organisation_id, relation)
+        self, actor: ActorDep, organisation_id: FromPath[uuid.UUID], page: PageDep,
+        relation: FromQuery[BrandRelation | None] = None,
+    ) -> Page[OrganisationBrand]:
+        """The organisation's own brands, then its competitors, by name."""
+        return await service.list_organisation_brands(actor, organisation_id, relation, page)
 
     @put("/{brand_id:uuid}", operation_id="SetOrganisationBrand", opt=roles(*STAFF), responses=problems(404))
     async def set_organisation_brand(

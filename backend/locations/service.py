@@ -135,8 +135,8 @@ def _check_org_visible(actor: Actor, organisation_id: uuid.UUID) -> None:
 
 
 async def list_organisation_brands(
-    actor: Actor, organisation_id: uuid.UUID, relation: BrandRelation | None
-) -> list[OrganisationBrand]:
+    actor: Actor, organisation_id: uuid.UUID, relation: BrandRelation | None, page: PageParams
+) -> Page[OrganisationBrand]:
     _check_org_visible(actor, organisation_id)
     if not await Organisation.exists().where(Organisation.id == organisation_id):
         raise NotFound("No such organisation.", code="organisation.not_found")
@@ -145,10 +145,15 @@ async def list_organisation_brands(
         .where(t.OrganisationBrand.organisation == organisation_id)
         .order_by(t.OrganisationBrand.relation, ascending=False)
         .order_by(t.OrganisationBrand.brand.name)
+        .order_by(t.OrganisationBrand.id)
     )
+    count = t.OrganisationBrand.count().where(t.OrganisationBrand.organisation == organisation_id)
     if relation:
         query = query.where(t.OrganisationBrand.relation == relation.value)
-    return [msgspec.convert(r, OrganisationBrand) for r in await query]
+        count = count.where(t.OrganisationBrand.relation == relation.value)
+    rows = await query.limit(page.limit).offset(page.offset)
+    return Page(items=[msgspec.convert(r, OrganisationBrand) for r in rows], total=await count, limit=page.limit,
+                offset=page.offset)
 
 
 async def set_organisation_brand(

@@ -253,7 +253,7 @@ async def test_publishing_an_invalid_definition_lists_every_problem(client):
     assert all(e["field"].startswith("definition.sections[") for e in problem["errors"])
     after = await w.ok("coordinator", "GET", f"/forms/{form['id']}")
     assert after["published_version"] is None
-    versions = await w.ok("coordinator", "GET", f"/forms/{form['id']}/versions")
+    versions = (await w.ok("coordinator", "GET", f"/forms/{form['id']}/versions"))["items"]
     assert [v["status"] for v in versions] == ["draft"]
 
 
@@ -262,7 +262,7 @@ async def test_bad_tasks_are_refused_and_nothing_written(client):
     published = await publish_form(w)
     draft_form = await w.ok("coordinator", "POST", "/forms", json={"name": "Unpublished", "channel": "call",
                                                                    "definition": SMALL_CALL_FORM})
-    draft_version = (await w.ok("coordinator", "GET", f"/forms/{draft_form['id']}/versions"))[0]["id"]
+    draft_version = (await w.ok("coordinator", "GET", f"/forms/{draft_form['id']}/versions"))["items"][0]["id"]
     visit_form = await w.ok("coordinator", "POST", "/forms", json={"name": "Visit", "channel": "visit",
                                                                    "definition": SMALL_CALL_FORM})
     visit_version = (await w.ok("coordinator", "POST", f"/forms/{visit_form['id']}/publish"))["id"]

@@ -40,7 +40,7 @@ async def test_draft_validate_publish_and_new_versions(client):
     assert draft["number"] == 2 and draft["status"] == "draft"
     kept = await w.ok("coordinator", "GET", f"/forms/{form['id']}/versions/1")
     assert kept["definition"]["title"] == SMALL_CALL_FORM["title"]
-    assert [v["number"] for v in await w.ok("manager", "GET", f"/forms/{form['id']}/versions")] == [1, 2]
+    assert [v["number"] for v in (await w.ok("manager", "GET", f"/forms/{form['id']}/versions"))["items"]] == [1, 2]
 
     preview = await w.ok("coordinator", "POST", f"/forms/{form['id']}/versions/1/score-preview", status=200,
                          json={"answers": answers(answer_s=30)})

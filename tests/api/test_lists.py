@@ -53,3 +53,21 @@ async def test_pages_of_tied_rows_neither_overlap_nor_skip(client, url, make):
         seen += [item["id"] for item in (await w.ok("coordinator", "GET", url,
                                                      params={"limit": 7, "offset": offset}))["items"]]
     assert len(seen) == len(set(seen)) == len(before) + 60
+
+
+async def test_an_organisations_brands_and_a_forms_versions_come_in_pages(client):
+    w = await build_world(client)
+    brands = await w.ok("coordinator", "GET", f"/organisations/{w.organisation_id}/brands", params={"limit": 1})
+    assert (len(brands["items"]), brands["total"], brands["items"][0]["relation"]) == (1, 2, "own")
+    rest = await w.ok("coordinator", "GET", f"/organisations/{w.organisation_id}/brands", params={"offset": 1})
+    assert [b["relation"] for b in rest["items"]] == ["competitor"]
+    only = await w.ok("coordinator", "GET", f"/organisations/{w.organisation_id}/brands",
+                      params={"relation": "competitor"})
+    assert (only["total"], [b["brand_id"] for b in only["items"]]) == (1, [w.competitor_brand_id])
+    form = await w.ok("coordinator", "POST", "/forms", json={"name": "Versions", "channel": "call",
+                                                             "definition": SMALL_CALL_FORM})
+    for _ in range(2):
+        await w.ok("coordinator", "POST", f"/forms/{form['id']}/publish")
+        await w.ok("coordinator", "PUT", f"/forms/{form['id']}/draft", json={"definition": SMALL_CALL_FORM})
+    versions = await w.ok("coordinator", "GET", f"/forms/{form['id']}/versions", params={"limit": 2, "offset": 1})
+    assert ([v["number"] for v in versions["items"]], versions["total"]) == ([2, 3], 3)
