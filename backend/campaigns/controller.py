@@ -44,8 +44,9 @@ class CampaignController(Controller):
         return await service.get_campaign(actor, campaign_id)
 
     @get("/{campaign_id:uuid}/waves", operation_id="ListWaves", opt=roles(*READERS), responses=problems(404))
-    async def list_waves(self, actor: ActorDep, campaign_id: FromPath[uuid.UUID]) -> list[Wave]:
-        return await service.list_waves(actor, campaign_id)
+    async def list_waves(self, actor: ActorDep, campaign_id: FromPath[uuid.UUID], page: PageDep) -> Page[Wave]:
+        """Earliest first."""
+        return await service.list_waves(actor, campaign_id, page)
 
     @post("/{campaign_id:uuid}/waves", operation_id="CreateWave", opt=roles(*STAFF),
           responses=problems(404, 409, 422))

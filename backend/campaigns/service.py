@@ -173,10 +173,13 @@ async def create_campaign(actor: Actor, data: CampaignCreate) -> Campaign:
 _WAVE_COLUMNS = (t.Wave.id, t.Wave.campaign.as_alias("campaign_id"), t.Wave.name, t.Wave.starts_on, t.Wave.ends_on)
 
 
-async def list_waves(actor: Actor, campaign_id: uuid.UUID) -> list[Wave]:
+async def list_waves(actor: Actor, campaign_id: uuid.UUID, page: PageParams) -> Page[Wave]:
+    """Earliest first (waves of a campaign never overlap)."""
     await _campaign_row(actor, campaign_id)
-    rows = await t.Wave.select(*_WAVE_COLUMNS).where(t.Wave.campaign == campaign_id).order_by(t.Wave.starts_on)
-    return [msgspec.convert(r, Wave) for r in rows]
+    rows = await t.Wave.select(*_WAVE_COLUMNS).where(t.Wave.campaign == campaign_id).order_by(
+        t.Wave.starts_on).order_by(t.Wave.id).limit(page.limit).offset(page.offset)
+    total = await t.Wave.count().where(t.Wave.campaign == campaign_id)
+    return Page(items=[msgspec.convert(r, Wave) for r in rows], total=total, limit=page.limit, offset=page.offset)
 
 
 async def _wave_row(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID) -> dict[str, Any]:
