@@ -349,7 +349,8 @@ async def _write(actor: Actor, data: ReportCreate, digest: str, p: _Prepared) ->
             id=data.id, task=data.task_id, shopper=actor.user_id, organisation=task["organisation_id"],
             location=task["location_id"], form_version=task["form_version_id"], **values))
     else:
-        previous = await t.Report.select(t.Report.score_final).where(t.Report.id == data.id).first()
+        previous = await t.Report.select(t.Report.score_final, t.Report.score_detail).where(
+            t.Report.id == data.id).output(load_json=True).first()
         # Only the revision this edit replaces, still editable: on PostgreSQL a review (or another edit)
         # may have committed since _unchanged looked, and must not be overwritten.
         if not await t.Report.update({getattr(t.Report, k): v for k, v in values.items()}).where(
@@ -373,6 +374,11 @@ async def _write(actor: Actor, data: ReportCreate, digest: str, p: _Prepared) ->
     else:
         if p.status == TaskStatus.returned:
             await tasks.move(actor, data.task_id, p.status, TaskStatus.submitted, detail={"report_id": str(data.id)})
+        was_unanswered = ((previous["score_detail"] or {}).get("metrics") or {}).get("answered") is False
+        if result.metrics.get("answered") is False and not was_unanswered \
+                and not await Task.exists().where(Task.retry_of == data.task_id):
+            # Corrected to a call nobody answered: the campaign may call again, as for a first report.
+            await campaigns.schedule_retry(actor, data.task_id)
         await record(actor.user_id, "report.revised", "report", data.id,
                      {"revision": revision, "score_before": previous["score_final"], "score_after": result.final})
 

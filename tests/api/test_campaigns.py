@@ -194,9 +194,9 @@ def _zone_with_comfortable_hour() -> str:
     raise AssertionError("no zone found")
 
 
-async def test_unanswered_call_is_retried_another_day_and_the_first_result_kept(client):
-    w = await build_world(client)
-    (s1,) = await add_shoppers(w, 1)
+async def _hotline_task_now(w: World, shopper: str) -> tuple[dict, dict]:
+    """A call campaign on a hotline with a probe whose window holds now, assigned to `shopper`; the
+    hotline and that task."""
     zone = _zone_with_comfortable_hour()
     hotline = await w.ok("coordinator", "POST", "/locations", json={
         "brand_id": w.own_brand_id, "name": "Hotline", "timezone": zone})
@@ -216,9 +216,20 @@ async def test_unanswered_call_is_retried_another_day_and_the_first_result_kept(
     now = dt.datetime.now(UTC)
     current = next(t for t in tasks if dt.datetime.fromisoformat(t["window_start"]) <= now
                    <= dt.datetime.fromisoformat(t["window_end"]))
-    await w.ok("coordinator", "POST", f"/tasks/{current['id']}/assign", json={"shopper_id": w.users[s1]["id"]},
+    await w.ok("coordinator", "POST", f"/tasks/{current['id']}/assign", json={"shopper_id": w.users[shopper]["id"]},
                status=200)
-    dialled = now - dt.timedelta(minutes=10)
+    return hotline, current
+
+
+def _retries(tasks: list[dict], task: dict) -> list[dict]:
+    return [t for t in tasks if t["retry_of"] == task["id"]]
+
+
+async def test_unanswered_call_is_retried_another_day_and_the_first_result_kept(client):
+    w = await build_world(client)
+    (s1,) = await add_shoppers(w, 1)
+    hotline, current = await _hotline_task_now(w, s1)
+    dialled = dt.datetime.now(UTC) - dt.timedelta(minutes=10)
     report = await w.ok(s1, "POST", "/reports", status=201, json={
         "id": new_id(), "task_id": current["id"], "started_at": dialled.isoformat(),
         "ended_at": (dialled + dt.timedelta(seconds=61)).isoformat(),
@@ -342,3 +353,32 @@ async def test_auto_assignment_checks_its_plan_again_against_work_taken_meanwhil
     assert len(mine) == result["assigned"] + 1
     assert len(weeks) == len(set(weeks)) and len(locations) == len(set(locations)), "the profile's rules hold"
     assert any("capacity_week" in reason for u in result["unfilled"] for reason in u["reasons"])
+
+
+async def test_a_report_corrected_to_unanswered_schedules_the_retry(client):
+    """Returned and fixed: the shopper's first report said a person answered; the fix says nobody did."""
+    w = await build_world(client)
+    (s1,) = await add_shoppers(w, 1)
+    hotline, current = await _hotline_task_now(w, s1)
+    dialled = dt.datetime.now(UTC) - dt.timedelta(minutes=10)
+
+    def body(*events: tuple[str, int]) -> dict:
+        return {"task_id": current["id"], "started_at": dialled.isoformat(),
+                "ended_at": (dialled + dt.timedelta(seconds=70)).isoformat(),
+                "answers": {"call": {"events": [{"event": e, "at": (dialled + dt.timedelta(seconds=s)).isoformat()}
+                                                for e, s in events]}}}
+
+    report = await w.ok(s1, "POST", "/reports", status=201,
+                        json={"id": new_id(), **body(("dialled", 0), ("answered", 20), ("ended", 70))})
+    all_tasks = {"location_id": hotline["id"], "limit": 100}
+    assert _retries((await w.ok("coordinator", "GET", "/tasks", params=all_tasks))["items"], current) == []
+    await w.ok("coordinator", "POST", f"/reports/{report['id']}/return",
+               json={"comments": [{"question_key": "call", "text": "Did anyone really answer?"}]})
+    fixed = {"id": report["id"], "replaces_revision": 1, **body(("dialled", 0), ("gave_up", 60))}
+    await w.ok(s1, "POST", "/reports", status=200, json=fixed)
+    assert len(_retries((await w.ok("coordinator", "GET", "/tasks", params=all_tasks))["items"], current)) == 1
+    # Another correction that keeps it unanswered schedules no second retry.
+    await w.ok("coordinator", "POST", f"/reports/{report['id']}/return", json={"comments": [{"text": "times?"}]})
+    again = {**fixed, "replaces_revision": 2, "ended_at": (dialled + dt.timedelta(seconds=65)).isoformat()}
+    await w.ok(s1, "POST", "/reports", status=200, json=again)
+    assert len(_retries((await w.ok("coordinator", "GET", "/tasks", params=all_tasks))["items"], current)) == 1
