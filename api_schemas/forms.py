@@ -17,8 +17,11 @@ from api_schemas.common import LongText, Name, Request
 
 QuestionKey = Annotated[
     str,
-    msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
-                 description="Stable key of a question or section: letters, digits, underscore."),
+    # Not starting with two underscores: in the phone's JavaScript `answers["__proto__"] = v` sets no key,
+    # so a condition on it would evaluate differently there than in Python.
+    msgspec.Meta(min_length=1, max_length=64, pattern=r"^(?!__)[A-Za-z_][A-Za-z0-9_]*$",
+                 description="Stable key of a question or section: letters, digits, underscore; "
+                             "not starting with two underscores."),
 ]
 Labels = Annotated[
     dict[str, Annotated[str, msgspec.Meta(max_length=2000)]],

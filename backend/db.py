@@ -135,12 +135,25 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
             self._readers = asyncio.Queue()
         if self._readers.empty() and self._reader_count < self.max_readers:
             self._reader_count += 1
+            opening = asyncio.ensure_future(self._open(daemon=True))
             try:
-                return await self._open(daemon=True)
+                return await asyncio.shield(opening)
+            except asyncio.CancelledError:
+                # The caller went away while the connection (and its thread) was being opened: it
+                # still joins the pool when ready, instead of being left open for ever.
+                opening.add_done_callback(self._adopt)
+                raise
             except BaseException:
                 self._reader_count -= 1
                 raise
         return await self._readers.get()
+
+    def _adopt(self, opening: asyncio.Future[aiosqlite.Connection]) -> None:
+        if opening.cancelled() or opening.exception() is not None:
+            self._reader_count -= 1
+        else:
+            assert self._readers is not None
+            self._readers.put_nowait(opening.result())
 
     async def give_back(self, connection: aiosqlite.Connection) -> None:
         try:

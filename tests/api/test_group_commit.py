@@ -243,3 +243,22 @@ async def test_a_cancelled_pooled_read_leaves_no_old_snapshot_behind(tmp_path, s
                 assert [r[0]["n"] for r in rows] == [n] * engine.max_readers
     finally:
         await engine.close()
+
+
+async def test_a_reader_opened_for_a_caller_who_went_away_joins_the_pool(tmp_path):
+    engine = _engine(tmp_path)
+    try:
+        borrowing = asyncio.create_task(engine.borrow())
+        await asyncio.sleep(0)  # opening: its thread has started
+        borrowing.cancel()
+        await asyncio.gather(borrowing, return_exceptions=True)
+        for _ in range(200):  # the opening finishes on its own
+            if engine._readers is not None and engine._readers.qsize() == 1:
+                break
+            await asyncio.sleep(0.01)
+        assert (engine._reader_count, engine._readers.qsize()) == (1, 1), "kept, not leaked"
+        connection = await engine.borrow()  # and it is the one lent next
+        assert engine._reader_count == 1
+        await engine.give_back(connection)
+    finally:
+        await engine.close()

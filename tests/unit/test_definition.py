@@ -169,3 +169,17 @@ def test_the_per_definition_cache_is_per_object_and_bounded() -> None:
         assert [info.question.key for info in outline(other).questions] == [f"q{i}"]
     assert len(outline.cache) == PER_DEFINITION_LIMIT  # type: ignore[attr-defined]
     assert [i.question.key for i in outline(one).questions] == ["a"]
+
+
+def test_keys_starting_with_two_underscores_are_refused() -> None:
+    """`answers["__proto__"] = v` sets no key in the phone's JavaScript: conditions would differ there."""
+    for key in ("__proto__", "__x"):
+        bad = {"title": {"en": "t"}, "sections": [{"key": "s", "items": [{"type": "yes_no", "key": key}]}]}
+        try:
+            msgspec.convert(bad, FormDefinition)
+        except msgspec.ValidationError as exc:
+            assert "sections[0].items[0].key" in str(exc)
+        else:
+            raise AssertionError(f"{key} accepted")
+    fine = {"title": {"en": "t"}, "sections": [{"key": "s", "items": [{"type": "yes_no", "key": "_private"}]}]}
+    msgspec.convert(fine, FormDefinition)
