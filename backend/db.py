@@ -712,8 +712,9 @@ def session() -> Session:
 
 async def _keep_session(connection: Any) -> None:
     """Pool release hook. asyncpg's default resets every released connection with a round trip
-    (RESET ALL, UNLISTEN *, …); this app never changes session state (no SET, LISTEN, session-level advisory locks
-    or open cursors), so only asyncpg's own rollback of an unfinished transaction is kept."""
+    (RESET ALL, UNLISTEN *, …); this app never changes session state (only SET LOCAL and transaction-
+    scoped advisory locks; no LISTEN or open cursors), so only asyncpg's own rollback of an unfinished
+    transaction is kept."""
 
 
 async def open_pool(current: Engine, *, min_size: int, max_size: int) -> None:

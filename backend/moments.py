@@ -9,7 +9,7 @@ from backend.errors import InvalidInput
 
 def in_utc(**moments: dt.datetime | None) -> dict[str, dt.datetime | None]:
     """Each named moment in UTC (one without an offset is taken as UTC). Years 1 and 9999 decode, but
-    with their offset some fall outside what a date-time can hold: 400 naming every such field."""
+    with their offset some fall outside what a date-time can hold: 422 naming every such field."""
     told, out_of_range = {}, []
     for name, moment in moments.items():
         try:

@@ -86,13 +86,8 @@ class LocalDirectoryStore:
         put has not finished (a concurrent upload of the same bytes) or failed after the rename (a
         retry): its durability is not assumed but made sure of again, which costs little."""
         if path.is_file():
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            for directory in self._durable_directories(path):
-                _fsync_directory(directory)
+            for synced in (path, *self._durable_directories(path)):
+                _fsync(synced)
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
@@ -106,11 +101,12 @@ class LocalDirectoryStore:
             Path(temp).unlink(missing_ok=True)
             raise
         for directory in self._durable_directories(path):
-            _fsync_directory(directory)
+            _fsync(directory)
 
 
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
+def _fsync(path: Path) -> None:
+    """A file's or a directory's data and entries onto the disk."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:

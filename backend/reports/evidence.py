@@ -76,11 +76,10 @@ def evidence_flags(
     answers: Mapping[str, Any],
     ctx: Context,
     *,
-    reused_hashes: Iterable[str] = (),
     identical_to_location: str | None = None,
 ) -> list[Flag]:
-    """Flags for one report. `reused_hashes` are this report's photo hashes already in other reports;
-    `identical_to_location` names another location whose report by the same shopper had the same answers."""
+    """Flags for one report. `identical_to_location` names another location whose report by the same
+    shopper had the same answers. photo.reused is added by `with_reused`, under the write lock."""
     flags: list[Flag] = []
     duration = (ctx.ended_at - ctx.started_at).total_seconds()
     if ctx.channel == "visit" and duration < MIN_VISIT_S:
@@ -111,7 +110,6 @@ def evidence_flags(
             talk = metrics.talk_s
             if metrics.answered and talk is not None and talk < MIN_CALL_AFTER_ANSWER_S:
                 flags.append(Flag("call.too_short", f"{q.key}: the conversation lasted {talk:.0f} s"))
-    flags.extend(reused_flags(reused_hashes))
     if identical_to_location:
         flags.append(Flag("answers.identical",
                           f"the same answers as this shopper's previous report for location {identical_to_location}"))

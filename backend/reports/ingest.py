@@ -31,8 +31,8 @@ from typing import Any
 import msgspec
 
 from backend import db
-from backend.reports import evidence
 from backend.ids import uuid7
+from backend.reports import evidence
 
 CURRENT_SQL = "SELECT shopper, content_hash, revision, status, task FROM report WHERE id = ?"
 

@@ -349,8 +349,7 @@ async def _write(actor: Actor, data: ReportCreate, digest: str, p: _Prepared) ->
             id=data.id, task=data.task_id, shopper=actor.user_id, organisation=task["organisation_id"],
             location=task["location_id"], form_version=task["form_version_id"], **values))
     else:
-        previous = await t.Report.select(t.Report.score_final, t.Report.score_detail).where(
-            t.Report.id == data.id).output(load_json=True).first()
+        previous = await t.Report.select(t.Report.score_final).where(t.Report.id == data.id).first()
         # Only the revision this edit replaces, still editable: on PostgreSQL a review (or another edit)
         # may have committed since _unchanged looked, and must not be overwritten.
         if not await t.Report.update({getattr(t.Report, k): v for k, v in values.items()}).where(
@@ -368,19 +367,15 @@ async def _write(actor: Actor, data: ReportCreate, digest: str, p: _Prepared) ->
         await tasks.move(actor, data.task_id, p.status, TaskStatus.submitted, detail={"report_id": str(data.id)})
         await record(actor.user_id, "report.submitted", "report", data.id,
                      {"task_id": str(data.task_id), "score": result.final, "flags": len(flags)})
-        if result.metrics.get("answered") is False:
-            # The probe's result (not answered, censored) is kept; the campaign may call again another day.
-            await campaigns.schedule_retry(actor, data.task_id)
     else:
         if p.status == TaskStatus.returned:
             await tasks.move(actor, data.task_id, p.status, TaskStatus.submitted, detail={"report_id": str(data.id)})
-        was_unanswered = ((previous["score_detail"] or {}).get("metrics") or {}).get("answered") is False
-        if result.metrics.get("answered") is False and not was_unanswered \
-                and not await Task.exists().where(Task.retry_of == data.task_id):
-            # Corrected to a call nobody answered: the campaign may call again, as for a first report.
-            await campaigns.schedule_retry(actor, data.task_id)
         await record(actor.user_id, "report.revised", "report", data.id,
                      {"revision": revision, "score_before": previous["score_final"], "score_after": result.final})
+    if result.metrics.get("answered") is False and not await Task.exists().where(Task.retry_of == data.task_id):
+        # A call nobody answered, in the first report or corrected to that later: the result (censored) is
+        # kept, and the campaign may call again another day, once.
+        await campaigns.schedule_retry(actor, data.task_id)
 
 
 async def _flags(data: ReportCreate, task: dict[str, Any], previous: dict[str, Any] | None,
@@ -483,8 +478,15 @@ async def list_comments(actor: Actor, report_id: uuid.UUID, page: PageParams) ->
                 offset=page.offset)
 
 
-async def list_revisions(actor: Actor, report_id: uuid.UUID, page: PageParams | None = None) -> Page[ReportRevision]:
-    """Oldest first; without `page`, every revision."""
+async def list_revisions(actor: Actor, report_id: uuid.UUID, page: PageParams) -> Page[ReportRevision]:
+    """Oldest first."""
+    items = await _revisions(actor, report_id, page)
+    total = await t.ReportRevision.count().where(t.ReportRevision.report == report_id)
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+async def _revisions(actor: Actor, report_id: uuid.UUID, page: PageParams | None = None) -> list[ReportRevision]:
+    """Oldest first; without `page`, every one."""
     await _row(actor, report_id, t.Report.id)
     query = t.ReportRevision.select(
         t.ReportRevision.number, t.ReportRevision.submitted_at, t.ReportRevision.started_at,
@@ -493,13 +495,10 @@ async def list_revisions(actor: Actor, report_id: uuid.UUID, page: PageParams | 
     ).where(t.ReportRevision.report == report_id).order_by(t.ReportRevision.number).output(load_json=True)
     if page is not None:
         query = query.limit(page.limit).offset(page.offset)
-    rows = await query
-    total = await t.ReportRevision.count().where(t.ReportRevision.report == report_id) if page else len(rows)
     shopper = actor.role == Role.shopper  # shoppers see no scores (DESIGN §2)
-    items = [msgspec.convert({**r, "score": None if shopper else {
+    return [msgspec.convert({**r, "score": None if shopper else {
         "calculated": r["score_calculated"], "final": r["score_final"], "failed": r["failed"]}}, ReportRevision)
-        for r in rows]
-    return Page(items=items, total=total, limit=page.limit if page else len(items), offset=page.offset if page else 0)
+        for r in await query]
 
 
 def answer_changes(before: dict[str, Any], after: dict[str, Any]) -> list[AnswerChange]:
@@ -515,7 +514,7 @@ def answer_changes(before: dict[str, Any], after: dict[str, Any]) -> list[Answer
 
 
 async def diff(actor: Actor, report_id: uuid.UUID, from_revision: int | None, to_revision: int | None) -> ReportDiff:
-    revisions = {r.number: r for r in (await list_revisions(actor, report_id)).items}
+    revisions = {r.number: r for r in await _revisions(actor, report_id)}
     latest = max(revisions)
     to_n = to_revision or latest
     from_n = from_revision or max(1, to_n - 1)
@@ -546,6 +545,7 @@ async def review_queue(actor: Actor, page: PageParams, organisation_id: uuid.UUI
 
 
 async def bulk_approve(actor: Actor, data: BulkApprove) -> BulkApproveResult:
+    submitted_before = in_utc(submitted_before=data.submitted_before)["submitted_before"]
     async with db.writing():
         query = t.Report.select(t.Report.id).where(
             (t.Report.status == ReportStatus.submitted.value) & (t.Report.flag_count <= data.max_flags))
@@ -554,8 +554,7 @@ async def bulk_approve(actor: Actor, data: BulkApprove) -> BulkApproveResult:
             t.Report.location == data.location_id if data.location_id else None,
             t.Report.task.campaign == data.campaign_id if data.campaign_id else None,
             t.Report.task.wave == data.wave_id if data.wave_id else None,
-            t.Report.submitted_at < in_utc(submitted_before=data.submitted_before)["submitted_before"]
-            if data.submitted_before else None,
+            t.Report.submitted_at < submitted_before if submitted_before else None,
         ):
             if clause is not None:
                 query = query.where(clause)

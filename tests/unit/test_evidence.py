@@ -7,7 +7,7 @@ import datetime as dt
 import msgspec
 
 from api_schemas.forms import FormDefinition
-from backend.reports.evidence import Context, distance_m, evidence_flags
+from backend.reports.evidence import Context, Flag, distance_m, evidence_flags, with_reused
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 5, 4, 10, tzinfo=UTC)
@@ -45,8 +45,8 @@ def test_each_flag_has_its_reason():
     answers = {"checkin": {"lat": 50.01, "lon": 14.0}, "entered": (T0 - dt.timedelta(hours=1)).isoformat(),
                "call": {"events": [{"event": "dialled", "at": at(0)}, {"event": "answered", "at": at(0.2)},
                                    {"event": "ended", "at": at(5)}]}}
-    flags = evidence_flags(FORM, answers, ctx(ended_at=T0 + dt.timedelta(minutes=11)),
-                           reused_hashes={"a" * 64}, identical_to_location="Brno")
+    flags = with_reused(evidence_flags(FORM, answers, ctx(ended_at=T0 + dt.timedelta(minutes=11)),
+                                       identical_to_location="Brno"), {"a" * 64})
     codes = [f.code for f in flags]
     assert codes == ["visit.too_short", "gps.far", "time.outside_window", "timing.implausible", "call.too_short",
                      "photo.reused", "answers.identical"]
@@ -70,7 +70,6 @@ def test_a_short_call_timed_from_the_menu_is_flagged_although_dialling_to_answer
 
 
 def test_reuse_found_under_the_write_lock_takes_the_place_evidence_flags_gives_it():
-    from backend.reports.evidence import Flag, with_reused
     flags = [Flag("visit.too_short", "x"), Flag("photo.reused", "old"), Flag("answers.identical", "y")]
     codes = [f.code for f in with_reused(flags, {"b" * 64, "a" * 64})]
     assert codes == ["visit.too_short", "photo.reused", "photo.reused", "answers.identical"]
