@@ -6,6 +6,9 @@
 // false (eq AND ne); ordering is for numbers only; and/or/not count only `true` as true;
 // arithmetic on a non-number or division by zero is missing; malformed expressions throw.
 // All arguments are always evaluated (no short-circuit) so a malformed branch always throws.
+// `answered` is false for a missing, null or N/A answer and for a blank string (empty or only the
+// BLANK characters below); the server's `required` check uses the same test, so a form should
+// use isAnswered for its own required check too.
 
 export const MAX_DEPTH = 32;
 
@@ -20,6 +23,9 @@ const ARITY = {
   count: [1, 1], add: [2, null], sub: [2, null], mul: [2, null], div: [2, null],
 };
 const NODE_FIELDS = new Set(["op", "args", "key"]);
+// The same class as _BLANK in conditions.py, character for character: the union of what JavaScript's
+// trim() and Python's str.isspace() call white space, written out so neither runtime decides.
+const BLANK = /^[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]*$/;
 
 function isObject(x) {
   return x !== null && typeof x === "object" && !Array.isArray(x);
@@ -28,6 +34,16 @@ function isObject(x) {
 /** An N/A answer is exactly an object whose "na" is the boolean true. */
 export function isNaAnswer(answer) {
   return isObject(answer) && answer.na === true;
+}
+
+/** Whether `raw` is a string holding nothing but blank characters. */
+export function isBlankText(raw) {
+  return typeof raw === "string" && BLANK.test(raw);
+}
+
+/** What `answered` tests of a raw answer: present, not null, not N/A and not a blank string. */
+export function isAnswered(raw) {
+  return raw !== undefined && raw !== null && !isNaAnswer(raw) && !isBlankText(raw);
 }
 
 /** Normalise an answer or literal to the evaluator's value kinds. */
@@ -137,10 +153,8 @@ function ev(node, answers, selfValue, depth) {
       return literal(args[0]);
     case "var":
       return valueOf(answerOf(answers, key));
-    case "answered": {
-      const raw = answerOf(answers, key);
-      return raw !== undefined && raw !== null && !isNaAnswer(raw);
-    }
+    case "answered":
+      return isAnswered(answerOf(answers, key));
     case "is_na":
       return isNaAnswer(answerOf(answers, key));
     case "self":

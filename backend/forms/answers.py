@@ -22,12 +22,19 @@ any, if na_allowed {"na": true}
 A missing key means unanswered; ``null`` is not an answer (leave the key out instead).
 
 Rules: ``required`` applies only to a shown question (show-if true and every enclosing section
-shown); N/A satisfies ``required``. An answer to a HIDDEN question is REJECTED
-(``answer.hidden``): the phone drops answers when their question disappears, so one arriving
-means the client and server disagree about the form, and silently keeping it would let it
-reappear in exports. A constraint is evaluated with ``self`` = the answer (not for N/A) over the
-answers of shown questions, and must be true. Reasons are ``"<code>: <detail>"`` with a
-stable code such as ``answer.required``.
+shown); N/A satisfies ``required``. "Answered" means what the condition language's ``answered``
+says (``backend.forms.conditions.is_answered``), so show-ifs and ``required`` never disagree: a
+BLANK string (empty or only white space, as that module defines it) does not answer a required
+question of any type (``answer.required``); an optional question keeps its usual shape check
+(a text may be blank, a choice or timestamp may not). ``false``, ``0`` and ``[]`` are answers:
+``[]`` is the documented "none of them" for a multiple choice, so it satisfies ``required``; a
+form that needs at least one choice says so with the constraint ``count(self) >= 1``.
+
+An answer to a HIDDEN question is REJECTED (``answer.hidden``): the phone drops answers when
+their question disappears, so one arriving means the client and server disagree about the form,
+and silently keeping it would let it reappear in exports. A constraint is evaluated with
+``self`` = the answer (not for N/A) over the answers of shown questions, and must be true.
+Reasons are ``"<code>: <detail>"`` with a stable code such as ``answer.required``.
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ from typing import Any
 from api_schemas.forms import (
     FormDefinition, Integer, MultipleChoice, Nps, Question, Rating, SingleChoice, Text,
 )
-from backend.forms.conditions import compile_condition, is_na_answer
+from backend.forms.conditions import compile_condition, is_blank_text, is_na_answer
 from backend.forms.definition import outline, per_definition, question_type, visibility
 from backend.forms.timers import parse_instant, timer_problems
 
@@ -204,6 +211,10 @@ def check_answers(defn: FormDefinition, answers: dict[str, Any]) -> list[tuple[s
             continue
         if value is None:
             problems.append((key, "answer.null: leave the key out for an unanswered question"))
+            continue
+        if rule.required and is_blank_text(value):
+            problems.append((key, "answer.required: the question is shown and required, and a blank "
+                                  "answer (empty or only spaces) does not answer it"))
             continue
         if is_na_answer(value):
             if rule.is_note:

@@ -35,7 +35,10 @@ always an error, never silently skipped)
 * ``and`` (any args, none → true), ``or`` (any args, none → false): a value counts as true
   only when it is the boolean ``true``; the result is always a boolean.
 * ``not`` (1 arg): ``true`` unless the value is the boolean ``true`` (so not(missing) is true).
-* ``answered`` (key, no args): the question has an answer that is not N/A and not null.
+* ``answered`` (key, no args): the question has an answer that is not null, not N/A and not a
+  blank string (see below); ``false``, ``0`` and ``[]`` (no choice selected) ARE answers.
+  ``check_answers`` uses the same test for ``required``, so a show-if on ``answered`` and the
+  required check never disagree about a question.
 * ``is_na`` (key, no args): the answer is an N/A answer ``{"na": true}``.
 * ``in`` (≥2 args): args[0] is a bool/number/string ``eq`` to some later argument; a later
   argument that is a list is searched element by element (one level).
@@ -43,6 +46,14 @@ always an error, never silently skipped)
 * ``count`` (1 arg): the length of a list as a number; anything else → missing.
 * ``add``/``sub``/``mul``/``div`` (≥2 args): folded left to right over numbers; any operand
   that is not a number, division by zero, or a non-finite result → missing.
+
+Blank strings
+-------------
+A string is blank when it is empty or every character in it is one of: U+0009–U+000D,
+U+001C–U+0020, U+0085, U+00A0, U+1680, U+2000–U+200A, U+2028, U+2029, U+202F, U+205F, U+3000,
+U+FEFF. That is the union of what Python's ``str.isspace`` and JavaScript's ``String.trim``
+treat as white space (the two differ: Python alone has U+001C–U+001F and U+0085, JavaScript alone
+U+FEFF), written out so both sides use the same fixed list rather than their runtime's.
 
 Errors
 ------
@@ -56,12 +67,17 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 
 from api_schemas.forms import Expr
 
 MAX_DEPTH: Final = 32
+
+# The blank characters of the module docstring; conditions.js has the same class, character for character.
+_BLANK: Final = re.compile(
+    r"[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]*")
 
 
 class _Missing:
@@ -108,6 +124,16 @@ def is_na_answer(answer: Any) -> bool:
     if cls is dict:  # decoded JSON: skip the (slow) abstract Mapping check, per answer per report
         return answer.get("na") is True
     return cls not in _NEVER_MAPPINGS and isinstance(answer, Mapping) and answer.get("na") is True
+
+
+def is_blank_text(raw: Any) -> bool:
+    """Whether `raw` is a string holding nothing but blank characters (see the module docstring)."""
+    return isinstance(raw, str) and _BLANK.fullmatch(raw) is not None
+
+
+def is_answered(raw: Any) -> bool:
+    """What ``answered`` tests of a raw answer: present, not null, not N/A and not a blank string."""
+    return raw is not MISSING and raw is not None and not is_na_answer(raw) and not is_blank_text(raw)
 
 
 def value_of(raw: Any) -> Any:
@@ -233,8 +259,7 @@ def _eval(node: Any, answers: Mapping[str, Any], self_value: Any, depth: int) ->
     if op == "var":
         return value_of(answers.get(key, MISSING))
     if op == "answered":
-        raw = answers.get(key, MISSING)
-        return raw is not MISSING and raw is not None and not is_na_answer(raw)
+        return is_answered(answers.get(key, MISSING))
     if op == "is_na":
         return is_na_answer(answers.get(key, MISSING))
     if op == "self":
@@ -307,10 +332,7 @@ def _compile(node: Any, depth: int) -> _Compiled:
     if op == "var":
         return lambda answers, self_value: value_of(answers.get(key, MISSING))
     if op == "answered":
-        def answered(answers: Mapping[str, Any], self_value: Any) -> Any:
-            raw = answers.get(key, MISSING)
-            return raw is not MISSING and raw is not None and not is_na_answer(raw)
-        return answered
+        return lambda answers, self_value: is_answered(answers.get(key, MISSING))
     if op == "is_na":
         return lambda answers, self_value: is_na_answer(answers.get(key, MISSING))
     if op == "self":
@@ -403,5 +425,5 @@ def iter_nodes(expr: Any) -> Iterator[tuple[str, str | None]]:
 
 __all__ = [
     "MAX_DEPTH", "MISSING", "ConditionError", "check_expr", "compile_condition", "evaluate",
-    "is_na_answer", "is_true", "iter_nodes", "kind", "value_of",
+    "is_answered", "is_blank_text", "is_na_answer", "is_true", "iter_nodes", "kind", "value_of",
 ]

@@ -16,7 +16,7 @@ from api_schemas.forms import (
     Band, DefinitionProblem, FormDefinition, MultipleChoice, Question, Rating, Section,
     SingleChoice, TimerSequence, YesNo,
 )
-from backend.forms.conditions import MISSING, check_expr, compile_condition, iter_nodes
+from backend.forms.conditions import MISSING, check_expr, compile_condition, is_blank_text, iter_nodes
 
 Node = Union[Question, Section]
 
@@ -277,7 +277,7 @@ def _question_problems(q: Question, path: str) -> list[DefinitionProblem]:
             add(".choices", "a choice question needs at least one choice")
         seen: dict[str, int] = {}
         for i, choice in enumerate(q.choices):
-            if not choice.value or not choice.value.strip():
+            if is_blank_text(choice.value):  # a blank answer never answers a required question
                 add(f".choices[{i}].value", "choice without a value")
             elif choice.value in seen:
                 add(f".choices[{i}].value", f"duplicate choice value {choice.value!r} (also choices[{seen[choice.value]}])")

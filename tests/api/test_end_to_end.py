@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 
 import pytest
@@ -124,6 +125,33 @@ async def test_invalid_report_lists_every_problem_and_writes_nothing(client):
             "answers.unknown_q"} <= fields
     assert (await w.ok("coordinator", "GET", "/reports"))["total"] == 0
     assert (await w.ok("coordinator", "GET", f"/tasks/{task['id']}"))["status"] == "assigned"
+
+
+async def test_required_text_left_blank_is_refused_naming_it_and_nothing_is_written(client):
+    w = await build_world(client)
+    definition = copy.deepcopy(SMALL_CALL_FORM)
+    definition["sections"][1]["items"].append(
+        {"type": "text", "key": "what_happened", "label": {"en": "What happened?"}, "required": True})
+    form = await w.ok("coordinator", "POST", "/forms", json={"name": "Call with a comment", "channel": "call",
+                                                             "definition": definition})
+    version = await w.ok("coordinator", "POST", f"/forms/{form['id']}/publish", status=200)
+    task = await make_task(w, version["id"], w.own_location_id)
+    for blank in ("", "   ", "\t\n\u00a0"):
+        body = report_body(task)
+        body["answers"]["what_happened"] = blank
+        response = await w.call("shopper", "POST", "/reports", json=body)
+        assert response.status_code == 422, blank
+        assert response.json()["code"] == "report.invalid"
+        [error] = response.json()["errors"]
+        assert error["field"] == "answers.what_happened" and error["reason"].startswith("answer.required:")
+        assert "blank" in error["reason"]
+    assert (await w.ok("coordinator", "GET", "/reports"))["total"] == 0
+    assert (await w.ok("coordinator", "GET", f"/tasks/{task['id']}"))["status"] == "assigned"
+    # Words with spaces around them are an answer, kept as the shopper typed them.
+    body = report_body(task)
+    body["answers"]["what_happened"] = "  Put on hold twice "
+    stored = await w.ok("shopper", "POST", "/reports", json=body, status=201)
+    assert stored["answers"]["what_happened"] == "  Put on hold twice "
 
 
 async def test_shopper_cannot_report_someone_elses_task(client):

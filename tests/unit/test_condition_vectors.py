@@ -8,9 +8,13 @@ from typing import Any
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from api_schemas.forms import Expr
-from backend.forms.conditions import MISSING, ConditionError, compile_condition, evaluate, is_true, kind
+from backend.forms.conditions import (
+    MISSING, ConditionError, compile_condition, evaluate, is_answered, is_blank_text, is_true, kind,
+)
 
 VECTORS = json.loads(
     (Path(__file__).resolve().parents[2] / "mobile_forms" / "condition_vectors.json").read_text("utf-8")
@@ -107,3 +111,22 @@ def test_vector_as_struct(vector: dict[str, Any]) -> None:
     kwargs = {"self_value": vector["self"]} if "self" in vector else {}
     got = evaluate(expr, vector["answers"], **kwargs)
     assert _same_json(_as_json(got), vector["expected"])
+
+
+_BLANK_CHARS = ("\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+                + "\u2028\u2029\u202f\u205f\u3000\ufeff")
+_ANSWERED = {"op": "answered", "key": "t"}
+
+
+@given(st.text(alphabet=st.sampled_from(_BLANK_CHARS) | st.characters(blacklist_categories=("Cs",)), max_size=20))
+@settings(max_examples=300, deadline=None)
+def test_a_string_is_answered_exactly_when_it_has_a_non_blank_character(text: str) -> None:
+    """Interpreted, compiled and as a Struct; a string Python's strip() empties is never answered."""
+    expected = any(c not in _BLANK_CHARS for c in text)
+    answers = {"t": text}
+    assert evaluate(_ANSWERED, answers) is expected
+    assert compile_condition(_ANSWERED)(answers) is expected
+    assert compile_condition(msgspec.convert(_ANSWERED, Expr))(answers) is expected
+    assert is_answered(text) is expected and is_blank_text(text) is not expected
+    if not text.strip():
+        assert not expected

@@ -143,6 +143,14 @@ def test_unknown_op_in_plain_json_is_a_shape_error() -> None:
     assert [p.path for p in found] == ["sections[0].items[0].show_if.op"]
 
 
+def test_a_choice_value_must_not_be_blank() -> None:
+    # A blank string never answers a required question, so a blank choice could never be chosen.
+    for blank in (" ", "\t", "\ufeff", "\u00a0\u3000"):
+        found = problems(form(section("s", {"type": "single_choice", "key": "c",
+                                            "choices": [{"value": "a"}, {"value": blank}]})))
+        assert found == {("sections[0].items[0].choices[1].value", "choice without a value")}, blank
+
+
 def test_shape_errors_from_plain_json_are_reported_with_a_path() -> None:
     found = check_definition(form(section("s", {"type": "single_choice", "key": "c", "choices": [{"label": {}}]})))
     assert len(found) == 1 and found[0].path == "sections[0].items[0].choices[0]"
