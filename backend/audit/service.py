@@ -31,6 +31,12 @@ async def record(
     )
 
 
+async def recorded(action: str, entity: str, entity_id: uuid.UUID | str) -> bool:
+    """Whether `action` has been recorded on this entity (inside the caller's transaction)."""
+    return await AuditEntry.exists().where(
+        (AuditEntry.entity_id == str(entity_id)) & (AuditEntry.entity == entity) & (AuditEntry.action == action))
+
+
 async def list_entries(
     page: Any, *, entity: str | None, entity_id: str | None, action: str | None, actor_id: uuid.UUID | None,
     since: dt.datetime | None, until: dt.datetime | None,

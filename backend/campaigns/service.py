@@ -35,7 +35,7 @@ from api_schemas.tasks import TaskStatus
 from backend import db
 from backend.accounts.security import Actor
 from backend.accounts.tables import Organisation, ShopperProfile, User
-from backend.audit.service import record
+from backend.audit.service import record, recorded
 from backend.campaigns import assignment, planning
 from backend.campaigns import tables as t
 from backend.errors import Conflict, InvalidInput, NotFound
@@ -510,6 +510,11 @@ async def schedule_retry(actor: Actor, task_id: uuid.UUID) -> uuid.UUID | None:
     """After an unanswered call probe: the next attempt on another day in the same slot, if the rules allow.
 
     Runs inside the caller's transaction. Returns the new task's id, or None when no retry is due."""
+    # Once per task: a report corrected again looks for no second retry (one planned and since cancelled
+    # included: the planned-probe key holds one attempt n + 1), nor says again that none was possible.
+    if await Task.exists().where(Task.retry_of == task_id) or await recorded("task.retry_not_possible", "task",
+                                                                             task_id):
+        return None
     row = await Task.select(
         Task.id, Task.organisation, Task.location, Task.form_version, Task.channel, Task.window_start, Task.campaign,
         Task.wave, Task.slot_key, Task.probe_index, Task.attempt, Task.language, Task.location.timezone.as_alias("tz"),
@@ -549,3 +554,24 @@ async def schedule_retry(actor: Actor, task_id: uuid.UUID) -> uuid.UUID | None:
         day += dt.timedelta(days=1)
     await record(actor.user_id, "task.retry_not_possible", "task", row["id"], {"reason": "no slot left in the wave"})
     return None
+
+
+# A retry nobody has under way: a task in these has no report (submitting moves it on in the same write),
+# and an accepted one is left, as its shopper may be making the call.
+_RETRY_NOT_STARTED = (TaskStatus.open.value, TaskStatus.assigned.value)
+
+
+async def cancel_retry(task_id: uuid.UUID, report_id: uuid.UUID, revision: int) -> None:
+    """After a report of `task_id` is corrected to say the call was answered: its retry, if not yet under
+    way, is no longer needed and the system cancels it (audited with why). Inside the caller's transaction."""
+    retries = await Task.select(Task.id, Task.status).where(
+        (Task.retry_of == task_id) & Task.status.is_in(list(_RETRY_NOT_STARTED)))
+    for row in retries:
+        try:
+            await tasks.move(None, row["id"], TaskStatus(row["status"]), TaskStatus.cancelled,
+                             detail={"reason": "the call it retries was answered (its report was corrected)",
+                                     "retry_of": str(task_id), "report_id": str(report_id), "revision": revision})
+        except Conflict as exc:
+            if exc.code != "task.changed":
+                raise
+            # PostgreSQL: it moved on (say it was reported) since it was read; left as it now is.

@@ -350,6 +350,9 @@ async def _write(actor: Actor, data: ReportCreate, digest: str, p: _Prepared) ->
             location=task["location_id"], form_version=task["form_version_id"], **values))
     else:
         previous = await t.Report.select(t.Report.score_final).where(t.Report.id == data.id).first()
+        # A resubmission awaits review: the return's reason and reviewer stay in the audit log and the
+        # comments, not on a report that would look reviewed.
+        values.update(review_reason=None, reviewed_by=None, reviewed_at=None)
         # Only the revision this edit replaces, still editable: on PostgreSQL a review (or another edit)
         # may have committed since _unchanged looked, and must not be overwritten.
         if not await t.Report.update({getattr(t.Report, k): v for k, v in values.items()}).where(
@@ -372,10 +375,14 @@ async def _write(actor: Actor, data: ReportCreate, digest: str, p: _Prepared) ->
             await tasks.move(actor, data.task_id, p.status, TaskStatus.submitted, detail={"report_id": str(data.id)})
         await record(actor.user_id, "report.revised", "report", data.id,
                      {"revision": revision, "score_before": previous["score_final"], "score_after": result.final})
-    if result.metrics.get("answered") is False and not await Task.exists().where(Task.retry_of == data.task_id):
+    answered = result.metrics.get("answered")
+    if answered is False:
         # A call nobody answered, in the first report or corrected to that later: the result (censored) is
         # kept, and the campaign may call again another day, once.
         await campaigns.schedule_retry(actor, data.task_id)
+    elif answered is True and revision > 1:
+        # Corrected to say it was answered: a retry scheduled for it and not yet under way is not needed.
+        await campaigns.cancel_retry(data.task_id, data.id, revision)
 
 
 async def _flags(data: ReportCreate, task: dict[str, Any], previous: dict[str, Any] | None,

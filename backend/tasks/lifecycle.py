@@ -25,6 +25,8 @@ TRANSITIONS: dict[tuple[S, S], frozenset[Role]] = {
     (S.open, S.expired): _SYSTEM,
     (S.assigned, S.expired): _SYSTEM,
     (S.accepted, S.expired): _SYSTEM,
+    # Cancelled by staff, or by the system (which may make any move listed here): a retry of a call
+    # whose report was corrected to say it was answered, while the retry is not yet under way.
     (S.open, S.cancelled): _STAFF,
     (S.assigned, S.cancelled): _STAFF,
     (S.accepted, S.cancelled): _STAFF,

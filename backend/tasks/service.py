@@ -213,16 +213,17 @@ async def create_task(actor: Actor, data: TaskCreate, *, as_of: dt.datetime | No
 _ANYONE: Any = object()
 
 
-async def move(actor: Actor, task_id: uuid.UUID, current: TaskStatus, target: TaskStatus,
+async def move(actor: Actor | None, task_id: uuid.UUID, current: TaskStatus, target: TaskStatus,
                values: dict[Any, Any] | None = None, detail: dict[str, Any] | None = None,
                shopper_was: uuid.UUID | None = _ANYONE) -> None:
-    """Guarded transition inside the caller's write transaction. The update re-checks the status and,
-    on PostgreSQL where a reassignment may commit meanwhile, the shopper: `shopper_was` as the caller
-    saw it, and a shopper's own move always needs the task still to be theirs."""
-    if not can_move(current, target, actor.role):
+    """Guarded transition inside the caller's write transaction; actor None is the system itself (audited
+    without an actor). The update re-checks the status and, on PostgreSQL where a reassignment may commit
+    meanwhile, the shopper: `shopper_was` as the caller saw it, and a shopper's own move always needs the
+    task still to be theirs."""
+    if not can_move(current, target, actor.role if actor else None):
         raise Conflict(f"A task that is {current.value} cannot become {target.value}.",
                        code="task.invalid_transition")
-    if shopper_was is _ANYONE and actor.role == Role.shopper and current != TaskStatus.open:
+    if shopper_was is _ANYONE and actor is not None and actor.role == Role.shopper and current != TaskStatus.open:
         shopper_was = actor.user_id
     guard = (t.Task.id == task_id) & (t.Task.status == current.value)
     if shopper_was is not _ANYONE:
@@ -231,7 +232,7 @@ async def move(actor: Actor, task_id: uuid.UUID, current: TaskStatus, target: Ta
         guard).returning(t.Task.id)
     if not updated:
         raise Conflict("The task changed meanwhile; reload it.", code="task.changed")
-    await record(actor.user_id, f"task.{target.value}", "task", task_id,
+    await record(actor.user_id if actor else None, f"task.{target.value}", "task", task_id,
                  {"from": current.value, "to": target.value, **(detail or {})})
 
 

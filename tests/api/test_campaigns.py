@@ -382,3 +382,86 @@ async def test_a_report_corrected_to_unanswered_schedules_the_retry(client):
     again = {**fixed, "replaces_revision": 2, "ended_at": (dialled + dt.timedelta(seconds=65)).isoformat()}
     await w.ok(s1, "POST", "/reports", status=200, json=again)
     assert len(_retries((await w.ok("coordinator", "GET", "/tasks", params=all_tasks))["items"], current)) == 1
+
+
+def _call(task: dict, dialled: dt.datetime, *events: tuple[str, int]) -> dict:
+    """A report body for a call dialled at `dialled`: (event, seconds after dialling) each."""
+    return {"task_id": task["id"], "started_at": dialled.isoformat(),
+            "ended_at": (dialled + dt.timedelta(seconds=70)).isoformat(),
+            "answers": {"call": {"events": [{"event": e, "at": (dialled + dt.timedelta(seconds=s)).isoformat()}
+                                            for e, s in events]}}}
+
+
+async def _return(w: World, report: dict) -> None:
+    await w.ok("coordinator", "POST", f"/reports/{report['id']}/return", json={"comments": [{"text": "Check it."}]})
+
+
+async def test_a_report_corrected_to_answered_cancels_the_retry_nobody_has_under_way(client):
+    """The first report said nobody answered, the fix says someone did: the retry, assigned but not yet
+    accepted, is cancelled by the system, and the audit log says why."""
+    w = await build_world(client)
+    s1, s2 = await add_shoppers(w, 2)
+    hotline, current = await _hotline_task_now(w, s1)
+    dialled = dt.datetime.now(UTC) - dt.timedelta(minutes=10)
+    unanswered = {"id": new_id(), **_call(current, dialled, ("dialled", 0), ("gave_up", 60))}
+    report = await w.ok(s1, "POST", "/reports", status=201, json=unanswered)
+    all_tasks = {"location_id": hotline["id"], "limit": 100}
+    (retry,) = _retries((await w.ok("coordinator", "GET", "/tasks", params=all_tasks))["items"], current)
+    await w.ok("coordinator", "POST", f"/tasks/{retry['id']}/assign", json={"shopper_id": w.users[s2]["id"]})
+    await _return(w, report)
+    answered = _call(current, dialled, ("dialled", 0), ("answered", 20), ("ended", 70))
+    await w.ok(s1, "POST", "/reports", status=200, json={**unanswered, "replaces_revision": 1, **answered})
+    assert (await w.ok(s2, "GET", f"/tasks/{retry['id']}"))["status"] == "cancelled"  # as its shopper sees it
+    (entry,) = (await w.ok("coordinator", "GET", "/audit", params={"entity_id": retry["id"],
+                                                                   "action": "task.cancelled"}))["items"]
+    assert entry["actor_id"] is None  # the system, not the shopper who corrected the report
+    assert entry["detail"]["from"] == "assigned" and entry["detail"]["retry_of"] == current["id"]
+    assert entry["detail"]["report_id"] == report["id"] and "answered" in entry["detail"]["reason"]
+    # Once per task: corrected back to unanswered, it is not retried a second time (nor does it fail).
+    await _return(w, report)
+    await w.ok(s1, "POST", "/reports", status=200, json={**unanswered, "replaces_revision": 2})
+    assert [t["status"] for t in _retries((await w.ok("coordinator", "GET", "/tasks", params=all_tasks))["items"],
+                                          current)] == ["cancelled"]
+
+
+async def test_a_correction_to_answered_leaves_a_retry_already_under_way(client):
+    w = await build_world(client)
+    s1, s2 = await add_shoppers(w, 2)
+    hotline, current = await _hotline_task_now(w, s1)
+    dialled = dt.datetime.now(UTC) - dt.timedelta(minutes=10)
+    unanswered = {"id": new_id(), **_call(current, dialled, ("dialled", 0), ("gave_up", 60))}
+    report = await w.ok(s1, "POST", "/reports", status=201, json=unanswered)
+    (retry,) = _retries((await w.ok("coordinator", "GET", "/tasks",
+                                    params={"location_id": hotline["id"], "limit": 100}))["items"], current)
+    await w.ok("coordinator", "POST", f"/tasks/{retry['id']}/assign", json={"shopper_id": w.users[s2]["id"]})
+    await w.ok(s2, "POST", f"/tasks/{retry['id']}/accept", status=200)
+    await _return(w, report)
+    answered = _call(current, dialled, ("dialled", 0), ("answered", 20), ("ended", 70))
+    await w.ok(s1, "POST", "/reports", status=200, json={**unanswered, "replaces_revision": 1, **answered})
+    assert (await w.ok("coordinator", "GET", f"/tasks/{retry['id']}"))["status"] == "accepted"
+    trail = await w.ok("coordinator", "GET", "/audit", params={"entity_id": retry["id"], "action": "task.cancelled"})
+    assert trail["total"] == 0
+
+
+async def test_a_call_with_no_retry_slot_left_says_so_once_however_often_it_is_corrected(client):
+    from backend.campaigns.tables import Wave
+
+    w = await build_world(client)
+    (s1,) = await add_shoppers(w, 1)
+    hotline, current = await _hotline_task_now(w, s1)
+    # The wave ends today: no later day is left for a retry.
+    await Wave.update({Wave.ends_on: dt.date.fromisoformat(current["window_start_local"][:10])}).where(
+        Wave.id == current["wave_id"])
+    dialled = dt.datetime.now(UTC) - dt.timedelta(minutes=10)
+    unanswered = {"id": new_id(), **_call(current, dialled, ("dialled", 0), ("gave_up", 60))}
+    report = await w.ok(s1, "POST", "/reports", status=201, json=unanswered)
+    for revision in (1, 2):  # corrected twice, still nobody answered
+        await _return(w, report)
+        await w.ok(s1, "POST", "/reports", status=200, json={
+            **unanswered, "replaces_revision": revision,
+            "ended_at": (dialled + dt.timedelta(seconds=65 - revision)).isoformat()})
+    trail = await w.ok("coordinator", "GET", "/audit", params={"entity_id": current["id"],
+                                                               "action": "task.retry_not_possible"})
+    assert trail["total"] == 1
+    assert _retries((await w.ok("coordinator", "GET", "/tasks",
+                                params={"location_id": hotline["id"], "limit": 100}))["items"], current) == []

@@ -96,6 +96,36 @@ async def test_return_with_comments_fix_and_approve(client):
     assert (await w.call("manager", "GET", "/audit")).status_code == 403
 
 
+async def test_a_resubmitted_report_awaits_review_without_the_returns_review_on_it(client):
+    """Returned, then fixed: the report is in the queue again and says nothing reviewed it; the return
+    stays in its comments and the audit log."""
+    from backend.reports.tables import Report
+
+    w = await build_world(client)
+    task = await make_task(w, await publish_form(w), w.own_location_id)
+    body = report_body(task, friendliness=2)
+    report = await w.ok("shopper", "POST", "/reports", json=body, status=201)
+    returned = await w.ok("coordinator", "POST", f"/reports/{report['id']}/return", status=200,
+                          json={"comments": [{"question_key": "friendliness", "text": "Check this rating."}]})
+    assert returned["review_reason"] == "Check this rating."
+    fixed = await w.ok("shopper", "POST", "/reports", status=200,
+                       json={**body, "answers": answers(friendliness=4), "replaces_revision": 1})
+    assert (fixed["status"], fixed["review_reason"]) == ("submitted", None)
+    assert (await _seen(w, report))["review_reason"] is None
+    queue = (await w.ok("coordinator", "GET", "/reports/review-queue"))["items"]
+    assert [(r["id"], r["review_reason"]) for r in queue] == [(report["id"], None)]
+    row = await Report.select(Report.reviewed_by, Report.reviewed_at).where(Report.id == report["id"]).first()
+    assert row == {"reviewed_by": None, "reviewed_at": None}
+    assert [c["text"] for c in (await w.ok("shopper", "GET", f"/reports/{report['id']}/comments"))["items"]] == [
+        "Check this rating."]
+    trail = await w.ok("coordinator", "GET", "/audit", params={"entity_id": report["id"], "action": "report.returned"})
+    assert trail["items"][0]["detail"]["reason"] == "Check this rating."
+    approved = await w.ok("coordinator", "POST", f"/reports/{report['id']}/approve", status=200)
+    assert approved["review_reason"] is None
+    row = await Report.select(Report.reviewed_by, Report.reviewed_at).where(Report.id == report["id"]).first()
+    assert str(row["reviewed_by"]) == w.users["coordinator"]["id"] and row["reviewed_at"] is not None
+
+
 async def _visit_task(w: World, version_id: str, location_id: str, shopper: str) -> dict:
     now = dt.datetime.now(UTC)
     return await w.ok("coordinator", "POST", "/tasks", json={
