@@ -188,8 +188,10 @@ def render(config: Config, results: dict[str, tuple[Summary, Summary]], bare: Su
         f"app's durability. SQLite: Python's sqlite3, WAL, `synchronous = FULL`, `foreign_keys = 1`, "
         f"`BEGIN IMMEDIATE`, {raw_sqlite}. PostgreSQL: asyncpg with {config.pg_raw_connections} connections, "
         "the server's default `synchronous_commit`. No reads, no validation, no HTTP.",
-        "- (c) `benchmarks/bare_app.py` on the same uvicorn with the same defaults: `POST /reports` decodes the "
-        "same JSON body into `api_schemas.reports.ReportCreate` (msgspec) and answers 201 with no body.",
+        "- (c) `benchmarks/bare_app.py` on the same uvicorn with the same defaults, in one process (one event "
+        "loop, where the app in (a) runs in the worker processes named above): `POST /reports` decodes the "
+        "same JSON body into `api_schemas.reports.ReportCreate` (msgspec) and answers 201 with no body. Its "
+        "rate is therefore a one-core ceiling; the (a)/(c) ratio compares the app on all its processes with it.",
         f"- Every HTTP repetition: {config.warmup_s:.1f} s warm-up then {config.duration_s:.1f} s measured"
         + (f", after one {config.probe_s:.1f} s warm-up run per server" if config.probe_s else "") +
         f"; raw repetitions: {config.raw_warmup_s:.1f} s + "
