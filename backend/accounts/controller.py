@@ -23,7 +23,7 @@ from api_schemas.accounts import (
 )
 from api_schemas.common import Page
 from backend.accounts import service
-from backend.accounts.guards import ADMIN, ALL_ROLES, PUBLIC, requires_roles, roles
+from backend.accounts.guards import ADMIN, ALL_ROLES, PUBLIC, STAFF, requires_roles, roles
 from backend.deps import ActorDep, PageDep, PasswordsDep, SettingsDep, ThrottleDep
 from backend.openapi import problems
 
@@ -85,7 +85,7 @@ class UserController(Controller):
     tags = ["users"]
     guards = [requires_roles]
 
-    @get("/", operation_id="ListUsers", opt=roles(*ADMIN), responses=problems())
+    @get("/", operation_id="ListUsers", opt=roles(*STAFF), responses=problems())
     async def list_users(
         self,
         actor: ActorDep,
@@ -95,6 +95,7 @@ class UserController(Controller):
         is_active: FromQuery[bool | None] = None,
         q: Search = None,
     ) -> Page[User]:
+        """By email. Admins see everyone; coordinators see shoppers, to find whom to assign work to."""
         return await service.list_users(actor, page, role, organisation_id, q, is_active)
 
     @post("/", operation_id="CreateUser", opt=roles(*ADMIN), responses=problems(409, 422))
@@ -103,7 +104,7 @@ class UserController(Controller):
 
     @get("/{user_id:uuid}", operation_id="GetUser", opt=roles(*ALL_ROLES), responses=problems(404))
     async def get_user(self, actor: ActorDep, user_id: FromPath[uuid.UUID]) -> User:
-        """Admins see anyone; everyone else only themselves."""
+        """Admins see anyone, coordinators shoppers; everyone else only themselves."""
         return await service.get_user(actor, user_id)
 
     @patch("/{user_id:uuid}", operation_id="UpdateUser", opt=roles(*ADMIN), responses=problems(404, 422))

@@ -159,7 +159,10 @@ async def get_user_unscoped(user_id: uuid.UUID) -> User:
 
 async def get_user(actor: Actor, user_id: uuid.UUID) -> User:
     if actor.role != Role.admin and actor.user_id != user_id:
-        raise NotFound("No such user.", code="user.not_found")
+        user = await get_user_unscoped(user_id) if actor.role == Role.coordinator else None
+        if user is None or user.role != Role.shopper:
+            raise NotFound("No such user.", code="user.not_found")
+        return user
     return await get_user_unscoped(user_id)
 
 
@@ -170,6 +173,8 @@ async def list_users(
     query = t.User.select(*_USER_COLUMNS).order_by(t.User.email)
     count = t.User.count()
     clauses = [
+        # A coordinator sees shoppers only: whom they may assign work to.
+        t.User.role == Role.shopper.value if actor.role != Role.admin else None,
         t.User.role == role.value if role else None,
         t.User.organisation == organisation_id if organisation_id else None,
         contains(q, t.User.email, t.User.name) if q else None,

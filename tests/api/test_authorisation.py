@@ -325,3 +325,22 @@ async def test_a_shopper_may_declare_conflicts_of_interest_but_not_lift_them(cli
     assert (added["excluded_location_ids"], added["capacity_per_day"]) == ([w.own_location_id], 2)
     lifted = await w.ok("coordinator", "PUT", url, json={})
     assert (lifted["excluded_brand_ids"], lifted["excluded_location_ids"]) == ([], [])
+
+
+async def test_a_coordinator_finds_shoppers_to_assign_but_no_other_accounts(client):
+    w = await build_world(client)
+    shoppers = {w.users[who]["id"] for who in ("shopper", "other_shopper")}
+    listed = await w.ok("coordinator", "GET", "/users?limit=100")
+    assert {u["role"] for u in listed["items"]} == {"shopper"}
+    assert shoppers <= {u["id"] for u in listed["items"]} and listed["total"] == len(listed["items"])
+    found = await w.ok("coordinator", "GET", f"/users?q={w.users['other_shopper']['email']}")
+    assert [u["id"] for u in found["items"]] == [w.users["other_shopper"]["id"]]
+    for role in ("admin", "coordinator", "manager"):  # a filter cannot widen the coordinator's view
+        assert (await w.ok("coordinator", "GET", f"/users?role={role}"))["total"] == 0
+    assert (await w.ok("coordinator", "GET", f"/users/{w.users['shopper']['id']}"))["role"] == "shopper"
+    everyone = await w.ok("admin", "GET", "/users?limit=100")
+    for user in everyone["items"]:
+        if user["role"] != "shopper" and user["id"] != w.users["coordinator"]["id"]:  # themselves they may read
+            response = await w.call("coordinator", "GET", f"/users/{user['id']}")
+            assert response.status_code == 404 and response.json()["code"] == "user.not_found", user["email"]
+    assert {"admin", "coordinator", "manager", "shopper"} <= {u["role"] for u in everyone["items"]}
