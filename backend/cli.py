@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--demo-if-empty", action="store_true", help="load the demo data into an empty database")
     serve.add_argument("--workers", type=int, default=int(os.environ.get("FIELDSCORE_WORKERS", "1")),
                        help="server processes; on SQLite each group-commits its own requests and they take "
-                            "turns at the database file (backend.db._WriterFileLock)")
+                            "turns at the database file (backend.db.sqlite.WriterFileLock)")
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     demo = sub.add_parser("demo", help="load the deterministic demo data")

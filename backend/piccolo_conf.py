@@ -1,22 +1,30 @@
-"""Piccolo configuration: the engine from FIELDSCORE_DATABASE_URL and every app's tables."""
+"""Piccolo configuration: every app's tables, and `DB`, the engine from FIELDSCORE_DATABASE_URL.
 
-from piccolo.conf.apps import AppRegistry
+`DB` is built the first time someone asks for it (`from backend.piccolo_conf import DB`, Piccolo's
+own engine lookup), not on import: importing the configuration must not create a database file in
+whatever folder the process runs from. The app and the tests bind their own engine (backend.db.bind).
+"""
 
-from backend.db import create_engine
-from backend.settings import load_settings
+from __future__ import annotations
 
-_settings = load_settings()
-DB = create_engine(_settings.database_url, sqlite_timeout_s=_settings.sqlite_timeout_s)
+import functools
+from typing import Any
 
-APP_REGISTRY = AppRegistry(
-    apps=[
-        "backend.accounts.piccolo_app",
-        "backend.audit.piccolo_app",
-        "backend.locations.piccolo_app",
-        "backend.forms.piccolo_app",
-        "backend.campaigns.piccolo_app",
-        "backend.tasks.piccolo_app",
-        "backend.reports.piccolo_app",
-        "backend.attachments.piccolo_app",
-    ]
-)
+from backend.db.registry import APP_REGISTRY
+
+__all__ = ["APP_REGISTRY", "DB"]
+
+
+@functools.cache
+def _engine() -> Any:
+    from backend.db import create_engine
+    from backend.settings import load_settings
+
+    settings = load_settings()
+    return create_engine(settings.database_url, sqlite_timeout_s=settings.sqlite_timeout_s)
+
+
+def __getattr__(name: str) -> Any:  # PEP 562: `DB` on first use
+    if name == "DB":
+        return _engine()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

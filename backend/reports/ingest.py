@@ -7,7 +7,7 @@ rows, in the same formats, as the Piccolo code in service.py (tests check both g
 
 New reports (the first revision) are written in batches by one writer per engine: while one batch
 is written, the next collects. A batch is one transaction, and takes what is pending once it has
-begun (on SQLite, once this process has the write turn, see backend.db._WriterFileLock). Under the write lock (SQLite) or row locks
+begun (on SQLite, once this process has the write turn, see backend.db.sqlite.WriterFileLock). Under the write lock (SQLite) or row locks
 (PostgreSQL) it re-checks what each report's validation relied on (the id is unused; the task still
 has the status and shopper seen, and no report) and writes the reports that pass with one statement
 per table: multi-row VALUES on SQLite, in one hop to the writer's thread; arrays unnested on

@@ -12,6 +12,7 @@ import msgspec
 import pytest
 
 from backend import db
+from backend.db.raw_sql import numbered as numbered_placeholders
 from backend.reports import ingest
 from tests.api.forms_fixture import answers
 from tests.api.test_end_to_end import make_task, publish_form, report_body
@@ -138,7 +139,7 @@ async def test_a_task_that_changed_is_answered_changed(client):
     ("VALUES (?, ?, 'x', ?)", "VALUES ($1, $2, 'x', $3)"),
 ])
 def test_placeholders_are_numbered_for_postgres(sql, numbered):
-    assert db._numbered(sql) == numbered
+    assert numbered_placeholders(sql) == numbered
 
 
 async def test_hot_path_reads_see_every_commit(client):

@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 import zlib
@@ -42,8 +43,7 @@ from schemathesis.specs.openapi.checks import (
 
 from backend import db
 from backend.app import create_app
-from backend.piccolo_conf import DB
-from backend.settings import Settings, load_settings
+from backend.settings import Settings
 from tests.api.test_end_to_end import make_task, publish_form, report_body
 from tests.conftest import PG_ADMIN_DSN, _pg_base, _pg_execute
 from tests.world import PASSWORD, build_world
@@ -59,7 +59,11 @@ CHECKS = [
 ]
 
 # The document the server serves at /schema/openapi.json (the fixture checks they are the same).
-OPENAPI = json.loads(encode_json(create_app(load_settings(), DB).openapi_schema.to_schema()))
+# Built on a throw-away database: collecting the tests must not create one in the current folder.
+_SCHEMA_DIR = tempfile.TemporaryDirectory(prefix="fieldscore-openapi-")
+OPENAPI = json.loads(encode_json(create_app(Settings(
+    database_url=f"sqlite:///{_SCHEMA_DIR.name}/schema.sqlite3", data_dir=Path(_SCHEMA_DIR.name),
+)).openapi_schema.to_schema()))
 schema = schemathesis.openapi.from_dict(OPENAPI)
 schema.config.seed = 20240611
 schema.config.generation.update(max_examples=MAX_EXAMPLES, deterministic=True)

@@ -1,27 +1,32 @@
-"""Database engines: creation from a URL, binding to the tables, write transactions."""
+"""The SQLite engine: WAL, pooled readers, group commit for writers, the processes' writer lock and
+the checkpointer thread (docs/operations.md, "SQLite engine", says why each exists).
+
+Private aiosqlite and Piccolo names are used only through backend.db.library_internals.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
 import fcntl
-import functools
 import os
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
-from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
-from piccolo.table import Table
 
+from backend.db import library_internals as internals
 
 T = TypeVar("T")
+
+
+def sqlite_fetch(connection: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
+    """On a connection's own thread: one statement and its rows, in one hop."""
+    return connection.execute(sql, args).fetchall()
 
 
 class _ClosingSQLiteTransaction(SQLiteTransaction):
@@ -55,7 +60,7 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
     reader_cache_kib = 16 * 1024
     writer_cache_kib = 64 * 1024
     # The writer checkpoints itself only when the WAL passes this many pages: the checkpointer
-    # thread (_Checkpointer) normally copies the WAL back first, off the writer's path.
+    # thread (Checkpointer) normally copies the WAL back first, off the writer's path.
     writer_autocheckpoint_pages = 10_000
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -69,19 +74,17 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
         self._waiting = 0
         self._batch: _Batch | None = None
         self._in_block: contextvars.ContextVar[bool] = contextvars.ContextVar(f"in_block_{id(self)}", default=False)
-        self._file_lock = _WriterFileLock(f"{self.path}.writer-lock")
-        self._checkpointer: _Checkpointer | None = None
+        self._file_lock = WriterFileLock(f"{self.path}.writer-lock")
+        self._checkpointer: Checkpointer | None = None
 
     async def get_connection(self) -> aiosqlite.Connection:
         return await self._open(daemon=False)
 
     async def _open(self, *, daemon: bool, writer: bool = False) -> aiosqlite.Connection:
         connection = aiosqlite.connect(**self.connection_kwargs)
-        # Pooled connections live as long as the engine; as daemon threads they never keep a
-        # finished process (a CLI command, a test run) alive. Acknowledged writes are committed
-        # before anyone is told, so nothing of value can be lost with such a thread.
-        # (aiosqlite >= 0.20 keeps its worker thread in `_thread`; older versions were the thread.)
-        getattr(connection, "_thread", connection).daemon = daemon
+        # Acknowledged writes are committed before anyone is told, so nothing of value can be lost
+        # with a daemon thread (see internals.set_daemon).
+        internals.set_daemon(connection, daemon)
         await connection
         connection.row_factory = dict_factory  # type: ignore[assignment]
         await connection.execute("PRAGMA foreign_keys = 1")
@@ -95,12 +98,12 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
     async def _writer_connection(self) -> aiosqlite.Connection:
         if self._writer is None:
             self._writer = await self._open(daemon=True, writer=True)
-            self._checkpointer = _Checkpointer(self.connection_kwargs)
+            self._checkpointer = Checkpointer(self.connection_kwargs)
         return self._writer
 
     def _settle_file_lock(self) -> None:
         """Let other processes write once this one's transaction has ended (however it ended)."""
-        if self._writer is None or self._writer._connection is None or not self._writer._conn.in_transaction:
+        if not internals.in_transaction(self._writer):
             self._file_lock.release()
 
     def transaction(
@@ -170,7 +173,7 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
             # Statement and fetch in one call on the connection's thread: a cursor left open by a
             # cancelled caller (the client went away) would keep its read transaction, and the next
             # borrower would read that old snapshot, missing commits already acknowledged.
-            return await connection._execute(_sqlite_fetch, connection._conn, query, tuple(args or ()))
+            return await internals.run_on_thread(connection, sqlite_fetch, query, tuple(args or ()))
         finally:
             await self.give_back(connection)
 
@@ -283,14 +286,14 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
 
     async def _begin(self) -> None:
         writer = await self._writer_connection()
-        await writer._execute(_begin_immediate, writer._conn, self._file_lock)
+        await internals.run_on_thread(writer, _begin_immediate, self._file_lock)
         self._batch = self._new_batch()
 
     async def _abandon(self, error: BaseException) -> None:
         """Give the open batch up: roll the transaction back and tell its blocks' owners (none of
         whom has been answered yet: answers wait for the commit)."""
         batch, self._batch = self._batch, None
-        if self._writer is not None and self._writer._connection is not None and self._writer._conn.in_transaction:
+        if internals.in_transaction(self._writer):
             try:
                 await self._writer.execute("ROLLBACK")
             except Exception:  # noqa: BLE001 - already failing; the owners are told below
@@ -325,8 +328,8 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
             batch.blocks += 1
             commit = self._waiting == 0 or batch.blocks >= self.max_batch
             try:
-                result, error, commit_error = await writer._execute(
-                    _run_block, writer._conn, self._file_lock, work, begin, f"block_{batch.blocks}", commit)
+                result, error, commit_error = await internals.run_on_thread(
+                    writer, _run_block, self._file_lock, work, begin, f"block_{batch.blocks}", commit)
             except BaseException as exc:  # BEGIN failed (busy), or a bookkeeping statement of the hop did
                 await self._abandon(exc)
                 raise
@@ -351,7 +354,7 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
     def _drop_batch_if_lost(self, batch: _Batch, error: BaseException) -> None:
         """After a failed block: if SQLite rolled the whole transaction back itself (disk full, I/O
         error), the batch is gone; its owners are told, and the next writer begins a new one."""
-        if self._batch is batch and not batch.connection._conn.in_transaction:
+        if self._batch is batch and not internals.in_transaction(batch.connection):
             self._batch = None
             self._settle_file_lock()
             _fail(batch, error)
@@ -363,7 +366,7 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
             await batch.connection.execute("COMMIT")
         except BaseException as exc:
             try:
-                if batch.connection._conn.in_transaction:
+                if internals.in_transaction(batch.connection):
                     await batch.connection.execute("ROLLBACK")
             finally:
                 self._settle_file_lock()
@@ -399,7 +402,11 @@ async def _finish(coroutine: Coroutine[Any, Any, T]) -> T:
     """Await `coroutine` to its end even if the caller is cancelled meanwhile: statements queued on a
     connection's thread run anyway, so what they leave behind must be known before anyone goes on.
     Raises the coroutine's own error if it failed; else, if the caller was cancelled, CancelledError
-    (so CancelledError from here means the work was done)."""
+    (so CancelledError from here means the work was done).
+
+    Not anyio's `CancelScope(shield=True)`: it shields only from anyio's own cancel scopes, and a
+    plain asyncio `Task.cancel()` (a server dropping a request, `asyncio.wait_for`) still interrupts
+    the awaited statement half-way; tests/engine/test_group_commit.py cancels that way."""
     task = asyncio.ensure_future(coroutine)
     cancelled = False
     while not task.done():
@@ -426,7 +433,7 @@ def _fail(batch: _Batch, error: BaseException) -> None:
         batch.committed.exception()  # owners that failed themselves never read it
 
 
-def _begin_immediate(connection: sqlite3.Connection, file_lock: _WriterFileLock) -> None:
+def _begin_immediate(connection: sqlite3.Connection, file_lock: WriterFileLock) -> None:
     """On the writer's thread: take the processes' write turn, then SQLite's write lock."""
     file_lock.acquire()
     try:
@@ -436,7 +443,7 @@ def _begin_immediate(connection: sqlite3.Connection, file_lock: _WriterFileLock)
         raise
 
 
-def _run_block(connection: sqlite3.Connection, file_lock: _WriterFileLock, work: Callable[[sqlite3.Connection], T],
+def _run_block(connection: sqlite3.Connection, file_lock: WriterFileLock, work: Callable[[sqlite3.Connection], T],
                begin: bool, savepoint: str, commit: bool) -> tuple[T | None, Exception | None, Exception | None]:
     """On the writer's thread: (work's result, work's error, the commit's error). A block alone in its
     batch (begun and committed in this one hop) needs no savepoint: its transaction does the same, with
@@ -471,7 +478,7 @@ def _run_block(connection: sqlite3.Connection, file_lock: _WriterFileLock, work:
             file_lock.release()  # at once, on this thread: another process may be waiting for it
 
 
-class _WriterFileLock:
+class WriterFileLock:
     """Whose turn it is to write, across the server processes that share one SQLite file.
 
     SQLite's own lock makes a second writer poll (its busy handler sleeps 1, 2, 5 … 100 ms between
@@ -480,6 +487,9 @@ class _WriterFileLock:
     It is taken on the writer's thread just before BEGIN and given back when the transaction ends.
     Processes that do not take it (a CLI command, the sqlite3 shell) still meet SQLite's own lock.
     (A separate file: opening and closing the database file itself would drop SQLite's POSIX locks.)
+    The `filelock` package was considered: its acquire polls a non-blocking lock (every 50 ms by
+    default), which is exactly the hand-over delay this lock exists to remove; a blocking flock wakes
+    the next writer at once.
     """
 
     __slots__ = ("_fd", "_held", "_path")
@@ -509,7 +519,7 @@ class _WriterFileLock:
             self._fd = None
 
 
-class _Checkpointer:
+class Checkpointer:
     """Copies the WAL back into the database file on a thread of its own, after commits.
 
     SQLite's automatic checkpoint runs inside the COMMIT that crosses the threshold, so every
@@ -564,167 +574,3 @@ class _Batch:
         self.blocks = 0
 
 
-def create_engine(url: str, *, sqlite_timeout_s: float = 30.0) -> Engine:
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with sqlite3.connect(path) as conn:  # WAL is a property of the file: set it once.
-            conn.execute("PRAGMA journal_mode = WAL")
-        return FieldscoreSQLiteEngine(path=str(path), timeout=sqlite_timeout_s)
-    if url.startswith(("postgres://", "postgresql://")):
-        return PostgresEngine(config={"dsn": url})
-    raise ValueError(f"unsupported database URL: {url}")
-
-
-_engine: Engine | None = None
-
-
-def all_tables() -> list[type[Table]]:
-    from backend.piccolo_conf import APP_REGISTRY
-
-    return [table for config in APP_REGISTRY.app_configs.values() for table in config.table_classes]
-
-
-def bind(engine: Engine, tables: Iterable[type[Table]] | None = None) -> None:
-    """Make every table (and `engine()`) use this engine from now on."""
-    global _engine
-    _engine = engine
-    for table in tables if tables is not None else all_tables():
-        table._meta._db = engine
-
-
-def engine() -> Engine:
-    if _engine is None:
-        raise RuntimeError("no database engine bound; call backend.db.bind() first")
-    return _engine
-
-
-def writing():
-    """A write transaction. SQLite: a savepoint in a group-committed IMMEDIATE transaction (see
-    FieldscoreSQLiteEngine); PostgreSQL: an ordinary transaction. Either way, leaving the block
-    without an exception means the writes are durably committed."""
-    current = engine()
-    if isinstance(current, FieldscoreSQLiteEngine):
-        return current.writing()
-    if isinstance(current, SQLiteEngine):
-        return current.transaction(transaction_type=TransactionType.immediate)
-    return current.transaction()
-
-
-def is_postgres() -> bool:
-    return isinstance(engine(), PostgresEngine)
-
-
-# ---------------------------------------------------------------------- hand-written SQL
-
-class Session:
-    """Hand-written SQL for hot paths, where Piccolo's query building (about 0.5 ms a query) would
-    dominate. SQL is written once with `?` placeholders; on PostgreSQL they become `$1, $2, …`.
-    Values go through the same adapters Piccolo uses (UUIDs, aware datetimes in UTC); JSON is
-    passed and returned as text. Rows come back as dicts.
-    """
-
-    __slots__ = ("connection", "engine", "inline", "postgres")
-
-    def __init__(self, connection: Any, *, postgres: bool, inline: FieldscoreSQLiteEngine | None = None) -> None:
-        self.connection = connection
-        self.postgres = postgres
-        self.inline = inline is not None  # a plain sqlite3 connection used on this thread
-        self.engine = inline
-
-    async def _inline(self, read: Callable[..., T], *args: Any) -> T:
-        try:
-            return read(self.connection, *args)
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
-                raise
-        assert self.engine is not None
-        connection = await self.engine.borrow()  # it may wait: do so off the event loop
-        try:
-            return await connection._execute(read, connection._conn, *args)
-        finally:
-            await self.engine.give_back(connection)
-
-    async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
-        if self.postgres:
-            return [dict(r) for r in await self.connection.fetch(_numbered(sql), *args)]
-        if self.inline:
-            return await self._inline(_sqlite_fetch, sql, args)
-        return await self.connection._execute(_sqlite_fetch, self.connection._conn, sql, args)
-
-    async def fetchrow(self, sql: str, *args: Any) -> dict[str, Any] | None:
-        rows = await self.fetch(sql, *args)
-        return rows[0] if rows else None
-
-
-# aiosqlite runs every call on its connection's own thread; `_execute` queues a function there, so a
-# statement and its fetch cost one hop instead of three (pinned: aiosqlite < 0.23 in pyproject).
-def _sqlite_fetch(connection: sqlite3.Connection, sql: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
-    return connection.execute(sql, args).fetchall()
-
-
-@functools.lru_cache(maxsize=256)
-def _numbered(sql: str) -> str:
-    parts = sql.split("?")
-    return "".join(part + (f"${i}" if i < len(parts) else "") for i, part in enumerate(parts, start=1))
-
-
-class reading:  # noqa: N801 - used like a function: `async with db.reading() as session`
-    """A Session for reads: the enclosing write transaction's connection when there is one (so it
-    sees that block's writes), else the inline reader (SQLite) or a pool connection (PostgreSQL).
-    A class rather than an @asynccontextmanager: it runs several times per request."""
-
-    __slots__ = ("_engine", "_connection", "_kind")
-
-    async def __aenter__(self) -> Session:
-        current = self._engine = engine()
-        postgres = isinstance(current, PostgresEngine)
-        transaction = current.current_transaction.get()
-        if transaction is not None:
-            self._kind, self._connection = "transaction", transaction.connection
-        elif isinstance(current, FieldscoreSQLiteEngine):
-            self._kind, self._connection = "inline", current.inline_reader()
-            return Session(self._connection, postgres=False, inline=current)
-        elif postgres and current.pool is not None:
-            self._kind, self._connection = "pool", await current.pool.acquire()
-        elif postgres:
-            self._kind, self._connection = "own", await current.get_new_connection()
-        else:
-            raise RuntimeError(f"hand-written SQL needs FieldscoreSQLiteEngine or PostgresEngine, not {current!r}")
-        return Session(self._connection, postgres=postgres)
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        kind, connection, current = self._kind, self._connection, self._engine
-        if kind == "pool":
-            await current.pool.release(connection)  # type: ignore[attr-defined]
-        elif kind == "own":
-            await connection.close()
-
-
-def session() -> Session:
-    """The Session of the enclosing `writing()` block."""
-    current = engine()
-    transaction = current.current_transaction.get()
-    if transaction is None:
-        raise RuntimeError("db.session() is only for use inside db.writing()")
-    return Session(transaction.connection, postgres=isinstance(current, PostgresEngine))
-
-
-async def _keep_session(connection: Any) -> None:
-    """Pool release hook. asyncpg's default resets every released connection with a round trip
-    (RESET ALL, UNLISTEN *, …); this app never changes session state (only SET LOCAL and transaction-
-    scoped advisory locks; no LISTEN or open cursors), so only asyncpg's own rollback of an unfinished
-    transaction is kept."""
-
-
-async def open_pool(current: Engine, *, min_size: int, max_size: int) -> None:
-    if isinstance(current, PostgresEngine):
-        await current.start_connection_pool(min_size=min(min_size, max_size), max_size=max_size,
-                                            reset=_keep_session)
-
-
-async def close_pool(current: Engine) -> None:
-    if isinstance(current, PostgresEngine):
-        await current.close_connection_pool()
-    elif isinstance(current, FieldscoreSQLiteEngine):
-        await current.close()

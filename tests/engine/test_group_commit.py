@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from backend import db
+from backend.db import raw_sql
 
 
 def _engine(tmp_path: Path) -> db.FieldscoreSQLiteEngine:
@@ -93,9 +94,8 @@ async def test_a_failing_block_leaves_the_others_of_its_batch_committed(tmp_path
 async def test_a_busy_inline_read_is_handed_to_a_pooled_reader(tmp_path, monkeypatch):
     """The inline reader runs on the event loop: on BUSY it must not wait there, but read elsewhere."""
     engine = _engine(tmp_path)
-    previous = db._engine
-    db.bind(engine, tables=[])
-    original, seen = db._sqlite_fetch, []
+    monkeypatch.setattr("backend.db.binding._engine", engine)  # bound for this test only
+    original, seen = raw_sql.sqlite_fetch, []
 
     def busy_inline(connection, sql, args):
         seen.append("inline" if connection is engine._inline else "pooled")
@@ -103,14 +103,13 @@ async def test_a_busy_inline_read_is_handed_to_a_pooled_reader(tmp_path, monkeyp
             raise sqlite3.OperationalError("database is locked")
         return original(connection, sql, args)
 
-    monkeypatch.setattr(db, "_sqlite_fetch", busy_inline)
+    monkeypatch.setattr(raw_sql, "sqlite_fetch", busy_inline)
     try:
         await engine.run_block(_insert(7))
         async with db.reading() as session:
             assert await session.fetch("SELECT n FROM item") == [{"n": 7}]
         assert seen == ["inline", "pooled"]
     finally:
-        db._engine = previous
         await engine.close()
 
 
