@@ -31,6 +31,7 @@ from backend.audit.controller import AuditController
 from backend.campaigns.controller import CampaignController, JobBoardController
 from backend.errors import EXCEPTION_HANDLERS
 from backend.forms.controller import FormController
+from backend.frontend import PUBLIC_PATHS, front_end_routes
 from backend.locations.controller import BrandController, LocationController, OrganisationBrandController
 from backend.openapi import problems
 from backend.pagination import provide_page
@@ -122,9 +123,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         guards=[requires_roles],
     )
     return Litestar(
-        route_handlers=[health, index, static, *CONTROLLERS],
+        route_handlers=[health, index, static, *front_end_routes(), *CONTROLLERS],
         lifespan=[lifespan],
-        middleware=[DefineMiddleware(BearerTokenMiddleware, exclude=["^/schema", "^/static"])],
+        middleware=[DefineMiddleware(BearerTokenMiddleware, exclude=["^/schema", "^/static", *PUBLIC_PATHS])],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         dependencies={
             "actor": Provide(provide_actor, sync_to_thread=False),

@@ -1,6 +1,6 @@
 """The condition language: evaluate show-if conditions and constraints over a report's answers.
 
-This module and ``mobile_forms/conditions.js`` implement the SAME rules; the shared vectors in
+This module and ``mobile_forms/web/shared/conditions.js`` implement the SAME rules; the shared vectors in
 ``mobile_forms/condition_vectors.json`` prove it. Change both or neither.
 
 Nodes

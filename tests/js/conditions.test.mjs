@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { ConditionError, evaluate, isTrue } from "../../mobile_forms/conditions.js";
+import { ConditionError, evaluate, isTrue } from "../../mobile_forms/web/shared/conditions.js";
 
 const vectors = JSON.parse(
   readFileSync(new URL("../../mobile_forms/condition_vectors.json", import.meta.url), "utf8"),

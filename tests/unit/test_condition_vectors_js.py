@@ -27,7 +27,7 @@ def test_javascript_evaluator_passes_the_shared_vectors() -> None:
 DOCUMENTED_BLANK = {*range(0x09, 0x0E), *range(0x1C, 0x21), 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B),
                     0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF}
 _JS_UNANSWERED = """
-import { evaluate } from "./mobile_forms/conditions.js";
+import { evaluate } from "./mobile_forms/web/shared/conditions.js";
 const expr = { op: "answered", key: "t" };
 const unanswered = [];
 for (let c = 0; c <= 0x10ffff; c += 1) {

@@ -1,0 +1,73 @@
+"""Serves the browser front ends (static ES modules from mobile_forms/web) and the phone app's service worker.
+
+No build step: the files are served as they are. Every file is revalidated on use (`no-cache`) so a
+deployment shows at once online; offline, the service worker answers from its versioned cache. The
+service worker itself is rendered per request with a version that is a hash of every file it caches,
+so any change to the app makes browsers install the new version (and drop the old cache) on the next start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from litestar import Response, get
+from litestar.datastructures import CacheControlHeader
+from litestar.router import Router
+from litestar.static_files import create_static_files_router
+
+from backend.accounts.guards import PUBLIC, requires_roles, roles
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "mobile_forms" / "web"
+# URL prefix → directory under mobile_forms/web. A new front end (e.g. the console) adds its folder here.
+FRONT_ENDS = {"/app": "app", "/shared": "shared", "/vendor": "vendor"}
+# Front ends' paths for the auth middleware's exclude list: static files carry no token.
+PUBLIC_PATHS = [f"^{prefix}(/|$)" for prefix in FRONT_ENDS]
+# What the phone app's service worker precaches: its own files and the shared modules (not vendor/,
+# which holds test-only and console libraries the phone never loads).
+_PRECACHED = ("app", "shared")
+_REVALIDATE = CacheControlHeader(no_cache=True)
+_JS = "text/javascript; charset=utf-8"
+
+
+def _precache() -> list[tuple[str, Path]]:
+    files: list[tuple[str, Path]] = []
+    for folder in _PRECACHED:
+        prefix = next(p for p, f in FRONT_ENDS.items() if f == folder)
+        for path in sorted((WEB_DIR / folder).rglob("*")):
+            if path.is_file() and path.name != "sw.js" and not path.name.startswith("."):
+                files.append((f"{prefix}/{path.relative_to(WEB_DIR / folder).as_posix()}", path))
+    return files
+
+
+def service_worker_source() -> str:
+    """sw.js with its version (hash of every cached file) and the list of URLs to precache filled in."""
+    files = _precache()
+    digest = hashlib.sha256()
+    for url, path in files:
+        digest.update(url.encode())
+        digest.update(path.read_bytes())
+    source = (WEB_DIR / "app" / "sw.js").read_text(encoding="utf-8")
+    digest.update(source.encode())
+    urls = ["/app/", *(url for url, _ in files if not url.endswith("/index.html"))]
+    return (source.replace('"__VERSION__"', json.dumps(digest.hexdigest()[:16]))
+            .replace('["__PRECACHE__"]', json.dumps(urls)))
+
+
+@get("/app/sw.js", operation_id="AppServiceWorker", opt=roles(PUBLIC), guards=[requires_roles],
+     include_in_schema=False, cache_control=_REVALIDATE)
+async def service_worker() -> Response[str]:
+    # Scope /app/ (its own folder); the browser fetches it bypassing the HTTP cache on every update check.
+    return Response(service_worker_source(), media_type=_JS)
+
+
+def front_end_routes() -> list[Any]:
+    routers: list[Router | Any] = [service_worker]
+    for prefix, folder in FRONT_ENDS.items():
+        routers.append(create_static_files_router(
+            path=prefix, directories=[WEB_DIR / folder], html_mode=True, opt=roles(PUBLIC), guards=[requires_roles],
+            include_in_schema=False, cache_control=_REVALIDATE, name=f"front_end_{folder}",
+        ))
+    return routers

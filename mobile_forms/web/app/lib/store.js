@@ -1,0 +1,88 @@
+// What the phone keeps (IndexedDB): reports (drafts and the outbox), attachment bytes, cached API answers.
+// Nothing here is deleted because a send succeeded: a sent report stays (state "sent") as a receipt.
+
+const DB_NAME = "fieldscore";
+const DB_VERSION = 1;
+
+function promised(request) {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+export async function openStore(name = DB_NAME) {
+  const open = indexedDB.open(name, DB_VERSION);
+  open.onupgradeneeded = () => {
+    const db = open.result;
+    if (!db.objectStoreNames.contains("reports")) {
+      const reports = db.createObjectStore("reports", { keyPath: "id" });
+      reports.createIndex("by_shopper", "shopper_id");
+      reports.createIndex("by_task", "task_id");
+    }
+    if (!db.objectStoreNames.contains("blobs")) db.createObjectStore("blobs", { keyPath: "sha256" });
+    if (!db.objectStoreNames.contains("kv")) db.createObjectStore("kv");
+  };
+  const db = await promised(open);
+  return new Store(db);
+}
+
+export class Store {
+  constructor(db) {
+    this.db = db;
+  }
+
+  async #run(storeName, mode, fn) {
+    const tx = this.db.transaction(storeName, mode);
+    const result = fn(tx.objectStore(storeName));
+    const value = result instanceof IDBRequest ? await promised(result) : result;
+    // Resolve only once the transaction is durable (the write is on disk, not just queued).
+    await new Promise((resolve, reject) => {
+      tx.oncomplete = resolve;
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error || new Error("transaction aborted"));
+    });
+    return value;
+  }
+
+  getReport(id) {
+    return this.#run("reports", "readonly", (s) => s.get(id));
+  }
+
+  putReport(report) {
+    return this.#run("reports", "readwrite", (s) => s.put({ ...report, updated_at: new Date().toISOString() }));
+  }
+
+  deleteReport(id) {
+    return this.#run("reports", "readwrite", (s) => s.delete(id));
+  }
+
+  async reportsOf(shopperId) {
+    return this.#run("reports", "readonly", (s) => s.index("by_shopper").getAll(shopperId));
+  }
+
+  allReports() {
+    return this.#run("reports", "readonly", (s) => s.getAll());
+  }
+
+  async reportForTask(shopperId, taskId) {
+    const all = await this.#run("reports", "readonly", (s) => s.index("by_task").getAll(taskId));
+    return all.filter((r) => r.shopper_id === shopperId).sort((a, b) => (a.created_at < b.created_at ? 1 : -1))[0];
+  }
+
+  putBlob(sha256, blob, mediaType, shopperId) {
+    return this.#run("blobs", "readwrite", (s) => s.put({ sha256, blob, media_type: mediaType, shopper_id: shopperId }));
+  }
+
+  getBlob(sha256) {
+    return this.#run("blobs", "readonly", (s) => s.get(sha256));
+  }
+
+  get(key) {
+    return this.#run("kv", "readonly", (s) => s.get(key));
+  }
+
+  set(key, value) {
+    return this.#run("kv", "readwrite", (s) => s.put(value, key));
+  }
+}

@@ -1,0 +1,35 @@
+// Task windows as a shopper needs them: in the location's own time zone and in the phone's.
+
+/** "Tue 3 Dec, 09:00" in `timeZone` (an IANA name) and `lang`. */
+export function formatInstant(iso, timeZone, lang) {
+  const options = { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
+  if (timeZone) options.timeZone = timeZone;
+  return new Intl.DateTimeFormat(lang, options).format(new Date(iso));
+}
+
+/** The window both ways; `phone` is null when the phone is in the location's zone (same wall clock). */
+export function windowTimes(task, lang, phoneZone = Intl.DateTimeFormat().resolvedOptions().timeZone) {
+  const zone = task.location?.timezone || "UTC";
+  const local = `${formatInstant(task.window_start, zone, lang)} – ${formatInstant(task.window_end, zone, lang)}`;
+  const phone = `${formatInstant(task.window_start, phoneZone, lang)} – ${formatInstant(task.window_end, phoneZone, lang)}`;
+  return { zone, local, phone: phone === local ? null : phone, phoneZone };
+}
+
+/** An ISO 8601 string with the phone's UTC offset (the server wants an offset; local wall time reads better). */
+export function isoWithOffset(date = new Date()) {
+  const pad = (n, w = 2) => String(Math.trunc(Math.abs(n))).padStart(w, "0");
+  const offset = -date.getTimezoneOffset();
+  const sign = offset >= 0 ? "+" : "-";
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:` +
+    `${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}` +
+    `${sign}${pad(offset / 60)}:${pad(offset % 60)}`;
+}
+
+/** 75 → "1:15"; 3725 → "1:02:05". */
+export function clock(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const hh = Math.floor(s / 3600);
+  const mm = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, "0");
+  return hh ? `${hh}:${String(mm).padStart(2, "0")}:${ss}` : `${mm}:${ss}`;
+}

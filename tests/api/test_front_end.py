@@ -1,0 +1,45 @@
+"""The front ends are served by the app itself: no token needed, revalidated on use, a versioned service worker."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+from backend import frontend
+
+
+async def test_the_phone_app_and_its_modules_are_served_without_a_token(client):
+    page = await client.get("/app/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "no-cache" in page.headers["cache-control"]
+    for asset in re.findall(r'(?:src|href)="(/[^"]+)"', page.text):
+        response = await client.get(asset)
+        assert response.status_code == 200, asset
+    for module in ("/app/main.js", "/shared/api.js", "/shared/i18n.js", "/shared/dom.js", "/shared/conditions.js"):
+        response = await client.get(module)
+        assert response.status_code == 200, module
+        assert "javascript" in response.headers["content-type"], module
+    assert (await client.get("/app/nothing-here.js")).status_code == 404
+    assert (await client.get("/vendor/axe-core/LICENSE")).status_code == 200
+
+
+async def test_the_service_worker_precaches_the_app_and_is_versioned_by_content(client, monkeypatch, tmp_path):
+    response = await client.get("/app/sw.js")
+    assert response.status_code == 200 and "javascript" in response.headers["content-type"]
+    assert "no-cache" in response.headers["cache-control"]
+    version = re.search(r'const VERSION = "([0-9a-f]{16})"', response.text)
+    precache = re.search(r"const PRECACHE = (\[.*?\]);", response.text)
+    assert version and precache
+    urls = set(eval(precache.group(1)))  # noqa: S307 - a JSON list of strings rendered by the server
+    assert {"/app/", "/app/main.js", "/app/app.css", "/shared/conditions.js", "/app/i18n/en.json"} <= urls
+    assert not any(url.startswith("/vendor/") for url in urls)  # test and console libraries stay out
+    for url in urls:
+        assert (await client.get(url)).status_code == 200, url
+
+    # Any change to a cached file is a new version (a new cache, installed on the next start).
+    copy = tmp_path / "web"
+    shutil.copytree(frontend.WEB_DIR, copy)
+    monkeypatch.setattr(frontend, "WEB_DIR", copy)
+    assert re.search(r'"([0-9a-f]{16})"', frontend.service_worker_source()).group(1) == version.group(1)
+    (copy / "app" / "app.css").write_text((copy / "app" / "app.css").read_text() + "\n/* changed */\n")
+    assert re.search(r'"([0-9a-f]{16})"', frontend.service_worker_source()).group(1) != version.group(1)

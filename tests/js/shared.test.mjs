@@ -1,0 +1,68 @@
+// The shared front-end modules: API errors by field, language choice and message catalogues.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ApiError, NetworkError, createApi, problemsByQuestion } from "../../mobile_forms/web/shared/api.js";
+import { I18n, format, pickLanguage } from "../../mobile_forms/web/shared/i18n.js";
+
+function fakeFetch(status, body, { throws } = {}) {
+  const calls = [];
+  const impl = async (url, init) => {
+    calls.push({ url, init });
+    if (throws) throw throws;
+    return { ok: status < 400, status, text: async () => (body === undefined ? "" : JSON.stringify(body)) };
+  };
+  return { impl, calls };
+}
+
+test("a problem+json answer becomes an ApiError with its reasons by field and by question", async () => {
+  const problem = { code: "report.invalid", title: "Invalid", detail: "The report has 2 problem(s).",
+    errors: [{ field: "answers.greeted", reason: "answer.required: …" }, { field: "ended_at", reason: "before start" }] };
+  const { impl, calls } = fakeFetch(422, problem);
+  const api = createApi({ getToken: () => "tok", fetchImpl: impl });
+  await assert.rejects(api.post("/reports", { json: { a: 1 } }), (error) => {
+    assert.ok(error instanceof ApiError);
+    assert.equal(error.status, 422);
+    assert.equal(error.code, "report.invalid");
+    assert.deepEqual(problemsByQuestion(error.fields), { greeted: ["answer.required: …"], ended_at: ["before start"] });
+    return true;
+  });
+  assert.equal(calls[0].init.headers.Authorization, "Bearer tok");
+  assert.equal(calls[0].init.headers["Content-Type"], "application/json");
+  assert.equal(calls[0].init.body, JSON.stringify({ a: 1 }));
+});
+
+test("no answer at all is a NetworkError, and a slow one times out as one", async () => {
+  const api = createApi({ fetchImpl: fakeFetch(0, null, { throws: new TypeError("Failed to fetch") }).impl });
+  await assert.rejects(api.get("/tasks"), (error) => error instanceof NetworkError && !error.timeout);
+  const hanging = createApi({
+    timeoutMs: 20,
+    fetchImpl: (url, init) => new Promise((_, reject) => init.signal.addEventListener("abort", () => reject(new Error("aborted")))),
+  });
+  await assert.rejects(hanging.get("/tasks"), (error) => error instanceof NetworkError && error.timeout);
+});
+
+test("a token of null sends no Authorization header (logging in)", async () => {
+  const { impl, calls } = fakeFetch(200, { access_token: "x" });
+  await createApi({ getToken: () => "old", fetchImpl: impl }).post("/auth/login", { json: {}, token: null });
+  assert.equal(calls[0].init.headers.Authorization, undefined);
+});
+
+test("the phone's language is matched by prefix, else English", () => {
+  const have = ["en", "de", "nl", "cs", "el", "ja"];
+  assert.equal(pickLanguage(["de-AT", "en"], have), "de");
+  assert.equal(pickLanguage(["fr-FR", "nl-BE"], have), "nl");
+  assert.equal(pickLanguage(["fr"], have), "en");
+  assert.equal(pickLanguage(["JA-jp"], have), "ja");
+});
+
+test("t() fills placeholders, picks plural forms and falls back to English", () => {
+  const i18n = new I18n({ en: { hi: "Hi {name}", "n.one": "{count} report", "n.other": "{count} reports", only: "en only" },
+    cs: { hi: "Ahoj {name}", "n.one": "{count} hlášení", "n.few": "{count} hlášení (few)", "n.other": "{count} hlášení (other)" } }, "cs");
+  assert.equal(i18n.t("hi", { name: "Eva" }), "Ahoj Eva");
+  assert.equal(i18n.t("n", { count: 1 }), "1 hlášení");
+  assert.equal(i18n.t("n", { count: 3 }), "3 hlášení (few)");
+  assert.equal(i18n.t("n", { count: 7 }), "7 hlášení (other)");
+  assert.equal(i18n.t("only"), "en only");
+  assert.equal(i18n.t("missing.key"), "missing.key");
+  assert.equal(format("{a} and {b}", { a: 1 }), "1 and {b}");
+});
