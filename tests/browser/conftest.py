@@ -201,7 +201,11 @@ def _build_world(base: str, admin_email: str) -> dict[str, Any]:
         "brand_id": brand["id"], "name": "Acme Brno", "region": "Moravia", "address": "Náměstí Svobody 1, Brno",
         "lat": 49.195, "lon": 16.608, "timezone": "Europe/Prague"})
     world.update(call_location=call["id"], near_location=near["id"], far_location=far["id"])
-    for name, channel, definition in (("call", "call", load_template("test_call")),
+    call_form = load_template("test_call")
+    notes = next(section for section in call_form["sections"] if section["key"] == "notes")
+    notes["items"].append({"type": "photo", "key": "call_log", "label": {"en": "Photo of the phone's call log",
+                                                                        "de": "Foto der Anrufliste"}})
+    for name, channel, definition in (("call", "call", call_form),
                                       ("visit", "visit", ALL_TYPES_FORM)):
         form = ok("coordinator", "POST", "/forms", json={"name": name, "channel": channel, "definition": definition})
         version = ok("coordinator", "POST", f"/forms/{form['id']}/publish")
@@ -339,3 +343,38 @@ def small_touch_targets(page: Any) -> list[str]:
 
 def new_uuid() -> str:
     return str(uuid.uuid4())
+
+
+def camera_jpeg(page: Any, width: int, height: int, orientation: int = 1) -> bytes:
+    """A JPEG as a phone camera writes it: `width` × `height` stored pixels (drawn by Chromium, a gradient
+    with a marker in the top-left corner) and an EXIF orientation tag saying how to turn it upright."""
+    import base64
+    data_url = page.evaluate("""([w, h]) => {
+        const c = document.createElement('canvas'); c.width = w; c.height = h;
+        const g = c.getContext('2d'); const grad = g.createLinearGradient(0, 0, w, h);
+        grad.addColorStop(0, '#204080'); grad.addColorStop(1, '#e0c040');
+        g.fillStyle = grad; g.fillRect(0, 0, w, h); g.fillStyle = '#ff0000'; g.fillRect(0, 0, w / 4, h / 4);
+        return c.toDataURL('image/jpeg', 0.9);
+    }""", [width, height])
+    jpeg = base64.b64decode(data_url.split(",", 1)[1])
+    if orientation == 1:
+        return jpeg
+    # APP1 "Exif": a big-endian TIFF header and one IFD entry, Orientation (0x0112, SHORT, 1 value).
+    tiff = b"MM\x00\x2a" + (8).to_bytes(4, "big") + (1).to_bytes(2, "big") + \
+        (0x0112).to_bytes(2, "big") + (3).to_bytes(2, "big") + (1).to_bytes(4, "big") + \
+        orientation.to_bytes(2, "big") + b"\x00\x00" + (0).to_bytes(4, "big")
+    payload = b"Exif\x00\x00" + tiff
+    app1 = b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+    return jpeg[:2] + app1 + jpeg[2:]
+
+
+def jpeg_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from a JPEG's frame header."""
+    assert data[:2] == b"\xff\xd8", "not a JPEG"
+    i = 2
+    while i < len(data):
+        marker, length = data[i + 1], int.from_bytes(data[i + 2:i + 4], "big")
+        if marker in (0xC0, 0xC1, 0xC2):
+            return int.from_bytes(data[i + 7:i + 9], "big"), int.from_bytes(data[i + 5:i + 7], "big")
+        i += 2 + length
+    raise AssertionError("no frame header")

@@ -1,0 +1,149 @@
+"""A shopper's whole test call on a phone: log in, claim from the job board, tap-time the call, attach a photo, send."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import httpx
+
+from tests.browser.conftest import (
+    camera_jpeg, jpeg_size, no_horizontal_scroll, screenshot, serious_accessibility_violations, small_touch_targets,
+)
+
+YES_QUESTIONS = ("person_answered", "right_person", "greeting", "no_interrupt", "polite", "solutions", "thanked",
+                 "offered_callback", "fcr")
+
+
+def check_screen(page, name: str) -> None:
+    """What every screen must be: no serious accessibility problem, no sideways scrolling, big enough targets."""
+    assert serious_accessibility_violations(page) == [], name
+    assert no_horizontal_scroll(page), name
+    assert small_touch_targets(page) == [], name
+    screenshot(page, name)
+
+
+def answer_call_questions(page) -> None:
+    for key in YES_QUESTIONS:
+        page.locator(f"[data-key={key}]").get_by_label("Yes", exact=True).check()
+    page.locator("[data-key=rings] input").fill("3")
+    page.locator("[data-key=friendliness]").get_by_label("5", exact=True).check()
+    page.locator("[data-key=nps]").get_by_label("9", exact=True).check()
+    page.locator("[data-key=csat]").get_by_label("4", exact=True).check()
+
+
+def tap_call(page, taps: list[str]) -> None:
+    for name in taps:
+        page.locator(f"[data-tap={name}]").click()
+        time.sleep(0.35)
+
+
+def test_claim_fill_with_tap_timer_and_photo_then_the_server_holds_exactly_that_report(phone, live):
+    near = live.task(shopper=None, location="near_location")
+    far = live.task(shopper=None, location="call_location")
+    page = phone.login()
+    check_screen(page, "02-my-tasks-empty")
+
+    page.get_by_role("link", name="Job board").click()
+    page.get_by_role("heading", name="Job board").wait_for()
+    cards = page.locator("[data-task]")
+    cards.nth(1).wait_for()
+    assert cards.nth(0).get_attribute("data-task") == near["id"]  # nearest first, with its distance
+    assert "km away" in cards.nth(0).inner_text() and "km away" in cards.nth(1).inner_text()
+    check_screen(page, "03-job-board")
+
+    page.locator(f"[data-task='{far['id']}']").get_by_role("button", name="Claim").click()
+    page.get_by_role("heading", name="Acme New York hotline").wait_for()
+    assert page.get_by_role("link", name="+1 212 555 0100").get_attribute("href") == "tel:+12125550100"
+    assert page.get_by_role("link", name="care@acme.example").get_attribute("href") == "mailto:care@acme.example"
+    assert "openstreetmap.org" in page.get_by_role("link", name="Map").get_attribute("href")
+    text = page.locator("main").inner_text()
+    assert "America/New_York" in text and "your phone's time" in text
+    assert "Tap each moment" in text  # the form's instructions
+    check_screen(page, "04-task")
+    page.get_by_role("button", name="Accept task").click()
+    page.get_by_role("link", name="Start report").click()
+    page.locator("[data-tap=dialled]").wait_for()
+    check_screen(page, "05-form-empty")
+
+    tap_call(page, ["dialled", "menu_left", "answered", "hold_on", "hold_off", "ended"])
+    page.get_by_role("button", name="Undo last tap").click()  # ended by mistake: undone, then ended again
+    assert page.locator("[data-derived]").count() == 0
+    tap_call(page, ["transferred", "ended"])
+    derived = page.locator("[data-derived=call_timer]")
+    assert "Time to answer" in derived.inner_text() and "Transfers" in derived.inner_text()
+    answer_call_questions(page)
+    photo = camera_jpeg(page, 3000, 1500, orientation=6)  # a portrait photo stored sideways, as phones do
+    page.locator("[data-key=call_log] input[type=file]").set_input_files(
+        {"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": photo})
+    page.locator("[data-key=call_log] img").wait_for()
+    assert "1000 × 2000 px" in page.locator("[data-key=call_log]").inner_text()
+    check_screen(page, "06-form-filled")
+
+    page.get_by_role("button", name="Send report").click()
+    page.locator("[data-state=sent]").wait_for()
+    check_screen(page, "07-report-sent")
+    local_id = page.evaluate("() => location.hash.split('/').pop()")
+
+    reports = live.reports(far["id"])
+    assert len(reports) == 1
+    report = reports[0]
+    assert report["id"] == local_id and report["revision"] == 1 and report["status"] == "submitted"
+    assert report["score"] is not None and report["score"]["final"] is not None  # scored
+    events = [e["event"] for e in report["answers"]["call_timer"]["events"]]
+    assert events == ["dialled", "menu_left", "answered", "hold_on", "hold_off", "transferred", "ended"]
+    assert report["answers"]["friendliness"] == 5 and report["answers"]["rings"] == 3
+    sha = report["answers"]["call_log"]["attachment"]
+    stored = httpx.get(f"{live.base}/attachments/{sha}",
+                       headers={"Authorization": f"Bearer {live.world['tokens']['shopper']}"}).content
+    assert hashlib.sha256(stored).hexdigest() == sha
+    assert jpeg_size(stored) == (1000, 2000)  # upright (EXIF orientation applied) and longest side 2,000 px
+    assert b"Exif" not in stored[:200]
+
+    page.get_by_role("link", name="On this phone").click()
+    page.locator(f"[data-report='{local_id}'] [data-state=sent]").wait_for()
+    assert "0 reports are only on this phone" in page.locator("[data-testid=unsent-count]").inner_text()
+    check_screen(page, "08-on-this-phone")
+
+
+def test_required_and_constraint_problems_show_at_the_question_before_sending(phone, live):
+    task = live.task(form="visit", location="near_location")
+    phone.context.grant_permissions(["geolocation"])
+    phone.context.set_geolocation({"latitude": 50.0861, "longitude": 14.4251, "accuracy": 12})
+    page = phone.login()
+    page.locator(f"[data-task='{task['id']}'] a").click()
+    page.get_by_role("link", name="Start report").click()
+    page.locator("[data-key=greeted]").wait_for()
+    # A show-if: the follow-up appears only after "yes".
+    assert page.locator("[data-key=greeting_words]").is_hidden()
+    page.locator("[data-key=greeted]").get_by_label("Yes", exact=True).check()
+    assert page.locator("[data-key=greeting_words]").is_visible()
+    page.locator("[data-key=staff] input").fill("25")  # breaks the constraint (at most 20)
+    page.get_by_role("button", name="Send report").click()
+    assert "Please answer this question." in page.locator("[data-key=greeting_words]").inner_text()
+    assert "Please answer this question." in page.locator("[data-key=friendliness]").inner_text()
+    assert "More than 20 staff? Check again." in page.locator("[data-key=staff]").inner_text()
+    page.get_by_role("alert").filter(has_text="3 questions need attention").wait_for()
+    check_screen(page, "09-form-problems")
+
+    page.locator("[data-key=greeting_words] textarea").fill("Good morning, welcome to Acme")
+    page.locator("[data-key=friendliness]").get_by_label("4", exact=True).check()
+    page.locator("[data-key=staff] input").fill("6")
+    page.get_by_role("button", name="Check in here").click()
+    page.locator("[data-key=checkin]").get_by_text("accurate to 12 m").wait_for()
+    page.locator("[data-key=queue]").get_by_label("Short", exact=True).check()
+    page.locator("[data-key=offered]").get_by_label("Coffee", exact=True).check()
+    page.locator("[data-key=clean]").get_by_label("Not applicable").check()
+    page.locator("[data-key=price] input").fill("12.5")
+    page.locator("[data-key=arrived_at]").get_by_role("button", name="Now").click()
+    page.locator("[data-key=recording] input[type=file]").set_input_files(
+        {"name": "note.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"})
+    page.locator("[data-key=recording]").get_by_text("File attached").wait_for()
+    page.get_by_role("button", name="Send report").click()
+    page.locator("[data-state=sent]").wait_for()
+    report = live.reports(task["id"])[0]
+    answers = report["answers"]
+    assert answers["checkin"] == {"lat": 50.0861, "lon": 14.4251, "accuracy_m": 12}
+    assert answers["greeted"] is True and answers["greeting_words"] == "Good morning, welcome to Acme"
+    assert answers["offered"] == ["coffee"] and answers["clean"] == {"na": True} and answers["price"] == 12.5
+    assert answers["staff"] == 6 and "recording" in answers and "arrived_at" in answers

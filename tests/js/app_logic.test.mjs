@@ -1,0 +1,136 @@
+// The phone app's logic outside the browser: tap-timing, photo sizes, the form model, task windows.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { allowedTaps, derive, giveUpTap, tap, undo } from "../../mobile_forms/web/app/lib/timer.js";
+import { exifOrientation, fitWithin, uprightSize } from "../../mobile_forms/web/app/lib/image.js";
+import { answersToSend, checkAnswers, labelOf, visibility } from "../../mobile_forms/web/app/lib/form.js";
+import { clock, isoWithOffset, windowTimes } from "../../mobile_forms/web/app/lib/time.js";
+
+const at = (s) => new Date(Date.UTC(2026, 0, 5, 9, 0, 0) + s * 1000);
+const build = (...taps) => taps.reduce((events, [name, s]) => tap(events, name, at(s)), []);
+
+test("only taps that keep the call well-formed are offered", () => {
+  assert.deepEqual([...allowedTaps([])], ["dialled"]);
+  const dialled = build(["dialled", 0]);
+  assert.deepEqual([...allowedTaps(dialled)].sort(), ["answered", "ended", "menu_left"]);
+  const answered = build(["dialled", 0], ["answered", 12]);
+  assert.deepEqual([...allowedTaps(answered)].sort(), ["ended", "hold_on", "transferred"]);
+  const holding = tap(answered, "hold_on", at(20));
+  assert.ok(allowedTaps(holding).has("hold_off") && !allowedTaps(holding).has("hold_on"));
+  assert.equal(allowedTaps(tap(holding, "ended", at(30))).size, 0);
+  assert.throws(() => tap(answered, "answered", at(13)));
+});
+
+test("times derive as on the server: answer, menu, hold (until ended), transfers", () => {
+  const events = build(["dialled", 0], ["menu_left", 15], ["answered", 40], ["hold_on", 60], ["hold_off", 90],
+    ["transferred", 95], ["hold_on", 100], ["ended", 130]);
+  assert.deepEqual(derive(events, { giveUpS: 300 }), {
+    answered: true, censored: false, time_to_answer_s: 40, time_to_answer_ring_s: 40, time_to_answer_menu_s: 25,
+    menu_s: 15, hold_s: 60, transfers: 1, call_s: 130, talk_s: 90,
+  });
+  assert.equal(derive(events, { giveUpS: 300, clockStart: "menu_left" }).time_to_answer_s, 25);
+  assert.equal(derive(events.slice(0, -1)), null); // not finished yet
+});
+
+test("undo takes back the last tap only", () => {
+  const events = build(["dialled", 0], ["answered", 5], ["ended", 9]);
+  assert.deepEqual(undo(events).map((e) => e.event), ["dialled", "answered"]);
+  assert.deepEqual(undo([]), []);
+});
+
+test("no answer by the give-up time ends the call as not answered, censored at the give-up time", () => {
+  const events = build(["dialled", 0]);
+  assert.equal(giveUpTap(events, { giveUpS: 300 }, at(299).getTime()), null);
+  const gaveUp = giveUpTap(events, { giveUpS: 300 }, at(412).getTime());
+  assert.equal(gaveUp.at(-1).event, "gave_up");
+  assert.equal(new Date(gaveUp.at(-1).at).getTime(), at(300).getTime()); // stamped at the give-up time
+  const metrics = derive(gaveUp, { giveUpS: 300 });
+  assert.equal(metrics.censored, true);
+  assert.equal(metrics.answered, false);
+  assert.equal(metrics.time_to_answer_s, 300);
+  // On the menu clock the give-up time counts from leaving the menu.
+  const menu = build(["dialled", 0], ["menu_left", 100]);
+  assert.equal(giveUpTap(menu, { giveUpS: 300, clockStart: "menu_left" }, at(350).getTime()), null);
+  assert.ok(giveUpTap(menu, { giveUpS: 300, clockStart: "menu_left" }, at(400).getTime()));
+  assert.equal(giveUpTap(build(["dialled", 0], ["answered", 3]), { giveUpS: 300 }, at(999).getTime()), null);
+});
+
+test("taps never go back in time, whatever the phone's clock does", () => {
+  const events = build(["dialled", 10]);
+  const next = tap(events, "answered", at(5));
+  assert.ok(new Date(next[1].at) >= new Date(next[0].at));
+});
+
+test("photos are scaled down to a longest side of 2,000 px, never up", () => {
+  assert.deepEqual(fitWithin(4000, 3000), { width: 2000, height: 1500, scaled: true });
+  assert.deepEqual(fitWithin(3000, 4000), { width: 1500, height: 2000, scaled: true });
+  assert.deepEqual(fitWithin(1200, 800), { width: 1200, height: 800, scaled: false });
+  assert.deepEqual(fitWithin(4033, 3025), { width: 2000, height: 1500, scaled: true });
+  assert.deepEqual(fitWithin(20000, 3), { width: 2000, height: 1, scaled: true });
+  assert.deepEqual(uprightSize(3000, 1500, 6), { width: 1500, height: 3000 });
+  assert.deepEqual(uprightSize(3000, 1500, 3), { width: 3000, height: 1500 });
+});
+
+test("the EXIF orientation is read from a JPEG's bytes (big- and little-endian), 1 without one", () => {
+  const jpeg = (orientation, little) => {
+    const u16 = (v) => (little ? [v & 0xff, v >> 8] : [v >> 8, v & 0xff]);
+    const u32 = (v) => (little ? [v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >>> 24] : [v >>> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff]);
+    const tiff = [...(little ? [0x49, 0x49] : [0x4d, 0x4d]), ...u16(42), ...u32(8), ...u16(1),
+      ...u16(0x0112), ...u16(3), ...u32(1), ...u16(orientation), 0, 0, ...u32(0)];
+    const payload = [0x45, 0x78, 0x69, 0x66, 0, 0, ...tiff];
+    const len = payload.length + 2;
+    return new Uint8Array([0xff, 0xd8, 0xff, 0xe1, len >> 8, len & 0xff, ...payload, 0xff, 0xd9]).buffer;
+  };
+  assert.equal(exifOrientation(jpeg(6, false)), 6);
+  assert.equal(exifOrientation(jpeg(8, true)), 8);
+  assert.equal(exifOrientation(new Uint8Array([0xff, 0xd8, 0xff, 0xd9]).buffer), 1);
+  assert.equal(exifOrientation(new Uint8Array([1, 2, 3]).buffer), 1);
+});
+
+const form = {
+  title: { en: "T", de: "T-de" }, default_language: "en",
+  sections: [{ type: "section", key: "s", items: [
+    { type: "yes_no", key: "greeted", required: true, label: { en: "Greeted?", de: "Begrüßt?" } },
+    { type: "text", key: "words", required: true, show_if: { op: "eq", args: [{ op: "var", key: "greeted" }, true] } },
+    { type: "integer", key: "staff", min: 0, max: 50, constraint: { op: "le", args: [{ op: "self" }, 20] },
+      constraint_message: { en: "Too many" } },
+    { type: "note", key: "n" },
+    { type: "yes_no", key: "clean", na_allowed: true },
+  ] }, { type: "section", key: "later", show_if: { op: "eq", args: [{ op: "var", key: "greeted" }, false] },
+    items: [{ type: "rating", key: "mood", required: true }] }],
+};
+
+test("labels come in the shopper's language, else the form's first language", () => {
+  assert.equal(labelOf({ en: "Greeted?", de: "Begrüßt?" }, "de", "en"), "Begrüßt?");
+  assert.equal(labelOf({ en: "Greeted?", de: "Begrüßt?" }, "de-AT", "en"), "Begrüßt?");
+  assert.equal(labelOf({ en: "Greeted?" }, "ja", "en"), "Greeted?");
+  assert.equal(labelOf({ cs: "Pozdrav" }, "ja", "en"), "Pozdrav");
+});
+
+test("show-ifs decide what is asked; hidden answers are kept in the draft but never sent", () => {
+  assert.equal(visibility(form, {}).shown.words, false);
+  assert.equal(visibility(form, { greeted: true }).shown.words, true);
+  assert.equal(visibility(form, { greeted: false }).shown.mood, true);
+  const answers = { greeted: false, words: "left over", mood: 3, staff: 4 };
+  assert.deepEqual(answersToSend(form, answers), { greeted: false, staff: 4, mood: 3 });
+});
+
+test("required (only where shown), ranges, N/A and constraints are checked before sending", () => {
+  assert.deepEqual(Object.keys(checkAnswers(form, {}, "en")), ["greeted"]);
+  const problems = checkAnswers(form, { greeted: true, words: "  ", staff: 25, clean: { na: true } }, "en");
+  assert.deepEqual(problems, { words: [{ code: "form.required" }], staff: [{ code: "form.constraint_text", text: "Too many" }] });
+  assert.deepEqual(checkAnswers(form, { greeted: true, words: "hi", staff: 51 }, "en").staff, [{ code: "form.above_max", params: { max: 50 } }]);
+  assert.deepEqual(checkAnswers(form, { greeted: true, words: "hi", staff: 2.5 }, "en").staff, [{ code: "form.integer" }]);
+  assert.deepEqual(checkAnswers(form, { greeted: false }, "en"), { mood: [{ code: "form.required" }] });
+});
+
+test("a task's window reads in the location's zone and the phone's", () => {
+  const task = { window_start: "2026-01-05T14:00:00Z", window_end: "2026-01-05T16:00:00Z", location: { timezone: "America/New_York" } };
+  const times = windowTimes(task, "en-GB", "Europe/Prague");
+  assert.match(times.local, /09:00.*11:00/);
+  assert.match(times.phone, /15:00.*17:00/);
+  assert.equal(windowTimes(task, "en-GB", "America/New_York").phone, null);
+  assert.match(isoWithOffset(new Date()), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$/);
+  assert.equal(clock(75), "1:15");
+  assert.equal(clock(3725), "1:02:05");
+});
