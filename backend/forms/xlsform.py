@@ -65,7 +65,7 @@ import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Final, Union
+from typing import Any, Final, NamedTuple, Union
 
 import msgspec
 import openpyxl
@@ -958,8 +958,31 @@ class _Open:
     items: list[Any]
 
 
+class ImportWarning(NamedTuple):
+    """Something in the workbook that carries no questionnaire meaning here, and what happens to it."""
+
+    sheet: str
+    row: int  # 1-based spreadsheet row; 0 = the sheet as a whole
+    column: str  # "" = the whole row
+    message: str
+
+
+@dataclass(frozen=True)
+class Imported:
+    definition: FormDefinition
+    warnings: list[ImportWarning]
+
+
 def import_xlsform(data: bytes) -> FormDefinition:
     """The form definition in an XLSForm workbook; raises XLSFormError listing every problem."""
+    return read_xlsform(data).definition
+
+
+def read_xlsform(data: bytes) -> Imported:
+    """The form definition in an XLSForm workbook and the warnings of its import.
+
+    Raises XLSFormError listing every problem.
+    """
     workbook = _load(data)
     try:
         sheets = {name.strip().lower(): workbook[name] for name in workbook.sheetnames}
@@ -1066,7 +1089,7 @@ def import_xlsform(data: bytes) -> FormDefinition:
     if problems:
         # Sheet by sheet, top to bottom, as someone fixing the spreadsheet would read them.
         raise XLSFormError(sorted(problems, key=lambda p: (p[0], p[1])))
-    return FormDefinition(title=title, default_language=language, sections=_sections(top, set(kinds)))
+    return Imported(FormDefinition(title=title, default_language=language, sections=_sections(top, set(kinds))), [])
 
 
 def _section_start(row: _Row, ctx: _Context) -> dict[str, Any]:
@@ -1364,5 +1387,5 @@ def _workbook_bytes(sheets: list[_Sheet]) -> bytes:
     return buffer.getvalue()
 
 
-__all__ = ["EXTENSION_TYPES", "MAX_ROWS", "Problem", "XLSFormError", "export_xlsform",
-           "import_xlsform", "parse_xpath", "write_xpath"]
+__all__ = ["EXTENSION_TYPES", "MAX_ROWS", "ImportWarning", "Imported", "Problem", "XLSFormError",
+           "export_xlsform", "import_xlsform", "parse_xpath", "read_xlsform", "write_xpath"]
