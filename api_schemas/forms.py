@@ -27,6 +27,11 @@ Labels = Annotated[
     dict[str, Annotated[str, msgspec.Meta(max_length=2000)]],
     msgspec.Meta(description="Label text by language code, e.g. {\"en\": \"Was the greeting warm?\", \"de\": \"…\"}."),
 ]
+XLSFormCells = Annotated[
+    dict[Annotated[str, msgspec.Meta(min_length=1, max_length=200)], Annotated[str, msgspec.Meta(max_length=20_000)]],
+    msgspec.Meta(max_length=100, description="XLSForm columns that mean nothing to Fieldscore (appearance, media, "
+                                             "instance::…), by header, kept as written so an export gives them back."),
+]
 Weight = Annotated[float, msgspec.Meta(ge=0, le=1000)]
 Points = Annotated[float, msgspec.Meta(ge=-1000, le=1000)]
 Bound = Annotated[float, msgspec.Meta(ge=-1e12, le=1e12)]
@@ -102,6 +107,7 @@ class Choice(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defa
     label: Labels = {}
     points: Points | None = None
     fail: bool = False  # choosing it fails a critical question
+    xlsform: XLSFormCells = {}
 
 
 class Band(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -125,6 +131,7 @@ class _Question(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_d
     critical: bool = False
     bonus: bool = False
     metric: MetricTag | None = None
+    xlsform: XLSFormCells = {}
 
 
 class YesNo(_Question, tag="yes_no"):
@@ -237,12 +244,23 @@ class Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_def
     weight: Weight = 1.0
     show_if: Expr | None = None
     items: Annotated[list[Union[Question, "Section"]], msgspec.Meta(max_length=2000)] = []
+    xlsform: XLSFormCells = {}
+
+
+class XLSFormRow(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
+    """A survey row with no questionnaire meaning here (start, end, deviceid, hidden…), kept for export."""
+
+    type: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    name: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    cells: XLSFormCells = {}
 
 
 class FormDefinition(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
     title: Labels
     default_language: Annotated[str, msgspec.Meta(min_length=2, max_length=16)] = "en"
     sections: Annotated[list[Section], msgspec.Meta(min_length=1, max_length=200)]
+    xlsform_settings: XLSFormCells = {}  # settings columns (form_id, version, style…) kept for export
+    xlsform_rows: Annotated[list[XLSFormRow], msgspec.Meta(max_length=200)] = []
 
 
 class FormStatus(str, Enum):
@@ -258,6 +276,21 @@ class Form(msgspec.Struct, kw_only=True):
     created_at: dt.datetime
     latest_version: int
     published_version: int | None
+
+
+class XLSFormWarning(msgspec.Struct, kw_only=True):
+    """Something in an imported spreadsheet with no questionnaire meaning here, and what happens to it."""
+
+    sheet: str
+    row: int  # 1-based spreadsheet row (the first of several when `message` counts them); 0 = the whole sheet
+    column: str  # the column's header (or letter when it has none); "" = the whole row
+    message: str
+
+
+class FormImported(Form, kw_only=True):
+    """The form created from a spreadsheet, with what the import could not use and what it did with it."""
+
+    warnings: list[XLSFormWarning] = []
 
 
 class FormCreate(Request, kw_only=True):
@@ -313,8 +346,8 @@ class ScorePreview(Request, kw_only=True):
 
 __all__ = [
     "Band", "Channel", "Choice", "DefinitionProblem", "Decimal", "Duration", "Expr", "File",
-    "Form", "FormCreate", "FormDefinition", "FormDraftUpdate", "FormStatus", "FormVersion", "Gps",
+    "Form", "FormCreate", "FormImported", "FormDefinition", "FormDraftUpdate", "FormStatus", "FormVersion", "Gps",
     "Integer", "Labels", "LongText", "MetricTag", "MultipleChoice", "Note", "Nps", "Op", "Photo",
     "Question", "QuestionKey", "Rating", "ScoreItem", "ScorePreview", "ScoreResult", "Section",
-    "SingleChoice", "Text", "TimerEvent", "TimerSequence", "Timestamp", "YesNo",
+    "SingleChoice", "Text", "TimerEvent", "TimerSequence", "Timestamp", "XLSFormCells", "XLSFormRow", "XLSFormWarning", "YesNo",
 ]

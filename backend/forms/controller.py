@@ -19,6 +19,7 @@ from api_schemas.forms import (
     Form,
     FormCreate,
     FormDraftUpdate,
+    FormImported,
     FormVersion,
     ScorePreview,
     ScoreResult,
@@ -69,9 +70,11 @@ class FormController(Controller):
 
     @post("/import", operation_id="ImportXLSForm", opt=roles(*STAFF), responses=problems(413, 422),
           request_max_body_size=MAX_XLSFORM_BYTES)
-    async def import_xlsform(self, actor: ActorDep, data: MultipartBody[XLSFormUpload]) -> Form:
-        """Create a form from an XLSForm (ODK / KoboToolbox / SurveyCTO) spreadsheet as draft version 1.
-        Anything that cannot be mapped is refused with its sheet, row and reason; nothing is dropped."""
+    async def import_xlsform(self, actor: ActorDep, data: MultipartBody[XLSFormUpload]) -> FormImported:
+        """Create a form from an XLSForm (ODK / KoboToolbox / SurveyCTO) spreadsheet (.xlsx or .xls) as draft
+        version 1. A question that cannot be mapped is refused with its sheet, row and reason; what has no
+        questionnaire meaning here (metadata rows, appearance, media…) is listed in `warnings` with what
+        happens to it (kept for export, or ignored as ODK tools ignore it)."""
         content = await data.file.read()
         if not 0 < len(data.name.strip()) <= 200:
             raise InvalidInput("Name the form.", errors=[("name", "1–200 characters")])

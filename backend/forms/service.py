@@ -17,9 +17,11 @@ from api_schemas.forms import (
     Form,
     FormCreate,
     FormDefinition,
+    FormImported,
     FormStatus,
     FormVersion,
     ScoreResult,
+    XLSFormWarning,
 )
 from backend import db
 from backend.accounts.security import Actor
@@ -29,7 +31,7 @@ from backend.errors import Conflict, InvalidInput, NotFound
 from backend.forms import tables as t
 from backend.forms.answers import check_answers
 from backend.forms.definition import check_definition
-from backend.forms.xlsform import XLSFormError, export_xlsform, import_xlsform
+from backend.forms.xlsform import XLSFormError, export_xlsform, read_xlsform
 from backend.pagination import PageParams, contains
 from backend.scoring.engine import score
 
@@ -243,15 +245,21 @@ def _xlsform_problems(exc: XLSFormError) -> list[tuple[str, str]]:
 
 
 async def import_form(actor: Actor, *, name: str, channel: Channel, organisation_id: uuid.UUID | None,
-                      data: bytes) -> Form:
-    """Create a form whose draft version 1 is read from an XLSForm spreadsheet; nothing is kept on any problem."""
+                      data: bytes) -> FormImported:
+    """Create a form whose draft version 1 is read from an XLSForm spreadsheet; nothing is kept on any problem.
+
+    What has no questionnaire meaning here comes back as warnings, each saying what happened to it.
+    """
     try:
-        definition = import_xlsform(data)
+        imported = read_xlsform(data)
     except XLSFormError as exc:
         raise InvalidInput(f"The spreadsheet has {len(exc.problems)} problem(s).", code="form.invalid_xlsform",
                            errors=_xlsform_problems(exc)) from None
-    return await create_form(actor, FormCreate(name=name, channel=channel, organisation_id=organisation_id,
-                                               definition=definition))
+    form = await create_form(actor, FormCreate(name=name, channel=channel, organisation_id=organisation_id,
+                                               definition=imported.definition))
+    return FormImported(**msgspec.structs.asdict(form),
+                        warnings=[XLSFormWarning(sheet=w.sheet, row=w.row, column=w.column, message=w.message)
+                                  for w in imported.warnings])
 
 
 async def export_form(actor: Actor, form_id: uuid.UUID, number: int) -> tuple[str, bytes]:

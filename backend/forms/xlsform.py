@@ -64,24 +64,41 @@ import re
 import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple, Union
 
 import msgspec
 import openpyxl
+import xlrd
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
 
 from api_schemas.forms import (
     Band, Choice, Decimal, Duration, Expr, File, FormDefinition, Gps, Integer, MetricTag,
     MultipleChoice, Note, Nps, Op, Photo, Question, Rating, Section, SingleChoice, Text,
-    TimerSequence, Timestamp, YesNo,
+    TimerSequence, Timestamp, XLSFormRow, YesNo,
 )
 
 Problem = tuple[str, int, str]
 """(sheet, 1-based spreadsheet row, reason naming the column); row 0 = the sheet as a whole."""
 
 Operand = Union[Expr, str, int, float, bool, None, list[Union[str, int, float, bool, None]]]
+
+class ImportWarning(NamedTuple):
+    """Something in the workbook that carries no questionnaire meaning here, and what happens to it."""
+
+    sheet: str
+    row: int  # 1-based spreadsheet row; 0 = the sheet as a whole
+    column: str  # "" = the whole row
+    message: str
+
+
+@dataclass(frozen=True)
+class Imported:
+    definition: FormDefinition
+    warnings: list[ImportWarning]
+
 
 MAX_ROWS: Final = 20_000  # far above any real questionnaire; bounds the work a hostile file causes
 EXTENSION_TYPES: Final = ("nps", "duration", "timer_sequence")
@@ -495,7 +512,31 @@ def write_xpath(expr: Expr, kinds: dict[str, str]) -> str:
 # --------------------------------------------------------------------------------------------
 
 Column = tuple[str, Union[str, None]]  # (base name, language or None)
-_LANGUAGE_COLUMNS: Final = frozenset({"label", "hint", "constraint_message", "form_title"})
+
+# XLSForm's columns whose second part (`label::English (en)`) names a language.
+_LANGUAGE_COLUMNS: Final = frozenset({
+    "label", "hint", "constraint_message", "form_title", "required_message", "guidance_hint",
+    "image", "big-image", "audio", "video"})
+# Other spellings pyxform accepts for a column, onto the one used here.
+_COLUMN_ALIASES: Final = {
+    "relevance": "relevant", "caption": "label", "constraining_message": "constraint_message",
+    "calculate": "calculation", "readonly": "read_only", "count": "repeat_count",
+    "jr:count": "repeat_count", "requiredmsg": "required_message",
+    "jr:constraintmsg": "constraint_message", "jr:requiredmsg": "required_message",
+}
+_SETTINGS_ALIASES: Final = {"set_form_title": "form_title", "title": "form_title", "set_form_id": "form_id",
+                            "id_string": "form_id"}
+# `bind::x`, `control::x`, `media::x`: the prefixed form of a plain column.
+_PREFIXED: Final = {
+    ("bind", "relevant"): "relevant", ("bind", "required"): "required",
+    ("bind", "constraint"): "constraint", ("bind", "jr:constraintmsg"): "constraint_message",
+    ("bind", "calculate"): "calculation", ("bind", "readonly"): "read_only",
+    ("bind", "jr:requiredmsg"): "required_message", ("bind", "jr:noapperrorstring"): "no_app_error_string",
+    ("control", "appearance"): "appearance", ("control", "jr:count"): "repeat_count",
+    ("control", "autoplay"): "autoplay", ("control", "rows"): "rows",
+    ("media", "image"): "image", ("media", "big-image"): "big-image", ("media", "audio"): "audio",
+    ("media", "video"): "video",
+}
 
 
 def _language(text: str) -> str:
@@ -505,10 +546,33 @@ def _language(text: str) -> str:
     return match.group(1) if match else text
 
 
-def _column(header: str) -> Column:
-    base, sep, lang = header.partition("::")
-    base = "_".join(base.strip().lower().split())  # "list name" and "List_Name" are list_name
-    return (base, _language(lang) if sep else None)
+def _split_header(header: str, double_colon: bool) -> list[str]:
+    """A header's parts as pyxform splits them: on `::`, or on `:` in a sheet that has no `::`."""
+    if double_colon or "::" in header:
+        return [part.strip() for part in header.split("::")]
+    parts = [part.strip() for part in header.split(":")]
+    if "jr" in parts[:-1]:  # `jr:count` is one name, not two parts
+        at = parts.index("jr")
+        parts[at:at + 2] = [f"jr:{parts[at + 1]}"]
+    return parts
+
+
+def _column(header: str, double_colon: bool = True, sheet: str = "survey") -> Column:
+    header = " ".join(header.split())
+    parts = _split_header(header, double_colon)
+    first = "_".join(parts[0].lower().split())  # "list name" and "List_Name" are list_name
+    rest = parts[1:]
+    if first in ("bind", "control", "media") and rest:
+        prefixed = _PREFIXED.get((first, rest[0].lower()))
+        if prefixed is None:
+            return (header, None)  # kept as written: an unknown column, exported back verbatim
+        first, rest = prefixed, rest[1:]
+    first = (_SETTINGS_ALIASES if sheet == "settings" else _COLUMN_ALIASES).get(first, first)
+    if not rest:
+        return (first, None)
+    if first in _LANGUAGE_COLUMNS and len(rest) == 1 and rest[0]:
+        return (first, _language(rest[0]))
+    return (header, None)
 
 
 def _column_name(column: Column) -> str:
@@ -562,43 +626,112 @@ class _Row:
         return found
 
 
-def _sheet_rows(ws: Any, sheet: str, problems: list[Problem]) -> list[_Row]:
-    rows = ws.iter_rows(values_only=True)
+_KEPT_BECAUSE: Final = {
+    "appearance": "kept for export; the app lays questions out itself",
+    "image": "media kept for export; the app does not show it", "big-image": "media kept for export; the app does not show it",
+    "audio": "media kept for export; the app does not show it", "video": "media kept for export; the app does not show it",
+}
+_KEPT: Final = "kept for export; it has no effect in Fieldscore"
+
+
+class _Notes:
+    """The import's warnings: one per sheet, column and reason, naming its first row and how many."""
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, str, str], list[int]] = {}
+
+    def add(self, sheet: str, row: int, column: str, message: str) -> None:
+        self._rows.setdefault((sheet, column, message), []).append(row)
+
+    def keep(self, row: _Row, *, silent: frozenset[str] = frozenset()) -> dict[str, str]:
+        """The row's cells that no field used, by header, each noted as kept for export."""
+        cells: dict[str, str] = {}
+        for column in sorted(row.cells.keys() - row.used, key=_column_name):
+            name = _column_name(column)
+            cells[name] = _text(row.cells[column])
+            row.used.add(column)
+            if column[0] not in silent:
+                self.add(row.sheet, row.number, name, _KEPT_BECAUSE.get(column[0], _KEPT))
+        return cells
+
+    def ignore(self, row: _Row, why: str) -> None:
+        for column in sorted(row.cells.keys() - row.used, key=_column_name):
+            row.used.add(column)
+            self.add(row.sheet, row.number, _column_name(column), why)
+
+    def warnings(self) -> list[ImportWarning]:
+        found = []
+        for (sheet, column, message), rows in self._rows.items():
+            if len(rows) > 1:
+                message += f" (rows {rows[0]}–{rows[-1]}, {len(rows)} in all)"
+            found.append(ImportWarning(sheet, rows[0], column, message))
+        return sorted(found, key=lambda n: (n.sheet, n.row, n.column))
+
+
+# pyxform stops reading a sheet after this many blank rows, and a header after this many blank columns.
+_BLANK_ROWS_END: Final = 60
+_BLANK_COLUMNS_END: Final = 20
+
+
+def _sheet_rows(values: Iterable[tuple[Any, ...]], sheet: str, problems: list[Problem],
+                notes: _Notes) -> list[_Row]:
+    """The sheet's non-blank rows below its header; blank (formatted) rows cost nothing."""
+    rows = iter(values)
     header = next(rows, None)
     if header is None or all(_blank(h) for h in header):
         if any(not _blank(v) for values in rows for v in values):
             problems.append((sheet, 1, "the first row must name the columns"))
         return []
+    texts: list[str | None] = []
+    for value in header:
+        texts.append(None if _blank(value) else _text(value).strip())
+        if len(texts) > _BLANK_COLUMNS_END and not any(texts[-_BLANK_COLUMNS_END - 1:]):
+            break
+    double_colon = any("::" in t for t in texts if t)
     columns: list[Column | None] = []
     seen: dict[Column, str] = {}
-    for index, value in enumerate(header, start=1):
-        if _blank(value):
+    for text in texts:
+        if text is None:
             columns.append(None)
             continue
-        column = _column(_text(value))
+        column = _column(text, double_colon, sheet)
         if column in seen:
-            problems.append((sheet, 1, f"column '{_text(value)}' repeats column '{seen[column]}'"))
+            problems.append((sheet, 1, f"column '{text}' repeats column '{seen[column]}'"))
             columns.append(None)
             continue
-        seen[column] = _text(value).strip()
+        seen[column] = text
         columns.append(column)
     result: list[_Row] = []
+    headless: set[int] = set()
+    blank_run = 0
+    ended_at = 0
     for number, values in enumerate(rows, start=2):
-        if number > MAX_ROWS:
-            problems.append((sheet, number, f"more than {MAX_ROWS} rows"))
-            break
         cells: dict[Column, Any] = {}
         for index, value in enumerate(values):
             if _blank(value):
                 continue
             column = columns[index] if index < len(columns) else None
             if column is None:
-                letter = get_column_letter(index + 1)
-                problems.append((sheet, number, f"column {letter} has a value but no header"))
+                if index not in headless:  # once per column, not once per cell
+                    headless.add(index)
+                    notes.add(sheet, number, get_column_letter(index + 1),
+                              "a value in a column without a header: ignored (ODK tools ignore it too)")
                 continue
             cells[column] = value
-        if cells:
-            result.append(_Row(sheet, number, cells))
+        if not cells:
+            blank_run += 1
+            continue
+        if blank_run >= _BLANK_ROWS_END and result and not ended_at:
+            ended_at = number
+            notes.add(sheet, number, "", f"after {blank_run} blank rows: this row and the ones below are "
+                      "ignored (ODK tools stop reading there too)")
+        blank_run = 0
+        if ended_at:
+            continue
+        if len(result) == MAX_ROWS:
+            problems.append((sheet, number, f"more than {MAX_ROWS} rows"))
+            break
+        result.append(_Row(sheet, number, cells))
     return result
 
 
@@ -671,19 +804,53 @@ def _bands(row: _Row) -> list[dict[str, Any]]:
     return bands
 
 
-def _load(data: bytes) -> Any:
-    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise XLSFormError([("", 0, "this is an old Excel .xls file: save it as .xlsx")])
+_XLS_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE2 file: the Excel 97–2003 .xls format
+
+
+@contextmanager
+def _load(data: bytes) -> Iterator[dict[str, Callable[[], Iterator[tuple[Any, ...]]]]]:
+    """The workbook's sheets by lower-cased name, each a function giving its rows' values."""
+    if data[:8] == _XLS_MAGIC:
+        yield _load_xls(data)
+        return
     try:
         with warnings.catch_warnings():
             # openpyxl warns about Excel features it does not read (data validation, styles…);
             # none of them carries questionnaire content.
             warnings.simplefilter("ignore")
-            return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as error:
-        raise XLSFormError([("", 0, f"not an .xlsx workbook ({type(error).__name__})")]) from None
+        raise XLSFormError([("", 0, f"not an .xlsx or .xls workbook ({type(error).__name__})")]) from None
     except Exception as error:  # openpyxl raises assorted errors for damaged archives
         raise XLSFormError([("", 0, f"not a readable .xlsx workbook ({type(error).__name__})")]) from None
+    try:
+        yield {name.strip().lower(): (lambda ws=workbook[name]: ws.iter_rows(values_only=True))
+               for name in workbook.sheetnames}
+    finally:
+        workbook.close()
+
+
+def _load_xls(data: bytes) -> dict[str, Callable[[], Iterator[tuple[Any, ...]]]]:
+    try:
+        book = xlrd.open_workbook(file_contents=data, logfile=io.StringIO())
+    except Exception as error:  # noqa: BLE001 - xlrd raises assorted errors for damaged files
+        raise XLSFormError([("", 0, f"not a readable .xls workbook ({type(error).__name__})")]) from None
+
+    def value(cell: Any) -> Any:
+        if cell.ctype == xlrd.XL_CELL_DATE:
+            parts = xlrd.xldate_as_tuple(cell.value, book.datemode)
+            return dt.time(*parts[3:]) if parts[:3] == (0, 0, 0) else dt.datetime(*parts)
+        if cell.ctype == xlrd.XL_CELL_BOOLEAN:
+            return bool(cell.value)
+        if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK, xlrd.XL_CELL_ERROR):
+            return None
+        return cell.value
+
+    def rows(sheet: Any) -> Iterator[tuple[Any, ...]]:
+        for number in range(sheet.nrows):
+            yield tuple(value(cell) for cell in sheet.row(number))
+
+    return {sheet.name.strip().lower(): (lambda sheet=sheet: rows(sheet)) for sheet in book.sheets()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -698,48 +865,96 @@ _SIMPLE_TYPES: Final[dict[str, str]] = {
     "nps": "nps", "duration": "duration", "timer_sequence": "timer_sequence",
     "begin_group": "begin", "begin group": "begin", "end_group": "end", "end group": "end",
 }
+# pyxform's older spellings of the same types (read as the type; exported in today's spelling).
+_LEGACY_TYPES: Final[dict[str, str]] = {
+    "phone number": "text", "q string": "text", "add text prompt": "text",
+    "q int": "integer", "add integer prompt": "integer", "q decimal": "decimal",
+    "add decimal prompt": "decimal", "q note": "note", "add note prompt": "note",
+    "q date": "timestamp", "add date prompt": "timestamp", "q datetime": "timestamp",
+    "q date time": "timestamp", "add datetime prompt": "timestamp", "add date time prompt": "timestamp",
+    "q geopoint": "gps", "q location": "gps", "add location prompt": "gps",
+    "q image": "photo", "q picture": "photo", "add image prompt": "photo", "add photo prompt": "photo",
+    "q audio": "audio", "add audio prompt": "audio", "add file prompt": "file",
+}
 _WHY_NOT: Final[dict[str, str]] = {
     "calculate": "calculated fields are not supported",
-    "hidden": "hidden fields are not supported",
     "begin_repeat": "repeat groups are not supported", "begin repeat": "repeat groups are not supported",
     "end_repeat": "repeat groups are not supported", "end repeat": "repeat groups are not supported",
+    "end loop": "loops over a choice list are not supported",
     "video": "video questions are not supported (use file)",
-    "barcode": "barcode questions are not supported",
-    "geotrace": "geotrace is not supported (only geopoint)",
-    "geoshape": "geoshape is not supported (only geopoint)",
-    "rank": "rank questions are not supported", "acknowledge": "acknowledge is not supported (use yes_no)",
+    "q video": "video questions are not supported (use file)",
+    "add video prompt": "video questions are not supported (use file)",
+    "barcode": "barcode questions are not supported (use text)",
+    "q barcode": "barcode questions are not supported (use text)",
+    "add barcode prompt": "barcode questions are not supported (use text)",
+    "geotrace": "geotrace is not supported (only geopoint)", "q geotrace": "geotrace is not supported (only geopoint)",
+    "geoshape": "geoshape is not supported (only geopoint)", "q geoshape": "geoshape is not supported (only geopoint)",
+    "rank": "rank questions are not supported",
+    "acknowledge": "acknowledge is not supported (use yes_no)",
+    "q acknowledge": "acknowledge is not supported (use yes_no)",
+    "add acknowledge prompt": "acknowledge is not supported (use yes_no)",
     "trigger": "acknowledge is not supported (use yes_no)",
+    "osm": "OpenStreetMap questions are not supported",
+    "xml-external": "external data files are not supported", "csv-external": "external data files are not supported",
 }
-_METADATA: Final = frozenset({"start", "end", "today", "deviceid", "subscriberid", "simserial",
-                              "phonenumber", "username", "email", "audit", "start-geopoint",
-                              "background-audio", "background-geopoint"})
+# Rows the phone or the server records by itself (or values hidden from the shopper): no question,
+# kept as they are for export.
+_METADATA: Final = frozenset({
+    "start", "end", "today", "deviceid", "subscriberid", "simserial", "phonenumber", "username",
+    "email", "audit", "start-geopoint", "background-audio", "background-geopoint", "imei", "hidden",
+    "start time", "end time", "get start time", "get end time", "get today", "device id",
+    "get device id", "subscriber id", "get subscriber id", "sim id", "get sim id",
+    "get phone number", "uri:subscriberid", "uri:phonenumber", "uri:simserial", "uri:deviceid",
+    "uri:username", "uri:email"})
+_SELECT_PREFIXES: Final = (
+    ("select_one", "select_one"), ("select one from", "select_one"), ("select one using", "select_one"),
+    ("select one", "select_one"), ("select1", "select_one"), ("add select one prompt using", "select_one"),
+    ("select_multiple", "select_multiple"), ("select all that apply from", "select_multiple"),
+    ("select multiple from", "select_multiple"), ("select multiple using", "select_multiple"),
+    ("select all that apply", "select_multiple"), ("add select multiple prompt using", "select_multiple"),
+)
+_OR_OTHER: Final = re.compile(r"\s+(?:or_other|or\s+specify\s+other)$", re.IGNORECASE)
 
 
-def _parse_type(text: str) -> tuple[str, str | None]:
+@dataclass(frozen=True)
+class _Type:
+    kind: str  # a question type tag, begin, end, select_one, select_multiple or metadata
+    list_name: str | None = None
+    or_other: bool = False
+    legacy: str | None = None  # an older spelling that was read as `kind`
+
+
+def _parse_type(text: str) -> _Type:
     words = text.split()
     normal = " ".join(words)
     lower = normal.lower()
     if lower in _SIMPLE_TYPES:
-        return _SIMPLE_TYPES[lower], None
+        return _Type(_SIMPLE_TYPES[lower])
+    if lower in _LEGACY_TYPES:
+        return _Type(_LEGACY_TYPES[lower], legacy=normal)
     head = words[0].lower() if words else ""
-    for prefix, kind in (("select_one", "select_one"), ("select one", "select_one"),
-                         ("select_multiple", "select_multiple"),
-                         ("select all that apply", "select_multiple")):
+    if head.endswith("_from_file") or lower.startswith(("select_one_external", "select one external",
+                                                        "select one from file", "select multiple from file")):
+        raise _CellError(f"type: '{normal}' — choices from files (external choices) are not supported; "
+                         "put the choices on the choices sheet")
+    for prefix, kind in _SELECT_PREFIXES:
         if lower.startswith(prefix + " "):
-            rest = normal[len(prefix) + 1:].split()
+            rest_text = normal[len(prefix) + 1:]
+            match = _OR_OTHER.search(rest_text)
+            if match:
+                rest_text = rest_text[:match.start()]
+            rest = rest_text.split()
             if len(rest) != 1:
-                extra = " ".join(rest[1:]) if rest else ""
-                why = "or_other is not supported" if "or_other" in extra else "expected one list name"
-                raise _CellError(f"type: '{normal}' — {why}")
-            return kind, rest[0]
-    if lower in ("select_one", "select_multiple"):
+                raise _CellError(f"type: '{normal}' — expected one list name after '{prefix}'")
+            return _Type(kind, rest[0], or_other=match is not None)
+    if lower in ("select_one", "select_multiple", "select one", "select all that apply"):
         raise _CellError(f"type: '{normal}' needs a choice list name")
-    if head.endswith("_from_file") or lower.startswith(("select_one_external", "select one external")):
-        raise _CellError(f"type: '{normal}' — choices from files are not supported")
+    if lower.startswith("begin loop over") or lower.startswith("begin_loop over"):
+        raise _CellError(f"type: '{normal}' — loops over a choice list are not supported")
     if lower in _WHY_NOT:
         raise _CellError(f"type: '{normal}' — {_WHY_NOT[lower]}")
     if lower in _METADATA:
-        raise _CellError(f"type: '{normal}' is form metadata, which the app records by itself")
+        return _Type("metadata")
     raise _CellError(f"type: unknown type '{normal}'")
 
 
@@ -758,6 +973,7 @@ class _Context:
     kinds: dict[str, str]
     lists: dict[str, _ChoiceList]
     problems: list[Problem]
+    notes: _Notes
 
 
 def _field_name(path: str) -> str:
@@ -778,7 +994,8 @@ def _convert(row: _Row, data: dict[str, Any], cls: type[Any], problems: list[Pro
         return None
 
 
-def _read_choices(rows: list[_Row], default_language: str, problems: list[Problem]) -> dict[str, _ChoiceList]:
+def _read_choices(rows: list[_Row], default_language: str, problems: list[Problem],
+                  notes: _Notes) -> dict[str, _ChoiceList]:
     lists: dict[str, _ChoiceList] = {}
     seen: dict[tuple[str, str], int] = {}
     for row in rows:
@@ -797,8 +1014,12 @@ def _read_choices(rows: list[_Row], default_language: str, problems: list[Proble
             errors.append("list_name: missing")
         if value is None:
             errors.append("name: missing")
-        for column in row.cells.keys() - row.used:
-            errors.append(f"column '{_column_name(column)}' is not supported on the choices sheet")
+        extension = sorted(c for c in row.cells.keys() - row.used if c[0] in ("points", "fail"))
+        errors.extend(f"column '{_column_name(c)}' is not used here" for c in extension)
+        row.used.update(extension)
+        cells = notes.keep(row)
+        if cells:
+            data["xlsform"] = cells
         if list_name and value is not None:
             if (list_name, value) in seen:
                 errors.append(f"name: '{value}' appears twice in list '{list_name}' "
@@ -902,10 +1123,13 @@ def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context) -> Que
         data["accept"] = "audio" if kind == "audio" else "any"
 
     for column in sorted(row.cells.keys() - row.used, key=_column_name):
-        name = _column_name(column)
-        known = column[0] in _SURVEY_COLUMNS
-        errors.append(f"column '{name}' is not used by type '{_text(row.raw('type')).strip()}'" if known
-                      else f"column '{name}' is not supported")
+        if column[0] in _EXTENSION_COLUMNS:  # Fieldscore's own columns: a mistake, not foreign data
+            errors.append(f"column '{_column_name(column)}' is not used by type "
+                          f"'{_text(row.raw('type')).strip()}'")
+            row.used.add(column)
+    cells = ctx.notes.keep(row)
+    if cells:
+        data["xlsform"] = cells
     if errors:
         ctx.problems.extend((row.sheet, row.number, e) for e in errors)
         return None
@@ -920,16 +1144,17 @@ _QUESTION_CLASSES: Final[dict[str, type[Any]]] = {
     "timestamp": Timestamp, "timer_sequence": TimerSequence, "text": Text, "photo": Photo,
     "file": File, "gps": Gps, "note": Note,
 }
-_SURVEY_COLUMNS: Final = frozenset({
-    "type", "name", "label", "hint", "required", "relevant", "constraint", "constraint_message",
-    "points", "weight", "critical", "metric", "na", "bonus", "parameters", "fail_below", "min", "max",
-    "bands", "max_length", "give_up", "clock_start",
+# Fieldscore's own survey columns (not XLSForm's): one on a row whose type does not use it is an error.
+_EXTENSION_COLUMNS: Final = frozenset({
+    "points", "weight", "critical", "metric", "na", "bonus", "fail_below", "min", "max", "bands",
+    "max_length", "give_up", "clock_start",
 })
 
 
-def _read_settings(rows: list[_Row], problems: list[Problem]) -> tuple[dict[str, str], str]:
+def _read_settings(rows: list[_Row], problems: list[Problem],
+                   notes: _Notes) -> tuple[dict[str, str], str, dict[str, str]]:
     if not rows:
-        return {}, "en"
+        return {}, "en", {}
     row = rows[0]
     default = row.raw("default_language")
     language = _language(_text(default)) if default is not None else "en"
@@ -938,17 +1163,15 @@ def _read_settings(rows: list[_Row], problems: list[Problem]) -> tuple[dict[str,
     except _CellError as error:
         problems.append((row.sheet, row.number, str(error)))
         title = {}
-    # form_id and version identify the spreadsheet in ODK; Fieldscore numbers its own versions.
-    row.raw("form_id")
-    row.raw("version")
-    for column in sorted(row.cells.keys() - row.used, key=_column_name):
-        problems.append((row.sheet, row.number, f"column '{_column_name(column)}' is not supported"))
+    # form_id and version identify the spreadsheet in ODK (Fieldscore numbers its own versions):
+    # kept for export without a warning, like every other settings column but with nothing to say.
+    kept = notes.keep(row, silent=frozenset({"form_id", "version"}))
     for extra in rows[1:]:
         problems.append((extra.sheet, extra.number, "settings has one row of values; this row is extra"))
     if not 2 <= len(language) <= 16:
         problems.append((row.sheet, row.number, f"default_language: '{language}' is not a language code"))
         language = "en"
-    return title, language
+    return title, language, kept
 
 
 @dataclass
@@ -956,21 +1179,6 @@ class _Open:
     row: _Row
     data: dict[str, Any]
     items: list[Any]
-
-
-class ImportWarning(NamedTuple):
-    """Something in the workbook that carries no questionnaire meaning here, and what happens to it."""
-
-    sheet: str
-    row: int  # 1-based spreadsheet row; 0 = the sheet as a whole
-    column: str  # "" = the whole row
-    message: str
-
-
-@dataclass(frozen=True)
-class Imported:
-    definition: FormDefinition
-    warnings: list[ImportWarning]
 
 
 def import_xlsform(data: bytes) -> FormDefinition:
@@ -983,24 +1191,24 @@ def read_xlsform(data: bytes) -> Imported:
 
     Raises XLSFormError listing every problem.
     """
-    workbook = _load(data)
-    try:
-        sheets = {name.strip().lower(): workbook[name] for name in workbook.sheetnames}
-        problems: list[Problem] = []
+    problems: list[Problem] = []
+    notes = _Notes()
+    with _load(data) as sheets:
         if "survey" not in sheets:
             raise XLSFormError([("survey", 0, "the workbook has no 'survey' sheet")])
-        for unsupported in ("external_choices", "entities"):
-            if unsupported in sheets and _sheet_rows(sheets[unsupported], unsupported, []):
-                problems.append((unsupported, 0, f"the '{unsupported}' sheet is not supported"))
-        settings_rows = _sheet_rows(sheets["settings"], "settings", problems) if "settings" in sheets else []
-        title, language = _read_settings(settings_rows, problems)
-        choice_rows = _sheet_rows(sheets["choices"], "choices", problems) if "choices" in sheets else []
-        lists = _read_choices(choice_rows, language, problems)
-        survey_rows = _sheet_rows(sheets["survey"], "survey", problems)
-        header = next(iter(sheets["survey"].iter_rows(values_only=True, max_row=1)), ())
-        columns = {_column(_text(h)) for h in header if not _blank(h)}
-    finally:
-        workbook.close()
+
+        def read(name: str) -> list[_Row]:
+            return _sheet_rows(sheets[name](), name, problems, notes) if name in sheets else []
+
+        for unused in ("external_choices", "entities"):
+            if unused in sheets and _sheet_rows(sheets[unused](), unused, [], _Notes()):
+                notes.add(unused, 0, "", f"the '{unused}' sheet is ignored: questions that use it are refused")
+        title, language, settings = _read_settings(read("settings"), problems, notes)
+        lists = _read_choices(read("choices"), language, problems, notes)
+        survey_rows = read("survey")
+        header = next(iter(sheets["survey"]()), ())
+        texts = [_text(h).strip() for h in header if not _blank(h)]
+        columns = {_column(t, any("::" in t for t in texts)) for t in texts}
     missing = [c for c in ("type", "name") if (c, None) not in columns]
     if missing:
         # Without them no row can be read, so the rows' own problems would only be noise.
@@ -1009,7 +1217,7 @@ def read_xlsform(data: bytes) -> Imported:
 
     # First pass: every name and its type, so expressions may refer to later questions.
     kinds: dict[str, str] = {}
-    parsed: list[tuple[_Row, str, str | None]] = []
+    parsed: list[tuple[_Row, _Type]] = []
     first_row: dict[str, int] = {}
     for row in survey_rows:
         type_cell = row.raw("type")
@@ -1018,30 +1226,36 @@ def read_xlsform(data: bytes) -> Imported:
             problems.append((row.sheet, row.number, "type: missing"))
             continue
         try:
-            kind, list_name = _parse_type(_text(type_cell))
+            parsed_type = _parse_type(_text(type_cell))
         except _CellError as error:
             problems.append((row.sheet, row.number, str(error)))
             continue
+        kind, list_name = parsed_type.kind, parsed_type.list_name
         name = row.name("name")
         if kind == "end":
-            parsed.append((row, kind, list_name))
+            parsed.append((row, parsed_type))
             continue
+        names = [name]
+        if parsed_type.or_other and name:
+            names.append(f"{name}_other")  # the text question XLSForm adds for the "other" answer
         problem = None
         if not name:
             problem = "name: missing"
         elif not _KEY_RE.match(name) or len(name) > 64:
             problem = (f"name: '{name}' must be letters, digits and _ (not starting with a digit), "
                        "at most 64 characters")
-        elif name in first_row:
-            problem = f"name: '{name}' is already used in row {first_row[name]}"
+        elif any(n in first_row for n in names):
+            taken = next(n for n in names if n in first_row)
+            problem = f"name: '{taken}' is already used in row {first_row[taken]}"
         if problem is not None:
             problems.append((row.sheet, row.number, problem))
             if kind == "begin":
                 # Still open the group, or its end_group would be reported as unmatched too.
-                parsed.append((row, "begin_invalid", None))
+                parsed.append((row, _Type("begin_invalid")))
             continue
         assert name is not None
-        first_row[name] = row.number
+        for each in names:
+            first_row[each] = row.number
         if kind in ("select_one", "select_multiple"):
             assert list_name is not None
             if list_name not in lists:
@@ -1052,16 +1266,25 @@ def read_xlsform(data: bytes) -> Imported:
                 continue
             if kind == "select_multiple":
                 kinds[name] = "multiple_choice"
+            elif lists[list_name].is_yes_no() and not parsed_type.or_other:
+                kinds[name] = "yes_no"
             else:
-                kinds[name] = "yes_no" if lists[list_name].is_yes_no() else "single_choice"
+                kinds[name] = "single_choice"
+            if parsed_type.or_other:
+                kinds[f"{name}_other"] = "text"
         else:
             kinds[name] = {"begin": "section", "audio": "file"}.get(kind, kind)
-        parsed.append((row, kind, list_name))
+        parsed.append((row, parsed_type))
 
-    ctx = _Context(language, kinds, lists, problems)
+    ctx = _Context(language, kinds, lists, problems, notes)
     top: list[Any] = []
     stack: list[_Open] = []
-    for row, kind, list_name in parsed:
+    kept_rows: list[XLSFormRow] = []
+    for row, parsed_type in parsed:
+        kind, list_name = parsed_type.kind, parsed_type.list_name
+        if parsed_type.legacy:
+            notes.add(row.sheet, row.number, "type", f"'{parsed_type.legacy}' is an older spelling, read "
+                      f"and exported as '{_EXPORT_SPELLING.get(kinds.get(row.name('name') or ''), kind)}'")
         if kind == "begin_invalid":
             row.used.update(row.cells)  # the row's name problem is already reported
             stack.append(_Open(row, {}, [None]))
@@ -1069,27 +1292,67 @@ def read_xlsform(data: bytes) -> Imported:
             section = _section_start(row, ctx)
             stack.append(_Open(row, section, []))
         elif kind == "end":
-            for column in sorted(row.cells.keys() - row.used, key=_column_name):
-                problems.append((row.sheet, row.number,
-                                 f"column '{_column_name(column)}' is not used by end_group"))
+            notes.ignore(row, "ignored on an end_group row (ODK tools ignore it too)")
             if not stack:
                 problems.append((row.sheet, row.number, "type: end_group without a matching begin_group"))
                 continue
             opened = stack.pop()
             section = _section_end(opened, ctx)
             (stack[-1].items if stack else top).append(section)
+        elif kind == "metadata":
+            type_text = " ".join(_text(row.raw("type")).split())
+            name = row.name("name") or ""
+            notes.add(row.sheet, row.number, "type", f"'{type_text}' is form metadata: no question in "
+                      "Fieldscore (the app records who, when and where itself); the row is kept for export")
+            row.used.add(("name", None))
+            kept_rows.append(XLSFormRow(type=type_text, name=name, cells=notes.keep(row, silent=_ALL)))
         else:
             question = _question(row, kind, list_name, ctx)
-            (stack[-1].items if stack else top).append(question)
+            items = stack[-1].items if stack else top
+            items.append(question)
+            if parsed_type.or_other:
+                items.append(_other_text(row, question, ctx))
     for opened in stack:
         problems.append((opened.row.sheet, opened.row.number,
                          f"type: begin_group '{opened.data.get('key')}' has no matching end_group"))
-    if not parsed and not problems:
+    if not any(t.kind not in ("end", "metadata") for _row, t in parsed) and not problems:
         problems.append(("survey", 0, "the survey sheet has no questions"))
     if problems:
         # Sheet by sheet, top to bottom, as someone fixing the spreadsheet would read them.
         raise XLSFormError(sorted(problems, key=lambda p: (p[0], p[1])))
-    return Imported(FormDefinition(title=title, default_language=language, sections=_sections(top, set(kinds))), [])
+    definition = FormDefinition(title=title, default_language=language, sections=_sections(top, set(kinds)),
+                                xlsform_settings=settings, xlsform_rows=kept_rows)
+    return Imported(definition, notes.warnings())
+
+
+class _Everything(frozenset[str]):
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+_ALL: Final = _Everything()
+_EXPORT_SPELLING: Final = {"timestamp": "dateTime", "gps": "geopoint", "photo": "image"}
+_OTHER_LABEL: Final = "Other"
+_SPECIFY_OTHER: Final = "Specify other."
+
+
+def _other_text(row: _Row, question: Question | None, ctx: _Context) -> Question | None:
+    """XLSForm's `or_other`: an "other" choice, and a text question shown when it is chosen."""
+    if not isinstance(question, (SingleChoice, MultipleChoice)):
+        return None
+    languages = {*question.label} or {ctx.default_language}
+    if any(c.value == "other" for c in question.choices):
+        ctx.problems.append((row.sheet, row.number, "type: 'or_other' adds a choice 'other', but the list "
+                             "already has one"))
+        return None
+    question.choices.append(Choice(value="other", label=dict.fromkeys(sorted(languages), _OTHER_LABEL)))
+    chosen = (Expr(op=Op.contains, args=[Expr(op=Op.var, key=question.key), "other"])
+              if isinstance(question, MultipleChoice)
+              else Expr(op=Op.eq, args=[Expr(op=Op.var, key=question.key), "other"]))
+    ctx.notes.add(row.sheet, row.number, "type", f"'or_other' becomes the choice 'other' and the text question "
+                  f"'{question.key}_other' shown when it is chosen (exported that way)")
+    return Text(key=f"{question.key}_other", label=dict.fromkeys(sorted(languages), _SPECIFY_OTHER),
+                show_if=chosen)
 
 
 def _section_start(row: _Row, ctx: _Context) -> dict[str, Any]:
@@ -1109,8 +1372,13 @@ def _section_start(row: _Row, ctx: _Context) -> dict[str, Any]:
         except _CellError as error:
             ctx.problems.append((row.sheet, row.number, str(error)))
     for column in sorted(row.cells.keys() - row.used, key=_column_name):
-        ctx.problems.append((row.sheet, row.number,
-                             f"column '{_column_name(column)}' is not used by begin_group"))
+        if column[0] in _EXTENSION_COLUMNS:
+            ctx.problems.append((row.sheet, row.number,
+                                 f"column '{_column_name(column)}' is not used by begin_group"))
+            row.used.add(column)
+    cells = ctx.notes.keep(row)
+    if cells:
+        data["xlsform"] = cells
     return data
 
 
@@ -1265,14 +1533,14 @@ def export_xlsform(defn: FormDefinition) -> bytes:
         lists[content] = name
         for choice in rows:
             number = len(choices.rows) + 2
-            choices.add({"list_name": name, "name": choice.value,
+            choices.add({**choice.xlsform, "list_name": name, "name": choice.value,
                          **_labels_cells("label", choice.label, ("choices", number), problems),
                          "points": choice.points, "fail": "yes" if choice.fail else None})
         return name
 
     def emit_section(section: Section) -> None:
         number = len(survey.rows) + 2
-        survey.add({"type": "begin_group", "name": section.key,
+        survey.add({**section.xlsform, "type": "begin_group", "name": section.key,
                     **_labels_cells("label", section.label, ("survey", number), problems),
                     "weight": None if section.weight == 1.0 else section.weight,
                     "relevant": expression(section.show_if, "relevant", number)})
@@ -1286,7 +1554,7 @@ def export_xlsform(defn: FormDefinition) -> bytes:
     def emit_question(q: Any) -> None:
         number = len(survey.rows) + 2
         where = ("survey", number)
-        row: dict[str, Any] = {"name": q.key}
+        row: dict[str, Any] = {**q.xlsform, "name": q.key}
         if isinstance(q, (YesNo, SingleChoice, MultipleChoice)):
             if not isinstance(q, YesNo):
                 values = [c.value for c in q.choices]
@@ -1332,14 +1600,16 @@ def export_xlsform(defn: FormDefinition) -> bytes:
             row["max_length"] = None if q.max_length == 2000 else q.max_length
         survey.add(row)
 
+    for kept in defn.xlsform_rows:
+        survey.add({**kept.cells, "type": kept.type, "name": kept.name or None})
     for section in defn.sections:
         emit_section(section)
-    settings = _Sheet("settings", ("form_title", "default_language"))
+    settings = _Sheet("settings", ("form_title", "form_id", "version", "default_language"))
     title = _labels_cells("form_title", defn.title, ("settings", 2), problems)
     # XLSForm tools expect a plain form_title; other languages are a Fieldscore extension.
     if f"form_title::{defn.default_language}" in title:
         title["form_title"] = title.pop(f"form_title::{defn.default_language}")
-    settings.add({**title, "default_language": defn.default_language})
+    settings.add({**defn.xlsform_settings, **title, "default_language": defn.default_language})
     if _language(defn.default_language) != defn.default_language:
         problems.append(("settings", 2, f"default_language: '{defn.default_language}' would read back "
                          f"as '{_language(defn.default_language)}'"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import pathlib
 
 import msgspec
 import openpyxl
@@ -14,6 +15,7 @@ from tests.api.forms_fixture import SMALL_CALL_FORM, answers
 from tests.world import build_world
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CORPUS = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "xlsforms" / "pyxform-examples"
 
 
 async def test_draft_validate_publish_and_new_versions(client):
@@ -103,3 +105,22 @@ async def test_malformed_spreadsheets_name_the_row_and_create_nothing(client):
     shopper = await w.call("shopper", "POST", "/forms/import", data={"name": "x", "channel": "visit"},
                            files={"file": ("x.xlsx", buffer.getvalue(), XLSX)})
     assert shopper.status_code == 403
+
+
+async def test_importing_a_legacy_xls_form_lists_what_it_keeps_as_warnings(client):
+    """An ODK form as coordinators have it (.xls, `label:English`, metadata rows, media columns)."""
+    w = await build_world(client)
+    content = (CORPUS / "pyx__sms_info.xls").read_bytes()
+    imported = await w.ok("coordinator", "POST", "/forms/import", data={"name": "SMS", "channel": "visit"},
+                          files={"file": ("sms_info.xls", content, "application/vnd.ms-excel")})
+    start = next(x for x in imported["warnings"] if x["message"].startswith("'start' is form metadata"))
+    assert (start["sheet"], start["row"], start["column"]) == ("survey", 17, "type")
+    assert {"sheet": "survey", "row": 2, "column": "sms_field",
+            "message": "kept for export; it has no effect in Fieldscore (rows 2–15, 9 in all)"} in imported["warnings"]
+    version = await w.ok("coordinator", "GET", f"/forms/{imported['id']}/versions/1")
+    assert [r["type"] for r in version["definition"]["xlsform_rows"]] == ["phonenumber", "start", "end", "today", "imei"]
+    exported = await w.call("coordinator", "GET", f"/forms/{imported['id']}/versions/1/xlsform")
+    again = await w.ok("coordinator", "POST", "/forms/import", data={"name": "SMS again", "channel": "visit"},
+                       files={"file": ("again.xlsx", exported.content, XLSX)})
+    second = await w.ok("coordinator", "GET", f"/forms/{again['id']}/versions/1")
+    assert msgspec.convert(second["definition"], FormDefinition) == msgspec.convert(version["definition"], FormDefinition)

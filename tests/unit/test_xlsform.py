@@ -22,7 +22,8 @@ from api_schemas.forms import (
     Timestamp, YesNo,
 )
 from backend.forms.xlsform import (
-    EXTENSION_TYPES, XLSFormError, export_xlsform, import_xlsform, parse_xpath, write_xpath,
+    EXTENSION_TYPES, ImportWarning, XLSFormError, export_xlsform, import_xlsform, parse_xpath, read_xlsform,
+    write_xpath,
 )
 
 TEMPLATES = pathlib.Path(__file__).resolve().parents[2] / "mobile_forms" / "templates"
@@ -43,6 +44,14 @@ def xlsx(survey: list[list[Any]], choices: list[list[Any]] | None = None,
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def sheet_rows(data: bytes, sheet: str) -> list[tuple[Any, ...]]:
+    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    try:
+        return list(workbook[sheet].iter_rows(values_only=True))
+    finally:
+        workbook.close()
 
 
 def problems_of(data: bytes) -> list[tuple[str, int, str]]:
@@ -301,8 +310,8 @@ def test_conditions_without_a_faithful_xpath_form_are_refused(expr: Expr, reason
 
 
 def test_not_an_xlsx_at_all() -> None:
-    assert problems_of(b"type,name\ntext,q\n") == [("", 0, "not an .xlsx workbook (BadZipFile)")]
-    assert "old Excel .xls" in problems_of(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100)[0][2]
+    assert problems_of(b"type,name\ntext,q\n") == [("", 0, "not an .xlsx or .xls workbook (BadZipFile)")]
+    assert "not a readable .xls workbook" in problems_of(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100)[0][2]
     other_zip = io.BytesIO()
     with zipfile.ZipFile(other_zip, "w") as archive:
         archive.writestr("hello.txt", "hi")
@@ -332,9 +341,10 @@ def test_duplicate_names_point_at_the_second_row() -> None:
     ("colour_picker", "unknown type 'colour_picker'"),
     ("calculate", "calculated fields are not supported"),
     ("begin_repeat", "repeat groups are not supported"),
-    ("start", "form metadata"),
-    ("select_one yn or_other", "or_other is not supported"),
-    ("select_one_from_file shops.csv", "choices from files are not supported"),
+    ("select_one yn or_other extra", "expected one list name"),
+    ("select_one_from_file shops.csv", "choices from files (external choices) are not supported"),
+    ("geotrace", "geotrace is not supported"),
+    ("begin loop over yn", "loops over a choice list are not supported"),
     ("select_one", "needs a choice list name"),
 ])
 def test_unknown_and_unsupported_types(type_: str, reason: str) -> None:
@@ -397,13 +407,12 @@ def test_every_problem_is_reported_at_once() -> None:
               ["decimal", "d", "x", None],
               ["video", "v", None, None]]
     problems = problems_of(xlsx(survey))
-    assert [(s, r) for s, r, _ in problems] == [("survey", 2), ("survey", 3), ("survey", 5)]
+    assert [(s, r) for s, r, _ in problems] == [("survey", 2), ("survey", 5)]
     assert "must be letters, digits and _" in problems[0][2]
-    assert problems[1][2] == "column 'appearance' is not supported"
-    assert "video questions are not supported" in problems[2][2]
+    assert "video questions are not supported" in problems[1][2]
 
 
-def test_columns_a_type_does_not_use_are_not_dropped() -> None:
+def test_fieldscore_columns_a_type_does_not_use_are_refused() -> None:
     survey = [["type", "name", "points", "bands", "give_up", "required"],
               ["integer", "n", 3, None, None, None],
               ["begin_group", "g", None, None, None, "yes"],
@@ -411,7 +420,6 @@ def test_columns_a_type_does_not_use_are_not_dropped() -> None:
               ["end_group", None, None, None, None, None]]
     assert problems_of(xlsx(survey)) == [
         ("survey", 2, "column 'points' is not used by type 'integer'"),
-        ("survey", 3, "column 'required' is not used by begin_group"),
         ("survey", 4, "column 'bands' is not used by type 'text'"),
         ("survey", 4, "column 'give_up' is not used by type 'text'"),
     ]
@@ -429,7 +437,6 @@ def test_assorted_cell_problems() -> None:
         ("survey", 3, "required: 'sometimes' is not yes or no"),
         ("survey", 4, "bands: '0-20:1' is not min..max=points (e.g. 0..20=1; 20..=0)"),
         ("survey", 5, "parameters: a rating steps by 1 (step must be 1)"),
-        ("survey", 6, "column I has a value but no header"),
         ("survey", 6, "metric: Invalid enum value 'speed'"),
     ]
 
@@ -446,11 +453,20 @@ def test_yes_no_compared_with_another_word() -> None:
         ("survey", 3, "relevant: ${q} is yes/no: compare it with 'yes' or 'no', not 'maybe'")]
 
 
-def test_unsupported_extra_sheets_and_settings_columns() -> None:
-    data = xlsx([["type", "name"], ["text", "q"]], settings_rows=[["form_title", "style"], ["T", "pages"]],
+def test_extra_sheets_and_settings_columns_are_warnings_and_settings_are_kept() -> None:
+    data = xlsx([["type", "name"], ["text", "q"]],
+                settings_rows=[["title", "id_string", "version", "style"], ["T", "shop_v1", "7", "pages"]],
                 external_choices=[["list_name", "name"], ["x", "y"]])
-    assert problems_of(data) == [("external_choices", 0, "the 'external_choices' sheet is not supported"),
-                                 ("settings", 2, "column 'style' is not supported")]
+    imported = read_xlsform(data)
+    assert imported.definition.title == {"en": "T"}  # `title` is pyxform's other spelling of form_title
+    assert imported.definition.xlsform_settings == {"form_id": "shop_v1", "version": "7", "style": "pages"}
+    assert imported.warnings == [
+        ImportWarning("external_choices", 0, "", "the 'external_choices' sheet is ignored: questions that use "
+                      "it are refused"),
+        ImportWarning("settings", 2, "style", "kept for export; it has no effect in Fieldscore")]
+    settings = sheet_rows(export_xlsform(imported.definition), "settings")
+    assert settings == [("form_title", "form_id", "version", "default_language", "style"),
+                        ("T", "shop_v1", "7", "en", "pages")]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -753,3 +769,105 @@ def test_garbage_bytes_give_problems_not_crashes(data: bytes) -> None:
     with pytest.raises(XLSFormError) as caught:
         import_xlsform(data)
     assert caught.value.problems and all(len(p) == 3 for p in caught.value.problems)
+
+
+# ---------------------------------------------------------------------------------------------
+# Spellings pyxform accepts, and what has no questionnaire meaning (kept, with warnings)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_older_select_spellings_single_colon_languages_and_bind_columns() -> None:
+    survey = [["type", "name", "label:English", "label:Français", "bind:required", "bind:relevant",
+               "bind:jr:constraintMsg:English", "bind:constraint"],
+              ["select one from colours", "c", "Colour?", "Couleur ?", "yes", None, None, None],
+              ["select all that apply from colours", "m", "Many", None, None, "selected(${c}, 'red')",
+               "Two at most", "count-selected(.) <= 2"]]
+    choices = [["list name", "name", "label:English", "label:Français"],
+               ["colours", "red", "Red", "Rouge"], ["colours", "blue", "Blue", "Bleu"]]
+    imported = read_xlsform(xlsx(survey, choices))
+    c, m = only_section_items(imported.definition)
+    assert isinstance(c, SingleChoice) and c.required and c.label == {"English": "Colour?", "Français": "Couleur ?"}
+    assert [ch.label for ch in c.choices] == [{"English": "Red", "Français": "Rouge"},
+                                              {"English": "Blue", "Français": "Bleu"}]
+    assert isinstance(m, MultipleChoice) and m.show_if == Expr(op=Op.eq, args=[var("c"), "red"])
+    assert m.constraint_message == {"English": "Two at most"}
+    assert imported.warnings == []
+
+
+def test_or_specify_other_becomes_an_other_choice_and_a_text_question() -> None:
+    survey = [["type", "name", "label"], ["select_one colours or_other", "c", "Colour"],
+              ["select all that apply from colours or specify other", "m", "Many"]]
+    imported = read_xlsform(xlsx(survey, [["list_name", "name", "label"], ["colours", "red", "Red"]]))
+    c, c_other, m, m_other = only_section_items(imported.definition)
+    assert [ch.value for ch in c.choices] == ["red", "other"] and c.choices[1].label == {"en": "Other"}
+    assert c_other == Text(key="c_other", label={"en": "Specify other."},
+                           show_if=Expr(op=Op.eq, args=[var("c"), "other"]))
+    assert m_other.show_if == Expr(op=Op.contains, args=[var("m"), "other"])
+    assert [w.message.split(" (")[0] for w in imported.warnings] == [
+        "'or_other' becomes the choice 'other' and the text question 'c_other' shown when it is chosen",
+        "'or_other' becomes the choice 'other' and the text question 'm_other' shown when it is chosen"]
+    assert import_xlsform(export_xlsform(imported.definition)) == imported.definition
+    taken = xlsx([["type", "name"], ["text", "c_other"], ["select_one colours or_other", "c"]],
+                 [["list_name", "name"], ["colours", "red"]])
+    assert problems_of(taken) == [("survey", 3, "name: 'c_other' is already used in row 2")]
+
+
+def test_metadata_rows_and_foreign_columns_are_kept_for_export_with_warnings() -> None:
+    survey = [["type", "name", "label", "appearance", "media::image", "instance::geometry"],
+              ["start", "start", None, None, None, None],
+              ["deviceid", "device", None, None, None, None],
+              ["begin_group", "g", "G", "field-list", None, None],
+              ["text", "t", "T", "multiline", "t.png", "x"],
+              ["end_group", None, None, None, None, None]]
+    choices = [["list_name", "name", "label", "image"], ["c", "a", "A", "a.png"]]
+    imported = read_xlsform(xlsx(survey, choices))
+    defn = imported.definition
+    assert [(r.type, r.name) for r in defn.xlsform_rows] == [("start", "start"), ("deviceid", "device")]
+    assert defn.sections[0].xlsform == {"appearance": "field-list"}
+    assert defn.sections[0].items[0].xlsform == {"appearance": "multiline", "image": "t.png",
+                                                 "instance::geometry": "x"}
+    assert [(w.sheet, w.row, w.column) for w in imported.warnings] == [
+        ("choices", 2, "image"), ("survey", 2, "type"), ("survey", 3, "type"), ("survey", 4, "appearance"),
+        ("survey", 5, "image"), ("survey", 5, "instance::geometry")]
+    # One warning per column and reason, counting its rows.
+    assert imported.warnings[3].message == "kept for export; the app lays questions out itself (rows 4–5, 2 in all)"
+    exported = export_xlsform(defn)
+    assert import_xlsform(exported) == defn
+    rows = sheet_rows(exported, "survey")
+    assert rows[1][:2] == ("start", "start") and rows[2][:2] == ("deviceid", "device")
+
+
+def test_legacy_xls_and_blank_formatted_rows() -> None:
+    corpus = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "xlsforms" / "pyxform-examples"
+    defn = import_xlsform((corpus / "pyx__yes_or_no_question.xls").read_bytes())
+    assert isinstance(only_section_items(defn)[0], YesNo)
+    # A sheet formatted down to row 65,536 but holding 3 rows is a 3-row sheet, not "too long".
+    workbook = openpyxl.Workbook()
+    ws = workbook.active
+    ws.title = "survey"
+    ws.append(["type", "name"])
+    ws.append(["text", "a"])
+    ws.append(["text", "b"])
+    ws.cell(row=65_536, column=1).number_format = "0.00"
+    ws.cell(row=65_536, column=1).value = " "
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    assert [q.key for q in only_section_items(import_xlsform(buffer.getvalue()))] == ["a", "b"]
+
+
+def test_older_type_spellings_are_read_and_said_so() -> None:
+    imported = read_xlsform(xlsx([["type", "name"], ["phone number", "p"], ["q int", "n"]]))
+    p, n = only_section_items(imported.definition)
+    assert isinstance(p, Text) and isinstance(n, Integer)
+    assert [w.message for w in imported.warnings] == [
+        "'phone number' is an older spelling, read and exported as 'text'",
+        "'q int' is an older spelling, read and exported as 'integer'"]
+
+
+def test_a_value_without_a_header_and_end_group_columns_are_ignored_with_a_warning() -> None:
+    survey = [["type", "name", "label", None], ["begin_group", "g", "G", None], ["text", "t", "T", "stray"],
+              ["end_group", "g", "G", None]]
+    imported = read_xlsform(xlsx(survey))
+    assert imported.warnings == [
+        ImportWarning("survey", 3, "D", "a value in a column without a header: ignored (ODK tools ignore it too)"),
+        ImportWarning("survey", 4, "label", "ignored on an end_group row (ODK tools ignore it too)")]
