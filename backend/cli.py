@@ -1,4 +1,4 @@
-"""The `fieldscore` command: serve, migrate, demo, create-user."""
+"""The `fieldscore` command: serve, migrate, demo, create-user, analytics-rebuild."""
 
 from __future__ import annotations
 
@@ -71,6 +71,23 @@ def cmd_create_user(args: argparse.Namespace) -> None:
     print(f"created {user.role.value} {user.email} ({user.id})")
 
 
+def cmd_analytics_rebuild(_: argparse.Namespace) -> None:
+    from backend import db
+    from backend.analytics import facts
+    from backend.piccolo_conf import DB
+
+    _migrate()
+    db.bind(DB)
+
+    async def rebuild() -> int:
+        try:
+            return await facts.rebuild()
+        finally:
+            await db.close_pool(DB)
+
+    print(f"analytics facts rebuilt from {asyncio.run(rebuild())} approved reports")
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -106,6 +123,8 @@ def main(argv: list[str] | None = None) -> None:
                             "turns at the database file (backend.db.sqlite.WriterFileLock)")
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("analytics-rebuild", help="recompute the analytics facts from the approved reports").set_defaults(
+        func=cmd_analytics_rebuild)
     demo = sub.add_parser("demo", help="load the deterministic demo data")
     demo.add_argument("--if-empty", action="store_true", help="do nothing when users already exist")
     demo.set_defaults(func=cmd_demo)

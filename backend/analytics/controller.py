@@ -2,26 +2,85 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Annotated
 
 from litestar import Controller, get
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, QueryParameter
 
 from api_schemas.accounts import Role
-from api_schemas.analytics import LocationScores, ScoreBasis
+from api_schemas.common import NO_NUL
+from api_schemas.analytics import (
+    Comparison, Dimension, LocationScores, Measure, OwnVersusCompetitors, ScoreBasis, SortOrder,
+)
 from api_schemas.forms import Channel
 from api_schemas.locations import BrandRelation
 from backend.accounts.guards import requires_roles, roles
-from backend.analytics import service
+from backend.analytics import comparison, service
+from backend.analytics.comparison import Filters
 from backend.deps import ActorDep, PageDep, SettingsDep
 from backend.openapi import problems
+
+FiltersDep = NamedDependency[Filters]
+_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+def provide_filters(
+    organisation_id: Annotated[uuid.UUID | None, QueryParameter(
+        description="Whose program (admins and coordinators: required; managers: their own, the default).")] = None,
+    campaign_id: Annotated[uuid.UUID | None, QueryParameter(description="Only this campaign's reports.")] = None,
+    wave_from: Annotated[uuid.UUID | None, QueryParameter(
+        description="Only waves starting on or after this wave's start (a wave of the organisation's campaigns).")
+    ] = None,
+    wave_to: Annotated[uuid.UUID | None, QueryParameter(
+        description="Only waves starting on or before this wave's start; with wave_from, a range of waves.")] = None,
+    date_from: Annotated[dt.date | None, QueryParameter(
+        description="Only visits/contacts on or after this day, in the location's local time.")] = None,
+    date_to: Annotated[dt.date | None, QueryParameter(
+        description="Only visits/contacts on or before this day, in the location's local time.")] = None,
+    channel: Annotated[Channel | None, QueryParameter(description="Only this channel.")] = None,
+    brand_id: Annotated[uuid.UUID | None, QueryParameter(description="Only this brand's locations.")] = None,
+    region: Annotated[str | None, QueryParameter(max_length=200, pattern=NO_NUL,
+                                                 description="Only this region's locations.")] = None,
+    relation: Annotated[BrandRelation | None, QueryParameter(
+        description="Only own or only competitor locations.")] = None,
+    section_key: Annotated[str | None, QueryParameter(
+        max_length=64, pattern=_KEY_PATTERN,
+        description="section_score: this section; item_pass_rate: the items of this top-level section.")] = None,
+    item_key: Annotated[str | None, QueryParameter(
+        max_length=64, pattern=_KEY_PATTERN, description="item_pass_rate: only this item.")] = None,
+    basis: Annotated[ScoreBasis, QueryParameter(
+        description="score: final (a critical failure counts as 0) or calculated (the score before it).")
+    ] = ScoreBasis.final,
+    include_failed: Annotated[bool, QueryParameter(
+        description="score: whether reports failed by a critical item count.")] = True,
+    include_pending: Annotated[bool, QueryParameter(
+        description="Coordinators and admins: count reports still waiting for review as if approved (each "
+                    "figure's `pending` says how many); managers: 403.")] = False,
+    threshold_s: Annotated[float, QueryParameter(
+        gt=0, le=86400, description="service_level: answered within this many seconds counts (default 20).")
+    ] = 20.0,
+) -> Filters:
+    return Filters(
+        organisation_id=organisation_id,  # type: ignore[arg-type]  # checked by comparison.scope
+        campaign_id=campaign_id, wave_from=wave_from, wave_to=wave_to, date_from=date_from, date_to=date_to,
+        channel=channel, brand_id=brand_id, region=region, relation=relation, section_key=section_key,
+        item_key=item_key, basis=basis, include_failed=include_failed, include_pending=include_pending,
+        threshold_s=threshold_s,
+    )
+
+
+_MIN_N = QueryParameter(ge=1, le=1000, description="Groups with fewer reports than this show as not enough data "
+                                                   "(n only); default: the program's setting.")
 
 
 class AnalyticsController(Controller):
     path = "/analytics"
     tags = ["analytics"]
     guards = [requires_roles]
+    dependencies = {"filters": Provide(provide_filters, sync_to_thread=False)}
 
     @get("/location-scores", operation_id="GetLocationScores", opt=roles(Role.admin, Role.coordinator, Role.manager),
          responses=problems(404, 422))
@@ -45,3 +104,48 @@ class AnalyticsController(Controller):
             channel=channel, relation=relation, region=region,
             min_sample_size=min_sample_size or settings.min_sample_size,
         )
+
+    @get("/comparison", operation_id="GetComparison", opt=roles(Role.admin, Role.coordinator, Role.manager),
+         responses=problems(404, 422))
+    async def compare(
+        self,
+        actor: ActorDep,
+        page: PageDep,
+        settings: SettingsDep,
+        filters: FiltersDep,
+        measure: Annotated[Measure, QueryParameter(description="What to compare (see the Measure schema).")],
+        group_by: Annotated[list[Dimension], QueryParameter(
+            min_items=1, max_items=2,
+            description="One or two dimensions, repeated (group_by=weekday&group_by=hour is the hour × weekday "
+                        "grid). Local times are the location's. shopper: coordinators and admins only (403).")],
+        min_sample_size: Annotated[int | None, _MIN_N] = None,
+        sort: Annotated[SortOrder, QueryParameter(
+            description="best: best tier first; worst: worst first (what fails most); key: by the groups' keys "
+                        "(time order for trends).")] = SortOrder.best,
+    ) -> Comparison:
+        """Compare a measure across groups of approved reports, each figure with its n and 95% interval.
+
+        Managers see their own organisation's locations and its competitors', approved reports only, never
+        who shopped. Coordinators may preview with pending reports (`include_pending`). Groups get tiers:
+        equal tiers are not significantly different (the test and correction are in `method`). Groups are
+        paged with limit/offset; `total` counts them all.
+        """
+        return await comparison.compare(
+            actor, page, measure=measure, group_by=group_by, filters=filters,
+            min_sample_size=min_sample_size or settings.min_sample_size, sort=sort)
+
+    @get("/own-vs-competitors", operation_id="GetOwnVersusCompetitors",
+         opt=roles(Role.admin, Role.coordinator, Role.manager), responses=problems(404, 422))
+    async def own_versus_competitors(
+        self,
+        actor: ActorDep,
+        settings: SettingsDep,
+        filters: FiltersDep,
+        measure: Annotated[Measure, QueryParameter(description="What to compare (see the Measure schema).")],
+        min_sample_size: Annotated[int | None, _MIN_N] = None,
+    ) -> OwnVersusCompetitors:
+        """The organisation's own brands taken together against each competitor brand, under the same filters:
+        both figures and the difference own − competitor with its 95% interval (method in `method`).
+        The `relation` filter is ignored here."""
+        return await comparison.own_versus_competitors(
+            actor, measure=measure, filters=filters, min_sample_size=min_sample_size or settings.min_sample_size)

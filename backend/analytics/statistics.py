@@ -1,11 +1,28 @@
-"""Statistics over aggregated sums (pure): means with Student-t 95% intervals."""
+"""Statistics over aggregated sums and counts (pure, no I/O): estimates with 95% intervals, tiers, differences.
+
+Every estimate carries its n; below the minimum n it is "not enough data" (no value, no interval).
+The distributions and intervals come from scipy and statsmodels, not from hand-written formulas:
+Wilson score intervals (statsmodels ``proportion_confint``), Student t for means, Kaplan–Meier
+medians with their interval (statsmodels ``SurvfuncRight``; the interval inverts the cloglog
+test as SAS's LIFETEST does), Newcombe's interval for a difference of proportions, Welch's t-test
+and Holm's correction (checked against statsmodels ``multipletests``) for tiers.
+"""
 
 from __future__ import annotations
 
 import math
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from scipy import stats
+from statsmodels.duration.survfunc import SurvfuncRight
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
+
+CONFIDENCE = 0.95
+ALPHA = 1 - CONFIDENCE
+_Z = float(stats.norm.ppf(1 - ALPHA / 2))
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +36,17 @@ class Moments:
     def __add__(self, other: Moments) -> Moments:
         return Moments(self.n + other.n, self.total + other.total, self.total_sq + other.total_sq)
 
+    @property
+    def variance(self) -> float:
+        """Sample variance (n − 1); 0 for fewer than two values."""
+        if self.n < 2:
+            return 0.0
+        mean = self.total / self.n
+        variance = (self.total_sq - self.n * mean * mean) / (self.n - 1)
+        # Sum-of-squares variance is off by rounding when all values are equal: slightly negative, or a
+        # tiny positive remainder (about n × 1e-16 × mean²) that would give equal values a non-zero interval.
+        return 0.0 if variance <= 1e-12 * self.n * mean * mean else variance
+
 
 @dataclass(frozen=True, slots=True)
 class MeanInterval:
@@ -29,17 +57,301 @@ class MeanInterval:
     enough_data: bool
 
 
-def mean_interval(m: Moments, *, min_n: int, confidence: float = 0.95,
+def mean_interval(m: Moments, *, min_n: int, confidence: float = CONFIDENCE,
                   bounds: tuple[float, float] = (0.0, 100.0)) -> MeanInterval:
     """Mean and t-interval; below `min_n` (and always below 2) there is not enough data for either."""
     if m.n < max(min_n, 2):
         return MeanInterval(m.n, None, None, None, False)
     mean = m.total / m.n
-    # Sum-of-squares variance is off by rounding when all values are equal: slightly negative, or a
-    # tiny positive remainder (about n × 1e-16 × mean²) that would give equal values a non-zero interval.
-    variance = (m.total_sq - m.n * mean * mean) / (m.n - 1)
-    if variance <= 1e-12 * m.n * mean * mean:
-        variance = 0.0
-    half = float(stats.t.ppf(0.5 + confidence / 2, m.n - 1)) * math.sqrt(variance / m.n)
+    half = float(stats.t.ppf(0.5 + confidence / 2, m.n - 1)) * math.sqrt(m.variance / m.n)
     low, high = bounds
     return MeanInterval(m.n, mean, max(low, mean - half), min(high, mean + half), True)
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """A proportion's sufficient statistics: successes out of n."""
+
+    n: int = 0
+    successes: int = 0
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(self.n + other.n, self.successes + other.successes)
+
+
+def wilson(c: Counts, *, min_n: int) -> MeanInterval:
+    """The share of successes with its Wilson score interval (as R's binom.confint "wilson")."""
+    if c.n < max(min_n, 1):
+        return MeanInterval(c.n, None, None, None, False)
+    low, high = proportion_confint(c.successes, c.n, alpha=ALPHA, method="wilson")
+    # Wilson's bounds are exactly 0 and 1 at 0/n and n/n; float error can leave -1e-17.
+    return MeanInterval(c.n, c.successes / c.n, max(0.0, float(low)), min(1.0, float(high)), True)
+
+
+@dataclass(frozen=True, slots=True)
+class NpsCounts:
+    """Answers to "how likely would you recommend…" (0–10): promoters 9–10, passives 7–8, detractors 0–6."""
+
+    promoters: int = 0
+    passives: int = 0
+    detractors: int = 0
+
+    def __add__(self, other: NpsCounts) -> NpsCounts:
+        return NpsCounts(self.promoters + other.promoters, self.passives + other.passives,
+                         self.detractors + other.detractors)
+
+    @property
+    def n(self) -> int:
+        return self.promoters + self.passives + self.detractors
+
+    @classmethod
+    def of(cls, marks: Sequence[int]) -> NpsCounts:
+        return cls(sum(1 for m in marks if m >= 9), sum(1 for m in marks if 7 <= m <= 8),
+                   sum(1 for m in marks if m <= 6))
+
+
+def nps_and_variance(c: NpsCounts) -> tuple[float, float]:
+    """NPS as a fraction (−1…1) and the variance of one answer's score (+1 promoter, 0 passive, −1
+    detractor): p + d − (p − d)²; the NPS's standard error is sqrt(variance / n)."""
+    p, d = c.promoters / c.n, c.detractors / c.n
+    return p - d, p + d - (p - d) ** 2
+
+
+def nps_interval(c: NpsCounts, *, min_n: int) -> MeanInterval:
+    """NPS on its usual −100…100 scale with a normal 95% interval from its variance, clipped to the scale."""
+    if c.n < max(min_n, 2):
+        return MeanInterval(c.n, None, None, None, False)
+    nps, variance = nps_and_variance(c)
+    half = _Z * math.sqrt(variance / c.n)
+    return MeanInterval(c.n, 100 * nps, 100 * max(-1.0, nps - half), 100 * min(1.0, nps + half), True)
+
+
+@dataclass(frozen=True, slots=True)
+class Survival:
+    """A Kaplan–Meier summary of waiting times, censoring respected.
+
+    `median`/`q25`/`q75` are None when the curve never falls that far (more than half still waiting
+    at the last time: "not reached"); `ci_high` is None when the interval is open above ("not reached").
+    """
+
+    n: int
+    events: int
+    enough_data: bool
+    median: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    q25: float | None = None
+    q75: float | None = None
+
+
+def _quantile(fit: SurvfuncRight, p: float) -> float | None:
+    value = float(fit.quantile(p))
+    return None if math.isnan(value) else value
+
+
+def kaplan_meier(times: Sequence[float], events: Sequence[bool], counts: Sequence[int] | None = None, *,
+                 min_n: int) -> Survival:
+    """Kaplan–Meier median, quartiles and the median's 95% interval of right-censored times.
+
+    `counts` repeats each (time, event) pair that many times: SQL returns distinct pairs with a count.
+    (statsmodels' own freq_weights give a different standard error than the repeated rows, so rows are
+    repeated.) When the data are so dense that no observed time lies inside the test's band, statsmodels
+    has no interval; the interval is then the median itself (narrower than the data's resolution).
+    """
+    t = np.asarray(times, dtype=float)
+    e = np.asarray(events, dtype=float)
+    if counts is not None:
+        reps = np.asarray(counts, dtype=np.int64)
+        t, e = np.repeat(t, reps), np.repeat(e, reps)
+    n, n_events = int(t.size), int(e.sum())
+    if n < max(min_n, 1):
+        return Survival(n, n_events, False)
+    if n_events == 0:  # nobody was ever answered: nothing reached
+        return Survival(n, 0, True)
+    fit = SurvfuncRight(t, e)
+    median = _quantile(fit, 0.5)
+    with warnings.catch_warnings():
+        # log(-log(S)) at S = 1 or 0 divides by zero; those points are outside the band anyway.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low, high = fit.quantile_ci(0.5, alpha=ALPHA)
+    low, high = float(low), float(high)
+    if math.isnan(low) and median is not None:
+        low = high = median
+    return Survival(
+        n, n_events, True, median=median,
+        ci_low=None if math.isnan(low) else low,
+        ci_high=None if math.isnan(high) or math.isinf(high) else high,
+        q25=_quantile(fit, 0.25), q75=_quantile(fit, 0.75),
+    )
+
+
+# --- Tiers ------------------------------------------------------------------------------------------
+
+
+def tiers(values: Sequence[float], pvalues: np.ndarray, *, higher_is_better: bool,
+          alpha: float = ALPHA) -> list[int]:
+    """Tier (1 = best) of each group given the raw two-sided p-value of every pair (a symmetric matrix).
+
+    p-values are adjusted with Holm's step-down correction over all pairs (family-wise error ≤ alpha).
+    Groups are ordered by value; a tier boundary falls between two neighbours only when EVERY group above
+    it differs significantly from every group below it. So two groups in different tiers always differ
+    significantly, and groups that do not share a tier for no reason.
+    """
+    m = len(values)
+    if m == 0:
+        return []
+    order = sorted(range(m), key=lambda i: -values[i] if higher_is_better else values[i])
+    if m == 1:
+        return [1]
+    upper = np.triu_indices(m, 1)
+    raw = np.asarray(pvalues, dtype=float)[upper]
+    raw = np.where(np.isnan(raw), 1.0, raw)
+    reject = holm_reject(raw, alpha)
+    significant = np.zeros((m, m), dtype=bool)
+    significant[upper] = reject
+    significant |= significant.T
+    ranked = significant[np.ix_(order, order)]
+    # farthest[i]: the last position j > i that i does NOT differ from; a boundary after k is allowed
+    # only when no position i <= k reaches past k.
+    reach = 0
+    result = [0] * m
+    tier = 1
+    for k in range(m):
+        result[order[k]] = tier
+        not_different = np.flatnonzero(~ranked[k, k + 1:])
+        if not_different.size:
+            reach = max(reach, k + 1 + int(not_different[-1]))
+        if reach <= k:
+            tier += 1
+    return result
+
+
+def holm_reject(pvalues: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
+    """Holm's step-down rejections, equal to statsmodels' ``multipletests(method="holm")[0]`` (tested); that
+    function runs a full garbage collection on every call (~0.1 s in a server process), so the step-down is
+    done here: sorted ascending, reject while p₍ₖ₎ ≤ alpha / (m − k), stop at the first that is not."""
+    p = np.asarray(pvalues, dtype=float)
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    passes = p[order] <= alpha / (m - np.arange(m))
+    stop = m if passes.all() else int(np.argmin(passes))
+    reject = np.zeros(m, dtype=bool)
+    reject[order[:stop]] = True
+    return reject
+
+
+def welch_pvalues(moments: Sequence[Moments]) -> np.ndarray:
+    """Two-sided Welch t-test p-value of every pair of means (from their moments)."""
+    n = np.array([m.n for m in moments], dtype=float)
+    mean = np.array([m.total / m.n for m in moments])
+    sd = np.sqrt(np.array([m.variance for m in moments]))
+    i, j = np.triu_indices(len(moments), 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result = stats.ttest_ind_from_stats(mean[i], sd[i], n[i], mean[j], sd[j], n[j], equal_var=False)
+    p = np.asarray(result.pvalue, dtype=float)
+    # Both groups without spread: equal means do not differ, different ones do.
+    flat = (sd[i] == 0) & (sd[j] == 0)
+    p = np.where(flat, np.where(mean[i] == mean[j], 1.0, 0.0), p)
+    return _symmetric(len(moments), i, j, p)
+
+
+def proportion_pvalues(counts: Sequence[Counts]) -> np.ndarray:
+    """Two-sided pooled two-proportion z-test p-value of every pair."""
+    n = np.array([c.n for c in counts], dtype=float)
+    x = np.array([c.successes for c in counts], dtype=float)
+    i, j = np.triu_indices(len(counts), 1)
+    pooled = (x[i] + x[j]) / (n[i] + n[j])
+    se = np.sqrt(pooled * (1 - pooled) * (1 / n[i] + 1 / n[j]))
+    diff = x[i] / n[i] - x[j] / n[j]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(se > 0, 2 * stats.norm.sf(np.abs(diff) / se), 1.0)
+    return _symmetric(len(counts), i, j, p)
+
+
+def nps_pvalues(counts: Sequence[NpsCounts]) -> np.ndarray:
+    """Two-sided z-test p-value of every pair of NPS, from each one's variance."""
+    est = np.array([nps_and_variance(c) for c in counts])
+    n = np.array([c.n for c in counts], dtype=float)
+    i, j = np.triu_indices(len(counts), 1)
+    se = np.sqrt(est[i, 1] / n[i] + est[j, 1] / n[j])
+    diff = est[i, 0] - est[j, 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(se > 0, 2 * stats.norm.sf(np.abs(diff) / se), np.where(diff == 0, 1.0, 0.0))
+    return _symmetric(len(counts), i, j, p)
+
+
+def interval_pvalues(intervals: Sequence[tuple[float, float | None]]) -> np.ndarray:
+    """For figures without a pairwise test (Kaplan–Meier medians): 0 where the 95% intervals do not
+    overlap, 1 where they do (an open upper bound reaches to infinity)."""
+    low = np.array([a for a, _ in intervals], dtype=float)
+    high = np.array([math.inf if b is None else b for _, b in intervals], dtype=float)
+    i, j = np.triu_indices(len(intervals), 1)
+    apart = (high[i] < low[j]) | (high[j] < low[i])
+    return _symmetric(len(intervals), i, j, np.where(apart, 0.0, 1.0))
+
+
+def _symmetric(m: int, i: np.ndarray, j: np.ndarray, p: np.ndarray) -> np.ndarray:
+    matrix = np.ones((m, m))
+    matrix[i, j] = p
+    matrix[j, i] = p
+    return matrix
+
+
+# --- Differences (own vs competitor) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    difference: float | None
+    low: float | None
+    high: float | None
+    significant: bool | None
+
+
+_NO_DIFFERENCE = Difference(None, None, None, None)
+
+
+def mean_difference(a: Moments, b: Moments, *, min_n: int) -> Difference:
+    """a − b with Welch's t-interval (Welch–Satterthwaite degrees of freedom)."""
+    if a.n < max(min_n, 2) or b.n < max(min_n, 2):
+        return _NO_DIFFERENCE
+    diff = a.total / a.n - b.total / b.n
+    va, vb = a.variance / a.n, b.variance / b.n
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return Difference(diff, diff, diff, diff != 0)
+    # Welch–Satterthwaite, written with shares of the variance so tiny variances do not underflow to 0/0.
+    wa, wb = va / (va + vb), vb / (va + vb)
+    df = 1 / (wa * wa / (a.n - 1) + wb * wb / (b.n - 1))
+    half = float(stats.t.ppf(1 - ALPHA / 2, df)) * se
+    return Difference(diff, diff - half, diff + half, not (diff - half <= 0 <= diff + half))
+
+
+def proportion_difference(a: Counts, b: Counts, *, min_n: int) -> Difference:
+    """a − b (shares) with Newcombe's hybrid score interval (built from the two Wilson intervals)."""
+    if a.n < max(min_n, 1) or b.n < max(min_n, 1):
+        return _NO_DIFFERENCE
+    low, high = confint_proportions_2indep(a.successes, a.n, b.successes, b.n, method="newcomb",
+                                           compare="diff", alpha=ALPHA)
+    diff = a.successes / a.n - b.successes / b.n
+    low, high = float(low), float(high)
+    return Difference(diff, low, high, not (low <= 0 <= high))
+
+
+def nps_difference(a: NpsCounts, b: NpsCounts, *, min_n: int) -> Difference:
+    """a − b (NPS points, −200…200) with a normal interval from the two variances."""
+    if a.n < max(min_n, 2) or b.n < max(min_n, 2):
+        return _NO_DIFFERENCE
+    (na, va), (nb, vb) = nps_and_variance(a), nps_and_variance(b)
+    diff = na - nb
+    half = _Z * math.sqrt(va / a.n + vb / b.n)
+    low, high = diff - half, diff + half
+    return Difference(100 * diff, 100 * low, 100 * high, not (low <= 0 <= high))
+
+
+__all__ = [
+    "ALPHA", "CONFIDENCE", "Counts", "Difference", "MeanInterval", "Moments", "NpsCounts", "Survival",
+    "holm_reject", "interval_pvalues", "kaplan_meier", "mean_difference", "mean_interval", "nps_and_variance",
+    "nps_difference", "nps_interval", "nps_pvalues", "proportion_difference", "proportion_pvalues",
+    "tiers", "welch_pvalues", "wilson",
+]

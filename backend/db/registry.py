@@ -13,5 +13,6 @@ APP_REGISTRY = AppRegistry(
         "backend.tasks.piccolo_app",
         "backend.reports.piccolo_app",
         "backend.attachments.piccolo_app",
+        "backend.analytics.piccolo_app",
     ]
 )

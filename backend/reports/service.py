@@ -30,6 +30,7 @@ from api_schemas.reports import (
 from api_schemas.tasks import TaskStatus
 from backend import db
 from backend.accounts.security import Actor
+from backend.analytics import facts as analytics_facts
 from backend.attachments import service as attachments
 from backend.audit.service import record
 from backend.forms.definition import iter_questions
@@ -435,6 +436,8 @@ async def _review(actor: Actor, report_id: uuid.UUID, target: ReportStatus, reas
     }).where((t.Report.id == report_id) & (t.Report.status == row["status"])
              & (t.Report.revision == row["revision"])).returning(t.Report.id):
         raise Conflict("The report changed while it was being reviewed; reload it.", code="report.changed")
+    if target == ReportStatus.approved:  # counted in analytics from this commit on
+        await analytics_facts.record(report_id)
     await tasks.move(actor, row["task"], TaskStatus(row["status"]), TaskStatus(target.value),
                      detail={"report_id": str(report_id)})
     await record(actor.user_id, f"report.{target.value}", "report", report_id,

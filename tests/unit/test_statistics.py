@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
@@ -36,3 +36,145 @@ def test_too_few_values_are_not_enough_data() -> None:
     assert mean_interval(Moments(), min_n=2).enough_data is False
     assert mean_interval(moments([80.0]), min_n=1).mean is None  # one value has no interval
     assert mean_interval(moments([80.0, 90.0]), min_n=3).enough_data is False
+
+
+# --- Proportions, NPS, Kaplan–Meier, tiers, differences ---------------------------------------------
+
+import math  # noqa: E402
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+from statsmodels.duration.survfunc import SurvfuncRight  # noqa: E402
+from statsmodels.stats.multitest import multipletests  # noqa: E402
+from statsmodels.stats.weightstats import CompareMeans  # noqa: E402
+
+from backend.analytics.statistics import (  # noqa: E402
+    Counts, NpsCounts, holm_reject, kaplan_meier, mean_difference, nps_and_variance, nps_interval, nps_pvalues,
+    proportion_difference, proportion_pvalues, tiers, welch_pvalues, wilson,
+)
+
+
+@pytest.mark.parametrize(("successes", "n", "low", "high"), [
+    (18, 20, 0.698966, 0.972134), (0, 30, 0.0, 0.113513), (30, 30, 0.886487, 1.0)])
+def test_wilson_equals_r_binom_confint(successes: int, n: int, low: float, high: float) -> None:
+    got = wilson(Counts(n, successes), min_n=1)
+    assert got.mean == successes / n
+    assert (got.low, got.high) == pytest.approx((low, high), abs=5e-7)
+
+
+def test_nps_reference_value_and_variance() -> None:
+    counts = NpsCounts.of([0, 7, 7, 9, 9, 9])
+    nps, variance = nps_and_variance(counts)
+    assert nps == pytest.approx(1 / 3) and variance == pytest.approx(5 / 9)
+    got = nps_interval(counts, min_n=2)
+    half = 100 * 1.959963984540054 * math.sqrt(5 / 9 / 6)
+    assert got.mean == pytest.approx(100 / 3)
+    assert (got.low, got.high) == pytest.approx((100 / 3 - half, min(100.0, 100 / 3 + half)))
+
+
+@given(st.lists(st.integers(0, 10), min_size=2, max_size=80))
+def test_nps_variance_is_the_variance_of_the_scored_answers(marks: list[int]) -> None:
+    scored = [1 if m >= 9 else -1 if m <= 6 else 0 for m in marks]
+    nps, variance = nps_and_variance(NpsCounts.of(marks))
+    assert nps == pytest.approx(statistics.fmean(scored))
+    assert variance == pytest.approx(statistics.pvariance(scored), abs=1e-12)
+
+
+def _reference(times: list[float], events: list[bool]) -> tuple[float | None, float | None, float | None]:
+    fit = SurvfuncRight(np.array(times, dtype=float), np.array(events, dtype=float))
+    median = float(fit.quantile(0.5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low, high = fit.quantile_ci(0.5)
+    median_or_none = None if math.isnan(median) else median
+    if math.isnan(low):
+        return median_or_none, median_or_none, median_or_none
+    return median_or_none, float(low), None if math.isinf(high) else float(high)
+
+
+@given(st.lists(st.tuples(st.integers(1, 12), st.booleans()), min_size=1, max_size=60).filter(
+    lambda rows: any(e for _, e in rows)))
+def test_kaplan_meier_from_counted_pairs_equals_statsmodels_on_the_raw_rows(rows: list[tuple[int, bool]]) -> None:
+    """Ties and censoring: SQL hands (time, censored, count); the figures equal statsmodels' on each row."""
+    pairs: dict[tuple[int, bool], int] = {}
+    for pair in rows:
+        pairs[pair] = pairs.get(pair, 0) + 1
+    got = kaplan_meier([t for t, _ in pairs], [e for _, e in pairs], list(pairs.values()), min_n=1)
+    median, low, high = _reference([t for t, _ in rows], [e for _, e in rows])
+    assert got.n == len(rows) and got.events == sum(e for _, e in rows)
+    assert (got.median, got.ci_low, got.ci_high) == (median, low, high)
+
+
+def test_kaplan_meier_respects_censoring_and_says_not_reached() -> None:
+    # Half the calls never answered (censored at 300 s): the median is not reached, not 300 and not dropped.
+    got = kaplan_meier([10, 20, 300], [True, True, False], [2, 2, 5], min_n=3)
+    assert got.enough_data and got.median is None and got.ci_high is None and got.q25 == 20
+    dropped = kaplan_meier([10, 20], [True, True], [2, 2], min_n=3)
+    assert dropped.median == 15 or dropped.median in (10, 20)
+    assert kaplan_meier([10], [True], [2], min_n=3).enough_data is False
+    nobody = kaplan_meier([300], [False], [4], min_n=3)
+    assert nobody.enough_data and nobody.median is None and nobody.events == 0
+
+
+def test_tiers_separate_only_significant_differences() -> None:
+    far = [Counts(200, 190), Counts(200, 100), Counts(200, 10)]
+    assert tiers([c.successes / c.n for c in far], proportion_pvalues(far), higher_is_better=True) == [1, 2, 3]
+    assert tiers([c.successes / c.n for c in far], proportion_pvalues(far), higher_is_better=False) == [3, 2, 1]
+    close = [Counts(20, 15), Counts(20, 14), Counts(20, 13)]
+    assert tiers([c.successes / c.n for c in close], proportion_pvalues(close), higher_is_better=True) == [1, 1, 1]
+    # A middle group close to both ends keeps the ends in one tier with it.
+    chain = [Counts(40, 36), Counts(40, 28), Counts(40, 20)]
+    assert len(set(tiers([c.successes / c.n for c in chain], proportion_pvalues(chain), higher_is_better=True))) < 3
+
+
+@given(st.lists(st.tuples(st.integers(5, 60), st.floats(0, 1)), min_size=2, max_size=12))
+def test_groups_in_different_tiers_differ_significantly_after_holm(groups: list[tuple[int, float]]) -> None:
+    counts = [Counts(n, round(n * share)) for n, share in groups]
+    p = proportion_pvalues(counts)
+    result = tiers([c.successes / c.n for c in counts], p, higher_is_better=True)
+    m = len(counts)
+    upper = np.triu_indices(m, 1)
+    reject = np.zeros((m, m), dtype=bool)
+    reject[upper] = holm_reject(p[upper])
+    reject |= reject.T
+    for i in range(m):
+        for j in range(m):
+            if result[i] != result[j]:
+                assert reject[i, j]
+                # and the better tier has the better share
+                assert (result[i] < result[j]) == (counts[i].successes / counts[i].n > counts[j].successes / counts[j].n)
+    assert min(result) == 1 and sorted(set(result)) == list(range(1, max(result) + 1))
+
+
+def test_welch_and_nps_pvalues_are_symmetric_and_flat_groups_behave() -> None:
+    ms = [moments([80, 82, 84]), moments([80, 82, 84]), moments([50, 50, 50]), moments([50, 50, 50])]
+    p = welch_pvalues(ms)
+    assert np.allclose(p, p.T) and p[0, 1] == pytest.approx(1.0) and p[2, 3] == 1.0
+    assert p[0, 2] < 0.05
+    n = nps_pvalues([NpsCounts(10, 0, 0), NpsCounts(0, 0, 10)])
+    assert n[0, 1] == 0.0
+
+
+@given(st.lists(st.floats(0, 100), min_size=2, max_size=30), st.lists(st.floats(0, 100), min_size=2, max_size=30))
+def test_mean_difference_is_welchs_interval(a: list[float], b: list[float]) -> None:
+    got = mean_difference(moments(a), moments(b), min_n=2)
+    assert got.difference == pytest.approx(statistics.fmean(a) - statistics.fmean(b), abs=1e-9)
+    if statistics.stdev(a) > 1e-6 and statistics.stdev(b) > 1e-6:
+        low, high = CompareMeans.from_data(np.array(a), np.array(b)).tconfint_diff(usevar="unequal")
+        assert (got.low, got.high) == pytest.approx((low, high), rel=1e-6, abs=1e-6)
+
+
+def test_proportion_difference_is_newcombes_interval() -> None:
+    got = proportion_difference(Counts(20, 18), Counts(20, 10), min_n=1)
+    assert got.difference == pytest.approx(0.4)
+    assert (got.low, got.high) == pytest.approx((0.1159299, 0.6132710), abs=1e-6)
+    assert got.significant is True
+    assert proportion_difference(Counts(2, 1), Counts(20, 10), min_n=3).difference is None
+
+
+# Few examples: multipletests runs a full garbage collection on each call (why holm_reject exists).
+@settings(max_examples=12, deadline=None)
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=50))
+def test_holm_equals_statsmodels_multipletests(pvalues: list[float]) -> None:
+    p = np.array(pvalues)
+    assert (holm_reject(p) == multipletests(p, alpha=0.05, method="holm")[0]).all()

@@ -1,0 +1,417 @@
+"""The comparison service: any measure grouped by up to two dimensions, with intervals and tiers.
+
+One SQL statement per request aggregates the fact tables (backend.analytics.tables) into sufficient
+statistics per group (count, sum, sum of squares; successes; NPS classes; distinct (time, censored)
+pairs for Kaplan–Meier); backend.analytics.statistics turns them into figures, intervals and tiers.
+A coordinator's preview with pending reports computes their facts inside a write transaction that is
+rolled back, so pending reports go through exactly the same statement and are never stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from typing import Any
+
+from api_schemas.accounts import Role
+from api_schemas.analytics import (
+    Comparison, ComparisonGroup, CompetitorDifference, Dimension, Figure, FigureKind, GroupKey, Measure,
+    OwnVersusCompetitors, ScoreBasis, SortOrder,
+)
+from api_schemas.forms import Channel
+from api_schemas.locations import BrandRelation
+from backend import db
+from backend.accounts.security import Actor
+from backend.accounts.tables import Organisation, User
+from backend.analytics import facts as analytics_facts
+from backend.analytics import statistics as st
+from backend.analytics.measures import DIMENSIONS, MEASURES, MeasureSql, method_text
+from backend.analytics.tables import ReportFact
+from backend.campaigns.tables import Campaign, Wave
+from backend.errors import Forbidden, InvalidInput, NotFound
+from backend.locations.tables import Brand, Location
+from backend.pagination import PageParams
+
+MAX_GROUP_BY = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What a comparison looks at; `organisation_id` is always the caller's (checked by `scope`)."""
+
+    organisation_id: uuid.UUID
+    campaign_id: uuid.UUID | None = None
+    wave_from: uuid.UUID | None = None
+    wave_to: uuid.UUID | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    channel: Channel | None = None
+    brand_id: uuid.UUID | None = None
+    region: str | None = None
+    relation: BrandRelation | None = None
+    section_key: str | None = None
+    item_key: str | None = None
+    basis: ScoreBasis = ScoreBasis.final
+    include_failed: bool = True
+    include_pending: bool = False
+    threshold_s: float = 20.0
+
+
+async def scope(actor: Actor, organisation_id: uuid.UUID | None, include_pending: bool) -> uuid.UUID:
+    """Whose results the caller may see: a manager only their own organisation's, approved reports only."""
+    if actor.role == Role.manager:
+        if organisation_id not in (None, actor.organisation_id):
+            raise NotFound("No such organisation.", code="organisation.not_found")
+        if include_pending:
+            raise Forbidden("Managers see approved reports only.", code="analytics.pending_not_allowed")
+        organisation_id = actor.organisation_id
+    if organisation_id is None:
+        raise InvalidInput("Say whose results to show.", errors=[("organisation_id", "required")])
+    if not await Organisation.exists().where(Organisation.id == organisation_id):
+        raise NotFound("No such organisation.", code="organisation.not_found")
+    return organisation_id
+
+
+def _measure(measure: Measure, filters: Filters) -> MeasureSql:
+    spec = MEASURES[measure]
+    if measure == Measure.score:
+        column = "f.score_final" if filters.basis == ScoreBasis.final else "f.score_calculated"
+        return replace(spec, value=column)
+    if measure == Measure.service_level:
+        return replace(spec, value="NOT f.time_to_answer_censored AND f.time_to_answer_s <= {}")
+    return spec
+
+
+def _dimension_sql(dimension: Dimension, spec: MeasureSql) -> str:
+    if dimension == Dimension.section and spec.items == "section":
+        return "i.key"  # a section score's own section
+    return DIMENSIONS[dimension]
+
+
+async def _wave_ids(filters: Filters) -> list[uuid.UUID] | None:
+    """The organisation's waves from wave_from to wave_to (by start date), or None for no wave filter."""
+    if filters.wave_from is None and filters.wave_to is None:
+        return None
+    query = Wave.select(Wave.id, Wave.starts_on).where(Wave.campaign.organisation == filters.organisation_id)
+    if filters.campaign_id is not None:
+        query = query.where(Wave.campaign == filters.campaign_id)
+    waves = {str(w["id"]): w["starts_on"] for w in await query}
+    bounds = []
+    for name, wave in (("wave_from", filters.wave_from), ("wave_to", filters.wave_to)):
+        if wave is not None and str(wave) not in waves:
+            raise InvalidInput("No such wave in this organisation's campaigns.", errors=[(name, "no such wave")])
+        bounds.append(None if wave is None else waves[str(wave)])
+    low, high = bounds
+    return [uuid.UUID(w) for w, start in waves.items()
+            if (low is None or start >= low) and (high is None or start <= high)]
+
+
+def _validate(measure: Measure, spec: MeasureSql, group_by: list[Dimension], actor: Actor, filters: Filters) -> None:
+    errors = []
+    if len(group_by) > MAX_GROUP_BY or len(set(group_by)) != len(group_by):
+        errors.append(("group_by", f"one or {MAX_GROUP_BY} different dimensions"))
+    for d in group_by:
+        if d in (Dimension.section, Dimension.item) and spec.items is None:
+            errors.append(("group_by", f"{d.value} only groups item_pass_rate and section_score"))
+        if d == Dimension.item and spec.items != "item":
+            errors.append(("group_by", "item only groups item_pass_rate"))
+    if filters.item_key is not None and spec.items != "item":
+        errors.append(("item_key", "only for item_pass_rate"))
+    if filters.section_key is not None and spec.items is None:
+        errors.append(("section_key", "only for item_pass_rate and section_score"))
+    if (measure == Measure.section_score and Dimension.section not in group_by and filters.section_key is None):
+        errors.append(("section_key", "section_score needs a section: group by section or name section_key"))
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        errors.append(("date_to", "before date_from"))
+    if errors:
+        raise InvalidInput("This comparison cannot be made.", errors=errors)
+    if Dimension.shopper in group_by and actor.role not in (Role.admin, Role.coordinator):
+        raise Forbidden("Shoppers are never named to managers.", code="analytics.shopper_hidden")
+
+
+def _statement(spec: MeasureSql, dims: list[str], filters: Filters, waves: list[uuid.UUID] | None
+               ) -> tuple[str, list[Any]]:
+    args: list[Any] = []
+    select = [f"{d} AS g{k}" for k, d in enumerate(dims)]
+    where = ["f.organisation = {}"]
+    args_where: list[Any] = [filters.organisation_id]
+    if spec.items:
+        where.append(f"i.kind = '{spec.items}'")
+    if spec.kind == FigureKind.mean:
+        where.append(f"{spec.value} IS NOT NULL")
+        select += ["COUNT(*) AS n", f"SUM({spec.value}) AS s", f"SUM({spec.value} * {spec.value}) AS ss"]
+    elif spec.kind == FigureKind.proportion:
+        where.append(spec.base or "1 = 1")
+        select += ["COUNT(*) AS n", f"SUM(CASE WHEN {spec.value} THEN 1 ELSE 0 END) AS x"]
+        if "{}" in spec.value:
+            args.append(filters.threshold_s)
+    elif spec.kind == FigureKind.nps:
+        where.append(f"{spec.value} IS NOT NULL")
+        select += ["COUNT(*) AS n", f"SUM(CASE WHEN {spec.value} >= 9 THEN 1 ELSE 0 END) AS promoters",
+                   f"SUM(CASE WHEN {spec.value} <= 6 THEN 1 ELSE 0 END) AS detractors"]
+    else:
+        where.append(f"{spec.value} IS NOT NULL")
+        censored = spec.censored or "FALSE"
+        select += [f"{spec.value} AS t", f"CASE WHEN {censored} THEN 1 ELSE 0 END AS c", "COUNT(*) AS n"]
+    select.append("SUM(CASE WHEN f.pending THEN 1 ELSE 0 END) AS pending")
+    args.extend(args_where)
+    if filters.campaign_id is not None:
+        where.append("f.campaign = {}")
+        args.append(filters.campaign_id)
+    if waves is not None:
+        if not waves:
+            where.append("1 = 0")
+        else:
+            where.append("f.wave IN (" + ", ".join("{}" for _ in waves) + ")")
+            args.extend(waves)
+    for condition, value in (
+        ("f.local_day >= {}", filters.date_from.isoformat() if filters.date_from else None),
+        ("f.local_day <= {}", filters.date_to.isoformat() if filters.date_to else None),
+        ("f.channel = {}", filters.channel.value if filters.channel else None),
+        ("l.brand = {}", filters.brand_id),
+        ("l.region = {}", filters.region),
+        ("ob.relation = {}", filters.relation.value if filters.relation else None),
+        ("i.key = {}", filters.item_key),
+    ):
+        if value is not None:
+            where.append(condition)
+            args.append(value)
+    if filters.section_key is not None:
+        where.append("i.key = {}" if spec.items == "section" else "i.section = {}")
+        args.append(filters.section_key)
+    if spec.value in ("f.score_final", "f.score_calculated") and not filters.include_failed:
+        where.append("NOT f.failed")
+    group = [f"g{k}" for k in range(len(dims))]
+    if spec.kind == FigureKind.survival:
+        group += ["t", "c"]
+    sql = (
+        "SELECT " + ", ".join(select) + " FROM report_fact f"
+        " JOIN location l ON l.id = f.location"
+        " JOIN organisation_brand ob ON ob.organisation = f.organisation AND ob.brand = l.brand"
+        + (" JOIN item_fact i ON i.report = f.id" if spec.items else "")
+        + " WHERE " + " AND ".join(where)
+        + (" GROUP BY " + ", ".join(group) if group else "")
+    )
+    return sql, args
+
+
+class _Preview(Exception):
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+
+
+async def _rows(sql: str, args: list[Any], filters: Filters) -> list[dict[str, Any]]:
+    if not filters.include_pending:
+        return await ReportFact.raw(sql, *args)
+    # The organisation's pending reports are counted as if approved, inside a transaction that is rolled
+    # back: the same statement sees them, and nothing is stored.
+    pending = await analytics_facts.facts_where("r.organisation = {} AND r.status = 'submitted'",
+                                                filters.organisation_id)
+    try:
+        async with db.writing():
+            await analytics_facts.insert([replace(f, report={**f.report, "pending": True}) for f in pending])
+            raise _Preview(await ReportFact.raw(sql, *args))
+    except _Preview as preview:
+        return preview.rows
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return str(int(value))
+    return str(value)
+
+
+@dataclass
+class _Group:
+    key: tuple[str | None, ...]
+    pending: int = 0
+    moments: st.Moments = st.Moments()
+    counts: st.Counts = st.Counts()
+    nps: st.NpsCounts = st.NpsCounts()
+    times: list[float] | None = None
+    events: list[bool] | None = None
+    reps: list[int] | None = None
+
+
+def _collect(kind: FigureKind, rows: list[dict[str, Any]], width: int) -> dict[tuple[str | None, ...], _Group]:
+    groups: dict[tuple[str | None, ...], _Group] = {}
+    for row in rows:
+        key = tuple(_text(row[f"g{k}"]) for k in range(width))
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = _Group(key, times=[], events=[], reps=[])
+        group.pending += int(row["pending"] or 0)
+        if kind == FigureKind.mean:
+            group.moments += st.Moments(int(row["n"]), float(row["s"] or 0), float(row["ss"] or 0))
+        elif kind == FigureKind.proportion:
+            group.counts += st.Counts(int(row["n"]), int(row["x"] or 0))
+        elif kind == FigureKind.nps:
+            n, p, d = int(row["n"]), int(row["promoters"] or 0), int(row["detractors"] or 0)
+            group.nps += st.NpsCounts(p, n - p - d, d)
+        else:
+            assert group.times is not None and group.events is not None and group.reps is not None
+            group.times.append(float(row["t"]))
+            group.events.append(not bool(row["c"]))
+            group.reps.append(int(row["n"]))
+    return groups
+
+
+def _figure(kind: FigureKind, spec: MeasureSql, group: _Group, min_n: int) -> Figure:
+    if kind == FigureKind.survival:
+        assert group.times is not None and group.events is not None
+        km = st.kaplan_meier(group.times, group.events, group.reps, min_n=min_n)
+        return Figure(n=km.n, enough_data=km.enough_data, value=km.median, ci_low=km.ci_low, ci_high=km.ci_high,
+                      pending=group.pending, events=km.events, q25=km.q25, q75=km.q75,
+                      not_reached=km.enough_data and (km.median is None or km.ci_high is None))
+    if kind == FigureKind.mean:
+        r = st.mean_interval(group.moments, min_n=min_n, bounds=spec.bounds)
+    elif kind == FigureKind.proportion:
+        r = st.wilson(group.counts, min_n=min_n)
+    else:
+        r = st.nps_interval(group.nps, min_n=min_n)
+    return Figure(n=r.n, enough_data=r.enough_data, value=r.mean, ci_low=r.low, ci_high=r.high,
+                  pending=group.pending)
+
+
+def _tiers(kind: FigureKind, spec: MeasureSql, groups: list[_Group], figures: list[Figure]) -> list[int | None]:
+    ranked = [k for k, f in enumerate(figures) if f.enough_data and f.value is not None]
+    result: list[int | None] = [None] * len(figures)
+    if not ranked:
+        return result
+    if kind == FigureKind.mean:
+        p = st.welch_pvalues([groups[k].moments for k in ranked])
+    elif kind == FigureKind.proportion:
+        p = st.proportion_pvalues([groups[k].counts for k in ranked])
+    elif kind == FigureKind.nps:
+        p = st.nps_pvalues([groups[k].nps for k in ranked])
+    else:
+        p = st.interval_pvalues([(figures[k].ci_low or 0.0, figures[k].ci_high) for k in ranked])
+    values = [float(figures[k].value) for k in ranked]  # type: ignore[arg-type]
+    for k, tier in zip(ranked, st.tiers(values, p, higher_is_better=spec.higher_is_better), strict=True):
+        result[k] = tier
+    return result
+
+
+async def _labels(dimension: Dimension, values: set[str]) -> dict[str, str]:
+    ids = [uuid.UUID(v) for v in values if v]
+    if not ids:
+        return {}
+    table, column = {
+        Dimension.location: (Location, Location.name), Dimension.brand: (Brand, Brand.name),
+        Dimension.campaign: (Campaign, Campaign.name), Dimension.wave: (Wave, Wave.name),
+        Dimension.shopper: (User, User.name),
+    }[dimension]
+    rows = await table.select(table.id, column.as_alias("label")).where(table.id.is_in(ids))
+    return {str(r["id"]): r["label"] for r in rows}
+
+
+_LABELLED = {Dimension.location, Dimension.brand, Dimension.campaign, Dimension.wave, Dimension.shopper}
+_NUMERIC_KEYS = {Dimension.hour, Dimension.weekday}
+
+
+def _sort_key(dimension: Dimension, value: str | None) -> tuple[int, Any]:
+    if value is None:
+        return (1, "")
+    return (0, int(value) if dimension in _NUMERIC_KEYS else value)
+
+
+async def compare(actor: Actor, page: PageParams, *, measure: Measure, group_by: list[Dimension], filters: Filters,
+                  min_sample_size: int, sort: SortOrder) -> Comparison:
+    organisation_id = await scope(actor, filters.organisation_id, filters.include_pending)
+    filters = replace(filters, organisation_id=organisation_id)
+    spec = _measure(measure, filters)
+    _validate(measure, spec, group_by, actor, filters)
+    waves = await _wave_ids(filters)
+    sql, args = _statement(spec, [_dimension_sql(d, spec) for d in group_by], filters, waves)
+    collected = list(_collect(spec.kind, await _rows(sql, args, filters), len(group_by)).values())
+    figures = [_figure(spec.kind, spec, g, min_sample_size) for g in collected]
+    tier_of = _tiers(spec.kind, spec, collected, figures)
+    labels = {d: await _labels(d, {g.key[k] for g in collected if g.key[k]}) if d in _LABELLED else {}
+              for k, d in enumerate(group_by)}
+    groups = [
+        ComparisonGroup(
+            keys=[GroupKey(dimension=d, value=g.key[k], label=labels[d].get(g.key[k] or "")) for k, d in
+                  enumerate(group_by)],
+            figure=figure, tier=tier)
+        for g, figure, tier in zip(collected, figures, tier_of, strict=True)
+    ]
+    by_key = lambda c: tuple(_sort_key(k.dimension, k.value) for k in c.keys)  # noqa: E731
+    if sort == SortOrder.key:
+        groups.sort(key=by_key)
+    else:
+        sign = 1 if spec.higher_is_better == (sort == SortOrder.best) else -1
+        groups.sort(key=lambda c: (c.tier is None, (c.tier or 0) * (1 if sort == SortOrder.best else -1),
+                                   -sign * (c.figure.value or 0), by_key(c)))
+    return Comparison(
+        organisation_id=organisation_id, measure=measure, kind=spec.kind, unit=spec.unit,
+        higher_is_better=spec.higher_is_better, group_by=group_by, min_sample_size=min_sample_size,
+        threshold_s=filters.threshold_s if measure == Measure.service_level else None,
+        include_pending=filters.include_pending, confidence=st.CONFIDENCE, method=method_text(spec.kind, spec),
+        groups=groups[page.offset: page.offset + page.limit], total=len(groups), limit=page.limit,
+        offset=page.offset,
+    )
+
+
+async def own_versus_competitors(actor: Actor, *, measure: Measure, filters: Filters, min_sample_size: int
+                                 ) -> OwnVersusCompetitors:
+    """The organisation's own brands together against each competitor brand: the difference and its interval."""
+    organisation_id = await scope(actor, filters.organisation_id, filters.include_pending)
+    filters = replace(filters, organisation_id=organisation_id, relation=None)
+    spec = _measure(measure, filters)
+    _validate(measure, spec, [Dimension.relation], actor, filters)
+    waves = await _wave_ids(filters)
+    sql, args = _statement(spec, ["ob.relation", "l.brand"], filters, waves)
+    rows = await _rows(sql, args, filters)
+    by_brand = _collect(spec.kind, rows, 2)
+    own = _Group(("own",), times=[], events=[], reps=[])
+    competitors: dict[str, _Group] = {}
+    for (relation, brand), g in by_brand.items():
+        target = own if relation == BrandRelation.own.value else competitors.setdefault(
+            brand or "", _Group((brand,), times=[], events=[], reps=[]))
+        target.pending += g.pending
+        target.moments += g.moments
+        target.counts += g.counts
+        target.nps += g.nps
+        assert target.times is not None and g.times is not None and target.events is not None
+        assert target.reps is not None and g.events is not None and g.reps is not None
+        target.times += g.times
+        target.events += g.events
+        target.reps += g.reps
+    names = await _labels(Dimension.brand, set(competitors))
+    own_figure = _figure(spec.kind, spec, own, min_sample_size)
+    result = []
+    for brand, g in sorted(competitors.items(), key=lambda kv: names.get(kv[0], "")):
+        figure = _figure(spec.kind, spec, g, min_sample_size)
+        if spec.kind == FigureKind.mean:
+            diff = st.mean_difference(own.moments, g.moments, min_n=min_sample_size)
+        elif spec.kind == FigureKind.proportion:
+            diff = st.proportion_difference(own.counts, g.counts, min_n=min_sample_size)
+        elif spec.kind == FigureKind.nps:
+            diff = st.nps_difference(own.nps, g.nps, min_n=min_sample_size)
+        else:  # medians: the difference without an interval (each median's own interval is in the figures)
+            both = own_figure.value is not None and figure.value is not None
+            diff = st.Difference(own_figure.value - figure.value if both else None, None, None,  # type: ignore[operator]
+                                 None)
+        result.append(CompetitorDifference(
+            brand_id=uuid.UUID(brand), brand_name=names.get(brand, ""), competitor=figure,
+            difference=diff.difference, ci_low=diff.low, ci_high=diff.high, significant=diff.significant))
+    method = method_text(spec.kind, spec).split(" Tiers:")[0] + (
+        " Differences own − competitor: " + {
+            FigureKind.mean: "Welch's t-interval (Welch–Satterthwaite degrees of freedom).",
+            FigureKind.proportion: "Newcombe's hybrid score interval (statsmodels confint_proportions_2indep, "
+                                   "method newcomb).",
+            FigureKind.nps: "normal interval with the two NPS variances added.",
+            FigureKind.survival: "the difference of the medians, without an interval (compare the medians' own "
+                                 "intervals).",
+        }[spec.kind])
+    return OwnVersusCompetitors(
+        organisation_id=organisation_id, measure=measure, kind=spec.kind, unit=spec.unit,
+        higher_is_better=spec.higher_is_better, min_sample_size=min_sample_size,
+        include_pending=filters.include_pending, method=method, own=own_figure, competitors=result)
+
+
+__all__ = ["Filters", "compare", "own_versus_competitors", "scope"]

@@ -1,0 +1,70 @@
+"""Analytics fact tables: one narrow row per approved report (and one per scored item and section).
+
+A report's answers and score explanation are kilobytes of JSON; grouping a million of them means
+reading all of it. These rows hold what analytics groups and counts, copied when a report is approved
+(in the same transaction, see backend.analytics.facts), so a comparison reads a few dozen bytes a report.
+An approved report is final (no edit, review or re-scoring moves it), so a fact never goes stale; brand,
+region and relation are joined from the (small) location and organisation_brand tables at query time
+so that moving a location between regions is seen at once. Local-time fields use the location's time
+zone at approval; `fieldscore analytics-rebuild` recomputes every fact from the reports.
+"""
+
+from piccolo.columns import UUID, Boolean, DoublePrecision, Integer, Timestamptz, Varchar
+from piccolo.table import Table
+
+
+class ReportFact(Table):
+    id = UUID(primary_key=True)  # the report's id
+    organisation = UUID()
+    location = UUID()
+    shopper = UUID(null=True, default=None)
+    campaign = UUID(null=True, default=None)
+    wave = UUID(null=True, default=None)
+    form_version = UUID()
+    channel = Varchar(length=16)
+    started_at = Timestamptz()
+    # The visit's or call's start in the location's time zone.
+    local_day = Varchar(length=10)  # 2026-03-31
+    local_week = Varchar(length=8)  # ISO week, 2026-W14
+    local_month = Varchar(length=7)  # 2026-03
+    local_weekday = Integer()  # ISO: 1 Monday … 7 Sunday
+    local_hour = Integer()
+    daypart = Varchar(length=80)
+    score_final = DoublePrecision(null=True, default=None)
+    score_calculated = DoublePrecision(null=True, default=None)
+    failed = Boolean(default=False)
+    # Only inside a coordinator's preview transaction, which is rolled back: stored facts are approved.
+    pending = Boolean(default=False)
+    # Metrics (backend.scoring.engine): null where the form does not tag them or the answer was not given.
+    answered = Boolean(null=True, default=None)
+    time_to_answer_s = DoublePrecision(null=True, default=None)
+    time_to_answer_censored = Boolean(null=True, default=None)
+    rings = DoublePrecision(null=True, default=None)
+    hold_s = DoublePrecision(null=True, default=None)
+    menu_s = DoublePrecision(null=True, default=None)
+    transfers = DoublePrecision(null=True, default=None)
+    wait_s = DoublePrecision(null=True, default=None)
+    serve_s = DoublePrecision(null=True, default=None)
+    reply_h = DoublePrecision(null=True, default=None)
+    reply_h_censored = Boolean(null=True, default=None)
+    reply_s = DoublePrecision(null=True, default=None)
+    reply_s_censored = Boolean(null=True, default=None)
+    resolution_h = DoublePrecision(null=True, default=None)
+    nps = Integer(null=True, default=None)
+    csat_satisfied = Boolean(null=True, default=None)
+    fcr = Boolean(null=True, default=None)
+    right_person = Boolean(null=True, default=None)
+    out_of_hours_cover = Boolean(null=True, default=None)
+    language_cover = Boolean(null=True, default=None)
+
+
+class ItemFact(Table):
+    """A scored item (kind "item": passed = full points) or a section's score (kind "section") of an approved report."""
+
+    report = UUID()
+    kind = Varchar(length=8)
+    key = Varchar(length=64)
+    section = Varchar(length=64)  # the top-level section it sits in
+    score = DoublePrecision()  # 0–100
+    passed = Boolean(null=True, default=None)
+    critical_failed = Boolean(default=False)
