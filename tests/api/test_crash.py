@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import IO, Any
@@ -56,8 +57,11 @@ class Server:
         return self.log_path.read_text()
 
     async def wait_healthy(self) -> None:
+        # A deadline rather than a count of probes: two workers importing the app on a busy 2-core
+        # machine took ~30 s to answer, and a slow start is not what this test is about.
+        deadline = time.monotonic() + 180
         async with httpx.AsyncClient(base_url=self.base, timeout=2) as probe:
-            for _ in range(200):
+            while time.monotonic() < deadline:
                 if self.process.poll() is not None:
                     raise AssertionError(f"server exited with {self.process.returncode}:\n{self.output()}")
                 try:
