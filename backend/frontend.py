@@ -22,7 +22,7 @@ from backend.accounts.guards import PUBLIC, requires_roles, roles
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "mobile_forms" / "web"
 # URL prefix → directory under mobile_forms/web. A new front end (e.g. the console) adds its folder here.
-FRONT_ENDS = {"/app": "app", "/shared": "shared", "/vendor": "vendor"}
+FRONT_ENDS = {"/app": "app", "/console": "console", "/shared": "shared", "/vendor": "vendor"}
 # Front ends' paths for the auth middleware's exclude list: static files carry no token.
 PUBLIC_PATHS = [f"^{prefix}(/|$)" for prefix in FRONT_ENDS]
 # What the phone app's service worker precaches: its own files and the shared modules (not vendor/,

@@ -35,11 +35,13 @@ class TaskController(Controller):
         channel: FromQuery[Channel | None] = None,
         window_from: FromQuery[dt.datetime | None] = None,
         window_to: FromQuery[dt.datetime | None] = None,
+        wave_id: FromQuery[uuid.UUID | None] = None,
     ) -> Page[Task]:
-        """Tasks by window start; a shopper sees their own, a manager their organisation's (without shoppers)."""
+        """Tasks by window start; a shopper sees their own, a manager their organisation's (without shoppers).
+        `wave_id` lists one wave's tasks (the console's assignment board)."""
         return await service.list_tasks(
             actor, page, status=status, organisation_id=organisation_id, location_id=location_id,
-            shopper_id=shopper_id, channel=channel, window_from=window_from, window_to=window_to,
+            shopper_id=shopper_id, channel=channel, window_from=window_from, window_to=window_to, wave_id=wave_id,
         )
 
     @post("/", operation_id="CreateTask", opt=roles(*STAFF), responses=problems(422))

@@ -123,6 +123,7 @@ async def list_tasks(
     channel: Channel | None,
     window_from: dt.datetime | None,
     window_to: dt.datetime | None,
+    wave_id: uuid.UUID | None = None,
 ) -> Page[Task]:
     bounds = in_utc(window_from=window_from, window_to=window_to)
     window_from, window_to = bounds["window_from"], bounds["window_to"]
@@ -135,6 +136,7 @@ async def list_tasks(
         t.Task.channel == channel.value if channel else None,
         t.Task.window_end >= window_from if window_from else None,
         t.Task.window_start <= window_to if window_to else None,
+        t.Task.wave == wave_id if wave_id else None,
     ]
     query = t.Task.select(*_COLUMNS).order_by(t.Task.window_start).order_by(t.Task.id)
     count = t.Task.count()

@@ -1,0 +1,130 @@
+// One wave: generate its tasks, run auto-assignment (what could not be filled and why), the coverage
+// grid (location × slot, symbols and numbers so no state is told by colour alone), and the assignment
+// board (tasks with filters and pages, assign or reassign by hand, the refusing rule shown).
+
+import {
+  all, apiPath, ctx, errorBox, filterBar, formatTime, h, heading, mount, notice, pager, t, table, withProgress,
+} from "../lib/core.js";
+
+export const SYMBOLS = { done: "✓", due: "◷", missing: "✗" };
+
+/** A coverage cell's state for its colour and symbol: missing beats due beats done; nothing planned is "none". */
+export function cellState(cell) {
+  if (!cell || !cell.planned) return "none";
+  if (cell.missing) return "missing";
+  if (cell.due) return "due";
+  return "done";
+}
+
+function coverageCell(cell) {
+  const state = cellState(cell);
+  if (state === "none") return h("span", { class: "muted", "aria-label": t("coverage.none") }, "·");
+  const text = t("coverage.cell", { done: cell.done, due: cell.due, missing: cell.missing, planned: cell.planned });
+  return h("span", { "aria-label": text, title: text, "data-state": state, class: `cell s-${state}` },
+    ["done", "due", "missing"].filter((k) => cell[k]).map((k) => `${SYMBOLS[k]}${cell[k]}`).join(" "));
+}
+
+export async function render({ params: [campaignId, waveId], query }) {
+  const base = `/campaigns/${campaignId}/waves/${waveId}`;
+  const [campaign, waves, shoppers] = await Promise.all([
+    ctx.api.get(`/campaigns/${campaignId}`),
+    all(`/campaigns/${campaignId}/waves`),
+    all("/users", { role: "shopper", is_active: true }),
+  ]);
+  const wave = waves.find((w) => w.id === waveId);
+  if (!wave) throw Object.assign(new Error("wave"), { status: 404 });
+  const [coverage, tasks] = await Promise.all([
+    ctx.api.get(apiPath(`${base}/coverage`, { limit: 50, offset: query.coffset || 0 })),
+    ctx.api.get(apiPath("/tasks", { wave_id: waveId, status: query.status, channel: query.channel,
+      limit: 25, offset: query.offset || 0 })),
+  ]);
+  const shopperName = Object.fromEntries(shoppers.map((s) => [s.id, s.name]));
+  const result = h("div", { "data-result": "" });
+  const reload = () => setTimeout(() => window.dispatchEvent(new HashChangeEvent("hashchange")), 50);
+  let lastUnfilled = null;
+
+  const generate = h("button", { type: "button" }, t("wave.generate"));
+  generate.onclick = async () => {
+    try {
+      const done = await withProgress(generate, t("wave.generating"), () => ctx.api.post(`${base}/generate`));
+      sessionStorage.setItem(`wave:${waveId}:result`, JSON.stringify({ kind: "generate", done }));
+      reload();
+    } catch (error) { mount(result, errorBox(error)); }
+  };
+  const autoAssign = h("button", { type: "button" }, t("wave.auto_assign"));
+  autoAssign.onclick = async () => {
+    try {
+      const done = await withProgress(autoAssign, t("wave.assigning"), () => ctx.api.post(`${base}/auto-assign`));
+      sessionStorage.setItem(`wave:${waveId}:result`, JSON.stringify({ kind: "assign", done }));
+      reload();
+    } catch (error) { mount(result, errorBox(error)); }
+  };
+
+  // The last action's outcome survives the re-render that shows its effect on the grid and the board.
+  const kept = JSON.parse(sessionStorage.getItem(`wave:${waveId}:result`) || "null");
+  if (kept?.kind === "generate") {
+    mount(result, notice(t("wave.generated", { created: kept.done.created, existing: kept.done.existing })),
+      kept.done.problems.length ? table([t("field.location"), t("field.channel"), t("coverage.slot"), t("wave.reason")],
+        kept.done.problems.map((p) => [p.location_id, t(`channel.${p.channel}`), p.slot_key, p.reason])) : null);
+  } else if (kept?.kind === "assign") {
+    lastUnfilled = Object.fromEntries(kept.done.unfilled.map((u) => [u.task_id, u.reasons]));
+    mount(result, notice(t("wave.assigned", { assigned: kept.done.assigned, considered: kept.done.considered,
+      unfilled: kept.done.unfilled.length })));
+  }
+
+  const coverageRows = coverage.rows.map((row) => ({
+    attrs: { "data-coverage": `${row.location_id}:${row.channel}` },
+    cells: [row.location_name, t(`relation.${row.relation}`), t(`channel.${row.channel}`),
+      ...coverage.slot_keys.map((key) => coverageCell(row.cells.find((c) => c.slot_key === key)))],
+  }));
+
+  const taskRows = tasks.items.map((task) => {
+    const picker = h("select", { "aria-label": t("wave.assign_to", { location: task.location.name }) },
+      h("option", { value: "" }, t("wave.pick_shopper")),
+      shoppers.map((s) => h("option", { value: s.id, selected: s.id === task.shopper_id }, s.name)));
+    const why = h("div");
+    const assign = h("button", { type: "button", class: "secondary" }, task.shopper_id ? t("wave.reassign") : t("wave.assign"));
+    assign.onclick = async () => {
+      if (!picker.value) return;
+      try {
+        await withProgress(assign, t("wave.assign"), () => ctx.api.post(`/tasks/${task.id}/assign`, { json: { shopper_id: picker.value } }));
+        sessionStorage.removeItem(`wave:${waveId}:result`);
+        reload();
+      } catch (error) { mount(why, errorBox(error)); }
+    };
+    const assignable = ["open", "assigned"].includes(task.status);
+    const unfilled = lastUnfilled?.[task.id];
+    return { attrs: { "data-task": task.id }, cells: [
+      task.location.name, t(`channel.${task.channel}`), task.slot_key || "",
+      formatTime(task.window_start, task.location.timezone, { withZone: false }) + " – " + formatTime(task.window_end, task.location.timezone),
+      h("span", { class: "pill" }, t(`taskstatus.${task.status}`)),
+      task.shopper_id ? shopperName[task.shopper_id] || task.shopper_id : "–",
+      h("div", {}, unfilled ? h("p", { class: "flag", "data-unfilled": "" }, `${t("wave.unfilled")}: ${unfilled.join("; ")}`) : null,
+        assignable ? h("span", { class: "actions" }, picker, assign) : null, why),
+    ] };
+  });
+
+  return [
+    heading(t("wave.title", { wave: wave.name, campaign: campaign.name })),
+    h("p", {}, t("wave.dates", { start: wave.starts_on, end: wave.ends_on }), " · ",
+      h("a", { href: `#/campaigns/${campaignId}` }, t("wave.back"))),
+    h("div", { class: "actions" }, generate, autoAssign),
+    result,
+    h("h2", {}, t("coverage.title")),
+    h("p", { class: "legend" }, ["done", "due", "missing"].map((k) => h("span", {}, `${SYMBOLS[k]} ${t(`coverage.${k}`)}`))),
+    table([t("field.location"), t("field.relation"), t("field.channel"), ...coverage.slot_keys],
+      coverageRows, { className: "cov", empty: t("coverage.empty") }),
+    pager(coverage, "coffset"),
+    h("h2", {}, t("wave.board")),
+    filterBar([
+      { name: "status", label: t("field.status"), type: "select", options: [["", t("filters.any")],
+        ...["open", "assigned", "accepted", "submitted", "returned", "approved", "rejected", "expired", "cancelled"]
+          .map((s) => [s, t(`taskstatus.${s}`)])] },
+      { name: "channel", label: t("field.channel"), type: "select",
+        options: [["", t("filters.any")], ...Object.keys(campaign.forms).map((c) => [c, t(`channel.${c}`)])] },
+    ], query),
+    table([t("field.location"), t("field.channel"), t("coverage.slot"), t("wave.window"), t("field.status"),
+      t("wave.shopper"), t("wave.assignment")], taskRows, { empty: t("list.empty") }),
+    pager(tasks),
+  ];
+}
