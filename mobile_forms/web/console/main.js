@@ -5,7 +5,7 @@
 import { ApiError, createApi } from "../shared/api.js";
 import { h, mount, uid } from "../shared/dom.js";
 import { I18n, loadCatalogues, pickLanguage } from "../shared/i18n.js";
-import { ctx, errorBox, forget, hashFor, parseHash, t } from "./lib/core.js";
+import { ctx, errorBox, field, forget, hashFor, parseHash, t } from "./lib/core.js";
 
 export const LANGUAGES = ["en", "de"];
 const SESSION_KEY = "fieldscore.console.session";
@@ -62,9 +62,9 @@ function renderChrome(current) {
   }));
   const langId = uid("lang");
   mount(who,
-    h("label", { class: "inline", for: langId, style: "color: inherit" }, t("language"),
-      h("select", { id: langId, onchange: async (event) => { await setLanguage(event.target.value); route(); } },
-        LANGUAGES.map((lang) => h("option", { value: lang, selected: lang === ctx.i18n.lang }, t(`language.${lang}`))))),
+    h("label", { for: langId }, t("language")),
+    h("select", { id: langId, onchange: async (event) => { await setLanguage(event.target.value); route(); } },
+      LANGUAGES.map((lang) => h("option", { value: lang, selected: lang === ctx.i18n.lang }, t(`language.${lang}`)))),
     ctx.session ? [
       h("span", { "data-user": ctx.session.user.email }, `${ctx.session.user.name} · ${t(`role.${ctx.session.user.role}`)}`),
       h("button", { type: "button", onclick: logout }, t("logout")),
@@ -76,6 +76,12 @@ async function logout() {
   saveSession(null);
   forget("");
   window.location.hash = "#/login";
+}
+
+// Tests (and anyone curious) can tell that a render has finished: the count goes up after each.
+function rendered() {
+  document.body.dataset.renders = String(Number(document.body.dataset.renders || 0) + 1);
+  document.body.dataset.ready = "true";
 }
 
 function renderLogin(message) {
@@ -110,11 +116,11 @@ function renderLogin(message) {
   } },
   h("h1", { id: "page-title" }, t("login.title")),
   message ? h("p", { class: "muted" }, message) : null,
-  h("p", {}, h("label", {}, t("login.email"), email)),
-  h("p", {}, h("label", {}, t("login.password"), password)),
+  h("p", {}, field(t("login.email"), email)),
+  h("p", {}, field(t("login.password"), password)),
   problems, submit);
   mount(main, form);
-  document.body.dataset.ready = "true";
+  rendered();
 }
 
 let rendering = 0;
@@ -133,7 +139,7 @@ export async function route() {
   const match = ROUTES.map((r) => [r, current.path.match(r.pattern)]).find(([, m]) => m);
   if (!match) {
     mount(main, h("h1", { id: "page-title" }, t("page.not_found")));
-    document.body.dataset.ready = "true";
+    rendered();
     return undefined;
   }
   const [spec, groups] = match;
@@ -142,7 +148,7 @@ export async function route() {
     mount(main, h("h1", { id: "page-title" }, t("page.forbidden")),
       h("p", { role: "alert", class: "alert" }, t("page.forbidden_detail")),
       h("p", {}, h("a", { href: `#${homeFor(role)}` }, t("page.home"))));
-    document.body.dataset.ready = "true";
+    rendered();
     return undefined;
   }
   mount(main, h("p", { class: "loading", role: "status" }, t("loading")));
@@ -151,7 +157,9 @@ export async function route() {
     if (turn !== rendering) return undefined;
     const content = await page.render({ params: groups.slice(1), query: current.query });
     if (turn !== rendering) return undefined;
-    mount(main, content);
+    const flash = ctx.flash;
+    ctx.flash = null;
+    mount(main, flash ? h("div", { class: "notice", role: "status", "data-flash": "" }, flash) : null, content);
     const title = main.querySelector("h1")?.textContent || "Fieldscore";
     document.title = `${title} · Fieldscore`;
   } catch (error) {
@@ -163,7 +171,7 @@ export async function route() {
     mount(main, h("h1", { id: "page-title" }, error instanceof ApiError && error.status === 404
       ? t("page.not_found") : t("page.failed")), errorBox(error));
   }
-  document.body.dataset.ready = "true";
+  rendered();
   return undefined;
 }
 

@@ -171,17 +171,17 @@ export function filterBar(fields, query) {
         min: field.min, max: field.max });
     }
     inputs[field.name] = input;
-    return h("label", { for: id }, field.label, input);
+    return h("span", { class: "fld" }, h("label", { for: id }, field.label), input);
   }),
   h("button", { type: "submit" }, t("filters.apply")));
   return form;
 }
 
-/** A labelled form control for create/edit forms. */
+/** A labelled form control: the label holds only its text, so the control's name is exactly that text. */
 export function field(label, input) {
   const id = input.id || uid("in");
   input.id = id;
-  return h("label", { for: id }, label, input);
+  return h("span", { class: "fld" }, h("label", { for: id }, label), input);
 }
 
 // ---- look-ups cached for the session (names of locations, their zones) --------------------------------
@@ -210,8 +210,18 @@ export async function locationById(id) {
   return cached(`location:${id}`, () => ctx.api.get(`/locations/${id}`));
 }
 
-export function go(path, query) {
-  window.location.hash = hashFor(path, query);
+/** Render the current page again, with `message` shown above it once (the outcome of what was just done). */
+export function reloadWith(message) {
+  ctx.flash = message;
+  window.dispatchEvent(new HashChangeEvent("hashchange"));
+}
+
+/** Open a route (with `message` shown once above it); the current route again renders it again. */
+export function go(path, query, message) {
+  const target = hashFor(path, query);
+  if (message) ctx.flash = message;
+  if (window.location.hash === target) window.dispatchEvent(new HashChangeEvent("hashchange"));
+  else window.location.hash = target;
 }
 
 export { h, mount };

@@ -2,7 +2,7 @@
 // checked by the server), publish, and export of any version as an XLSForm.
 
 import {
-  ctx, errorBox, formatTime, h, heading, mount, notice, pager, t, table, withProgress,
+  ctx, errorBox, formatTime, h, heading, mount, pager, reloadWith, t, table, withProgress,
 } from "../lib/core.js";
 import { preview } from "../lib/forms.js";
 
@@ -23,14 +23,12 @@ export async function render({ params: [formId], query }) {
   const shownNumber = Number(query.version || form.latest_version);
   const version = await ctx.api.get(`/forms/${formId}/versions/${shownNumber}`);
   const result = h("div");
-  const reload = () => setTimeout(() => window.dispatchEvent(new HashChangeEvent("hashchange")), 300);
 
   const publish = h("button", { type: "button" }, t("form.publish"));
   publish.onclick = async () => {
     try {
       const published = await withProgress(publish, t("form.publish"), () => ctx.api.post(`/forms/${formId}/publish`));
-      mount(result, notice(t("form.published", { n: published.number })));
-      reload();
+      reloadWith(t("form.published", { n: published.number }));
     } catch (error) { mount(result, errorBox(error)); }
   };
   const exportButton = h("button", { type: "button", class: "secondary" }, t("form.export"));
@@ -53,8 +51,7 @@ export async function render({ params: [formId], query }) {
     try {
       const saved = await withProgress(save, t("form.save_draft"), () =>
         ctx.api.put(`/forms/${formId}/draft`, { json: { definition } }));
-      mount(result, notice(t("form.saved", { n: saved.number })));
-      reload();
+      reloadWith(t("form.saved", { n: saved.number }));
     } catch (error) { mount(result, errorBox(error)); }
   };
 
@@ -77,7 +74,7 @@ export async function render({ params: [formId], query }) {
     h("div", { class: "card", "data-preview": "" }, preview(version.definition, t)),
     version.status === "draft" ? h("section", { class: "card" },
       h("h2", {}, t("form.edit_draft")),
-      h("label", { for: "draft-json", style: "display:flex" }, t("form.definition"), editor),
+      h("div", { class: "fld" }, h("label", { for: "draft-json" }, t("form.definition")), editor),
       h("div", { class: "actions" }, save)) : null,
   ];
 }

@@ -3,7 +3,7 @@
 
 import { ApiError } from "../../shared/api.js";
 import {
-  ctx, errorBox, formatNumber, formatTime, h, heading, locationById, mount, notice, role, t, table, withProgress,
+  ctx, errorBox, field, formatNumber, formatTime, h, heading, locationById, mount, reloadWith, role, t, table, withProgress,
 } from "../lib/core.js";
 import { answerText, attachment, label, questions } from "../lib/forms.js";
 
@@ -53,8 +53,7 @@ export async function render({ params: [reportId] }) {
   const act = (button, label_, call) => async () => {
     try {
       await withProgress(button, label_, call);
-      mount(actions, notice(t("report.done")));
-      setTimeout(() => window.dispatchEvent(new HashChangeEvent("hashchange")), 300);
+      reloadWith(t("report.done"));
     } catch (error) {
       mount(actions, errorBox(error));
     }
@@ -105,9 +104,10 @@ export async function render({ params: [reportId] }) {
     diff ? h("section", { "aria-labelledby": "diff-title", "data-diff": "" },
       h("h2", { id: "diff-title" }, t("report.diff_title", { from: diff.from_revision, to: diff.to_revision })),
       table([t("report.question"), t("report.before"), t("report.after")],
-        [...diff.changes, ...diff.time_changes].map((change) => ({
+        [...diff.changes, ...diff.time_changes.map((c) => ({ ...c, before: formatTime(c.before, zone), after: formatTime(c.after, zone),
+          label: t(`report.${c.key}`) }))].map((change) => ({
           attrs: { "data-change": change.key },
-          cells: [questionLabel(change.key),
+          cells: [change.label || questionLabel(change.key),
             h("span", { class: change.change === "added" ? "" : "diff-removed" },
               change.change === "added" ? "—" : answerText(byKey[change.key], change.before, t, zone)),
             h("span", { class: change.change === "removed" ? "" : "diff-added" },
@@ -127,9 +127,9 @@ export async function render({ params: [reportId] }) {
 
     reviewable ? h("section", { "aria-labelledby": "decide-title", class: "card" },
       h("h2", { id: "decide-title" }, t("report.decide")),
-      h("label", { for: "general-comment", style: "display:flex" }, t("report.general_comment"), general),
+      h("div", { class: "fld" }, h("label", { for: "general-comment" }, t("report.general_comment")), general),
       h("div", { class: "actions" }, approve, giveBack),
-      h("div", { class: "form-row" }, h("label", { for: "reject-reason" }, t("report.reject_reason"), reason), reject),
+      h("div", { class: "form-row" }, field(t("report.reject_reason"), reason), reject),
       actions) : null,
   ];
 }

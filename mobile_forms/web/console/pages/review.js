@@ -1,7 +1,7 @@
 // Review queue: submitted reports, most evidence flags first; filters in the URL; bulk approve of a filtered set.
 
 import {
-  all, apiPath, ctx, errorBox, filterBar, formatNumber, formatTime, h, heading, locationById, mount, notice, pager,
+  all, apiPath, ctx, errorBox, field, filterBar, formatNumber, formatTime, h, heading, locationById, mount, pager, reloadWith,
   paging, t, table, withProgress,
 } from "../lib/core.js";
 
@@ -34,8 +34,7 @@ export async function render({ query }) {
     try {
       const done = await withProgress(bulkButton, t("review.bulk_running"), () =>
         ctx.api.post("/reports/bulk-approve", { json: body }));
-      mount(result, notice(t("review.bulk_done", { count: done.approved })));
-      setTimeout(() => window.dispatchEvent(new HashChangeEvent("hashchange")), 0);
+      reloadWith(t("review.bulk_done", { count: done.approved }));
     } catch (error) {
       mount(result, errorBox(error));
     }
@@ -57,8 +56,8 @@ export async function render({ query }) {
       h("h2", { id: "bulk-title" }, t("review.bulk_title")),
       h("p", { class: "muted" }, t("review.bulk_help")),
       h("div", { class: "form-row" },
-        h("label", { for: "bulk-max-flags" }, t("review.max_flags"), maxFlags),
-        h("label", { for: "bulk-before" }, t("review.submitted_before"), before),
+        field(t("review.max_flags"), maxFlags),
+        field(t("review.submitted_before"), before),
         bulkButton),
       result),
   ];

@@ -2,12 +2,12 @@
 // time zones and opening hours (create, edit, import from CSV/XLSX). One tab at a time, kept in the URL.
 
 import {
-  all, apiPath, ctx, errorBox, field, filterBar, go, h, heading, mount, notice, pager, paging, role, setQuery, t, table,
+  all, apiPath, ctx, errorBox, field, filterBar, go, h, heading, mount, notice, pager, paging, reloadWith, role, t, table,
   withProgress,
 } from "../lib/core.js";
 
 const TABS = ["locations", "brands", "organisations"];
-const reload = () => setTimeout(() => window.dispatchEvent(new HashChangeEvent("hashchange")), 50);
+const reload = () => reloadWith(t("action.saved"));
 
 /** "mon 09:00-17:00, sat 10:00-14:00" → [{day, opens, closes}]; throws naming the part it cannot read. */
 export function parseOpeningHours(text) {
@@ -113,8 +113,7 @@ function locationForm(brands, existing, result) {
     try {
       await withProgress(save, t("action.save"), () => (existing
         ? ctx.api.patch(`/locations/${existing.id}`, { json: body }) : ctx.api.post("/locations", { json: body })));
-      go("/setup", { tab: "locations" });
-      reload();
+      go("/setup", { tab: "locations" }, t("action.saved"));
     } catch (error) { mount(result, errorBox(error)); }
   } },
   h("h2", {}, existing ? t("setup.edit_location", { name: existing.name }) : t("setup.new_location")),
@@ -134,8 +133,7 @@ function importForm(result) {
     body.append("file", file.files[0]);
     try {
       const done = await withProgress(send, t("setup.importing"), () => ctx.api.post("/locations/import", { body }));
-      mount(result, notice(t("setup.imported", { created: done.created, updated: done.updated, unchanged: done.unchanged })));
-      setTimeout(() => setQuery({}), 1500);
+      go("/setup", { tab: "locations" }, t("setup.imported", { created: done.created, updated: done.updated, unchanged: done.unchanged }));
     } catch (error) {
       const problems = error.problem?.errors || [];
       mount(result, problems.length ? h("div", { class: "alert", role: "alert", "data-code": error.code },

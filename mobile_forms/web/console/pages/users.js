@@ -1,7 +1,7 @@
 // Users (admins only): the list with filters and pages, a new user, deactivation and reactivation.
 
 import {
-  all, apiPath, ctx, errorBox, field, filterBar, h, heading, mount, notice, pager, paging, t, table, withProgress,
+  all, apiPath, ctx, errorBox, field, filterBar, h, heading, mount, pager, paging, reloadWith, t, table, withProgress,
 } from "../lib/core.js";
 
 const ROLES = ["admin", "coordinator", "manager", "shopper"];
@@ -13,7 +13,7 @@ export async function render({ query }) {
   ]);
   const orgName = Object.fromEntries(organisations.map((o) => [o.id, o.name]));
   const result = h("div");
-  const reload = () => setTimeout(() => window.dispatchEvent(new HashChangeEvent("hashchange")), 50);
+  const reload = () => reloadWith(t("action.saved"));
   const inputs = {
     email: h("input", { type: "email", required: true }), name: h("input", { required: true }),
     password: h("input", { type: "password", required: true, autocomplete: "new-password" }),
@@ -49,7 +49,6 @@ export async function render({ query }) {
       const body = Object.fromEntries(Object.entries(inputs).map(([k, input]) => [k, input.value || null]));
       try {
         await withProgress(create, t("action.create"), () => ctx.api.post("/users", { json: body }));
-        mount(result, notice(t("action.saved")));
         reload();
       } catch (error) { mount(result, errorBox(error)); }
     } }, h("h2", {}, t("users.new")),

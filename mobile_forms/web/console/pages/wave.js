@@ -24,6 +24,13 @@ function coverageCell(cell) {
     ["done", "due", "missing"].filter((k) => cell[k]).map((k) => `${SYMBOLS[k]}${cell[k]}`).join(" "));
 }
 
+/** "rotation: 2" (auto-assignment's reason with its count of shoppers) → "2 shoppers: worked this location …". */
+export function reasonText(reason) {
+  const [code, count] = reason.split(": ");
+  const rule = ctx.i18n.has(`rule.${code}`) ? t(`rule.${code}`) : code;
+  return count === undefined ? rule : t("wave.rule_count", { n: count, rule });
+}
+
 export async function render({ params: [campaignId, waveId], query }) {
   const base = `/campaigns/${campaignId}/waves/${waveId}`;
   const [campaign, waves, shoppers] = await Promise.all([
@@ -40,7 +47,7 @@ export async function render({ params: [campaignId, waveId], query }) {
   ]);
   const shopperName = Object.fromEntries(shoppers.map((s) => [s.id, s.name]));
   const result = h("div", { "data-result": "" });
-  const reload = () => setTimeout(() => window.dispatchEvent(new HashChangeEvent("hashchange")), 50);
+  const reload = () => window.dispatchEvent(new HashChangeEvent("hashchange"));
   let lastUnfilled = null;
 
   const generate = h("button", { type: "button" }, t("wave.generate"));
@@ -63,7 +70,7 @@ export async function render({ params: [campaignId, waveId], query }) {
   // The last action's outcome survives the re-render that shows its effect on the grid and the board.
   const kept = JSON.parse(sessionStorage.getItem(`wave:${waveId}:result`) || "null");
   if (kept?.kind === "generate") {
-    mount(result, notice(t("wave.generated", { created: kept.done.created, existing: kept.done.existing })),
+    mount(result, notice(t("wave.generated", { count: kept.done.created, existing: kept.done.existing })),
       kept.done.problems.length ? table([t("field.location"), t("field.channel"), t("coverage.slot"), t("wave.reason")],
         kept.done.problems.map((p) => [p.location_id, t(`channel.${p.channel}`), p.slot_key, p.reason])) : null);
   } else if (kept?.kind === "assign") {
@@ -90,7 +97,12 @@ export async function render({ params: [campaignId, waveId], query }) {
         await withProgress(assign, t("wave.assign"), () => ctx.api.post(`/tasks/${task.id}/assign`, { json: { shopper_id: picker.value } }));
         sessionStorage.removeItem(`wave:${waveId}:result`);
         reload();
-      } catch (error) { mount(why, errorBox(error)); }
+      } catch (error) {
+        // The rule that refuses the shopper, in words (the API names it in errors[].reason).
+        const rules = error.code === "task.not_assignable" ? Object.values(error.fields).flat() : [];
+        mount(why, rules.length ? h("div", { class: "alert", role: "alert", "data-code": error.code }, error.message,
+          h("ul", {}, rules.map((rule) => h("li", { "data-rule": rule }, reasonText(rule))))) : errorBox(error));
+      }
     };
     const assignable = ["open", "assigned"].includes(task.status);
     const unfilled = lastUnfilled?.[task.id];
@@ -99,7 +111,8 @@ export async function render({ params: [campaignId, waveId], query }) {
       formatTime(task.window_start, task.location.timezone, { withZone: false }) + " – " + formatTime(task.window_end, task.location.timezone),
       h("span", { class: "pill" }, t(`taskstatus.${task.status}`)),
       task.shopper_id ? shopperName[task.shopper_id] || task.shopper_id : "–",
-      h("div", {}, unfilled ? h("p", { class: "flag", "data-unfilled": "" }, `${t("wave.unfilled")}: ${unfilled.join("; ")}`) : null,
+      h("div", {}, unfilled ? h("div", { class: "flag", "data-unfilled": "" }, `${t("wave.unfilled")}:`,
+        h("ul", {}, unfilled.map((reason) => h("li", {}, reasonText(reason))))) : null,
         assignable ? h("span", { class: "actions" }, picker, assign) : null, why),
     ] };
   });
@@ -114,7 +127,7 @@ export async function render({ params: [campaignId, waveId], query }) {
     h("p", { class: "legend" }, ["done", "due", "missing"].map((k) => h("span", {}, `${SYMBOLS[k]} ${t(`coverage.${k}`)}`))),
     table([t("field.location"), t("field.relation"), t("field.channel"), ...coverage.slot_keys],
       coverageRows, { className: "cov", empty: t("coverage.empty") }),
-    pager(coverage, "coffset"),
+    pager({ total: coverage.total_rows, limit: coverage.limit, offset: coverage.offset }, "coffset"),
     h("h2", {}, t("wave.board")),
     filterBar([
       { name: "status", label: t("field.status"), type: "select", options: [["", t("filters.any")],

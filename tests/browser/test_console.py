@@ -1,0 +1,510 @@
+"""The coordinator's console and the manager's dashboard (/console/), in Chromium over the real API.
+
+Each page visited is checked with axe-core (no serious or critical violation) and saved as a screenshot
+(test-artifacts/browser/console-*.png). The shopper's side of the review loop goes through the API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openpyxl
+import pytest
+from pypdf import PdfReader
+
+from tests.api.forms_fixture import SMALL_CALL_FORM, answers
+from tests.browser.conftest import ARTIFACTS, PASSWORD, Live, new_uuid, screenshot, serious_accessibility_violations
+
+DESK = {"viewport": {"width": 1280, "height": 860}, "device_scale_factor": 1, "locale": "en-GB",
+        "timezone_id": "Europe/Amsterdam", "accept_downloads": True}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class Desk:
+    """A desktop browser context on the console; fails the test on any JavaScript error."""
+
+    def __init__(self, browser: Any, live: Live) -> None:
+        self.live = live
+        self.context = browser.new_context(base_url=live.base, **DESK)
+        self.errors: list[str] = []
+        self.page = self.context.new_page()
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def renders(self) -> int:
+        return int(self.page.evaluate("() => Number(document.body.dataset.renders || 0)"))
+
+    def settle(self, before: int) -> Any:
+        """Wait until a render that started after `before` renders has finished."""
+        self.page.wait_for_function(f"() => Number(document.body.dataset.renders || 0) > {before} "
+                                    "&& document.body.dataset.ready === 'true'")
+        return self.page
+
+    def go(self, route: str) -> Any:
+        before = self.renders()
+        # The same hash again fires no hashchange: ask for the render the way the console's own reloads do.
+        self.page.evaluate("(hash) => { if (location.hash === hash) window.dispatchEvent(new HashChangeEvent('hashchange'));"
+                           " else location.hash = hash; }", route)
+        return self.settle(before)
+
+    def click(self, locator: Any) -> Any:
+        before = self.renders()
+        locator.click()
+        return self.settle(before)
+
+    def login(self, who: str, *, domain: str = "example.test") -> Any:
+        page = self.page
+        page.goto("/console/")
+        page.wait_for_selector("body[data-ready=true]")
+        before = self.renders()
+        page.get_by_label("E-mail").fill(f"{who}@{domain}")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        return self.settle(before)
+
+    def look(self, name: str) -> None:
+        """No serious or critical accessibility violation, and a screenshot for the reviewer."""
+        violations = serious_accessibility_violations(self.page)
+        screenshot(self.page, f"console-{name}")
+        assert violations == [], f"{name}: {violations}"
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def desk(browser: Any, live: Live) -> Iterator[Desk]:
+    device = Desk(browser, live)
+    try:
+        yield device
+    finally:
+        device.close()
+    assert not device.errors, f"JavaScript errors in the page: {device.errors}"
+
+
+def _stamp(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def _xlsform(rows: list[list[Any]], choices: list[list[Any]] | None = None) -> bytes:
+    book = openpyxl.Workbook()
+    survey = book.active
+    survey.title = "survey"
+    for row in rows:
+        survey.append(row)
+    if choices:
+        sheet = book.create_sheet("choices")
+        for row in choices:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+GOOD_XLSFORM = _xlsform(
+    [["type", "name", "label", "required"],
+     ["begin_group", "service", "Service", ""],
+     ["select_one yn", "greeted", "Were you greeted?", "yes"],
+     ["integer", "staff", "Staff on the floor", ""],
+     ["text", "remarks", "Anything else?", ""],
+     ["end_group", "", "", ""]],
+    [["list_name", "name", "label"], ["yn", "yes", "Yes"], ["yn", "no", "No"]],
+)
+BAD_XLSFORM = _xlsform([["type", "name", "label"], ["select_one nolist", "q1", "Q1"], ["barcode", "q2", "Q2"]])
+
+
+def _submit(live: Live, task: dict[str, Any], body_answers: dict[str, Any], report_id: str | None = None,
+            replaces: int | None = None, who: str = "shopper") -> dict[str, Any]:
+    now = time.time()
+    body: dict[str, Any] = {"id": report_id or new_uuid(), "task_id": task["id"], "started_at": _stamp(now - 1800),
+                            "ended_at": _stamp(now - 1500), "answers": body_answers}
+    if replaces:
+        body["replaces_revision"] = replaces
+    return live.api(who, "POST", "/reports", json=body)
+
+
+def _task(live: Live, version_id: str, location: str, channel: str, shopper: str = "shopper") -> dict[str, Any]:
+    """A task of this form version at `location` whose window is open now, assigned to `shopper`."""
+    now = time.time()
+    return live.api("coordinator", "POST", "/tasks", json={
+        "organisation_id": live.world["organisation_id"], "location_id": live.world[location],
+        "form_version_id": version_id, "channel": channel, "window_start": _stamp(now - 7200),
+        "window_end": _stamp(now + 7200), "shopper_id": live.world["users"][shopper]["id"]})
+
+
+def _shoppers(live: Live, n: int) -> list[str]:
+    """n more shoppers (rotation lets each do a location once), logged in; their names in live.world."""
+    names = []
+    for i in range(n):
+        name = f"extra_shopper_{i}"
+        email = f"{name}@example.test"
+        user = live.api("admin", "POST", "/users", json={"email": email, "name": f"Extra Shopper {i}",
+                                                        "password": PASSWORD, "role": "shopper"})
+        live.api("coordinator", "PUT", f"/users/{user['id']}/shopper-profile", json={
+            "home_lat": 50.08, "home_lon": 14.42, "languages": ["en"], "travel_radius_km": 500,
+            "capacity_per_day": 50, "capacity_per_week": 200})
+        live.world["users"][name] = user
+        live.world["tokens"][name] = httpx.post(f"{live.base}/auth/login", json={"email": email, "password": PASSWORD},
+                                                timeout=30).json()["access_token"]
+        names.append(name)
+    return names
+
+
+def _call_form(live: Live) -> str:
+    form = live.api("coordinator", "POST", "/forms", json={"name": "Quick call", "channel": "call",
+                                                           "definition": SMALL_CALL_FORM})
+    return live.api("coordinator", "POST", f"/forms/{form['id']}/publish")["id"]
+
+
+def test_coordinator_uploads_publishes_plans_assigns_and_reviews(desk: Desk, live: Live, tmp_path: Path) -> None:
+    page = desk.login("coordinator")
+    assert page.get_by_role("heading", name="Review queue").is_visible()
+    desk.look("review-queue-empty")
+
+    # Form library: a broken spreadsheet is refused with its problems by sheet and row.
+    desk.go("#/forms")
+    bad, good = tmp_path / "bad.xlsx", tmp_path / "store-visit.xlsx"
+    bad.write_bytes(BAD_XLSFORM)
+    good.write_bytes(GOOD_XLSFORM)
+    page.get_by_label("File").set_input_files(str(bad))
+    page.get_by_label("Name", exact=True).fill("Broken")
+    page.get_by_label("Channel", exact=True).last.select_option("visit")
+    page.get_by_role("button", name="Upload").click()
+    problems = page.locator("[data-code='form.invalid_xlsform']")
+    problems.wait_for()
+    assert problems.locator("[data-problem-row='2']").inner_text().startswith("survey")
+    assert problems.locator("[data-problem-row='3']").is_visible()
+    desk.look("forms-upload-problems")
+
+    # A good one becomes a draft; preview, publish.
+    page.get_by_label("File").set_input_files(str(good))
+    page.get_by_label("Name", exact=True).fill("Store visit (XLSForm)")
+    before = desk.renders()
+    page.get_by_role("button", name="Upload").click()
+    desk.settle(before)
+    assert page.get_by_role("heading", name="Store visit (XLSForm)").is_visible()
+    preview = page.locator("[data-preview]")
+    assert "Were you greeted? *" in preview.inner_text() and "Staff on the floor" in preview.inner_text()
+    desk.look("form-draft")
+    page.get_by_role("button", name="Publish").click()
+    page.get_by_text("Version 1 is published.").wait_for()
+    page.locator("[data-version='1']").filter(has_text="Published").wait_for()
+    form_id = page.evaluate("() => location.hash.split('/')[2].split('?')[0]")
+    form = live.api("coordinator", "GET", f"/forms/{form_id}")
+    assert form["published_version"] == 1
+    version_id = live.api("coordinator", "GET", f"/forms/{form_id}/versions/1")["id"]
+    desk.look("form-published")
+
+    # Plan: a campaign measuring the Prague location by visits, one wave, generate, auto-assign.
+    desk.go("#/campaigns")
+    page.get_by_label("Name", exact=True).fill("Winter visits")
+    page.get_by_label(re.compile(r"^Acme Prague Centre")).check()
+    visit = page.locator("fieldset[data-channel='visit']")
+    visit.get_by_label("Form").select_option(version_id)
+    visit.get_by_label("Dayparts").fill("day 9-17")
+    for day in ("Weekdays", "Saturday", "Sunday"):
+        visit.get_by_label(day).check()
+    desk.look("campaigns")
+    desk.click(page.get_by_role("button", name="Create campaign"))
+    assert page.get_by_role("heading", name="Winter visits").is_visible()
+    today = dt.date.today()
+    page.get_by_label("Name", exact=True).fill("Week 1")
+    page.get_by_label("Starts on").fill(today.isoformat())
+    page.get_by_label("Ends on").fill((today + dt.timedelta(days=6)).isoformat())
+    desk.look("campaign")
+    desk.click(page.get_by_role("button", name="Create wave"))
+    assert page.get_by_role("heading", name=re.compile("Week 1")).is_visible()
+    desk.click(page.get_by_role("button", name="Generate tasks"))
+    wave_id = page.evaluate("() => location.hash.split('/')[4]")
+    planned = live.api("coordinator", "GET", f"/tasks?wave_id={wave_id}")["total"]
+    assert planned == 3  # one probe in each of the 3 slots (day × weekday / Saturday / Sunday)
+    assert page.get_by_text("3 tasks created, 0 already there.").is_visible()
+    row = page.locator("[data-coverage]").first
+    assert "Acme Prague Centre" in row.inner_text()
+    assert [c.get_attribute("data-state") for c in row.locator("[data-state]").all()] == ["due"] * 3
+    assert row.locator("[data-state]").first.get_attribute("aria-label") == "0 done, 1 due, 0 missing of 1 planned"
+    desk.click(page.get_by_role("button", name="Assign automatically"))
+    assignment = page.locator("[data-result]").inner_text()
+    assigned = int(re.match(r"(\d+) of 3 tasks assigned", assignment).group(1))
+    board = page.locator("[data-task]")
+    assert board.count() == 3
+    held = [t["shopper_id"] for t in live.api("coordinator", "GET", f"/tasks?wave_id={wave_id}")["items"]]
+    assert sum(1 for h in held if h) == assigned >= 1
+    # What could not be filled says why, on the board.
+    assert page.locator("[data-unfilled]").count() == 3 - assigned
+    assert re.search(r"(Shopper|Other Shopper)", board.first.inner_text())
+    assert "Europe/Prague" in board.first.inner_text()  # the window in the location's own zone
+    desk.look("wave")
+
+    # By hand: moving a task to the shopper who already has this location this wave is refused by the
+    # rotation rule, shown on the task's row; nothing changes.
+    board = board.filter(has=page.get_by_role("button", name="Reassign"))
+    task_id = board.first.get_attribute("data-task")
+    holder = live.api("coordinator", "GET", f"/tasks/{task_id}")["shopper_id"]
+    other = next(u for u in ("shopper", "other_shopper") if live.world["users"][u]["id"] != holder)
+    board.first.get_by_role("combobox").select_option(live.world["users"][other]["id"])
+    board.first.get_by_role("button", name="Reassign").click()
+    refusal = board.first.get_by_role("alert")
+    refusal.wait_for()
+    assert refusal.locator("[data-rule='rotation']").inner_text() == "worked this location (or brand) within the rotation period"
+    assert live.api("coordinator", "GET", f"/tasks/{task_id}")["shopper_id"] == holder
+    desk.look("wave-refused")
+
+    # The shopper reports (through the API) on a task of this form whose window is open now.
+    task = _task(live, version_id, "far_location", "visit")
+    report = _submit(live, task, {"greeted": False, "staff": 4, "remarks": "Nobody said hello"})
+
+    # Review: the queue lists it; the report shows answers and score; return with a comment on one question.
+    desk.go("#/review")
+    queued = page.locator(f"[data-report='{report['id']}']")
+    assert "Acme Brno" in queued.inner_text() and "Europe/Prague" in queued.inner_text()
+    desk.look("review-queue")
+    desk.click(queued.get_by_role("link"))
+    assert page.get_by_role("heading", name="Report: Acme Brno").is_visible()
+    assert page.locator("[data-answer='greeted'] td").nth(1).inner_text() == "No"
+    assert page.locator("[data-score]").is_visible()
+    desk.look("report-submitted")
+    page.get_by_label("Comment on “Were you greeted?”").fill("Check again: the recording says they greeted you.")
+    page.get_by_role("button", name="Return to the shopper").click()
+    page.get_by_text("Done.").wait_for()
+    returned = live.api("coordinator", "GET", f"/reports/{report['id']}")
+    assert returned["status"] == "returned"
+    comments = live.api("shopper", "GET", f"/reports/{report['id']}/comments")["items"]
+    assert [(c["question_key"], c["text"]) for c in comments] == [
+        ("greeted", "Check again: the recording says they greeted you.")]
+
+    # The shopper's fix (revision 2) shows as a diff on the report page.
+    _submit(live, task, {"greeted": True, "staff": 4, "remarks": "Nobody said hello"}, report_id=report["id"], replaces=1)
+    desk.go("#/review")
+    desk.go(f"#/reports/{report['id']}")
+    diff = page.locator("[data-diff]")
+    assert "from revision 1 to 2" in diff.inner_text()
+    change = diff.locator("[data-change='greeted']")
+    assert change.locator(".diff-removed").inner_text() == "No"
+    assert change.locator(".diff-added").inner_text() == "Yes"
+    assert diff.locator("[data-change='staff']").count() == 0
+    desk.look("report-diff")
+    page.get_by_role("button", name="Approve").click()
+    page.get_by_text("Done.").wait_for()
+    assert live.api("coordinator", "GET", f"/reports/{report['id']}")["status"] == "approved"
+
+
+def test_bulk_approve_of_a_filtered_set_and_the_other_coordinator_pages(desk: Desk, live: Live) -> None:
+    page = desk.login("coordinator")
+    version_id = _call_form(live)
+    ids = []
+    for who in _shoppers(live, 3):
+        task = _task(live, version_id, "call_location", "call", shopper=who)
+        ids.append(_submit(live, task, answers(), who=who)["id"])
+    desk.go("#/review")
+    assert page.locator("[data-report]").count() == 3
+    page.get_by_role("button", name="Approve all that match").click()
+    page.get_by_text("3 reports approved.").wait_for()
+    assert {live.api("coordinator", "GET", f"/reports/{i}")["status"] for i in ids} == {"approved"}
+
+    # Shoppers, one shopper's record, set-up tabs: each loads, is accessible, and is saved for review.
+    desk.go("#/shoppers?q=other")
+    assert page.locator("[data-shopper]").count() == 1
+    desk.look("shoppers")
+    desk.go(f"#/shoppers/{live.world['users']['shopper']['id']}")
+    assert page.get_by_role("heading", name="Review record").is_visible()
+    desk.look("shopper")
+    desk.go("#/setup?tab=locations")
+    assert page.locator("[data-location]").count() == 3
+    desk.look("setup-locations")
+    desk.go("#/setup?tab=brands")
+    desk.look("setup-brands")
+    desk.go("#/setup?tab=organisations")
+    desk.look("setup-organisations")
+
+
+def _manager(live: Live, name: str, organisation_id: str) -> None:
+    email = f"{name}@example.test"
+    live.world["users"][name] = live.api("admin", "POST", "/users", json={
+        "email": email, "name": name.replace("_", " ").title(), "password": PASSWORD, "role": "manager",
+        "organisation_id": organisation_id})
+    live.world["tokens"][name] = httpx.post(f"{live.base}/auth/login", json={"email": email, "password": PASSWORD},
+                                            timeout=30).json()["access_token"]
+
+
+def _scored_world(live: Live) -> dict[str, Any]:
+    """Approved call reports: three at each of two own locations and at a competitor's, one at a third own
+    location (not enough data); a second organisation with its own manager, brand and location."""
+    org = live.world["organisation_id"]
+    rival = live.api("coordinator", "POST", "/brands", json={"name": "Rival"})
+    live.api("coordinator", "PUT", f"/organisations/{org}/brands/{rival['id']}", json={"relation": "competitor"})
+    live.world["rival_location"] = live.api("coordinator", "POST", "/locations", json={
+        "brand_id": rival["id"], "name": "Rival hotline", "region": "US East", "timezone": "America/New_York",
+        "phone": "+1 212 555 0199"})["id"]
+    version_id = _call_form(live)
+    shoppers = _shoppers(live, 3)
+    plan = {"call_location": [(8, True, 5), (15, True, 4), (25, False, 4)],
+            "near_location": [(40, False, 2), (70, False, 3), (30, True, 3)],
+            "rival_location": [(90, False, 1), (120, False, 2), (65, False, 2)],
+            "far_location": [(12, True, 5)]}
+    for location, calls in plan.items():
+        for who, (answer_s, greeted, friendliness) in zip(shoppers, calls):
+            task = _task(live, version_id, location, "call", shopper=who)
+            _submit(live, task, answers(answer_s=answer_s, greeted=greeted, friendliness=friendliness), who=who)
+    approved = live.api("coordinator", "POST", "/reports/bulk-approve", json={"organisation_id": org, "max_flags": 100})
+    assert approved["approved"] == 10
+    other = live.api("admin", "POST", "/organisations", json={"name": "Other Org"})
+    secret = live.api("coordinator", "POST", "/brands", json={"name": "Secret Brand"})
+    live.api("coordinator", "PUT", f"/organisations/{other['id']}/brands/{secret['id']}", json={"relation": "own"})
+    secret_location = live.api("coordinator", "POST", "/locations", json={
+        "brand_id": secret["id"], "name": "Secret Store", "region": "Hidden", "timezone": "Europe/Berlin"})
+    _manager(live, "manager", org)
+    _manager(live, "other_manager", other["id"])
+    return {"other_org": other["id"], "secret_location": secret_location["id"]}
+
+
+def _table(page: Any, selector: str) -> list[list[str]]:
+    return page.evaluate("""(selector) => [...document.querySelectorAll(selector)].map(
+        (row) => [...row.querySelectorAll('td')].map((td) => td.innerText.trim()))""", selector)
+
+
+def _number(text: str) -> float | None:
+    return float(text) if re.fullmatch(r"-?\d+(\.\d+)?", text) else None
+
+
+def test_manager_filters_drills_down_exports_and_prints(desk: Desk, live: Live, tmp_path: Path) -> None:
+    _scored_world(live)
+    page = desk.login("manager")
+    assert page.get_by_role("heading", name="Dashboard: Acme Telecom").is_visible()
+    assert [a.inner_text() for a in page.locator("#nav a").all()] == ["Dashboard"]
+    brands = {row[0]: row for row in _table(page, "[data-brand-row]")}
+    assert set(brands) == {"Acme", "Rival"}
+    assert brands["Acme"][1] == "Own" and brands["Acme"][2] == "7" and brands["Rival"][2] == "3"
+    locations = {row[0]: row for row in _table(page, "[data-location-row]")}
+    assert set(locations) == {"Acme New York hotline", "Acme Prague Centre", "Rival hotline", "Acme Brno"}
+    assert locations["Acme Brno"][3:] == ["1", "not enough data", "", "", "–"]  # words, no number, no rank
+    assert page.locator("svg [data-not-enough]").filter(has_text="not enough data (n=1)").count() == 1
+    for name in ("Acme New York hotline", "Acme Prague Centre", "Rival hotline"):
+        mean, low, high = (_number(x) for x in locations[name][4:7])
+        assert low is not None and low <= mean <= high
+    desk.look("dashboard")
+
+    # Filters go to the URL (a shared link shows the same view).
+    page.get_by_label("Own or competitor").select_option("own")
+    desk.click(page.get_by_role("button", name="Apply filters"))
+    assert "relation=own" in page.url
+    assert {row[0] for row in _table(page, "[data-location-row]")} == {
+        "Acme New York hotline", "Acme Prague Centre", "Acme Brno"}
+    shared = desk.context.new_page()
+    shared.goto(page.url)
+    shared.wait_for_selector("body[data-ready=true] [data-location-row]")
+    assert len(_table(shared, "[data-location-row]")) == 3
+    shared.close()
+
+    # Drill-down: brand → region → location → report with its score explained.
+    desk.go("#/dashboard")
+    desk.click(page.locator("[data-brand-row]").filter(has_text="Acme").get_by_role("link"))
+    assert page.get_by_role("heading", name="Regions of Acme").is_visible()
+    desk.look("dashboard-brand")
+    desk.click(page.get_by_role("link", name="Bohemia"))
+    assert "region=Bohemia" in page.url
+    assert [row[0] for row in _table(page, "[data-location-row]")] == ["Acme Prague Centre"]
+    desk.click(page.get_by_role("link", name="Acme Prague Centre"))
+    assert page.get_by_role("heading", name="Approved reports: Acme Prague Centre").is_visible()
+    assert page.locator("[data-report]").count() == 3
+    assert "Europe/Prague" in page.locator("[data-report]").first.inner_text()
+    desk.look("dashboard-location-reports")
+    desk.click(page.locator("[data-report]").first.get_by_role("link", name="Open"))
+    assert page.get_by_role("heading", name="Report: Acme Prague Centre").is_visible()
+    assert page.locator("[data-score]").is_visible()
+    assert page.get_by_role("button", name="Approve").count() == 0  # a manager only reads
+    assert page.get_by_role("heading", name="Evidence flags").count() == 0
+    desk.look("dashboard-report")
+
+    # Export XLSX: the file's numbers are the page's.
+    desk.go("#/dashboard")
+    shown_brands = _table(page, "[data-brand-row]")
+    shown_locations = _table(page, "[data-location-row]")
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Export XLSX").click()
+    path = tmp_path / "scores.xlsx"
+    download_info.value.save_as(path)
+    sheet = openpyxl.load_workbook(path).active
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert rows[0][:10] == ["Level", "Brand", "Own or competitor", "Region", "Location", "Reports", "Mean",
+                            "95% low", "95% high", "Rank"]
+    exported_brands = {r[1]: r for r in rows[1:] if r[0] == "Brand"}
+    exported_locations = {r[4]: r for r in rows[1:] if r[0] == "Location"}
+    assert len(exported_brands) == len(shown_brands) and len(exported_locations) == len(shown_locations)
+    for row in shown_brands:
+        out = exported_brands[row[0]]
+        assert [out[5], out[6], out[7], out[8], out[9]] == [int(row[2]), _number(row[3]), _number(row[4]),
+                                                             _number(row[5]), row[6]]
+    for row in shown_locations:
+        out = exported_locations[row[0]]
+        assert out[5] == int(row[3]) and out[9] == row[7]
+        assert [out[6], out[7], out[8]] == [_number(x) for x in row[4:7]]
+        if row[4] == "not enough data":
+            assert out[10] == "not enough data"
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Export CSV").click()
+    csv_text = Path(download_info.value.path()).read_text(encoding="utf-8-sig")
+    assert csv_text.splitlines()[0].startswith("Level,Brand,Own or competitor,Region,Location,Reports,Mean")
+    assert len(csv_text.splitlines()) == 1 + len(shown_brands) + len(shown_locations)
+
+    # Print: the print stylesheet leaves out navigation and buttons; the charts' numbers are in the PDF.
+    pdf = tmp_path / "dashboard.pdf"
+    page.emulate_media(media="print")
+    page.pdf(path=str(pdf), format="A4", print_background=True)
+    page.emulate_media(media="screen")
+    (ARTIFACTS / "console-dashboard.pdf").write_bytes(pdf.read_bytes())
+    text = "\n".join(p.extract_text() for p in PdfReader(str(pdf)).pages)
+    assert "Dashboard: Acme Telecom" in text and "Printed" in text
+    for name in ("Acme Prague Centre", "Rival hotline", "Acme Brno", "not enough data"):
+        assert name in text, name
+    assert "Export XLSX" not in text and "Apply filters" not in text and "Log out" not in text
+
+
+def test_a_manager_reaches_neither_coordinator_pages_nor_another_organisation(desk: Desk, live: Live) -> None:
+    other = _scored_world(live)
+    page = desk.login("manager")
+    for route in ("#/review", "#/campaigns", "#/forms", "#/setup", "#/users"):
+        desk.go(route)
+        assert page.get_by_role("heading", name="Not available to your role").is_visible(), route
+    desk.look("manager-forbidden")
+    # The API refuses them whatever the page does.
+    for path in ("/reports/review-queue", "/users", "/audit"):
+        live.api("manager", "GET", path, expect=403)
+    live.api("manager", "POST", "/forms/import", expect=403, data={"name": "x", "channel": "call"},
+             files={"file": ("x.xlsx", GOOD_XLSFORM, XLSX)})
+
+    # Another organisation's data: by URL and by API alike, not found, and nothing of it shown.
+    desk.go(f"#/dashboard?organisation_id={other['other_org']}")
+    assert page.get_by_role("heading", name="Not found").is_visible()
+    desk.go(f"#/dashboard/locations/{other['secret_location']}")
+    assert page.get_by_role("heading", name="Not found").is_visible()
+    assert "Secret" not in page.content()
+    live.api("manager", "GET", f"/analytics/location-scores?organisation_id={other['other_org']}", expect=404)
+    live.api("manager", "GET", f"/locations/{other['secret_location']}", expect=404)
+    # The other organisation's manager sees their own (empty) programme, not Acme's.
+    desk.click(page.get_by_role("button", name="Log out"))
+    page = desk.login("other_manager")
+    assert page.get_by_role("heading", name="Dashboard: Other Org").is_visible()
+    assert "Acme" not in page.locator("main").inner_text()
+
+
+def test_a_shopper_cannot_use_the_console(desk: Desk, live: Live) -> None:
+    page = desk.page
+    page.goto("/console/")
+    page.wait_for_selector("body[data-ready=true]")
+    desk.look("login")
+    page.get_by_label("E-mail").fill("shopper@example.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("alert").filter(has_text="The console is for coordinators, managers and admins").wait_for()
+    assert page.evaluate("() => localStorage.getItem('fieldscore.console.session')") is None
+    desk.look("login-shopper-refused")
+    # Even with a token in hand, the API gives a shopper neither console's data.
+    for path in ("/reports/review-queue", "/analytics/location-scores", "/campaigns", "/users", "/organisations"):
+        live.api("shopper", "GET", path, expect=403)

@@ -1,0 +1,68 @@
+// The console's pure pieces: ranks that respect intervals, the XLSX/CSV writers, URL state, input parsers.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { rankText, tierRanks } from "../../mobile_forms/web/console/lib/stats.js";
+import { csv, workbook, zip } from "../../mobile_forms/web/console/lib/xlsx.js";
+import { apiPath, hashFor, parseHash } from "../../mobile_forms/web/console/lib/core.js";
+import { parseDayparts } from "../../mobile_forms/web/console/pages/campaigns.js";
+import { openingHoursText, parseOpeningHours } from "../../mobile_forms/web/console/pages/setup.js";
+import { sheetAndRow } from "../../mobile_forms/web/console/pages/forms.js";
+import { cellState } from "../../mobile_forms/web/console/pages/wave.js";
+
+const est = (mean, low, high, enough = true) => ({ score: { n: 5, mean, ci_low: low, ci_high: high, enough_data: enough } });
+
+test("ranks separate only groups whose intervals do not overlap; too little data has no rank", () => {
+  const ranks = tierRanks([est(90, 85, 95), est(80, 70, 88), est(60, 50, 69), est(null, null, null, false)]);
+  // 90 and 80 overlap (85 < 88): tied first; 60 is below both intervals: third.
+  assert.deepEqual(ranks.map(rankText), ["=1", "=1", "3", "–"]);
+  assert.deepEqual(tierRanks([est(50, 40, 60)]).map(rankText), ["1"]);
+  assert.deepEqual(tierRanks([est(90, 88, 92), est(70, 68, 72), est(50, 48, 52)]).map(rankText), ["1", "2", "3"]);
+});
+
+test("the ZIP holds each file stored with its CRC-32 and a central directory", () => {
+  const data = new TextEncoder().encode("hello");
+  const bytes = zip([["a.txt", data]]);
+  const view = new DataView(bytes.buffer);
+  assert.equal(view.getUint32(0, true), 0x04034b50);
+  assert.equal(view.getUint32(14, true), 0x3610a686); // CRC-32 of "hello"
+  assert.equal(view.getUint32(bytes.length - 22, true), 0x06054b50);
+  assert.equal(view.getUint16(bytes.length - 22 + 10, true), 1);
+});
+
+test("a workbook has the parts a spreadsheet needs and keeps numbers as numbers, text as text", () => {
+  const text = new TextDecoder().decode(workbook([{ name: "Scores/1", rows: [["a<b", 1.5], [null, "x"]] }]));
+  assert.match(text, /\[Content_Types\]\.xml/);
+  assert.match(text, /<sheet name="Scores 1"/);
+  assert.match(text, /<c r="A1" t="inlineStr"><is><t xml:space="preserve">a&lt;b<\/t><\/is><\/c><c r="B1"><v>1.5<\/v><\/c>/);
+  assert.match(text, /<row r="2"><c r="B2" t="inlineStr">/);
+});
+
+test("CSV quotes what needs quoting and never lets a cell run as a formula", () => {
+  assert.equal(csv([["a,b", 'say "hi"', 3, "=1+1", "-2", -2]]), '\ufeff"a,b","say ""hi""",3,\'=1+1,\'-2,-2\r\n');
+});
+
+test("routes keep their filters in the URL, and empty filters are left out", () => {
+  assert.deepEqual(parseHash("#/reports?status=submitted&offset=25"), { path: "/reports", query: { status: "submitted", offset: "25" } });
+  assert.deepEqual(parseHash(""), { path: "/", query: {} });
+  assert.equal(hashFor("/dashboard", { region: "Bohemia", channel: "", brand: null }), "#/dashboard?region=Bohemia");
+  assert.equal(apiPath("/tasks", { wave_id: "w", status: undefined, limit: 25 }), "/tasks?wave_id=w&limit=25");
+});
+
+test("dayparts and opening hours are read from what a coordinator types, or refused naming the part", () => {
+  assert.deepEqual(parseDayparts("day 8-17, night 21-8"),
+    [{ key: "day", start_hour: 8, end_hour: 17 }, { key: "night", start_hour: 21, end_hour: 8 }]);
+  assert.throws(() => parseDayparts("day 8 to 17"), /day 8 to 17/);
+  const hours = parseOpeningHours("mon 09:00-17:00, sat 10:00-24:00");
+  assert.deepEqual(hours, [{ day: "mon", opens: "09:00", closes: "17:00" }, { day: "sat", opens: "10:00", closes: "24:00" }]);
+  assert.equal(openingHoursText(hours), "mon 09:00-17:00, sat 10:00-24:00");
+  assert.throws(() => parseOpeningHours("monday 9-5"), /monday 9-5/);
+});
+
+test("XLSForm problems are split into sheet and row; coverage cells name their state", () => {
+  assert.deepEqual(sheetAndRow("survey!row 5"), ["survey", "5"]);
+  assert.deepEqual(sheetAndRow("file"), ["file", ""]);
+  assert.equal(cellState({ planned: 2, done: 1, due: 1, missing: 0 }), "due");
+  assert.equal(cellState({ planned: 2, done: 1, due: 0, missing: 1 }), "missing");
+  assert.equal(cellState({ planned: 1, done: 1, due: 0, missing: 0 }), "done");
+  assert.equal(cellState(undefined), "none");
+});
