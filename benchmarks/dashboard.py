@@ -1,0 +1,151 @@
+"""`python -m benchmarks.dashboard`: the manager's dashboard first render with the demo data, in Chromium.
+
+Loads the demo data into a fresh SQLite database, serves it, and opens /console/#/dashboard as the demo
+manager in a new browser context each time (cold cache), already logged in (the token in local storage,
+as after a login). Measured in the page: the User Timing mark the console sets when the page is shown
+with its data and its controls work (`fieldscore:rendered`), and the bytes transferred (Resource Timing).
+Writes its own section of docs/benchmarks.md (between markers), leaving the rest of the file as it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchmarks import machine, servers
+
+ROOT = Path(__file__).resolve().parent.parent
+BEGIN, END = "<!-- dashboard-benchmark:begin -->", "<!-- dashboard-benchmark:end -->"
+CHROMIUM = os.environ.get("FIELDSCORE_CHROMIUM", "/usr/bin/chromium")
+TARGET_S = 1.5
+DEMO_PASSWORD = "fieldscore-demo"
+
+_MEASURE = """() => {
+  const mark = performance.getEntriesByName('fieldscore:rendered')[0];
+  const nav = performance.getEntriesByType('navigation')[0];
+  const resources = performance.getEntriesByType('resource');
+  const bytes = (entries) => entries.reduce((sum, e) => sum + (e.transferSize || 0), 0);
+  const decoded = (entries) => entries.reduce((sum, e) => sum + (e.decodedBodySize || 0), 0);
+  const js = resources.filter((e) => /\\.m?js(\\?|$)/.test(e.name));
+  const api = resources.filter((e) => !/\\/(console|shared|vendor|app)\\//.test(new URL(e.name).pathname));
+  return {
+    rendered_ms: mark ? mark.startTime : null,
+    requests: resources.length + 1,
+    transferred: bytes([nav, ...resources]),
+    decoded: decoded([nav, ...resources]),
+    js_decoded: decoded(js), js_files: js.length,
+    api_requests: api.length, api_decoded: decoded(api),
+    chart_code_loaded: resources.some((e) => e.name.endsWith('/console/lib/charts.js')),
+  };
+}"""
+
+
+def measure(base_url: str, token: str, user: dict[str, Any], runs: int) -> list[dict[str, Any]]:
+    from playwright.sync_api import sync_playwright
+
+    results = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        try:
+            for _ in range(runs):
+                context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 860})
+                context.add_init_script(
+                    f"localStorage.setItem('fieldscore.console.session', {json.dumps(json.dumps({'token': token, 'user': user}))});"
+                    "localStorage.setItem('fieldscore.console.lang', 'en');")
+                page = context.new_page()
+                page.goto("/console/#/dashboard")
+                page.wait_for_selector("body[data-ready=true] [data-location-row]", timeout=60_000)
+                page.wait_for_load_state("networkidle")
+                results.append(page.evaluate(_MEASURE))
+                context.close()
+        finally:
+            browser.close()
+    return results
+
+
+def section(results: list[dict[str, Any]], locations: int, reports: int, command: str, load: float) -> str:
+    times = [r["rendered_ms"] for r in results]
+    median_s = statistics.median(times) / 1000
+    first = results[0]
+    verdict = "met" if median_s <= TARGET_S else "NOT met"
+    info = machine.describe(command, None)
+    return "\n".join([
+        BEGIN,
+        "## Dashboard first render (issue 17)",
+        "",
+        f"The manager's dashboard (`/console/#/dashboard`) over the demo data ({locations} locations, {reports} "
+        "approved call reports: what the manager sees), opened in Debian's Chromium (headless) in a new browser context each run "
+        "(empty cache), logged in. *Interactive* is the console's `fieldscore:rendered` User Timing mark: the "
+        "page shows its charts and tables and its filters, drill-down links and export buttons work. Weight is "
+        "Resource Timing's bytes over the wire (no compression is configured) and decoded.",
+        "",
+        f"| runs | interactive median s | runs s | target ≤ {TARGET_S} s | requests | transferred KB | "
+        "decoded KB | JavaScript KB (files) | API requests (KB) | chart code loaded |",
+        "|---:|---:|---|---|---:|---:|---:|---:|---:|---|",
+        f"| {len(results)} | {median_s:.3f} | {', '.join(f'{t / 1000:.3f}' for t in times)} | {verdict} | "
+        f"{first['requests']} | {first['transferred'] / 1024:.1f} | {first['decoded'] / 1024:.1f} | "
+        f"{first['js_decoded'] / 1024:.1f} ({first['js_files']}) | {first['api_requests']} "
+        f"({first['api_decoded'] / 1024:.1f}) | {'on the dashboard only' if first['chart_code_loaded'] else 'no'} |",
+        "",
+        f"Machine: {info['CPU']}; {info['RAM']}; {info['OS']}; load average {load:.1f} when measured (other work "
+        f"shares the 2 cores); commit {info['Git commit']}; {info['Date']}. "
+        f"Command: {info['Command']}. The 1,000,000-report figure is not measured here yet.",
+        END,
+        "",
+    ])
+
+
+def write(out: Path, text: str) -> None:
+    current = out.read_text(encoding="utf-8") if out.exists() else ""
+    if BEGIN in current and END in current:
+        head, rest = current.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1].lstrip("\n")
+        current = head + text + tail
+    else:
+        current = current.rstrip("\n") + "\n\n" + text
+    out.write_text(current, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.dashboard", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    args = parser.parse_args(argv)
+    command = "python -m benchmarks.dashboard" + (f" --runs {args.runs}" if args.runs != 5 else "")
+    with tempfile.TemporaryDirectory(prefix="fieldscore-dashboard-") as folder:
+        env = {**os.environ, "FIELDSCORE_DATABASE_URL": f"sqlite:///{folder}/demo.sqlite3",
+               "FIELDSCORE_DATA_DIR": f"{folder}/data"}
+        print("loading the demo data …", flush=True)
+        subprocess.run([sys.executable, "-m", "backend.cli", "demo"], env=env, cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
+        port = servers.free_port()
+        with servers.serving(servers.fieldscore_command(port), port, env, Path(folder) / "server.log") as server:
+            login = httpx.post(f"{server.base_url}/auth/login", timeout=60,
+                               json={"email": "manager@demo.fieldscore.test", "password": DEMO_PASSWORD}).json()
+            headers = {"Authorization": f"Bearer {login['access_token']}"}
+            scores = httpx.get(f"{server.base_url}/analytics/location-scores?limit=500", headers=headers, timeout=60).json()
+            reports = httpx.get(f"{server.base_url}/reports?limit=1", headers=headers, timeout=60).json()["total"]
+            started = time.monotonic()
+            load = os.getloadavg()[0]
+            results = measure(server.base_url, login["access_token"], login["user"], args.runs)
+            print(f"{args.runs} runs in {time.monotonic() - started:.1f} s", flush=True)
+    text = section(results, scores["total_locations"], reports, command, load)
+    write(args.out, text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
