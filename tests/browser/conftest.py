@@ -58,11 +58,11 @@ class Server:
     """The real app (create_app, its lifespan) served by uvicorn in a thread of the test process over one
     SQLite file: a subprocess would re-import the app for every test (seconds on a busy machine)."""
 
-    def __init__(self, db_path: Path, data_dir: Path, port: int | None = None) -> None:
+    def __init__(self, db_path: Path, data_dir: Path, port: int | None = None, **settings: Any) -> None:
         self.port = port or _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.settings = Settings(database_url=f"sqlite:///{db_path}", data_dir=data_dir, argon2_time_cost=1,
-                                 argon2_memory_kib=8192)
+                                 argon2_memory_kib=8192, **settings)
         self.server: uvicorn.Server | None = None
         self.thread: threading.Thread | None = None
 
@@ -234,13 +234,14 @@ def world_template(sqlite_template: Path, tmp_path_factory: pytest.TempPathFacto
 
 
 @pytest.fixture
-def live(world_template: tuple[Path, dict[str, Any]], tmp_path: Path) -> Iterator[Live]:
+def live(request: pytest.FixtureRequest, world_template: tuple[Path, dict[str, Any]], tmp_path: Path) -> Iterator[Live]:
+    """The server over a fresh copy of the world; parametrize indirectly with a dict to change its Settings."""
     template, world = world_template
     path = tmp_path / "app.sqlite3"
     for suffix in ("", "-wal", "-shm"):
         if Path(f"{template}{suffix}").exists():
             shutil.copyfile(f"{template}{suffix}", f"{path}{suffix}")
-    server = Server(path, tmp_path / "data").start()
+    server = Server(path, tmp_path / "data", **getattr(request, "param", {})).start()
     try:
         yield Live(server.base, json.loads(json.dumps(world)), server)
     finally:
@@ -248,34 +249,66 @@ def live(world_template: tuple[Path, dict[str, Any]], tmp_path: Path) -> Iterato
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def playwright() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         _missing("the playwright package is not installed (pip install -e '.[test]')")
     if not Path(CHROMIUM).exists():
         _missing(f"Chromium is not at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
+    with sync_playwright() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Any) -> Iterator[Any]:
+    instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+    try:
+        yield instance
+    finally:
+        instance.close()
+
+
+def persistent_phone(playwright: Any, live: Live, profile: Path) -> Phone:
+    """A phone whose browser keeps its data in `profile` (IndexedDB, service worker) across restarts."""
+    context = playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS, base_url=live.base,
+        service_workers="allow", **PHONE)
+    return Phone(None, live, context=context)
 
 
 class Phone:
     """A browser context sized like a phone; collects JavaScript errors so a test fails on any."""
 
-    def __init__(self, browser: Any, live: Live, storage_dir: Path | None = None) -> None:
+    def __init__(self, browser: Any, live: Live, context: Any = None) -> None:
         self.browser, self.live = browser, live
-        self.context = browser.new_context(base_url=live.base, service_workers="allow", **PHONE)
+        self.context = context or browser.new_context(base_url=live.base, service_workers="allow", **PHONE)
         self.errors: list[str] = []
-        self.page = self.new_page()
+        if self.context.pages:  # a persistent context opens with a blank page
+            self.page = self.context.pages[0]
+            self.page.on("pageerror", lambda error: self.errors.append(f"{error}"))
+        else:
+            self.page = self.new_page()
 
     def new_page(self) -> Any:
         page = self.context.new_page()
         page.on("pageerror", lambda error: self.errors.append(f"{error}"))
         return page
+
+    def wait_for_service_worker(self) -> None:
+        """The page is controlled by the app's service worker (so it can load with no network)."""
+        self.page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+        self.page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+
+    def state_of(self, report_id: str) -> str | None:
+        return self.page.evaluate("""(id) => new Promise((resolve, reject) => {
+            const open = indexedDB.open('fieldscore');
+            open.onsuccess = () => {
+                const get = open.result.transaction('reports').objectStore('reports').get(id);
+                get.onsuccess = () => resolve(get.result ? get.result.state : null);
+                get.onerror = () => reject(get.error);
+            };
+        })""", report_id)
 
     def open(self, path: str = "/app/") -> Any:
         self.page.goto(path)

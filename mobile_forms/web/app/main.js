@@ -136,9 +136,10 @@ async function loginScreen({ reason } = {}) {
         }
         localStorage.setItem("fieldscore.last_email", JSON.stringify(email));
         saveSession({ token: token.access_token, user });
-        await app.outbox.loggedIn();
         location.hash = "#/tasks";
         await route();
+        // Reports that waited for this login go now (a 401 again would bring the login back).
+        app.outbox.loggedIn();
       } catch (error) {
         const text = error instanceof ApiError && error.status === 401 ? t("login.failed") : problemText(error);
         mount(message, notice("bad", text));

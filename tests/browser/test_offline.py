@@ -1,0 +1,249 @@
+"""Offline-first: the app loads with no network, reports wait in the outbox and go when the network is back,
+failures on the way lose nothing and duplicate nothing, and closing the browser loses nothing."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.browser.conftest import PASSWORD, persistent_phone, screenshot
+from tests.browser.test_shopper_flow import answer_call_questions, check_screen, tap_call
+
+
+def fill_call(page) -> None:
+    tap_call(page, ["dialled", "answered", "ended"])
+    answer_call_questions(page)
+
+
+def open_task_form(page, task_id: str) -> None:
+    page.get_by_role("link", name="My tasks").click()
+    page.locator(f"[data-task='{task_id}'] a").click()
+    page.get_by_role("link", name="Start report").click()
+    page.locator("[data-tap=dialled]").wait_for()
+
+
+def test_offline_reload_fill_submit_then_network_back_sends_exactly_one_without_reload(phone, live):
+    task = live.task()
+    page = phone.login()
+    phone.wait_for_service_worker()
+    page.locator(f"[data-task='{task['id']}'] a").click()  # the task and its form are now on the phone
+    page.get_by_role("link", name="Start report").wait_for()
+
+    phone.context.set_offline(True)
+    page.goto("/app/#/tasks")  # a cold load with no network: from the service worker
+    page.wait_for_selector("body[data-ready=true]")
+    page.get_by_text("Offline: showing the list as of").wait_for()
+    check_screen(page, "10-offline-tasks")
+    open_task_form(page, task["id"])
+    fill_call(page)
+    page.get_by_role("button", name="Send report").click()
+    page.locator("[data-state=waiting]").wait_for()
+    assert "1 waiting to send" in page.locator("#status").inner_text()
+    check_screen(page, "11-waiting-to-send")
+    assert live.reports(task["id"]) == []
+    reloads = page.evaluate("() => performance.getEntriesByType('navigation').length")
+
+    phone.context.set_offline(False)  # the browser says "online": the outbox sends by itself
+    page.locator("[data-state=sent]").wait_for(timeout=15000)
+    assert page.evaluate("() => performance.getEntriesByType('navigation').length") == reloads
+    reports = live.reports(task["id"])
+    assert len(reports) == 1 and reports[0]["answers"]["friendliness"] == 5
+    assert [e["event"] for e in reports[0]["answers"]["call_timer"]["events"]] == ["dialled", "answered", "ended"]
+    assert "0 reports only on this phone" in page.locator("#status").inner_text()
+
+
+def test_server_failures_are_retried_without_loss_or_duplicate_and_a_422_returns_to_the_question(phone, live):
+    task = live.task()
+    page = phone.login()
+    faults = {"attachments": ["500"], "reports": ["503", "reset", "stored-then-timeout"]}
+    seen = {"attachments": 0, "reports": 0}
+
+    def fault(route, kind):
+        if route.request.method != "POST":
+            return route.continue_()
+        seen[kind] += 1
+        plan = faults[kind].pop(0) if faults[kind] else None
+        if plan in ("500", "503"):
+            return route.fulfill(status=int(plan), content_type="application/problem+json",
+                                 body=json.dumps({"status": int(plan), "title": "down", "code": "server.down"}))
+        if plan == "reset":
+            return route.abort("connectionreset")
+        if plan == "stored-then-timeout":  # the server stores it; its answer never reaches the phone
+            route.fetch()
+            return route.abort("timedout")
+        return route.continue_()
+
+    page.route("**/attachments", lambda route: fault(route, "attachments"))
+    page.route("**/reports", lambda route: fault(route, "reports"))
+    page.locator(f"[data-task='{task['id']}'] a").click()
+    page.get_by_role("link", name="Start report").click()
+    page.locator("[data-tap=dialled]").wait_for()
+    fill_call(page)
+    page.locator("[data-key=call_log] input[type=file]").set_input_files(
+        {"name": "log.png", "mimeType": "image/png", "buffer": _png()})
+    page.locator("[data-key=call_log] img").wait_for()
+    page.get_by_role("button", name="Send report").click()
+    page.locator("[data-state=waiting]").wait_for()
+    # Backoff 2, 4, 8, 16 s (±20 %): the retries run by themselves.
+    page.locator("[data-state=sent]").wait_for(timeout=60000)
+    assert seen["reports"] >= 4 and seen["attachments"] >= 2
+    reports = live.reports(task["id"])
+    assert len(reports) == 1 and reports[0]["revision"] == 1
+    assert "call_log" in reports[0]["answers"]
+
+    # A 422 the server really gives (the delivery altered on the way to break a rule) goes back to the form.
+    second = live.task(location="near_location")
+    page.unroute("**/reports")
+
+    def break_it(route):
+        if route.request.method != "POST":
+            return route.continue_()
+        body = json.loads(route.request.post_data)
+        body["answers"]["friendliness"] = 9  # the scale is 1–5
+        return route.fulfill(response=route.fetch(post_data=json.dumps(body)))
+
+    page.route("**/reports", break_it)
+    open_task_form(page, second["id"])
+    fill_call(page)
+    page.get_by_role("button", name="Send report").click()
+    page.locator("[data-state=draft]").wait_for()
+    problem = page.locator("[data-key=friendliness] .problem")
+    problem.wait_for()
+    assert "out of range" in problem.inner_text()
+    assert page.locator(".question.invalid").count() == 1
+    check_screen(page, "12-server-problem-at-question")
+    assert live.reports(second["id"]) == []
+    page.unroute("**/reports")
+    page.locator("[data-key=friendliness]").get_by_label("3", exact=True).check()
+    page.get_by_role("button", name="Send report").click()
+    page.locator("[data-state=sent]").wait_for()
+    assert [r["answers"]["friendliness"] for r in live.reports(second["id"])] == [3]
+
+
+def _png() -> bytes:
+    import base64
+    return base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+
+
+def test_closing_and_reopening_the_browser_keeps_drafts_and_the_outbox(playwright, live, tmp_path):
+    first, second = live.task(), live.task(location="near_location")
+    profile = tmp_path / "profile"
+    device = persistent_phone(playwright, live, profile)
+    page = device.login()
+    device.wait_for_service_worker()
+    for task in (first, second):
+        page.locator(f"[data-task='{task['id']}'] a").click()
+        page.get_by_role("link", name="Start report").wait_for()
+        page.get_by_role("link", name="My tasks").click()
+    device.context.set_offline(True)
+    open_task_form(page, first["id"])
+    fill_call(page)
+    page.get_by_role("button", name="Send report").click()
+    page.locator("[data-state=waiting]").wait_for()
+    waiting_id = page.evaluate("() => location.hash.split('/').pop()")
+    open_task_form(page, second["id"])
+    page.locator("[data-key=person_answered]").get_by_label("No", exact=True).check()
+    page.locator("[data-key=comments] textarea").fill("Rang out twice")
+    draft_id = page.evaluate("() => location.hash.split('/').pop()")
+    assert not device.errors
+    device.context.close()  # the browser is closed with no network
+
+    device = persistent_phone(playwright, live, profile)
+    page = device.page
+    device.context.set_offline(True)
+    page.goto(f"/app/#/report/{draft_id}")
+    page.wait_for_selector("body[data-ready=true]")
+    page.locator("[data-key=comments] textarea").wait_for()
+    assert page.locator("[data-key=comments] textarea").input_value() == "Rang out twice"
+    assert page.locator("[data-key=person_answered]").get_by_label("No", exact=True).is_checked()
+    assert device.state_of(waiting_id) == "waiting"
+    assert "2 reports only on this phone" in page.locator("#status").inner_text()
+    device.context.set_offline(False)
+    deadline = time.monotonic() + 20
+    while device.state_of(waiting_id) != "sent" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert device.state_of(waiting_id) == "sent"
+    assert len(live.reports(first["id"])) == 1 and live.reports(second["id"]) == []
+    errors = device.errors
+    device.context.close()
+    assert not errors
+
+
+def test_logout_with_unsent_reports_warns_and_keeps_them_for_their_shopper(phone, live):
+    task = live.task()
+    page = phone.login()
+    phone.wait_for_service_worker()
+    page.locator(f"[data-task='{task['id']}'] a").click()
+    page.get_by_role("link", name="Start report").wait_for()
+    phone.context.set_offline(True)
+    open_task_form(page, task["id"])
+    fill_call(page)
+    page.get_by_role("button", name="Send report").click()
+    page.locator("[data-state=waiting]").wait_for()
+    report_id = page.evaluate("() => location.hash.split('/').pop()")
+
+    page.get_by_role("link", name="Settings").click()
+    messages = []
+    page.once("dialog", lambda dialog: (messages.append(dialog.message), dialog.accept()))
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("heading", name="Log in").wait_for()
+    assert "1 report is not sent yet" in messages[0]
+
+    # Logging in needs the network: offline it fails with a clear message.
+    page.get_by_label("E-mail").fill("other_shopper@example.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("alert").filter(has_text="No connection").wait_for()
+    phone.context.set_offline(False)
+
+    # Another shopper on the same phone: the report is kept, never sent under their account.
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", name="My tasks").wait_for()
+    page.get_by_role("link", name="On this phone").click()
+    page.get_by_text("1 report of another shopper is kept on this phone").wait_for()
+    check_screen(page, "13-another-shoppers-report-kept")
+    time.sleep(1)
+    assert live.reports(task["id"]) == [] and phone.state_of(report_id) == "waiting"
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("heading", name="Log in").wait_for()
+
+    phone.login("shopper")  # its own shopper is back: it goes
+    deadline = time.monotonic() + 20
+    while phone.state_of(report_id) != "sent" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert phone.state_of(report_id) == "sent" and len(live.reports(task["id"])) == 1
+
+
+TOKEN_TTL_S = 8
+
+
+@pytest.mark.parametrize("live", [{"token_ttl_hours": TOKEN_TTL_S / 3600}], indirect=True)
+def test_a_login_that_expires_while_reports_wait_asks_to_log_in_again_then_sends(phone, live):
+    task = live.task()
+    page = phone.login()
+    logged_in = time.monotonic()
+    phone.wait_for_service_worker()
+    page.locator(f"[data-task='{task['id']}'] a").click()
+    page.get_by_role("link", name="Start report").wait_for()
+    phone.context.set_offline(True)
+    open_task_form(page, task["id"])
+    fill_call(page)
+    page.get_by_role("button", name="Send report").click()
+    page.locator("[data-state=waiting]").wait_for()
+    report_id = page.evaluate("() => location.hash.split('/').pop()")
+    time.sleep(max(0.0, TOKEN_TTL_S + 1 - (time.monotonic() - logged_in)))  # the login has expired now
+
+    phone.context.set_offline(False)  # the outbox tries, the server says 401: asked to log in again
+    page.get_by_text("Your login has expired. Log in again to send the 1 report").wait_for(timeout=15000)
+    check_screen(page, "14-login-expired")
+    assert phone.state_of(report_id) == "waiting" and live.reports(task["id"]) == []
+    page.get_by_label("Password").fill(PASSWORD)  # the e-mail is filled in already
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", name="My tasks").wait_for()
+    deadline = time.monotonic() + 20
+    while phone.state_of(report_id) != "sent" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert phone.state_of(report_id) == "sent" and len(live.reports(task["id"])) == 1
