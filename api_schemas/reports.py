@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
-from api_schemas.common import NOT_BLANK, AwareDatetime, Request
+from api_schemas.common import NOT_BLANK, AwareDatetime, ProblemField, Request
 from api_schemas.forms import ScoreResult
 
 
@@ -134,3 +134,46 @@ class ReportExplanation(msgspec.Struct, kw_only=True):
     report_id: uuid.UUID
     form_version_id: uuid.UUID
     result: ScoreResult
+
+
+Sha256Hex = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the bytes, lowercase hex.")]
+
+
+class ExportedAttachment(Request, kw_only=True):
+    """An attachment's bytes as a phone exports them."""
+
+    sha256: Sha256Hex
+    media_type: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    # Base64 of at most the largest attachment (25 MiB of audio).
+    base64: Annotated[str, msgspec.Meta(min_length=1, max_length=35_000_000)]
+
+
+class OutboxExport(Request, kw_only=True):
+    """A phone's unsent reports, exported to a file by their shopper ("Export unsent to a file")."""
+
+    format: Literal["fieldscore.outbox"]
+    version: Literal[1]
+    shopper_id: uuid.UUID
+    reports: Annotated[list[ReportCreate], msgspec.Meta(max_length=500)]
+    attachments: Annotated[list[ExportedAttachment], msgspec.Meta(max_length=500)] = []
+    exported_at: AwareDatetime | None = None
+    shopper_email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+
+
+class ImportedReport(msgspec.Struct, kw_only=True, omit_defaults=True):
+    id: uuid.UUID
+    # created: stored now; unchanged: the server had it already (sent by the phone, or imported before);
+    # refused: the problem says why (e.g. report.invalid with its fields); nothing of it was stored.
+    outcome: Literal["created", "unchanged", "refused"]
+    revision: int | None = None
+    code: str | None = None
+    detail: str | None = None
+    errors: list[ProblemField] = []
+
+
+class OutboxImportResult(msgspec.Struct, kw_only=True):
+    shopper_id: uuid.UUID
+    created: int
+    unchanged: int
+    refused: int
+    reports: list[ImportedReport]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency, Provide
 from typing import Annotated
 
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
@@ -12,6 +13,8 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from api_schemas.accounts import Role
 from api_schemas.common import Page
 from api_schemas.reports import (
+    OutboxExport,
+    OutboxImportResult,
     BulkApprove,
     BulkApproveResult,
     Report,
@@ -25,9 +28,11 @@ from api_schemas.reports import (
     ReportStatus,
 )
 from backend.accounts.guards import ALL_ROLES, STAFF, requires_roles, roles
-from backend.deps import ActorDep, PageDep
+from backend.attachments.controller import provide_attachment_store
+from backend.attachments.store import AttachmentStore
+from backend.deps import ActorDep, PageDep, SettingsDep
 from backend.openapi import problems
-from backend.reports import service
+from backend.reports import outbox_import, service
 
 
 # The revision a reviewer looked at: when given and the shopper has edited since, the review is
@@ -50,6 +55,17 @@ class ReportController(Controller):
         A 2xx means it is durably stored."""
         report, created = await service.submit(actor, data)
         return Response(report, status_code=201 if created else 200)
+
+    @post("/import", operation_id="ImportOutboxFile", opt=roles(*STAFF), status_code=200,
+          responses=problems(413, 422), request_max_body_size=64 * 1024 * 1024,
+          dependencies={"attachment_store": Provide(provide_attachment_store, sync_to_thread=False)})
+    async def import_outbox(self, actor: ActorDep, settings: SettingsDep, data: JSONBody[OutboxExport],
+                            attachment_store: NamedDependency[AttachmentStore]) -> OutboxImportResult:
+        """Import the file a shopper's phone exported with its unsent reports: each one is delivered as
+        that shopper's own submission (checked and scored as usual), so importing it again, or a report
+        the phone has sent meanwhile, changes nothing (`unchanged`). A report the server refuses is listed
+        with its problem; the others are still stored. Damaged attachments refuse the whole file (422)."""
+        return await outbox_import.import_outbox(actor, data, attachment_store, settings)
 
     @get("/", operation_id="ListReports", opt=roles(*ALL_ROLES), responses=problems())
     async def list_reports(

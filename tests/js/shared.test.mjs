@@ -1,8 +1,11 @@
 // The shared front-end modules: API errors by field, language choice and message catalogues.
 import { test } from "node:test";
+import { readFileSync, readdirSync } from "node:fs";
 import assert from "node:assert/strict";
 import { ApiError, NetworkError, createApi, problemsByQuestion } from "../../mobile_forms/web/shared/api.js";
 import { I18n, format, pickLanguage } from "../../mobile_forms/web/shared/i18n.js";
+
+const I18N_DIR = new URL("../../mobile_forms/web/app/i18n/", import.meta.url);
 
 function fakeFetch(status, body, { throws } = {}) {
   const calls = [];
@@ -65,4 +68,24 @@ test("t() fills placeholders, picks plural forms and falls back to English", () 
   assert.equal(i18n.t("only"), "en only");
   assert.equal(i18n.t("missing.key"), "missing.key");
   assert.equal(format("{a} and {b}", { a: 1 }), "1 and {b}");
+});
+test("every language has every English text and the same placeholders", () => {
+  const files = readdirSync(I18N_DIR).filter((f) => f.endsWith(".json"));
+  assert.deepEqual(files.sort(), ["cs.json", "de.json", "el.json", "en.json", "ja.json", "nl.json"]);
+  const en = JSON.parse(readFileSync(new URL("en.json", I18N_DIR), "utf8"));
+  const holes = (text) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort().join(",");
+  for (const file of files) {
+    const catalogue = JSON.parse(readFileSync(new URL(file, I18N_DIR), "utf8"));
+    for (const [key, text] of Object.entries(en)) {
+      // A plural family may have other forms in another language (cs: one/few/many/other).
+      const family = key.replace(/\.(one|other)$/, "");
+      const present = key in catalogue || (family !== key && Object.keys(catalogue).some((k) => k.startsWith(`${family}.`)));
+      assert.ok(present, `${file} lacks ${key}`);
+      if (key in catalogue) assert.equal(holes(catalogue[key]), holes(text), `${file} ${key} placeholders`);
+    }
+    for (const key of Object.keys(catalogue)) {
+      const family = key.replace(/\.(zero|one|two|few|many|other)$/, "");
+      assert.ok(key in en || Object.keys(en).some((k) => k.startsWith(`${family}.`)), `${file} has unknown ${key}`);
+    }
+  }
 });

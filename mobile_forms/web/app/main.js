@@ -7,7 +7,7 @@ import { Outbox } from "./lib/outbox.js";
 import { openStore } from "./lib/store.js";
 import { windowTimes } from "./lib/time.js";
 
-export const LANGUAGES = ["en"];
+export const LANGUAGES = ["en", "de", "nl", "cs", "el", "ja"];
 const SESSION_KEY = "fieldscore.session";
 const LANG_KEY = "fieldscore.lang";
 
