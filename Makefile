@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite bench bench-dashboard install clean
+.PHONY: run test test-sqlite bench bench-dashboard bench-phone install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,10 +32,15 @@ test-sqlite: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.dashboard
+	$(BIN)/python -m benchmarks.phone_app
 
 # Only the dashboard's first render in Chromium (its own section of docs/benchmarks.md).
 bench-dashboard: $(STAMP)
 	$(BIN)/python -m benchmarks.dashboard
+
+# Only the phone app's section of docs/benchmarks.md (Chromium: page weight, cold/warm start, outbox sync).
+bench-phone: $(STAMP)
+	$(BIN)/python -m benchmarks.phone_app
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -260,7 +261,10 @@ def main(argv: list[str] | None = None) -> None:
     text = report.render(config, results, bare, command=command, postgres_version=pg_version, elapsed_s=elapsed,
                          load_average=(load_before, os.getloadavg()), client_check=(httpx_check, lean_check))
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text + report.assignment_section(assigned))
+    # Sections other benchmarks write into the same file (phone app, dashboard) between their markers stay.
+    previous = out.read_text() if out.exists() else ""
+    kept = [m.group(0) for m in re.finditer(r"<!-- ([\w-]+):(?:start|begin) -->.*?<!-- \1:end -->", previous, flags=re.S)]
+    out.write_text(text + report.assignment_section(assigned) + "".join(f"\n{section}\n" for section in kept))
     say(f"\nDone in {elapsed:.0f} s; wrote {out}\n")
     say(report.summary_table(results, bare))
 

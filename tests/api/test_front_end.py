@@ -20,6 +20,10 @@ async def test_the_phone_app_and_its_modules_are_served_without_a_token(client):
         assert response.status_code == 200, module
         assert "javascript" in response.headers["content-type"], module
     assert (await client.get("/app/nothing-here.js")).status_code == 404
+    # Gzipped for the phone's sake; the API's JSON is not.
+    zipped = await client.get("/app/main.js", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers.get("content-encoding") == "gzip"
+    assert "content-encoding" not in (await client.get("/health", headers={"Accept-Encoding": "gzip"})).headers
     assert (await client.get("/vendor/axe-core/LICENSE")).status_code == 200
 
 

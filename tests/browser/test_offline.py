@@ -185,6 +185,8 @@ def test_logout_with_unsent_reports_warns_and_keeps_them_for_their_shopper(phone
     report_id = page.evaluate("() => location.hash.split('/').pop()")
 
     page.get_by_role("link", name="Settings").click()
+    page.get_by_text("1 unsent report stays on this phone").wait_for()
+    check_screen(page, "16-settings")
     messages = []
     page.once("dialog", lambda dialog: (messages.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name="Log out").click()
@@ -247,3 +249,39 @@ def test_a_login_that_expires_while_reports_wait_asks_to_log_in_again_then_sends
     while phone.state_of(report_id) != "sent" and time.monotonic() < deadline:
         time.sleep(0.2)
     assert phone.state_of(report_id) == "sent" and len(live.reports(task["id"])) == 1
+
+
+def test_unsent_reports_exported_to_a_file_are_imported_by_a_coordinator_and_the_phone_later_sends_nothing_twice(
+        phone, live, tmp_path):
+    task = live.task()
+    page = phone.login()
+    phone.wait_for_service_worker()
+    page.locator(f"[data-task='{task['id']}'] a").click()
+    page.get_by_role("link", name="Start report").wait_for()
+    phone.context.set_offline(True)
+    open_task_form(page, task["id"])
+    fill_call(page)
+    page.locator("[data-key=call_log] input[type=file]").set_input_files(
+        {"name": "log.png", "mimeType": "image/png", "buffer": _png()})
+    page.locator("[data-key=call_log] img").wait_for()
+    page.get_by_role("button", name="Send report").click()
+    page.locator("[data-state=waiting]").wait_for()
+    report_id = page.evaluate("() => location.hash.split('/').pop()")
+    page.get_by_role("link", name="On this phone").click()
+    page.get_by_text("1 report is only on this phone.").wait_for()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export unsent to a file").click()
+    page.get_by_text("1 report saved to a file").wait_for()
+    check_screen(page, "17-exported")
+    exported = json.loads(open(download.value.path(), encoding="utf-8").read())
+    assert [r["id"] for r in exported["reports"]] == [report_id] and len(exported["attachments"]) == 1
+
+    result = live.api("coordinator", "POST", "/reports/import", json=exported)
+    assert (result["created"], result["refused"]) == (1, 0)
+    phone.context.set_offline(False)  # the phone sends it too: the server already has it, nothing doubles
+    deadline = time.monotonic() + 20
+    while phone.state_of(report_id) != "sent" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert phone.state_of(report_id) == "sent"
+    reports = live.reports(task["id"])
+    assert len(reports) == 1 and reports[0]["id"] == report_id and reports[0]["revision"] == 1

@@ -3,6 +3,7 @@
 import { ApiError, NetworkError, createApi } from "../shared/api.js";
 import { h, mount, uid } from "../shared/dom.js";
 import { I18n, loadCatalogues, pickLanguage } from "../shared/i18n.js";
+import * as formLib from "./lib/form.js";
 import { Outbox } from "./lib/outbox.js";
 import { openStore } from "./lib/store.js";
 import { windowTimes } from "./lib/time.js";
@@ -182,13 +183,25 @@ function stateOfTask(task) {
 }
 
 function staleNote(result) {
-  return result.fresh ? null : notice("warn", t("list.cached", { at: new Date(result.at).toLocaleString(app.i18n.lang) }));
+  if (result.fresh) return null;
+  if (result.pending && navigator.onLine) return h("p", { class: "meta" }, t("list.updating"));
+  return notice("warn", t("list.cached", { at: new Date(result.at).toLocaleString(app.i18n.lang) }));
 }
 
 async function tasksScreen() {
   document.title = `${t("tasks.title")} · Fieldscore`;
-  mount(main, h("h2", {}, t("tasks.title")), h("p", { class: "loading" }, t("loading")));
+  const cached = await app.store.get(userKey("tasks"));
+  if (cached) {
+    // What the phone has is shown at once; the network's answer replaces it when (if) it comes.
+    renderTasks({ data: cached.data, fresh: false, at: cached.at, pending: true });
+  } else mount(main, h("h2", {}, t("tasks.title")), h("p", { class: "loading" }, t("loading")));
+  const shown = location.hash;
   const result = await cachedGet("/tasks?limit=200", userKey("tasks"));
+  if (location.hash !== shown) return;
+  renderTasks(result);
+}
+
+function renderTasks(result) {
   const tasks = result.data.items.filter((task) => !["expired", "cancelled", "rejected"].includes(task.status));
   const returned = tasks.filter((task) => task.status === "returned");
   const rest = tasks.filter((task) => task.status !== "returned");
@@ -200,7 +213,8 @@ async function tasksScreen() {
     rest.length ? rest.map((task) => taskCard(task)) : h("p", {}, t("tasks.empty")));
   // Forms of my tasks are fetched now, so each one can be filled in offline later.
   if (result.fresh) {
-    for (const task of tasks) formFor(task).catch(() => {});
+    const versions = new Map(tasks.map((task) => [task.form_version_id, task]));
+    for (const task of versions.values()) formFor(task).catch(() => {});
   }
 }
 
@@ -344,7 +358,7 @@ async function settingsScreen() {
 
 export async function route() {
   const hash = location.hash || "#/tasks";
-  await refreshStatus();
+  refreshStatus(); // the count of reports on the phone is drawn beside the screen, not before it
   if (!app.session) {
     renderNav(null);
     return loginScreen();
@@ -376,9 +390,13 @@ async function sessionExpired() {
 }
 
 async function start() {
-  await setLanguage(localStorage.getItem(LANG_KEY) || pickLanguage(navigator.languages, LANGUAGES));
-  app.store = await openStore();
-  app.formLib = await import("./lib/form.js");
+  // The texts and the phone's storage load side by side (each may wait on the network or the disk).
+  const [, store] = await Promise.all([
+    setLanguage(localStorage.getItem(LANG_KEY) || pickLanguage(navigator.languages, LANGUAGES)),
+    openStore(),
+  ]);
+  app.store = store;
+  app.formLib = formLib;
   app.api = createApi({ getToken: () => app.session?.token });
   app.outbox = new Outbox({
     store: app.store,
@@ -399,16 +417,17 @@ async function start() {
   window.addEventListener("online", () => { refreshStatus(); app.outbox.sync({ force: true }); });
   window.addEventListener("offline", () => refreshStatus());
   window.addEventListener("hashchange", () => route());
+  await route();
+  document.body.dataset.ready = "true";
+  // After the first screen is up: none of this may delay it.
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/app/sw.js", { scope: "/app/" }).catch(() => {});
+  }
   if (navigator.storage?.persist) {
     app.persisted = await navigator.storage.persisted();
     if (!app.persisted) app.persisted = await navigator.storage.persist().catch(() => false);
   }
-  if ("serviceWorker" in navigator) {
-    navigator.serviceWorker.register("/app/sw.js", { scope: "/app/" }).catch(() => {});
-  }
-  await route();
   app.outbox.sync({ force: true });
-  document.body.dataset.ready = "true";
 }
 
 start();

@@ -1,10 +1,19 @@
 // Task windows as a shopper needs them: in the location's own time zone and in the phone's.
 
 /** "Tue 3 Dec, 09:00" in `timeZone` (an IANA name) and `lang`. */
+const formats = new Map();
+
 export function formatInstant(iso, timeZone, lang) {
-  const options = { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
-  if (timeZone) options.timeZone = timeZone;
-  return new Intl.DateTimeFormat(lang, options).format(new Date(iso));
+  // A formatter is costly to make (tens of them per task list on a slow phone): one per zone and language.
+  const key = `${lang}|${timeZone || ""}`;
+  let format = formats.get(key);
+  if (!format) {
+    const options = { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
+    if (timeZone) options.timeZone = timeZone;
+    format = new Intl.DateTimeFormat(lang, options);
+    formats.set(key, format);
+  }
+  return format.format(new Date(iso));
 }
 
 /** The window both ways; `phone` is null when the phone is in the location's zone (same wall clock). */
