@@ -11,14 +11,19 @@ import { CALL_TAPS, allowedTaps, derive, giveUpTap, isFinished, tap, undo, waitS
 const t = (key, params) => app.i18n.t(key, params);
 let ticker = null;
 
-/** A new draft for a task (its id made here, before the first save), or a returned report to fix. */
-export async function startReport(main, taskId, mode) {
+const starting = new Map();
+
+/** A new draft for a task (its id made here, before the first save), or a returned report to fix. Two
+ * starts of the same task at once (a double tap, a screen drawn twice) make one draft, not two. */
+export async function startReport(_main, taskId, mode) {
+  if (!starting.has(taskId)) starting.set(taskId, draftFor(taskId, mode).finally(() => starting.delete(taskId)));
+  location.replace(`#/report/${await starting.get(taskId)}`);
+}
+
+async function draftFor(taskId, mode) {
   const shopper = app.session.user.id;
   const existing = await app.store.reportForTask(shopper, taskId);
-  if (existing && existing.state !== "sent") {
-    location.replace(`#/report/${existing.id}`);
-    return;
-  }
+  if (existing && existing.state !== "sent") return existing.id;
   const task = await findTask(taskId);
   await formFor(task); // the form must be on the phone before a draft can be filled in offline
   const now = isoWithOffset();
@@ -39,7 +44,7 @@ export async function startReport(main, taskId, mode) {
     };
   }
   await app.store.putReport(record);
-  location.replace(`#/report/${record.id}`);
+  return record.id;
 }
 
 function questionText(q, definition) {

@@ -282,7 +282,7 @@ async function taskScreen(taskId) {
       type: "button", onclick: async () => {
         try {
           await app.api.post(`/tasks/${task.id}/accept`);
-          await route();
+          if (location.hash === `#/task/${task.id}`) await route(); // unless the shopper moved on meanwhile
         } catch (error) {
           mount(message, notice("bad", problemText(error)));
         }
