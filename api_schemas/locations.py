@@ -108,3 +108,12 @@ class LocationUpdate(Request, kw_only=True):
     email: Email | None | msgspec.UnsetType = msgspec.UNSET
     timezone: TimeZoneName | msgspec.UnsetType = msgspec.UNSET
     opening_hours: Annotated[list[OpeningInterval], msgspec.Meta(max_length=50)] | msgspec.UnsetType = msgspec.UNSET
+
+
+class LocationImport(msgspec.Struct, kw_only=True):
+    """What an import of locations did: rows are matched on their code, so the same file again changes nothing."""
+
+    rows: int
+    created: int
+    updated: int
+    unchanged: int

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
 from litestar import Controller, get, patch, post, put
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.datastructures import UploadFile
+from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 
 from api_schemas.accounts import Role
 from api_schemas.common import Page
@@ -17,6 +19,7 @@ from api_schemas.locations import (
     BrandUpdate,
     Location,
     LocationCreate,
+    LocationImport,
     LocationUpdate,
     OrganisationBrand,
     OrganisationBrandSet,
@@ -27,6 +30,14 @@ from backend.deps import ActorDep, PageDep
 from backend.openapi import problems
 
 READERS = (Role.admin, Role.coordinator, Role.manager)
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+
+
+@dataclass
+class LocationsUpload:
+    """A CSV or XLSX file, one row per location (see backend.locations.importing for the columns)."""
+
+    file: UploadFile
 Search = Annotated[str | None, QueryParameter(max_length=200, description="Case-insensitive substring search.")]
 
 
@@ -98,6 +109,15 @@ class LocationController(Controller):
     @post("/", operation_id="CreateLocation", opt=roles(*STAFF), responses=problems(409, 422))
     async def create_location(self, actor: ActorDep, data: JSONBody[LocationCreate]) -> Location:
         return await service.create_location(actor, data)
+
+    @post("/import", operation_id="ImportLocations", opt=roles(*STAFF), status_code=200,
+          responses=problems(413, 422), request_max_body_size=MAX_IMPORT_BYTES)
+    async def import_locations(self, actor: ActorDep, data: MultipartBody[LocationsUpload]) -> LocationImport:
+        """Create or update locations from a CSV or XLSX file (columns brand, name, code, timezone; region,
+        district, address, lat, lon, phone, email, opening_hours optional). Rows match existing locations by
+        code, so importing the same file again changes nothing. Any problem refuses the whole file, each named
+        by its row and column (\"row 3.timezone\")."""
+        return await service.import_locations(actor, await data.file.read())
 
     @get("/{location_id:uuid}", operation_id="GetLocation", opt=roles(*READERS), responses=problems(404))
     async def get_location(self, actor: ActorDep, location_id: FromPath[uuid.UUID]) -> Location:

@@ -18,6 +18,7 @@ from api_schemas.locations import (
     BrandUpdate,
     Location,
     LocationCreate,
+    LocationImport,
     LocationUpdate,
     OpeningInterval,
     OrganisationBrand,
@@ -28,6 +29,7 @@ from backend.accounts.security import Actor
 from backend.accounts.tables import Organisation
 from backend.audit.service import record
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
+from backend.locations import importing
 from backend.locations import tables as t
 from backend.pagination import PageParams, contains
 
@@ -312,3 +314,84 @@ async def update_location(actor: Actor, location_id: uuid.UUID, data: LocationUp
             )
             await record(actor.user_id, "location.updated", "location", location_id, {"changed": sorted(changes)})
     return await get_location(actor, location_id)
+
+
+_IMPORTED_FIELDS = ("brand", "name", "region", "district", "address", "lat", "lon", "phone", "email", "timezone",
+                    "opening_hours")
+
+
+def _check_row(location: LocationCreate, where: str) -> list[tuple[str, str]]:
+    """The create-time checks (zone, coordinates in pairs, opening hours), as problems of this row."""
+    try:
+        _check_location(location.timezone, location.lat, location.lon, location.opening_hours)
+    except InvalidInput as exc:
+        return [(f"{where}.{e.field.split('[')[0]}", e.reason) for e in exc.errors]
+    return []
+
+
+async def import_locations(actor: Actor, data: bytes) -> LocationImport:
+    """Create or update locations from a CSV/XLSX file, matched on their code; all rows or none."""
+    try:
+        rows = importing.read_rows(data)
+    except importing.UnreadableFile as exc:
+        raise InvalidInput(f"The file cannot be imported: {exc}.", code="location.import_invalid",
+                           errors=[("file", str(exc))]) from None
+    problems = importing.header_problems(rows)
+    if problems:
+        raise InvalidInput("The file's columns are not right.", code="location.import_invalid", errors=problems)
+    # Brands by name as a person types it (case ignored); a tenant has tens of brands, not millions.
+    wanted = {row.get("brand", "").casefold() for row in rows}
+    brands = {r["name"].casefold(): r["id"] for r in await t.Brand.select(t.Brand.id, t.Brand.name)
+              if r["name"].casefold() in wanted}
+    parsed: list[LocationCreate] = []
+    seen: dict[str, str] = {}
+    for row in rows:
+        where = f"row {row['__row__']}"
+        brand_id = brands.get(row.get("brand", "").casefold())
+        if brand_id is None:
+            problems.append((f"{where}.brand", "required" if not row.get("brand") else "no such brand"))
+            continue
+        location, row_problems = importing.row_fields(row, str(brand_id))
+        if location is not None:
+            row_problems = _check_row(location, where)
+        problems += row_problems
+        if location is None or row_problems:
+            continue
+        if location.code in seen:
+            problems.append((f"{where}.code", f"repeats the code of {seen[location.code]}"))
+            continue
+        seen[location.code] = where
+        parsed.append(location)
+    if problems:
+        raise InvalidInput(f"The file has {len(problems)} problem(s); nothing was imported.",
+                           code="location.import_invalid", errors=problems[:500])
+    created = updated = 0
+    async with db.writing():
+        existing = {r["code"]: r for r in await t.Location.select(
+            t.Location.id, t.Location.code, *(getattr(t.Location, f) for f in _IMPORTED_FIELDS)
+        ).where(t.Location.code.is_in(list(seen))).output(load_json=True)} if seen else {}
+        now = _now()
+        for location in parsed:
+            values = {"brand": location.brand_id, "name": location.name, "region": location.region,
+                      "district": location.district, "address": location.address, "lat": location.lat,
+                      "lon": location.lon, "phone": location.phone,
+                      "email": location.email.lower() if location.email else None, "timezone": location.timezone,
+                      "opening_hours": msgspec.to_builtins(location.opening_hours)}
+            current = existing.get(location.code)
+            if current is None:
+                location_id = uuid.uuid4()
+                await t.Location.insert(t.Location(id=location_id, code=location.code, created_at=now, **values))
+                await record(actor.user_id, "location.created", "location", location_id,
+                             {"name": location.name, "imported": True})
+                created += 1
+                continue
+            changed = {k: v for k, v in values.items() if (str(current[k]) if k == "brand" else current[k]) != (
+                str(v) if k == "brand" else v)}
+            if changed:
+                await t.Location.update({getattr(t.Location, k): v for k, v in changed.items()}).where(
+                    t.Location.id == current["id"])
+                await record(actor.user_id, "location.updated", "location", current["id"],
+                             {"changed": sorted(changed), "imported": True})
+                updated += 1
+    return LocationImport(rows=len(parsed), created=created, updated=updated,
+                          unchanged=len(parsed) - created - updated)

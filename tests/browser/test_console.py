@@ -295,7 +295,7 @@ def test_coordinator_uploads_publishes_plans_assigns_and_reviews(desk: Desk, liv
     assert live.api("coordinator", "GET", f"/reports/{report['id']}")["status"] == "approved"
 
 
-def test_bulk_approve_of_a_filtered_set_and_the_other_coordinator_pages(desk: Desk, live: Live) -> None:
+def test_bulk_approve_of_a_filtered_set_and_the_other_coordinator_pages(desk: Desk, live: Live, tmp_path: Path) -> None:
     page = desk.login("coordinator")
     version_id = _call_form(live)
     ids = []
@@ -318,6 +318,30 @@ def test_bulk_approve_of_a_filtered_set_and_the_other_coordinator_pages(desk: De
     desk.go("#/setup?tab=locations")
     assert page.locator("[data-location]").count() == 3
     desk.look("setup-locations")
+
+    # Import from CSV: problems by row, then the fixed file, then the same file again (nothing changes).
+    header = "brand,name,code,region,timezone,opening_hours\n"
+    bad, good = tmp_path / "bad.csv", tmp_path / "good.csv"
+    bad.write_text(header + "Acme,Acme Plzeň,ACME-PL,Bohemia,Europe/Prague,\nAcme,Acme Ostrava,ACME-OS,Moravia,Moon/Base,\n")
+    good.write_text(header + "Acme,Acme Plzeň,ACME-PL,Bohemia,Europe/Prague,mon 08:00-18:00\n"
+                    "Acme,Acme Ostrava,ACME-OS,Moravia,Europe/Prague,\n")
+    importer = page.locator("form").filter(has=page.get_by_role("button", name="Import"))
+    importer.get_by_label("File").set_input_files(str(bad))
+    importer.get_by_role("button", name="Import").click()
+    refused = page.locator("[data-code='location.import_invalid']")
+    refused.wait_for()
+    assert refused.locator("[data-problem-row='3']").inner_text().split("\t")[:2] == ["3", "timezone"]
+    desk.look("setup-import-problems")
+    importer.get_by_label("File").set_input_files(str(good))
+    desk.click(importer.get_by_role("button", name="Import"))
+    assert page.get_by_text("2 created, 0 updated, 0 unchanged.").is_visible()
+    assert page.locator("[data-location]").count() == 5
+    assert "mon 08:00-18:00" in page.locator("[data-location]").filter(has_text="Acme Plzeň").inner_text()
+    importer = page.locator("form").filter(has=page.get_by_role("button", name="Import"))
+    importer.get_by_label("File").set_input_files(str(good))
+    desk.click(importer.get_by_role("button", name="Import"))
+    assert page.get_by_text("0 created, 0 updated, 2 unchanged.").is_visible()
+    assert page.locator("[data-location]").count() == 5
     desk.go("#/setup?tab=brands")
     desk.look("setup-brands")
     desk.go("#/setup?tab=organisations")
