@@ -412,6 +412,15 @@ def test_manager_filters_drills_down_exports_and_prints(desk: Desk, live: Live, 
     for name in ("Acme New York hotline", "Acme Prague Centre", "Rival hotline"):
         mean, low, high = (_number(x) for x in locations[name][4:7])
         assert low is not None and low <= mean <= high
+    # The comparison API's panels: the hour × weekday grid, what fails most (worst first), score by week.
+    assert page.locator("[data-heatmap='time_to_answer'] tbody tr").count() == 7
+    worst = live.api("manager", "GET", "/analytics/comparison?measure=item_pass_rate&group_by=item&sort=worst&limit=10")
+    shown = page.locator("[data-item]")
+    assert [shown.nth(i).get_attribute("data-item") for i in range(shown.count())] == [
+        g["keys"][0]["value"] for g in worst["groups"]]
+    assert shown.count() >= 1
+    weeks = live.api("manager", "GET", "/analytics/comparison?measure=score&group_by=week&sort=key")
+    assert page.locator("[data-week]").count() == len(weeks["groups"]) >= 1
     desk.look("dashboard")
 
     # Filters go to the URL (a shared link shows the same view).

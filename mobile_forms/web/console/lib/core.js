@@ -39,11 +39,12 @@ export function setQuery(patch) {
   window.location.hash = hashFor(path, next);
 }
 
-/** "/reports?x=1" for the API from a query object, leaving out empty values. */
+/** "/reports?x=1" for the API from a query object, leaving out empty values; a list repeats its key. */
 export function apiPath(path, query = {}) {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
-    if (value !== undefined && value !== null && value !== "") params.set(key, String(value));
+    if (Array.isArray(value)) value.forEach((item) => params.append(key, String(item)));
+    else if (value !== undefined && value !== null && value !== "") params.set(key, String(value));
   }
   const search = params.toString();
   return search ? `${path}?${search}` : path;

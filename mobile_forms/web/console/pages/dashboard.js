@@ -148,5 +148,7 @@ export async function render({ query }) {
       { caption: t("dash.table_caption"), empty: t("dash.no_locations") }),
       pager({ total: locations.length, limit: PAGE, offset })),
     h("p", { class: "muted" }, t("dash.rank_help")),
+    // The comparison API's panels: loaded with the dashboard, after its main figures.
+    await (await import("./analysis.js")).panels({ ...query, organisation_id: manager ? "" : organisationId }),
   ];
 }

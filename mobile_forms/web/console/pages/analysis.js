@@ -1,0 +1,80 @@
+// The dashboard's deeper panels over the comparison API: an hour × weekday grid, what fails most, trends by
+// week. Every figure with its n and 95% interval; groups below the minimum say "not enough data".
+
+import { apiPath, ctx, formatNumber, h, t, table } from "../lib/core.js";
+
+export const GRID_MEASURES = ["time_to_answer", "service_level", "unanswered_rate"];
+const SHARED = ["organisation_id", "channel", "region", "relation", "basis"];
+
+/** A figure as the reader sees it: percentages for shares, the unit otherwise, or "not enough data". */
+export function figureText(figure, kind, unit) {
+  if (!figure.enough_data) return t("dash.not_enough");
+  if (figure.not_reached || figure.value === null) return t("analysis.not_reached");
+  if (kind === "proportion") return `${formatNumber(figure.value * 100)} %`;
+  return `${formatNumber(figure.value)}${unit && unit !== "score" ? ` ${unit}` : ""}`;
+}
+
+function interval(figure, kind) {
+  if (!figure.enough_data || figure.ci_low === null) return "";
+  const scale = kind === "proportion" ? 100 : 1;
+  return `${formatNumber(figure.ci_low * scale)} – ${figure.ci_high === null ? "∞" : formatNumber(figure.ci_high * scale)}`;
+}
+
+async function compare(query, params) {
+  const shared = Object.fromEntries(SHARED.map((k) => [k, query[k]]));
+  return ctx.api.get(apiPath("/analytics/comparison", { ...shared, ...params }));
+}
+
+/** The hour × weekday grid of one measure: rows Monday…Sunday, columns 0–23 local hours. */
+function grid(result) {
+  const cells = new Map(result.groups.map((g) => [`${g.keys[0].value}:${g.keys[1].value}`, g.figure]));
+  const hours = [...Array(24).keys()];
+  return h("table", { class: "heat", "data-heatmap": result.measure },
+    h("caption", { class: "muted" }, t("analysis.grid_caption", { unit: result.unit })),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("analysis.weekday")),
+      hours.map((hour) => h("th", { scope: "col", class: "num" }, String(hour))))),
+    h("tbody", {}, [1, 2, 3, 4, 5, 6, 7].map((day) => h("tr", {},
+      h("th", { scope: "row" }, t(`weekday.${day}`)),
+      hours.map((hour) => {
+        const figure = cells.get(`${day}:${hour}`);
+        if (!figure) return h("td", { class: "num muted" }, "");
+        const text = figure.enough_data ? figureText(figure, result.kind, "").replace(" %", "") : "n<";
+        return h("td", { class: "num", title: `${figureText(figure, result.kind, result.unit)} (n=${figure.n})`,
+          "data-cell": `${day}:${hour}` }, text);
+      })))));
+}
+
+export async function panels(query) {
+  const measure = GRID_MEASURES.includes(query.grid) ? query.grid : "time_to_answer";
+  const [heat, fails, trend] = await Promise.all([
+    compare(query, { measure, group_by: ["weekday", "hour"], sort: "key", limit: 200 }),
+    compare(query, { measure: "item_pass_rate", group_by: "item", sort: "worst", limit: 10 }),
+    compare(query, { measure: "score", group_by: "week", sort: "key", limit: 60 }),
+  ]);
+  const pick = h("select", { id: "grid-measure", onchange: (event) => {
+    const { path } = ctx.route;
+    window.location.hash = `#${path}?${new URLSearchParams({ ...ctx.route.query, grid: event.target.value })}`;
+  } }, GRID_MEASURES.map((m) => h("option", { value: m, selected: m === measure }, t(`measure.${m}`))));
+  return [
+    h("section", { "aria-labelledby": "grid-title" },
+      h("h2", { id: "grid-title" }, t("analysis.grid_title")),
+      h("div", { class: "form-row noprint" }, h("label", { for: "grid-measure" }, t("analysis.measure")), pick),
+      h("p", { class: "muted" }, t(`measure.${measure}`), " · ", t("analysis.grid_help")),
+      grid(heat)),
+    h("section", { "aria-labelledby": "fails-title" },
+      h("h2", { id: "fails-title" }, t("analysis.fails_title")),
+      table([t("analysis.item"), { label: t("analysis.pass_rate"), num: true }, { label: t("analysis.interval"), num: true },
+        { label: t("dash.n"), num: true }, { label: t("analysis.tier"), num: true }],
+      fails.groups.map((g) => ({ attrs: { "data-item": g.keys[0].value }, cells: [g.keys[0].label || g.keys[0].value,
+        figureText(g.figure, fails.kind, fails.unit), interval(g.figure, fails.kind), String(g.figure.n),
+        g.tier === null ? "–" : String(g.tier)] })), { empty: t("analysis.empty") })),
+    h("section", { "aria-labelledby": "trend-title" },
+      h("h2", { id: "trend-title" }, t("analysis.trend_title")),
+      table([t("analysis.week"), { label: t("dash.mean"), num: true }, { label: t("analysis.interval"), num: true },
+        { label: t("dash.n"), num: true }, t("analysis.target")],
+      trend.groups.map((g) => ({ attrs: { "data-week": g.keys[0].value }, cells: [g.keys[0].value,
+        figureText(g.figure, trend.kind, ""), interval(g.figure, trend.kind), String(g.figure.n),
+        g.target ? t("analysis.gap", { target: formatNumber(g.target.target), gap: g.target.gap === null ? "–"
+          : formatNumber(g.target.gap), status: g.target.status || "–" }) : "–"] })), { empty: t("analysis.empty") })),
+  ];
+}
