@@ -58,7 +58,7 @@ class UserUpdate(Request, kw_only=True):
     name: Name | msgspec.UnsetType = msgspec.UNSET
     password: Password | msgspec.UnsetType = msgspec.UNSET
     is_active: bool | msgspec.UnsetType = msgspec.UNSET
-    organisation_id: uuid.UUID | None | msgspec.UnsetType = msgspec.UNSET
+    organisation_id: uuid.UUID | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class ShopperProfile(msgspec.Struct, kw_only=True):

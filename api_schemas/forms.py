@@ -98,7 +98,7 @@ class Expr(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaul
 
     op: Op
     # A bare list is a list literal (the "lit … lists allowed" case), e.g. {"op": "in", "args": [x, ["a", "b"]]}.
-    args: Annotated[list[Union["Expr", Scalar, list[Scalar]]], msgspec.Meta(max_length=200)] = []
+    args: Annotated[list[Expr | Scalar | list[Scalar]], msgspec.Meta(max_length=200)] = []
     key: QuestionKey | None = None
 
 
@@ -243,7 +243,7 @@ class Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_def
     label: Labels = {}
     weight: Weight = 1.0
     show_if: Expr | None = None
-    items: Annotated[list[Union[Question, "Section"]], msgspec.Meta(max_length=2000)] = []
+    items: Annotated[list[Union[Question, Section]], msgspec.Meta(max_length=2000)] = []
     xlsform: XLSFormCells = {}
 
 

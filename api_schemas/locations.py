@@ -98,14 +98,14 @@ class LocationCreate(Request, kw_only=True):
 
 class LocationUpdate(Request, kw_only=True):
     name: Name | msgspec.UnsetType = msgspec.UNSET
-    code: Code | None | msgspec.UnsetType = msgspec.UNSET
+    code: Code | msgspec.UnsetType | None = msgspec.UNSET
     region: ShortText | msgspec.UnsetType = msgspec.UNSET
     district: ShortText | msgspec.UnsetType = msgspec.UNSET
     address: Annotated[str, msgspec.Meta(max_length=500)] | msgspec.UnsetType = msgspec.UNSET
-    lat: Latitude | None | msgspec.UnsetType = msgspec.UNSET
-    lon: Longitude | None | msgspec.UnsetType = msgspec.UNSET
-    phone: Phone | None | msgspec.UnsetType = msgspec.UNSET
-    email: Email | None | msgspec.UnsetType = msgspec.UNSET
+    lat: Latitude | msgspec.UnsetType | None = msgspec.UNSET
+    lon: Longitude | msgspec.UnsetType | None = msgspec.UNSET
+    phone: Phone | msgspec.UnsetType | None = msgspec.UNSET
+    email: Email | msgspec.UnsetType | None = msgspec.UNSET
     timezone: TimeZoneName | msgspec.UnsetType = msgspec.UNSET
     opening_hours: Annotated[list[OpeningInterval], msgspec.Meta(max_length=50)] | msgspec.UnsetType = msgspec.UNSET
 

@@ -29,7 +29,7 @@ from backend.analytics.controller import AnalyticsController
 from backend.attachments.controller import AttachmentController
 from backend.audit.controller import AuditController
 from backend.campaigns.controller import CampaignController, JobBoardController
-from backend.errors import EXCEPTION_HANDLERS
+from backend.errors import EXCEPTION_HANDLERS, catalogue_markdown
 from backend.forms.controller import FormController
 from backend.frontend import PUBLIC_PATHS, front_end_routes
 from backend.locations.controller import BrandController, LocationController, OrganisationBrandController
@@ -80,7 +80,7 @@ async def _expire_periodically(interval_s: float) -> None:
     while True:
         try:
             await expire_overdue()
-        except Exception:  # noqa: BLE001 - a failed sweep is retried next time; the server keeps serving
+        except Exception:
             log.exception("expiring overdue tasks failed")
         await anyio.sleep(interval_s)
 
@@ -138,7 +138,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             title="Fieldscore API",
             version="0.1.0",
             description="Mystery-shopping and test-call field reporting. Errors are application/problem+json "
-            "with a stable `code`. Authenticate with `Authorization: Bearer <token>` from POST /auth/login.",
+            "with a stable `code`. Authenticate with `Authorization: Bearer <token>` from POST /auth/login."
+            "\n\n## Problem codes\n\n" + catalogue_markdown(),
             path="/schema",
             render_plugins=[
                 SwaggerRenderPlugin(

@@ -7,7 +7,6 @@ import asyncio
 import getpass
 import os
 import sys
-import uuid
 
 
 def _migrate() -> None:

@@ -50,6 +50,7 @@ from backend.forms.answers import check_answers
 from backend.forms.definition import iter_questions, visibility
 from backend.locations import service as locations
 from backend.reports import service as reports
+from backend.reports import submission
 from backend.settings import load_settings
 from backend.tasks import service as tasks
 from mobile_forms.templates import load_template
@@ -301,7 +302,7 @@ async def _load(settings: Any, reports_per_location: int) -> None:
             if problems:
                 raise RuntimeError(f"demo answers do not validate: {problems}")
             shopper_actor = Actor(user_id=shopper.id, role=Role.shopper, organisation_id=None)
-            report, _ = await reports.submit(shopper_actor, ReportCreate(
+            report, _ = await submission.submit(shopper_actor, ReportCreate(
                 id=_id("report", location.code, n), task_id=task.id, started_at=started,
                 ended_at=started + dt.timedelta(seconds=call_s + 330), answers=answers))
             roll = rng.random()
@@ -315,7 +316,7 @@ async def _load(settings: Any, reports_per_location: int) -> None:
     # Upcoming work: open and assigned tasks for the next two weeks, visits and calls.
     upcoming = 0
     visit_version, _ = versions[Channel.visit]
-    for i, (location, place, _) in enumerate(all_locations):
+    for i, (location, _place, _) in enumerate(all_locations):
         zone = zoneinfo.ZoneInfo(location.timezone)
         day = (today + dt.timedelta(days=1 + i % 14)).astimezone(zone).date()
         start = dt.datetime(day.year, day.month, day.day, 10, tzinfo=zone).astimezone(dt.timezone.utc)

@@ -26,8 +26,107 @@ PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("fieldscore")
 
 
+class Code(msgspec.Struct, frozen=True):
+    status: int
+    meaning: str
+
+
+# Every stable `code` a client may see, with its HTTP status and what it means. A test
+# (tests/unit/test_error_catalogue.py) checks that every code raised anywhere in backend/ is listed
+# here with the status it is raised with; the OpenAPI description lists them (`catalogue_markdown`).
+CATALOGUE: dict[str, Code] = {
+    # The request itself
+    "request.invalid": Code(400, "A parameter or body field is invalid; `errors` names each field and why."),
+    "request.malformed": Code(400, "The body is not valid JSON."),
+    "request.too_large": Code(413, "The body is larger than the route accepts."),
+    "request.method_not_allowed": Code(405, "The route does not take this method."),
+    "request.unsupported_media_type": Code(415, "The body's media type is not accepted here."),
+    "request.rate_limited": Code(429, "Too many requests; retry after the Retry-After header."),
+    "validation.failed": Code(422, "The input is well-formed but breaks a rule; `errors` names each field."),
+    "server.error": Code(500, "An unexpected error; nothing was changed by the failed part."),
+    # Authentication and roles
+    "auth.unauthenticated": Code(401, "No bearer token was sent."),
+    "auth.invalid_credentials": Code(401, "Wrong e-mail or password (which one is not said)."),
+    "auth.invalid_token": Code(401, "The token is unknown or revoked."),
+    "auth.token_expired": Code(401, "The token has expired; log in again."),
+    "auth.forbidden": Code(403, "The caller's role may not do this."),
+    "auth.forbidden_role": Code(403, "The caller's role may not use this route."),
+    "auth.rate_limited": Code(429, "Too many failed logins for this account; retry after Retry-After."),
+    # Generic resource states
+    "resource.not_found": Code(404, "No such resource, or not visible to the caller."),
+    "resource.conflict": Code(409, "Conflicts with the resource's current state."),
+    "resource.duplicate": Code(409, "Another request just created the same thing (a unique field is named)."),
+    # Accounts
+    "organisation.not_found": Code(404, "No such organisation, or not visible to the caller."),
+    "organisation.duplicate_name": Code(409, "An organisation with this name exists."),
+    "user.not_found": Code(404, "No such user, or not visible to the caller."),
+    "user.duplicate_email": Code(409, "A user with this e-mail exists."),
+    "shopper.not_found": Code(404, "No such shopper."),
+    "profile.exclusion_locked": Code(403, "A shopper cannot remove a conflict-of-interest exclusion."),
+    # Locations and brands
+    "brand.not_found": Code(404, "No such brand, or not visible to the caller."),
+    "brand.duplicate_name": Code(409, "A brand with this name exists."),
+    "location.not_found": Code(404, "No such location, or not visible to the caller."),
+    "location.duplicate_code": Code(409, "A location with this code exists."),
+    "location.import_invalid": Code(422, "The locations file cannot be imported; `errors` names each row and column."),
+    # Forms
+    "form.not_found": Code(404, "No such form, or not visible to the caller."),
+    "form.version_not_found": Code(404, "No such version of the form."),
+    "form.invalid_definition": Code(422, "The form definition breaks a rule; `errors` names each place."),
+    "form.invalid_xlsform": Code(422, "The uploaded XLSForm cannot be read as a form."),
+    "form.not_exportable": Code(422, "The form uses something XLSForm cannot express."),
+    "form.nothing_to_publish": Code(409, "The form has no draft to publish."),
+    # Campaigns and waves
+    "campaign.not_found": Code(404, "No such campaign, or not visible to the caller."),
+    "campaign.invalid": Code(422, "The campaign breaks a rule; `errors` names each field."),
+    "wave.not_found": Code(404, "No such wave in this campaign."),
+    "wave.invalid": Code(422, "The wave breaks a rule; `errors` names each field."),
+    "wave.overlap": Code(409, "The wave overlaps another wave of the campaign."),
+    "wave.too_large": Code(422, "Generating the wave would create more tasks than the configured cap."),
+    # Tasks
+    "task.not_found": Code(404, "No such task, or not visible to the caller."),
+    "task.invalid_window": Code(422, "The task's time window is invalid."),
+    "task.window_passed": Code(409, "The task's window has already ended."),
+    "task.invalid_transition": Code(409, "The task's status does not allow this move."),
+    "task.changed": Code(409, "The task changed meanwhile; reload it."),
+    "task.not_assignable": Code(409, "The shopper may not take this task; `errors` gives each rule broken."),
+    "task.not_open": Code(409, "Someone else has this task already."),
+    "task.not_yours": Code(403, "The task is not assigned to the caller."),
+    "task.not_submittable": Code(409, "The task's status takes no report."),
+    # Reports
+    "report.not_found": Code(404, "No such report, or not visible to the caller."),
+    "report.revision_not_found": Code(404, "No such revision of the report."),
+    "report.invalid": Code(422, "The report has problems; `errors` names each field or answer."),
+    "report.invalid_answers": Code(422, "The answers do not fit the form (score preview)."),
+    "report.conflict": Code(409, "A different report was stored under this id."),
+    "report.stale_revision": Code(409, "The edit replaces a revision that is no longer the latest."),
+    "report.not_editable": Code(409, "The report has been reviewed and can no longer be edited."),
+    "report.duplicate_for_task": Code(409, "The task already has a report."),
+    "report.not_reviewable": Code(409, "The report's status does not allow this review."),
+    "report.changed": Code(409, "The report was edited since the reviewer looked; reload it."),
+    "report.busy": Code(409, "The report or its task kept changing while it was stored; try again."),
+    # Analytics
+    "analytics.pending_not_allowed": Code(403, "Managers see approved reports only: no pending preview."),
+    "analytics.shopper_hidden": Code(403, "Shoppers are never named to managers: no grouping by shopper."),
+    # Importing a phone's exported outbox
+    "import.unknown_shopper": Code(422, "The exported file names no active shopper."),
+    "import.bad_attachment": Code(422, "An attachment in the file is damaged; nothing was imported."),
+    # Attachments
+    "attachment.not_found": Code(404, "No such attachment, or not visible to the caller."),
+    "attachment.empty": Code(422, "The upload is empty."),
+    "attachment.too_large": Code(413, "The upload is larger than its kind of attachment may be."),
+    "attachment.unsupported_type": Code(422, "The upload's content is not a type this kind of answer takes."),
+}
+
+
+def catalogue_markdown() -> str:
+    """The catalogue as a Markdown table, for the OpenAPI description."""
+    rows = [f"| `{code}` | {entry.status} | {entry.meaning} |" for code, entry in CATALOGUE.items()]
+    return "\n".join(["| code | status | meaning |", "| --- | --- | --- |", *rows])
+
+
 class FieldscoreError(Exception):
-    """Base of every error a client may see; `code` is stable and documented."""
+    """Base of every error a client may see; `code` is stable and listed in CATALOGUE."""
 
     status: int = 400
     code: str = "request.invalid"
@@ -176,7 +275,7 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
 def _body_limit(request: Request[Any, Any, Any]) -> int | None:
     try:
         return request.route_handler.resolve_request_max_body_size()  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 - no route (e.g. the limit hit before routing): say less
+    except Exception:
         return None
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from backend.db.registry import APP_REGISTRY
 
-__all__ = ["APP_REGISTRY", "DB"]
+__all__ = ["APP_REGISTRY", "DB"]  # noqa: F822 - DB comes from __getattr__ below
 
 
 @functools.cache

@@ -22,6 +22,8 @@ class Settings:
     login_window_s: int = 900
     min_sample_size: int = 3
     expiry_interval_s: float = 300.0
+    # The most tasks one wave's generation may plan (all its locations, slots and days together).
+    max_wave_tasks: int = 50_000
     # Attachment size limits by kind (backend.attachments.sniff); the upload route's body limit is above them all.
     attachment_max_image_bytes: int = 10 * 1024 * 1024
     attachment_max_document_bytes: int = 10 * 1024 * 1024
@@ -61,5 +63,6 @@ def load_settings() -> Settings:
         argon2_time_cost=int(_number("FIELDSCORE_ARGON2_TIME_COST", 3)),
         argon2_memory_kib=int(_number("FIELDSCORE_ARGON2_MEMORY_KIB", 65536)),
         min_sample_size=int(_number("FIELDSCORE_MIN_SAMPLE_SIZE", 3)),
+        max_wave_tasks=int(_number("FIELDSCORE_MAX_WAVE_TASKS", 50_000)),
         tune_gc=os.environ.get("FIELDSCORE_TUNE_GC", "1") != "0",
     )

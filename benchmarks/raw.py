@@ -17,7 +17,7 @@ import asyncpg
 from backend.ids import uuid7
 from benchmarks import servers
 from benchmarks.databases import Database
-from benchmarks.seed import _sqlite_text
+from benchmarks.seed import sqlite_text
 from benchmarks.stats import Measurement
 
 UTC = dt.timezone.utc
@@ -100,12 +100,12 @@ def sqlite_ceiling(database: Database, pairs: list[Pair], *, warmup_s: float, du
             report, revision, audit = _rows(template, revision_template, task_id, shopper)
             sent = time.monotonic()
             conn.execute("BEGIN IMMEDIATE")
-            conn.execute(insert_report, [_sqlite_text(report[c]) for c in columns])
-            conn.execute(insert_revision, [_sqlite_text(revision[c]) for c in revision_columns])
-            changed = conn.execute(update_task, ("submitted", _sqlite_text(report["submitted_at"]), task_id,
+            conn.execute(insert_report, [sqlite_text(report[c]) for c in columns])
+            conn.execute(insert_revision, [sqlite_text(revision[c]) for c in revision_columns])
+            changed = conn.execute(update_task, ("submitted", sqlite_text(report["submitted_at"]), task_id,
                                                  "assigned")).rowcount
             for entry in audit:
-                conn.execute(insert_audit, [_sqlite_text(v) for v in entry])
+                conn.execute(insert_audit, [sqlite_text(v) for v in entry])
             conn.execute("COMMIT")
             done = time.monotonic()
             if t0 <= done <= t1:

@@ -9,7 +9,7 @@ from benchmarks import databases, machine, seed
 from benchmarks.stats import Measurement, Summary
 
 if TYPE_CHECKING:
-    from benchmarks.run import Config
+    from benchmarks.config import Config
 
 LABEL = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 API = "(a) POST /reports through the server"
@@ -172,7 +172,7 @@ def render(config: Config, results: dict[str, tuple[Summary, Summary]], bare: Su
         "default settings: uvloop + httptools, log level info with the access log on, PostgreSQL "
         "pool of 20 per process; the cyclic garbage collector tuned at start-up, `backend/app.py`; SQLite "
         "processes each group-commit and take turns at the file through a lock file, with a checkpointer "
-        "thread copying the WAL back, `backend/db.py`). New reports are stored by the app's batch writer (`backend/reports/ingest.py`): "
+        "thread copying the WAL back, `backend/db/sqlite.py`). New reports are stored by the app's batch writer (`backend/reports/storage.py`): "
         "requests validated meanwhile are written together in one transaction, and each is answered after that "
         "commit. Set-up through its API (untimed): organisation, brand and relation, "
         f"{seed.LOCATIONS} locations (tasks go round them, so a shopper's reports span several), the "

@@ -17,33 +17,14 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import assignment, databases, load, raw, report, seed, servers
+from benchmarks.config import Config
 from benchmarks.databases import Database
 from benchmarks.stats import Measurement, Summary
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@dataclass(frozen=True)
-class Config:
-    kinds: tuple[str, ...]
-    clients: int
-    client_processes: int
-    shoppers: int
-    reps: int
-    warmup_s: float
-    duration_s: float
-    probe_s: float
-    raw_warmup_s: float
-    raw_duration_s: float
-    pg_raw_connections: int
-    client: str
-    server_workers: dict[str, int]
-    httpx_check_s: float
-    quick: bool
 
 
 def parse(argv: list[str] | None) -> tuple[Config, Path]:

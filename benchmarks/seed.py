@@ -74,7 +74,7 @@ def build_world(base_url: str, shoppers: int) -> World:
                      form_version_id=version["id"], shoppers=people)
 
 
-def _sqlite_text(value: object) -> object:
+def sqlite_text(value: object) -> object:
     """What Piccolo's sqlite3 adapters store: UUIDs as text, aware datetimes as str() in UTC."""
     if isinstance(value, uuid.UUID):
         return str(value)
@@ -109,7 +109,7 @@ def add_tasks(database: Database, world: World, shopper_ids: list[str]) -> list[
             for table, columns, rows in (("task", TASK_COLUMNS, tasks), ("audit_entry", AUDIT_COLUMNS, audit)):
                 conn.executemany(
                     f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({", ".join("?" * len(columns))})',
-                    [tuple(_sqlite_text(v) for v in row) for row in rows],
+                    [tuple(sqlite_text(v) for v in row) for row in rows],
                 )
             conn.execute("COMMIT")
         finally:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
 from litestar import Controller, get, patch, post, put
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from api_schemas.accounts import (
     LoginRequest,
@@ -26,8 +25,7 @@ from backend.accounts import service
 from backend.accounts.guards import ADMIN, ALL_ROLES, PUBLIC, STAFF, requires_roles, roles
 from backend.deps import ActorDep, PageDep, PasswordsDep, SettingsDep, ThrottleDep
 from backend.openapi import problems
-
-Search = Annotated[str | None, QueryParameter(max_length=200, description="Case-insensitive substring search.")]
+from backend.pagination import Search
 
 
 class AuthController(Controller):

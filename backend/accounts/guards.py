@@ -16,8 +16,8 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from api_schemas.accounts import Role
-from backend.accounts.security import Actor, token_hash
 from backend import db
+from backend.accounts.security import Actor, token_hash
 from backend.errors import Forbidden, Unauthenticated
 
 PUBLIC = "public"

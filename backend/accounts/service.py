@@ -8,7 +8,6 @@ from typing import Any
 
 import anyio.to_thread
 import msgspec
-from piccolo.query import Select
 
 from api_schemas.accounts import (
     LoginRequest,
@@ -30,7 +29,7 @@ from backend.accounts.security import Actor, Passwords, new_token
 from backend.accounts.throttle import LoginThrottle
 from backend.audit.service import record
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthenticated
-from backend.pagination import PageParams, contains
+from backend.pagination import PageParams, contains, converted_page
 
 
 def _now() -> dt.datetime:
@@ -46,12 +45,6 @@ _USER_COLUMNS = (
     t.User.is_active,
     t.User.created_at,
 )
-
-
-async def _page(query: Select, count_query: Any, schema: type, page: PageParams) -> Page[Any]:
-    rows = await query.limit(page.limit).offset(page.offset)
-    total = await count_query
-    return Page(items=[msgspec.convert(r, schema) for r in rows], total=total, limit=page.limit, offset=page.offset)
 
 
 # ---------------------------------------------------------------- login
@@ -101,11 +94,8 @@ async def list_organisations(actor: Actor, page: PageParams, q: str | None) -> P
     query = t.Organisation.select(t.Organisation.id, t.Organisation.name, t.Organisation.created_at).order_by(
         t.Organisation.name
     )
-    count = t.Organisation.count()
-    for clause in (_org_scope(actor), contains(q, t.Organisation.name) if q else None):
-        if clause is not None:
-            query, count = query.where(clause), count.where(clause)
-    return await _page(query, count, Organisation, page)
+    clauses = (_org_scope(actor), contains(q, t.Organisation.name) if q else None)
+    return await converted_page(query, t.Organisation.count(), clauses, page, Organisation)
 
 
 async def get_organisation(actor: Actor, organisation_id: uuid.UUID) -> Organisation:
@@ -171,7 +161,6 @@ async def list_users(
     is_active: bool | None,
 ) -> Page[User]:
     query = t.User.select(*_USER_COLUMNS).order_by(t.User.email)
-    count = t.User.count()
     clauses = [
         # A coordinator sees shoppers only: whom they may assign work to.
         t.User.role == Role.shopper.value if actor.role != Role.admin else None,
@@ -180,10 +169,7 @@ async def list_users(
         contains(q, t.User.email, t.User.name) if q else None,
         t.User.is_active == is_active if is_active is not None else None,
     ]
-    for clause in clauses:
-        if clause is not None:
-            query, count = query.where(clause), count.where(clause)
-    return await _page(query, count, User, page)
+    return await converted_page(query, t.User.count(), clauses, page, User)
 
 
 async def _check_organisation_rule(role: Role, organisation_id: uuid.UUID | None) -> None:

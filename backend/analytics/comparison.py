@@ -11,14 +11,22 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Any
 
 from api_schemas.accounts import Role
 from api_schemas.analytics import (
-    Comparison, ComparisonGroup, CompetitorDifference, Dimension, Figure, FigureKind, GroupKey, Measure,
-    OwnVersusCompetitors, ScoreBasis, SortOrder,
+    Comparison,
+    ComparisonGroup,
+    CompetitorDifference,
+    Dimension,
+    Figure,
+    FigureKind,
+    GroupKey,
+    Measure,
+    OwnVersusCompetitors,
+    ScoreBasis,
+    SortOrder,
 )
 from api_schemas.forms import Channel
 from api_schemas.locations import BrandRelation

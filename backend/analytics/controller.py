@@ -11,10 +11,16 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, QueryParameter
 
 from api_schemas.accounts import Role
-from api_schemas.common import NO_NUL
 from api_schemas.analytics import (
-    Comparison, Dimension, LocationScores, Measure, OwnVersusCompetitors, ScoreBasis, SortOrder,
+    Comparison,
+    Dimension,
+    LocationScores,
+    Measure,
+    OwnVersusCompetitors,
+    ScoreBasis,
+    SortOrder,
 )
+from api_schemas.common import NO_NUL
 from api_schemas.forms import Channel
 from api_schemas.locations import BrandRelation
 from backend.accounts.guards import requires_roles, roles

@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import msgspec
@@ -14,17 +14,18 @@ import msgspec
 from api_schemas.accounts import Role
 from api_schemas.attachments import Attachment, AttachmentKind
 from api_schemas.forms import File, FormDefinition, Photo
-from api_schemas.reports import ReportStatus
 from backend import db
 from backend.accounts.security import Actor
 from backend.attachments import tables as t
 from backend.attachments.sniff import ACCEPTED, Kind, sniff
 from backend.attachments.store import AttachmentStore
+from backend.db import BulkInsert
 from backend.errors import FieldscoreError, InvalidInput, NotFound, is_unique_violation
 from backend.forms.definition import iter_questions, per_definition
-from backend.reports.tables import Report
-from backend.settings import Settings
 from backend.ids import uuid7
+from backend.pagination import scoped_row
+from backend.reports.visibility import approved_of
+from backend.settings import Settings
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 UPLOADERS = (Role.shopper, Role.coordinator, Role.admin)
@@ -106,12 +107,8 @@ def _visible_to(actor: Actor) -> Any:
     if actor.role == Role.shopper:
         return t.Attachment.uploaded_by == actor.user_id
     if actor.role == Role.manager:
-        approved = Report.select(Report.id).where(
-            (Report.organisation == actor.organisation_id) & (Report.status == ReportStatus.approved.value)
-        )
-        return t.Attachment.sha256.is_in(
-            t.ReportAttachment.select(t.ReportAttachment.sha256).where(t.ReportAttachment.report_id.is_in(approved))
-        )
+        return t.Attachment.sha256.is_in(t.ReportAttachment.select(t.ReportAttachment.sha256).where(
+            t.ReportAttachment.report_id.is_in(approved_of(actor.organisation_id))))
     return t.Attachment.id.is_null()  # a role added later sees nothing until it is decided
 
 
@@ -120,13 +117,8 @@ async def get_meta(actor: Actor, sha256: str) -> Attachment:
     not_found = NotFound("No such attachment.", code="attachment.not_found")
     if not _SHA256.match(sha256):
         raise not_found
-    query = t.Attachment.select(*_COLUMNS).where(t.Attachment.sha256 == sha256)
-    scope = _visible_to(actor)
-    if scope is not None:
-        query = query.where(scope)
-    row = await query.first()
-    if row is None:
-        raise not_found
+    row = await scoped_row(t.Attachment.select(*_COLUMNS).where(t.Attachment.sha256 == sha256), _visible_to(actor),
+                           not_found)
     return msgspec.convert(row, Attachment)
 
 
@@ -192,6 +184,16 @@ async def check_attachment_answers(
             needed = "an image" if isinstance(question, Photo) else "audio"
             problems.append((question.key, f"attachment.wrong_kind: needs {needed}, got {kinds[sha256]}"))
     return problems
+
+
+# For writers that store many reports at once in hand-written SQL (a batch of submitted reports).
+LINK_ROWS = BulkInsert("report_attachment", (("id", "uuid"), ("report_id", "uuid"), ("question_key", "text"),
+                                             ("sha256", "text")))
+
+
+def link_rows(report_id: uuid.UUID, links: Iterable[tuple[str, str]]) -> list[tuple[Any, ...]]:
+    """The rows `link_attachments` would insert for (question key, sha256) pairs, in LINK_ROWS' order."""
+    return [(uuid7(), report_id, key, sha256) for key, sha256 in links]
 
 
 async def link_attachments(report_id: uuid.UUID, definition: FormDefinition, answers: dict[str, Any]) -> None:

@@ -11,8 +11,10 @@ import msgspec
 from api_schemas.audit import AuditEntry as Entry
 from api_schemas.common import Page
 from backend.audit.tables import AuditEntry
+from backend.db import BulkInsert
 from backend.ids import uuid7
 from backend.moments import in_utc
+from backend.pagination import page_of, paged
 
 
 async def record(
@@ -31,10 +33,23 @@ async def record(
     )
 
 
-async def recorded(action: str, entity: str, entity_id: uuid.UUID | str) -> bool:
-    """Whether `action` has been recorded on this entity (inside the caller's transaction)."""
-    return await AuditEntry.exists().where(
+# For writers that store many entries at once in hand-written SQL (a batch of submitted reports).
+ENTRY_ROWS = BulkInsert("audit_entry", (("id", "uuid"), ("at", "timestamptz"), ("actor", "uuid"), ("action", "text"),
+                                        ("entity", "text"), ("entity_id", "text"), ("detail", "json")))
+
+
+def entry_row(actor_id: uuid.UUID | None, action: str, entity: str, entity_id: uuid.UUID | str,
+              detail: dict[str, Any], at: dt.datetime) -> tuple[Any, ...]:
+    """The row `record` would insert, in ENTRY_ROWS' column order (detail encoded as JSON text)."""
+    return uuid7(), at, actor_id, action, entity, str(entity_id), msgspec.json.encode(detail).decode()
+
+
+async def recorded(action: str, entity: str, entity_id: uuid.UUID | str, *, by_system: bool = False) -> bool:
+    """Whether `action` has been recorded on this entity (inside the caller's transaction); with
+    `by_system`, only by the system itself (no actor)."""
+    query = AuditEntry.exists().where(
         (AuditEntry.entity_id == str(entity_id)) & (AuditEntry.entity == entity) & (AuditEntry.action == action))
+    return await (query.where(AuditEntry.actor.is_null()) if by_system else query)
 
 
 async def list_entries(
@@ -46,19 +61,13 @@ async def list_entries(
     query = AuditEntry.select(
         AuditEntry.id, AuditEntry.at, AuditEntry.actor.as_alias("actor_id"), AuditEntry.action, AuditEntry.entity,
         AuditEntry.entity_id, AuditEntry.detail,
-    )
-    count = AuditEntry.count()
-    for clause in (
+    ).order_by(AuditEntry.at, ascending=False).order_by(AuditEntry.id)
+    rows, total = await paged(query, AuditEntry.count(), (
         AuditEntry.entity == entity if entity else None,
         AuditEntry.entity_id == entity_id if entity_id else None,
         AuditEntry.action == action if action else None,
         AuditEntry.actor == actor_id if actor_id else None,
         AuditEntry.at >= since if since else None,
         AuditEntry.at <= until if until else None,
-    ):
-        if clause is not None:
-            query, count = query.where(clause), count.where(clause)
-    rows = await (query.order_by(AuditEntry.at, ascending=False).order_by(AuditEntry.id).output(load_json=True)
-                  .limit(page.limit).offset(page.offset))
-    return Page(items=[msgspec.convert(r, Entry) for r in rows], total=await count, limit=page.limit,
-                offset=page.offset)
+    ), page, load_json=True)
+    return page_of([msgspec.convert(r, Entry) for r in rows], total, page)

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Literal
 
+from backend.geo import EARTH_RADIUS_KM, distance_km
+
 __all__ = [
     "REASONS",
     "AssignmentResult",
@@ -17,12 +19,10 @@ __all__ = [
     "Rules",
     "Shopper",
     "auto_assign",
-    "distance_km",
     "validate_assignment",
     "violations",
 ]
 
-EARTH_RADIUS_KM = 6371.0088
 
 # Stable codes for the rules a shopper–job pair can break.
 REASONS: dict[str, str] = {
@@ -107,13 +107,16 @@ class AssignmentResult:
     unfilled: dict[str, list[str]] = field(default_factory=dict)
 
 
-def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance by the haversine formula on a sphere of the mean Earth radius."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi = phi2 - phi1
-    dlambda = math.radians(lon2 - lon1)
-    h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+def served_by(language: str) -> tuple[str, ...]:
+    """The language tags whose speakers serve a job in `language`: the tag itself and each shorter
+    prefix of it (`de-AT` is served by `de-AT` and `de`; `de` is not served by `de-AT` alone)."""
+    parts = language.split("-")
+    return tuple("-".join(parts[:n]) for n in range(len(parts), 0, -1))
+
+
+def speaks(languages: frozenset[str] | set[str], language: str) -> bool:
+    """Whether a shopper speaking `languages` serves a job in `language` (by tag prefix, see served_by)."""
+    return any(tag in languages for tag in served_by(language))
 
 
 def _rotation_key(rules: Rules, location_id: str, brand_id: str) -> str:
@@ -142,7 +145,7 @@ def violations(
         found.append("no_location_coordinates")
     if job.brand_id in shopper.excluded_brand_ids or job.location_id in shopper.excluded_location_ids:
         found.append("conflict_of_interest")
-    if job.language is not None and job.language not in shopper.languages:
+    if job.language is not None and not speaks(shopper.languages, job.language):
         found.append("language")
     if is_visit:
         if shopper.lat is None or shopper.lon is None:
@@ -237,7 +240,7 @@ class _Assigner:
         self.run_by_key: dict[str, list[tuple[str, int]]] = defaultdict(list)
         self.run_rotation: dict[tuple[str, str], list[int]] = defaultdict(list)
 
-        self.load: dict[str, int] = {sid: 0 for sid in self.by_id}
+        self.load: dict[str, int] = dict.fromkeys(self.by_id, 0)
         self.level_count: Counter[int] = Counter({0: len(self.by_id)})
         self.min_load = 0
 
@@ -280,7 +283,7 @@ class _Assigner:
         counts["conflict_of_interest"] = len(excluded)
         eligible -= excluded
         if job.language is not None:
-            speakers = self.by_language.get(job.language, set())
+            speakers = set().union(*(self.by_language.get(tag, set()) for tag in served_by(job.language)))
             counts["language"] = len(self.all_ids) - len(speakers)
             eligible &= speakers
         distance: dict[str, float] = {}

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from api_schemas.accounts import Role
-from api_schemas.campaigns import AutoAssignResult, Campaign, CampaignCreate, Coverage, GenerationResult, Wave, WaveCreate
+from api_schemas.campaigns import (
+    AutoAssignResult,
+    Campaign,
+    CampaignCreate,
+    Coverage,
+    GenerationResult,
+    Wave,
+    WaveCreate,
+)
 from api_schemas.common import Page
 from api_schemas.forms import Channel
 from api_schemas.tasks import Task
 from backend.accounts.guards import STAFF, requires_roles, roles
 from backend.campaigns import service
-from backend.deps import ActorDep, PageDep
+from backend.deps import ActorDep, PageDep, SettingsDep
 from backend.openapi import problems
+from backend.pagination import Search
 
 READERS = (Role.admin, Role.coordinator, Role.manager)
 
@@ -29,7 +37,7 @@ class CampaignController(Controller):
     @get("/", operation_id="ListCampaigns", opt=roles(*READERS), responses=problems())
     async def list_campaigns(
         self, actor: ActorDep, page: PageDep, organisation_id: FromQuery[uuid.UUID | None] = None,
-        q: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        q: Search = None,
     ) -> Page[Campaign]:
         return await service.list_campaigns(actor, page, organisation_id, q)
 
@@ -54,11 +62,12 @@ class CampaignController(Controller):
         return await service.create_wave(actor, campaign_id, data)
 
     @post("/{campaign_id:uuid}/waves/{wave_id:uuid}/generate", operation_id="GenerateWaveTasks", opt=roles(*STAFF),
-          status_code=200, responses=problems(404))
-    async def generate(self, actor: ActorDep, campaign_id: FromPath[uuid.UUID],
+          status_code=200, responses=problems(404, 422))
+    async def generate(self, actor: ActorDep, settings: SettingsDep, campaign_id: FromPath[uuid.UUID],
                        wave_id: FromPath[uuid.UUID]) -> GenerationResult:
-        """Create the wave's tasks over the slot design in each location's own time zone; idempotent."""
-        return await service.generate(actor, campaign_id, wave_id)
+        """Create the wave's tasks over the slot design in each location's own time zone; idempotent.
+        A plan larger than the configured cap (FIELDSCORE_MAX_WAVE_TASKS) is refused: 422 `wave.too_large`."""
+        return await service.generate(actor, campaign_id, wave_id, max_tasks=settings.max_wave_tasks)
 
     @get("/{campaign_id:uuid}/waves/{wave_id:uuid}/coverage", operation_id="GetWaveCoverage", opt=roles(*READERS),
          responses=problems(404))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import uuid
-import zoneinfo
 from collections import defaultdict
 from typing import Any
 
@@ -32,26 +31,20 @@ from api_schemas.common import Page
 from api_schemas.forms import Channel, FormStatus
 from api_schemas.tasks import Task as TaskSchema
 from api_schemas.tasks import TaskStatus
-from backend import db
+from backend import db, moments
 from backend.accounts.security import Actor
-from backend.accounts.tables import Organisation, ShopperProfile, User
+from backend.accounts.tables import Organisation
 from backend.audit.service import record, recorded
-from backend.campaigns import assignment, planning
+from backend.campaigns import assignment, eligibility, planning
 from backend.campaigns import tables as t
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.forms.tables import FormVersion
+from backend.geo import distance_km
+from backend.ids import uuid7
 from backend.locations.tables import Location, OrganisationBrand
-from backend.pagination import PageParams, contains
+from backend.pagination import PageParams, contains, page_of, paged, scoped_row
 from backend.tasks import service as tasks
 from backend.tasks.tables import Task
-from backend.ids import uuid7
-
-# Work that occupies a shopper: counts for rotation and capacity.
-ACTIVE_STATUSES = ("assigned", "accepted", "submitted", "returned", "approved")
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def _design(spec: SlotDesign) -> planning.SlotDesign:
@@ -71,12 +64,8 @@ async def _campaign_row(actor: Actor, campaign_id: uuid.UUID) -> dict[str, Any]:
         t.Campaign.slot_designs, t.Campaign.call_rules, t.Campaign.rotation_days, t.Campaign.rotation_scope,
         t.Campaign.language, t.Campaign.gps_limit_m, t.Campaign.created_at,
     ).where(t.Campaign.id == campaign_id)
-    if actor.role == Role.manager:
-        query = query.where(t.Campaign.organisation == actor.organisation_id)
-    row = await query.output(load_json=True).first()
-    if row is None:
-        raise NotFound("No such campaign.", code="campaign.not_found")
-    return row
+    scope = t.Campaign.organisation == actor.organisation_id if actor.role == Role.manager else None
+    return await scoped_row(query, scope, NotFound("No such campaign.", code="campaign.not_found"), load_json=True)
 
 
 async def _to_campaign(row: dict[str, Any]) -> Campaign:
@@ -92,17 +81,12 @@ async def get_campaign(actor: Actor, campaign_id: uuid.UUID) -> Campaign:
 async def list_campaigns(actor: Actor, page: PageParams, organisation_id: uuid.UUID | None,
                          q: str | None) -> Page[Campaign]:
     query = t.Campaign.select(t.Campaign.id).order_by(t.Campaign.created_at, ascending=False).order_by(t.Campaign.id)
-    count = t.Campaign.count()
-    for clause in (
+    rows, total = await paged(query, t.Campaign.count(), (
         t.Campaign.organisation == actor.organisation_id if actor.role == Role.manager else None,
         t.Campaign.organisation == organisation_id if organisation_id else None,
         contains(q, t.Campaign.name) if q else None,
-    ):
-        if clause is not None:
-            query, count = query.where(clause), count.where(clause)
-    ids = [r["id"] for r in await query.limit(page.limit).offset(page.offset)]
-    return Page(items=[await get_campaign(actor, i) for i in ids], total=await count, limit=page.limit,
-                offset=page.offset)
+    ), page)
+    return page_of([await get_campaign(actor, r["id"]) for r in rows], total, page)
 
 
 async def _check_campaign(data: CampaignCreate) -> list[tuple[str, str]]:
@@ -159,7 +143,7 @@ async def create_campaign(actor: Actor, data: CampaignCreate) -> Campaign:
             call_rules=msgspec.to_builtins(data.call_rules), rotation_days=data.rotation_days,
             rotation_scope=data.rotation_scope, language=data.language, gps_limit_m=data.gps_limit_m,
             created_by=actor.user_id,
-            created_at=_now(),
+            created_at=moments.now(),
         ))
         await t.CampaignLocation.insert(*(
             t.CampaignLocation(id=uuid.uuid4(), campaign=campaign_id, location=loc) for loc in data.location_ids))
@@ -213,7 +197,7 @@ async def create_wave(actor: Actor, campaign_id: uuid.UUID, data: WaveCreate) ->
                            code="wave.overlap", errors=[("starts_on", f"overlaps {overlap['name']}")])
         wave_id = uuid.uuid4()
         await t.Wave.insert(t.Wave(id=wave_id, campaign=campaign_id, name=data.name, starts_on=data.starts_on,
-                                   ends_on=data.ends_on, created_at=_now()))
+                                   ends_on=data.ends_on, created_at=moments.now()))
         await record(actor.user_id, "wave.created", "wave", wave_id, {"campaign_id": str(campaign_id)})
     return msgspec.convert(await _wave_row(actor, campaign_id, wave_id), Wave)
 
@@ -228,8 +212,9 @@ async def _campaign_locations(campaign_id: uuid.UUID) -> list[dict[str, Any]]:
     ).where(t.CampaignLocation.campaign == campaign_id)
 
 
-async def generate(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID) -> GenerationResult:
-    """Create the wave's tasks from the slot designs; running it again creates nothing new."""
+async def generate(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID, *, max_tasks: int) -> GenerationResult:
+    """Create the wave's tasks from the slot designs; running it again creates nothing new. A plan of more
+    than `max_tasks` tasks (say a design over years of days) is refused whole (422 wave.too_large)."""
     async with db.writing():
         campaign = await _campaign_row(actor, campaign_id)
         wave = await _wave_row(actor, campaign_id, wave_id)
@@ -240,9 +225,7 @@ async def generate(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID) -> 
                 (Task.wave == wave_id) & (Task.attempt == 1))
         }
         problems: list[PlanProblem] = []
-        rows: list[Task] = []
-        found = 0
-        now = _now()
+        plans = []
         for channel, spec in campaign["slot_designs"].items():
             design = _design(msgspec.convert(spec, SlotDesign))
             probes, plan_problems = planning.plan_wave(
@@ -250,6 +233,17 @@ async def generate(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID) -> 
                 salt=str(wave_id))
             problems += [PlanProblem(location_id=uuid.UUID(p.location_id), channel=Channel(channel),
                                      slot_key=p.slot_key, reason=p.reason) for p in plan_problems]
+            plans.append((channel, probes))
+        planned = sum(len(probes) for _, probes in plans)
+        if planned > max_tasks:
+            raise InvalidInput(
+                f"The wave's plan has {planned:,} tasks, more than the {max_tasks:,} allowed; shorten the wave, "
+                "or plan fewer slots or locations.", code="wave.too_large",
+                errors=[("wave_id", f"the plan has {planned} tasks, more than the cap of {max_tasks}")])
+        rows: list[Task] = []
+        found = 0
+        now = moments.now()
+        for channel, probes in plans:
             for probe in probes:
                 if (probe.location_id, channel, probe.slot_key, probe.index) in existing:
                     found += 1
@@ -275,7 +269,7 @@ def _cell_state(status: str, window_end: dt.datetime, now: dt.datetime, *, appro
     done = ("approved",) if approved_only else ("submitted", "returned", "approved")
     if status in done:
         return "done"
-    if status in ("open", "assigned", "accepted", "submitted", "returned") and tasks._aware(window_end) > now:
+    if status in ("open", "assigned", "accepted", "submitted", "returned") and moments.aware(window_end) > now:
         return "due"
     if status in ("submitted", "returned"):  # a manager waits for the review
         return "due"
@@ -292,7 +286,7 @@ async def coverage(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID, pag
                        key=lambda loc: (relations.get(str(loc["brand"])) != "own", loc["name"]))
     rows = await Task.select(Task.location, Task.channel, Task.slot_key, Task.probe_index, Task.status,
                              Task.window_end).where((Task.wave == wave_id) & Task.slot_key.is_not_null())
-    now = _now()
+    now = moments.now()
     # A probe counts once, whatever its attempts: done if any attempt is done, else due if any is due.
     probes: dict[tuple[str, str, str, int], set[str]] = defaultdict(set)
     for r in rows:
@@ -320,93 +314,18 @@ async def coverage(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID, pag
 # ---------------------------------------------------------------- assignment
 
 
-def _local_date(at: dt.datetime, tz: str) -> dt.date:
-    return tasks._aware(at).astimezone(zoneinfo.ZoneInfo(tz)).date()
-
-
-async def _shoppers(only: uuid.UUID | None = None) -> list[assignment.Shopper]:
-    query = ShopperProfile.select(
-        ShopperProfile.user.as_alias("id"), ShopperProfile.home_lat, ShopperProfile.home_lon,
-        ShopperProfile.languages, ShopperProfile.travel_radius_km, ShopperProfile.capacity_per_day,
-        ShopperProfile.capacity_per_week, ShopperProfile.excluded_brand_ids, ShopperProfile.excluded_location_ids,
-    ).where((ShopperProfile.user.is_active == True) & (ShopperProfile.user.role == Role.shopper.value))  # noqa: E712
-    if only:
-        query = query.where(ShopperProfile.user == only)
-    return [
-        assignment.Shopper(
-            id=str(r["id"]), lat=r["home_lat"], lon=r["home_lon"], languages=frozenset(r["languages"] or []),
-            travel_radius_km=r["travel_radius_km"], capacity_per_day=r["capacity_per_day"],
-            capacity_per_week=r["capacity_per_week"], excluded_brand_ids=frozenset(r["excluded_brand_ids"] or []),
-            excluded_location_ids=frozenset(r["excluded_location_ids"] or []),
-        )
-        for r in await query.output(load_json=True)
-    ]
-
-
-_JOB_COLUMNS = (
-    Task.id, Task.location.as_alias("location_id"), Task.location.brand.as_alias("brand_id"), Task.channel,
-    Task.location.lat.as_alias("lat"), Task.location.lon.as_alias("lon"), Task.window_start, Task.window_end,
-    Task.location.timezone.as_alias("timezone"), Task.language, Task.shopper.as_alias("shopper_id"),
-)
-
-
-def _job(r: dict[str, Any]) -> assignment.Job:
-    return assignment.Job(
-        id=str(r["id"]), location_id=str(r["location_id"]), brand_id=str(r["brand_id"]), channel=r["channel"],
-        lat=r["lat"], lon=r["lon"], window_start=tasks._aware(r["window_start"]),
-        window_end=tasks._aware(r["window_end"]), local_date=_local_date(r["window_start"], r["timezone"]),
-        language=r["language"],
-    )
-
-
-async def _past(shopper_id: uuid.UUID | None = None, around: tuple[dt.datetime, dt.datetime] | None = None,
-                exclude_task: uuid.UUID | None = None) -> list[assignment.Past]:
-    query = Task.select(*_JOB_COLUMNS).where(Task.shopper.is_not_null() & Task.status.is_in(list(ACTIVE_STATUSES)))
-    if shopper_id:
-        query = query.where(Task.shopper == shopper_id)
-    if around:
-        query = query.where((Task.window_start >= around[0]) & (Task.window_start <= around[1]))
-    if exclude_task:
-        query = query.where(Task.id != exclude_task)
-    return [
-        assignment.Past(shopper_id=str(r["shopper_id"]), location_id=str(r["location_id"]),
-                        brand_id=str(r["brand_id"]), at=tasks._aware(r["window_start"]),
-                        local_date=_local_date(r["window_start"], r["timezone"]))
-        for r in await query
-    ]
-
-
-async def _rules_for(campaign_id: uuid.UUID | None) -> assignment.Rules:
-    if campaign_id is None:
-        return assignment.Rules()
-    row = await t.Campaign.select(t.Campaign.rotation_days, t.Campaign.rotation_scope).where(
-        t.Campaign.id == campaign_id).first()
-    return assignment.Rules(rotation_days=row["rotation_days"], rotation_scope=row["rotation_scope"])
-
-
-async def assignment_problems(task_id: uuid.UUID, shopper_id: uuid.UUID, *, now: dt.datetime | None = None) -> list[str]:
-    """Every rule that giving this task to this shopper would break (empty when allowed)."""
-    row = await Task.select(*_JOB_COLUMNS, Task.campaign.as_alias("campaign_id")).where(Task.id == task_id).first()
-    shoppers = await _shoppers(only=shopper_id)
-    if not shoppers:
-        return ["not an active shopper with a profile"]
-    rules = await _rules_for(row["campaign_id"])
-    past = await _past(shopper_id=shopper_id, exclude_task=task_id)
-    return assignment.violations(shoppers[0], _job(row), past, rules, now=now or _now())
-
-
 async def auto_assign(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID) -> AutoAssignResult:
     campaign = await _campaign_row(actor, campaign_id)
     wave = await _wave_row(actor, campaign_id, wave_id)
     rules = assignment.Rules(rotation_days=campaign["rotation_days"], rotation_scope=campaign["rotation_scope"])
-    open_rows = await Task.select(*_JOB_COLUMNS).where(
-        (Task.wave == wave_id) & (Task.status == TaskStatus.open.value) & (Task.window_end > _now()))
-    jobs = [_job(r) for r in open_rows]
+    open_rows = await Task.select(*eligibility.JOB_COLUMNS).where(
+        (Task.wave == wave_id) & (Task.status == TaskStatus.open.value) & (Task.window_end > moments.now()))
+    jobs = [eligibility.job(r) for r in open_rows]
     margin = dt.timedelta(days=rules.rotation_days + 8)
     start = dt.datetime.combine(wave["starts_on"], dt.time(), dt.timezone.utc) - margin
     end = dt.datetime.combine(wave["ends_on"], dt.time(), dt.timezone.utc) + margin
-    shoppers, past = await _shoppers(), await _past(around=(start, end))
-    now = _now()
+    shoppers, past = await eligibility.shoppers(), await eligibility.past_work(around=(start, end))
+    now = moments.now()
     result = await anyio.to_thread.run_sync(
         lambda: assignment.auto_assign(jobs, shoppers, past, rules, now=now))
     assigned = 0
@@ -416,20 +335,20 @@ async def auto_assign(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID) 
         # The plan was made from work read before this transaction; a claim or a hand assignment may have
         # come since. Every pair is checked again against the work as it is now, before it is written.
         await tasks.lock_shoppers(result.assignments.values())
-        profiles = {s.id: s for s in await _shoppers()}
+        profiles = {s.id: s for s in await eligibility.shoppers()}
         work: dict[str, list[assignment.Past]] = {}
-        for entry in await _past(around=(start, end)):
+        for entry in await eligibility.past_work(around=(start, end)):
             work.setdefault(entry.shopper_id, []).append(entry)
         for job_id, shopper_id in sorted(result.assignments.items()):
             job, shopper = jobs_by_id[job_id], profiles.get(shopper_id)
             mine = work.setdefault(shopper_id, [])
             problems = (["not an active shopper with a profile"] if shopper is None
-                        else assignment.violations(shopper, job, mine, rules, now=_now()))
+                        else assignment.violations(shopper, job, mine, rules, now=moments.now()))
             if problems:
                 lost.append(Unfilled(task_id=uuid.UUID(job_id), reasons=problems))
                 continue
             done = await Task.update({Task.status: TaskStatus.assigned.value, Task.shopper: uuid.UUID(shopper_id),
-                                      Task.updated_at: _now()}).where(
+                                      Task.updated_at: moments.now()}).where(
                 (Task.id == uuid.UUID(job_id)) & (Task.status == TaskStatus.open.value)).returning(Task.id)
             if done:
                 mine.append(assignment.Past(shopper_id=shopper_id, location_id=job.location_id, brand_id=job.brand_id,
@@ -448,33 +367,33 @@ async def auto_assign(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID) 
 
 async def job_board(actor: Actor, page: PageParams, channel: Channel | None) -> Page[TaskSchema]:
     """Open tasks this shopper may claim under every rule, nearest first."""
-    shoppers = await _shoppers(only=actor.user_id)
+    shoppers = await eligibility.shoppers(only=actor.user_id)
     if not shoppers:
         return Page(items=[], total=0, limit=page.limit, offset=page.offset)
     me = shoppers[0]
-    query = Task.select(*tasks._COLUMNS, Task.location.brand.as_alias("brand_id")).where(
-        (Task.status == TaskStatus.open.value) & (Task.window_end > _now()))
+    query = Task.select(*tasks.TASK_COLUMNS, Task.location.brand.as_alias("brand_id")).where(
+        (Task.status == TaskStatus.open.value) & (Task.window_end > moments.now()))
     if channel:
         query = query.where(Task.channel == channel.value)
     rows = await query
-    past = await _past(shopper_id=actor.user_id)
+    past = await eligibility.past_work(shopper_id=actor.user_id)
     rules_cache: dict[Any, assignment.Rules] = {}
     eligible: list[tuple[float, dict[str, Any]]] = []
-    now = _now()
+    now = moments.now()
     for r in rows:
         if r["campaign_id"] not in rules_cache:
-            rules_cache[r["campaign_id"]] = await _rules_for(r["campaign_id"])
+            rules_cache[r["campaign_id"]] = await eligibility.rules_for(r["campaign_id"])
         job = assignment.Job(
             id=str(r["id"]), location_id=str(r["location_id"]), brand_id=str(r["brand_id"]), channel=r["channel"],
-            lat=r["location_lat"], lon=r["location_lon"], window_start=tasks._aware(r["window_start"]),
-            window_end=tasks._aware(r["window_end"]), local_date=_local_date(r["window_start"], r["location_timezone"]),
+            lat=r["location_lat"], lon=r["location_lon"], window_start=moments.aware(r["window_start"]),
+            window_end=moments.aware(r["window_end"]), local_date=moments.local_date(r["window_start"], r["location_timezone"]),
             language=r["language"])
         if assignment.violations(me, job, past, rules_cache[r["campaign_id"]], now=now):
             continue
-        distance = (assignment.distance_km(me.lat, me.lon, r["location_lat"], r["location_lon"])
+        distance = (distance_km(me.lat, me.lon, r["location_lat"], r["location_lon"])
                     if None not in (me.lat, me.lon, r["location_lat"], r["location_lon"]) else math.inf)
         eligible.append((distance, r))
-    eligible.sort(key=lambda pair: (pair[0], tasks._aware(pair[1]["window_start"]), str(pair[1]["id"])))
+    eligible.sort(key=lambda pair: (pair[0], moments.aware(pair[1]["window_start"]), str(pair[1]["id"])))
     chosen = eligible[page.offset:page.offset + page.limit]
     return Page(items=[tasks.to_task(r, distance_km=None if math.isinf(d) else round(d, 2)) for d, r in chosen],
                 total=len(eligible), limit=page.limit, offset=page.offset)
@@ -488,7 +407,7 @@ async def claim(actor: Actor, task_id: uuid.UUID) -> TaskSchema:
         if row["status"] != TaskStatus.open.value:
             raise Conflict("Someone else has this task already.", code="task.not_open")
         await tasks.lock_shoppers([actor.user_id])
-        problems = await assignment_problems(task_id, actor.user_id)
+        problems = await eligibility.assignment_problems(task_id, actor.user_id)
         if problems:
             raise Conflict("You may not take this task.", code="task.not_assignable",
                            errors=[("task_id", p) for p in problems])
@@ -509,11 +428,16 @@ async def claim(actor: Actor, task_id: uuid.UUID) -> TaskSchema:
 async def schedule_retry(actor: Actor, task_id: uuid.UUID) -> uuid.UUID | None:
     """After an unanswered call probe: the next attempt on another day in the same slot, if the rules allow.
 
-    Runs inside the caller's transaction. Returns the new task's id, or None when no retry is due."""
-    # Once per task: a report corrected again looks for no second retry (one planned and since cancelled
-    # included: the planned-probe key holds one attempt n + 1), nor says again that none was possible.
-    if await Task.exists().where(Task.retry_of == task_id) or await recorded("task.retry_not_possible", "task",
-                                                                             task_id):
+    Runs inside the caller's transaction. Returns the retry's id, or None when no retry is due.
+
+    One retry per task: a report corrected again looks for no second one while its retry is planned, under
+    way or done, nor says again that none was possible. A retry the system cancelled because the call was
+    corrected to answered is the task's retry still (the planned-probe key holds one attempt n + 1): when
+    the call is corrected back to unanswered, it is opened again on the next day the slot allows."""
+    retry = await Task.select(Task.id, Task.status).where(Task.retry_of == task_id).first()
+    cancelled_by_system = retry is not None and retry["status"] == TaskStatus.cancelled.value and await recorded(
+        "task.cancelled", "task", retry["id"], by_system=True)
+    if (retry is not None and not cancelled_by_system) or await recorded("task.retry_not_possible", "task", task_id):
         return None
     row = await Task.select(
         Task.id, Task.organisation, Task.location, Task.form_version, Task.channel, Task.window_start, Task.campaign,
@@ -531,20 +455,27 @@ async def schedule_retry(actor: Actor, task_id: uuid.UUID) -> uuid.UUID | None:
     day_type, daypart_key = row["slot_key"].split(":", 1)
     slot = planning.SlotDesign(dayparts=tuple(d for d in design.dayparts if d.key == daypart_key),
                                day_types=(planning.DayType(day_type),), probes_per_slot=1)
-    first = tasks._aware(row["window_start"]) + dt.timedelta(hours=rules.retry_after_hours)
-    day = _local_date(first, row["tz"])
-    if day <= _local_date(row["window_start"], row["tz"]):
+    first = moments.aware(row["window_start"]) + dt.timedelta(hours=rules.retry_after_hours)
+    day = moments.local_date(first, row["tz"])
+    if day <= moments.local_date(row["window_start"], row["tz"]):
         day += dt.timedelta(days=1)
     while day <= wave["ends_on"]:
         probes, _ = planning.plan_wave(slot, day, day, [(str(row["location"]), row["tz"])])
-        if probes and probes[0].window_end > _now():
+        if probes and probes[0].window_end > moments.now():
             probe = probes[0]
+            if retry is not None:  # cancelled when the call was corrected to answered: opened again
+                await tasks.move(None, retry["id"], TaskStatus.cancelled, TaskStatus.open,
+                                 {Task.window_start: probe.window_start, Task.window_end: probe.window_end,
+                                  Task.shopper: None},
+                                 {"reason": "the call it retries was corrected to unanswered",
+                                  "retry_of": str(row["id"])})
+                return retry["id"]
             new_id = uuid7()
             await Task.insert(Task(
                 id=new_id, organisation=row["organisation"], location=row["location"],
                 form_version=row["form_version"], channel=row["channel"], status=TaskStatus.open.value,
                 window_start=probe.window_start, window_end=probe.window_end, created_by=actor.user_id,
-                created_at=_now(), updated_at=_now(), campaign=row["campaign"], wave=row["wave"],
+                created_at=moments.now(), updated_at=moments.now(), campaign=row["campaign"], wave=row["wave"],
                 slot_key=row["slot_key"], probe_index=row["probe_index"], attempt=row["attempt"] + 1,
                 retry_of=row["id"], language=row["language"],
             ))

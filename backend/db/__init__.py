@@ -17,10 +17,11 @@ from backend.db.binding import (
     open_pool,
     writing,
 )
-from backend.db.raw_sql import Session, reading, session
+from backend.db.raw_sql import BulkInsert, Session, reading, session
 from backend.db.sqlite import FieldscoreSQLiteEngine
 
 __all__ = [
+    "BulkInsert",
     "FieldscoreSQLiteEngine",
     "Session",
     "all_tables",

@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
@@ -22,7 +22,7 @@ from backend.db.registry import APP_REGISTRY
 from backend.db.sqlite import FieldscoreSQLiteEngine
 
 
-def create_engine(url: str, *, sqlite_timeout_s: float = 30.0) -> Engine:
+def create_engine(url: str, *, sqlite_timeout_s: float = 30.0) -> Engine[Any]:
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -34,14 +34,14 @@ def create_engine(url: str, *, sqlite_timeout_s: float = 30.0) -> Engine:
     raise ValueError(f"unsupported database URL: {url}")
 
 
-_engine: Engine | None = None
+_engine: Engine[Any] | None = None
 
 
 def all_tables() -> list[type[Table]]:
     return [table for config in APP_REGISTRY.app_configs.values() for table in config.table_classes]
 
 
-def bind(engine: Engine, tables: Iterable[type[Table]] | None = None) -> None:
+def bind(engine: Engine[Any], tables: Iterable[type[Table]] | None = None) -> None:
     """Make every table (and `engine()`) use this engine from now on."""
     global _engine
     _engine = engine
@@ -49,7 +49,7 @@ def bind(engine: Engine, tables: Iterable[type[Table]] | None = None) -> None:
         internals.bind_table(table, engine)
 
 
-def engine() -> Engine:
+def engine() -> Engine[Any]:
     if _engine is None:
         raise RuntimeError("no database engine bound; call backend.db.bind() first")
     return _engine
@@ -63,8 +63,8 @@ def writing() -> AbstractAsyncContextManager[Any]:
     if isinstance(current, FieldscoreSQLiteEngine):
         return current.writing()
     if isinstance(current, SQLiteEngine):
-        return current.transaction(transaction_type=TransactionType.immediate)
-    return current.transaction()
+        return cast(AbstractAsyncContextManager[Any], current.transaction(transaction_type=TransactionType.immediate))
+    return cast(AbstractAsyncContextManager[Any], current.transaction())
 
 
 def is_postgres() -> bool:
@@ -78,13 +78,13 @@ async def _keep_session(connection: Any) -> None:
     transaction is kept."""
 
 
-async def open_pool(current: Engine, *, min_size: int, max_size: int) -> None:
+async def open_pool(current: Engine[Any], *, min_size: int, max_size: int) -> None:
     if isinstance(current, PostgresEngine):
         await current.start_connection_pool(min_size=min(min_size, max_size), max_size=max_size,
                                             reset=_keep_session)
 
 
-async def close_pool(current: Engine) -> None:
+async def close_pool(current: Engine[Any]) -> None:
     if isinstance(current, PostgresEngine):
         await current.close_connection_pool()
     elif isinstance(current, FieldscoreSQLiteEngine):

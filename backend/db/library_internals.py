@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import sqlite3
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 from piccolo.engine.base import Engine
@@ -45,7 +45,8 @@ async def run_on_thread(connection: aiosqlite.Connection, work: Callable[..., T]
     aiosqlite runs every call on its connection's thread; its private `_execute` queues any function
     there, so a statement and its fetch (or a whole write block) cost one hop instead of three.
     """
-    return await connection._execute(work, connection._conn, *args)
+    # aiosqlite does not type _execute; it returns what `work` returns.
+    return cast(T, await connection._execute(work, connection._conn, *args))  # type: ignore[no-untyped-call]
 
 
 def set_daemon(connection: aiosqlite.Connection, daemon: bool) -> None:
@@ -58,7 +59,7 @@ def set_daemon(connection: aiosqlite.Connection, daemon: bool) -> None:
 
 # ---------------------------------------------------------------------- Piccolo
 
-def bind_table(table: type[Table], engine: Engine) -> None:
+def bind_table(table: type[Table], engine: Engine[Any]) -> None:
     """Make a table use `engine` instead of the one Piccolo would find through piccolo_conf."""
     table._meta._db = engine
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from piccolo.engine.postgres import PostgresEngine
@@ -102,3 +103,29 @@ def session() -> Session:
     if transaction is None:
         raise RuntimeError("db.session() is only for use inside db.writing()")
     return Session(transaction.connection, postgres=isinstance(current, PostgresEngine))
+
+
+@dataclass(frozen=True, slots=True)
+class BulkInsert:
+    """A table's columns and their PostgreSQL types, for inserting many rows in one statement. Each
+    domain declares its own (the rows a report's submission adds to audit, tasks, attachments are
+    built by those domains: backend.audit.service.entry_row, backend.attachments.service.link_rows)."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+
+    def sqlite_insert(self, rows: int) -> str:
+        """One statement for `rows` rows. sqlite3 lets go of the GIL around every step of a statement
+        and executemany steps once a row; one statement a table keeps the writer's thread from
+        trading the GIL with the event loop row by row."""
+        names = ", ".join(name for name, _ in self.columns)
+        row = f"({', '.join('?' * len(self.columns))})"
+        return f"INSERT INTO {self.name} ({names}) VALUES {', '.join([row] * rows)}"
+
+    def postgres_insert(self) -> str:
+        """One statement for the whole batch: a column-wise array per column, unnested into rows."""
+        names = ", ".join(name for name, _ in self.columns)
+        values = ", ".join(f"{name}::json" if kind == "json" else name for name, kind in self.columns)
+        arrays = ", ".join(f"${i}::{'text' if kind == 'json' else kind}[]"
+                           for i, (_, kind) in enumerate(self.columns, start=1))
+        return f"INSERT INTO {self.name} ({names}) SELECT {values} FROM unnest({arrays}) AS u({names})"

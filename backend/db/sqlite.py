@@ -7,6 +7,7 @@ Private aiosqlite and Piccolo names are used only through backend.db.library_int
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import fcntl
 import os
@@ -14,7 +15,7 @@ import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
@@ -34,7 +35,7 @@ class _ClosingSQLiteTransaction(SQLiteTransaction):
 
     async def begin(self) -> None:
         try:
-            await super().begin()
+            await super().begin()  # type: ignore[no-untyped-call]  # Piccolo's is untyped
         except BaseException:
             await self.connection.close()
             raise
@@ -293,11 +294,9 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
         """Give the open batch up: roll the transaction back and tell its blocks' owners (none of
         whom has been answered yet: answers wait for the commit)."""
         batch, self._batch = self._batch, None
-        if internals.in_transaction(self._writer):
-            try:
+        if self._writer is not None and internals.in_transaction(self._writer):
+            with contextlib.suppress(Exception):  # already failing; the owners are told below
                 await self._writer.execute("ROLLBACK")
-            except Exception:  # noqa: BLE001 - already failing; the owners are told below
-                pass
         self._settle_file_lock()
         if batch is not None:
             _fail(batch, error)
@@ -349,7 +348,7 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
         if error is not None:
             raise error
         await batch.committed
-        return result
+        return cast(T, result)  # the work's own result (None only when it returned None)
 
     def _drop_batch_if_lost(self, batch: _Batch, error: BaseException) -> None:
         """After a failed block: if SQLite rolled the whole transaction back itself (disk full, I/O
@@ -457,7 +456,7 @@ def _run_block(connection: sqlite3.Connection, file_lock: WriterFileLock, work: 
             connection.execute(f"SAVEPOINT {savepoint}")
         try:
             result = work(connection)
-        except Exception as exc:  # noqa: BLE001 - handed back to the block's owner
+        except Exception as exc:
             error = exc
             if not alone:
                 connection.execute(f"ROLLBACK TO {savepoint}")
@@ -468,7 +467,7 @@ def _run_block(connection: sqlite3.Connection, file_lock: WriterFileLock, work: 
         if commit and not (alone and error is not None):
             try:
                 connection.execute("COMMIT")
-            except Exception as exc:  # noqa: BLE001 - every block of the batch is told
+            except Exception as exc:
                 commit_error = exc
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
@@ -553,10 +552,8 @@ class Checkpointer:
                 if self._stopping.is_set():
                     return
                 self._wake.clear()
-                try:
+                with contextlib.suppress(sqlite3.Error):  # busy or locked: the next commit nudges again
                     connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                except sqlite3.Error:  # busy or locked: the next commit nudges again
-                    pass
                 if self._stopping.wait(self.interval_s):
                     return
         finally:

@@ -46,10 +46,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from api_schemas.forms import (
-    FormDefinition, Integer, MultipleChoice, Nps, Question, Rating, SingleChoice, Text,
+    FormDefinition,
+    Integer,
+    MultipleChoice,
+    Nps,
+    Question,
+    Rating,
+    SingleChoice,
+    Text,
 )
 from backend.forms.conditions import compile_condition, is_blank_text, is_na_answer
-from backend.forms.definition import outline, per_definition, question_type, visibility
+from backend.forms.definition import Visibility, outline, per_definition, question_type, visibility
 from backend.forms.timers import parse_instant, timer_problems
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -192,10 +199,12 @@ def _rules(defn: FormDefinition) -> tuple[tuple[_Rules, ...], frozenset[str]]:
     return tuple(rules), frozenset(r.key for r in rules)
 
 
-def check_answers(defn: FormDefinition, answers: dict[str, Any]) -> list[tuple[str, str]]:
-    """Every problem as (question key, reason), in document order then unknown keys."""
+def check_answers(defn: FormDefinition, answers: dict[str, Any], view: Visibility | None = None
+                  ) -> list[tuple[str, str]]:
+    """Every problem as (question key, reason), in document order then unknown keys. `view`: the
+    answers' visibility when already decided (backend.forms.interpretation)."""
     problems: list[tuple[str, str]] = []
-    view = visibility(defn, answers)
+    view = view if view is not None else visibility(defn, answers)
     shown_keys = view.shown
     rules, known = _rules(defn)
     for rule in rules:

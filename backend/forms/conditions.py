@@ -140,7 +140,7 @@ def value_of(raw: Any) -> Any:
     """Normalise an answer or literal to the evaluator's value kinds (see module docstring)."""
     if raw is None or raw is MISSING:
         return MISSING
-    if isinstance(raw, bool) or isinstance(raw, str):
+    if isinstance(raw, (bool, str)):
         return raw
     if isinstance(raw, (int, float)):
         try:
@@ -395,7 +395,7 @@ def compile_condition(expr: Expr | Mapping[str, Any] | Any) -> Callable[..., boo
     """
     try:
         compiled = _compile(expr, 1)
-    except Exception:  # noqa: BLE001 - whatever it is, the interpreter raises it at the same moment
+    except Exception:
         return lambda answers, self_value=MISSING: is_true(expr, answers, self_value=self_value)
     return lambda answers, self_value=MISSING: compiled(answers, self_value) is True
 

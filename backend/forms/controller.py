@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
-
 from dataclasses import dataclass
+from typing import Annotated
 
 from litestar import Controller, Response, get, post, put
 from litestar.datastructures import UploadFile
-from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, PathParameter, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, PathParameter
 
 from api_schemas.accounts import Role
 from api_schemas.common import Page
@@ -29,6 +28,7 @@ from backend.deps import ActorDep, PageDep
 from backend.errors import InvalidInput
 from backend.forms import service
 from backend.openapi import problems
+from backend.pagination import Search
 
 READERS = (Role.admin, Role.coordinator, Role.manager)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -59,7 +59,7 @@ class FormController(Controller):
         page: PageDep,
         channel: FromQuery[Channel | None] = None,
         organisation_id: FromQuery[uuid.UUID | None] = None,
-        q: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        q: Search = None,
     ) -> Page[Form]:
         return await service.list_forms(actor, page, channel, organisation_id, q)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import threading
@@ -13,8 +14,16 @@ from typing import Any, Final, TypeVar, Union
 import msgspec
 
 from api_schemas.forms import (
-    Band, DefinitionProblem, FormDefinition, MultipleChoice, Question, Rating, Section,
-    SingleChoice, TimerSequence, YesNo,
+    Band,
+    DefinitionProblem,
+    FormDefinition,
+    MultipleChoice,
+    Question,
+    Rating,
+    Section,
+    SingleChoice,
+    TimerSequence,
+    YesNo,
 )
 from backend.forms.conditions import MISSING, check_expr, compile_condition, is_blank_text, iter_nodes
 
@@ -232,7 +241,7 @@ def _band_problems(bands: list[Band], path: str) -> list[DefinitionProblem]:
     ordered = sorted(
         (i for i, b in enumerate(bands) if not (b.min is not None and b.max is not None and b.min >= b.max)),
         key=lambda i: -math.inf if bands[i].min is None else bands[i].min)
-    for earlier, later in zip(ordered, ordered[1:]):
+    for earlier, later in itertools.pairwise(ordered):
         end = math.inf if bands[earlier].max is None else bands[earlier].max
         start = -math.inf if bands[later].min is None else bands[later].min
         if start < end:  # [min, max) intervals: touching is fine, overlapping is ambiguous

@@ -32,7 +32,7 @@ from backend.forms import tables as t
 from backend.forms.answers import check_answers
 from backend.forms.definition import check_definition
 from backend.forms.xlsform import XLSFormError, export_xlsform, read_xlsform
-from backend.pagination import PageParams, contains
+from backend.pagination import PageParams, contains, page_of, paged, scoped_row
 from backend.scoring.engine import score
 
 
@@ -50,13 +50,7 @@ async def _form_row(actor: Actor, form_id: uuid.UUID) -> dict[str, Any]:
     query = t.Form.select(
         t.Form.id, t.Form.name, t.Form.channel, t.Form.organisation.as_alias("organisation_id"), t.Form.created_at
     ).where(t.Form.id == form_id)
-    scope = _visible(actor)
-    if scope is not None:
-        query = query.where(scope)
-    row = await query.first()
-    if row is None:
-        raise NotFound("No such form.", code="form.not_found")
-    return row
+    return await scoped_row(query, _visible(actor), NotFound("No such form.", code="form.not_found"))
 
 
 async def _with_versions(row: dict[str, Any]) -> Form:
@@ -119,18 +113,13 @@ async def list_forms(
     query = t.Form.select(
         t.Form.id, t.Form.name, t.Form.channel, t.Form.organisation.as_alias("organisation_id"), t.Form.created_at
     ).order_by(t.Form.name).order_by(t.Form.id)  # unique last: pages never overlap or skip rows
-    count = t.Form.count()
-    for clause in (
+    rows, total = await paged(query, t.Form.count(), (
         _visible(actor),
         t.Form.channel == channel.value if channel else None,
         t.Form.organisation == organisation_id if organisation_id else None,
         contains(q, t.Form.name) if q else None,
-    ):
-        if clause is not None:
-            query, count = query.where(clause), count.where(clause)
-    rows = await query.limit(page.limit).offset(page.offset)
-    return Page(items=[await _with_versions(r) for r in rows], total=await count, limit=page.limit,
-                offset=page.offset)
+    ), page)
+    return page_of([await _with_versions(r) for r in rows], total, page)
 
 
 async def list_versions(actor: Actor, form_id: uuid.UUID, page: PageParams) -> Page[FormVersion]:

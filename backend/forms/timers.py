@@ -7,7 +7,7 @@ go back; ``menu_left`` at most once and before ``answered``; ``answered`` at mos
 (starting with on); exactly one terminal event, ``ended`` or ``gave_up``, and it is the last;
 ``gave_up`` only when nobody answered. A hold still on at ``ended`` lasts until ``ended``.
 
-Censoring (DESIGN 4.1/4.2): a call nobody answered, or answered only after ``give_up_s``, is
+Censoring (docs/scoring.md): a call nobody answered, or answered only after ``give_up_s``, is
 censored at ``give_up_s``: its time to answer is ``give_up_s`` with ``censored=True`` — never 0
 and never dropped, so survival statistics (Kaplan–Meier) can use it.
 """

@@ -25,9 +25,10 @@ from api_schemas.locations import (
     OrganisationBrandSet,
 )
 from backend.accounts.guards import STAFF, requires_roles, roles
-from backend.locations import service
 from backend.deps import ActorDep, PageDep
+from backend.locations import service
 from backend.openapi import problems
+from backend.pagination import Search
 
 READERS = (Role.admin, Role.coordinator, Role.manager)
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -38,7 +39,6 @@ class LocationsUpload:
     """A CSV or XLSX file, one row per location (see backend.locations.importing for the columns)."""
 
     file: UploadFile
-Search = Annotated[str | None, QueryParameter(max_length=200, description="Case-insensitive substring search.")]
 
 
 class BrandController(Controller):

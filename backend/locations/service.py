@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import uuid
 import zoneinfo
 from typing import Any
@@ -31,7 +32,7 @@ from backend.audit.service import record
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.locations import importing
 from backend.locations import tables as t
-from backend.pagination import PageParams, contains
+from backend.pagination import PageParams, contains, converted_page, scoped_row
 
 
 def _now() -> dt.datetime:
@@ -54,7 +55,7 @@ def check_opening_hours(intervals: list[OpeningInterval]) -> None:
         by_day.setdefault(interval.day.value, []).append((interval.opens, interval.closes, i))
     for spans in by_day.values():
         spans.sort()
-        for (_, closes, _), (opens, _, j) in zip(spans, spans[1:]):
+        for (_, closes, _), (opens, _, j) in itertools.pairwise(spans):
             if opens < closes:
                 problems.append((f"opening_hours[{j}]", "overlaps another interval on the same day"))
     if problems:
@@ -66,7 +67,6 @@ def check_opening_hours(intervals: list[OpeningInterval]) -> None:
 
 async def list_brands(actor: Actor, page: PageParams, q: str | None) -> Page[Brand]:
     query = t.Brand.select(t.Brand.id, t.Brand.name, t.Brand.created_at).order_by(t.Brand.name)
-    count = t.Brand.count()
     clauses = [contains(q, t.Brand.name) if q else None]
     if actor.role == Role.manager:
         clauses.append(
@@ -76,12 +76,7 @@ async def list_brands(actor: Actor, page: PageParams, q: str | None) -> Page[Bra
                 )
             )
         )
-    for clause in clauses:
-        if clause is not None:
-            query, count = query.where(clause), count.where(clause)
-    rows = await query.limit(page.limit).offset(page.offset)
-    return Page(items=[msgspec.convert(r, Brand) for r in rows], total=await count, limit=page.limit,
-                offset=page.offset)
+    return await converted_page(query, t.Brand.count(), clauses, page, Brand)
 
 
 async def get_brand(actor: Actor, brand_id: uuid.UUID) -> Brand:
@@ -243,23 +238,13 @@ async def list_locations(
         clauses.append(t.Location.brand.is_in(related))
     query = t.Location.select(*_LOCATION_COLUMNS).order_by(t.Location.region).order_by(t.Location.name).order_by(
         t.Location.id)  # unique last: pages never overlap or skip rows
-    count = t.Location.count()
-    for clause in clauses:
-        if clause is not None:
-            query, count = query.where(clause), count.where(clause)
-    rows = await query.output(load_json=True).limit(page.limit).offset(page.offset)
-    return Page(items=[msgspec.convert(r, Location) for r in rows], total=await count, limit=page.limit,
-                offset=page.offset)
+    return await converted_page(query, t.Location.count(), clauses, page, Location, load_json=True)
 
 
 async def get_location(actor: Actor, location_id: uuid.UUID) -> Location:
-    query = t.Location.select(*_LOCATION_COLUMNS).where(t.Location.id == location_id)
-    scope = _location_scope(actor)
-    if scope is not None:
-        query = query.where(scope)
-    row = await query.output(load_json=True).first()
-    if row is None:
-        raise NotFound("No such location.", code="location.not_found")
+    row = await scoped_row(t.Location.select(*_LOCATION_COLUMNS).where(t.Location.id == location_id),
+                           _location_scope(actor), NotFound("No such location.", code="location.not_found"),
+                           load_json=True)
     return msgspec.convert(row, Location)
 
 
@@ -304,7 +289,7 @@ async def update_location(actor: Actor, location_id: uuid.UUID, data: LocationUp
         ):
             raise Conflict("A location with this code exists.", code="location.duplicate_code",
                            errors=[("code", "already used")])
-        if "email" in changes and changes["email"]:
+        if changes.get("email"):
             changes["email"] = changes["email"].lower()
         if "opening_hours" in changes:
             changes["opening_hours"] = msgspec.to_builtins(changes["opening_hours"])

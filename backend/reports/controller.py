@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
-from typing import Annotated
-
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api_schemas.accounts import Role
 from api_schemas.common import Page
 from api_schemas.reports import (
-    OutboxExport,
-    OutboxImportResult,
     BulkApprove,
     BulkApproveResult,
+    OutboxExport,
+    OutboxImportResult,
     Report,
     ReportComment,
     ReportCreate,
@@ -32,8 +31,7 @@ from backend.attachments.controller import provide_attachment_store
 from backend.attachments.store import AttachmentStore
 from backend.deps import ActorDep, PageDep, SettingsDep
 from backend.openapi import problems
-from backend.reports import outbox_import, service
-
+from backend.reports import outbox_import, service, submission
 
 # The revision a reviewer looked at: when given and the shopper has edited since, the review is
 # refused (409 report.changed) rather than applied to content nobody reviewed.
@@ -53,7 +51,7 @@ class ReportController(Controller):
         the same id with other content is 409 `report.conflict`, unless it is an edit naming the latest
         revision in `replaces_revision` (200, a new revision; a stale one is 409 `report.stale_revision`).
         A 2xx means it is durably stored."""
-        report, created = await service.submit(actor, data)
+        report, created = await submission.submit(actor, data)
         return Response(report, status_code=201 if created else 200)
 
     @post("/import", operation_id="ImportOutboxFile", opt=roles(*STAFF), status_code=200,

@@ -16,7 +16,7 @@ from backend.attachments import service as attachments
 from backend.attachments.store import AttachmentStore
 from backend.audit.service import record
 from backend.errors import FieldscoreError, InvalidInput, NotFound
-from backend.reports import service
+from backend.reports import submission
 from backend.settings import Settings
 
 
@@ -50,7 +50,7 @@ async def import_outbox(actor: Actor, data: OutboxExport, store: AttachmentStore
     outcomes: list[ImportedReport] = []
     for report in data.reports:
         try:
-            stored, created = await service.submit(as_shopper, report)
+            stored, created = await submission.submit(as_shopper, report)
         except FieldscoreError as exc:
             outcomes.append(ImportedReport(id=report.id, outcome="refused", code=exc.code, detail=str(exc),
                                            errors=exc.errors))

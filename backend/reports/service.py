@@ -1,25 +1,23 @@
-"""Reports service: loss-proof, idempotent submission; validation and scoring; review."""
+"""Reports service: reading reports (as each role may see them), lists, review, revisions and their diff.
+Submission is backend.reports.submission."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
 from api_schemas.accounts import Role
 from api_schemas.common import Page
-from api_schemas.forms import FormDefinition, ScoreResult
+from api_schemas.forms import ScoreResult
 from api_schemas.reports import (
     AnswerChange,
     BulkApprove,
     BulkApproveResult,
     Report,
     ReportComment,
-    ReportCreate,
     ReportDiff,
     ReportExplanation,
     ReportReject,
@@ -31,39 +29,19 @@ from api_schemas.tasks import TaskStatus
 from backend import db
 from backend.accounts.security import Actor
 from backend.analytics import facts as analytics_facts
-from backend.attachments import service as attachments
 from backend.audit.service import record
-from backend.forms.definition import iter_questions
-from backend.reports import evidence, ingest
-from backend.campaigns import service as campaigns
-from backend.errors import Conflict, Forbidden, InvalidInput, NotFound, is_unique_violation
+from backend.errors import Conflict, InvalidInput, NotFound
 from backend.forms import service as forms
-from backend.forms.answers import check_answers
+from backend.forms.definition import iter_questions
 from backend.moments import in_utc
-from backend.pagination import PageParams
+from backend.pagination import PageParams, page_of, paged, scoped_row
 from backend.reports import tables as t
-from backend.scoring.engine import score
+from backend.reports.visibility import report_scope
 from backend.tasks import service as tasks
-from backend.tasks.lifecycle import SUBMITTABLE, can_move
-from backend.tasks.tables import Task
-from backend.ids import uuid7
-
-# A phone's clock may run a little ahead of the server's.
-CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
-
-
-def content_hash(data: ReportCreate) -> str:
-    """What makes two deliveries "the same report": task, times and answers, canonically encoded."""
-    canonical = msgspec.json.encode(
-        {"task_id": str(data.task_id), "started_at": data.started_at.astimezone(dt.timezone.utc).isoformat(),
-         "ended_at": data.ended_at.astimezone(dt.timezone.utc).isoformat(), "answers": data.answers},
-        order="sorted",
-    )
-    return hashlib.sha256(canonical).hexdigest()
 
 
 _COLUMNS = (
@@ -88,7 +66,7 @@ _COLUMNS = (
 
 
 def _to_report(row: dict[str, Any], actor: Actor) -> Report:
-    """A report as `actor` may see it: managers do not see who shopped; shoppers see no scores (DESIGN §2)
+    """A report as `actor` may see it: managers do not see who shopped; shoppers see no scores (docs/architecture.md)
     and no evidence flags (they are the review's, and would teach how checks are passed)."""
     shopper = actor.role == Role.shopper
     return msgspec.convert(
@@ -103,24 +81,9 @@ def _to_report(row: dict[str, Any], actor: Actor) -> Report:
     )
 
 
-def _scope(actor: Actor) -> Any:
-    if actor.role == Role.shopper:
-        return t.Report.shopper == actor.user_id
-    if actor.role == Role.manager:
-        # Only approved reports reach the client.
-        return (t.Report.organisation == actor.organisation_id) & (t.Report.status == ReportStatus.approved.value)
-    return None
-
-
 async def _row(actor: Actor, report_id: uuid.UUID, *columns: Any) -> dict[str, Any]:
-    query = t.Report.select(*(columns or _COLUMNS)).where(t.Report.id == report_id)
-    scope = _scope(actor)
-    if scope is not None:
-        query = query.where(scope)
-    row = await query.output(load_json=True).first()
-    if row is None:
-        raise NotFound("No such report.", code="report.not_found")
-    return row
+    return await scoped_row(t.Report.select(*(columns or _COLUMNS)).where(t.Report.id == report_id), report_scope(actor),
+                            NotFound("No such report.", code="report.not_found"), load_json=True)
 
 
 async def get_report(actor: Actor, report_id: uuid.UUID) -> Report:
@@ -132,274 +95,15 @@ async def list_reports(
     location_id: uuid.UUID | None, task_id: uuid.UUID | None,
 ) -> Page[Report]:
     clauses = [
-        _scope(actor),
+        report_scope(actor),
         t.Report.status == status.value if status else None,
         t.Report.organisation == organisation_id if organisation_id else None,
         t.Report.location == location_id if location_id else None,
         t.Report.task == task_id if task_id else None,
     ]
     query = t.Report.select(*_COLUMNS).order_by(t.Report.submitted_at, ascending=False).order_by(t.Report.id)
-    count = t.Report.count()
-    for clause in clauses:
-        if clause is not None:
-            query, count = query.where(clause), count.where(clause)
-    rows = await query.output(load_json=True).limit(page.limit).offset(page.offset)
-    return Page(items=[_to_report(r, actor) for r in rows], total=await count, limit=page.limit,
-                offset=page.offset)
-
-
-def _timing_problems(data: ReportCreate, window_start: dt.datetime, window_end: dt.datetime,
-                     now: dt.datetime) -> list[tuple[str, str]]:
-    problems = []
-    if data.ended_at <= data.started_at:
-        problems.append(("ended_at", "must be after started_at"))
-    if data.started_at < window_start:
-        problems.append(("started_at", f"before the task window opens ({window_start.isoformat()})"))
-    if data.ended_at > window_end:
-        problems.append(("ended_at", f"after the task window closes ({window_end.isoformat()})"))
-    if data.ended_at > now + CLOCK_SKEW:
-        problems.append(("ended_at", "in the future: a report is submitted after the visit or call ends"))
-    return problems
-
-
-async def submit(actor: Actor, data: ReportCreate) -> tuple[Report, bool]:
-    """Store a report; returns (report, created). The same id with the same content returns the stored one."""
-    in_utc(started_at=data.started_at, ended_at=data.ended_at)  # 422 when either cannot be told in UTC
-    digest = content_hash(data)
-    try:
-        return await _submit_once(actor, data, digest)
-    except Conflict as exc:
-        # PostgreSQL runs submissions concurrently: a duplicate delivery of this very report may have
-        # committed between our first look for the id and our task checks. Looking again sees it and
-        # answers as for any resubmission (200 with the stored report, or 409 when it really differs).
-        if exc.code not in _RACE_CODES:
-            raise
-    except Exception as exc:
-        if not is_unique_violation(exc):
-            raise
-    return await _submit_once(actor, data, digest)
-
-
-_RACE_CODES = frozenset({"task.not_submittable", "report.duplicate_for_task", "task.changed"})
-
-
-async def _current(report_id: uuid.UUID) -> dict[str, Any] | None:
-    async with db.reading() as session:
-        return await session.fetchrow(ingest.CURRENT_SQL, report_id)
-
-
-def _next_revision(actor: Actor, data: ReportCreate, digest: str, existing: dict[str, Any] | None) -> int | None:
-    """The revision this delivery would create, or None when it repeats what is stored."""
-    if existing is None:
-        if data.replaces_revision is not None:
-            raise NotFound("There is no report to edit with this id.", code="report.not_found")
-        return 1
-    resubmits = (existing["status"] == ReportStatus.returned.value and data.replaces_revision == existing["revision"])
-    if existing["shopper"] == actor.user_id and existing["content_hash"] == digest and not resubmits:
-        return None  # a retry of what is stored: nothing to do (a returned report sent back as it was is not)
-    if data.replaces_revision is None or existing["shopper"] != actor.user_id:
-        raise Conflict("A different report with this id exists.", code="report.conflict",
-                       errors=[("id", "already used for other content")])
-    if data.replaces_revision != existing["revision"]:
-        raise Conflict(f"This edit replaces revision {data.replaces_revision}, but the latest is "
-                       f"{existing['revision']}; reload and edit that.", code="report.stale_revision",
-                       errors=[("replaces_revision", f"latest is {existing['revision']}")])
-    if existing["status"] not in (ReportStatus.submitted.value, ReportStatus.returned.value):
-        raise Conflict(f"A report that is {existing['status']} can no longer be edited.", code="report.not_editable")
-    if existing["task"] != data.task_id:
-        raise InvalidInput("An edit cannot move a report to another task.",
-                           errors=[("task_id", "differs from the report's task")])
-    return existing["revision"] + 1
-
-
-class _Changed(Exception):
-    """The report moved between _unchanged and the write (PostgreSQL): the write is rolled back and looked at again."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    """Everything decided before taking the write lock: validated, scored and flagged."""
-
-    revision: int
-    task: dict[str, Any]
-    status: TaskStatus
-    definition: FormDefinition
-    result: ScoreResult
-    flags: list[evidence.Flag]
-
-
-async def _submit_once(actor: Actor, data: ReportCreate, digest: str) -> tuple[Report, bool]:
-    # Validation, scoring and flagging read and compute a lot; done before the write lock, so
-    # writers hold it only for the writes. Under the lock we look again at what they relied on.
-    for _ in range(5):
-        existing, task, previous = await ingest.read(data.id, data.task_id, actor.user_id)
-        revision = _next_revision(actor, data, digest, existing)
-        if revision is None:
-            return await get_report(actor, data.id), False
-        prepared = await _prepare(actor, data, revision, task, previous)
-        if _batched(prepared):
-            new = _new_report(actor, data, digest, prepared)
-            if await ingest.store(new):
-                return _in_hand(new, data), True
-            continue
-        written = False
-        try:
-            async with db.writing():
-                if await _unchanged(data, existing, prepared):
-                    await _write(actor, data, digest, prepared)
-                    written = True
-        except _Changed:
-            pass  # PostgreSQL writes concurrently: the report moved after _unchanged looked; look again
-        if written:
-            return await get_report(actor, data.id), revision == 1
-    raise Conflict("The report or its task kept changing; try again.", code="report.busy")
-
-
-def _batched(p: _Prepared) -> bool:
-    """The common case, a new report that schedules nothing, is written in a batch with others
-    (backend.reports.ingest); edits and unanswered calls (which schedule a retry) take _write."""
-    return p.revision == 1 and p.result.metrics.get("answered") is not False
-
-
-def _new_report(actor: Actor, data: ReportCreate, digest: str, p: _Prepared) -> ingest.NewReport:
-    result, task = p.result, p.task
-    return ingest.NewReport(
-        id=data.id, task_id=data.task_id, task_status=p.status.value, shopper_id=actor.user_id,
-        organisation_id=task["organisation_id"], location_id=task["location_id"],
-        form_version_id=task["form_version_id"], content_hash=digest,
-        answers_json=msgspec.json.encode(data.answers).decode(), started_at=data.started_at.astimezone(dt.timezone.utc),
-        ended_at=data.ended_at.astimezone(dt.timezone.utc), submitted_at=_now(), score_calculated=result.calculated,
-        score_final=result.final, failed=result.failed, detail_json=msgspec.json.encode(result).decode(),
-        flags_json=msgspec.json.encode([{"code": f.code, "reason": f.reason} for f in p.flags]).decode(),
-        flag_count=len(p.flags),
-        links=tuple((q.key, sha) for q, sha in attachments.attachment_answers(p.definition, data.answers)),
-        task_audit_json=msgspec.json.encode({"from": p.status.value, "to": TaskStatus.submitted.value,
-                                             "report_id": str(data.id)}).decode(),
-        report_audit_json=msgspec.json.encode({"task_id": str(data.task_id), "score": result.final,
-                                               "flags": len(p.flags)}).decode(),
-    )
-
-
-def _in_hand(new: ingest.NewReport, data: ReportCreate) -> Report:
-    """The stored report as GET /reports/{id} shows it to its shopper (the only role that submits: no score,
-    no flags), built from what was written."""
-    return Report(
-        id=new.id, task_id=new.task_id, shopper_id=new.shopper_id, organisation_id=new.organisation_id,
-        location_id=new.location_id, form_version_id=new.form_version_id, status=ReportStatus.submitted, revision=1,
-        started_at=new.started_at, ended_at=new.ended_at, submitted_at=new.submitted_at, answers=data.answers,
-        score=None, review_reason=None, flags=[],
-    )
-
-
-async def _unchanged(data: ReportCreate, seen: dict[str, Any] | None, prepared: _Prepared) -> bool:
-    now = await _current(data.id)
-    if (now is None) != (seen is None) or (now is not None and seen is not None and (
-            now["revision"], now["status"], now["content_hash"]) != (seen["revision"], seen["status"],
-                                                                    seen["content_hash"])):
-        return False
-    task = await Task.select(Task.status, Task.shopper).where(Task.id == data.task_id).first()
-    if task is None or task["status"] != prepared.status.value or task["shopper"] != prepared.task["shopper_id"]:
-        return False
-    return prepared.revision > 1 or not await t.Report.exists().where(t.Report.task == data.task_id)
-
-
-async def _prepare(actor: Actor, data: ReportCreate, revision: int, task: dict[str, Any] | None,
-                   previous: dict[str, Any] | None) -> _Prepared:
-    """Check, score and flag a delivery; `task` and `previous` as ingest.read gives them."""
-    if task is None:
-        raise InvalidInput("Unknown task.", errors=[("task_id", "no such task")])
-    if task["shopper_id"] != actor.user_id:
-        raise Forbidden("This task is not assigned to you.", code="task.not_yours")
-    status = TaskStatus(task["status"])
-    if revision == 1:
-        if status not in SUBMITTABLE:
-            raise Conflict(f"A task that is {status.value} takes no report.", code="task.not_submittable")
-        if not can_move(status, TaskStatus.submitted, actor.role):
-            raise Conflict(f"A task that is {status.value} cannot become submitted.", code="task.invalid_transition")
-        if task["has_report"]:
-            raise Conflict("This task already has a report.", code="report.duplicate_for_task",
-                           errors=[("task_id", "already reported")])
-    definition = await forms.published_definition(task["form_version_id"])
-    window_start, window_end = tasks._aware(task["window_start"]), tasks._aware(task["window_end"])
-    problems = _timing_problems(data, window_start, window_end, _now())
-    problems += [(f"answers.{key}", reason) for key, reason in check_answers(definition, data.answers)]
-    problems += [(f"answers.{key}", reason) for key, reason in
-                 await attachments.check_attachment_answers(definition, data.answers, actor.user_id)]
-    if problems:
-        raise InvalidInput(f"The report has {len(problems)} problem(s).", code="report.invalid", errors=problems)
-    result = score(definition, data.answers)
-    flags = await _flags(data, task, previous, definition, window_start, window_end)
-    return _Prepared(revision=revision, task=task, status=status, definition=definition, result=result, flags=flags)
-
-
-async def _write(actor: Actor, data: ReportCreate, digest: str, p: _Prepared) -> None:
-    """Store one prepared revision; inside the caller's write transaction."""
-    now, result, revision, task = _now(), p.result, p.revision, p.task
-    detail = msgspec.to_builtins(result)
-    flags = evidence.with_reused(p.flags, await ingest.reused_attachments(
-        data.id, data.task_id, evidence.attachment_hashes(data.answers)))
-    values = dict(
-        status=ReportStatus.submitted.value, revision=revision, content_hash=digest, answers=data.answers,
-        started_at=data.started_at, ended_at=data.ended_at, submitted_at=now,
-        score_calculated=result.calculated, score_final=result.final, failed=result.failed,
-        score_detail=detail, flags=[{"code": f.code, "reason": f.reason} for f in flags],
-        flag_count=len(flags),
-    )
-    if revision == 1:
-        await t.Report.insert(t.Report(
-            id=data.id, task=data.task_id, shopper=actor.user_id, organisation=task["organisation_id"],
-            location=task["location_id"], form_version=task["form_version_id"], **values))
-    else:
-        previous = await t.Report.select(t.Report.score_final).where(t.Report.id == data.id).first()
-        # A resubmission awaits review: the return's reason and reviewer stay in the audit log and the
-        # comments, not on a report that would look reviewed.
-        values.update(review_reason=None, reviewed_by=None, reviewed_at=None)
-        # Only the revision this edit replaces, still editable: on PostgreSQL a review (or another edit)
-        # may have committed since _unchanged looked, and must not be overwritten.
-        if not await t.Report.update({getattr(t.Report, k): v for k, v in values.items()}).where(
-                (t.Report.id == data.id) & (t.Report.revision == revision - 1)
-                & t.Report.status.is_in([ReportStatus.submitted.value, ReportStatus.returned.value])
-        ).returning(t.Report.id):
-            raise _Changed
-    await t.ReportRevision.insert(t.ReportRevision(
-        id=uuid7(), report=data.id, number=revision, content_hash=digest, answers=data.answers,
-        started_at=data.started_at, ended_at=data.ended_at, submitted_at=now,
-        score_calculated=result.calculated, score_final=result.final, failed=result.failed, score_detail=detail))
-    if revision > 1 or evidence.attachment_hashes(data.answers):
-        await attachments.link_attachments(data.id, p.definition, data.answers)
-    if revision == 1:
-        await tasks.move(actor, data.task_id, p.status, TaskStatus.submitted, detail={"report_id": str(data.id)})
-        await record(actor.user_id, "report.submitted", "report", data.id,
-                     {"task_id": str(data.task_id), "score": result.final, "flags": len(flags)})
-    else:
-        if p.status == TaskStatus.returned:
-            await tasks.move(actor, data.task_id, p.status, TaskStatus.submitted, detail={"report_id": str(data.id)})
-        await record(actor.user_id, "report.revised", "report", data.id,
-                     {"revision": revision, "score_before": previous["score_final"], "score_after": result.final})
-    answered = result.metrics.get("answered")
-    if answered is False:
-        # A call nobody answered, in the first report or corrected to that later: the result (censored) is
-        # kept, and the campaign may call again another day, once.
-        await campaigns.schedule_retry(actor, data.task_id)
-    elif answered is True and revision > 1:
-        # Corrected to say it was answered: a retry scheduled for it and not yet under way is not needed.
-        await campaigns.cancel_retry(data.task_id, data.id, revision)
-
-
-async def _flags(data: ReportCreate, task: dict[str, Any], previous: dict[str, Any] | None,
-                 definition: FormDefinition, window_start: dt.datetime, window_end: dt.datetime) -> list[evidence.Flag]:
-    gps_limit = 300.0 if task["gps_limit_m"] is None else float(task["gps_limit_m"])
-    identical_to = None
-    mine = evidence.comparable_answers(definition, data.answers)
-    if len(mine) >= evidence.MIN_COMPARABLE_ANSWERS and previous is not None:
-        if evidence.comparable_answers(definition, msgspec.json.decode(previous["answers"])) == mine:
-            identical_to = previous["location_name"]
-    ctx = evidence.Context(channel=task["channel"], window_start=window_start, window_end=window_end,
-                           started_at=data.started_at, ended_at=data.ended_at, location_lat=task["location_lat"],
-                           location_lon=task["location_lon"], gps_limit_m=gps_limit)
-    # photo.reused is decided under the write lock (ingest.reused_attachments), where reports sent at
-    # once see each other.
-    return evidence.evidence_flags(definition, data.answers, ctx, identical_to_location=identical_to)
+    rows, total = await paged(query, t.Report.count(), clauses, page, load_json=True)
+    return page_of([_to_report(r, actor) for r in rows], total, page)
 
 
 async def explanation(actor: Actor, report_id: uuid.UUID) -> ReportExplanation:
@@ -505,7 +209,7 @@ async def _revisions(actor: Actor, report_id: uuid.UUID, page: PageParams | None
     ).where(t.ReportRevision.report == report_id).order_by(t.ReportRevision.number).output(load_json=True)
     if page is not None:
         query = query.limit(page.limit).offset(page.offset)
-    shopper = actor.role == Role.shopper  # shoppers see no scores (DESIGN §2)
+    shopper = actor.role == Role.shopper  # shoppers see no scores (docs/architecture.md)
     return [msgspec.convert({**r, "score": None if shopper else {
         "calculated": r["score_calculated"], "final": r["score_final"], "failed": r["failed"]}}, ReportRevision)
         for r in await query]
@@ -542,16 +246,14 @@ async def diff(actor: Actor, report_id: uuid.UUID, from_revision: int | None, to
 async def review_queue(actor: Actor, page: PageParams, organisation_id: uuid.UUID | None,
                        campaign_id: uuid.UUID | None) -> Page[Report]:
     """Submitted reports awaiting review: most flags first, then oldest first."""
-    query = t.Report.select(*_COLUMNS).where(t.Report.status == ReportStatus.submitted.value)
-    count = t.Report.count().where(t.Report.status == ReportStatus.submitted.value)
-    for clause in (t.Report.organisation == organisation_id if organisation_id else None,
-                   t.Report.task.campaign == campaign_id if campaign_id else None):
-        if clause is not None:
-            query, count = query.where(clause), count.where(clause)
-    rows = await (query.order_by(t.Report.flag_count, ascending=False).order_by(t.Report.submitted_at)
-                  .order_by(t.Report.id).output(load_json=True).limit(page.limit).offset(page.offset))
-    return Page(items=[_to_report(r, actor) for r in rows], total=await count, limit=page.limit,
-                offset=page.offset)
+    query = t.Report.select(*_COLUMNS).order_by(t.Report.flag_count, ascending=False).order_by(
+        t.Report.submitted_at).order_by(t.Report.id)
+    rows, total = await paged(query, t.Report.count(), (
+        t.Report.status == ReportStatus.submitted.value,
+        t.Report.organisation == organisation_id if organisation_id else None,
+        t.Report.task.campaign == campaign_id if campaign_id else None,
+    ), page, load_json=True)
+    return page_of([_to_report(r, actor) for r in rows], total, page)
 
 
 async def bulk_approve(actor: Actor, data: BulkApprove) -> BulkApproveResult:

@@ -1,4 +1,4 @@
-"""Score a report's answers against its form definition (DESIGN.md 4.8), with an explanation.
+"""Score a report's answers against its form definition (docs/scoring.md), with an explanation.
 
 Rules
 -----
@@ -11,6 +11,9 @@ Rules
   (rating/nps without ``points`` are unscored); integer/decimal/duration/timer_sequence: the
   points of the band holding the value ([min, max), no band → 0), possible = the largest band
   points; a timer uses its primary time to answer, and a censored call the band of give_up_s.
+  Likewise, when a yes_no tagged ``answered`` says nobody answered, each waiting-time question with a
+  deadline (time_to_answer_s / reply_h / reply_s with a ``max``) is scored at its deadline's band,
+  whatever was entered or left out: a censored time scores the same by timer or by hand.
   text/photo/file/gps/note/timestamp, and any item whose possible is 0, are ``unscored``.
 * Excluded (status na / hidden / unanswered / unscored, contribution 0): N/A answers (0/0), hidden
   questions (their own show-if or any enclosing section's is false), unanswered optional
@@ -47,19 +50,34 @@ first source of a key in document order wins:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from api_schemas.forms import (
-    Band, FormDefinition, MultipleChoice, Nps, Question, Rating, ScoreItem, ScoreResult, Section,
-    SingleChoice, TimerSequence, YesNo,
+    Band,
+    FormDefinition,
+    MultipleChoice,
+    Nps,
+    Question,
+    Rating,
+    ScoreItem,
+    ScoreResult,
+    Section,
+    SingleChoice,
+    TimerSequence,
+    YesNo,
 )
 from backend.forms.answers import shape_checker
 from backend.forms.conditions import is_na_answer
 from backend.forms.definition import (
-    CENSORABLE_METRICS, UNSCORABLE_TYPES, outline, per_definition, question_type, visibility,
+    CENSORABLE_METRICS,
+    UNSCORABLE_TYPES,
+    outline,
+    per_definition,
+    question_type,
 )
-from backend.forms.timers import TimerMetrics, derive, try_derive
+from backend.forms.interpretation import Interpreted, interpret
+from backend.forms.timers import TimerMetrics, derive
 
 _HOURS_METRICS = frozenset({"reply_h", "resolution_h"})
 
@@ -150,6 +168,9 @@ class _Item:
     is_yes_no: bool
     csat_threshold: int | None  # a rating's top two points start here
     hours: bool  # a duration (seconds) feeding an hours metric
+    # A waiting time (a censorable metric with a deadline, not a timer): when the contact was not
+    # answered it is scored at its deadline, as a timer's censored time is scored at give_up_s.
+    censor_at: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,11 +197,12 @@ def _plan(defn: FormDefinition) -> _Plan:
             unscorable=kind in UNSCORABLE_TYPES, possible=_possible(q), shape=shape_checker(q),
             timer=q if isinstance(q, TimerSequence) else None, earned=_earner(q), tag=tag,
             is_yes_no=isinstance(q, YesNo), csat_threshold=q.max - 1 if isinstance(q, Rating) else None,
-            hours=hours,
+            hours=hours, censor_at=None,
         ))
         deadline = getattr(q, "max", None)
         if tag in CENSORABLE_METRICS and not isinstance(q, TimerSequence) and deadline is not None:
             censored.append((tag, float(deadline) / 3600 if hours else float(deadline)))
+            items[-1] = replace(items[-1], censor_at=float(deadline))
     counter = iter(range(len(items)))
 
     def tree(section_items: list[Any]) -> tuple[Any, ...]:
@@ -243,16 +265,34 @@ def _metrics(plan: _Plan, shown: Mapping[str, bool], valid: Mapping[str, Any],
             if tag in CENSORABLE_METRICS:
                 metrics[f"{tag}_censored"] = False
     if explicit_answered is False:
-        # Nobody answered: the waiting time is the deadline, censored (DESIGN 1: never dropped).
+        # Nobody answered: the waiting time is the deadline, censored (docs/scoring.md: censored, never dropped).
         for tag, deadline in plan.censored:
             metrics[tag] = deadline
             metrics[f"{tag}_censored"] = True
     return metrics
 
 
-def score(defn: FormDefinition, answers: Mapping[str, Any]) -> ScoreResult:
-    """The calculated and final score, failure, per-item explanation and metrics of a report."""
-    shown_keys = visibility(defn, answers).shown
+def _nobody_answered(plan: _Plan, shown: Mapping[str, bool], answers: Mapping[str, Any],
+                     reading: Interpreted) -> bool:
+    """Whether the report says nobody answered: its first source of `answered` (as in the metrics, a
+    shown, valid timer or yes/no tagged answered, in document order) is a yes/no saying no."""
+    for it in plan.items:
+        if not shown.get(it.key, False):
+            continue
+        value = answers.get(it.key)
+        if it.timer is not None and value is not None and not is_na_answer(value) \
+                and reading.timer(it.key) is not None:
+            return False  # a timer says whether it was answered itself
+        if it.tag == "answered" and it.is_yes_no and isinstance(value, bool):
+            return value is False
+    return False
+
+
+def score(defn: FormDefinition, answers: Mapping[str, Any], reading: Interpreted | None = None) -> ScoreResult:
+    """The calculated and final score, failure, per-item explanation and metrics of a report.
+    `reading`: the answers as already interpreted (visibility, timers), else interpreted here."""
+    reading = reading if reading is not None else interpret(defn, answers)
+    shown_keys = reading.view.shown
     plan = _plan(defn)
     items: list[ScoreItem] = []
     # Per question, by its index in plan.items: its fraction, or None when excluded.
@@ -260,8 +300,11 @@ def score(defn: FormDefinition, answers: Mapping[str, Any]) -> ScoreResult:
     valid: dict[str, Any] = {}
     timers: dict[int, TimerMetrics] = {}
     failed = False
+    nobody_answered = _nobody_answered(plan, shown_keys, answers, reading)
     for index, it in enumerate(plan.items):
         value = answers.get(it.key)
+        if nobody_answered and it.censor_at is not None and not is_na_answer(value):
+            value = it.censor_at  # censored at the deadline, whatever was entered (docs/scoring.md)
         fraction: float | None = None
         earned = possible = 0.0
         critical_failed = False
@@ -276,7 +319,7 @@ def score(defn: FormDefinition, answers: Mapping[str, Any]) -> ScoreResult:
             if value is None:
                 ok = False
             elif it.timer is not None:
-                timer = try_derive(value, give_up_s=it.timer.give_up_s, clock_start=it.timer.clock_start)
+                timer = reading.timer(it.key)
                 ok = timer is not None
             else:
                 ok = not it.shape(value)

@@ -30,6 +30,9 @@ TRANSITIONS: dict[tuple[S, S], frozenset[Role]] = {
     (S.open, S.cancelled): _STAFF,
     (S.assigned, S.cancelled): _STAFF,
     (S.accepted, S.cancelled): _STAFF,
+    # A retry the system cancelled (its call was corrected to answered) is opened again by the system
+    # when the call is corrected back to unanswered.
+    (S.cancelled, S.open): _SYSTEM,
 }
 
 SUBMITTABLE = frozenset({S.assigned, S.accepted, S.returned})

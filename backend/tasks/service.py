@@ -14,32 +14,25 @@ from api_schemas.accounts import Role
 from api_schemas.common import Page
 from api_schemas.forms import Channel, FormStatus, FormVersion
 from api_schemas.tasks import Task, TaskAssign, TaskCreate, TaskStatus
-from backend import db
+from backend import db, moments
 from backend.accounts.security import Actor
 from backend.accounts.tables import Organisation, User
-from backend.audit.service import record
+from backend.audit.service import entry_row, record
+from backend.campaigns import eligibility
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.forms import service as forms
 from backend.forms.tables import FormVersion as FormVersionRow
+from backend.ids import uuid7
 from backend.locations.tables import Location, OrganisationBrand
 from backend.moments import in_utc
-from backend.pagination import PageParams
+from backend.pagination import PageParams, page_of, paged, scoped_row
 from backend.tasks import tables as t
 from backend.tasks.lifecycle import can_move
-from backend.ids import uuid7
 
 MAX_WINDOW = dt.timedelta(days=366)
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-
-
-_COLUMNS = (
+TASK_COLUMNS = (
     t.Task.id,
     t.Task.organisation.as_alias("organisation_id"),
     t.Task.form_version.as_alias("form_version_id"),
@@ -70,7 +63,7 @@ _COLUMNS = (
 
 def to_task(row: dict[str, Any], *, hide_shopper: bool = False, distance_km: float | None = None) -> Task:
     zone = zoneinfo.ZoneInfo(row["location_timezone"])
-    start, end = _aware(row["window_start"]), _aware(row["window_end"])
+    start, end = moments.aware(row["window_start"]), moments.aware(row["window_end"])
     location = {k.removeprefix("location_"): v for k, v in row.items() if k.startswith("location_")}
     location["id"] = location.pop("id")
     return msgspec.convert(
@@ -98,14 +91,8 @@ def _scope(actor: Actor) -> Any:
 
 
 async def task_row(actor: Actor, task_id: uuid.UUID) -> dict[str, Any]:
-    query = t.Task.select(*_COLUMNS).where(t.Task.id == task_id)
-    scope = _scope(actor)
-    if scope is not None:
-        query = query.where(scope)
-    row = await query.first()
-    if row is None:
-        raise NotFound("No such task.", code="task.not_found")
-    return row
+    return await scoped_row(t.Task.select(*TASK_COLUMNS).where(t.Task.id == task_id), _scope(actor),
+                            NotFound("No such task.", code="task.not_found"))
 
 
 async def get_task(actor: Actor, task_id: uuid.UUID) -> Task:
@@ -138,15 +125,10 @@ async def list_tasks(
         t.Task.window_start <= window_to if window_to else None,
         t.Task.wave == wave_id if wave_id else None,
     ]
-    query = t.Task.select(*_COLUMNS).order_by(t.Task.window_start).order_by(t.Task.id)
-    count = t.Task.count()
-    for clause in clauses:
-        if clause is not None:
-            query, count = query.where(clause), count.where(clause)
-    rows = await query.limit(page.limit).offset(page.offset)
+    query = t.Task.select(*TASK_COLUMNS).order_by(t.Task.window_start).order_by(t.Task.id)
+    rows, total = await paged(query, t.Task.count(), clauses, page)
     hide = actor.role == Role.manager
-    return Page(items=[to_task(r, hide_shopper=hide) for r in rows], total=await count, limit=page.limit,
-                offset=page.offset)
+    return page_of([to_task(r, hide_shopper=hide) for r in rows], total, page)
 
 
 async def _check_shopper(shopper_id: uuid.UUID) -> None:
@@ -204,7 +186,7 @@ async def create_task(actor: Actor, data: TaskCreate, *, as_of: dt.datetime | No
             id=task_id, organisation=data.organisation_id, location=data.location_id,
             form_version=data.form_version_id, channel=data.channel.value, status=status.value,
             shopper=data.shopper_id, window_start=start, window_end=end, created_by=actor.user_id,
-            created_at=_now(), updated_at=_now(),
+            created_at=moments.now(), updated_at=moments.now(),
         ))
         if data.shopper_id:
             await _check_rules(task_id, data.shopper_id, now=as_of)
@@ -230,7 +212,7 @@ async def move(actor: Actor | None, task_id: uuid.UUID, current: TaskStatus, tar
     guard = (t.Task.id == task_id) & (t.Task.status == current.value)
     if shopper_was is not _ANYONE:
         guard &= t.Task.shopper.is_null() if shopper_was is None else t.Task.shopper == shopper_was
-    updated = await t.Task.update({t.Task.status: target.value, t.Task.updated_at: _now(), **(values or {})}).where(
+    updated = await t.Task.update({t.Task.status: target.value, t.Task.updated_at: moments.now(), **(values or {})}).where(
         guard).returning(t.Task.id)
     if not updated:
         raise Conflict("The task changed meanwhile; reload it.", code="task.changed")
@@ -238,11 +220,27 @@ async def move(actor: Actor | None, task_id: uuid.UUID, current: TaskStatus, tar
                  {"from": current.value, "to": target.value, **(detail or {})})
 
 
+# A batch of first reports moves its tasks to submitted in hand-written SQL (backend.reports.storage):
+# the same transition `move` makes, each task's status as the batch's re-check found it.
+SUBMIT_SQLITE = "UPDATE task SET status = 'submitted', updated_at = ? WHERE id IN ({})"
+SUBMIT_POSTGRES = """
+    UPDATE task SET status = 'submitted', updated_at = $1
+    FROM unnest($2::uuid[], $3::text[]) AS u(id, status) WHERE task.id = u.id AND task.status = u.status
+"""
+
+
+def submitted_entry(shopper_id: uuid.UUID, task_id: uuid.UUID, current: str, report_id: uuid.UUID,
+                    at: dt.datetime) -> tuple[Any, ...]:
+    """The audit row of a batch's task move, as `move` records it (audit.ENTRY_ROWS' columns)."""
+    return entry_row(shopper_id, "task.submitted", "task", task_id,
+                     {"from": current, "to": TaskStatus.submitted.value, "report_id": str(report_id)}, at)
+
+
 async def assign(actor: Actor, task_id: uuid.UUID, data: TaskAssign) -> Task:
     async with db.writing():
         row = await task_row(actor, task_id)
         current = TaskStatus(row["status"])
-        if _aware(row["window_end"]) <= _now():
+        if moments.aware(row["window_end"]) <= moments.now():
             raise Conflict("The task's window has passed.", code="task.window_passed")
         await _check_shopper(data.shopper_id)
         await _check_rules(task_id, data.shopper_id)
@@ -266,10 +264,8 @@ async def lock_shoppers(shopper_ids: Iterable[uuid.UUID | str]) -> None:
 
 
 async def _check_rules(task_id: uuid.UUID, shopper_id: uuid.UUID, now: dt.datetime | None = None) -> None:
-    from backend.campaigns.service import assignment_problems  # campaigns builds on tasks
-
     await lock_shoppers([shopper_id])
-    problems = await assignment_problems(task_id, shopper_id, now=now)
+    problems = await eligibility.assignment_problems(task_id, shopper_id, now=now)
     if problems:
         raise Conflict("This shopper may not take this task.", code="task.not_assignable",
                        errors=[("shopper_id", p) for p in problems])
@@ -285,7 +281,7 @@ LATE_REPORT_GRACE = dt.timedelta(hours=24)
 async def expire_overdue(actor: Actor | None = None) -> int:
     """Tasks whose window has passed without a report become expired (a system transition, audited):
     open ones at once, those with a shopper LATE_REPORT_GRACE after the window."""
-    now = _now()
+    now = moments.now()
     with_shopper = [s.value for s in EXPIRABLE if s != TaskStatus.open]
     async with db.writing():
         expired = await t.Task.update({t.Task.status: TaskStatus.expired.value, t.Task.updated_at: now}).where(

@@ -19,7 +19,7 @@ from backend.attachments import store as store_module
 from backend.attachments.store import LocalDirectoryStore
 from backend.settings import Settings
 from tests import attachment_samples as samples
-from tests.api.test_end_to_end import make_task, publish_form, report_body
+from tests.builders import make_task, publish_form, report_body
 from tests.conftest import with_replaced
 from tests.world import World, build_world
 

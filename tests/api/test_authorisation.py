@@ -16,7 +16,7 @@ from backend.accounts.guards import PUBLIC, requires_roles
 from backend.accounts.security import new_token
 from backend.accounts.tables import AccessToken
 from tests.api.forms_fixture import SMALL_CALL_FORM
-from tests.api.test_end_to_end import make_task, publish_form, report_body
+from tests.builders import make_task, publish_form, report_body
 from tests.world import World, bearer, build_world, new_id, other_organisation_location
 
 UTC = dt.timezone.utc

@@ -15,8 +15,8 @@ from backend import db
 from backend.accounts import throttle
 from backend.app import create_app
 from tests.api.forms_fixture import SMALL_CALL_FORM
-from tests.api.test_campaigns import campaign
-from tests.api.test_end_to_end import publish_form
+from tests.builders import campaign
+from tests.builders import publish_form
 from tests.world import PASSWORD, World, build_world
 
 UTC = dt.timezone.utc

@@ -9,13 +9,10 @@ import zoneinfo
 
 import pytest
 
-from tests.api.test_end_to_end import make_task, publish_form, report_body
+from tests.builders import ALL_DAYS, DAYPARTS, campaign, make_task, publish_form, report_body
 from tests.world import World, add_shoppers, build_world, new_id
 
 UTC = dt.timezone.utc
-DAYPARTS = [{"key": "morning", "start_hour": 8, "end_hour": 12}, {"key": "afternoon", "start_hour": 12, "end_hour": 17},
-            {"key": "evening", "start_hour": 17, "end_hour": 21}, {"key": "night", "start_hour": 21, "end_hour": 8}]
-ALL_DAYS = ["weekday", "saturday", "sunday"]
 
 TIMER_FORM = {
     "title": {"en": "Reachability"},
@@ -24,16 +21,6 @@ TIMER_FORM = {
          "bands": [{"min": 0, "max": 20, "points": 1}, {"min": 20, "points": 0}]},
     ]}],
 }
-
-
-async def campaign(w: World, version_id: str, *, design=None, locations=None, **extra) -> dict:
-    return await w.ok("coordinator", "POST", "/campaigns", json={
-        "organisation_id": w.organisation_id, "name": "Hotline 2027",
-        "location_ids": locations or [w.own_location_id, w.competitor_location_id],
-        "forms": {"call": version_id},
-        "slot_designs": {"call": design or {"dayparts": DAYPARTS, "day_types": ALL_DAYS, "probes_per_slot": 1}},
-        **extra,
-    })
 
 
 async def test_generation_covers_every_slot_once_and_is_idempotent(client):
@@ -293,7 +280,7 @@ async def test_a_report_arriving_after_the_window_is_accepted_within_the_grace_w
 @pytest.mark.parametrize("database", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 async def test_two_hand_assignments_at_once_cannot_both_pass_a_capacity_check(client, monkeypatch):
     """PostgreSQL runs the two at once: each checked the shopper's work before the other's was written."""
-    from backend.campaigns import service as campaigns_service
+    from backend.campaigns import eligibility
 
     w = await build_world(client)
     (s1,) = await add_shoppers(w, 1, capacity_per_day=1, capacity_per_week=5)
@@ -305,14 +292,14 @@ async def test_two_hand_assignments_at_once_cannot_both_pass_a_capacity_check(cl
     for t in tasks:  # two tasks at different locations on one local day
         day.setdefault(t["window_start_local"][:10], {})[t["location"]["id"]] = t["id"]
     pair = next(list(by_location.values()) for by_location in day.values() if len(by_location) == 2)
-    original = campaigns_service.assignment_problems
+    original = eligibility.assignment_problems
 
     async def slow_check(*args, **kwargs):
         problems = await original(*args, **kwargs)
         await asyncio.sleep(0.3)  # the other assignment checks meanwhile
         return problems
 
-    monkeypatch.setattr(campaigns_service, "assignment_problems", slow_check)
+    monkeypatch.setattr(eligibility, "assignment_problems", slow_check)
     responses = await asyncio.gather(*(w.call(who, "POST", f"/tasks/{task_id}/assign",
                                               json={"shopper_id": w.users[s1]["id"]})
                                        for who, task_id in zip(("coordinator", "admin"), pair)))
@@ -417,11 +404,17 @@ async def test_a_report_corrected_to_answered_cancels_the_retry_nobody_has_under
     assert entry["actor_id"] is None  # the system, not the shopper who corrected the report
     assert entry["detail"]["from"] == "assigned" and entry["detail"]["retry_of"] == current["id"]
     assert entry["detail"]["report_id"] == report["id"] and "answered" in entry["detail"]["reason"]
-    # Once per task: corrected back to unanswered, it is not retried a second time (nor does it fail).
+    # Corrected back to unanswered: the call gets its retry again (the same task, opened again for a
+    # later day of the slot, without a shopper), audited as the system's.
     await _return(w, report)
     await w.ok(s1, "POST", "/reports", status=200, json={**unanswered, "replaces_revision": 2})
-    assert [t["status"] for t in _retries((await w.ok("coordinator", "GET", "/tasks", params=all_tasks))["items"],
-                                          current)] == ["cancelled"]
+    (again,) = _retries((await w.ok("coordinator", "GET", "/tasks", params=all_tasks))["items"], current)
+    assert (again["id"], again["status"], again["shopper_id"]) == (retry["id"], "open", None)
+    assert dt.datetime.fromisoformat(again["window_start"]).date() > dt.datetime.fromisoformat(
+        current["window_start"]).date()
+    (reopened,) = (await w.ok("coordinator", "GET", "/audit", params={"entity_id": retry["id"],
+                                                                      "action": "task.open"}))["items"]
+    assert reopened["actor_id"] is None and reopened["detail"]["from"] == "cancelled"
 
 
 async def test_a_correction_to_answered_leaves_a_retry_already_under_way(client):

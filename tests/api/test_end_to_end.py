@@ -8,32 +8,10 @@ import datetime as dt
 import pytest
 
 from tests.api.forms_fixture import SMALL_CALL_FORM, answers
-from tests.world import World, add_shoppers, build_world, new_id
+from tests.builders import make_task, publish_form, report_body  # noqa: F401 - also for branches in flight
+from tests.world import add_shoppers, build_world
 
 UTC = dt.timezone.utc
-
-
-async def publish_form(w: World) -> str:
-    form = await w.ok("coordinator", "POST", "/forms", json={"name": "Quick call", "channel": "call",
-                                                             "definition": SMALL_CALL_FORM})
-    version = await w.ok("coordinator", "POST", f"/forms/{form['id']}/publish", status=200)
-    assert version["status"] == "published" and version["number"] == 1
-    return version["id"]
-
-
-async def make_task(w: World, version_id: str, location_id: str, shopper: str = "shopper") -> dict:
-    now = dt.datetime.now(UTC)
-    return await w.ok("coordinator", "POST", "/tasks", json={
-        "organisation_id": w.organisation_id, "location_id": location_id, "form_version_id": version_id,
-        "channel": "call", "window_start": (now - dt.timedelta(hours=3)).isoformat(),
-        "window_end": (now + dt.timedelta(hours=3)).isoformat(), "shopper_id": w.users[shopper]["id"],
-    })
-
-
-def report_body(task: dict, **kw) -> dict:
-    now = dt.datetime.now(UTC)
-    return {"id": new_id(), "task_id": task["id"], "started_at": (now - dt.timedelta(minutes=20)).isoformat(),
-            "ended_at": (now - dt.timedelta(minutes=15)).isoformat(), "answers": answers(**kw)}
 
 
 async def test_foundation_path(client):

@@ -1,4 +1,4 @@
-"""New reports go through the batched writer (backend.reports.ingest): what it stores and answers must be
+"""New reports go through the batched writer (backend.reports.storage): what it stores and answers must be
 what the Piccolo path stores and GET shows, whatever else is in the same batch."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import pytest
 
 from backend import db
 from backend.db.raw_sql import numbered as numbered_placeholders
-from backend.reports import ingest
+from backend.reports import storage
 from tests.api.forms_fixture import answers
-from tests.api.test_end_to_end import make_task, publish_form, report_body
-from tests.api.test_resilience import insert_assigned_tasks
+from tests.builders import make_task, publish_form, report_body
+from tests.builders import insert_assigned_tasks
 from tests.world import add_shoppers, build_world
 
 UTC = dt.timezone.utc
@@ -97,19 +97,18 @@ async def test_a_report_that_cannot_be_written_fails_alone(client):
     tasks = [{"id": str(t["id"])} for t in await insert_assigned_tasks(w, version_id, ["shopper"], 3)]
     now = dt.datetime.now(UTC)
 
-    def new(task: dict, organisation_id: str) -> ingest.NewReport:
-        return ingest.NewReport(
+    def new(task: dict, organisation_id: str) -> storage.NewReport:
+        return storage.NewReport(
             id=uuid.uuid4(), task_id=uuid.UUID(task["id"]), task_status="assigned",
             shopper_id=uuid.UUID(w.users["shopper"]["id"]), organisation_id=uuid.UUID(organisation_id),
             location_id=uuid.UUID(w.own_location_id), form_version_id=uuid.UUID(version_id), content_hash="0" * 64,
             answers_json=msgspec.json.encode(answers()).decode(), started_at=now - dt.timedelta(minutes=9),
             ended_at=now - dt.timedelta(minutes=4), submitted_at=now, score_calculated=90.0, score_final=90.0,
-            failed=False, detail_json="{}", flags_json="[]", flag_count=0, links=(), task_audit_json="{}",
-            report_audit_json="{}")
+            failed=False, detail_json="{}", flags_json="[]", flag_count=0, links=())
 
     good_a, bad, good_b = new(tasks[0], w.organisation_id), new(tasks[1], str(uuid.uuid4())), new(tasks[2],
                                                                                                w.organisation_id)
-    results = await asyncio.gather(*(ingest.store(r) for r in (good_a, bad, good_b)), return_exceptions=True)
+    results = await asyncio.gather(*(storage.store(r) for r in (good_a, bad, good_b)), return_exceptions=True)
     assert results[0] is True and results[2] is True
     assert isinstance(results[1], Exception)
     listed = await w.ok("coordinator", "GET", "/reports")
@@ -122,14 +121,13 @@ async def test_a_task_that_changed_is_answered_changed(client):
     version_id = await publish_form(w)
     task = await make_task(w, version_id, w.own_location_id)
     now = dt.datetime.now(UTC)
-    report = ingest.NewReport(
+    report = storage.NewReport(
         id=uuid.uuid4(), task_id=uuid.UUID(task["id"]), task_status="accepted",  # it is "assigned"
         shopper_id=uuid.UUID(w.users["shopper"]["id"]), organisation_id=uuid.UUID(w.organisation_id),
         location_id=uuid.UUID(w.own_location_id), form_version_id=uuid.UUID(version_id), content_hash="0" * 64,
         answers_json="{}", started_at=now, ended_at=now, submitted_at=now, score_calculated=None, score_final=None,
-        failed=False, detail_json="{}", flags_json="[]", flag_count=0, links=(), task_audit_json="{}",
-        report_audit_json="{}")
-    assert await ingest.store(report) is False
+        failed=False, detail_json="{}", flags_json="[]", flag_count=0, links=())
+    assert await storage.store(report) is False
     assert (await w.ok("coordinator", "GET", "/reports"))["total"] == 0
 
 
@@ -159,7 +157,7 @@ async def test_hot_path_reads_see_every_commit(client):
 
 async def test_batched_and_single_writes_store_the_same(client, monkeypatch):
     """The batch writer's hand-written SQL and the Piccolo path write the same rows for the same report."""
-    from backend.reports import service
+    from backend.reports import submission
     from backend.reports.tables import Report, ReportRevision
     from backend.audit.tables import AuditEntry
 
@@ -169,7 +167,7 @@ async def test_batched_and_single_writes_store_the_same(client, monkeypatch):
     first = report_body({"id": str(tasks[0]["id"])}, answer_s=42, friendliness=2)
     bodies = [first, {**first, "id": str(uuid.uuid4()), "task_id": str(tasks[1]["id"])}]
     await w.ok("shopper", "POST", "/reports", json=bodies[0], status=201)
-    monkeypatch.setattr(service, "_batched", lambda prepared: False)
+    monkeypatch.setattr(submission, "batched", lambda revision: False)
     await w.ok("shopper", "POST", "/reports", json=bodies[1], status=201)
 
     async def stored(body: dict) -> tuple:
@@ -190,14 +188,13 @@ async def test_batched_and_single_writes_store_the_same(client, monkeypatch):
     assert await stored(bodies[0]) == await stored(bodies[1])
 
 
-def _bare_report() -> ingest.NewReport:
+def _bare_report() -> storage.NewReport:
     now = dt.datetime.now(UTC)
-    return ingest.NewReport(
+    return storage.NewReport(
         id=uuid.uuid4(), task_id=uuid.uuid4(), task_status="assigned", shopper_id=uuid.uuid4(),
         organisation_id=uuid.uuid4(), location_id=uuid.uuid4(), form_version_id=uuid.uuid4(), content_hash="0" * 64,
         answers_json="{}", started_at=now, ended_at=now, submitted_at=now, score_calculated=None, score_final=None,
-        failed=False, detail_json="{}", flags_json="[]", flag_count=0, links=(), task_audit_json="{}",
-        report_audit_json="{}")
+        failed=False, detail_json="{}", flags_json="[]", flag_count=0, links=())
 
 
 async def test_reports_arriving_while_a_batch_waits_for_its_write_turn_join_it(monkeypatch):
@@ -211,8 +208,8 @@ async def test_reports_arriving_while_a_batch_waits_for_its_write_turn_join_it(m
         written.append([r.id for r in reports])
         return [True] * len(reports)
 
-    monkeypatch.setattr(ingest, "_write_batch", write_batch)
-    writer = ingest._Writer()
+    monkeypatch.setattr(storage, "_write_batch", write_batch)
+    writer = storage._Writer()
     reports = [_bare_report() for _ in range(5)]
     first = asyncio.create_task(writer.store(reports[0]))
     await asyncio.sleep(0.01)  # its drain has begun and waits for the turn
@@ -237,8 +234,8 @@ async def test_a_batch_that_fails_before_taking_its_reports_still_answers_each(m
             raise ValueError("this one is broken")
         return [True]
 
-    monkeypatch.setattr(ingest, "_write_batch", write_batch)
-    writer = ingest._Writer()
+    monkeypatch.setattr(storage, "_write_batch", write_batch)
+    writer = storage._Writer()
     reports = [_bare_report() for _ in range(3)]
     reports[1] = dataclasses.replace(reports[1], flag_count=1)
     outcomes = await asyncio.wait_for(

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.api.forms_fixture import SMALL_CALL_FORM
-from tests.api.test_campaigns import campaign
-from tests.api.test_end_to_end import publish_form
+from tests.builders import campaign
+from tests.builders import publish_form
 from tests.world import build_world
 
 

@@ -44,7 +44,7 @@ from schemathesis.specs.openapi.checks import (
 from backend import db
 from backend.app import create_app
 from backend.settings import Settings
-from tests.api.test_end_to_end import make_task, publish_form, report_body
+from tests.builders import make_task, publish_form, report_body
 from tests.conftest import PG_ADMIN_DSN, _pg_base, _pg_execute
 from tests.world import PASSWORD, build_world
 

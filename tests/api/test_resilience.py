@@ -10,94 +10,25 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import random
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from backend import db
 from backend.audit.tables import AuditEntry
 from backend.reports.tables import Report
 from backend.tasks.tables import Task
-from tests.api.test_end_to_end import publish_form
-from tests.world import World, add_shoppers, bearer, build_world
+from tests.builders import (  # noqa: F401 - also for branches in flight
+    aware, content_problems, insert_assigned_tasks, intended_report, publish_form, stored_reports,
+)
+from tests.world import add_shoppers, bearer, build_world
 
 UTC = dt.timezone.utc
 SUBMISSIONS = 1_000
 NEVER_SUBMITTED = 25
 CONCURRENCY = 20
 MAX_ATTEMPTS = 40
-
-
-# --- set-up shared with test_crash ---------------------------------------------------------------
-
-
-async def insert_assigned_tasks(w: World, version_id: str, shoppers: list[str], n: int) -> list[dict[str, Any]]:
-    """n call tasks assigned round-robin to `shoppers`, inserted directly (the API is too slow for
-    a thousand); their window spans the last and next six hours."""
-    now = dt.datetime.now(UTC)
-    locations = [w.own_location_id, w.competitor_location_id]
-    tasks = [
-        {"id": uuid.uuid4(), "shopper": shoppers[i % len(shoppers)], "location": locations[i % 2]}
-        for i in range(n)
-    ]
-    rows = [
-        Task(id=task["id"], organisation=uuid.UUID(w.organisation_id), location=uuid.UUID(task["location"]),
-             form_version=uuid.UUID(version_id), channel="call", status="assigned",
-             shopper=uuid.UUID(w.users[task["shopper"]]["id"]), window_start=now - dt.timedelta(hours=6),
-             window_end=now + dt.timedelta(hours=6), created_by=uuid.UUID(w.users["coordinator"]["id"]),
-             created_at=now, updated_at=now)
-        for task in tasks
-    ]
-    async with db.writing():
-        for start in range(0, len(rows), 100):
-            await Task.insert(*rows[start:start + 100])
-    return tasks
-
-
-def intended_report(task: dict[str, Any], rng: random.Random) -> dict[str, Any]:
-    """A valid report body with varied content, as the phone would build it (millisecond times)."""
-    now = dt.datetime.now(UTC).replace(microsecond=0)
-    started = now - dt.timedelta(minutes=rng.randint(30, 300), milliseconds=rng.randint(0, 999))
-    ended = started + dt.timedelta(seconds=rng.randint(30, 1200), milliseconds=rng.randint(1, 999))
-    answers = {
-        "answer_s": rng.choice([rng.randint(0, 3600), round(rng.uniform(0, 120), 1)]),
-        "greeted": rng.random() < 0.8,
-        "no_interrupt": rng.random() < 0.7,
-        "thanked": {"na": True} if rng.random() < 0.2 else rng.random() < 0.6,
-        "friendliness": rng.randint(1, 5),
-    }
-    return {"id": str(uuid.uuid4()), "task_id": str(task["id"]),
-            "started_at": started.isoformat(timespec="milliseconds"),
-            "ended_at": ended.isoformat(timespec="milliseconds"), "answers": answers}
-
-
-def aware(value: dt.datetime | str) -> dt.datetime:
-    parsed = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-async def stored_reports() -> dict[str, dict[str, Any]]:
-    rows = await Report.select(Report.id, Report.task, Report.shopper, Report.answers, Report.started_at,
-                               Report.ended_at).output(load_json=True)
-    return {str(row["id"]): row for row in rows}
-
-
-def content_problems(body: dict[str, Any], stored: dict[str, Any], shopper_id: str) -> list[str]:
-    """Differences between what the phone sent and what the database holds (empty when intact)."""
-    problems = []
-    if str(stored["task"]) != body["task_id"]:
-        problems.append(f"task {stored['task']} != {body['task_id']}")
-    if str(stored["shopper"]) != shopper_id:
-        problems.append(f"shopper {stored['shopper']} != {shopper_id}")
-    if stored["answers"] != body["answers"]:
-        problems.append(f"answers {stored['answers']} != {body['answers']}")
-    for key in ("started_at", "ended_at"):
-        if aware(stored[key]) != aware(body[key]):
-            problems.append(f"{key} {stored[key]!r} != {body[key]}")
-    return problems
 
 
 # --- the faulty network ----------------------------------------------------------------------------

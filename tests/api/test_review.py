@@ -7,7 +7,7 @@ import datetime as dt
 
 from tests import attachment_samples as samples
 from tests.api.forms_fixture import answers
-from tests.api.test_end_to_end import make_task, publish_form, report_body
+from tests.builders import make_task, publish_form, report_body
 from tests.world import World, add_shoppers, build_world, other_organisation_location
 
 UTC = dt.timezone.utc
@@ -198,7 +198,7 @@ async def test_identical_answers_are_only_compared_within_the_tasks_organisation
 
 
 async def test_shoppers_see_no_scores_or_flags_anywhere(client):
-    """DESIGN §2: a shopper 'sees nothing of other shoppers or of scores' (and flags belong to the review)."""
+    """docs/architecture.md, "Who sees what": a shopper sees no scores and no evidence flags (they belong to the review)."""
     w = await build_world(client)
     version_id = await publish_form(w)
     await w.ok("shopper", "POST", "/reports", json=report_body(await make_task(w, version_id,

@@ -12,9 +12,9 @@ import contextvars
 
 import pytest
 
-from backend.reports import service
+from backend.reports import service, submission
 from tests.api.forms_fixture import answers
-from tests.api.test_end_to_end import make_task, publish_form, report_body
+from tests.builders import make_task, publish_form, report_body
 from tests.world import World, build_world
 
 
@@ -41,10 +41,10 @@ def _elsewhere(coroutine):
     return asyncio.create_task(coroutine, context=contextvars.Context())
 
 
-def _interleave(monkeypatch, name: str, request, when=lambda *args: True) -> list[asyncio.Task]:
-    """After the first call of service.<name> for which `when(*args)` holds, run `request()` to its end
+def _interleave(monkeypatch, name: str, request, when=lambda *args: True, module=service) -> list[asyncio.Task]:
+    """After the first call of <module>.<name> for which `when(*args)` holds, run `request()` to its end
     as another request; the task it ran in is appended to the returned list."""
-    original, done = getattr(service, name), []
+    original, done = getattr(module, name), []
 
     async def then_request(*args, **kwargs):
         result = await original(*args, **kwargs)
@@ -53,7 +53,7 @@ def _interleave(monkeypatch, name: str, request, when=lambda *args: True) -> lis
             await done[0]
         return result
 
-    monkeypatch.setattr(service, name, then_request)
+    monkeypatch.setattr(module, name, then_request)
     return done
 
 
@@ -77,8 +77,8 @@ async def test_a_returned_report_sent_back_unchanged_goes_back_to_review(client)
 async def test_an_edit_does_not_overwrite_an_approval_that_committed_after_its_check(client, monkeypatch):
     w = await build_world(client)
     task, body, report = await _submitted(w)
-    approvals = _interleave(monkeypatch, "_unchanged",
-                            lambda: w.call("coordinator", "POST", f"/reports/{report['id']}/approve"))
+    approvals = _interleave(monkeypatch, "_still_valid",
+                            lambda: w.call("coordinator", "POST", f"/reports/{report['id']}/approve"), module=submission)
     edit = await w.call("shopper", "POST", "/reports",
                         json={**body, "answers": answers(greeted=False), "replaces_revision": 1})
     assert approvals[0].result().status_code == 200

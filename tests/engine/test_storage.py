@@ -38,12 +38,17 @@ def test_migrate_again_is_a_no_op(database):
     assert "No migrations need to be run" in result.stdout
 
 
-async def test_sqlite_files_are_in_wal_mode(app, database):
-    if database.kind != "sqlite":
-        return
-    path = database.url.removeprefix("sqlite:///")
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+async def test_commits_are_durable_on_either_engine(app, database):
+    """SQLite runs in WAL with synchronous=FULL on every connection; PostgreSQL commits synchronously."""
+    if database.kind == "sqlite":
+        path = database.url.removeprefix("sqlite:///")
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        async with db.writing():
+            assert (await db.session().fetch("PRAGMA synchronous")) == [{"synchronous": 2}]  # FULL
+    else:
+        async with db.reading() as session:
+            assert (await session.fetch("SHOW synchronous_commit")) == [{"synchronous_commit": "on"}]
 
 
 async def test_concurrent_writers_all_succeed(client):

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from backend.geo import distance_km
 from backend.campaigns.assignment import (
     REASONS,
     Job,
@@ -17,7 +18,6 @@ from backend.campaigns.assignment import (
     Rules,
     Shopper,
     auto_assign,
-    distance_km,
     validate_assignment,
     violations,
 )

@@ -7,7 +7,9 @@ import datetime as dt
 import msgspec
 
 from api_schemas.forms import FormDefinition
-from backend.reports.evidence import Context, Flag, distance_m, evidence_flags, with_reused
+from api_schemas.reports import Flag
+from backend.geo import distance_m
+from backend.reports.evidence import Context, evidence_flags, with_reused
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 5, 4, 10, tzinfo=UTC)
@@ -70,7 +72,7 @@ def test_a_short_call_timed_from_the_menu_is_flagged_although_dialling_to_answer
 
 
 def test_reuse_found_under_the_write_lock_takes_the_place_evidence_flags_gives_it():
-    flags = [Flag("visit.too_short", "x"), Flag("photo.reused", "old"), Flag("answers.identical", "y")]
+    flags = [Flag(code="visit.too_short", reason="x"), Flag(code="photo.reused", reason="old"), Flag(code="answers.identical", reason="y")]
     codes = [f.code for f in with_reused(flags, {"b" * 64, "a" * 64})]
     assert codes == ["visit.too_short", "photo.reused", "photo.reused", "answers.identical"]
     assert [f.reason[11:15] for f in with_reused(flags, {"b" * 64, "a" * 64})[1:3]] == ["aaaa", "bbbb"]

@@ -1,4 +1,4 @@
-"""Worked examples of DESIGN.md 4.8: exact scores, explanations, failures and metrics."""
+"""Worked examples of docs/scoring.md: exact scores, explanations, failures and metrics."""
 
 from __future__ import annotations
 

@@ -1,9 +1,11 @@
-"""The submission hot path in hand-written SQL: the reads every submission makes, and batched writes
-of new reports.
+"""How a submission reads what it needs and stores a first revision, in hand-written SQL.
 
 Piccolo builds each query string anew (about 0.5 ms a select, 2 ms for a join); at hundreds of
 submissions a second that was most of a request's time. The statements here read and write the same
-rows, in the same formats, as the Piccolo code in service.py (tests check both give the same report).
+rows, in the same formats, as the Piccolo path of backend.reports.submission (tests check both give the
+same report). The rows other domains keep (the task's move and its audit entry, attachment links) are
+built by those domains' own functions (backend.tasks.service, backend.audit.service,
+backend.attachments.service); this module only puts them in the batch.
 
 New reports (the first revision) are written in batches by one writer per engine: while one batch
 is written, the next collects. A batch is one transaction, and takes what is pending once it has
@@ -22,6 +24,7 @@ import collections
 import contextvars
 import dataclasses
 import datetime as dt
+import functools
 import sqlite3
 import uuid
 from collections.abc import Callable
@@ -30,11 +33,16 @@ from typing import Any
 
 import msgspec
 
-from backend import db
+from api_schemas.reports import Flag
+from backend import db, moments
+from backend.attachments import service as attachments
+from backend.audit import service as audit
+from backend.db import BulkInsert
 from backend.ids import uuid7
 from backend.reports import evidence
+from backend.tasks import service as tasks
 
-CURRENT_SQL = "SELECT shopper, content_hash, revision, status, task FROM report WHERE id = ?"
+_CURRENT_SQL = "SELECT shopper, content_hash, revision, status, task FROM report WHERE id = ?"
 
 # What a submission needs to know, in one statement: the stored report with this id (cur_*), the task
 # (task_*) and the shopper's latest other report on the task's form at another location of the task's
@@ -85,13 +93,65 @@ _READ_SQLITE = f"""
     LEFT JOIN location pl ON pl.id = prev.location
 """
 
-Row = dict[str, Any]
+class StoredReport(msgspec.Struct, frozen=True):
+    """The report already stored under a delivery's id."""
+
+    shopper: uuid.UUID
+    content_hash: str
+    revision: int
+    status: str
+    task: uuid.UUID
+
+    @property
+    def state(self) -> tuple[int, str, str]:
+        """What an edit relies on staying as it was until it is written."""
+        return self.revision, self.status, self.content_hash
 
 
-async def read(report_id: uuid.UUID, task_id: uuid.UUID, shopper_id: uuid.UUID) -> tuple[Row | None, Row | None,
-                                                                                         Row | None]:
-    """What a submission needs to know: the stored report with this id (CURRENT_SQL's columns), the
-    task and the shopper's previous comparable report (answers, location_name), each or None."""
+class TaskContext(msgspec.Struct, frozen=True):
+    """The task a delivery reports on, with what validation and the evidence checks need of it."""
+
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    location_id: uuid.UUID
+    form_version_id: uuid.UUID
+    channel: str
+    status: str
+    shopper_id: uuid.UUID | None
+    window_start: dt.datetime  # aware, UTC
+    window_end: dt.datetime
+    campaign_id: uuid.UUID | None
+    location_lat: float | None
+    location_lon: float | None
+    gps_limit_m: float | None
+    has_report: bool
+
+
+class PreviousReport(msgspec.Struct, frozen=True):
+    """The shopper's latest report on the same form at another location of the task's organisation."""
+
+    answers_json: str
+    location_name: str
+
+
+class Context(msgspec.Struct, frozen=True):
+    """Everything a submission reads before validating, in one statement."""
+
+    stored: StoredReport | None
+    task: TaskContext | None
+    previous: PreviousReport | None
+
+
+def _stored(row: dict[str, Any], prefix: str = "") -> StoredReport | None:
+    if row[prefix + "status"] is None:
+        return None
+    return StoredReport(shopper=row[prefix + "shopper"], content_hash=row[prefix + "content_hash"],
+                        revision=row[prefix + "revision"], status=row[prefix + "status"], task=row[prefix + "task"])
+
+
+async def read_context(report_id: uuid.UUID, task_id: uuid.UUID, shopper_id: uuid.UUID) -> Context:
+    """What a submission needs to know: the stored report with this id, the task and the shopper's
+    previous comparable report, each or None."""
     async with db.reading() as session:
         if session.postgres:
             row = dict(await session.connection.fetchrow(_READ_POSTGRES, report_id, task_id, shopper_id))
@@ -99,64 +159,62 @@ async def read(report_id: uuid.UUID, task_id: uuid.UUID, shopper_id: uuid.UUID) 
             found = await session.fetchrow(_READ_SQLITE, report_id, task_id, shopper_id)
             assert found is not None  # FROM (SELECT 1): always one row
             row = found
-
-    def part(prefix: str, key: str) -> Row | None:
-        if row[prefix + key] is None:
-            return None
-        return {k.removeprefix(prefix): v for k, v in row.items() if k.startswith(prefix)}
-
-    return part("cur_", "status"), part("task_", "id"), part("prev_", "location_name")
-
-
-@dataclass(frozen=True, slots=True)
-class _Table:
-    """Columns and their PostgreSQL types, for inserting many rows at once."""
-
-    name: str
-    columns: tuple[tuple[str, str], ...]
-
-    def sqlite_insert(self, rows: int) -> str:
-        """One statement for `rows` rows. sqlite3 lets go of the GIL around every step of a statement
-        and executemany steps once a row; one statement a table keeps the writer's thread from
-        trading the GIL with the event loop row by row."""
-        names = ", ".join(name for name, _ in self.columns)
-        row = f"({', '.join('?' * len(self.columns))})"
-        return f"INSERT INTO {self.name} ({names}) VALUES {', '.join([row] * rows)}"
-
-    def postgres_insert(self) -> str:
-        """One statement for the whole batch: a column-wise array per column, unnested into rows."""
-        names = ", ".join(name for name, _ in self.columns)
-        values = ", ".join(f"{name}::json" if kind == "json" else name for name, kind in self.columns)
-        arrays = ", ".join(f"${i}::{'text' if kind == 'json' else kind}[]"
-                           for i, (_, kind) in enumerate(self.columns, start=1))
-        return f"INSERT INTO {self.name} ({names}) SELECT {values} FROM unnest({arrays}) AS u({names})"
+    task = None if row["task_id"] is None else TaskContext(
+        id=row["task_id"], organisation_id=row["task_organisation_id"], location_id=row["task_location_id"],
+        form_version_id=row["task_form_version_id"], channel=row["task_channel"], status=row["task_status"],
+        shopper_id=row["task_shopper_id"], window_start=moments.aware(row["task_window_start"]),
+        window_end=moments.aware(row["task_window_end"]), campaign_id=row["task_campaign_id"],
+        location_lat=row["task_location_lat"], location_lon=row["task_location_lon"],
+        gps_limit_m=row["task_gps_limit_m"], has_report=bool(row["task_has_report"]))
+    previous = None if row["prev_location_name"] is None else PreviousReport(
+        answers_json=row["prev_answers"], location_name=row["prev_location_name"])
+    return Context(stored=_stored(row, "cur_"), task=task, previous=previous)
 
 
-_REPORT = _Table("report", (
+async def read_stored(report_id: uuid.UUID) -> StoredReport | None:
+    """The stored report with this id, as it is now (inside a write: as this transaction sees it)."""
+    async with db.reading() as session:
+        row = await session.fetchrow(_CURRENT_SQL, report_id)
+    return None if row is None else _stored(row)
+
+
+class Basis(msgspec.Struct, frozen=True):
+    """What a revision's validation relied on, looked at again under the write lock before storing it."""
+
+    report: tuple[int, str, str] | None  # the stored report's StoredReport.state; None: no report had the id
+    task: tuple[str, uuid.UUID | None]  # the task's (status, shopper)
+    first: bool  # a first revision: the task must still have no report
+
+
+def still_valid(basis: Basis, report_now: tuple[int, str, str] | None, task_now: tuple[str, uuid.UUID | None] | None,
+                task_reported: bool) -> bool:
+    """The one re-validation rule, for the batched and the single write alike: nothing validation relied
+    on has changed (the report with this id, the task's status and shopper, and for a first revision
+    that the task has no report)."""
+    return report_now == basis.report and task_now == basis.task and not (basis.first and task_reported)
+
+
+def submitted_detail(task_id: uuid.UUID, score: float | None, flags: int) -> dict[str, Any]:
+    """The detail of a first revision's report.submitted audit entry (both write paths)."""
+    return {"task_id": str(task_id), "score": score, "flags": flags}
+
+
+_REPORT = BulkInsert("report", (
     ("id", "uuid"), ("task", "uuid"), ("shopper", "uuid"), ("organisation", "uuid"), ("location", "uuid"),
     ("form_version", "uuid"), ("status", "text"), ("revision", "int"), ("content_hash", "text"), ("answers", "json"),
     ("started_at", "timestamptz"), ("ended_at", "timestamptz"), ("submitted_at", "timestamptz"),
     ("score_calculated", "float8"), ("score_final", "float8"), ("failed", "bool"), ("score_detail", "json"),
     ("flags", "json"), ("flag_count", "int")))
-_REVISION = _Table("report_revision", (
+_REVISION = BulkInsert("report_revision", (
     ("id", "uuid"), ("report", "uuid"), ("number", "int"), ("content_hash", "text"), ("answers", "json"),
     ("started_at", "timestamptz"), ("ended_at", "timestamptz"), ("submitted_at", "timestamptz"),
     ("score_calculated", "float8"), ("score_final", "float8"), ("failed", "bool"), ("score_detail", "json")))
-_LINK = _Table("report_attachment", (("id", "uuid"), ("report_id", "uuid"), ("question_key", "text"),
-                                     ("sha256", "text")))
-_AUDIT = _Table("audit_entry", (("id", "uuid"), ("at", "timestamptz"), ("actor", "uuid"), ("action", "text"),
-                                ("entity", "text"), ("entity_id", "text"), ("detail", "json")))
 _RECHECK_SQLITE = """
     SELECT 'task' AS kind, id, status, shopper FROM task WHERE id IN ({tasks})
     UNION ALL SELECT 'taken', id, NULL, NULL FROM report WHERE id IN ({ids})
     UNION ALL SELECT 'reported', task, NULL, NULL FROM report WHERE task IN ({tasks})
 """
-_MOVE_TASK_SQLITE = "UPDATE task SET status = 'submitted', updated_at = ? WHERE id IN ({})"
 _SQLITE_MAX_VARIABLES = 32_000  # SQLite >= 3.32 allows 32,766 parameters per statement
-_MOVE_TASK_POSTGRES = """
-    UPDATE task SET status = 'submitted', updated_at = $1
-    FROM unnest($2::uuid[], $3::text[]) AS u(id, status) WHERE task.id = u.id AND task.status = u.status
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,17 +240,15 @@ class NewReport:
     flags_json: str
     flag_count: int
     links: tuple[tuple[str, str], ...]  # (question key, sha256) of the attachments the answers name
-    task_audit_json: str
-    report_audit_json: str
+
+    @property
+    def basis(self) -> Basis:
+        return Basis(report=None, task=(self.task_status, self.shopper_id), first=True)
 
     def with_reused(self, hashes: set[str]) -> NewReport:
         """This report flagged photo.reused for `hashes` (found under the write lock)."""
-        flags = evidence.with_reused(
-            [evidence.Flag(f["code"], f["reason"]) for f in msgspec.json.decode(self.flags_json)], hashes)
-        audit = {**msgspec.json.decode(self.report_audit_json), "flags": len(flags)}
-        return dataclasses.replace(
-            self, flags_json=msgspec.json.encode([{"code": f.code, "reason": f.reason} for f in flags]).decode(),
-            flag_count=len(flags), report_audit_json=msgspec.json.encode(audit).decode())
+        flags = evidence.with_reused(msgspec.json.decode(self.flags_json, type=list[Flag]), hashes)
+        return dataclasses.replace(self, flags_json=msgspec.json.encode(flags).decode(), flag_count=len(flags))
 
 
 # Whether a report's attachments are in other reports is decided under the write lock, where reports
@@ -289,7 +345,7 @@ class _Writer:
                     # write each alone, so only that one fails and its request retries or reports it.
                     for report, future in batch:
                         try:
-                            _answer(future, (await _write_batch(lambda report=report: [report]))[0])
+                            _answer(future, (await _write_batch(functools.partial(_alone, report)))[0])
                         except Exception as single:
                             _answer(future, single)
                     continue
@@ -301,6 +357,10 @@ class _Writer:
                 _answer(future, exc if isinstance(exc, Exception) else ConnectionAbortedError("shutting down"))
             self._pending.clear()
             raise
+
+
+def _alone(report: NewReport) -> list[NewReport]:
+    return [report]
 
 
 def _cancelling() -> bool:
@@ -346,11 +406,11 @@ async def _write_batch(take: Callable[[], list[NewReport]]) -> list[bool]:
         ids, task_ids = list({r.id for r in reports}), list({r.task_id for r in reports})
         taken = await connection.fetch("SELECT id FROM report WHERE id = ANY($1::uuid[])", ids)
         # Lock the tasks until commit, so nothing moves them between this check and the update.
-        tasks = await connection.fetch(
+        task_rows = await connection.fetch(
             "SELECT id, status, shopper FROM task WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", task_ids)
         reported = await connection.fetch("SELECT task FROM report WHERE task = ANY($1::uuid[])", task_ids)
         await connection.execute("SET LOCAL plan_cache_mode = auto")
-        ok = _still_valid(reports, taken, tasks, reported)
+        ok = _still_valid(reports, taken, task_rows, reported)
         good = [r for r, valid in zip(reports, ok, strict=True) if valid]
         if hashes := sorted({sha for r in good for _, sha in r.links}):
             await connection.execute(_LOCK_HASHES_POSTGRES, hashes)
@@ -358,9 +418,9 @@ async def _write_batch(take: Callable[[], list[NewReport]]) -> list[bool]:
         now = dt.datetime.now(dt.timezone.utc)
         for table, rows in _rows(good, now):
             if rows:
-                await connection.execute(table.postgres_insert(), *(list(column) for column in zip(*rows)))
+                await connection.execute(table.postgres_insert(), *(list(column) for column in zip(*rows, strict=True)))
         if good:
-            await connection.execute(_MOVE_TASK_POSTGRES, now, [r.task_id for r in good],
+            await connection.execute(tasks.SUBMIT_POSTGRES, now, [r.task_id for r in good],
                                      [r.task_status for r in good])
     return ok
 
@@ -373,10 +433,10 @@ def _write_batch_sqlite(connection: sqlite3.Connection, reports: list[NewReport]
     rows = connection.execute(_RECHECK_SQLITE.format(tasks=", ".join("?" * len(task_ids)),
                                                      ids=", ".join("?" * len(ids))),
                               (*task_ids, *ids, *task_ids)).fetchall()
-    tasks = [row for row in rows if row["kind"] == "task"]
+    task_rows = [row for row in rows if row["kind"] == "task"]
     taken = [row for row in rows if row["kind"] == "taken"]
     reported = [{"task": row["id"]} for row in rows if row["kind"] == "reported"]
-    ok = _still_valid(reports, taken, tasks, reported)
+    ok = _still_valid(reports, taken, task_rows, reported)
     good = [r for r, valid in zip(reports, ok, strict=True) if valid]
     if hashes := sorted({sha for r in good for _, sha in r.links}):
         good = _mark_reused(good, connection.execute(_LINKED_SQLITE.format(", ".join("?" * len(hashes))),
@@ -388,21 +448,22 @@ def _write_batch_sqlite(connection: sqlite3.Connection, reports: list[NewReport]
             chunk = rows[start:start + per_statement]
             connection.execute(table.sqlite_insert(len(chunk)), [value for row in chunk for value in row])
     if good:  # under the write lock each task still has the status just checked
-        connection.execute(_MOVE_TASK_SQLITE.format(", ".join("?" * len(good))), [now, *(r.task_id for r in good)])
+        connection.execute(tasks.SUBMIT_SQLITE.format(", ".join("?" * len(good))), [now, *(r.task_id for r in good)])
     return ok
 
 
 def _still_valid(reports: list[NewReport], taken_rows: list[dict[str, Any]], task_rows: list[dict[str, Any]],
                  reported_rows: list[dict[str, Any]]) -> list[bool]:
-    """Which reports may still be stored, in order, given the rows read in the write transaction: a
-    batch may hold two deliveries of one report, or two reports for one task; the first wins."""
+    """`still_valid` for each report of a batch, in order, given the rows read in the write transaction:
+    a batch may hold two deliveries of one report, or two reports for one task; the first wins."""
     taken = {row["id"] for row in taken_rows}
-    tasks = {row["id"]: (row["status"], row["shopper"]) for row in task_rows}
+    task_now = {row["id"]: (row["status"], row["shopper"]) for row in task_rows}
     reported = {row["task"] for row in reported_rows}
     ok = []
     for r in reports:
-        valid = r.id not in taken and r.task_id not in reported and tasks.get(r.task_id) == (r.task_status,
-                                                                                             r.shopper_id)
+        # Only whether a report has the id was read: a first revision needs there to be none.
+        report_now = (0, "taken", "") if r.id in taken else None
+        valid = still_valid(r.basis, report_now, task_now.get(r.task_id), r.task_id in reported)
         if valid:
             taken.add(r.id)
             reported.add(r.task_id)
@@ -410,7 +471,7 @@ def _still_valid(reports: list[NewReport], taken_rows: list[dict[str, Any]], tas
     return ok
 
 
-def _rows(good: list[NewReport], now: dt.datetime) -> list[tuple[_Table, list[tuple[Any, ...]]]]:
+def _rows(good: list[NewReport], now: dt.datetime) -> list[tuple[BulkInsert, list[tuple[Any, ...]]]]:
     """The rows that store `good`, per table, in the tables' column order."""
     return [
         (_REPORT, [(
@@ -420,8 +481,9 @@ def _rows(good: list[NewReport], now: dt.datetime) -> list[tuple[_Table, list[tu
         (_REVISION, [(
             uuid7(), r.id, 1, r.content_hash, r.answers_json, r.started_at, r.ended_at, r.submitted_at,
             r.score_calculated, r.score_final, r.failed, r.detail_json) for r in good]),
-        (_LINK, [(uuid7(), r.id, key, sha256) for r in good for key, sha256 in r.links]),
-        (_AUDIT, [row for r in good for row in (
-            (uuid7(), now, r.shopper_id, "task.submitted", "task", str(r.task_id), r.task_audit_json),
-            (uuid7(), now, r.shopper_id, "report.submitted", "report", str(r.id), r.report_audit_json))]),
+        (attachments.LINK_ROWS, [row for r in good for row in attachments.link_rows(r.id, r.links)]),
+        (audit.ENTRY_ROWS, [row for r in good for row in (
+            tasks.submitted_entry(r.shopper_id, r.task_id, r.task_status, r.id, now),
+            audit.entry_row(r.shopper_id, "report.submitted", "report", r.id,
+                            submitted_detail(r.task_id, r.score_final, r.flag_count), now))]),
     ]
