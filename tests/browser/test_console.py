@@ -413,6 +413,7 @@ def test_manager_filters_drills_down_exports_and_prints(desk: Desk, live: Live, 
         mean, low, high = (_number(x) for x in locations[name][4:7])
         assert low is not None and low <= mean <= high
     # The comparison API's panels: the hour × weekday grid, what fails most (worst first), score by week.
+    page.wait_for_selector("[data-panels=ready]")
     assert page.locator("[data-heatmap='time_to_answer'] tbody tr").count() == 7
     worst = live.api("manager", "GET", "/analytics/comparison?measure=item_pass_rate&group_by=item&sort=worst&limit=10")
     shown = page.locator("[data-item]")
@@ -487,6 +488,7 @@ def test_manager_filters_drills_down_exports_and_prints(desk: Desk, live: Live, 
     assert len(csv_text.splitlines()) == 1 + len(shown_brands) + len(shown_locations)
 
     # Print: the print stylesheet leaves out navigation and buttons; the charts' numbers are in the PDF.
+    page.wait_for_selector("[data-panels=ready]")
     pdf = tmp_path / "dashboard.pdf"
     page.emulate_media(media="print")
     page.pdf(path=str(pdf), format="A4", print_background=True)

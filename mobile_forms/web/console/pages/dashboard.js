@@ -96,6 +96,14 @@ export async function render({ query }) {
     } catch (error) { mount(exportStatus, errorBox(error)); }
   };
 
+  // The comparison API's panels fill in after the main figures are shown (they take the longest).
+  const panelsHolder = h("div", { "data-panels": "loading" }, h("p", { class: "muted", role: "status" }, t("loading")));
+  import("./analysis.js")
+    .then((analysis) => analysis.panels({ ...query, organisation_id: manager ? "" : organisationId }))
+    .then((nodes) => { mount(panelsHolder, nodes); panelsHolder.dataset.panels = "ready"; })
+    .catch((error) => { mount(panelsHolder, errorBox(error)); panelsHolder.dataset.panels = "failed"; })
+    .finally(() => performance.mark("fieldscore:panels"));
+
   const filters = [
     ...(manager ? [] : [{ name: "organisation_id", label: t("field.organisation"), type: "select",
       options: organisations.map((o) => [o.id, o.name]) }]),
@@ -148,7 +156,6 @@ export async function render({ query }) {
       { caption: t("dash.table_caption"), empty: t("dash.no_locations") }),
       pager({ total: locations.length, limit: PAGE, offset })),
     h("p", { class: "muted" }, t("dash.rank_help")),
-    // The comparison API's panels: loaded with the dashboard, after its main figures.
-    await (await import("./analysis.js")).panels({ ...query, organisation_id: manager ? "" : organisationId }),
+    panelsHolder,
   ];
 }
