@@ -458,3 +458,24 @@ async def test_a_call_with_no_retry_slot_left_says_so_once_however_often_it_is_c
     assert trail["total"] == 1
     assert _retries((await w.ok("coordinator", "GET", "/tasks",
                                 params={"location_id": hotline["id"], "limit": 100}))["items"], current) == []
+
+
+async def test_a_waves_tasks_are_listed_by_wave_and_only_within_reach(client):
+    """The console's assignment board lists one wave's tasks (GET /tasks?wave_id=…), paged."""
+    w = await build_world(client)
+    c = await campaign(w, await publish_form(w))
+    waves = [await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves",
+                        json={"name": name, "starts_on": start, "ends_on": end})
+             for name, start, end in (("March", "2027-03-01", "2027-03-31"), ("April", "2027-04-01", "2027-04-30"))]
+    for wave in waves:
+        await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{wave['id']}/generate", status=200)
+    march = await w.ok("coordinator", "GET", "/tasks", params={"wave_id": waves[0]["id"], "limit": 10})
+    assert march["total"] == 24 and len(march["items"]) == 10
+    assert {t["wave_id"] for t in march["items"]} == {waves[0]["id"]}
+    rest = await w.ok("coordinator", "GET", "/tasks", params={"wave_id": waves[0]["id"], "limit": 100, "offset": 10})
+    assert len(rest["items"]) == 14 and not {t["id"] for t in rest["items"]} & {t["id"] for t in march["items"]}
+    assert (await w.ok("coordinator", "GET", "/tasks", params={"wave_id": new_id()}))["total"] == 0
+    # A shopper's list stays their own, whatever wave they name.
+    assert (await w.ok("shopper", "GET", "/tasks", params={"wave_id": waves[0]["id"]}))["total"] == 0
+    bad = await w.call("coordinator", "GET", "/tasks", params={"wave_id": "not-a-uuid"})
+    assert bad.status_code == 400
