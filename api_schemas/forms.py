@@ -19,9 +19,10 @@ QuestionKey = Annotated[
     str,
     # Not starting with two underscores: in the phone's JavaScript `answers["__proto__"] = v` sets no key,
     # so a condition on it would evaluate differently there than in Python.
-    msgspec.Meta(min_length=1, max_length=64, pattern=r"^(?!__)[A-Za-z_][A-Za-z0-9_]*$",
-                 description="Stable key of a question or section: letters, digits, underscore; "
-                             "not starting with two underscores."),
+    msgspec.Meta(min_length=1, max_length=64, pattern=r"^(?!__)[A-Za-z_][A-Za-z0-9_.-]*$",
+                 description="Stable key of a question or section: letters, digits, underscore, and (as "
+                             "XLSForm names allow) dots and hyphens after the first character; not "
+                             "starting with two underscores."),
 ]
 Labels = Annotated[
     dict[str, Annotated[str, msgspec.Meta(max_length=2000)]],
@@ -88,6 +89,11 @@ class Op(str, Enum):
     mul = "mul"
     div = "div"
     count = "count"  # number of choices selected in args[0]
+    if_ = "if"  # args[1] when args[0] is true, else args[2]
+    concat = "concat"  # the values' texts joined
+    coalesce = "coalesce"  # the first answered value
+    regex = "regex"  # string args[0] contains a match of pattern args[1]
+    strlen = "strlen"  # characters in a string
 
 
 Scalar = Union[str, int, float, bool, None]
@@ -231,9 +237,16 @@ class Note(_Question, tag="note"):
     pass
 
 
+class Calculate(_Question, tag="calculate"):
+    """A value computed from earlier answers (XLSForm's calculate): shown read-only, usable in
+    conditions and labels, never answered and never scored."""
+
+    calculation: Expr
+
+
 Question = Union[
     YesNo, SingleChoice, MultipleChoice, Rating, Nps, Integer, Decimal, Duration, Timestamp,
-    TimerSequence, Text, Photo, File, Gps, Note,
+    TimerSequence, Text, Photo, File, Gps, Note, Calculate,
 ]
 
 
@@ -345,7 +358,7 @@ class ScorePreview(Request, kw_only=True):
 
 
 __all__ = [
-    "Band", "Channel", "Choice", "DefinitionProblem", "Decimal", "Duration", "Expr", "File",
+    "Band", "Calculate", "Channel", "Choice", "DefinitionProblem", "Decimal", "Duration", "Expr", "File",
     "Form", "FormCreate", "FormImported", "FormDefinition", "FormDraftUpdate", "FormStatus", "FormVersion", "Gps",
     "Integer", "Labels", "LongText", "MetricTag", "MultipleChoice", "Note", "Nps", "Op", "Photo",
     "Question", "QuestionKey", "Rating", "ScoreItem", "ScorePreview", "ScoreResult", "Section",

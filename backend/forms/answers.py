@@ -56,7 +56,14 @@ from api_schemas.forms import (
     Text,
 )
 from backend.forms.conditions import compile_condition, is_blank_text, is_na_answer
-from backend.forms.definition import Visibility, outline, per_definition, question_type, visibility
+from backend.forms.definition import (
+    UNANSWERED_TYPES,
+    Visibility,
+    outline,
+    per_definition,
+    question_type,
+    visibility,
+)
 from backend.forms.timers import parse_instant, timer_problems
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -162,6 +169,8 @@ def shape_checker(question: Question) -> Callable[[Any], list[str]]:
         return gps
     if kind == "note":
         return _always(["answer.not_answerable: a note takes no answer"])
+    if kind == "calculate":
+        return _always(["answer.not_answerable: a calculated value is computed by the form, not answered"])
     return _always([f"answer.wrong_type: unsupported question type {kind}"])
 
 
@@ -191,7 +200,7 @@ def _rules(defn: FormDefinition) -> tuple[tuple[_Rules, ...], frozenset[str]]:
         message = q.constraint_message.get(defn.default_language) or next(
             iter(q.constraint_message.values()), "the answer does not meet the constraint")
         rules.append(_Rules(
-            key=q.key, required=q.required, na_allowed=q.na_allowed, is_note=question_type(q) == "note",
+            key=q.key, required=q.required, na_allowed=q.na_allowed, is_note=question_type(q) in UNANSWERED_TYPES,
             shape=shape_checker(q),
             constraint=None if q.constraint is None else compile_condition(q.constraint),
             constraint_failed=f"answer.constraint: {message}",
@@ -227,7 +236,7 @@ def check_answers(defn: FormDefinition, answers: dict[str, Any], view: Visibilit
             continue
         if is_na_answer(value):
             if rule.is_note:
-                problems.append((key, "answer.not_answerable: a note takes no answer"))
+                problems += [(key, reason) for reason in rule.shape(value)]
             elif not rule.na_allowed or set(value) != {"na"}:
                 problems.append((key, "answer.na_not_allowed: N/A is not allowed here"
                                  if not rule.na_allowed else 'answer.wrong_type: N/A is exactly {"na": true}'))

@@ -47,6 +47,22 @@ always an error, never silently skipped)
 * ``add``/``sub``/``mul``/``div`` (≥2 args): folded left to right over numbers; any operand
   that is not a number, division by zero, or a non-finite result → missing.
 
+Value functions (XLSForm's calculations; every argument is still evaluated):
+
+* ``if`` (3 args): args[1] when args[0] is the boolean true, else args[2].
+* ``concat`` (any args): the texts of the values joined: a string as it is, missing → "",
+  true/false → "true"/"false", a list → its elements' texts joined by one space (as XLSForm
+  writes a multiple choice), a whole number below 10^15 in size → its digits (``3``, not
+  ``3.0``), another number with 10^-4 ≤ size < 10^15 → its shortest round-trip decimal form
+  (Python ``repr`` = JavaScript ``String``); any other value (other, a number outside those
+  ranges) makes the result missing.
+* ``coalesce`` (≥1 args): the first value that is neither missing nor a blank string; else missing.
+* ``regex`` (2 args): whether the string args[0] contains a match of the pattern args[1]
+  (a search, not a full match); false when either is not a string or the pattern does not
+  compile. Write patterns in the syntax both Python ``re`` and JavaScript ``RegExp`` read alike.
+* ``strlen`` (1 arg): the number of characters (code points) of a string; missing → 0;
+  anything else → missing.
+
 Blank strings
 -------------
 A string is blank when it is empty or every character in it is one of: U+0009–U+000D,
@@ -111,7 +127,9 @@ _ARITY: Final[dict[str, tuple[int, int | None]]] = {
     "eq": (2, 2), "ne": (2, 2), "lt": (2, 2), "le": (2, 2), "gt": (2, 2), "ge": (2, 2),
     "and": (0, None), "or": (0, None), "not": (1, 1), "in": (2, None), "contains": (2, 2),
     "count": (1, 1), "add": (2, None), "sub": (2, None), "mul": (2, None), "div": (2, None),
+    "if": (3, 3), "concat": (0, None), "coalesce": (1, None), "regex": (2, 2), "strlen": (1, 1),
 }
+_VALUE_FUNCTIONS: Final = frozenset({"if", "concat", "coalesce", "regex", "strlen"})
 _NODE_FIELDS = frozenset({"op", "args", "key"})
 
 
@@ -244,6 +262,48 @@ def _arith(op: str, values: list[Any]) -> Any:
     return result if math.isfinite(result) else MISSING
 
 
+def _text_of(value: Any) -> str | None:
+    """A value as ``concat`` writes it, or None when it has no agreed text (see the docstring)."""
+    if value is MISSING:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        size = abs(value)
+        if value.is_integer() and size < 1e15:
+            return str(int(value))
+        return repr(value) if 1e-4 <= size < 1e15 else None
+    if isinstance(value, list):
+        parts = [_text_of(item) for item in value]
+        return None if any(p is None for p in parts) else " ".join(parts)  # type: ignore[arg-type]
+    return None
+
+
+def _function(op: str, values: list[Any]) -> Any:
+    if op == "if":
+        return values[1] if values[0] is True else values[2]
+    if op == "concat":
+        parts = [_text_of(v) for v in values]
+        return MISSING if any(p is None for p in parts) else "".join(parts)  # type: ignore[arg-type]
+    if op == "coalesce":
+        return next((v for v in values if v is not MISSING and not is_blank_text(v)), MISSING)
+    if op == "regex":
+        text, pattern = values
+        if not isinstance(text, str) or not isinstance(pattern, str):
+            return False
+        try:
+            return re.search(pattern, text) is not None
+        except re.error:
+            return False
+    # strlen
+    (text,) = values
+    if text is MISSING:
+        return 0.0
+    return float(len(text)) if isinstance(text, str) else MISSING
+
+
 def _eval(node: Any, answers: Mapping[str, Any], self_value: Any, depth: int) -> Any:
     parts = _node_parts(node)
     if parts is None:
@@ -292,6 +352,8 @@ def _eval(node: Any, answers: Mapping[str, Any], self_value: Any, depth: int) ->
         return isinstance(haystack, list) and any(_same(item, needle) for item in haystack)
     if op == "count":
         return float(len(values[0])) if isinstance(values[0], list) else MISSING
+    if op in _VALUE_FUNCTIONS:
+        return _function(op, values)
     return _arith(op, values)
 
 
@@ -374,6 +436,8 @@ def _compile(node: Any, depth: int) -> _Compiled:
         return lambda answers, self_value: all(v is True for v in values(answers, self_value))
     if op == "or":
         return lambda answers, self_value: any(v is True for v in values(answers, self_value))
+    if op in _VALUE_FUNCTIONS:
+        return lambda answers, self_value: _function(op, values(answers, self_value))
     if op == "in":
         def is_in(answers: Mapping[str, Any], self_value: Any) -> Any:
             needle, *candidates = values(answers, self_value)
@@ -400,6 +464,26 @@ def compile_condition(expr: Expr | Mapping[str, Any] | Any) -> Callable[..., boo
     return lambda answers, self_value=MISSING: compiled(answers, self_value) is True
 
 
+def compile_value(expr: Expr | Mapping[str, Any] | Any) -> Callable[[Mapping[str, Any]], Any]:
+    """``evaluate(expr, answers)`` as a function of the answers (a calculation's value)."""
+    try:
+        compiled = _compile(expr, 1)
+    except Exception:  # noqa: BLE001 - the interpreter raises it when evaluated, as evaluate does
+        return lambda answers: evaluate(expr, answers)
+    return lambda answers: compiled(answers, MISSING)
+
+
+REFERENCE: Final = re.compile(r"\$\{([^}]*)\}")
+
+
+def fill_references(text: str, values: Mapping[str, Any]) -> str:
+    """A label or hint with each ${name} replaced by that value as ``concat`` writes it (nothing for
+    an unanswered one); the phone's ``fillReferences`` does the same."""
+    def fill(match: re.Match[str]) -> str:
+        return _text_of(value_of(values.get(match.group(1).strip(), MISSING))) or ""
+    return REFERENCE.sub(fill, text)
+
+
 def check_expr(expr: Expr | Mapping[str, Any] | Any) -> list[str]:
     """Every structural problem of `expr` (evaluating it against no answers finds the first)."""
     try:
@@ -424,6 +508,6 @@ def iter_nodes(expr: Any) -> Iterator[tuple[str, str | None]]:
 
 
 __all__ = [
-    "MAX_DEPTH", "MISSING", "ConditionError", "check_expr", "compile_condition", "evaluate",
+    "MAX_DEPTH", "MISSING", "ConditionError", "check_expr", "compile_condition", "compile_value", "evaluate", "fill_references",
     "is_answered", "is_blank_text", "is_na_answer", "is_true", "iter_nodes", "kind", "value_of",
 ]

@@ -15,6 +15,7 @@ import msgspec
 
 from api_schemas.forms import (
     Band,
+    Calculate,
     DefinitionProblem,
     FormDefinition,
     MultipleChoice,
@@ -25,12 +26,16 @@ from api_schemas.forms import (
     TimerSequence,
     YesNo,
 )
-from backend.forms.conditions import MISSING, check_expr, compile_condition, is_blank_text, iter_nodes
+from backend.forms.conditions import (
+    MISSING, check_expr, compile_condition, compile_value, is_blank_text, iter_nodes,
+)
 
 Node = Union[Question, Section]
 
 # Types that can never earn points nor fail: critical/bonus make no sense on them.
-UNSCORABLE_TYPES: Final = frozenset({"text", "photo", "file", "gps", "note", "timestamp"})
+UNSCORABLE_TYPES: Final = frozenset({"text", "photo", "file", "gps", "note", "timestamp", "calculate"})
+# Types that take no answer from the shopper: a note is display only, a calculation is computed.
+UNANSWERED_TYPES: Final = frozenset({"note", "calculate"})
 _NUMERIC: Final = frozenset({"integer", "decimal", "duration"})
 # Which question types may carry which metric tag (the value must mean what the tag says).
 METRIC_TYPES: Final[dict[str, frozenset[str]]] = {
@@ -161,7 +166,8 @@ class Outline:
     # With unique keys a section's shown state already includes its parents', so only the
     # innermost enclosing section is listed.
     nodes: tuple[tuple[str, tuple[str, ...], Callable[..., bool] | None, bool], ...]
-    conditional: bool  # some node has a show-if
+    conditional: bool  # some node has a show-if, or a value is calculated
+    calculations: dict[str, Callable[[Mapping[str, Any]], Any]]  # key of a Calculate → its value
     question_keys: tuple[str, ...]  # document order, duplicates kept
     node_keys: tuple[str, ...]
 
@@ -175,10 +181,13 @@ def outline(defn: FormDefinition) -> Outline:
         (node.key, tuple(s.key for s in (parents[-1:] if unique else parents)),
          None if node.show_if is None else compile_condition(node.show_if), not isinstance(node, Section))
         for node, _path, parents in walked)
+    calculations = {node.key: compile_value(node.calculation) for node, _p, _s in walked
+                    if isinstance(node, Calculate)}
     return Outline(
         questions=tuple(iter_questions(defn)),
         nodes=nodes,
-        conditional=any(show_if is not None for _k, _p, show_if, _q in nodes),
+        conditional=bool(calculations) or any(show_if is not None for _k, _p, show_if, _q in nodes),
+        calculations=calculations,
         question_keys=tuple(key for key, _p, _s, is_question in nodes if is_question),
         node_keys=tuple(key for key, _p, _s, _q in nodes),
     )
@@ -190,6 +199,7 @@ def visibility(defn: FormDefinition, answers: Mapping[str, Any]) -> Visibility:
     A question in a hidden section is hidden. Because a show-if may only use earlier
     questions, evaluating against the answers of *shown* earlier questions means an answer left
     behind on a now-hidden question can never reveal anything (the phone does the same).
+    A shown calculation's value (never a submitted one) joins the answers as it is reached.
     """
     plan = outline(defn)
     if not plan.conditional:  # everything is shown
@@ -207,7 +217,11 @@ def visibility(defn: FormDefinition, answers: Mapping[str, Any]) -> Visibility:
             is_shown = show_if(visible, MISSING)
         if key not in shown:
             shown[key] = is_shown
-        if is_shown and is_question and key in answers:
+        if is_shown and is_question and key in plan.calculations:
+            value = plan.calculations[key](visible)
+            if value is not MISSING:
+                visible[key] = value
+        elif is_shown and is_question and key in answers:
             visible[key] = answers[key]
     return Visibility(shown, visible)
 
@@ -281,6 +295,8 @@ def _question_problems(q: Question, path: str) -> list[DefinitionProblem]:
             add(".metric", f"metric {q.metric.value} needs a {' or '.join(sorted(allowed))} question, not {kind}")
     if kind == "note" and (q.required or q.na_allowed):
         add(".required" if q.required else ".na_allowed", "a note is display only and takes no answer")
+    if kind == "calculate" and (q.required or q.na_allowed):
+        add(".required" if q.required else ".na_allowed", "a calculation is computed and takes no answer")
     if isinstance(q, (SingleChoice, MultipleChoice)):
         if not q.choices:
             add(".choices", "a choice question needs at least one choice")
@@ -345,13 +361,15 @@ def check_definition(defn: FormDefinition | Mapping[str, Any]) -> list[Definitio
         conditions = [("show_if", node.show_if)]
         if not is_section:
             conditions.append(("constraint", node.constraint))
+        if isinstance(node, Calculate):
+            conditions.append(("calculation", node.calculation))
         for field, expr in conditions:
             if expr is None:
                 continue
             where = f"{path}.{field}"
             problems += [DefinitionProblem(path=where, reason=r) for r in check_expr(expr)]
             for op, key in iter_nodes(expr):
-                if op == "self" and field == "show_if":
+                if op == "self" and field != "constraint":
                     problems.append(DefinitionProblem(path=where, reason="self is only meaningful in a constraint"))
                 if op not in _REF_OPS or key is None:
                     continue
@@ -391,7 +409,7 @@ def _walk_inner(section: Section) -> Iterator[Node]:
 
 
 __all__ = [
-    "CENSORABLE_METRICS", "METRIC_TYPES", "PER_DEFINITION_LIMIT", "UNSCORABLE_TYPES", "Outline",
+    "CENSORABLE_METRICS", "METRIC_TYPES", "PER_DEFINITION_LIMIT", "UNANSWERED_TYPES", "UNSCORABLE_TYPES", "Outline",
     "QuestionInfo", "Visibility", "check_definition", "find_question", "iter_questions", "outline",
     "per_definition", "question_type", "visibility",
 ]

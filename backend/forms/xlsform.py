@@ -75,7 +75,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
 
 from api_schemas.forms import (
-    Band, Choice, Decimal, Duration, Expr, File, FormDefinition, Gps, Integer, MetricTag,
+    Band, Calculate, Choice, Decimal, Duration, Expr, File, FormDefinition, Gps, Integer, MetricTag,
     MultipleChoice, Note, Nps, Op, Photo, Question, Rating, Section, SingleChoice, Text,
     TimerSequence, Timestamp, XLSFormRow, YesNo,
 )
@@ -135,7 +135,7 @@ _TOKEN_RE: Final = re.compile(
     """,
     re.VERBOSE,
 )
-_KEY_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_KEY_RE: Final = re.compile(r"^(?!__)[A-Za-z_][A-Za-z0-9_.-]*$")  # XLSForm's names (XML names without ':')
 
 
 @dataclass(frozen=True)
@@ -179,6 +179,12 @@ _PRECEDENCE: Final = {op: level for op, level in _BINARY.values()} | {Op.and_: _
 # Arithmetic and logic ops are n-ary in our language: `a + b + c` is one add node.
 _NARY: Final = frozenset({Op.add, Op.sub, Op.mul, Op.div, Op.and_, Op.or_})
 _SINGLE_ANSWER: Final = frozenset({"yes_no", "single_choice"})
+
+
+# XPath functions that are value functions of the condition language (by XPath name).
+_FUNCTIONS: Final = {"if": Op.if_, "concat": Op.concat, "coalesce": Op.coalesce, "regex": Op.regex,
+                     "string-length": Op.strlen}
+_FUNCTION_NAMES: Final = {op: name for name, op in _FUNCTIONS.items()}
 
 
 def _is_var(node: Operand) -> bool:
@@ -281,6 +287,8 @@ class _Parser:
             raise _ExprError(f"unknown question ${{{name}}}")
         if self.kinds[name] == "section":
             raise _ExprError(f"${{{name}}} is a group, not a question")
+        if self.kinds[name] == "metadata":
+            raise _ExprError(f"${{{name}}} is form metadata, which has no value in Fieldscore's conditions")
         return Expr(op=Op.var, key=name)
 
     def _arguments(self) -> list[Operand]:
@@ -299,14 +307,12 @@ class _Parser:
 
     def _call(self, token: _Token) -> Operand:
         name = token.text
-        if name == "string-length":
-            raise _ExprError("string-length() is not supported (text length is the max_length column)")
         if name not in ("not", "selected", "count-selected", "true", "false", "in", "is-na",
-                        "list", "lit"):
+                        "list", "lit", *_FUNCTIONS):
             raise _ExprError(f"function {name}() at character {token.pos} is not supported")
         args = self._arguments()
         wanted = {"not": 1, "selected": 2, "count-selected": 1, "true": 0, "false": 0,
-                  "is-na": 1, "lit": 1}.get(name)
+                  "is-na": 1, "lit": 1, "if": 3, "coalesce": 2, "regex": 2, "string-length": 1}.get(name)
         if wanted is not None and len(args) != wanted:
             raise _ExprError(f"{name}() takes {wanted} argument(s), got {len(args)}")
         if name == "true":
@@ -317,6 +323,8 @@ class _Parser:
             return Expr(op=Op.not_, args=args)
         if name == "count-selected":
             return Expr(op=Op.count, args=args)
+        if name in _FUNCTIONS:
+            return Expr(op=_FUNCTIONS[name], args=args)
         if name == "is-na":
             if not _is_var(args[0]):
                 raise _ExprError("is-na() takes a question ${name}")
@@ -374,12 +382,27 @@ class _Parser:
         return Expr(op=op, args=[left, right])
 
 
+_SMART_QUOTES: Final = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
+
+
 def parse_xpath(source: str, kinds: dict[str, str]) -> Expr:
     """The condition for an XLSForm expression; `kinds` maps known question keys to type tags.
 
-    Raises ValueError with a reason (unknown question, unsupported function, syntax error).
+    Typographic quotes that a spreadsheet put in place of straight ones (‘yes’) are read as
+    straight quotes when the expression only parses that way. Raises ValueError with a reason
+    (unknown question, unsupported function, syntax error).
     """
-    return _Parser(source, kinds).parse()
+    try:
+        return _Parser(source, kinds).parse()
+    except _ExprError:
+        straight = source.translate(_SMART_QUOTES)
+        if straight == source:
+            raise
+        try:
+            return _Parser(straight, kinds).parse()
+        except _ExprError:
+            pass
+        raise
 
 
 def _quote(text: str) -> str:
@@ -447,7 +470,8 @@ class _Writer:
                 raise _ExprError(f"${{{node.key}}} is a group, not a question")
         arity = {Op.var: (0, 0), Op.answered: (0, 0), Op.is_na: (0, 0), Op.self_: (0, 0),
                  Op.lit: (1, 1), Op.not_: (1, 1), Op.count: (1, 1), Op.contains: (2, 2),
-                 Op.in_: (2, 10**9), Op.and_: (2, 10**9), Op.or_: (2, 10**9)}.get(op)
+                 Op.in_: (2, 10**9), Op.and_: (2, 10**9), Op.or_: (2, 10**9), Op.if_: (3, 3),
+                 Op.concat: (0, 10**9), Op.coalesce: (2, 2), Op.regex: (2, 2), Op.strlen: (1, 1)}.get(op)
         if arity is None:
             arity = (2, 2) if op in (Op.eq, Op.ne, Op.lt, Op.le, Op.gt, Op.ge) else (2, 10**9)
         if not arity[0] <= nargs <= arity[1]:
@@ -472,6 +496,8 @@ class _Writer:
             return f"not({self.operand(args[0], _OR)})", _PRIMARY
         if op is Op.count:
             return f"count-selected({self.operand(args[0], _OR)})", _PRIMARY
+        if op in _FUNCTION_NAMES:
+            return f"{_FUNCTION_NAMES[op]}({', '.join(self.operand(a, _OR) for a in args)})", _PRIMARY
         if op is Op.in_:
             subject = args[0]
             parts = [self.operand(subject, _OR)] + [self.operand(a, _OR, subject) for a in args[1:]]
@@ -704,7 +730,6 @@ def _sheet_rows(values: Iterable[tuple[Any, ...]], sheet: str, problems: list[Pr
     result: list[_Row] = []
     headless: set[int] = set()
     blank_run = 0
-    ended_at = 0
     for number, values in enumerate(rows, start=2):
         cells: dict[Column, Any] = {}
         for index, value in enumerate(values):
@@ -720,14 +745,12 @@ def _sheet_rows(values: Iterable[tuple[Any, ...]], sheet: str, problems: list[Pr
             cells[column] = value
         if not cells:
             blank_run += 1
+            # The sheet ends here for ODK tools too, however far down its formatting reaches; reading
+            # on would cost a million empty rows for a sheet formatted to Excel's last row.
+            if blank_run > _BLANK_ROWS_END:
+                break
             continue
-        if blank_run >= _BLANK_ROWS_END and result and not ended_at:
-            ended_at = number
-            notes.add(sheet, number, "", f"after {blank_run} blank rows: this row and the ones below are "
-                      "ignored (ODK tools stop reading there too)")
         blank_run = 0
-        if ended_at:
-            continue
         if len(result) == MAX_ROWS:
             problems.append((sheet, number, f"more than {MAX_ROWS} rows"))
             break
@@ -862,7 +885,7 @@ _SIMPLE_TYPES: Final[dict[str, str]] = {
     "note": "note", "date": "timestamp", "time": "timestamp", "datetime": "timestamp",
     "date time": "timestamp", "geopoint": "gps", "gps": "gps", "location": "gps",
     "image": "photo", "photo": "photo", "audio": "audio", "file": "file", "range": "rating",
-    "nps": "nps", "duration": "duration", "timer_sequence": "timer_sequence",
+    "nps": "nps", "duration": "duration", "timer_sequence": "timer_sequence", "calculate": "calculate",
     "begin_group": "begin", "begin group": "begin", "end_group": "end", "end group": "end",
 }
 # pyxform's older spellings of the same types (read as the type; exported in today's spelling).
@@ -877,7 +900,6 @@ _LEGACY_TYPES: Final[dict[str, str]] = {
     "q audio": "audio", "add audio prompt": "audio", "add file prompt": "file",
 }
 _WHY_NOT: Final[dict[str, str]] = {
-    "calculate": "calculated fields are not supported",
     "begin_repeat": "repeat groups are not supported", "begin repeat": "repeat groups are not supported",
     "end_repeat": "repeat groups are not supported", "end repeat": "repeat groups are not supported",
     "end loop": "loops over a choice list are not supported",
@@ -1036,6 +1058,24 @@ def _read_choices(rows: list[_Row], default_language: str, problems: list[Proble
     return lists
 
 
+_REFERENCE: Final = re.compile(r"\$\{([^}]*)\}")
+
+
+def _fillable(base: str, labels: dict[str, str], kinds: dict[str, str]) -> dict[str, str]:
+    """`labels` when every ${name} in them names a question the phone can fill in; else an error.
+
+    A reference that cannot be filled would show the shopper "${name}" as it is.
+    """
+    for text in labels.values():
+        for match in _REFERENCE.finditer(text):
+            name = match.group(1).strip()
+            if kinds.get(name) in (None, "section", "metadata"):
+                what = {"section": "a group", "metadata": "form metadata"}.get(kinds.get(name, ""), "")
+                raise _CellError(f"{base}: ${{{name}}} cannot be filled in: "
+                                 + (f"'{name}' is {what}, not a question" if what else f"no question is named '{name}'"))
+    return labels
+
+
 def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context) -> Question | None:
     errors: list[str] = []
     data: dict[str, Any] = {"key": row.name("name")}
@@ -1060,9 +1100,8 @@ def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context) -> Que
             raise _CellError(f"{base}: {error}") from None
 
     lang = ctx.default_language
-    take("label", lambda: row.labels("label", lang))
-    take("hint", lambda: row.labels("hint", lang))
-    take("constraint_message", lambda: row.labels("constraint_message", lang))
+    for base in ("label", "hint", "constraint_message"):
+        take(base, lambda base=base: _fillable(base, row.labels(base, lang), ctx.kinds))
     take("required", lambda: _bool(row, "required"))
     take("show_if", lambda: condition("relevant"))
     take("constraint", lambda: condition("constraint"))
@@ -1121,6 +1160,10 @@ def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context) -> Que
         take("max_length", lambda: _num(row, "max_length", 1, 20_000, integer=True))
     elif tag == "file":
         data["accept"] = "audio" if kind == "audio" else "any"
+    elif tag == "calculate":
+        take("calculation", lambda: condition("calculation"))
+        if row.cells.get(("calculation", None)) is None:
+            errors.append("calculation: missing (a calculate row needs its expression)")
 
     for column in sorted(row.cells.keys() - row.used, key=_column_name):
         if column[0] in _EXTENSION_COLUMNS:  # Fieldscore's own columns: a mistake, not foreign data
@@ -1142,7 +1185,7 @@ _QUESTION_CLASSES: Final[dict[str, type[Any]]] = {
     "yes_no": YesNo, "single_choice": SingleChoice, "multiple_choice": MultipleChoice,
     "rating": Rating, "nps": Nps, "integer": Integer, "decimal": Decimal, "duration": Duration,
     "timestamp": Timestamp, "timer_sequence": TimerSequence, "text": Text, "photo": Photo,
-    "file": File, "gps": Gps, "note": Note,
+    "file": File, "gps": Gps, "note": Note, "calculate": Calculate,
 }
 # Fieldscore's own survey columns (not XLSForm's): one on a row whose type does not use it is an error.
 _EXTENSION_COLUMNS: Final = frozenset({
@@ -1194,6 +1237,10 @@ def read_xlsform(data: bytes) -> Imported:
     problems: list[Problem] = []
     notes = _Notes()
     with _load(data) as sheets:
+        if "survey" not in sheets and len(sheets) == 1:  # as pyxform does: a lone sheet is the survey
+            (only, rows), = sheets.items()
+            sheets = {"survey": rows}
+            notes.add("survey", 0, "", f"the workbook's only sheet, '{only}', is read as the survey sheet")
         if "survey" not in sheets:
             raise XLSFormError([("survey", 0, "the workbook has no 'survey' sheet")])
 
@@ -1222,7 +1269,10 @@ def read_xlsform(data: bytes) -> Imported:
     for row in survey_rows:
         type_cell = row.raw("type")
         if type_cell is None:
-            row.raw("name")
+            if row.raw("name") is None and not any(base == "label" for base, _lang in row.cells):
+                notes.add(row.sheet, row.number, "", "a row without type, name or label (a comment): ignored")
+                row.used.update(row.cells)
+                continue
             problems.append((row.sheet, row.number, "type: missing"))
             continue
         try:
@@ -1242,8 +1292,8 @@ def read_xlsform(data: bytes) -> Imported:
         if not name:
             problem = "name: missing"
         elif not _KEY_RE.match(name) or len(name) > 64:
-            problem = (f"name: '{name}' must be letters, digits and _ (not starting with a digit), "
-                       "at most 64 characters")
+            problem = (f"name: '{name}' must be letters, digits, _, - and . (starting with a letter or "
+                       "_, not with __), at most 64 characters")
         elif any(n in first_row for n in names):
             taken = next(n for n in names if n in first_row)
             problem = f"name: '{taken}' is already used in row {first_row[taken]}"
@@ -1357,7 +1407,7 @@ def _other_text(row: _Row, question: Question | None, ctx: _Context) -> Question
 
 def _section_start(row: _Row, ctx: _Context) -> dict[str, Any]:
     data: dict[str, Any] = {"key": row.name("name")}
-    for key, read in (("label", lambda: row.labels("label", ctx.default_language)),
+    for key, read in (("label", lambda: _fillable("label", row.labels("label", ctx.default_language), ctx.kinds)),
                       ("weight", lambda: _num(row, "weight", 0, 1000)),
                       ("show_if", lambda: row.raw("relevant"))):
         try:
@@ -1425,10 +1475,10 @@ def _sections(top: list[Any], names: set[str]) -> list[Section]:
 _EXPORT_TYPES: Final[dict[type[Any], str]] = {
     Rating: "range", Nps: "nps", Integer: "integer", Decimal: "decimal", Duration: "duration",
     Timestamp: "dateTime", TimerSequence: "timer_sequence", Text: "text", Photo: "image",
-    Gps: "geopoint", Note: "note",
+    Gps: "geopoint", Note: "note", Calculate: "calculate",
 }
 _SURVEY_ORDER: Final = ("type", "name", "label", "hint", "required", "relevant", "constraint",
-                        "constraint_message", "points", "weight", "critical", "metric", "na", "bonus",
+                        "constraint_message", "calculation", "points", "weight", "critical", "metric", "na", "bonus",
                         "parameters", "fail_below", "min", "max", "bands", "max_length", "give_up",
                         "clock_start")
 
@@ -1598,6 +1648,8 @@ def export_xlsform(defn: FormDefinition) -> bytes:
                        bands=_format_bands(q.bands) or None)
         elif isinstance(q, Text):
             row["max_length"] = None if q.max_length == 2000 else q.max_length
+        elif isinstance(q, Calculate):
+            row["calculation"] = expression(q.calculation, "calculation", number)
         survey.add(row)
 
     for kept in defn.xlsform_rows:

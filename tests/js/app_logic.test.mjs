@@ -134,3 +134,17 @@ test("a task's window reads in the location's zone and the phone's", () => {
   assert.equal(clock(75), "1:15");
   assert.equal(clock(3725), "1:02:05");
 });
+
+test("a calculation is computed from the shown answers, drives show-ifs, and is never sent", () => {
+  const definition = { title: { en: "F" }, sections: [{ type: "section", key: "s", items: [
+    { type: "integer", key: "adults" }, { type: "integer", key: "kids" },
+    { type: "calculate", key: "people", calculation: { op: "add", args: [{ op: "var", key: "adults" }, { op: "var", key: "kids" }] } },
+    { type: "text", key: "why", required: true, show_if: { op: "gt", args: [{ op: "var", key: "people" }, 4] } },
+  ] }] };
+  const big = visibility(definition, { adults: 2, kids: 3, people: 1 });
+  assert.equal(big.visible.people, 5); // the typed 1 is ignored
+  assert.equal(big.shown.why, true);
+  assert.deepEqual(Object.keys(checkAnswers(definition, { adults: 2, kids: 3 }, "en")), ["why"]);
+  assert.equal(visibility(definition, { adults: 1, kids: 1 }).shown.why, false);
+  assert.deepEqual(answersToSend(definition, { adults: 1, kids: 1, people: 2 }), { adults: 1, kids: 1 });
+});

@@ -31,3 +31,16 @@ for (const vector of vectors) {
     assert.equal(isTrue(vector.expr, vector.answers, ...args), vector.expected === true);
   });
 }
+
+// ${name} in labels and hints, filled on the phone as the server would (mobile_forms/label_vectors.json).
+import { fillReferences } from "../../mobile_forms/web/shared/conditions.js";
+
+const labelVectors = JSON.parse(
+  readFileSync(new URL("../../mobile_forms/label_vectors.json", import.meta.url), "utf8"),
+);
+
+for (const vector of labelVectors) {
+  test(`label: ${vector.name}`, () => {
+    assert.equal(fillReferences(vector.text, vector.values), vector.expected);
+  });
+}

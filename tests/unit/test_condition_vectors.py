@@ -130,3 +130,13 @@ def test_a_string_is_answered_exactly_when_it_has_a_non_blank_character(text: st
     assert is_answered(text) is expected and is_blank_text(text) is not expected
     if not text.strip():
         assert not expected
+
+
+LABEL_VECTORS = json.loads(
+    (Path(__file__).resolve().parents[2] / "mobile_forms" / "label_vectors.json").read_text("utf-8"))
+
+
+@pytest.mark.parametrize("vector", LABEL_VECTORS, ids=[v["name"] for v in LABEL_VECTORS])
+def test_label_references_are_filled_like_the_phone(vector: dict[str, Any]) -> None:
+    from backend.forms.conditions import fill_references
+    assert fill_references(vector["text"], vector["values"]) == vector["expected"]

@@ -17,10 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api_schemas.forms import (
-    Band, Choice, Decimal, Duration, Expr, File, FormDefinition, Gps, Integer, MetricTag,
+    Band, Calculate, Choice, Decimal, Duration, Expr, File, FormDefinition, Gps, Integer, MetricTag,
     MultipleChoice, Note, Nps, Op, Photo, Rating, Section, SingleChoice, Text, TimerSequence,
     Timestamp, YesNo,
 )
+from backend.forms.answers import check_answers
+from backend.forms.definition import check_definition, visibility
 from backend.forms.xlsform import (
     EXTENSION_TYPES, ImportWarning, XLSFormError, export_xlsform, import_xlsform, parse_xpath, read_xlsform,
     write_xpath,
@@ -266,7 +268,8 @@ def test_expressions_are_written_as_readable_xpath() -> None:
 
 
 @pytest.mark.parametrize(("source", "reason"), [
-    ("string-length(${t}) > 3", "string-length() is not supported"),
+    ("pulldata('fruits', 'name', 'name', 'mango') = 1", "function pulldata() at character 1 is not supported"),
+    ("today() > 3", "function today() at character 1 is not supported"),
     ("${nope} = 1", "unknown question ${nope}"),
     ("${grp} = 1", "is a group"),
     ("${a} = ", "unexpected the end"),
@@ -274,7 +277,6 @@ def test_expressions_are_written_as_readable_xpath() -> None:
     ("${t} = 'x", "unterminated string"),
     ("/data/a = 1", "XPath paths are not supported"),
     ("${a} mod 2 = 0", "'mod'"),
-    ("concat(${t}, 'x') = 'y'", "function concat() at character 1 is not supported"),
     ("${yn} = 'maybe'", "compare it with 'yes' or 'no'"),
     ("selected(${t}, 'x')", "selected() needs a choice question"),
     ("${a} = 1 1", "unexpected '1'"),
@@ -321,9 +323,23 @@ def test_not_an_xlsx_at_all() -> None:
 def test_missing_survey_sheet() -> None:
     workbook = openpyxl.Workbook()
     workbook.active.title = "questions"
+    workbook.create_sheet("notes")
     buffer = io.BytesIO()
     workbook.save(buffer)
     assert problems_of(buffer.getvalue()) == [("survey", 0, "the workbook has no 'survey' sheet")]
+
+
+def test_a_lone_sheet_is_the_survey_as_for_pyxform() -> None:
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Sheet1"
+    workbook.active.append(["type", "name"])
+    workbook.active.append(["text", "q"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    imported = read_xlsform(buffer.getvalue())
+    assert [q.key for q in only_section_items(imported.definition)] == ["q"]
+    assert imported.warnings == [ImportWarning("survey", 0, "", "the workbook's only sheet, 'sheet1', is read as "
+                                                               "the survey sheet")]
 
 
 @pytest.mark.parametrize("missing", ["type", "name"])
@@ -339,7 +355,6 @@ def test_duplicate_names_point_at_the_second_row() -> None:
 
 @pytest.mark.parametrize(("type_", "reason"), [
     ("colour_picker", "unknown type 'colour_picker'"),
-    ("calculate", "calculated fields are not supported"),
     ("begin_repeat", "repeat groups are not supported"),
     ("select_one yn or_other extra", "expected one list name"),
     ("select_one_from_file shops.csv", "choices from files (external choices) are not supported"),
@@ -354,10 +369,10 @@ def test_unknown_and_unsupported_types(type_: str, reason: str) -> None:
 
 def test_bad_expressions_name_the_column() -> None:
     survey = [["type", "name", "relevant", "constraint"],
-              ["text", "a", "${b} = 'x'", "string-length(.) < 5"],
+              ["text", "a", "${b} = 'x'", "round(.) < 5"],
               ["text", "b", "${a} = ", None]]
     assert problems_of(xlsx(survey)) == [
-        ("survey", 2, "constraint: string-length() is not supported (text length is the max_length column)"),
+        ("survey", 2, "constraint: function round() at character 1 is not supported"),
         ("survey", 3, "relevant: unexpected the end at character 8"),
     ]
 
@@ -402,13 +417,13 @@ def test_bad_numbers_in_points_and_weight() -> None:
 
 def test_every_problem_is_reported_at_once() -> None:
     survey = [["type", "name", "label", "appearance"],
-              ["text", "bad-name", "x", None],
+              ["text", "bad name", "x", None],
               ["integer", "n", "x", "numbers"],
               ["decimal", "d", "x", None],
               ["video", "v", None, None]]
     problems = problems_of(xlsx(survey))
     assert [(s, r) for s, r, _ in problems] == [("survey", 2), ("survey", 5)]
-    assert "must be letters, digits and _" in problems[0][2]
+    assert "must be letters, digits, _, - and ." in problems[0][2]
     assert "video questions are not supported" in problems[1][2]
 
 
@@ -871,3 +886,63 @@ def test_a_value_without_a_header_and_end_group_columns_are_ignored_with_a_warni
     assert imported.warnings == [
         ImportWarning("survey", 3, "D", "a value in a column without a header: ignored (ODK tools ignore it too)"),
         ImportWarning("survey", 4, "label", "ignored on an end_group row (ODK tools ignore it too)")]
+
+
+# ---------------------------------------------------------------------------------------------
+# calculate, XPath value functions, smart quotes, names with dots and hyphens
+# ---------------------------------------------------------------------------------------------
+
+
+def test_calculate_rows_become_calculations_usable_in_conditions() -> None:
+    survey = [["type", "name", "label", "calculation", "relevant", "constraint"],
+              ["integer", "adults", "Adults", None, None, None],
+              ["integer", "kids", "Kids", None, None, None],
+              ["calculate", "people", None, "${adults} + ${kids}", None, None],
+              ["calculate", "size", None, "if(${people} > 4, 'large', concat('small:', ${people}))", None, None],
+              ["text", "why", "Why so many?", None, "${size} = 'large'", "string-length(.) <= 20"],
+              ["text", "mail", "E-mail", None, "coalesce(${why}, 'none') != 'x'",
+               "regex(., '^[^@]+@[^@]+$')"]]
+    defn = import_xlsform(xlsx(survey))
+    people, size = only_section_items(defn)[2:4]
+    assert isinstance(people, Calculate) and people.calculation == Expr(op=Op.add, args=[var("adults"), var("kids")])
+    assert size.calculation.op is Op.if_
+    assert check_definition(defn) == []
+    assert visibility(defn, {"adults": 2, "kids": 3}).shown["why"] is True
+    assert visibility(defn, {"adults": 2, "kids": 1}).answers["size"] == "small:3"
+    assert visibility(defn, {"adults": 2, "kids": 1}).shown["why"] is False
+    # Computed, never answered: a submitted value is refused, a computed one is not needed.
+    assert check_answers(defn, {"adults": 2, "kids": 3, "people": 9}) == [
+        ("people", "answer.not_answerable: a calculated value is computed by the form, not answered")]
+    assert check_answers(defn, {"adults": 2, "kids": 3, "why": "a very long reason indeed, yes"}) == [
+        ("why", "answer.constraint: the answer does not meet the constraint")]
+    assert check_answers(defn, {"mail": "a@b"}) == []
+    assert import_xlsform(export_xlsform(defn)) == defn
+    rows = sheet_rows(export_xlsform(defn), "survey")
+    assert rows[4][:2] == ("calculate", "people") and "${adults} + ${kids}" in rows[4]
+
+
+def test_a_calculate_row_without_calculation_is_refused() -> None:
+    assert problems_of(xlsx([["type", "name"], ["calculate", "c"]])) == [
+        ("survey", 2, "calculation: missing (a calculate row needs its expression)")]
+
+
+def test_smart_quotes_are_read_as_straight_quotes_and_names_may_have_dots_and_hyphens() -> None:
+    survey = [["type", "name", "relevant"], ["text", "health-id.v2", None],
+              ["text", "why", "${health-id.v2}=‘dead’"]]
+    defn = import_xlsform(xlsx(survey))
+    assert only_section_items(defn)[1].show_if == Expr(op=Op.eq, args=[var("health-id.v2"), "dead"])
+    assert sheet_rows(export_xlsform(defn), "survey")[3][2] == "${health-id.v2} = 'dead'"
+    assert "must be letters, digits, _, - and ." in problems_of(xlsx([["type", "name"], ["text", "-x"]]))[0][2]
+
+
+def test_references_in_labels_must_be_fillable() -> None:
+    survey = [["type", "name", "label", "hint"], ["text", "who", "Name?", None],
+              ["integer", "age", "How old is ${who}?", "${ who } said so"],
+              ["start", "start", None, None],
+              ["text", "x", "Since ${start}", None], ["text", "y", "Ask ${nobody}", None]]
+    assert problems_of(xlsx(survey)) == [
+        ("survey", 5, "label: ${start} cannot be filled in: 'start' is form metadata, not a question"),
+        ("survey", 6, "label: ${nobody} cannot be filled in: no question is named 'nobody'")]
+    defn = import_xlsform(xlsx(survey[:3]))
+    assert only_section_items(defn)[1].label == {"en": "How old is ${who}?"}  # filled in on the phone
+    assert import_xlsform(export_xlsform(defn)) == defn

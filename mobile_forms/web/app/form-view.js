@@ -4,6 +4,7 @@
 import { h, mount, uid } from "../shared/dom.js";
 import { app, findTask, formFor, refreshStatus } from "./main.js";
 import { answersToSend, checkAnswers, labelOf, outline, visibility } from "./lib/form.js";
+import { fillReferences, textOf } from "../shared/conditions.js";
 import { downscalePhoto, sha256Hex } from "./lib/image.js";
 import { clock, isoWithOffset } from "./lib/time.js";
 import { CALL_TAPS, allowedTaps, derive, giveUpTap, isFinished, tap, undo, waitSeconds } from "./lib/timer.js";
@@ -48,7 +49,12 @@ async function draftFor(taskId, mode) {
 }
 
 function questionText(q, definition) {
-  return labelOf(q.label, app.i18n.lang, definition.default_language) || q.key;
+  return filled(labelOf(q.label, app.i18n.lang, definition.default_language) || q.key);
+}
+
+// A text with ${name} references, filled now and again whenever an answer changes (applyVisibility).
+function filled(text) {
+  return text.includes("${") ? h("span", { "data-template": text }, text) : text;
 }
 
 function problemMessage(problem) {
@@ -95,8 +101,10 @@ export async function reportScreen(main, reportId) {
   };
 
   function applyVisibility() {
-    const { shown } = visibility(definition, answers);
+    const { shown, visible } = visibility(definition, answers);
     for (const [key, el] of Object.entries(wrappers)) el.hidden = shown[key] === false;
+    for (const el of main.querySelectorAll("[data-template]")) el.textContent = fillReferences(el.dataset.template, visible);
+    for (const el of main.querySelectorAll("[data-calc]")) el.textContent = textOf(visible[el.dataset.calc]) ?? "";
   }
 
   function showProblems() {
@@ -120,7 +128,7 @@ export async function reportScreen(main, reportId) {
     const labelId = uid("q");
     const slot = h("div", { id: `${labelId}-problems`, "aria-live": "polite" });
     problemSlots[key] = slot;
-    const hint = labelOf(q.hint, app.i18n.lang, definition.default_language);
+    const hint = filled(labelOf(q.hint, app.i18n.lang, definition.default_language));
     const context = { q, key, labelId, describedBy: `${labelId}-problems`, value: answers[key], setAnswer, editable, definition, record };
     const comments = commentsFor(key).map((c) => h("p", { class: "comment", "data-comment": key },
       h("strong", {}, t("report.coordinator_says")), " ", c.text));
@@ -138,7 +146,7 @@ export async function reportScreen(main, reportId) {
         h("legend", { id: labelId }, questionText(q, definition), required),
         hint ? h("p", { class: "hint" }, hint) : null, comments, widget, naBox, slot)
       : h("div", { class: "question field", "data-key": key },
-        q.type === "note" ? h("p", { id: labelId }, questionText(q, definition))
+        q.type === "note" || q.type === "calculate" ? h("p", { id: labelId }, questionText(q, definition))
           : h(q.type === "timer_sequence" || q.type === "gps" ? "h3" : "label",
             q.type === "timer_sequence" || q.type === "gps" ? { id: labelId } : { id: labelId, for: `${labelId}-input` },
             questionText(q, definition), required),
@@ -256,6 +264,8 @@ function renderWidget(context) {
   switch (q.type) {
     case "note":
       return null;
+    case "calculate": // computed from the answers, shown read-only (filled in by applyVisibility)
+      return h("output", { "data-calc": key, "aria-labelledby": labelId }, "");
     case "yes_no":
       return choiceList(context, [[true, t("form.yes")], [false, t("form.no")]],
         { selected: real, onPick: (v) => setAnswer(key, v) });

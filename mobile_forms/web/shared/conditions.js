@@ -21,6 +21,7 @@ const ARITY = {
   eq: [2, 2], ne: [2, 2], lt: [2, 2], le: [2, 2], gt: [2, 2], ge: [2, 2],
   and: [0, null], or: [0, null], not: [1, 1], in: [2, null], contains: [2, 2],
   count: [1, 1], add: [2, null], sub: [2, null], mul: [2, null], div: [2, null],
+  if: [3, 3], concat: [0, null], coalesce: [1, null], regex: [2, 2], strlen: [1, 1],
 };
 const NODE_FIELDS = new Set(["op", "args", "key"]);
 // The same class as _BLANK in conditions.py, character for character: the union of what JavaScript's
@@ -137,6 +138,50 @@ function arith(op, values) {
   return Number.isFinite(result) ? result : undefined;
 }
 
+// A value as concat writes it, or null when it has no agreed text (see conditions.py's docstring).
+export function textOf(value) {
+  if (value === undefined) return "";
+  if (typeof value === "boolean") return value ? "true" : "false";
+  if (typeof value === "string") return value;
+  if (typeof value === "number") {
+    const size = Math.abs(value);
+    if (Number.isInteger(value) && size < 1e15) return String(value === 0 ? 0 : value);
+    return size >= 1e-4 && size < 1e15 ? String(value) : null;
+  }
+  if (Array.isArray(value)) {
+    const parts = value.map(textOf);
+    return parts.some((p) => p === null) ? null : parts.join(" ");
+  }
+  return null;
+}
+
+function valueFunction(op, values) {
+  switch (op) {
+    case "if":
+      return values[0] === true ? values[1] : values[2];
+    case "concat": {
+      const parts = values.map(textOf);
+      return parts.some((p) => p === null) ? undefined : parts.join("");
+    }
+    case "coalesce":
+      return values.find((v) => v !== undefined && !isBlankText(v));
+    case "regex": {
+      const [text, pattern] = values;
+      if (typeof text !== "string" || typeof pattern !== "string") return false;
+      try {
+        return new RegExp(pattern, "u").test(text);
+      } catch {
+        return false;
+      }
+    }
+    default: { // strlen
+      const text = values[0];
+      if (text === undefined) return 0;
+      return typeof text === "string" ? [...text].length : undefined;
+    }
+  }
+}
+
 function answerOf(answers, key) {
   return has(answers, key) ? answers[key] : undefined;
 }
@@ -199,6 +244,12 @@ function ev(node, answers, selfValue, depth) {
     }
     case "count":
       return Array.isArray(values[0]) ? values[0].length : undefined;
+    case "if":
+    case "concat":
+    case "coalesce":
+    case "regex":
+    case "strlen":
+      return valueFunction(op, values);
     default:
       return arith(op, values);
   }
@@ -212,4 +263,19 @@ export function evaluate(expr, answers, selfValue = undefined) {
 /** Whether `expr` holds: only the boolean true counts. */
 export function isTrue(expr, answers, selfValue = undefined) {
   return evaluate(expr, answers, selfValue) === true;
+}
+
+const REFERENCE = /\$\{([^}]*)\}/g;
+
+/**
+ * A label or hint with each ${name} replaced by that question's value as concat writes it (an
+ * unanswered one, or one without an agreed text, as nothing), like ODK's forms do. `values` are the
+ * visible answers and calculations (visibility(...).visible); the same as fill_references in Python.
+ */
+export function fillReferences(text, values) {
+  return String(text).replace(REFERENCE, (_, name) => {
+    const key = name.trim();
+    const value = has(values ?? {}, key) ? valueOf(values[key]) : undefined;
+    return textOf(value) ?? "";
+  });
 }

@@ -2,7 +2,10 @@
 // before submit. Same rules as the server (backend/forms/definition.py and answers.py), conditions by
 // the shared evaluator, so the phone never sends what the server would refuse for these reasons.
 
-import { isAnswered, isNaAnswer, isTrue } from "../../shared/conditions.js";
+import { evaluate, isAnswered, isNaAnswer, isTrue } from "../../shared/conditions.js";
+
+// Types the shopper does not answer: a note is display only, a calculation is computed.
+const UNANSWERED = new Set(["note", "calculate"]);
 
 /** The label in `lang`, else the form's default language, else any. */
 export function labelOf(labels, lang, defaultLanguage = "en") {
@@ -36,7 +39,13 @@ export function visibility(definition, answers) {
     let isShown = parents.every((parent) => shown[parent] !== false);
     if (isShown && node.show_if) isShown = isTrue(node.show_if, visible);
     if (!(key in shown)) shown[key] = isShown;
-    if (isShown && isQuestion && Object.prototype.hasOwnProperty.call(answers, key)) visible[key] = answers[key];
+    if (isShown && isQuestion && node.type === "calculate") {
+      // A shown calculation's value (never a typed one) joins the answers, as on the server.
+      const value = evaluate(node.calculation, visible);
+      if (value !== undefined) visible[key] = value;
+    } else if (isShown && isQuestion && Object.prototype.hasOwnProperty.call(answers, key)) {
+      visible[key] = answers[key];
+    }
   }
   return { shown, visible };
 }
@@ -46,7 +55,7 @@ export function answersToSend(definition, answers) {
   const { shown } = visibility(definition, answers);
   const out = {};
   for (const { node, key, isQuestion } of outline(definition)) {
-    if (!isQuestion || node.type === "note" || !shown[key]) continue;
+    if (!isQuestion || UNANSWERED.has(node.type) || !shown[key]) continue;
     if (Object.prototype.hasOwnProperty.call(answers, key) && answers[key] !== null && answers[key] !== undefined) {
       out[key] = answers[key];
     }
@@ -77,7 +86,7 @@ export function checkAnswers(definition, answers, lang) {
   const problems = {};
   const add = (key, problem) => (problems[key] ||= []).push(problem);
   for (const { node: q, key, isQuestion } of outline(definition)) {
-    if (!isQuestion || q.type === "note" || !shown[key]) continue;
+    if (!isQuestion || UNANSWERED.has(q.type) || !shown[key]) continue;
     const has = Object.prototype.hasOwnProperty.call(answers, key);
     const value = answers[key];
     if (!has || !isAnswered(value)) {
