@@ -1119,6 +1119,14 @@ def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context) -> Que
             yes, no = by_value["yes"], by_value["no"]
             data.update(points_yes=yes.points, points_no=no.points,
                         fail_on="yes" if yes.fail else "no" if no.fail else None)
+            # A yes/no question has no choices of its own: the app shows its own Yes/No.
+            lost = sorted({c for choice in (yes, no) for c in choice.xlsform}
+                          | ({"label"} if (yes.label, no.label) not in (({}, {}), ({ctx.default_language: "Yes"},
+                                                                                   {ctx.default_language: "No"}))
+                             else set()))
+            for column in lost:
+                ctx.notes.add(row.sheet, row.number, "type", f"list '{list_name}' is read as yes/no: its "
+                              f"'{column}' column is not kept for this question (the app shows its own Yes/No)")
             if yes.fail and no.fail:
                 errors.append(f"type: list '{list_name}' fails on both yes and no")
         else:

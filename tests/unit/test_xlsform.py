@@ -946,3 +946,11 @@ def test_references_in_labels_must_be_fillable() -> None:
     defn = import_xlsform(xlsx(survey[:3]))
     assert only_section_items(defn)[1].label == {"en": "How old is ${who}?"}  # filled in on the phone
     assert import_xlsform(export_xlsform(defn)) == defn
+
+
+def test_a_yes_no_list_says_its_labels_are_not_kept() -> None:
+    choices = [["list_name", "name", "label::en", "label::de"], ["yn", "yes", "Yes", "Ja"], ["yn", "no", "No", "Nein"]]
+    imported = read_xlsform(xlsx([["type", "name"], ["select_one yn", "q"]], choices))
+    assert isinstance(only_section_items(imported.definition)[0], YesNo)
+    assert imported.warnings == [ImportWarning("survey", 2, "type", "list 'yn' is read as yes/no: its 'label' column "
+                                               "is not kept for this question (the app shows its own Yes/No)")]
