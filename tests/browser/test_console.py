@@ -108,12 +108,12 @@ def _xlsform(rows: list[list[Any]], choices: list[list[Any]] | None = None) -> b
 
 
 GOOD_XLSFORM = _xlsform(
-    [["type", "name", "label", "required"],
-     ["begin_group", "service", "Service", ""],
-     ["select_one yn", "greeted", "Were you greeted?", "yes"],
-     ["integer", "staff", "Staff on the floor", ""],
-     ["text", "remarks", "Anything else?", ""],
-     ["end_group", "", "", ""]],
+    [["type", "name", "label", "required", "appearance"],
+     ["begin_group", "service", "Service", "", ""],
+     ["select_one yn", "greeted", "Were you greeted?", "yes", ""],
+     ["integer", "staff", "Staff on the floor", "", ""],
+     ["text", "remarks", "Anything else?", "", "multiline"],
+     ["end_group", "", "", "", ""]],
     [["list_name", "name", "label"], ["yn", "yes", "Yes"], ["yn", "no", "No"]],
 )
 BAD_XLSFORM = _xlsform([["type", "name", "label"], ["select_one nolist", "q1", "Q1"], ["barcode", "q2", "Q2"]])
@@ -189,6 +189,8 @@ def test_coordinator_uploads_publishes_plans_assigns_and_reviews(desk: Desk, liv
     page.get_by_role("button", name="Upload").click()
     desk.settle(before)
     assert page.get_by_role("heading", name="Store visit (XLSForm)").is_visible()
+    # What the import kept aside (an appearance it does not use) is said, with its row.
+    assert re.match(r"Imported with 1 warning: survey row 5 \(appearance\)", page.locator("[data-flash]").inner_text())
     preview = page.locator("[data-preview]")
     assert "Were you greeted? *" in preview.inner_text() and "Staff on the floor" in preview.inner_text()
     desk.look("form-draft")

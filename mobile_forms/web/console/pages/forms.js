@@ -34,7 +34,11 @@ export async function render({ query }) {
     if (organisation.value) body.append("organisation_id", organisation.value);
     try {
       const created = await withProgress(upload, t("forms.uploading"), () => ctx.api.post("/forms/import", { body }));
-      go(`/forms/${created.id}`);
+      // What the import kept aside (appearance, media, metadata rows…) is shown once on the form's page.
+      const warnings = (created.warnings || []).map((w) => `${w.sheet} ${t("forms.row").toLowerCase()} ${w.row}`
+        + `${w.column ? ` (${w.column})` : ""}: ${w.message}`);
+      go(`/forms/${created.id}`, {}, warnings.length
+        ? `${t("forms.imported_warnings", { count: warnings.length })} ${warnings.join("; ")}` : undefined);
     } catch (error) {
       if (error instanceof ApiError && error.code === "form.invalid_xlsform") {
         mount(result, h("div", { class: "alert", role: "alert", "data-code": error.code },
