@@ -267,7 +267,7 @@ def _outbox(browser: Any, base: str, world: World, tasks: list[dict[str, Any]]) 
                                       for t in tasks[:20])}
 
 
-def render(r: dict[str, Any], *, elapsed_s: float, reps: int) -> str:
+def render(r: dict[str, Any], *, elapsed_s: float, reps: int, load: tuple[float, float]) -> str:
     kb = lambda n: f"{n / 1024:.1f} KB"  # noqa: E731
     files, zipped, raw = r["precache"]
     warm = sorted(r["warm_s"])
@@ -279,7 +279,8 @@ def render(r: dict[str, Any], *, elapsed_s: float, reps: int) -> str:
 
 Written by `make bench-phone` → `.venv/bin/python -m benchmarks.phone_app` on {now} in {elapsed_s:.0f} s
 (Debian's chromium {_chromium_version()}, headless, 360×640; server `fieldscore serve`, one process, SQLite;
-{os.cpu_count()} cores shared with whatever else runs). Throttling is Chromium's own (DevTools protocol):
+{os.cpu_count()} cores shared with whatever else runs: load average {load[0]:.1f} before, {load[1]:.1f} after, so
+every time here is inflated by the machine's other work as well as by the throttling). Throttling is Chromium's own (DevTools protocol):
 CPU 4× slower (`Emulation.setCPUThrottlingRate`), HTTP cache disabled, and a slow-3G network
 (`Network.emulateNetworkConditions`) in two common definitions: DevTools' "Slow 3G" preset (2,000 ms
 added to every request, 400 kbit/s down and up) and WebPageTest's "3G Slow" (400 ms, 400 kbit/s).
@@ -337,9 +338,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args(argv)
     began = time.monotonic()
+    load_before = os.getloadavg()[0]
     say(f"Phone app in Chromium: page weight, cold/warm start (CPU 4x, Slow 3G), {args.reports} reports in the outbox")
     results = run(args.reps, args.reports)
-    section = render(results, elapsed_s=time.monotonic() - began, reps=args.reps)
+    section = render(results, elapsed_s=time.monotonic() - began, reps=args.reps,
+                     load=(load_before, os.getloadavg()[0]))
     write_section(args.out, section)
     say(section)
 

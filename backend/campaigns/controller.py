@@ -24,6 +24,7 @@ from backend.accounts.guards import STAFF, requires_roles, roles
 from backend.campaigns import service
 from backend.deps import ActorDep, PageDep, SettingsDep
 from backend.openapi import problems
+from backend.frontend import GZIP
 from backend.pagination import Search
 
 READERS = (Role.admin, Role.coordinator, Role.manager)
@@ -89,7 +90,7 @@ class JobBoardController(Controller):
     tags = ["tasks"]
     guards = [requires_roles]
 
-    @get("/", operation_id="GetJobBoard", opt=roles(Role.shopper), responses=problems())
+    @get("/", operation_id="GetJobBoard", opt=roles(Role.shopper), responses=problems(), middleware=GZIP)
     async def job_board(self, actor: ActorDep, page: PageDep, channel: FromQuery[Channel | None] = None) -> Page[Task]:
         """Open tasks you may claim (rotation, conflicts, distance, capacity, language all checked), nearest first."""
         return await service.job_board(actor, page, channel)

@@ -16,6 +16,7 @@ from backend.accounts.guards import ALL_ROLES, STAFF, requires_roles, roles
 from backend.deps import ActorDep, PageDep
 from backend.openapi import problems
 from backend.tasks import service
+from backend.frontend import GZIP
 
 
 class TaskController(Controller):
@@ -23,7 +24,7 @@ class TaskController(Controller):
     tags = ["tasks"]
     guards = [requires_roles]
 
-    @get("/", operation_id="ListTasks", opt=roles(*ALL_ROLES), responses=problems())
+    @get("/", operation_id="ListTasks", opt=roles(*ALL_ROLES), responses=problems(), middleware=GZIP)
     async def list_tasks(
         self,
         actor: ActorDep,

@@ -47,3 +47,18 @@ async def test_the_service_worker_precaches_the_app_and_is_versioned_by_content(
     assert re.search(r'"([0-9a-f]{16})"', frontend.service_worker_source()).group(1) == version.group(1)
     (copy / "app" / "app.css").write_text((copy / "app" / "app.css").read_text() + "\n/* changed */\n")
     assert re.search(r'"([0-9a-f]{16})"', frontend.service_worker_source()).group(1) != version.group(1)
+
+
+async def test_the_lists_a_phone_loads_on_start_come_gzipped(client):
+    from tests.api.test_end_to_end import make_task, publish_form
+    from tests.world import build_world
+
+    w = await build_world(client)
+    await make_task(w, await publish_form(w), w.own_location_id)
+    zipped = await client.get("/tasks", headers={**w.as_("shopper"), "Accept-Encoding": "gzip"})
+    assert zipped.status_code == 200 and zipped.headers.get("content-encoding") == "gzip"
+    assert zipped.json()["total"] == 1  # httpx undoes the gzip: the same JSON
+    board = await client.get("/job-board", headers={**w.as_("shopper"), "Accept-Encoding": "gzip"})
+    assert board.status_code == 200
+    plain = await client.get("/tasks", headers={**w.as_("shopper"), "Accept-Encoding": "identity"})  # a client that does not ask for gzip gets plain JSON
+    assert "content-encoding" not in plain.headers and plain.json()["total"] == 1

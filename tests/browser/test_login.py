@@ -76,3 +76,16 @@ def test_the_phones_language_by_default_switchable_and_form_labels_follow_it(bro
     finally:
         german.close()
     assert not german.errors
+
+
+def test_pulling_the_task_list_down_loads_it_again(phone, live):
+    page = phone.login()
+    assert page.locator("[data-task]").count() == 0
+    task = live.task()  # assigned meanwhile, on the server
+    page.evaluate("""() => {
+        const main = document.getElementById('main');
+        const touch = (y) => new Touch({identifier: 1, target: main, clientX: 180, clientY: y});
+        main.dispatchEvent(new TouchEvent('touchstart', {touches: [touch(120)], changedTouches: [touch(120)], bubbles: true}));
+        main.dispatchEvent(new TouchEvent('touchend', {touches: [], changedTouches: [touch(230)], bubbles: true}));
+    }""")
+    page.locator(f"[data-task='{task['id']}']").wait_for()

@@ -242,11 +242,10 @@ async function boardScreen() {
 
 export async function findTask(taskId) {
   try {
-    const task = await app.api.get(`/tasks/${taskId}`);
-    return task;
+    return await app.api.get(`/tasks/${taskId}`);
   } catch (error) {
-    if (error instanceof ApiError && error.status !== 401 && error.status < 500) throw error;
-    if (error instanceof ApiError && error.status === 401) throw error;
+    // The server's own refusal stands (401 included); no answer or a failing server: the phone's copy.
+    if (error instanceof ApiError && error.status < 500) throw error;
     const cached = await app.store.get(userKey("tasks"));
     const task = cached?.data.items.find((item) => item.id === taskId);
     if (!task) throw error;
@@ -417,6 +416,16 @@ async function start() {
   window.addEventListener("online", () => { refreshStatus(); app.outbox.sync({ force: true }); });
   window.addEventListener("offline", () => refreshStatus());
   window.addEventListener("hashchange", () => route());
+  // Pull to refresh: on a list at the top of the page, dragging down by 70 px or more loads it again.
+  let pullFrom = null;
+  main.addEventListener("touchstart", (e) => {
+    pullFrom = window.scrollY <= 0 && e.touches.length === 1 ? e.touches[0].clientY : null;
+  }, { passive: true });
+  main.addEventListener("touchend", (e) => {
+    const list = /^(#\/tasks|#\/board|#\/outbox|#?)$/.test(location.hash);
+    if (pullFrom !== null && list && e.changedTouches[0].clientY - pullFrom >= 70) route();
+    pullFrom = null;
+  }, { passive: true });
   await route();
   document.body.dataset.ready = "true";
   // After the first screen is up: none of this may delay it.
