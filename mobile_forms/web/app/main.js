@@ -388,6 +388,17 @@ async function sessionExpired() {
   return loginScreen({ reason: "expired" });
 }
 
+/** Install the service worker; an install that failed (a file did not arrive) is tried again later. */
+function registerServiceWorker(delayMs = 15000) {
+  const again = () => setTimeout(() => registerServiceWorker(Math.min(delayMs * 2, 300000)), delayMs);
+  navigator.serviceWorker.register("/app/sw.js", { scope: "/app/" }).then((registration) => {
+    const installing = registration.installing;
+    installing?.addEventListener("statechange", () => {
+      if (installing.state === "redundant" && !navigator.serviceWorker.controller) again();
+    });
+  }).catch(again);
+}
+
 async function start() {
   // The texts and the phone's storage load side by side (each may wait on the network or the disk).
   const [, store] = await Promise.all([
@@ -429,9 +440,7 @@ async function start() {
   await route();
   document.body.dataset.ready = "true";
   // After the first screen is up: none of this may delay it.
-  if ("serviceWorker" in navigator) {
-    navigator.serviceWorker.register("/app/sw.js", { scope: "/app/" }).catch(() => {});
-  }
+  if ("serviceWorker" in navigator) registerServiceWorker();
   if (navigator.storage?.persist) {
     app.persisted = await navigator.storage.persisted();
     if (!app.persisted) app.persisted = await navigator.storage.persist().catch(() => false);
