@@ -9,7 +9,7 @@ from typing import Annotated
 
 import msgspec
 
-from api_schemas.common import Email, Latitude, Longitude, Name, Request
+from api_schemas.common import NO_NUL, Email, Latitude, Longitude, Name, Request
 
 Password = Annotated[str, msgspec.Meta(min_length=10, max_length=256)]
 LanguageCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
@@ -86,7 +86,7 @@ class ShopperProfileUpdate(Request, kw_only=True):
 
 
 class LoginRequest(Request, kw_only=True):
-    email: Annotated[str, msgspec.Meta(min_length=1, max_length=254)]
+    email: Annotated[str, msgspec.Meta(min_length=1, max_length=254, pattern=NO_NUL)]
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 
 

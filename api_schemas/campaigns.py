@@ -62,8 +62,8 @@ class CampaignCreate(Request, kw_only=True):
     organisation_id: uuid.UUID
     name: Name
     location_ids: Annotated[list[uuid.UUID], msgspec.Meta(min_length=1, max_length=5000)]
-    forms: Annotated[dict[Channel, uuid.UUID], msgspec.Meta(min_length=1)]
-    slot_designs: Annotated[dict[Channel, SlotDesign], msgspec.Meta(min_length=1)]
+    forms: Annotated[dict[Channel, uuid.UUID], msgspec.Meta(min_length=1, max_length=len(Channel))]
+    slot_designs: Annotated[dict[Channel, SlotDesign], msgspec.Meta(min_length=1, max_length=len(Channel))]
     call_rules: CallRules = msgspec.field(default_factory=CallRules)
     rotation_days: Annotated[int, msgspec.Meta(ge=0, le=730)] = 90
     rotation_scope: Literal["location", "brand"] = "location"

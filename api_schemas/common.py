@@ -23,7 +23,7 @@ Email = Annotated[
     msgspec.Meta(
         min_length=3,
         max_length=254,
-        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$",
         description="An e-mail address.",
     ),
 ]

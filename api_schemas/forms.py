@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Union
 
 import msgspec
 
-from api_schemas.common import LongText, Name, Request
+from api_schemas.common import NO_NUL, LongText, Name, Request
 
 QuestionKey = Annotated[
     str,
@@ -24,12 +24,18 @@ QuestionKey = Annotated[
                              "XLSForm names allow) dots and hyphens after the first character; not "
                              "starting with two underscores."),
 ]
+# Bounds on every array and map below are what a real form can need, several times over; they are
+# checked while the body is decoded (backend.request_body), so oversized input is refused early.
+LanguageKey = Annotated[str, msgspec.Meta(min_length=1, max_length=16, pattern=NO_NUL)]
+MAX_LANGUAGES = 50
 Labels = Annotated[
-    dict[str, Annotated[str, msgspec.Meta(max_length=2000)]],
-    msgspec.Meta(description="Label text by language code, e.g. {\"en\": \"Was the greeting warm?\", \"de\": \"…\"}."),
+    dict[LanguageKey, Annotated[str, msgspec.Meta(max_length=2000, pattern=NO_NUL)]],
+    msgspec.Meta(max_length=MAX_LANGUAGES,
+                 description="Label text by language code, e.g. {\"en\": \"Was the greeting warm?\", \"de\": \"…\"}."),
 ]
 XLSFormCells = Annotated[
-    dict[Annotated[str, msgspec.Meta(min_length=1, max_length=200)], Annotated[str, msgspec.Meta(max_length=20_000)]],
+    dict[Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NO_NUL)],
+         Annotated[str, msgspec.Meta(max_length=20_000, pattern=NO_NUL)]],
     msgspec.Meta(max_length=100, description="XLSForm columns that mean nothing to Fieldscore (appearance, media, "
                                              "instance::…), by header, kept as written so an export gives them back."),
 ]
@@ -96,7 +102,7 @@ class Op(str, Enum):
     strlen = "strlen"  # characters in a string
 
 
-Scalar = Union[str, int, float, bool, None]
+Scalar = Union[Annotated[str, msgspec.Meta(max_length=2000, pattern=NO_NUL)], int, float, bool, None]
 
 
 class Expr(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
@@ -104,12 +110,14 @@ class Expr(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaul
 
     op: Op
     # A bare list is a list literal (the "lit … lists allowed" case), e.g. {"op": "in", "args": [x, ["a", "b"]]}.
-    args: Annotated[list[Expr | Scalar | list[Scalar]], msgspec.Meta(max_length=200)] = []
+    args: Annotated[
+        list[Expr | Scalar | Annotated[list[Scalar], msgspec.Meta(max_length=500)]], msgspec.Meta(max_length=200)
+    ] = []
     key: QuestionKey | None = None
 
 
 class Choice(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
-    value: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    value: Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_NUL)]
     label: Labels = {}
     points: Points | None = None
     fail: bool = False  # choosing it fails a critical question
@@ -122,6 +130,9 @@ class Band(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     min: Bound | None = None
     max: Bound | None = None
     points: Points
+
+
+Bands = Annotated[list[Band], msgspec.Meta(max_length=100)]
 
 
 class _Question(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True, tag_field="type"):
@@ -172,13 +183,13 @@ class Nps(_Question, tag="nps"):
 class Integer(_Question, tag="integer"):
     min: Bound | None = None
     max: Bound | None = None
-    bands: list[Band] = []
+    bands: Bands = []
 
 
 class Decimal(_Question, tag="decimal"):
     min: Bound | None = None
     max: Bound | None = None
-    bands: list[Band] = []
+    bands: Bands = []
 
 
 class Duration(_Question, tag="duration"):
@@ -186,7 +197,7 @@ class Duration(_Question, tag="duration"):
 
     min: Bound | None = 0
     max: Bound | None = None
-    bands: list[Band] = []
+    bands: Bands = []
 
 
 class Timestamp(_Question, tag="timestamp"):
@@ -214,7 +225,7 @@ class TimerSequence(_Question, tag="timer_sequence"):
 
     give_up_s: Annotated[int, msgspec.Meta(ge=1, le=86_400)] = 300
     clock_start: Literal["ring", "menu_left"] = "ring"
-    bands: list[Band] = []
+    bands: Bands = []
 
 
 class Text(_Question, tag="text"):
@@ -263,14 +274,14 @@ class Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_def
 class XLSFormRow(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
     """A survey row with no questionnaire meaning here (start, end, deviceid, hidden…), kept for export."""
 
-    type: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    name: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    type: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NO_NUL)]
+    name: Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)] = ""
     cells: XLSFormCells = {}
 
 
 class FormDefinition(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
     title: Labels
-    default_language: Annotated[str, msgspec.Meta(min_length=2, max_length=16)] = "en"
+    default_language: Annotated[str, msgspec.Meta(min_length=2, max_length=16, pattern=NO_NUL)] = "en"
     sections: Annotated[list[Section], msgspec.Meta(min_length=1, max_length=200)]
     xlsform_settings: XLSFormCells = {}  # settings columns (form_id, version, style…) kept for export
     xlsform_rows: Annotated[list[XLSFormRow], msgspec.Meta(max_length=200)] = []
@@ -353,12 +364,36 @@ class ScoreResult(msgspec.Struct, kw_only=True):
     metrics: dict[str, Any] = {}
 
 
+# A report's answers, in the shapes backend.forms.answers documents, typed only as deep as those
+# shapes go: a nested array or an array of a million items is refused while the body is decoded,
+# before answers.py looks at it. Every string is free text that may be stored, so none holds a NUL.
+AnswerText = Annotated[str, msgspec.Meta(max_length=20_000, pattern=NO_NUL)]  # Text.max_length's ceiling
+AnswerLeaf = Union[AnswerText, int, float, bool, None]
+AnswerPartKey = Annotated[str, msgspec.Meta(max_length=32, pattern=NO_NUL)]
+# A timer answer's {"event": ..., "at": ...}; the object-in-list is the deepest answer shape.
+AnswerEvent = Annotated[dict[AnswerPartKey, AnswerLeaf], msgspec.Meta(max_length=8)]
+MAX_TIMER_EVENTS = 1000  # taps in one call: dialled, holds, transfers, ... and one end
+AnswerValue = Union[
+    AnswerLeaf,
+    Annotated[list[AnswerLeaf], msgspec.Meta(max_length=500)],  # multiple choice: at most every choice
+    # {"na": true}, {"attachment": ...}, {"lat", "lon", "accuracy_m"}, {"events": [...]}
+    Annotated[
+        dict[AnswerPartKey, Union[AnswerLeaf, Annotated[list[Union[AnswerLeaf, AnswerEvent]],
+                                                       msgspec.Meta(max_length=MAX_TIMER_EVENTS)]]],
+        msgspec.Meta(max_length=8),
+    ],
+]
+MAX_ANSWERS = 2000
+AnswerKey = Annotated[str, msgspec.Meta(max_length=64, pattern=NO_NUL)]  # a QuestionKey's length
+Answers = Annotated[dict[AnswerKey, AnswerValue], msgspec.Meta(max_length=MAX_ANSWERS)]
+
+
 class ScorePreview(Request, kw_only=True):
-    answers: dict[str, Any]
+    answers: Answers
 
 
 __all__ = [
-    "Band", "Calculate", "Channel", "Choice", "DefinitionProblem", "Decimal", "Duration", "Expr", "File",
+    "Answers", "Band", "Calculate", "Channel", "Choice", "DefinitionProblem", "Decimal", "Duration", "Expr", "File",
     "Form", "FormCreate", "FormImported", "FormDefinition", "FormDraftUpdate", "FormStatus", "FormVersion", "Gps",
     "Integer", "Labels", "LongText", "MetricTag", "MultipleChoice", "Note", "Nps", "Op", "Photo",
     "Question", "QuestionKey", "Rating", "ScoreItem", "ScorePreview", "ScoreResult", "Section",

@@ -9,11 +9,13 @@ from typing import Annotated
 
 import msgspec
 
-from api_schemas.common import Code, Email, Latitude, Longitude, Name, Request, ShortText
+from api_schemas.common import NO_NUL, Code, Email, Latitude, Longitude, Name, Request, ShortText
 
 ClockTime = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")]
 Phone = Annotated[str, msgspec.Meta(max_length=40, pattern=r"^\+?[0-9 ()./-]*$")]
-TimeZoneName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, description="IANA time zone, e.g. Europe/Prague")]
+TimeZoneName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=NO_NUL,
+                                           description="IANA time zone, e.g. Europe/Prague")]
+Address = Annotated[str, msgspec.Meta(max_length=500, pattern=NO_NUL)]
 
 
 class BrandRelation(str, Enum):
@@ -87,7 +89,7 @@ class LocationCreate(Request, kw_only=True):
     code: Code | None = None
     region: ShortText = ""
     district: ShortText = ""
-    address: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    address: Address = ""
     lat: Latitude | None = None
     lon: Longitude | None = None
     phone: Phone | None = None
@@ -101,7 +103,7 @@ class LocationUpdate(Request, kw_only=True):
     code: Code | msgspec.UnsetType | None = msgspec.UNSET
     region: ShortText | msgspec.UnsetType = msgspec.UNSET
     district: ShortText | msgspec.UnsetType = msgspec.UNSET
-    address: Annotated[str, msgspec.Meta(max_length=500)] | msgspec.UnsetType = msgspec.UNSET
+    address: Address | msgspec.UnsetType = msgspec.UNSET
     lat: Latitude | msgspec.UnsetType | None = msgspec.UNSET
     lon: Longitude | msgspec.UnsetType | None = msgspec.UNSET
     phone: Phone | msgspec.UnsetType | None = msgspec.UNSET

@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from api_schemas.common import NOT_BLANK, AwareDatetime, ProblemField, Request
-from api_schemas.forms import ScoreResult
+from api_schemas.common import NO_NUL, NOT_BLANK, AwareDatetime, ProblemField, Request
+from api_schemas.forms import Answers, ScoreResult
 
 
 class ReportStatus(str, Enum):
@@ -34,7 +34,7 @@ class ReportCreate(Request, kw_only=True):
     task_id: uuid.UUID
     started_at: AwareDatetime
     ended_at: AwareDatetime
-    answers: Annotated[dict[str, Any], msgspec.Meta(max_length=2000)]
+    answers: Answers
     # An edit names the revision it replaces; a stale one is 409 report.stale_revision.
     replaces_revision: Annotated[int, msgspec.Meta(ge=1, le=10_000)] | None = None
 
@@ -90,7 +90,7 @@ class ReportDiff(msgspec.Struct, kw_only=True):
 
 
 class QuestionComment(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    question_key: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    question_key: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=NO_NUL)] | None = None
     text: Annotated[str, msgspec.Meta(min_length=1, max_length=4000, pattern=NOT_BLANK)]
 
 

@@ -33,9 +33,10 @@ from backend.errors import EXCEPTION_HANDLERS, catalogue_markdown
 from backend.forms.controller import FormController
 from backend.frontend import PUBLIC_PATHS, front_end_routes
 from backend.locations.controller import BrandController, LocationController, OrganisationBrandController
-from backend.openapi import problems
+from backend.openapi import document_json_bodies, problems
 from backend.pagination import provide_page
 from backend.reports.controller import ReportController
+from backend.request_body import JSON_BODY_MAX, JSONRequest
 from backend.settings import Settings, load_settings
 from backend.tasks.controller import TaskController
 from backend.tasks.service import expire_overdue
@@ -122,11 +123,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         path="/static", directories=[STATIC_DIR], opt=roles(PUBLIC), include_in_schema=False,
         guards=[requires_roles],
     )
-    return Litestar(
+    application = Litestar(
         route_handlers=[health, index, static, *front_end_routes(), *CONTROLLERS],
         lifespan=[lifespan],
         middleware=[DefineMiddleware(BearerTokenMiddleware, exclude=["^/schema", "^/static", *PUBLIC_PATHS])],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        request_class=JSONRequest,
+        request_max_body_size=JSON_BODY_MAX,
         dependencies={
             "actor": Provide(provide_actor, sync_to_thread=False),
             "page": Provide(provide_page, sync_to_thread=False),
@@ -152,3 +155,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         ),
         debug=False,
     )
+    for route in application.routes:
+        document_json_bodies(getattr(route, "route_handlers", []))
+    return application

@@ -172,6 +172,20 @@ class TooManyRequests(FieldscoreError):
     status, code, title = 429, "auth.rate_limited", "Too many requests"
 
 
+class Busy(FieldscoreError):
+    """The server is at a bound it keeps on purpose (e.g. password hashes at once); retry shortly."""
+
+    status, code, title = 503, "server.busy", "Server busy"
+
+
+class MalformedBody(FieldscoreError):
+    status, code, title = 400, "request.malformed", "Malformed request body"
+
+
+class UnsupportedMediaType(FieldscoreError):
+    status, code, title = 415, "request.unsupported_media_type", "Unsupported media type"
+
+
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response[bytes]:
     return Response(
         content=msgspec.json.encode(problem),

@@ -29,6 +29,7 @@ from backend.errors import InvalidInput
 from backend.forms import service
 from backend.openapi import problems
 from backend.pagination import Search
+from backend.request_body import LARGE_JSON_BODY_MAX
 
 READERS = (Role.admin, Role.coordinator, Role.manager)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -63,7 +64,8 @@ class FormController(Controller):
     ) -> Page[Form]:
         return await service.list_forms(actor, page, channel, organisation_id, q)
 
-    @post("/", operation_id="CreateForm", opt=roles(*STAFF), responses=problems(422))
+    @post("/", operation_id="CreateForm", opt=roles(*STAFF), responses=problems(422),
+          request_max_body_size=LARGE_JSON_BODY_MAX)
     async def create_form(self, actor: ActorDep, data: JSONBody[FormCreate]) -> Form:
         """Create a questionnaire; its definition becomes draft version 1."""
         return await service.create_form(actor, data)
@@ -85,7 +87,8 @@ class FormController(Controller):
     async def get_form(self, actor: ActorDep, form_id: FromPath[uuid.UUID]) -> Form:
         return await service.get_form(actor, form_id)
 
-    @put("/{form_id:uuid}/draft", operation_id="SaveFormDraft", opt=roles(*STAFF), responses=problems(404))
+    @put("/{form_id:uuid}/draft", operation_id="SaveFormDraft", opt=roles(*STAFF), responses=problems(404),
+         request_max_body_size=LARGE_JSON_BODY_MAX)
     async def save_draft(self, actor: ActorDep, form_id: FromPath[uuid.UUID], data: JSONBody[FormDraftUpdate]) -> FormVersion:
         """Replace the draft, or start the next version as a draft if the latest is published."""
         return await service.save_draft(actor, form_id, data.definition)

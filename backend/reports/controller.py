@@ -32,6 +32,8 @@ from backend.attachments.store import AttachmentStore
 from backend.deps import ActorDep, PageDep, SettingsDep
 from backend.openapi import problems
 from backend.reports import outbox_import, service, submission
+from backend.request_body import LARGE_JSON_BODY_MAX
+
 
 # The revision a reviewer looked at: when given and the shopper has edited since, the review is
 # refused (409 report.changed) rather than applied to content nobody reviewed.
@@ -45,6 +47,7 @@ class ReportController(Controller):
     guards = [requires_roles]
 
     @post("/", operation_id="SubmitReport", opt=roles(Role.shopper), status_code=201,
+          request_max_body_size=LARGE_JSON_BODY_MAX,
           responses=problems(404, 409, 422))
     async def submit(self, actor: ActorDep, data: JSONBody[ReportCreate]) -> Response[Report]:
         """Submit a report (201). Re-sending the same id and content returns the stored report (200);
