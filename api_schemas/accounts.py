@@ -11,6 +11,8 @@ import msgspec
 
 from api_schemas.common import NO_NUL, Email, Latitude, Longitude, Name, Request
 
+# NIST SP 800-63B: at least 10 characters, no composition rules; backend.accounts.password_policy
+# refuses common ones and one character repeated wherever a password is set.
 Password = Annotated[str, msgspec.Meta(min_length=10, max_length=256)]
 LanguageCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
 
@@ -88,6 +90,13 @@ class ShopperProfileUpdate(Request, kw_only=True):
 class LoginRequest(Request, kw_only=True):
     email: Annotated[str, msgspec.Meta(min_length=1, max_length=254, pattern=NO_NUL)]
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+class PasswordChange(Request, kw_only=True):
+    """Change one's own password: the current one is asked for, and other sessions end."""
+
+    current_password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    new_password: Password
 
 
 class Token(msgspec.Struct, kw_only=True):

@@ -23,7 +23,6 @@ from api_schemas.common import Health
 from backend import db
 from backend.accounts.controller import AuthController, OrganisationController, UserController
 from backend.accounts.guards import PUBLIC, BearerTokenMiddleware, provide_actor, requires_roles, roles
-from backend.accounts.security import Passwords
 from backend.accounts.throttle import LoginThrottle
 from backend.analytics.controller import AnalyticsController
 from backend.attachments.controller import AttachmentController
@@ -102,8 +101,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     if engine is None:
         engine = db.create_engine(settings.database_url, sqlite_timeout_s=settings.sqlite_timeout_s)
     db.bind(engine)
-    passwords = Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
-    throttle = LoginThrottle(settings.login_max_failures, settings.login_window_s)
+    passwords = settings.passwords()
+    throttle = LoginThrottle(
+        free=settings.login_free_failures, free_per_address=settings.login_free_failures_per_address,
+        first_delay_s=settings.login_first_delay_s, max_delay_s=settings.login_max_delay_s,
+        forget_after_s=settings.login_forget_after_s,
+    )
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:

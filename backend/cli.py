@@ -46,7 +46,8 @@ def cmd_create_user(args: argparse.Namespace) -> None:
     from api_schemas.accounts import Role, UserCreate
     from backend import db
     from backend.accounts import service
-    from backend.accounts.security import Actor, Passwords
+    from backend.accounts.security import Actor
+    from backend.errors import FieldscoreError
     from backend.piccolo_conf import DB
     from backend.settings import load_settings
 
@@ -61,12 +62,15 @@ def cmd_create_user(args: argparse.Namespace) -> None:
     system = Actor(user_id=None, role=Role.admin, organisation_id=None)  # type: ignore[arg-type]
     async def create() -> object:
         try:
-            return await service.create_user(
-                system, data, Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib))
+            return await service.create_user(system, data, settings.passwords())
         finally:
             await db.close_pool(DB)
 
-    user = asyncio.run(create())
+    try:
+        user = asyncio.run(create())
+    except FieldscoreError as exc:  # the API's rules beyond the schema, e.g. a common password
+        reasons = "; ".join(f"{e.field}: {e.reason}" for e in exc.errors)
+        raise SystemExit(f"fieldscore create-user: {exc.detail} ({reasons})") from None
     print(f"created {user.role.value} {user.email} ({user.id})")
 
 

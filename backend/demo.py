@@ -43,7 +43,7 @@ from api_schemas.reports import ReportCreate, ReportReject
 from api_schemas.tasks import TaskCreate
 from backend import db
 from backend.accounts import service as accounts
-from backend.accounts.security import Actor, Passwords
+from backend.accounts.security import Actor
 from backend.accounts.tables import User
 from backend.forms import service as forms
 from backend.forms.answers import check_answers
@@ -209,7 +209,7 @@ async def load_demo(*, only_if_empty: bool = False, reports_per_location: int = 
 
 async def _load(settings: Any, reports_per_location: int) -> None:
     rng = random.Random(20261123)
-    passwords = Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
+    passwords = settings.passwords()
     print("Loading demo data")
     system = Actor(user_id=None, role=Role.admin, organisation_id=None)  # type: ignore[arg-type]
 

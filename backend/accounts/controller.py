@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from litestar import Controller, get, patch, post, put
+from litestar import Controller, Request, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from api_schemas.accounts import (
@@ -12,6 +13,7 @@ from api_schemas.accounts import (
     Organisation,
     OrganisationCreate,
     OrganisationUpdate,
+    PasswordChange,
     Role,
     ShopperProfile,
     ShopperProfileUpdate,
@@ -28,17 +30,37 @@ from backend.openapi import problems
 from backend.pagination import Search
 
 
+def client_address(request: Request[Any, Any, Any]) -> str:
+    """Where a request comes from, as the ASGI server reports it (behind a proxy, the server's
+    forwarded-for settings decide; uvicorn trusts X-Forwarded-For from 127.0.0.1 only)."""
+    return request.client.host if request.client else "unknown"
+
+
 class AuthController(Controller):
     path = "/auth"
     tags = ["auth"]
     guards = [requires_roles]
 
-    @post("/login", operation_id="Login", opt=roles(PUBLIC), status_code=200, responses=problems(401, 429, public=True))
+    @post("/login", operation_id="Login", opt=roles(PUBLIC), status_code=200,
+          responses=problems(401, 429, 503, public=True))
     async def login(
-        self, data: JSONBody[LoginRequest], passwords: PasswordsDep, login_throttle: ThrottleDep, settings: SettingsDep
+        self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest], passwords: PasswordsDep,
+        login_throttle: ThrottleDep, settings: SettingsDep,
     ) -> Token:
-        """Exchange e-mail and password for a bearer token."""
-        return await service.login(data, passwords, login_throttle, settings.token_ttl_hours)
+        """Exchange e-mail and password for a bearer token. Wrong guesses are slowed per account and
+        client address and per address (429 with Retry-After); 503 with Retry-After when the server is
+        busy checking other passwords."""
+        return await service.login(data, passwords, login_throttle, settings.token_ttl_hours, client_address(request))
+
+    @post("/password", operation_id="ChangePassword", opt=roles(*ALL_ROLES), status_code=204,
+          responses=problems(403, 422, 429, 503))
+    async def change_password(
+        self, request: Request[Any, Any, Any], actor: ActorDep, data: JSONBody[PasswordChange],
+        passwords: PasswordsDep, login_throttle: ThrottleDep,
+    ) -> None:
+        """Change your own password (the current one is required: 403 `auth.wrong_password`); your other
+        sessions end, this one stays. A common password or one character repeated is 422 `password.weak`."""
+        await service.change_password(actor, data, passwords, login_throttle, client_address(request))
 
     @post("/logout", operation_id="Logout", opt=roles(*ALL_ROLES), status_code=204, responses=problems())
     async def logout(self, actor: ActorDep) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from typing import Any
 
-import anyio.to_thread
 import msgspec
 
 from api_schemas.accounts import (
@@ -14,6 +14,7 @@ from api_schemas.accounts import (
     Organisation,
     OrganisationCreate,
     OrganisationUpdate,
+    PasswordChange,
     Role,
     ShopperProfile,
     ShopperProfileUpdate,
@@ -26,9 +27,10 @@ from api_schemas.common import Page
 from backend import db
 from backend.accounts import tables as t
 from backend.accounts.security import Actor, Passwords, new_token
-from backend.accounts.throttle import LoginThrottle
+from backend.accounts.password_policy import password_problem
+from backend.accounts.throttle import LoginThrottle, Verdict
 from backend.audit.service import record
-from backend.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthenticated
+from backend.errors import Busy, Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthenticated
 from backend.pagination import PageParams, contains, converted_page
 
 
@@ -50,27 +52,106 @@ _USER_COLUMNS = (
 # ---------------------------------------------------------------- login
 
 
-async def login(data: LoginRequest, passwords: Passwords, throttle: LoginThrottle, ttl_hours: float) -> Token:
+async def login(
+    data: LoginRequest, passwords: Passwords, throttle: LoginThrottle, ttl_hours: float, address: str
+) -> Token:
     email = data.email.strip().lower()
-    wait = await throttle.begin(email)
-    if wait:
-        raise TooManyRequests(
-            f"Too many failed logins for this account; try again in {wait} s.", headers={"Retry-After": str(wait)}
-        )
+    verdict = await throttle.begin(email, address)
+    _refuse_if_throttled(verdict)
     row = await t.User.select(t.User.id, t.User.password_hash, t.User.is_active).where(t.User.email == email).first()
-    ok = await anyio.to_thread.run_sync(passwords.verify, row["password_hash"] if row else None, data.password)
+    ok = await _check_guess(passwords, throttle, email, address, row["password_hash"] if row else None, data.password)
     if not ok or row is None or not row["is_active"]:
+        await _record_throttling(verdict, row["id"] if row else None, email, address)
         raise Unauthenticated("Wrong e-mail or password.", code="auth.invalid_credentials")
-    await throttle.succeeded(email)
+    await throttle.succeeded(email, address)
+    rehashed = await _rehash(passwords, row["password_hash"], data.password)
     token, hashed = new_token()
     expires_at = _now() + dt.timedelta(hours=ttl_hours)
     async with db.writing():
         await t.AccessToken.insert(
             t.AccessToken(id=uuid.uuid4(), user=row["id"], token_hash=hashed, created_at=_now(), expires_at=expires_at)
         )
-        await record(row["id"], "auth.login", "user", row["id"])
+        if rehashed:
+            await t.User.update({t.User.password_hash: rehashed}).where(
+                (t.User.id == row["id"]) & (t.User.password_hash == row["password_hash"]))
+        await record(row["id"], "auth.login", "user", row["id"], {"rehashed": True} if rehashed else None)
     user = await get_user_unscoped(row["id"])
     return Token(access_token=token, token_type="bearer", expires_at=expires_at, user=user)
+
+
+def _refuse_if_throttled(verdict: Verdict) -> None:
+    if verdict.wait_s:
+        raise TooManyRequests(f"Too many failed sign-ins from here; try again in {verdict.wait_s} s.",
+                              headers={"Retry-After": str(verdict.wait_s)})
+
+
+async def _check_guess(
+    passwords: Passwords, throttle: LoginThrottle, email: str, address: str, password_hash: str | None, password: str
+) -> bool:
+    try:
+        return await passwords.verify(password_hash, password)
+    except Busy:
+        await throttle.refund(email, address)  # the password was never checked: not a guess
+        raise
+
+
+async def _rehash(passwords: Passwords, password_hash: str, password: str) -> str | None:
+    """The password hashed with today's parameters when the stored hash has older ones."""
+    if not passwords.needs_rehash(password_hash):
+        return None
+    try:
+        return await passwords.hash(password)
+    except Busy:
+        return None  # the next sign-in will do it
+
+
+async def _record_throttling(verdict: Verdict, user_id: uuid.UUID | None, email: str, address: str) -> None:
+    """A wrong guess that armed a delay: audited, so staff see guessing and from where."""
+    if not verdict.engaged:
+        return
+    async with db.writing():
+        for engaged in verdict.engaged:
+            detail = {"scope": engaged.scope, "address": address, "attempts": engaged.attempts,
+                      "delay_s": engaged.delay_s}
+            if engaged.scope == "address":
+                await record(None, "auth.throttled", "client_address", address, detail)
+            elif user_id is not None:
+                await record(None, "auth.throttled", "user", user_id, detail)
+            else:  # an unregistered e-mail: named by its hash, as the throttle keeps it
+                await record(None, "auth.throttled", "login", hashlib.sha256(email.encode()).hexdigest(), detail)
+
+
+async def change_password(
+    actor: Actor, data: PasswordChange, passwords: Passwords, throttle: LoginThrottle, address: str
+) -> None:
+    """The caller's own password, given the current one; every other session of theirs ends."""
+    row = await t.User.select(t.User.email, t.User.password_hash).where(t.User.id == actor.user_id).first()
+    if row is None:
+        raise NotFound("No such user.", code="user.not_found")
+    _check_new_password(data.new_password, row["email"], "new_password")
+    # A token is not the password: someone holding a stolen one may not guess it here unthrottled.
+    verdict = await throttle.begin(row["email"], address)
+    _refuse_if_throttled(verdict)
+    if not await _check_guess(passwords, throttle, row["email"], address, row["password_hash"], data.current_password):
+        await _record_throttling(verdict, actor.user_id, row["email"], address)
+        raise Forbidden("The current password is wrong.", code="auth.wrong_password",
+                        errors=[("current_password", "does not match")])
+    await throttle.succeeded(row["email"], address)
+    new_hash = await passwords.hash(data.new_password)
+    async with db.writing():
+        await t.User.update({t.User.password_hash: new_hash}).where(t.User.id == actor.user_id)
+        others = (t.AccessToken.user == actor.user_id) & t.AccessToken.revoked_at.is_null() & (
+            t.AccessToken.id != actor.token_id)
+        revoked = await t.AccessToken.count().where(others)
+        await t.AccessToken.update({t.AccessToken.revoked_at: _now()}).where(others)
+        await record(actor.user_id, "user.password_changed", "user", actor.user_id, {"sessions_revoked": revoked})
+
+
+def _check_new_password(password: str, email: str, field: str = "password") -> None:
+    problem = password_problem(password, email)
+    if problem:
+        raise InvalidInput(f"Choose another password: this one {problem}.", code="password.weak",
+                           errors=[(field, problem)])
 
 
 async def logout(actor: Actor) -> None:
@@ -186,7 +267,8 @@ async def _check_organisation_rule(role: Role, organisation_id: uuid.UUID | None
 
 async def create_user(actor: Actor, data: UserCreate, passwords: Passwords) -> User:
     email = data.email.strip().lower()
-    password_hash = await anyio.to_thread.run_sync(passwords.hash, data.password)
+    _check_new_password(data.password, email)
+    password_hash = await passwords.hash(data.password)
     async with db.writing():
         await _check_organisation_rule(data.role, data.organisation_id)
         if await t.User.exists().where(t.User.email == email):
@@ -208,7 +290,8 @@ async def create_user(actor: Actor, data: UserCreate, passwords: Passwords) -> U
 async def update_user(actor: Actor, user_id: uuid.UUID, data: UserUpdate, passwords: Passwords) -> User:
     values: dict[Any, Any] = {}
     if data.password is not msgspec.UNSET:
-        values[t.User.password_hash] = await anyio.to_thread.run_sync(passwords.hash, data.password)
+        _check_new_password(data.password, (await get_user_unscoped(user_id)).email)
+        values[t.User.password_hash] = await passwords.hash(data.password)
     async with db.writing():
         current = await get_user_unscoped(user_id)
         if data.name is not msgspec.UNSET:

@@ -53,10 +53,13 @@ class ShopperProfile(Table):
     excluded_location_ids = JSON(default=[])
 
 
-class LoginFailures(Table):
-    """Failed logins per account in the current window, shared by every server process (and host):
-    the throttle counts here, not in process memory, so `--workers N` does not multiply the limit."""
+class ThrottleKey(Table, tablename="login_throttle"):
+    """Password guesses per throttle key (an account at a client address, or an address), shared by
+    every server process and host; see backend.accounts.throttle."""
 
-    email_key = Varchar(length=64, primary_key=True)  # sha256 of the normalised e-mail: typed e-mails are not kept
-    failures = Integer()
-    window_start = DoublePrecision(index=True)  # Unix seconds; rows whose window has passed are purged
+    throttle_key = Varchar(length=64, primary_key=True)  # sha256: typed e-mails and addresses are not kept
+    attempts = Integer()
+    delay_s = DoublePrecision()  # the delay last armed; the next one is twice as long
+    locked_until = DoublePrecision()  # Unix seconds; guesses before then are refused
+    last_at = DoublePrecision(index=True)  # Unix seconds; keys quiet for long are purged
+    refused = Boolean(default=False)  # whether the latest guess was refused (read back by the upsert)

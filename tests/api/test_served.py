@@ -91,7 +91,9 @@ def test_create_user_applies_the_apis_rules_and_writes_nothing_when_they_fail(da
 
     for email, name, password, field in (("first@example.test", "First", "x", "$.password"),
                                          ("not-an-email", "First", PASSWORD, "$.email"),
-                                         ("first@example.test", "", PASSWORD, "$.name")):
+                                         ("first@example.test", "", PASSWORD, "$.name"),
+                                         ("first@example.test", "First", "1234567890", "password: is one of"),
+                                         ("first@example.test", "First", "!" * 12, "password: is one character")):
         refused = create(email, name, password)
         assert refused.returncode != 0 and field in refused.stderr, refused.stderr
     assert create("first@example.test", "First", PASSWORD).returncode == 0  # the e-mail was never taken
