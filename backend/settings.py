@@ -20,7 +20,7 @@ class Settings:
     # Argon2id cost: OWASP's recommendation (why: backend.accounts.security). Tests lower it.
     argon2_time_cost: int = ARGON2_TIME_COST
     argon2_memory_kib: int = ARGON2_MEMORY_KIB
-    # Password hashes computed at once per process (0: one per CPU), and how long a login waits for one.
+    # Password hashes computed at once per process (0: one per two CPUs), and how long a login waits for one.
     password_hash_concurrency: int = 0
     password_hash_wait_s: float = 2.0
     # The login throttle (backend.accounts.throttle): failed guesses allowed before delays start, per

@@ -22,3 +22,5 @@ class Config:
     server_workers: dict[str, int]
     httpx_check_s: float
     quick: bool
+    only: str | None = None  # "ingestion" or "login" (the login flood, issue 13); None: both
+    logins: int = 200  # concurrent logins in the login flood

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from benchmarks import assignment, databases, load, raw, report, seed, servers
+from benchmarks import assignment, databases, load, login_flood, raw, report, seed, servers
 from benchmarks.config import Config
 from benchmarks.databases import Database
 from benchmarks.stats import Measurement, Summary
@@ -44,6 +44,10 @@ def parse(argv: list[str] | None) -> tuple[Config, Path]:
                              "at the file")
     parser.add_argument("--reps", type=int, default=None)
     parser.add_argument("--duration", type=float, default=None, help="measured seconds per HTTP repetition")
+    parser.add_argument("--only", choices=("ingestion", "login"), default=None,
+                        help="one benchmark: `login` (the login flood, issue 13) rewrites only its own section of "
+                             "--out; `ingestion` leaves the login section as it was. Default: both (--quick: ingestion)")
+    parser.add_argument("--logins", type=int, default=200, help="concurrent logins in the login flood")
     args = parser.parse_args(argv)
     quick = args.quick
     kinds = tuple(args.databases.split(",")) if args.databases else (("sqlite",) if quick else ("sqlite", "postgres"))
@@ -66,6 +70,8 @@ def parse(argv: list[str] | None) -> tuple[Config, Path]:
                         **{k: int(v) for k, _, v in (item.partition("=") for item in args.server_workers.split(","))}},
         httpx_check_s=0.0 if quick else 5.0,
         quick=quick,
+        only=args.only or ("ingestion" if quick else None),
+        logins=args.logins,
     )
     return config, args.out
 
@@ -218,6 +224,13 @@ def main(argv: list[str] | None = None) -> None:
     command = shlex.join([python, "-m", "benchmarks.run", *args])
     if os.environ.get("MAKELEVEL") and not args:
         command = f"make bench` → `{command}"
+    if config.only == "login":
+        say(f"Fieldscore login flood: {config.logins} concurrent logins; its section of {out} is rewritten")
+        flood = login_flood.section(login_flood.run(config.logins, say=say), command)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(login_flood.splice(out.read_text() if out.exists() else "", flood))
+        say(f"\nwrote the login flood section of {out}")
+        return
     began = time.monotonic()
     pg_version = databases.postgres_version() if "postgres" in config.kinds else None
     load_before = os.getloadavg()
@@ -241,11 +254,16 @@ def main(argv: list[str] | None = None) -> None:
     elapsed = time.monotonic() - began
     text = report.render(config, results, bare, command=command, postgres_version=pg_version, elapsed_s=elapsed,
                          load_average=(load_before, os.getloadavg()), client_check=(httpx_check, lean_check))
+    new_flood = None
+    if config.only is None:
+        say(f"Login flood (issue 13): {config.logins} concurrent logins for made-up e-mails")
+        new_flood = login_flood.section(login_flood.run(config.logins, say=say), command)
     out.parent.mkdir(parents=True, exist_ok=True)
     # Sections other benchmarks write into the same file (phone app, dashboard) between their markers stay.
     previous = out.read_text() if out.exists() else ""
     kept = [m.group(0) for m in re.finditer(r"<!-- ([\w-]+):(?:start|begin) -->.*?<!-- \1:end -->", previous, flags=re.S)]
-    out.write_text(text + report.assignment_section(assigned) + "".join(f"\n{section}\n" for section in kept))
+    text += report.assignment_section(assigned) + "".join(f"\n{section}\n" for section in kept)
+    out.write_text(login_flood.splice(text, new_flood) if new_flood else text)
     say(f"\nDone in {elapsed:.0f} s; wrote {out}\n")
     say(report.summary_table(results, bare))
 

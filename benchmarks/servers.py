@@ -79,8 +79,8 @@ def serving(command: list[str], port: int, env: dict[str, str], log: Path, timeo
                 process.wait(timeout=5)
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its live descendants (uvicorn's worker processes), from /proc."""
+def _process_table() -> tuple[dict[int, int], dict[int, float]]:
+    """Every live process's parent and CPU seconds (user + system), from /proc."""
     parents: dict[int, int] = {}
     times: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
@@ -92,6 +92,10 @@ def process_cpu_seconds(pid: int) -> float:
             continue
         parents[int(entry.name)] = int(fields[1])
         times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return parents, times
+
+
+def _tree(pid: int, parents: dict[int, int]) -> set[int]:
     tree, frontier = {pid}, [pid]
     while frontier:
         parent = frontier.pop()
@@ -99,7 +103,18 @@ def process_cpu_seconds(pid: int) -> float:
             if its_parent == parent and child not in tree:
                 tree.add(child)
                 frontier.append(child)
-    return sum(times.get(p, 0.0) for p in tree)
+    return tree
+
+
+def process_tree(pid: int) -> set[int]:
+    """A process and its live descendants (uvicorn's worker processes)."""
+    return _tree(pid, _process_table()[0])
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its live descendants (uvicorn's worker processes), from /proc."""
+    parents, times = _process_table()
+    return sum(times.get(p, 0.0) for p in _tree(pid, parents))
 
 
 def postgres_cpu_seconds() -> float:

@@ -50,7 +50,7 @@ class Passwords:
     """Hashes and verifies passwords in worker threads, at most `concurrency` at once in this process.
 
     A hash is CPU and memory bound: more at once than cores only queues them inside the threads while
-    holding their memory. A request waits up to `max_wait_s` for a slot, then is refused (503
+    holding their memory, and starves the event loop. A request waits up to `max_wait_s` for a slot, then is refused (503
     `server.busy` with Retry-After) rather than piling up.
     """
 
@@ -67,7 +67,9 @@ class Passwords:
         # Verifying against this when the user does not exist costs what a real check costs, so the
         # time taken does not tell whether an e-mail is registered.
         self._dummy = self._hasher.hash(secrets.token_hex(16))
-        self.concurrency = concurrency or os.cpu_count() or 2
+        # Half the cores by default: hashes are pure CPU, and the event loop (everything else the
+        # server answers, /health included) needs a core of its own while a flood of logins is checked.
+        self.concurrency = concurrency or max(1, (os.cpu_count() or 2) // 2)
         self._slots = anyio.Semaphore(self.concurrency)
         self.max_wait_s = max_wait_s
 

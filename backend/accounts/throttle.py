@@ -65,6 +65,9 @@ def _run(session: db.Session, method: str, sql: str, **values: Any) -> Any:
     return getattr(session, method)(_NAMED.sub("?", sql), *(values[name] for name in names))
 
 
+# Forgotten keys are deleted now and then, not on every guess: a guess under a flood costs less, and
+# the upsert starts a key afresh whether or not its old row is still there.
+PURGE_EVERY_S = 60.0
 _PURGE_SQL = "DELETE FROM login_throttle WHERE last_at <= :forget AND locked_until <= :now"
 _CLEAR_SQL = "DELETE FROM login_throttle WHERE throttle_key = :key"
 # Takes back one counted guess, and the delay it armed if it was the one that went past the free ones.
@@ -118,6 +121,7 @@ class LoginThrottle:
         self.first_delay_s = first_delay_s
         self.max_delay_s = max_delay_s
         self.forget_after_s = forget_after_s
+        self._next_purge = 0.0
 
     async def begin(self, email: str, address: str) -> Verdict:
         """Count a guess at `email` from `address` before its password is checked; refused (wait_s > 0)
@@ -125,9 +129,13 @@ class LoginThrottle:
         now = time.time()
         forget = now - self.forget_after_s
         results = []
+        purge = now >= self._next_purge
+        if purge:
+            self._next_purge = now + PURGE_EVERY_S
         async with db.writing():
             session = db.session()
-            await _run(session, "fetch", _PURGE_SQL, forget=forget, now=now)
+            if purge:
+                await _run(session, "fetch", _PURGE_SQL, forget=forget, now=now)
             for scope, key, free in (("account_address", account_key(email, address), self.free),
                                      ("address", address_key(address), self.free_per_address)):
                 row = await _run(
