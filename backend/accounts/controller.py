@@ -30,9 +30,10 @@ from backend.openapi import problems
 from backend.pagination import Search
 
 
+
 def client_address(request: Request[Any, Any, Any]) -> str:
-    """Where a request comes from, as the ASGI server reports it (behind a proxy, the server's
-    forwarded-for settings decide; uvicorn trusts X-Forwarded-For from 127.0.0.1 only)."""
+    """Where a request comes from, as the ASGI server reports it: behind a proxy, uvicorn takes
+    X-Forwarded-For from the proxies named in FORWARDED_ALLOW_IPS (127.0.0.1 by default)."""
     return request.client.host if request.client else "unknown"
 
 
