@@ -42,7 +42,7 @@ class JSONRequest(Request[Any, Any, Any]):
         content_type = self.headers.get("content-type", "")
         if not is_json_media_type(content_type):
             raise UnsupportedMediaType(
-                f"This route takes application/json, not {content_type or 'a body without a Content-Type'}.",
+                f"This route takes application/json, not {content_type[:100] or 'a body without a Content-Type'}.",
                 errors=[("body", "must be sent as application/json")],
             )
         body = await self.body()
