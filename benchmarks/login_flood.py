@@ -169,12 +169,14 @@ def section(results: list[FloodResult], command: str) -> str:
     rows = []
     for r in results:
         statuses = ", ".join(f"{count} × {status}" for status, count in sorted(r.statuses.items()))
-        met = r.growth_mib < MEMORY_TARGET_MIB and max(r.health_ms) < HEALTH_TARGET_MS and not r.health_failures
+        memory_met = r.growth_mib < MEMORY_TARGET_MIB
+        health_met = max(r.health_ms) < HEALTH_TARGET_MS and not r.health_failures
         rows.append(
             f"| {r.scenario} | {r.logins} | {statuses} | {r.wall_s:.1f} | {r.rss_before_mib:.0f} | "
             f"{r.rss_peak_mib:.0f} | **+{r.growth_mib:.0f}** | {r.health_idle_ms:.1f} | {r.health(0.5):.1f} | "
             f"{r.health(0.95):.1f} | **{max(r.health_ms):.1f}** ({len(r.health_ms)} probes, "
-            f"{r.health_failures} failed) | {r.server_cpu_s:.1f} | {r.load_average:.1f} | {'met' if met else 'NOT met'} |")
+            f"{r.health_failures} failed) | {r.server_cpu_s:.1f} | {r.load_average:.1f} | "
+            f"{'met' if memory_met else 'NOT met'} | {'met' if health_met else 'NOT met'} |")
     return "\n".join([
         START,
         "## Login flood (issue 13)",
@@ -193,8 +195,9 @@ def section(results: list[FloodResult], command: str) -> str:
         f"Targets: memory growth under {MEMORY_TARGET_MIB} MiB, every /health answered within {HEALTH_TARGET_MS} ms.",
         "",
         "| scenario | logins | answers | wall s | RSS before MiB | RSS peak MiB | growth MiB | /health idle p50 ms "
-        "| /health p50 ms | /health p95 ms | /health max ms | server CPU s | load average | target |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|",
+        f"| /health p50 ms | /health p95 ms | /health max ms | server CPU s | load average "
+        f"| growth < {MEMORY_TARGET_MIB} MiB | /health < {HEALTH_TARGET_MS} ms |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---|",
         *rows,
         "",
         "401: the password was checked (against a dummy hash: the e-mails are unknown, and cost the same as "
