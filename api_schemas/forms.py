@@ -370,8 +370,12 @@ class ScoreResult(msgspec.Struct, kw_only=True):
 AnswerText = Annotated[str, msgspec.Meta(max_length=20_000, pattern=NO_NUL)]  # Text.max_length's ceiling
 AnswerLeaf = Union[AnswerText, int, float, bool, None]
 AnswerPartKey = Annotated[str, msgspec.Meta(max_length=32, pattern=NO_NUL)]
-# A timer answer's {"event": ..., "at": ...}; the object-in-list is the deepest answer shape.
-AnswerEvent = Annotated[dict[AnswerPartKey, AnswerLeaf], msgspec.Meta(max_length=8)]
+# A timer answer's {"event": ..., "at": ...}; the object-in-list is the deepest answer shape. Its values
+# may still be short arrays, so that a mistyped tap reaches answers.py and is named there by question.
+AnswerEvent = Annotated[
+    dict[AnswerPartKey, Union[AnswerLeaf, Annotated[list[AnswerLeaf], msgspec.Meta(max_length=8)]]],
+    msgspec.Meta(max_length=8),
+]
 MAX_TIMER_EVENTS = 1000  # taps in one call: dialled, holds, transfers, ... and one end
 AnswerValue = Union[
     AnswerLeaf,
