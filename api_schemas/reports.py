@@ -143,9 +143,9 @@ class ExportedAttachment(Request, kw_only=True):
     """An attachment's bytes as a phone exports them."""
 
     sha256: Sha256Hex
-    media_type: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    media_type: Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)] | None = None
     # Base64 of at most the largest attachment (25 MiB of audio).
-    base64: Annotated[str, msgspec.Meta(min_length=1, max_length=35_000_000)]
+    base64: Annotated[str, msgspec.Meta(min_length=1, max_length=35_000_000, pattern=r"^[A-Za-z0-9+/=\s]*$")]
 
 
 class OutboxExport(Request, kw_only=True):
@@ -157,7 +157,7 @@ class OutboxExport(Request, kw_only=True):
     reports: Annotated[list[ReportCreate], msgspec.Meta(max_length=500)]
     attachments: Annotated[list[ExportedAttachment], msgspec.Meta(max_length=500)] = []
     exported_at: AwareDatetime | None = None
-    shopper_email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+    shopper_email: Annotated[str, msgspec.Meta(max_length=254, pattern=NO_NUL)] | None = None
 
 
 class ImportedReport(msgspec.Struct, kw_only=True, omit_defaults=True):
