@@ -145,7 +145,7 @@ class ExportedAttachment(Request, kw_only=True):
     sha256: Sha256Hex
     media_type: Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)] | None = None
     # Base64 of at most the largest attachment (25 MiB of audio).
-    base64: Annotated[str, msgspec.Meta(min_length=1, max_length=35_000_000, pattern=r"^[A-Za-z0-9+/=\s]*$")]
+    base64: Annotated[str, msgspec.Meta(min_length=1, max_length=35_000_000)]
 
 
 class OutboxExport(Request, kw_only=True):
