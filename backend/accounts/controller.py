@@ -30,7 +30,6 @@ from backend.openapi import problems
 from backend.pagination import Search
 
 
-
 def client_address(request: Request[Any, Any, Any]) -> str:
     """Where a request comes from, as the ASGI server reports it: behind a proxy, uvicorn takes
     X-Forwarded-For from the proxies named in FORWARDED_ALLOW_IPS (127.0.0.1 by default)."""

@@ -26,8 +26,8 @@ from api_schemas.accounts import (
 from api_schemas.common import Page
 from backend import db
 from backend.accounts import tables as t
-from backend.accounts.security import Actor, Passwords, new_token
 from backend.accounts.password_policy import password_problem
+from backend.accounts.security import Actor, Passwords, new_token
 from backend.accounts.throttle import LoginThrottle, Verdict
 from backend.audit.service import record
 from backend.errors import Busy, Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthenticated

@@ -34,7 +34,6 @@ from backend.openapi import problems
 from backend.reports import outbox_import, service, submission
 from backend.request_body import LARGE_JSON_BODY_MAX
 
-
 # The revision a reviewer looked at: when given and the shopper has edited since, the review is
 # refused (409 report.changed) rather than applied to content nobody reviewed.
 SeenRevision = Annotated[int | None, QueryParameter(
