@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from enum import Enum
+from typing import Annotated
 
 import msgspec
 
+from api_schemas.common import NOT_BLANK, Request
 from api_schemas.locations import BrandRelation
 
 
@@ -199,3 +202,92 @@ class OwnVersusCompetitors(msgspec.Struct, kw_only=True):
     method: str
     own: Figure
     competitors: list[CompetitorDifference]
+
+
+# --- Targets -----------------------------------------------------------------------------------------
+
+
+class TargetScope(str, Enum):
+    organisation = "organisation"  # the whole program (scope_value null)
+    brand = "brand"  # scope_value: a brand id
+    region = "region"  # scope_value: a region name
+    location = "location"  # scope_value: a location id
+    channel = "channel"  # scope_value: visit | call | email | chat
+
+
+class TargetDirection(str, Enum):
+    at_least = "at_least"  # e.g. score ≥ 85, service level ≥ 0.8
+    at_most = "at_most"  # e.g. unanswered ≤ 0.05, email reply ≤ 24 h
+
+
+TargetValue = Annotated[float, msgspec.Meta(ge=-1e9, le=1e9, description=(
+    "In the measure's unit: shares 0–1, scores 0–100, NPS −100…100, times in the measure's seconds or hours."))]
+
+
+class Target(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    organisation_id: uuid.UUID
+    measure: Measure
+    scope: TargetScope
+    scope_value: str | None
+    target: float
+    direction: TargetDirection
+    threshold_s: float | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class TargetCreate(Request, kw_only=True):
+    organisation_id: uuid.UUID | None = None  # admins and coordinators: required; managers: their own
+    measure: Measure
+    scope: TargetScope = TargetScope.organisation
+    scope_value: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NOT_BLANK)] | None = None
+    target: TargetValue
+    direction: TargetDirection = TargetDirection.at_least
+    threshold_s: Annotated[float, msgspec.Meta(gt=0, le=86400)] | None = None  # service_level: required
+
+
+class TargetUpdate(Request, kw_only=True):
+    target: TargetValue | msgspec.UnsetType = msgspec.UNSET
+    direction: TargetDirection | msgspec.UnsetType = msgspec.UNSET
+
+
+# --- Shopper effects ------------------------------------------------------------------------------------
+
+
+class ShopperEffect(msgspec.Struct, kw_only=True):
+    shopper_id: uuid.UUID
+    shopper_name: str
+    n: int
+    effect: float  # points above (lenient) or below (strict) what an average shopper would score the same places
+    ci_low: float
+    ci_high: float
+    flagged: bool  # the interval excludes 0 and |effect| >= flag_points
+
+
+class AdjustedGroup(msgspec.Struct, kw_only=True):
+    key: GroupKey
+    raw: Figure  # the plain mean score with its t-interval
+    adjusted: Figure  # the group's mean at an average shopper (the model's fixed effect, Wald 95% interval)
+
+
+class ShopperAgreement(msgspec.Struct, kw_only=True):
+    """Pairs of reports by two different shoppers at the same location, wave, daypart and day type."""
+
+    pairs: int
+    mean_abs_difference: Figure  # points between the pair's scores (t-interval)
+    same_critical_outcome: Figure  # share of pairs agreeing on a critical failure (Wilson)
+
+
+class ShopperEffects(msgspec.Struct, kw_only=True):
+    organisation_id: uuid.UUID
+    group_by: Dimension
+    basis: ScoreBasis
+    method: str
+    fitted: bool  # false: too few shoppers or reports to fit (groups then carry only raw figures)
+    shopper_sd: float | None
+    residual_sd: float | None
+    flag_points: float
+    groups: list[AdjustedGroup]
+    shoppers: list[ShopperEffect]  # coordinators and admins only; empty for managers
+    agreement: ShopperAgreement

@@ -24,7 +24,7 @@ from backend import db
 from backend.accounts.controller import AuthController, OrganisationController, UserController
 from backend.accounts.guards import PUBLIC, BearerTokenMiddleware, provide_actor, requires_roles, roles
 from backend.accounts.throttle import LoginThrottle
-from backend.analytics.controller import AnalyticsController
+from backend.analytics.controller import AnalyticsController, ExportController, TargetController
 from backend.attachments.controller import AttachmentController
 from backend.audit.controller import AuditController
 from backend.campaigns.controller import CampaignController, JobBoardController
@@ -54,6 +54,8 @@ CONTROLLERS: list[Any] = [
     TaskController,
     ReportController,
     AnalyticsController,
+    TargetController,
+    ExportController,
     CampaignController,
     JobBoardController,
     AuditController,

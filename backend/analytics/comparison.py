@@ -27,6 +27,7 @@ from api_schemas.analytics import (
     OwnVersusCompetitors,
     ScoreBasis,
     SortOrder,
+    TargetScope,
 )
 from api_schemas.forms import Channel
 from api_schemas.locations import BrandRelation
@@ -35,6 +36,7 @@ from backend.accounts.security import Actor
 from backend.accounts.tables import Organisation, User
 from backend.analytics import facts as analytics_facts
 from backend.analytics import statistics as st
+from backend.analytics import targets
 from backend.analytics.measures import DIMENSIONS, MEASURES, MeasureSql, method_text
 from backend.analytics.tables import ReportFact
 from backend.campaigns.tables import Campaign, Wave
@@ -268,6 +270,18 @@ def _collect(kind: FigureKind, rows: list[dict[str, Any]], width: int) -> dict[t
     return groups
 
 
+def _figures(kind: FigureKind, spec: MeasureSql, groups: list[_Group], min_n: int) -> list[Figure]:
+    """The figures of many groups; means and shares with their quantiles computed in one vectorised call."""
+    if kind == FigureKind.mean:
+        results = st.mean_intervals([g.moments for g in groups], min_n=min_n, bounds=spec.bounds)
+    elif kind == FigureKind.proportion:
+        results = st.wilsons([g.counts for g in groups], min_n=min_n)
+    else:
+        return [_figure(kind, spec, g, min_n) for g in groups]
+    return [Figure(n=r.n, enough_data=r.enough_data, value=r.mean, ci_low=r.low, ci_high=r.high, pending=g.pending)
+            for r, g in zip(results, groups, strict=True)]
+
+
 def _figure(kind: FigureKind, spec: MeasureSql, group: _Group, min_n: int) -> Figure:
     if kind == FigureKind.survival:
         assert group.times is not None and group.events is not None
@@ -327,6 +341,36 @@ def _sort_key(dimension: Dimension, value: str | None) -> tuple[int, Any]:
     return (0, int(value) if dimension in _NUMERIC_KEYS else value)
 
 
+async def _places(location_ids: list[str | None]) -> dict[str, tuple[str, str]]:
+    """(brand id, region) of each location, for the brand and region targets a location group falls under."""
+    ids = [uuid.UUID(i) for i in location_ids if i]
+    rows = await Location.select(Location.id, Location.brand, Location.region).where(Location.id.is_in(ids)) \
+        if ids else []
+    return {str(r["id"]): (str(r["brand"]), r["region"]) for r in rows}
+
+
+def _scopes(group_by: list[Dimension], key: tuple[str | None, ...], places: dict[str, tuple[str, str]],
+            filters: Filters) -> dict[TargetScope, str]:
+    """The target scopes a group belongs to: its own keys, a location's brand and region, and the filters."""
+    scopes: dict[TargetScope, str] = {}
+    if filters.brand_id is not None:
+        scopes[TargetScope.brand] = str(filters.brand_id)
+    if filters.region is not None:
+        scopes[TargetScope.region] = filters.region
+    if filters.channel is not None:
+        scopes[TargetScope.channel] = filters.channel.value
+    for dimension, value in zip(group_by, key, strict=True):
+        if value is None:
+            continue
+        if dimension == Dimension.location and value in places:
+            scopes[TargetScope.brand], scopes[TargetScope.region] = places[value]
+        scope = {Dimension.location: TargetScope.location, Dimension.brand: TargetScope.brand,
+                 Dimension.region: TargetScope.region, Dimension.channel: TargetScope.channel}.get(dimension)
+        if scope is not None:
+            scopes[scope] = value
+    return scopes
+
+
 async def compare(actor: Actor, page: PageParams, *, measure: Measure, group_by: list[Dimension], filters: Filters,
                   min_sample_size: int, sort: SortOrder) -> Comparison:
     organisation_id = await scope(actor, filters.organisation_id, filters.include_pending)
@@ -336,17 +380,20 @@ async def compare(actor: Actor, page: PageParams, *, measure: Measure, group_by:
     waves = await _wave_ids(filters)
     sql, args = _statement(spec, [_dimension_sql(d, spec) for d in group_by], filters, waves)
     collected = list(_collect(spec.kind, await _rows(sql, args, filters), len(group_by)).values())
-    figures = [_figure(spec.kind, spec, g, min_sample_size) for g in collected]
+    figures = _figures(spec.kind, spec, collected, min_sample_size)
     tier_of = _tiers(spec.kind, spec, collected, figures)
     labels = {d: await _labels(d, {g.key[k] for g in collected if g.key[k]}) if d in _LABELLED else {}
               for k, d in enumerate(group_by)}
-    groups = [
-        ComparisonGroup(
+    goals = await targets.applicable(organisation_id, measure, filters.threshold_s)
+    places = await _places([g.key[group_by.index(Dimension.location)] for g in collected]) \
+        if goals and Dimension.location in group_by else {}
+    groups = []
+    for g, figure, tier in zip(collected, figures, tier_of, strict=True):
+        goal = targets.pick(goals, _scopes(group_by, g.key, places, filters)) if goals else None
+        groups.append(ComparisonGroup(
             keys=[GroupKey(dimension=d, value=g.key[k], label=labels[d].get(g.key[k] or "")) for k, d in
                   enumerate(group_by)],
-            figure=figure, tier=tier)
-        for g, figure, tier in zip(collected, figures, tier_of, strict=True)
-    ]
+            figure=figure, tier=tier, target=None if goal is None else targets.check(figure, goal)))
     by_key = lambda c: tuple(_sort_key(k.dimension, k.value) for k in c.keys)  # noqa: E731
     if sort == SortOrder.key:
         groups.sort(key=by_key)

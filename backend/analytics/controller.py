@@ -6,9 +6,10 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from litestar import Controller, get
+from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.response import Stream
 
 from api_schemas.accounts import Role
 from api_schemas.analytics import (
@@ -18,13 +19,17 @@ from api_schemas.analytics import (
     Measure,
     OwnVersusCompetitors,
     ScoreBasis,
+    ShopperEffects,
     SortOrder,
+    Target,
+    TargetCreate,
+    TargetUpdate,
 )
-from api_schemas.common import NO_NUL
+from api_schemas.common import NO_NUL, Page
 from api_schemas.forms import Channel
 from api_schemas.locations import BrandRelation
 from backend.accounts.guards import requires_roles, roles
-from backend.analytics import comparison, service
+from backend.analytics import comparison, exports, service, shoppers, targets
 from backend.analytics.comparison import Filters
 from backend.deps import ActorDep, PageDep, SettingsDep
 from backend.openapi import problems
@@ -155,3 +160,142 @@ class AnalyticsController(Controller):
         The `relation` filter is ignored here."""
         return await comparison.own_versus_competitors(
             actor, measure=measure, filters=filters, min_sample_size=min_sample_size or settings.min_sample_size)
+
+
+    @get("/shopper-effects", operation_id="GetShopperEffects", opt=roles(Role.admin, Role.coordinator, Role.manager),
+         responses=problems(404, 422))
+    async def shopper_effects(
+        self,
+        actor: ActorDep,
+        settings: SettingsDep,
+        filters: FiltersDep,
+        group_by: Annotated[Dimension, QueryParameter(
+            description="Groups whose scores to adjust: location, region, brand, relation, channel, wave or daypart.")
+        ] = Dimension.location,
+        min_sample_size: Annotated[int | None, _MIN_N] = None,
+        flag_points: Annotated[float, QueryParameter(
+            gt=0, le=100, description="Flag a shopper whose effect is at least this many points (and whose interval "
+                                      "excludes 0).")] = 5.0,
+    ) -> ShopperEffects:
+        """Shopper strictness and scores adjusted for it (the method is in `method`): each group's raw mean and
+        its mean at an average shopper, each shopper's effect with its interval and a flag when large (shoppers are
+        listed to coordinators and admins only), and agreement between two shoppers who shopped the same location
+        in the same wave and slot."""
+        return await shoppers.shopper_effects(
+            actor, group_by=group_by, filters=filters, min_sample_size=min_sample_size or settings.min_sample_size,
+            flag_points=flag_points)
+
+CSV = "text/csv; charset=utf-8"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _attachment(name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
+class ExportController(Controller):
+    """Exports: the same numbers as the API, as CSV (streamed) or XLSX (built in write-only mode, then streamed)."""
+
+    path = "/analytics/exports"
+    tags = ["analytics"]
+    guards = [requires_roles]
+    dependencies = {"filters": Provide(provide_filters, sync_to_thread=False)}
+
+    async def _comparison(self, actor: ActorDep, settings: SettingsDep, filters: Filters, measure: Measure,
+                          group_by: list[Dimension], min_sample_size: int | None, sort: SortOrder
+                          ) -> tuple[list[str], list[list[object]]]:
+        return await exports.comparison_table(
+            actor, measure=measure, group_by=group_by, filters=filters,
+            min_sample_size=min_sample_size or settings.min_sample_size, sort=sort)
+
+    @get("/comparison.csv", operation_id="ExportComparisonCsv", opt=roles(Role.admin, Role.coordinator, Role.manager),
+         responses=problems(404, 422), media_type=CSV)
+    async def comparison_csv(
+        self, actor: ActorDep, settings: SettingsDep, filters: FiltersDep,
+        measure: Annotated[Measure, QueryParameter(description="As for GET /analytics/comparison.")],
+        group_by: Annotated[list[Dimension], QueryParameter(min_items=1, max_items=2,
+                                                            description="As for GET /analytics/comparison.")],
+        min_sample_size: Annotated[int | None, _MIN_N] = None,
+        sort: Annotated[SortOrder, QueryParameter(description="As for GET /analytics/comparison.")] = SortOrder.best,
+    ) -> Stream:
+        """GET /analytics/comparison as CSV, every group (no pages): one row per group with its keys and labels,
+        n, pending, value, interval, quartiles, tier and target columns."""
+        header, rows = await self._comparison(actor, settings, filters, measure, group_by, min_sample_size, sort)
+        return Stream(exports.csv_stream(header, rows), media_type=CSV,
+                      headers=_attachment(f"comparison-{measure.value}.csv"))
+
+    @get("/comparison.xlsx", operation_id="ExportComparisonXlsx",
+         opt=roles(Role.admin, Role.coordinator, Role.manager), responses=problems(404, 422), media_type=XLSX)
+    async def comparison_xlsx(
+        self, actor: ActorDep, settings: SettingsDep, filters: FiltersDep,
+        measure: Annotated[Measure, QueryParameter(description="As for GET /analytics/comparison.")],
+        group_by: Annotated[list[Dimension], QueryParameter(min_items=1, max_items=2,
+                                                            description="As for GET /analytics/comparison.")],
+        min_sample_size: Annotated[int | None, _MIN_N] = None,
+        sort: Annotated[SortOrder, QueryParameter(description="As for GET /analytics/comparison.")] = SortOrder.best,
+    ) -> Stream:
+        """GET /analytics/comparison as an XLSX workbook, the same columns as the CSV."""
+        header, rows = await self._comparison(actor, settings, filters, measure, group_by, min_sample_size, sort)
+        return Stream(exports.xlsx_stream("comparison", header, rows), media_type=XLSX,
+                      headers=_attachment(f"comparison-{measure.value}.xlsx"))
+
+    @get("/reports.csv", operation_id="ExportReportsCsv", opt=roles(Role.admin, Role.coordinator, Role.manager),
+         responses=problems(404, 422), media_type=CSV)
+    async def reports_csv(self, actor: ActorDep, filters: FiltersDep) -> Stream:
+        """Approved reports, one row each (streamed): ids, location, brand, relation, region, channel, campaign,
+        wave, the start in UTC and in the location's local time, the shopper (coordinators and admins only),
+        scores and measures, then one column per question (q.<key>). Competitors' free-text answers are left
+        out. Filters as for GET /analytics/comparison (include_pending, section/item and score options do not
+        apply)."""
+        header, rows = await exports.report_rows(actor, filters)
+        return Stream(exports.csv_stream(header, rows), media_type=CSV, headers=_attachment("reports.csv"))
+
+    @get("/reports.xlsx", operation_id="ExportReportsXlsx", opt=roles(Role.admin, Role.coordinator, Role.manager),
+         responses=problems(404, 422), media_type=XLSX)
+    async def reports_xlsx(self, actor: ActorDep, filters: FiltersDep) -> Stream:
+        """The reports export as an XLSX workbook (the same columns as the CSV)."""
+        header, rows = await exports.report_rows(actor, filters)
+        return Stream(exports.xlsx_stream("reports", header, rows), media_type=XLSX,
+                      headers=_attachment("reports.xlsx"))
+
+
+class TargetController(Controller):
+    """Targets per measure and scope. Managers set their organisation's; coordinators read them."""
+
+    path = "/analytics/targets"
+    tags = ["analytics"]
+    guards = [requires_roles]
+
+    @get("/", operation_id="ListTargets", opt=roles(Role.admin, Role.coordinator, Role.manager),
+         responses=problems(404))
+    async def list_targets(
+        self, actor: ActorDep, page: PageDep,
+        organisation_id: Annotated[uuid.UUID | None, QueryParameter(
+            description="Admins and coordinators: whose targets (all when omitted); managers: their own.")] = None,
+        measure: Annotated[Measure | None, QueryParameter(description="Only this measure's targets.")] = None,
+    ) -> Page[Target]:
+        return await targets.list_targets(actor, page, organisation_id, measure)
+
+    @post("/", operation_id="CreateTarget", opt=roles(Role.admin, Role.manager), responses=problems(404, 409, 422))
+    async def create_target(self, actor: ActorDep, data: JSONBody[TargetCreate]) -> Target:
+        """A target for one measure at one scope (organisation, brand, region, location or channel); comparisons
+        then show each group's gap to the most specific target that applies (location, then brand, region,
+        channel, organisation) and whether its 95% interval clears it. Values are in the measure's unit (shares
+        0–1). A service-level target names its threshold_s and applies to comparisons with that threshold."""
+        return await targets.create(actor, data)
+
+    @get("/{target_id:uuid}", operation_id="GetTarget", opt=roles(Role.admin, Role.coordinator, Role.manager),
+         responses=problems(404))
+    async def get_target(self, actor: ActorDep, target_id: FromPath[uuid.UUID]) -> Target:
+        return await targets.get(actor, target_id)
+
+    @patch("/{target_id:uuid}", operation_id="UpdateTarget", opt=roles(Role.admin, Role.manager),
+           responses=problems(404, 422))
+    async def update_target(self, actor: ActorDep, target_id: FromPath[uuid.UUID],
+                            data: JSONBody[TargetUpdate]) -> Target:
+        return await targets.update(actor, target_id, data)
+
+    @delete("/{target_id:uuid}", operation_id="DeleteTarget", opt=roles(Role.admin, Role.manager),
+            responses=problems(404))
+    async def delete_target(self, actor: ActorDep, target_id: FromPath[uuid.UUID]) -> None:
+        await targets.delete(actor, target_id)

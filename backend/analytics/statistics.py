@@ -58,14 +58,26 @@ class MeanInterval:
 
 
 def mean_interval(m: Moments, *, min_n: int, confidence: float = CONFIDENCE,
-                  bounds: tuple[float, float] = (0.0, 100.0)) -> MeanInterval:
-    """Mean and t-interval; below `min_n` (and always below 2) there is not enough data for either."""
+                  bounds: tuple[float, float] = (0.0, 100.0), t_quantile: float | None = None) -> MeanInterval:
+    """Mean and t-interval; below `min_n` (and always below 2) there is not enough data for either.
+    `t_quantile`: Student t's quantile for n − 1 degrees of freedom when the caller has it (see mean_intervals)."""
     if m.n < max(min_n, 2):
         return MeanInterval(m.n, None, None, None, False)
     mean = m.total / m.n
-    half = float(stats.t.ppf(0.5 + confidence / 2, m.n - 1)) * math.sqrt(m.variance / m.n)
+    if t_quantile is None:
+        t_quantile = float(stats.t.ppf(0.5 + confidence / 2, m.n - 1))
+    half = t_quantile * math.sqrt(m.variance / m.n)
     low, high = bounds
     return MeanInterval(m.n, mean, max(low, mean - half), min(high, mean + half), True)
+
+
+def mean_intervals(moments: Sequence[Moments], *, min_n: int, bounds: tuple[float, float] = (0.0, 100.0)
+                   ) -> list[MeanInterval]:
+    """mean_interval of many groups, with every t quantile from one vectorised call (one call per group costs
+    a few hundred microseconds: 300 locations would spend 0.1 s there)."""
+    df = np.array([max(m.n - 1, 1) for m in moments], dtype=float)
+    quantiles = stats.t.ppf(0.5 + CONFIDENCE / 2, df) if len(moments) else []
+    return [mean_interval(m, min_n=min_n, bounds=bounds, t_quantile=float(q)) for m, q in zip(moments, quantiles, strict=False)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +98,23 @@ def wilson(c: Counts, *, min_n: int) -> MeanInterval:
     low, high = proportion_confint(c.successes, c.n, alpha=ALPHA, method="wilson")
     # Wilson's bounds are exactly 0 and 1 at 0/n and n/n; float error can leave -1e-17.
     return MeanInterval(c.n, c.successes / c.n, max(0.0, float(low)), min(1.0, float(high)), True)
+
+
+def wilsons(counts: Sequence[Counts], *, min_n: int) -> list[MeanInterval]:
+    """wilson() of many groups in one vectorised proportion_confint call."""
+    enough = [c for c in counts if c.n >= max(min_n, 1)]
+    if enough:
+        lows, highs = proportion_confint(np.array([c.successes for c in enough]), np.array([c.n for c in enough]),
+                                         alpha=ALPHA, method="wilson")
+        bounds = iter(zip(np.atleast_1d(lows), np.atleast_1d(highs), strict=False))
+    result = []
+    for c in counts:
+        if c.n < max(min_n, 1):
+            result.append(MeanInterval(c.n, None, None, None, False))
+        else:
+            low, high = next(bounds)
+            result.append(MeanInterval(c.n, c.successes / c.n, max(0.0, float(low)), min(1.0, float(high)), True))
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,9 +378,77 @@ def nps_difference(a: NpsCounts, b: NpsCounts, *, min_n: int) -> Difference:
     return Difference(100 * diff, 100 * low, 100 * high, not (low <= 0 <= high))
 
 
+
+
+# --- Shopper effects -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    key: str
+    n: int
+    estimate: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True, slots=True)
+class ShopperModel:
+    """A linear mixed model: score = group mean + shopper intercept + noise (statsmodels MixedLM, REML).
+
+    `groups`: each group's mean at an average shopper (the fixed effect, with its Wald 95% interval): the
+    score with shopper strictness taken out. `shoppers`: each shopper's random intercept (BLUP, points above
+    or below the group means their reports would have at an average shopper) with a 95% interval from its
+    conditional variance.
+    """
+
+    groups: list[Effect]
+    shoppers: list[Effect]
+    shopper_sd: float
+    residual_sd: float
+
+
+def shopper_model(rows: Sequence[tuple[str, str, float]]) -> ShopperModel | None:
+    """Fit on (group, shopper, score) rows; None when it cannot be fitted (fewer than two shoppers or
+    groups without spread between shoppers, a singular fit)."""
+    import pandas as pd
+    import statsmodels.formula.api as smf
+
+    shoppers = {s for _, s, _ in rows}
+    if len(shoppers) < 2 or len(rows) < 4:
+        return None
+    frame = pd.DataFrame(rows, columns=["group", "shopper", "score"])
+    with warnings.catch_warnings():
+        # Convergence and boundary warnings: a fit on the boundary (no shopper variance) is still a fit.
+        warnings.simplefilter("ignore")
+        try:
+            fit = smf.mixedlm("score ~ 0 + C(group)", frame, groups=frame["shopper"]).fit(reml=True)
+        except (ValueError, np.linalg.LinAlgError):
+            return None
+    if not np.all(np.isfinite(fit.fe_params)):
+        return None
+    intervals = fit.conf_int(alpha=ALPHA)
+    counts = frame.groupby("group").size()
+    groups = []
+    for name in fit.fe_params.index:
+        key = name[len("C(group)["):-1]
+        low, high = intervals.loc[name]
+        groups.append(Effect(key, int(counts[key]), float(fit.fe_params[name]), float(low), float(high)))
+    per_shopper = frame.groupby("shopper").size()
+    effects = []
+    for shopper, effect in fit.random_effects.items():
+        variance = float(np.asarray(fit.random_effects_cov[shopper])[0, 0])
+        half = _Z * math.sqrt(max(variance, 0.0))
+        value = float(np.asarray(effect)[0])
+        effects.append(Effect(str(shopper), int(per_shopper[shopper]), value, value - half, value + half))
+    shopper_variance = float(np.asarray(fit.cov_re)[0, 0])
+    return ShopperModel(groups, effects, math.sqrt(max(shopper_variance, 0.0)), math.sqrt(float(fit.scale)))
+
+
 __all__ = [
-    "ALPHA", "CONFIDENCE", "Counts", "Difference", "MeanInterval", "Moments", "NpsCounts", "Survival",
-    "holm_reject", "interval_pvalues", "kaplan_meier", "mean_difference", "mean_interval", "nps_and_variance",
+    "ALPHA", "CONFIDENCE", "Counts", "Difference", "Effect", "MeanInterval", "Moments", "NpsCounts", "ShopperModel",
+    "Survival",
+    "holm_reject", "interval_pvalues", "kaplan_meier", "mean_difference", "mean_interval", "mean_intervals", "nps_and_variance",
     "nps_difference", "nps_interval", "nps_pvalues", "proportion_difference", "proportion_pvalues",
-    "tiers", "welch_pvalues", "wilson",
+    "shopper_model", "tiers", "welch_pvalues", "wilson", "wilsons",
 ]

@@ -68,3 +68,19 @@ class ItemFact(Table):
     score = DoublePrecision()  # 0–100
     passed = Boolean(null=True, default=None)
     critical_failed = Boolean(default=False)
+
+
+class Target(Table, tablename="analytics_target"):
+    """A manager's target for a measure at one scope; unique per (organisation, measure, scope, scope_value)."""
+
+    id = UUID(primary_key=True)
+    organisation = UUID()
+    measure = Varchar(length=32)
+    scope = Varchar(length=16)  # organisation | brand | region | location | channel
+    scope_value = Varchar(length=200, null=True, default=None)  # id, region name or channel; null for organisation
+    target = DoublePrecision()
+    direction = Varchar(length=8)  # at_least | at_most
+    threshold_s = DoublePrecision(null=True, default=None)  # service_level: within this many seconds
+    created_by = UUID(null=True, default=None)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()

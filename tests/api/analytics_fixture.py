@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from backend.campaigns.tables import Campaign, Wave
+from backend.tasks.tables import Task
 from tests.world import World, add_shoppers, new_id
 
 UTC = dt.timezone.utc
@@ -34,6 +37,7 @@ FULL_FORM: dict[str, Any] = {
              "fail_on": None},
             {"type": "rating", "key": "csat", "metric": "csat", "min": 1, "max": 5, "points": 1},
             {"type": "nps", "key": "nps", "metric": "nps"},
+            {"type": "text", "key": "staff_note"},
         ]},
         {"key": "times", "items": [
             {"type": "duration", "key": "wait", "metric": "wait_s"},
@@ -49,12 +53,12 @@ FULL_FORM: dict[str, Any] = {
 def full_answers(*, answered: bool = True, answer_s: float = 10, rings: int = 2, hold: float = 0, menu: float = 5,
                  transfers: int = 0, greeted: bool = True, right_person: bool = True, fcr: bool = True,
                  ooh: bool = True, lang: bool = False, csat: int = 5, nps: int = 9, wait: float = 60,
-                 serve: float = 120, reply: float = 7200, chat: float = 30, resolution: float = 3600
-                 ) -> dict[str, Any]:
+                 serve: float = 120, reply: float = 7200, chat: float = 30, resolution: float = 3600,
+                 staff_note: str = "Anna at the desk was helpful") -> dict[str, Any]:
     body: dict[str, Any] = {"answered": answered, "rings": rings, "hold": hold, "menu": menu, "transfers": transfers,
                             "greeted": greeted, "right_person": right_person, "fcr": fcr, "ooh": ooh, "lang": lang,
                             "csat": csat, "nps": nps, "wait": wait, "serve": serve, "reply": reply, "chat": chat,
-                            "resolution": resolution}
+                            "resolution": resolution, "staff_note": staff_note}
     if answered:
         body["answer_s"] = answer_s
     return body
@@ -77,7 +81,7 @@ class Shopped:
     reports: list[dict[str, Any]] = field(default_factory=list)
 
     async def report(self, location_id: str, *, approve: bool = True, started_at: dt.datetime | None = None,
-                     **answers: Any) -> dict[str, Any]:
+                     wave: tuple[str, str] | None = None, **answers: Any) -> dict[str, Any]:
         who = (await add_shoppers(self.w, 1, prefix=f"a{len(self.shoppers)}x"))[0]
         self.shoppers.append(who)
         now = dt.datetime.now(UTC)
@@ -88,6 +92,8 @@ class Shopped:
             "window_start": (started - dt.timedelta(hours=1)).isoformat(),
             "window_end": (max(started, now) + dt.timedelta(hours=1)).isoformat(),
             "shopper_id": self.w.users[who]["id"]})
+        if wave is not None:  # hand-made tasks have no wave; put this one in (campaign, wave)
+            await Task.update({Task.campaign: wave[0], Task.wave: wave[1]}).where(Task.id == task["id"])
         report = await self.w.ok(who, "POST", "/reports", status=201, json={
             "id": new_id(), "task_id": task["id"], "started_at": started.isoformat(),
             "ended_at": (started + dt.timedelta(minutes=5)).isoformat(), "answers": full_answers(**answers)})
@@ -97,3 +103,14 @@ class Shopped:
         report["spec"] = {"location_id": location_id, "started_at": started, **full_answers(**answers)}
         self.reports.append(report)
         return report
+
+
+async def a_wave(w: World) -> tuple[str, str]:
+    """A campaign and wave of the world's organisation, written directly (its tasks are made by hand)."""
+    now = dt.datetime.now(UTC)
+    campaign, wave = uuid.uuid4(), uuid.uuid4()
+    await Campaign.insert(Campaign(id=campaign, organisation=w.organisation_id, name="Spring", forms={},
+                                   slot_designs={}, call_rules={}, created_at=now))
+    await Wave.insert(Wave(id=wave, campaign=campaign, name="Wave 1", starts_on=now.date() - dt.timedelta(days=7),
+                           ends_on=now.date() + dt.timedelta(days=7), created_at=now))
+    return str(campaign), str(wave)

@@ -23,7 +23,11 @@ def test_the_interval_is_scipys_t_interval_on_the_raw_values(values: list[float]
     sem = statistics.stdev(values) / len(values) ** 0.5
     low, high = (mean, mean) if sem == 0 else stats.t.interval(0.95, len(values) - 1, loc=mean, scale=sem)
     assert got.enough_data and got.mean == pytest.approx(mean)
-    assert (got.low, got.high) == pytest.approx((low, high), abs=1e-6)
+    # From sums, the variance is exact to about 1e-12·mean² (cancellation, and the cut-off that makes equal
+    # values exactly flat); when the values are nearly equal the square root turns that into up to
+    # t·sqrt(2e-12·mean²) on each bound.
+    tolerance = 1e-6 + float(stats.t.ppf(0.975, len(values) - 1)) * (2e-12 * mean * mean) ** 0.5
+    assert (got.low, got.high) == pytest.approx((low, high), abs=tolerance)
 
 
 @given(st.floats(0, 100, allow_nan=False), st.integers(2, 500))
@@ -178,3 +182,43 @@ def test_proportion_difference_is_newcombes_interval() -> None:
 def test_holm_equals_statsmodels_multipletests(pvalues: list[float]) -> None:
     p = np.array(pvalues)
     assert (holm_reject(p) == multipletests(p, alpha=0.05, method="holm")[0]).all()
+
+
+def test_the_mixed_model_finds_the_strict_shopper_and_adjusts_for_her() -> None:
+    """Two equally good shops; the strict shopper (−15 points) shopped mostly shop B: raw means differ,
+    adjusted ones do not, and her effect is found with an interval below 0."""
+    from backend.analytics.statistics import shopper_model
+
+    rng = np.random.default_rng(7)
+    bias = {"strict": -15.0, "fair1": 0.0, "fair2": 0.0, "fair3": 2.0}
+    rows = []
+    for shop, visits in (("A", {"strict": 3, "fair1": 10, "fair2": 10, "fair3": 10}),
+                         ("B", {"strict": 20, "fair1": 4, "fair2": 4, "fair3": 4})):
+        for shopper, count in visits.items():
+            rows += [(shop, shopper, 75 + bias[shopper] + float(rng.normal(0, 4))) for _ in range(count)]
+    model = shopper_model(rows)
+    assert model is not None
+    raw = {g: statistics.fmean(s for gg, _, s in rows if gg == g) for g in ("A", "B")}
+    adjusted = {e.key: e for e in model.groups}
+    assert raw["A"] - raw["B"] > 5
+    assert abs(adjusted["A"].estimate - adjusted["B"].estimate) < 3
+    assert adjusted["A"].low < adjusted["A"].estimate < adjusted["A"].high
+    effects = {e.key: e for e in model.shoppers}
+    assert effects["strict"].high < 0 and effects["strict"].estimate < -8
+    # Effects are relative to the average shopper, the strict one included.
+    assert abs(effects["fair1"].estimate - effects["fair2"].estimate) < 3
+    assert effects["fair1"].estimate - effects["strict"].estimate == pytest.approx(15, abs=3)
+    assert effects["strict"].n == 23
+    assert shopper_model([("A", "one", 80.0)] * 10) is None  # one shopper: nothing to separate
+
+
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)), max_size=20), st.integers(1, 5))
+def test_vectorised_intervals_equal_one_by_one(pairs: list[tuple[int, int]], min_n: int) -> None:
+    from backend.analytics.statistics import mean_intervals, wilsons
+
+    counts = [Counts(a + b, a) for a, b in pairs]
+    assert wilsons(counts, min_n=min_n) == [wilson(c, min_n=min_n) for c in counts]
+    ms = [moments([float(a), float(b), float(a + b)]) for a, b in pairs]
+    for got, one in zip(mean_intervals(ms, min_n=min_n), [mean_interval(m, min_n=min_n) for m in ms]):
+        assert got.n == one.n and got.enough_data == one.enough_data
+        assert (got.mean, got.low, got.high) == pytest.approx((one.mean, one.low, one.high))
