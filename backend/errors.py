@@ -108,6 +108,8 @@ CATALOGUE: dict[str, Code] = {
     # Analytics
     "analytics.pending_not_allowed": Code(403, "Managers see approved reports only: no pending preview."),
     "analytics.shopper_hidden": Code(403, "Shoppers are never named to managers: no grouping by shopper."),
+    "target.not_found": Code(404, "No such analytics target, or not visible to the caller."),
+    "target.exists": Code(409, "The organisation already has a target for this measure and scope; change that one."),
     # Importing a phone's exported outbox
     "import.unknown_shopper": Code(422, "The exported file names no active shopper."),
     "import.bad_attachment": Code(422, "An attachment in the file is damaged; nothing was imported."),

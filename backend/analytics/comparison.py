@@ -84,7 +84,7 @@ async def scope(actor: Actor, organisation_id: uuid.UUID | None, include_pending
     return organisation_id
 
 
-def _measure(measure: Measure, filters: Filters) -> MeasureSql:
+def measure_sql(measure: Measure, filters: Filters) -> MeasureSql:
     spec = MEASURES[measure]
     if measure == Measure.score:
         column = "f.score_final" if filters.basis == ScoreBasis.final else "f.score_calculated"
@@ -100,7 +100,7 @@ def _dimension_sql(dimension: Dimension, spec: MeasureSql) -> str:
     return DIMENSIONS[dimension]
 
 
-async def _wave_ids(filters: Filters) -> list[uuid.UUID] | None:
+async def wave_ids(filters: Filters) -> list[uuid.UUID] | None:
     """The organisation's waves from wave_from to wave_to (by start date), or None for no wave filter."""
     if filters.wave_from is None and filters.wave_to is None:
         return None
@@ -118,7 +118,7 @@ async def _wave_ids(filters: Filters) -> list[uuid.UUID] | None:
             if (low is None or start >= low) and (high is None or start <= high)]
 
 
-def _validate(measure: Measure, spec: MeasureSql, group_by: list[Dimension], actor: Actor, filters: Filters) -> None:
+def validate(measure: Measure, spec: MeasureSql, group_by: list[Dimension], actor: Actor, filters: Filters) -> None:
     errors = []
     if len(group_by) > MAX_GROUP_BY or len(set(group_by)) != len(group_by):
         errors.append(("group_by", f"one or {MAX_GROUP_BY} different dimensions"))
@@ -141,7 +141,7 @@ def _validate(measure: Measure, spec: MeasureSql, group_by: list[Dimension], act
         raise Forbidden("Shoppers are never named to managers.", code="analytics.shopper_hidden")
 
 
-def _statement(spec: MeasureSql, dims: list[str], filters: Filters, waves: list[uuid.UUID] | None
+def statement(spec: MeasureSql, dims: list[str], filters: Filters, waves: list[uuid.UUID] | None
                ) -> tuple[str, list[Any]]:
     args: list[Any] = []
     select = [f"{d} AS g{k}" for k, d in enumerate(dims)]
@@ -212,7 +212,7 @@ class _Preview(Exception):
         self.rows = rows
 
 
-async def _rows(sql: str, args: list[Any], filters: Filters) -> list[dict[str, Any]]:
+async def fetch_rows(sql: str, args: list[Any], filters: Filters) -> list[dict[str, Any]]:
     if not filters.include_pending:
         return await ReportFact.raw(sql, *args)
     # The organisation's pending reports are counted as if approved, inside a transaction that is rolled
@@ -227,7 +227,7 @@ async def _rows(sql: str, args: list[Any], filters: Filters) -> list[dict[str, A
         return preview.rows
 
 
-def _text(value: Any) -> str | None:
+def key_text(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool):
@@ -250,7 +250,7 @@ class _Group:
 def _collect(kind: FigureKind, rows: list[dict[str, Any]], width: int) -> dict[tuple[str | None, ...], _Group]:
     groups: dict[tuple[str | None, ...], _Group] = {}
     for row in rows:
-        key = tuple(_text(row[f"g{k}"]) for k in range(width))
+        key = tuple(key_text(row[f"g{k}"]) for k in range(width))
         group = groups.get(key)
         if group is None:
             group = groups[key] = _Group(key, times=[], events=[], reps=[])
@@ -318,7 +318,7 @@ def _tiers(kind: FigureKind, spec: MeasureSql, groups: list[_Group], figures: li
     return result
 
 
-async def _labels(dimension: Dimension, values: set[str]) -> dict[str, str]:
+async def group_labels(dimension: Dimension, values: set[str]) -> dict[str, str]:
     ids = [uuid.UUID(v) for v in values if v]
     if not ids:
         return {}
@@ -331,11 +331,11 @@ async def _labels(dimension: Dimension, values: set[str]) -> dict[str, str]:
     return {str(r["id"]): r["label"] for r in rows}
 
 
-_LABELLED = {Dimension.location, Dimension.brand, Dimension.campaign, Dimension.wave, Dimension.shopper}
+LABELLED = {Dimension.location, Dimension.brand, Dimension.campaign, Dimension.wave, Dimension.shopper}
 _NUMERIC_KEYS = {Dimension.hour, Dimension.weekday}
 
 
-def _sort_key(dimension: Dimension, value: str | None) -> tuple[int, Any]:
+def key_order(dimension: Dimension, value: str | None) -> tuple[int, Any]:
     if value is None:
         return (1, "")
     return (0, int(value) if dimension in _NUMERIC_KEYS else value)
@@ -375,14 +375,14 @@ async def compare(actor: Actor, page: PageParams, *, measure: Measure, group_by:
                   min_sample_size: int, sort: SortOrder) -> Comparison:
     organisation_id = await scope(actor, filters.organisation_id, filters.include_pending)
     filters = replace(filters, organisation_id=organisation_id)
-    spec = _measure(measure, filters)
-    _validate(measure, spec, group_by, actor, filters)
-    waves = await _wave_ids(filters)
-    sql, args = _statement(spec, [_dimension_sql(d, spec) for d in group_by], filters, waves)
-    collected = list(_collect(spec.kind, await _rows(sql, args, filters), len(group_by)).values())
+    spec = measure_sql(measure, filters)
+    validate(measure, spec, group_by, actor, filters)
+    waves = await wave_ids(filters)
+    sql, args = statement(spec, [_dimension_sql(d, spec) for d in group_by], filters, waves)
+    collected = list(_collect(spec.kind, await fetch_rows(sql, args, filters), len(group_by)).values())
     figures = _figures(spec.kind, spec, collected, min_sample_size)
     tier_of = _tiers(spec.kind, spec, collected, figures)
-    labels = {d: await _labels(d, {g.key[k] for g in collected if g.key[k]}) if d in _LABELLED else {}
+    labels = {d: await group_labels(d, {g.key[k] for g in collected if g.key[k]}) if d in LABELLED else {}
               for k, d in enumerate(group_by)}
     goals = await targets.applicable(organisation_id, measure, filters.threshold_s)
     places = await _places([g.key[group_by.index(Dimension.location)] for g in collected]) \
@@ -394,7 +394,7 @@ async def compare(actor: Actor, page: PageParams, *, measure: Measure, group_by:
             keys=[GroupKey(dimension=d, value=g.key[k], label=labels[d].get(g.key[k] or "")) for k, d in
                   enumerate(group_by)],
             figure=figure, tier=tier, target=None if goal is None else targets.check(figure, goal)))
-    by_key = lambda c: tuple(_sort_key(k.dimension, k.value) for k in c.keys)  # noqa: E731
+    by_key = lambda c: tuple(key_order(k.dimension, k.value) for k in c.keys)  # noqa: E731
     if sort == SortOrder.key:
         groups.sort(key=by_key)
     else:
@@ -416,11 +416,11 @@ async def own_versus_competitors(actor: Actor, *, measure: Measure, filters: Fil
     """The organisation's own brands together against each competitor brand: the difference and its interval."""
     organisation_id = await scope(actor, filters.organisation_id, filters.include_pending)
     filters = replace(filters, organisation_id=organisation_id, relation=None)
-    spec = _measure(measure, filters)
-    _validate(measure, spec, [Dimension.relation], actor, filters)
-    waves = await _wave_ids(filters)
-    sql, args = _statement(spec, ["ob.relation", "l.brand"], filters, waves)
-    rows = await _rows(sql, args, filters)
+    spec = measure_sql(measure, filters)
+    validate(measure, spec, [Dimension.relation], actor, filters)
+    waves = await wave_ids(filters)
+    sql, args = statement(spec, ["ob.relation", "l.brand"], filters, waves)
+    rows = await fetch_rows(sql, args, filters)
     by_brand = _collect(spec.kind, rows, 2)
     own = _Group(("own",), times=[], events=[], reps=[])
     competitors: dict[str, _Group] = {}
@@ -436,7 +436,7 @@ async def own_versus_competitors(actor: Actor, *, measure: Measure, filters: Fil
         target.times += g.times
         target.events += g.events
         target.reps += g.reps
-    names = await _labels(Dimension.brand, set(competitors))
+    names = await group_labels(Dimension.brand, set(competitors))
     own_figure = _figure(spec.kind, spec, own, min_sample_size)
     result = []
     for brand, g in sorted(competitors.items(), key=lambda kv: names.get(kv[0], "")):

@@ -124,7 +124,7 @@ async def report_rows(actor: Actor, filters: Filters) -> tuple[list[str], AsyncI
     """The header and the rows (fetched a page at a time) of the reports export."""
     organisation_id = await comparisons.scope(actor, filters.organisation_id, False)
     filters = replace(filters, organisation_id=organisation_id, include_pending=False)
-    waves = await comparisons._wave_ids(filters)
+    waves = await comparisons.wave_ids(filters)
     where, args = _where(filters)
     if waves is not None:
         where.append("f.wave IN (" + ", ".join("{}" for _ in waves) + ")" if waves else "1 = 0")

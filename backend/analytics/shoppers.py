@@ -49,25 +49,25 @@ async def shopper_effects(actor: Actor, *, group_by: Dimension, filters: c.Filte
     if group_by not in _GROUPABLE:
         raise InvalidInput("Shopper effects group by a place, channel, wave or daypart.",
                            errors=[("group_by", "one of " + ", ".join(d.value for d in _GROUPABLE))])
-    spec = c._measure(Measure.score, filters)
-    c._validate(Measure.score, spec, [group_by], actor, filters)
-    waves = await c._wave_ids(filters)
+    spec = c.measure_sql(Measure.score, filters)
+    c.validate(Measure.score, spec, [group_by], actor, filters)
+    waves = await c.wave_ids(filters)
     # One row per report: grouped by its own id, so the sums are the report's score.
     dims = [c.DIMENSIONS[group_by], "f.shopper", "f.id", "f.wave", "f.location", "f.daypart", "f.local_weekday",
             "CASE WHEN f.failed THEN 1 ELSE 0 END"]
-    sql, args = c._statement(spec, dims, filters, waves)
-    rows = await c._rows(sql, args, filters)
-    reports = [(c._text(r["g0"]), c._text(r["g1"]), float(r["s"]), c._text(r["g3"]), c._text(r["g4"]),
-                c._text(r["g5"]), c._text(r["g6"]), bool(int(r["g7"]))) for r in rows]
+    sql, args = c.statement(spec, dims, filters, waves)
+    rows = await c.fetch_rows(sql, args, filters)
+    reports = [(c.key_text(r["g0"]), c.key_text(r["g1"]), float(r["s"]), c.key_text(r["g3"]), c.key_text(r["g4"]),
+                c.key_text(r["g5"]), c.key_text(r["g6"]), bool(int(r["g7"]))) for r in rows]
 
     by_group: dict[str | None, list[float]] = defaultdict(list)
     for group, _shopper, score, *_ in reports:
         by_group[group].append(score)
     model = st.shopper_model([(g or "", s, score) for g, s, score, *_ in reports if s is not None])
     adjusted = {e.key: e for e in model.groups} if model else {}
-    labels = await c._labels(group_by, {g for g in by_group if g}) if group_by in c._LABELLED else {}
+    labels = await c.group_labels(group_by, {g for g in by_group if g}) if group_by in c.LABELLED else {}
     groups = []
-    for group, scores in sorted(by_group.items(), key=lambda kv: c._sort_key(group_by, kv[0])):
+    for group, scores in sorted(by_group.items(), key=lambda kv: c.key_order(group_by, kv[0])):
         moments = st.Moments(len(scores), sum(scores), sum(x * x for x in scores))
         raw = _figure(st.mean_interval(moments, min_n=min_sample_size))
         effect = adjusted.get(group or "")
@@ -80,7 +80,7 @@ async def shopper_effects(actor: Actor, *, group_by: Dimension, filters: c.Filte
 
     shoppers: list[ShopperEffect] = []
     if model and actor.role in (Role.admin, Role.coordinator):
-        names = await c._labels(Dimension.shopper, {e.key for e in model.shoppers})
+        names = await c.group_labels(Dimension.shopper, {e.key for e in model.shoppers})
         shoppers = sorted((ShopperEffect(
             shopper_id=uuid.UUID(e.key), shopper_name=names.get(e.key, ""), n=e.n, effect=e.estimate, ci_low=e.low,
             ci_high=e.high, flagged=not (e.low <= 0 <= e.high) and abs(e.estimate) >= flag_points)
