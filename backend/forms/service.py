@@ -197,6 +197,15 @@ async def validate_version(actor: Actor, form_id: uuid.UUID, number: int) -> lis
     return check_definition(version.definition)
 
 
+async def _sound_version(actor: Actor, form_id: uuid.UUID, number: int) -> FormVersion:
+    """The version when its definition has no problem; 422 form.invalid_definition listing what validate
+    lists otherwise. A draft may hold anything (it is saved to be worked on), and evaluating a malformed
+    condition raises: whatever evaluates a definition's rules goes through here first."""
+    version = await get_version(actor, form_id, number)
+    _raise_definition(check_definition(version.definition))
+    return version
+
+
 async def publish(actor: Actor, form_id: uuid.UUID) -> FormVersion:
     async with db.writing():
         await _form_row(actor, form_id)
@@ -225,7 +234,7 @@ def score_answers(definition: FormDefinition, answers: dict[str, Any]) -> ScoreR
 
 
 async def preview_score(actor: Actor, form_id: uuid.UUID, number: int, answers: dict[str, Any]) -> ScoreResult:
-    version = await get_version(actor, form_id, number)
+    version = await _sound_version(actor, form_id, number)
     return score_answers(version.definition, answers)
 
 

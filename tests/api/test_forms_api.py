@@ -124,3 +124,31 @@ async def test_importing_a_legacy_xls_form_lists_what_it_keeps_as_warnings(clien
                        files={"file": ("again.xlsx", exported.content, XLSX)})
     second = await w.ok("coordinator", "GET", f"/forms/{again['id']}/versions/1")
     assert msgspec.convert(second["definition"], FormDefinition) == msgspec.convert(version["definition"], FormDefinition)
+
+
+def _not_chain(depth: int) -> dict:
+    expr: dict = {"op": "answered", "key": "greeted"}
+    for _ in range(depth):
+        expr = {"op": "not", "args": [expr]}
+    return expr
+
+
+@pytest.mark.parametrize("show_if", [{"op": "eq", "args": [1]}, _not_chain(50)], ids=["eq_one_arg", "not_50_deep"])
+async def test_score_preview_of_a_malformed_draft_lists_the_definitions_problems(client, show_if):
+    """Preview answers 422 with the same problems validate lists, never a 500."""
+    w = await build_world(client)
+    sections = [{**SMALL_CALL_FORM["sections"][0]}, {**SMALL_CALL_FORM["sections"][1]}]
+    sections[1]["items"] = [*sections[1]["items"][:1], {**sections[1]["items"][1], "show_if": show_if},
+                            *sections[1]["items"][2:]]
+    form = await w.ok("coordinator", "POST", "/forms", json={
+        "name": "Broken", "channel": "call", "definition": {**SMALL_CALL_FORM, "sections": sections}})
+    listed = await w.ok("coordinator", "POST", f"/forms/{form['id']}/versions/1/validate", status=200)
+    assert listed, "validate finds the malformed condition"
+    preview = await w.call("coordinator", "POST", f"/forms/{form['id']}/versions/1/score-preview",
+                           json={"answers": answers()})
+    assert preview.status_code == 422, preview.text
+    assert preview.headers["content-type"].startswith("application/problem+json")
+    body = preview.json()
+    assert body["code"] == "form.invalid_definition"
+    assert [(e["field"], e["reason"]) for e in body["errors"]] == [
+        (f"definition.{p['path']}", p["reason"]) for p in listed]
