@@ -90,8 +90,7 @@ CATALOGUE: dict[str, Code] = {
     "task.invalid_transition": Code(409, "The task's status does not allow this move."),
     "task.changed": Code(409, "The task changed meanwhile; reload it."),
     "task.not_assignable": Code(409, "The shopper may not take this task; `errors` gives each rule broken."),
-    "task.not_open": Code(409, "Someone else has this task already."),
-    "task.not_yours": Code(403, "The task is not assigned to the caller."),
+    "task.not_open": Code(409, "The caller has this task already."),
     "task.not_submittable": Code(409, "The task's status takes no report."),
     # Reports
     "report.not_found": Code(404, "No such report, or not visible to the caller."),

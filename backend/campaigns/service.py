@@ -399,13 +399,20 @@ async def job_board(actor: Actor, page: PageParams, channel: Channel | None) -> 
                 total=len(eligible), limit=page.limit, offset=page.offset)
 
 
+def _not_claimable() -> NotFound:
+    return NotFound("No such task.", code="task.not_found")
+
+
 async def claim(actor: Actor, task_id: uuid.UUID) -> TaskSchema:
     async with db.writing():
-        row = await Task.select(Task.status).where(Task.id == task_id).first()
-        if row is None:
-            raise NotFound("No such task.", code="task.not_found")
+        row = await Task.select(Task.status, Task.shopper).where(Task.id == task_id).first()
+        mine = row is not None and row["shopper"] == actor.user_id
+        if row is None or (row["status"] != TaskStatus.open.value and not mine):
+            # Another shopper's task, or one no longer on the board, is as unknown as a made-up id:
+            # a different answer would confirm that it exists.
+            raise _not_claimable()
         if row["status"] != TaskStatus.open.value:
-            raise Conflict("Someone else has this task already.", code="task.not_open")
+            raise Conflict("You have this task already.", code="task.not_open")
         await tasks.lock_shoppers([actor.user_id])
         problems = await eligibility.assignment_problems(task_id, actor.user_id)
         if problems:
@@ -417,7 +424,7 @@ async def claim(actor: Actor, task_id: uuid.UUID) -> TaskSchema:
         except Conflict as exc:
             # PostgreSQL: both claims read "open"; the row lock lets one update, the other updates nothing.
             if exc.code == "task.changed":
-                raise Conflict("Someone else has this task already.", code="task.not_open") from None
+                raise _not_claimable() from None
             raise
     return await tasks.get_task(actor, task_id)
 

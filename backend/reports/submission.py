@@ -36,7 +36,7 @@ from backend.accounts.security import Actor
 from backend.attachments import service as attachments
 from backend.audit.service import record
 from backend.campaigns import service as campaigns
-from backend.errors import Conflict, Forbidden, InvalidInput, NotFound, is_unique_violation
+from backend.errors import Conflict, InvalidInput, NotFound, is_unique_violation
 from backend.forms import service as forms
 from backend.forms.answers import check_answers
 from backend.forms.interpretation import Interpreted, interpret
@@ -166,10 +166,10 @@ async def prepare(actor: Actor, data: ReportCreate, digest: str, number: int, co
 
 
 def _submittable_task(actor: Actor, number: int, task: TaskContext | None) -> TaskContext:
-    if task is None:
-        raise InvalidInput("Unknown task.", errors=[("task_id", "no such task")])
-    if task.shopper_id != actor.user_id:
-        raise Forbidden("This task is not assigned to you.", code="task.not_yours")
+    if task is None or task.shopper_id != actor.user_id:
+        # Another shopper's task answers as a made-up id does: a different answer would confirm it exists.
+        raise NotFound("You have no task with this id.", code="task.not_found",
+                       errors=[("task_id", "no task of yours with this id")])
     status = TaskStatus(task.status)
     if number == 1:
         if status not in SUBMITTABLE:

@@ -19,7 +19,7 @@ from backend.accounts.security import Actor
 from backend.accounts.tables import Organisation, User
 from backend.audit.service import entry_row, record
 from backend.campaigns import eligibility
-from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
+from backend.errors import Conflict, InvalidInput, NotFound
 from backend.forms import service as forms
 from backend.forms.tables import FormVersion as FormVersionRow
 from backend.ids import uuid7
@@ -305,10 +305,5 @@ async def form_for_task(actor: Actor, task_id: uuid.UUID) -> FormVersion:
     return await forms.get_version_by_id(row["form_version_id"])
 
 
-async def ensure_shopper_owns(actor: Actor, row: dict[str, Any]) -> None:
-    if actor.role != Role.shopper or row["shopper_id"] != actor.user_id:
-        raise Forbidden("This task is not assigned to you.", code="task.not_yours")
-
-
-__all__ = ["accept", "assign", "create_task", "ensure_shopper_owns", "form_for_task", "get_task",
+__all__ = ["accept", "assign", "create_task", "form_for_task", "get_task",
            "list_tasks", "move", "task_row", "to_task"]

@@ -10,6 +10,7 @@ import zoneinfo
 import pytest
 
 from tests.builders import ALL_DAYS, DAYPARTS, campaign, make_task, publish_form, report_body
+from backend.tasks.tables import Task
 from tests.world import World, add_shoppers, build_world, new_id
 
 UTC = dt.timezone.utc
@@ -135,11 +136,11 @@ async def test_job_board_claims_and_concurrent_claims(client):
     responses = await asyncio.gather(w.call(a, "POST", f"/job-board/{task_id}/claim"),
                                      w.call(b, "POST", f"/job-board/{task_id}/claim"))
     statuses = sorted(r.status_code for r in responses)
-    assert statuses == [200, 409], [r.text for r in responses]
+    assert statuses == [200, 404], [r.text for r in responses]
     winner = next(r for r in responses if r.status_code == 200).json()
     assert winner["status"] == "assigned"
-    loser = next(r for r in responses if r.status_code == 409).json()
-    assert loser["code"] == "task.not_open"
+    loser = next(r for r in responses if r.status_code == 404).json()
+    assert loser["code"] == "task.not_found"  # now another shopper's task, which the loser may not see
     # Rotation: the winner no longer sees other tasks at that location on the board.
     who = a if winner["shopper_id"] == w.users[a]["id"] else b
     after = await w.ok(who, "GET", "/job-board", params={"limit": 100})
@@ -479,3 +480,33 @@ async def test_a_waves_tasks_are_listed_by_wave_and_only_within_reach(client):
     assert (await w.ok("shopper", "GET", "/tasks", params={"wave_id": waves[0]["id"]}))["total"] == 0
     bad = await w.call("coordinator", "GET", "/tasks", params={"wave_id": "not-a-uuid"})
     assert bad.status_code == 400
+
+
+async def test_claiming_a_task_one_cannot_see_is_as_unknown_as_a_made_up_id(client):
+    """Another shopper's task, or one no longer open, answers exactly as a random id does (404), on
+    every shopper route that names a task; only one's own task is told apart (409 task.not_open)."""
+    w = await build_world(client)
+    version_id = await publish_form(w)
+    theirs = await make_task(w, version_id, w.own_location_id, shopper="other_shopper")
+    mine = await make_task(w, version_id, w.competitor_location_id, shopper="shopper")
+    now = dt.datetime.now(UTC)
+    expired = await w.ok("coordinator", "POST", "/tasks", json={
+        "organisation_id": w.organisation_id, "location_id": w.own_location_id, "form_version_id": version_id,
+        "channel": "call", "window_start": (now + dt.timedelta(hours=1)).isoformat(),
+        "window_end": (now + dt.timedelta(hours=3)).isoformat()})
+    await Task.update({Task.status: "expired"}).where(Task.id == expired["id"])  # as the expiry sweep leaves it
+
+    def answer(response) -> tuple:
+        body = response.json()
+        return response.status_code, body["code"], body["detail"], body.get("errors")
+
+    for method, template in (("POST", "/job-board/{}/claim"), ("POST", "/tasks/{}/accept"), ("GET", "/tasks/{}"),
+                             ("GET", "/tasks/{}/form")):
+        unknown = answer(await w.call("shopper", method, template.format(new_id())))
+        assert unknown[:2] == (404, "task.not_found"), (template, unknown)
+        for task in (theirs, expired):
+            assert answer(await w.call("shopper", method, template.format(task["id"]))) == unknown, template
+    own = await w.call("shopper", "POST", f"/job-board/{mine['id']}/claim")
+    assert own.status_code == 409 and own.json()["code"] == "task.not_open"
+    still = await w.ok("coordinator", "GET", f"/tasks/{theirs['id']}")
+    assert (still["status"], still["shopper_id"]) == ("assigned", w.users["other_shopper"]["id"])

@@ -137,8 +137,14 @@ async def test_shopper_cannot_report_someone_elses_task(client):
     version_id = await publish_form(w)
     task = await make_task(w, version_id, w.own_location_id, shopper="other_shopper")
     response = await w.call("shopper", "POST", "/reports", json=report_body(task))
-    assert response.status_code == 403 and response.json()["code"] == "task.not_yours"
+    # As for a made-up task id: the answer must not confirm that another shopper's task exists.
+    made_up = await w.call("shopper", "POST", "/reports", json=report_body({"id": new_id()}))
+    for refused in (response, made_up):
+        assert refused.status_code == 404 and refused.json()["code"] == "task.not_found", refused.text
+        assert refused.json()["errors"] == [{"field": "task_id", "reason": "no task of yours with this id"}]
+    assert response.json()["detail"] == made_up.json()["detail"]
     assert (await w.call("shopper", "GET", f"/tasks/{task['id']}")).status_code == 404
+    assert (await w.ok("coordinator", "GET", "/reports", params={"task_id": task["id"]}))["total"] == 0
 
 
 async def test_manager_sees_only_approved_reports_of_their_organisation(client):

@@ -97,7 +97,7 @@ async def test_a_damaged_or_foreign_file_changes_nothing(client):
     other = _export(w, [body], [])
     other["shopper_id"] = w.users["other_shopper"]["id"]
     result = await w.ok("coordinator", "POST", "/reports/import", json=other, status=200)
-    assert result["reports"][0]["outcome"] == "refused" and result["reports"][0]["code"] == "task.not_yours"
+    assert result["reports"][0]["outcome"] == "refused" and result["reports"][0]["code"] == "task.not_found"
     assert (await w.call("coordinator", "GET", f"/reports/{body['id']}")).status_code == 404
     for who in ("shopper", "manager"):
         response = await w.call(who, "POST", "/reports/import", json=_export(w, [body], []))
