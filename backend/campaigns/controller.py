@@ -74,7 +74,8 @@ class CampaignController(Controller):
          responses=problems(404))
     async def coverage(self, actor: ActorDep, page: PageDep, campaign_id: FromPath[uuid.UUID],
                        wave_id: FromPath[uuid.UUID]) -> Coverage:
-        """Location × slot: done / due / missing (for a manager, done means approved)."""
+        """Location × slot: done / due / missing. For a manager only approved probes are done, and the
+        rest are due until the wave is over, missing after (no visit or call shows before approval)."""
         return await service.coverage(actor, campaign_id, wave_id, page)
 
     @post("/{campaign_id:uuid}/waves/{wave_id:uuid}/auto-assign", operation_id="AutoAssignWave", opt=roles(*STAFF),

@@ -265,20 +265,26 @@ async def generate(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID, *, 
 # ---------------------------------------------------------------- coverage
 
 
-def _cell_state(status: str, window_end: dt.datetime, now: dt.datetime, *, approved_only: bool) -> str:
-    done = ("approved",) if approved_only else ("submitted", "returned", "approved")
-    if status in done:
+def _cell_state(status: str, window_end: dt.datetime, now: dt.datetime) -> str:
+    if status in ("submitted", "returned", "approved"):
         return "done"
-    if status in ("open", "assigned", "accepted", "submitted", "returned") and moments.aware(window_end) > now:
-        return "due"
-    if status in ("submitted", "returned"):  # a manager waits for the review
+    if status in ("open", "assigned", "accepted") and moments.aware(window_end) > now:
         return "due"
     return "missing"
 
 
+def _client_cell_state(status: str, wave_over: bool) -> str:
+    """A manager's view of a probe: done once approved, otherwise due until the wave is over and
+    missing after. Only approvals and the wave's own dates decide it, never a task's window or
+    progress: that would tell the client when a visit or call is coming (mystery shopping is blind)."""
+    if status == "approved":
+        return "done"
+    return "missing" if wave_over else "due"
+
+
 async def coverage(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID, page: PageParams) -> Coverage:
     campaign = await _campaign_row(actor, campaign_id)
-    await _wave_row(actor, campaign_id, wave_id)
+    wave = await _wave_row(actor, campaign_id, wave_id)
     relations = {str(r["brand"]): r["relation"] for r in await OrganisationBrand.select(
         OrganisationBrand.brand, OrganisationBrand.relation).where(
         OrganisationBrand.organisation == campaign["organisation_id"])}
@@ -287,11 +293,14 @@ async def coverage(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID, pag
     rows = await Task.select(Task.location, Task.channel, Task.slot_key, Task.probe_index, Task.status,
                              Task.window_end).where((Task.wave == wave_id) & Task.slot_key.is_not_null())
     now = moments.now()
+    # Every zone's calendar day has ended by the next UTC day's end (UTC-12 is the latest).
+    wave_over = now.date() > wave["ends_on"] + dt.timedelta(days=1)
     # A probe counts once, whatever its attempts: done if any attempt is done, else due if any is due.
     probes: dict[tuple[str, str, str, int], set[str]] = defaultdict(set)
     for r in rows:
-        probes[(str(r["location"]), r["channel"], r["slot_key"], r["probe_index"])].add(
-            _cell_state(r["status"], r["window_end"], now, approved_only=actor.role == Role.manager))
+        state = (_client_cell_state(r["status"], wave_over) if actor.role == Role.manager
+                 else _cell_state(r["status"], r["window_end"], now))
+        probes[(str(r["location"]), r["channel"], r["slot_key"], r["probe_index"])].add(state)
     keys_by_channel = {ch: planning.slot_keys(_design(msgspec.convert(spec, SlotDesign)))
                        for ch, spec in campaign["slot_designs"].items()}
     table: list[CoverageRow] = []

@@ -66,16 +66,19 @@ _COLUMNS = (
 
 
 def _to_report(row: dict[str, Any], actor: Actor) -> Report:
-    """A report as `actor` may see it: managers do not see who shopped; shoppers see no scores (docs/architecture.md)
-    and no evidence flags (they are the review's, and would teach how checks are passed)."""
+    """A report as `actor` may see it: managers do not see who shopped; shoppers see no scores, and
+    only staff see evidence flags: they are the review's, would teach a shopper how checks are passed,
+    and tell a manager which reports one shopper made ("the same answers as this shopper's previous
+    report for location …", "also in another report")."""
     shopper = actor.role == Role.shopper
+    staff = actor.role in (Role.admin, Role.coordinator)
     return msgspec.convert(
         {
             **{k: v for k, v in row.items() if not k.startswith("score_") and k not in ("failed", "flags")},
             "shopper_id": None if actor.role == Role.manager else row["shopper_id"],
             "score": None if shopper else {"calculated": row["score_calculated"], "final": row["score_final"],
                                            "failed": row["failed"]},
-            "flags": [] if shopper else row["flags"],
+            "flags": row["flags"] if staff else [],
         },
         Report,
     )

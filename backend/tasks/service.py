@@ -86,7 +86,9 @@ def _scope(actor: Actor) -> Any:
     if actor.role == Role.shopper:
         return t.Task.shopper == actor.user_id
     if actor.role == Role.manager:
-        return t.Task.organisation == actor.organisation_id
+        # Mystery shopping is blind: the client learns of a visit or call only once its report is
+        # approved, never of one planned, under way or in review.
+        return (t.Task.organisation == actor.organisation_id) & (t.Task.status == TaskStatus.approved.value)
     return None
 
 
