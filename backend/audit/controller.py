@@ -23,7 +23,8 @@ class AuditController(Controller):
     tags = ["audit"]
     guards = [requires_roles]
 
-    @get("/", operation_id="ListAuditEntries", opt=roles(Role.admin, Role.coordinator), responses=problems())
+    @get("/", operation_id="ListAuditEntries", opt=roles(Role.admin, Role.coordinator, Role.manager),
+         responses=problems())
     async def list_entries(
         self,
         actor: ActorDep,
@@ -35,6 +36,9 @@ class AuditController(Controller):
         since: FromQuery[dt.datetime | None] = None,
         until: FromQuery[dt.datetime | None] = None,
     ) -> Page[AuditEntry]:
-        """Newest first: submissions, edits, reviews and score changes, assignments, logins…"""
-        return await service.list_entries(page, entity=entity, entity_id=entity_id, action=action,
+        """Newest first: submissions, edits, reviews and score changes, assignments, logins… Each role sees
+        the entries about what it may see: a coordinator none about accounts other than shoppers' and
+        their own; a manager their organisation's programme, forms and approved visits and calls (never
+        who did them) and their own logins."""
+        return await service.list_entries(actor, page, entity=entity, entity_id=entity_id, action=action,
                                           actor_id=actor_id, since=since, until=until)
