@@ -20,7 +20,38 @@ def png(width: int = 1, height: int = 1, seed: int = 0) -> bytes:
 JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000") + b"\xff\xd9"
 WEBP = b"RIFF" + struct.pack("<I", 22) + b"WEBPVP8 " + struct.pack("<I", 10) + bytes(10)
 WAV = b"RIFF" + struct.pack("<I", 36) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, 8000, 8000, 1, 8) + b"data\0\0\0\0"
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def pdf(*, version: bytes = b"1.4", content: bytes = b"BT /F1 12 Tf 72 720 Td (Receipt 42) Tj ET",
+        xref_stream: bool = False, after_eof: bytes = b"\n") -> bytes:
+    """A small well-formed PDF: catalogue, page tree, one page with `content`, a cross-reference table
+    (or, with xref_stream, a PDF 1.5 cross-reference stream object) and the trailer."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+               b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"]
+    out = b"%PDF-" + version + b"\n%\xe2\xe3\xcf\xd3\n"
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    start = len(out)
+    if xref_stream:
+        rows = b"".join(b"\x01" + struct.pack(">I", o) + b"\x00" for o in [*offsets, start])
+        out += (b"%d 0 obj\n<< /Type /XRef /Size %d /Root 1 0 R /W [1 4 1] /Index [1 %d] /Length %d >>\nstream\n"
+                % (len(objects) + 1, len(objects) + 2, len(objects) + 1, len(rows)) + rows + b"\nendstream\nendobj\n")
+    else:
+        out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+        out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+        out += b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objects) + 1)
+    return out + b"startxref\n%d\n%%%%EOF" % start + after_eof
+
+
+PDF = pdf()
+PDF_XREF_STREAM = pdf(version=b"1.7", xref_stream=True)
+# What the defect let through: a PDF header, then a web page (served inline, it ran as one).
+PDF_THEN_HTML = b"%PDF-1.4\n<html><body><script>fetch('/auth/me')</script></body></html>\n"
+# A whole, well-formed PDF carrying a page of HTML in a content stream: still markup a browser would run.
+PDF_WITH_HTML_INSIDE = pdf(content=b"<!doctype html><script>alert(document.cookie)</script>")
 # Two MPEG-1 Layer III frames, 128 kbit/s, 44.1 kHz: 144 * 128000 // 44100 = 417 bytes each.
 MP3_FRAME = (b"\xff\xfb\x90\x64" + bytes(413)) * 2
 MP3_ID3 = b"ID3\x04\x00\x00\x00\x00\x02\x01" + bytes(257) + MP3_FRAME  # a 257-byte tag, then the audio

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
+from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
@@ -13,7 +14,7 @@ from litestar.params import FromPath, RawBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from api_schemas.accounts import Role
-from api_schemas.attachments import Attachment
+from api_schemas.attachments import Attachment, AttachmentKind
 from backend.accounts.guards import requires_roles, roles
 from backend.attachments import service
 from backend.attachments.sniff import ACCEPTED
@@ -40,6 +41,31 @@ class _RawUploadOperation(Operation):
         )
 
 
+# Uploaded bytes are the uploader's, not ours: whatever a browser makes of them must not run as this
+# site. So only images are shown inline; everything else downloads, and every response is sandboxed
+# with nothing allowed to load (a PDF viewer or a mis-sniffed document gets no script, no origin).
+_CSP = "sandbox; default-src 'none'"
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/heic": "heic",
+               "application/pdf": "pdf", "audio/mpeg": "mp3", "audio/mp4": "m4a", "audio/ogg": "ogg",
+               "audio/wav": "wav", "audio/webm": "webm"}
+_SERVED_HEADERS = [
+    ResponseHeader(name="Content-Disposition", documentation_only=True, required=True,
+                   description="inline for images, attachment (a download) for everything else; the file is "
+                               "named by its sha256"),
+    ResponseHeader(name="Content-Security-Policy", documentation_only=True, required=True,
+                   description=f"always `{_CSP}`"),
+    ResponseHeader(name="X-Content-Type-Options", documentation_only=True, required=True,
+                   description="always `nosniff`"),
+]
+
+
+def served_headers(document: Attachment) -> dict[str, str]:
+    disposition = "inline" if document.kind == AttachmentKind.image else "attachment"
+    filename = f"{document.sha256}.{_EXTENSIONS.get(document.media_type, 'bin')}"
+    return {"Content-Disposition": f'{disposition}; filename="{filename}"', "Content-Security-Policy": _CSP,
+            "X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=31536000, immutable"}
+
+
 def provide_attachment_store(settings: SettingsDep) -> AttachmentStore:
     return LocalDirectoryStore(settings.data_dir / "attachments")
 
@@ -63,16 +89,14 @@ class AttachmentController(Controller):
         return Response(document, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @get("/{sha256:str}", operation_id="GetAttachment", opt=roles(*READERS), responses=problems(404),
-         media_type="application/octet-stream")
+         media_type="application/octet-stream", response_headers=_SERVED_HEADERS)
     async def get_attachment(
         self, actor: ActorDep, attachment_store: NamedDependency[AttachmentStore], sha256: FromPath[str]
     ) -> Response[bytes]:
-        """The bytes, with the detected media type. Shoppers read their own uploads; managers those in
-        their organisation's approved reports."""
+        """The bytes, with the detected media type: images inline, anything else as a download.
+        Shoppers read their own uploads; managers those in their organisation's approved reports."""
         document, content = await service.get_content(actor, attachment_store, sha256)
-        return Response(content, media_type=document.media_type,
-                        headers={"Cache-Control": "private, max-age=31536000, immutable",
-                                 "X-Content-Type-Options": "nosniff"})
+        return Response(content, media_type=document.media_type, headers=served_headers(document))
 
     @get("/{sha256:str}/meta", operation_id="GetAttachmentMeta", opt=roles(*READERS), responses=problems(404))
     async def get_attachment_meta(self, actor: ActorDep, sha256: FromPath[str]) -> Attachment:

@@ -8,7 +8,10 @@ image      image/jpeg (FF D8 FF and a whole first segment), image/png (signature
            image/heic (ISO-BMFF ``ftyp`` with a HEIF brand: heic, heix, heim, heis, hevc, hevx, or
            mif1/msf1 listing one of them; then a ``meta`` box or image-sequence tracks, and no
            video or sound track)
-document   application/pdf (``%PDF-``)
+document   application/pdf (a ``%PDF-1.x``/``%PDF-2.0`` header line; ``startxref`` and ``%%EOF`` in the
+           last 1,024 bytes, the offset pointing at an ``xref`` table or a cross-reference stream
+           object; and nothing in the file that looks like HTML: a PDF that is also a web page
+           would run as one wherever a browser is led to sniff it)
 audio      audio/mpeg (two consecutive valid MPEG-audio frames, after an ID3v2 tag if there is one),
            audio/mp4 (``ftyp`` with an
            M4A/M4B or generic MP4 brand, a sound track and no other, except chapter text tracks under
@@ -23,6 +26,7 @@ truncated headers and empty input — is not accepted (``sniff`` returns None).
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from dataclasses import dataclass
@@ -74,7 +78,7 @@ def _media_type(data: bytes) -> str | None:
     if data[4:8] == b"ftyp":
         return _iso_bmff(data)
     if data.startswith(b"%PDF-"):
-        return "application/pdf"
+        return "application/pdf" if _pdf_structure(data) else None
     if data.startswith(b"ID3"):
         return "audio/mpeg" if _mpeg_frames(data, _id3_end(data)) else None
     if _mpeg_frames(data, 0):
@@ -84,6 +88,31 @@ def _media_type(data: bytes) -> str | None:
     if data.startswith(b"\x1a\x45\xdf\xa3"):
         return "audio/webm" if _ebml_tracks(data) == {2} else None
     return None
+
+
+_PDF_HEADER: Final = re.compile(rb"%PDF-(?:1\.[0-7]|2\.0)[\r\n]")
+# The trailer: startxref, its byte offset, then %%EOF, all in the last 1,024 bytes (as readers look for it).
+_PDF_TAIL: Final = re.compile(rb"startxref[\r\n\t ]+(\d{1,10})[\r\n\t ]+%%EOF[\r\n\t ]*$")
+_PDF_XREF: Final = re.compile(rb"[\r\n\t ]*(?:xref|\d{1,10}[\r\n\t ]+\d{1,5}[\r\n\t ]+obj)")
+# Markup a browser would act on: "<" and an HTML tag name, then white space, ">" or "/". Random bytes
+# (compressed streams) match that by chance about once in a thousand 10 MB files.
+_HTML: Final = re.compile(
+    rb"<(?:!doctype|html|head|body|script|iframe|frame|frameset|object|embed|meta|link|style|form|base|svg|math"
+    rb"|template|img)[\s>/]", re.IGNORECASE)
+
+
+def _pdf_structure(data: bytes) -> bool:
+    """A header line, the trailer's startxref/%%EOF at the end, its offset at a cross-reference section,
+    and no HTML anywhere. The last section an incremental update appended is the one checked."""
+    if not _PDF_HEADER.match(data):
+        return False
+    tail = _PDF_TAIL.search(data[-1024:])
+    if tail is None:
+        return False
+    offset = int(tail.group(1))
+    if not 0 < offset < len(data) or not _PDF_XREF.match(data, offset):
+        return False
+    return _HTML.search(data) is None
 
 
 def _jpeg_first_segment(data: bytes) -> bool:

@@ -236,3 +236,32 @@ async def test_a_put_of_stored_bytes_makes_sure_they_are_durable(tmp_path, monke
     synced = _synced(monkeypatch)
     await store.put(sha, samples.PDF)
     assert {store.path(sha), store.path(sha).parent} <= set(synced)  # the file, then its directory entry
+
+
+async def test_a_pdf_that_is_also_a_web_page_is_refused(client, settings):
+    """The defect: `%PDF-` and then HTML was stored as a PDF and served inline, where it ran as a page."""
+    w = await build_world(client)
+    for data in (samples.PDF_THEN_HTML, samples.PDF_WITH_HTML_INSIDE):
+        response = await _post(w, "shopper", data, content_type="application/pdf")
+        assert response.status_code == 422, response.text
+        assert response.json()["code"] == "attachment.unsupported_type"
+        assert (await w.call("shopper", "GET", f"/attachments/{_sha(data)}")).status_code == 404
+    assert _stored_files(settings) == []
+    assert await t.Attachment.count() == 0
+
+
+async def test_attachments_are_served_as_downloads_in_a_sandbox_except_images(client):
+    w = await build_world(client)
+    served = {}
+    for name, data in (("png", samples.png(seed=3)), ("pdf", samples.PDF), ("pdf", samples.PDF_XREF_STREAM),
+                       ("wav", samples.WAV)):
+        sha = (await _upload(w, "shopper", data))["sha256"]
+        response = await w.call("shopper", "GET", f"/attachments/{sha}")
+        assert response.status_code == 200 and response.content == data
+        served[name] = response.headers
+        disposition = "inline" if name == "png" else "attachment"
+        assert response.headers["content-disposition"] == f'{disposition}; filename="{sha}.{name}"'
+        csp = [part.strip() for part in response.headers["content-security-policy"].split(";")]
+        assert "sandbox" in csp and "default-src 'none'" in csp
+        assert response.headers["x-content-type-options"] == "nosniff"
+    assert served["pdf"]["content-type"] == "application/pdf"

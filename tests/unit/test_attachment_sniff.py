@@ -14,6 +14,8 @@ ACCEPTED_SAMPLES = [
     ("heic", s.HEIC, "image/heic", "image"),
     ("heic via mif1", s.HEIC_MIF1, "image/heic", "image"),
     ("pdf", s.PDF, "application/pdf", "document"),
+    ("pdf 1.7 with a cross-reference stream", s.PDF_XREF_STREAM, "application/pdf", "document"),
+    ("pdf with an incremental update's bytes after", s.pdf(after_eof=b"\r\n"), "application/pdf", "document"),
     ("mp3 with ID3", s.MP3_ID3, "audio/mpeg", "audio"),
     ("mp3 frame", s.MP3_FRAME, "audio/mpeg", "audio"),
     ("m4a", s.M4A, "audio/mp4", "audio"),
@@ -86,6 +88,17 @@ REFUSED = [
     # Video under an image or audio label.
     ("video with a heic major brand", s.mp4_with_tracks(b"vide", b"soun", major=b"heic")),
     ("ogg vorbis then theora", s.OGG_VORBIS + s.OGG_THEORA),
+    # PDF: the header alone is not enough.
+    ("pdf header then a web page", s.PDF_THEN_HTML),
+    ("whole pdf carrying html", s.PDF_WITH_HTML_INSIDE),
+    ("pdf header, objects, no startxref", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"),
+    ("pdf without %%EOF", s.PDF.rstrip().removesuffix(b"%%EOF")),
+    ("pdf whose startxref points at nothing", s.PDF.replace(b"startxref\n299", b"startxref\n12")),
+    ("pdf whose startxref is past the end", s.PDF.replace(b"startxref\n299", b"startxref\n99999")),
+    ("pdf with 2 kB after %%EOF", s.PDF + b" " * 2048),
+    ("pdf with an unknown version", s.PDF.replace(b"%PDF-1.4", b"%PDF-9.9")),
+    ("html before a pdf", b"<html>" + s.PDF),
+    ("pdf then an svg", s.PDF[:-1] + b"<svg onload=alert(1)>" + s.PDF[-1:]),
 ]
 
 
@@ -94,7 +107,7 @@ def test_other_or_truncated_bytes_are_refused(name, data):
     assert sniff(data) is None, name
 
 
-@pytest.mark.parametrize("data", [s.png(), s.JPEG, s.PDF, s.WEBM_AUDIO, s.MP4_AUDIO_ONLY, s.OGG_OPUS, s.MP3_ID3, s.WAV,
+@pytest.mark.parametrize("data", [s.png(), s.JPEG, s.PDF, s.PDF_XREF_STREAM, s.WEBM_AUDIO, s.MP4_AUDIO_ONLY, s.OGG_OPUS, s.MP3_ID3, s.WAV,
                                   s.WEBP, s.HEIC, s.OGG_VORBIS + s.OGG_THEORA])
 def test_no_prefix_of_a_file_crashes_the_sniffer(data):
     for end in range(len(data) + 1):
