@@ -409,7 +409,7 @@ async def job_board(actor: Actor, page: PageParams, channel: Channel | None) -> 
 
 
 def _not_claimable() -> NotFound:
-    return NotFound("No such task.", code="task.not_found")
+    return NotFound("No such task, or it is no longer open.", code="task.not_found")
 
 
 async def claim(actor: Actor, task_id: uuid.UUID) -> TaskSchema:
