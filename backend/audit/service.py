@@ -63,9 +63,12 @@ async def recorded(action: str, entity: str, entity_id: uuid.UUID | str, *, by_s
 _ID = "CAST(id AS VARCHAR(64))"
 
 # Coordinators see shoppers' accounts and their own (GET /users/{id}); entries about any other account
-# (its creation with e-mail and role, its logins) are hidden like the account.
+# (its creation with e-mail and role, its logins) are hidden like the account. Login attempts by client
+# address or by e-mail (the throttle's entries) are the admins' security record, not the programme's.
+_ADMIN_ONLY_ENTITIES = ("client_address", "login")
 _HIDDEN_ACCOUNTS = (f"NOT (entity = 'user' AND entity_id IN (SELECT {_ID} FROM app_user "
-                    "WHERE role <> 'shopper' AND id <> {}))")
+                    "WHERE role <> 'shopper' AND id <> {}))"
+                    " AND entity NOT IN (" + ", ".join(f"'{e}'" for e in _ADMIN_ONLY_ENTITIES) + ")")
 
 # What a client's manager sees, by entity: entries about their organisation's objects, and for fieldwork
 # only the approved visit or call, and only the steps that say nothing of who did it or of the review
