@@ -146,6 +146,17 @@ async def test_a_managers_analytics_count_only_approved_reports(client):
     scores = await w.ok("manager", "GET", "/analytics/location-scores", params={"min_sample_size": 2})
     counts = {row["location_id"]: row["score"]["n"] for row in scores["locations"]}
     assert counts.get(w.own_location_id) == 1 and counts.get(w.competitor_location_id, 0) == 0
+    # By hour or day nothing shows but the approved call: no sign of the ones submitted, sent back or planned.
+    for group_by in ("hour", "day", "location", "relation"):
+        result = await w.ok("manager", "GET", "/analytics/comparison",
+                            params={"measure": "score", "group_by": group_by, "min_sample_size": 1})
+        assert sum(g["figure"]["n"] for g in result["groups"]) == 1, group_by
+    versus = await w.ok("manager", "GET", "/analytics/own-vs-competitors",
+                        params={"measure": "score", "min_sample_size": 1})
+    assert versus["own"]["n"] == 1 and all(c["competitor"]["n"] == 0 for c in versus["competitors"])
+    for params in ({"group_by": "shopper"}, {"group_by": "location", "include_pending": "true"}):
+        refused = await w.call("manager", "GET", "/analytics/comparison", params={"measure": "score", **params})
+        assert refused.status_code == 403, params
 
 
 async def test_a_managers_coverage_grid_shows_approvals_only(client):
