@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from litestar import Controller, Response, get, post
-from litestar.di import NamedDependency, Provide
 from litestar.datastructures import ResponseHeader
+from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
