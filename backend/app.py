@@ -34,6 +34,7 @@ from backend.frontend import PUBLIC_PATHS, front_end_routes
 from backend.locations.controller import BrandController, LocationController, OrganisationBrandController
 from backend.openapi import document_json_bodies, problems
 from backend.pagination import provide_page
+from backend.query_parameters import QueryParameterCheck
 from backend.reports.controller import ReportController
 from backend.request_body import JSON_BODY_MAX, JSONRequest
 from backend.settings import Settings, load_settings
@@ -128,8 +129,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         path="/static", directories=[STATIC_DIR], opt=roles(PUBLIC), include_in_schema=False,
         guards=[requires_roles],
     )
+    query_check = QueryParameterCheck()
     application = Litestar(
         route_handlers=[health, index, static, *front_end_routes(), *CONTROLLERS],
+        before_request=query_check.check,
         lifespan=[lifespan],
         middleware=[DefineMiddleware(BearerTokenMiddleware, exclude=["^/schema", "^/static", *PUBLIC_PATHS])],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
@@ -162,4 +165,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     for route in application.routes:
         document_json_bodies(getattr(route, "route_handlers", []))
+    query_check.learn(application)
     return application

@@ -235,6 +235,26 @@ def _field_from(message: str, key: str | None) -> tuple[str, str]:
     return (path or "body"), message
 
 
+_INVALID_VALUE = re.compile(r"^Invalid (?:enum )?value ")
+
+
+def _with_accepted_values(request: Request[Any, Any, Any], key: str | None, source: Any, message: str,
+                          reason: str) -> str:
+    """An invalid enumerated value's reason lists what would have been accepted."""
+    if not _INVALID_VALUE.match(reason) or not key:
+        return reason
+    from backend.accepted_values import accepted_values  # noqa: PLC0415 - only on this error path
+
+    parameters = request.route_handler.parsed_fn_signature.parameters
+    # A body error's key is the path inside the body; a parameter's key is its name.
+    parameter, path = (parameters.get("data"), key) if source == "body" else (parameters.get(key), "")
+    match = _AT_PATH.search(message)
+    if match:
+        path = match.group("path")
+    values = accepted_values(parameter.annotation, path) if parameter else None
+    return f"{reason}; accepted: {', '.join(values)}" if values else reason
+
+
 def handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
     errors: list[ProblemField] = []
     malformed = False
@@ -245,6 +265,7 @@ def handle_validation(request: Request[Any, Any, Any], exc: ValidationException)
         if "malformed" in message.lower() or "invalid json" in message.lower():
             malformed = True
         field, reason = _field_from(message, key)
+        reason = _with_accepted_values(request, key, getattr(source, "value", source), message, reason)
         source = getattr(source, "value", source)  # a ParamType enum formats as "ParamType.QUERY"
         if source and source != "body" and field == key:
             field = f"{source}.{field}"

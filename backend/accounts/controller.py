@@ -28,6 +28,7 @@ from backend.accounts.guards import ADMIN, ALL_ROLES, PUBLIC, STAFF, requires_ro
 from backend.deps import ActorDep, PageDep, PasswordsDep, SettingsDep, ThrottleDep
 from backend.openapi import problems
 from backend.pagination import Search
+from backend.visible_filters import require_visible
 
 
 def client_address(request: Request[Any, Any, Any]) -> str:
@@ -105,7 +106,7 @@ class UserController(Controller):
     tags = ["users"]
     guards = [requires_roles]
 
-    @get("/", operation_id="ListUsers", opt=roles(*STAFF), responses=problems())
+    @get("/", operation_id="ListUsers", opt=roles(*STAFF), responses=problems(404))
     async def list_users(
         self,
         actor: ActorDep,
@@ -116,6 +117,7 @@ class UserController(Controller):
         q: Search = None,
     ) -> Page[User]:
         """By email. Admins see everyone; coordinators see shoppers, to find whom to assign work to."""
+        await require_visible(actor, organisation_id=organisation_id)
         return await service.list_users(actor, page, role, organisation_id, q, is_active)
 
     @post("/", operation_id="CreateUser", opt=roles(*ADMIN), responses=problems(409, 422))

@@ -33,6 +33,7 @@ from backend.analytics import comparison, exports, service, shoppers, targets
 from backend.analytics.comparison import Filters
 from backend.deps import ActorDep, PageDep, SettingsDep
 from backend.openapi import problems
+from backend.visible_filters import require_visible
 
 FiltersDep = NamedDependency[Filters]
 _KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -110,6 +111,7 @@ class AnalyticsController(Controller):
     ) -> LocationScores:
         """Mean score per location and per brand from approved reports, own and competitors side by side,
         each with its number of reports and 95% t-interval; small samples show as not enough data."""
+        await require_visible(actor, organisation_id=organisation_id)
         return await service.location_scores(
             actor, page, organisation_id=organisation_id, basis=basis, include_failed=include_failed,
             channel=channel, relation=relation, region=region,

@@ -26,6 +26,7 @@ from backend.deps import ActorDep, PageDep, SettingsDep
 from backend.openapi import problems
 from backend.frontend import GZIP
 from backend.pagination import Search
+from backend.visible_filters import require_visible
 
 READERS = (Role.admin, Role.coordinator, Role.manager)
 
@@ -35,11 +36,12 @@ class CampaignController(Controller):
     tags = ["campaigns"]
     guards = [requires_roles]
 
-    @get("/", operation_id="ListCampaigns", opt=roles(*READERS), responses=problems())
+    @get("/", operation_id="ListCampaigns", opt=roles(*READERS), responses=problems(404))
     async def list_campaigns(
         self, actor: ActorDep, page: PageDep, organisation_id: FromQuery[uuid.UUID | None] = None,
         q: Search = None,
     ) -> Page[Campaign]:
+        await require_visible(actor, organisation_id=organisation_id)
         return await service.list_campaigns(actor, page, organisation_id, q)
 
     @post("/", operation_id="CreateCampaign", opt=roles(*STAFF), responses=problems(422))

@@ -96,6 +96,13 @@ def _always(problems: list[str]) -> Callable[[Any], list[str]]:
     return lambda value: list(problems)
 
 
+def _accepted(choices: Any) -> str:
+    """What the client could have sent instead (a long list is cut: the form itself has them all)."""
+    names = [c.value for c in choices]
+    shown = ", ".join(names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
+    return f"accepted: {shown}"
+
+
 def shape_checker(question: Question) -> Callable[[Any], list[str]]:
     """``shape_problems`` for one question, with the type dispatch and choice sets done once."""
     kind = question_type(question)
@@ -104,19 +111,21 @@ def shape_checker(question: Question) -> Callable[[Any], list[str]]:
         return lambda value: [] if isinstance(value, bool) else [wrong + "true or false"]
     if isinstance(question, SingleChoice):
         values = frozenset(c.value for c in question.choices)
+        accepted = _accepted(question.choices)
 
         def single(value: Any) -> list[str]:
             if not isinstance(value, str):
                 return [wrong + "a choice value (string)"]
-            return [] if value in values else [f"answer.unknown_choice: {value!r} is not a choice"]
+            return [] if value in values else [f"answer.unknown_choice: {value!r} is not a choice; {accepted}"]
         return single
     if isinstance(question, MultipleChoice):
         values = frozenset(c.value for c in question.choices)
+        accepted = _accepted(question.choices)
 
         def multiple(value: Any) -> list[str]:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 return [wrong + "a list of choice values"]
-            problems = [f"answer.unknown_choice: {v!r} is not a choice" for v in value if v not in values]
+            problems = [f"answer.unknown_choice: {v!r} is not a choice; {accepted}" for v in value if v not in values]
             if len(set(value)) != len(value):
                 problems.append("answer.duplicate_choice: a choice is selected twice")
             return problems

@@ -30,6 +30,7 @@ from backend.forms import service
 from backend.openapi import problems
 from backend.pagination import Search
 from backend.request_body import LARGE_JSON_BODY_MAX
+from backend.visible_filters import require_visible
 
 READERS = (Role.admin, Role.coordinator, Role.manager)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -53,7 +54,7 @@ class FormController(Controller):
     tags = ["forms"]
     guards = [requires_roles]
 
-    @get("/", operation_id="ListForms", opt=roles(*READERS), responses=problems())
+    @get("/", operation_id="ListForms", opt=roles(*READERS), responses=problems(404))
     async def list_forms(
         self,
         actor: ActorDep,
@@ -62,6 +63,7 @@ class FormController(Controller):
         organisation_id: FromQuery[uuid.UUID | None] = None,
         q: Search = None,
     ) -> Page[Form]:
+        await require_visible(actor, organisation_id=organisation_id)
         return await service.list_forms(actor, page, channel, organisation_id, q)
 
     @post("/", operation_id="CreateForm", opt=roles(*STAFF), responses=problems(422),

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from api_schemas.forms import TimerEvent
 
 _EVENTS = frozenset(e.value for e in TimerEvent)
+_ACCEPTED_EVENTS = ", ".join(e.value for e in TimerEvent)
 _AFTER_ANSWER = frozenset({"hold_on", "hold_off", "transferred"})
 _TERMINAL = frozenset({"ended", "gave_up"})
 
@@ -69,7 +70,7 @@ def _parse(value: Any) -> tuple[list[tuple[str, dt.datetime]], list[str]]:
         name, at = item["event"], parse_instant(item["at"])
         known = isinstance(name, str) and name in _EVENTS
         if not known:
-            problems.append(f"events[{i}]: unknown event {name!r}")
+            problems.append(f"events[{i}]: unknown event {name!r}; accepted: {_ACCEPTED_EVENTS}")
         if at is None:
             problems.append(f"events[{i}]: 'at' must be an ISO-8601 date-time with a UTC offset")
         if known and at is not None:

@@ -29,6 +29,7 @@ from backend.deps import ActorDep, PageDep
 from backend.locations import service
 from backend.openapi import problems
 from backend.pagination import Search
+from backend.visible_filters import require_visible
 
 READERS = (Role.admin, Role.coordinator, Role.manager)
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -90,7 +91,7 @@ class LocationController(Controller):
     tags = ["locations"]
     guards = [requires_roles]
 
-    @get("/", operation_id="ListLocations", opt=roles(*READERS), responses=problems(422))
+    @get("/", operation_id="ListLocations", opt=roles(*READERS), responses=problems(404, 422))
     async def list_locations(
         self,
         actor: ActorDep,
@@ -102,6 +103,7 @@ class LocationController(Controller):
         q: Search = None,
     ) -> Page[Location]:
         """Locations, filtered by brand, region, and own/competitor for an organisation."""
+        await require_visible(actor, organisation_id=organisation_id, brand_id=brand_id)
         return await service.list_locations(
             actor, page, brand_id=brand_id, region=region, organisation_id=organisation_id, relation=relation, q=q
         )

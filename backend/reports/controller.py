@@ -33,6 +33,7 @@ from backend.deps import ActorDep, PageDep, SettingsDep
 from backend.openapi import problems
 from backend.reports import outbox_import, service, submission
 from backend.request_body import LARGE_JSON_BODY_MAX
+from backend.visible_filters import require_visible
 
 # The revision a reviewer looked at: when given and the shopper has edited since, the review is
 # refused (409 report.changed) rather than applied to content nobody reviewed.
@@ -67,7 +68,7 @@ class ReportController(Controller):
         with its problem; the others are still stored. Damaged attachments refuse the whole file (422)."""
         return await outbox_import.import_outbox(actor, data, attachment_store, settings)
 
-    @get("/", operation_id="ListReports", opt=roles(*ALL_ROLES), responses=problems())
+    @get("/", operation_id="ListReports", opt=roles(*ALL_ROLES), responses=problems(404))
     async def list_reports(
         self,
         actor: ActorDep,
@@ -78,21 +79,25 @@ class ReportController(Controller):
         task_id: FromQuery[uuid.UUID | None] = None,
     ) -> Page[Report]:
         """Newest first; a shopper sees their own, a manager only their organisation's approved ones."""
+        await require_visible(actor, organisation_id=organisation_id, location_id=location_id, task_id=task_id)
         return await service.list_reports(actor, page, status=status, organisation_id=organisation_id,
                                           location_id=location_id, task_id=task_id)
 
-    @get("/review-queue", operation_id="GetReviewQueue", opt=roles(*STAFF), responses=problems())
+    @get("/review-queue", operation_id="GetReviewQueue", opt=roles(*STAFF), responses=problems(404))
     async def review_queue(
         self, actor: ActorDep, page: PageDep, organisation_id: FromQuery[uuid.UUID | None] = None,
         campaign_id: FromQuery[uuid.UUID | None] = None,
     ) -> Page[Report]:
         """Submitted reports awaiting review, most evidence flags first, then oldest first."""
+        await require_visible(actor, organisation_id=organisation_id, campaign_id=campaign_id)
         return await service.review_queue(actor, page, organisation_id, campaign_id)
 
     @post("/bulk-approve", operation_id="BulkApproveReports", opt=roles(*STAFF), status_code=200,
-          responses=problems())
+          responses=problems(404))
     async def bulk_approve(self, actor: ActorDep, data: JSONBody[BulkApprove]) -> BulkApproveResult:
         """Approve every submitted report matching the filter (by default only those without flags)."""
+        await require_visible(actor, where="", organisation_id=data.organisation_id, location_id=data.location_id,
+                              campaign_id=data.campaign_id)
         return await service.bulk_approve(actor, data)
 
     @get("/{report_id:uuid}", operation_id="GetReport", opt=roles(*ALL_ROLES), responses=problems(404))

@@ -17,6 +17,7 @@ from backend.deps import ActorDep, PageDep
 from backend.openapi import problems
 from backend.tasks import service
 from backend.frontend import GZIP
+from backend.visible_filters import require_visible
 
 
 class TaskController(Controller):
@@ -24,7 +25,7 @@ class TaskController(Controller):
     tags = ["tasks"]
     guards = [requires_roles]
 
-    @get("/", operation_id="ListTasks", opt=roles(*ALL_ROLES), responses=problems(), middleware=GZIP)
+    @get("/", operation_id="ListTasks", opt=roles(*ALL_ROLES), responses=problems(404), middleware=GZIP)
     async def list_tasks(
         self,
         actor: ActorDep,
@@ -40,6 +41,7 @@ class TaskController(Controller):
     ) -> Page[Task]:
         """Tasks by window start; a shopper sees their own, a manager their organisation's (without shoppers).
         `wave_id` lists one wave's tasks (the console's assignment board)."""
+        await require_visible(actor, organisation_id=organisation_id, location_id=location_id, shopper_id=shopper_id)
         return await service.list_tasks(
             actor, page, status=status, organisation_id=organisation_id, location_id=location_id,
             shopper_id=shopper_id, channel=channel, window_from=window_from, window_to=window_to, wave_id=wave_id,

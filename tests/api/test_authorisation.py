@@ -262,17 +262,16 @@ async def test_manager_never_sees_another_organisation(client):
     assert brands == {w.own_brand_id, w.competitor_brand_id}
     locations = await w.ok("manager", "GET", "/locations")
     assert _ids(locations) == {w.own_location_id, w.competitor_location_id}
-    assert b.location_id not in _ids(await w.ok("manager", "GET", "/locations",
-                                                params={"organisation_id": other_org}))
+    assert (await w.call("manager", "GET", "/locations", params={"organisation_id": other_org})).status_code == 404
     assert b.form_id not in _ids(await w.ok("manager", "GET", "/forms"))
 
     tasks = await w.ok("manager", "GET", "/tasks")
     assert _ids(tasks) == {b.own_task_id} and tasks["total"] == 1
-    assert (await w.ok("manager", "GET", "/tasks", params={"organisation_id": other_org}))["total"] == 0
+    assert (await w.call("manager", "GET", "/tasks", params={"organisation_id": other_org})).status_code == 404
     assert all(t["shopper_id"] is None for t in tasks["items"])
     reports = await w.ok("manager", "GET", "/reports")
     assert _ids(reports) == {b.own_report_id} and reports["total"] == 1
-    assert (await w.ok("manager", "GET", "/reports", params={"organisation_id": other_org}))["total"] == 0
+    assert (await w.call("manager", "GET", "/reports", params={"organisation_id": other_org})).status_code == 404
 
     analytics = await w.call("manager", "GET", "/analytics/location-scores", params={"organisation_id": other_org})
     assert analytics.status_code == 404
@@ -288,8 +287,8 @@ async def test_shopper_sees_only_their_own_work(client):
 
     tasks = await w.ok("shopper", "GET", "/tasks")
     assert _ids(tasks) == {b.own_task_id}
-    snooped = await w.ok("shopper", "GET", "/tasks", params={"shopper_id": w.users["other_shopper"]["id"]})
-    assert snooped["total"] == 0
+    snooped = await w.call("shopper", "GET", "/tasks", params={"shopper_id": w.users["other_shopper"]["id"]})
+    assert snooped.status_code == 404 and snooped.json()["code"] == "user.not_found"
     reports = await w.ok("shopper", "GET", "/reports")
     assert _ids(reports) == {b.own_report_id}
     for url in (f"/tasks/{b.task_id}", f"/tasks/{b.task_id}/form", f"/reports/{b.report_id}",
@@ -345,3 +344,102 @@ async def test_a_coordinator_finds_shoppers_to_assign_but_no_other_accounts(clie
             response = await w.call("coordinator", "GET", f"/users/{user['id']}")
             assert response.status_code == 404 and response.json()["code"] == "user.not_found", user["email"]
     assert {"admin", "coordinator", "manager", "shopper"} <= {u["role"] for u in everyone["items"]}
+
+
+# ---------------------------------------------------------------- existence does not leak
+
+
+async def _other_campaign(w: World, b: OtherTenant) -> dict[str, str]:
+    """A campaign and wave of the other organisation (invisible to this organisation's manager)."""
+    version_id = await publish_form(w)
+    campaign = await w.ok("coordinator", "POST", "/campaigns", json={
+        "organisation_id": w.other_organisation_id, "name": "Other's program", "location_ids": [b.location_id],
+        "forms": {"call": version_id},
+        "slot_designs": {"call": {"dayparts": [{"key": "day", "start_hour": 9, "end_hour": 17}],
+                                  "day_types": ["weekday"], "probes_per_slot": 1}}})
+    wave = await w.ok("coordinator", "POST", f"/campaigns/{campaign['id']}/waves",
+                      json={"name": "W", "starts_on": "2030-03-04", "ends_on": "2030-03-08"})
+    return {"campaign_id": campaign["id"], "wave_id": wave["id"]}
+
+
+def _answer(response: httpx.Response) -> tuple[int, str | None]:
+    return response.status_code, _problem(response).get("code")
+
+
+async def test_hidden_objects_answer_exactly_like_missing_ones_on_every_route(client, app):
+    """For a manager and a shopper, every route given another tenant's (or shopper's) ids answers as it does
+    for ids that exist nowhere: same status, same problem code."""
+    w = await build_world(client)
+    b = await _two_tenants(w)
+    campaign = await _other_campaign(w, b)
+    hidden = {
+        "manager": {"organisation_id": w.other_organisation_id, "brand_id": b.brand_id, "location_id": b.location_id,
+                    "form_id": b.form_id, "task_id": b.task_id, "report_id": b.report_id,
+                    "user_id": w.users["other_shopper"]["id"], **campaign},
+        "shopper": {"task_id": b.task_id, "report_id": b.report_id, "user_id": w.users["other_shopper"]["id"],
+                    "organisation_id": w.other_organisation_id, "location_id": b.location_id, **campaign},
+    }
+    failures, compared = [], 0
+    for case in route_cases(app):
+        names = {m.group("name") for m in _PARAM.finditer(case.path)}
+        if not names or (case.method, case.path) in ENDS_SESSION:
+            continue
+        for who, ids in hidden.items():
+            if not names & set(ids):
+                continue
+            known = {name: ids.get(name, new_id()) for name in names}
+            missing = {name: (new_id() if name in ids else value) for name, value in known.items()}
+            body = {"json": {}} if case.method in ("POST", "PUT", "PATCH") else {}
+
+            def url(values: dict[str, str]) -> str:
+                return _PARAM.sub(lambda m: values.get(m.group("name"), "1"), case.path)
+
+            seen = await w.call(who, case.method, url(known), **body)
+            absent = await w.call(who, case.method, url(missing), **body)
+            compared += 1
+            if _answer(seen) != _answer(absent):
+                failures.append(f"{who} {case.method} {case.path}: hidden → {_answer(seen)}, missing → {_answer(absent)}")
+    assert compared > 30
+    assert not failures, "\n".join(failures)
+
+
+# Every list filter that names an object, with who may use the list.
+ID_FILTERS = [
+    ("/locations", "organisation_id"), ("/locations", "brand_id"),
+    ("/tasks", "organisation_id"), ("/tasks", "location_id"), ("/tasks", "shopper_id"),
+    ("/reports", "organisation_id"), ("/reports", "location_id"), ("/reports", "task_id"),
+    ("/reports/review-queue", "organisation_id"), ("/reports/review-queue", "campaign_id"),
+    ("/campaigns", "organisation_id"), ("/forms", "organisation_id"), ("/users", "organisation_id"),
+    ("/analytics/location-scores", "organisation_id"),
+]
+
+
+async def test_a_filter_on_a_hidden_id_is_the_same_404_as_on_a_missing_one(client, app):
+    w = await build_world(client)
+    b = await _two_tenants(w)
+    campaign = await _other_campaign(w, b)
+    hidden = {"organisation_id": w.other_organisation_id, "brand_id": b.brand_id, "location_id": b.location_id,
+              "task_id": b.task_id, "shopper_id": w.users["other_shopper"]["id"], **campaign}
+    allowed = {case.path: case.roles for case in route_cases(app) if case.method == "GET"}
+    failures = []
+    for path, name in ID_FILTERS:
+        for who in ("manager", "shopper"):
+            if Role(who) not in allowed[path]:
+                continue
+            seen = await w.call(who, "GET", path, params={name: hidden[name]})
+            absent = await w.call(who, "GET", path, params={name: new_id()})
+            body = _problem(seen)
+            if seen.status_code != 404 or _answer(seen) != _answer(absent) or \
+                    body.get("errors") != [{"field": f"query.{name}", "reason": "no such object visible to you"}]:
+                failures.append(f"{who} GET {path}?{name}=<hidden> → {seen.status_code} {seen.text[:160]}; "
+                                f"missing → {_answer(absent)}")
+        staff = await w.call("coordinator", "GET", path, params={name: new_id()})
+        if Role.coordinator in allowed[path] and staff.status_code != 404:
+            failures.append(f"coordinator GET {path}?{name}=<missing> → {staff.status_code}")
+    assert not failures, "\n".join(failures)
+    # What a caller may see still filters: the manager's own organisation, the shopper's own task.
+    own = await w.ok("manager", "GET", "/locations", params={"organisation_id": w.organisation_id})
+    assert _ids(own) == {w.own_location_id, w.competitor_location_id}
+    mine = await w.ok("shopper", "GET", "/reports", params={"task_id": b.own_task_id})
+    assert _ids(mine) == {b.own_report_id}
+    assert (await w.ok("shopper", "GET", "/tasks", params={"shopper_id": w.users["shopper"]["id"]}))["total"] == 1
