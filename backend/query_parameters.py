@@ -27,9 +27,9 @@ class QueryParameterCheck:
 
     def learn(self, app: Litestar) -> None:
         for route in app.routes:
-            if route.path.startswith(("/schema", "/static")):  # generated docs and files: not the API
-                continue
             for handler, kwargs_model in getattr(route, "route_handler_map", {}).values():
+                if not handler.resolve_include_in_schema():  # files, pages and the generated docs: not the API
+                    continue
                 self._accepted[id(handler)] = frozenset(p.field_alias for p in kwargs_model.expected_query_params)
 
     async def check(self, request: Request[Any, Any, Any]) -> None:

@@ -4,6 +4,7 @@ that is not accepted comes with the values that are."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from backend.accounts.guards import PUBLIC
 from tests.api.test_authorisation import ROLE_USERS, fill, route_cases, _objects
@@ -17,9 +18,10 @@ async def test_every_operation_refuses_a_query_parameter_it_does_not_declare(cli
     w = await build_world(client)
     objects = await _objects(w)
     failures, checked = [], 0
+    documented = {re.sub(r":\w+}", "}", path) for path in app.openapi_schema.paths}
     for case in route_cases(app):
-        if case.path.startswith("/static"):
-            continue
+        if re.sub(r":\w+}", "}", case.path) not in documented:
+            continue  # the pages and files the app serves are not API operations
         who = "admin" if case.roles == PUBLIC else ROLE_USERS[case.roles[0]]
         if case.method == "POST" and case.path == "/auth/logout":
             continue  # would end the session the other cases use
