@@ -243,7 +243,7 @@ def _with_accepted_values(request: Request[Any, Any, Any], key: str | None, sour
     """An invalid enumerated value's reason lists what would have been accepted."""
     if not _INVALID_VALUE.match(reason) or not key:
         return reason
-    from backend.accepted_values import accepted_values  # noqa: PLC0415 - only on this error path
+    from backend.accepted_values import accepted_values
 
     parameters = request.route_handler.parsed_fn_signature.parameters
     # A body error's key is the path inside the body; a parameter's key is its name.

@@ -23,8 +23,8 @@ from api_schemas.tasks import Task
 from backend.accounts.guards import STAFF, requires_roles, roles
 from backend.campaigns import service
 from backend.deps import ActorDep, PageDep, SettingsDep
-from backend.openapi import problems
 from backend.frontend import GZIP
+from backend.openapi import problems
 from backend.pagination import Search
 from backend.visible_filters import require_visible
 

@@ -468,7 +468,7 @@ def compile_value(expr: Expr | Mapping[str, Any] | Any) -> Callable[[Mapping[str
     """``evaluate(expr, answers)`` as a function of the answers (a calculation's value)."""
     try:
         compiled = _compile(expr, 1)
-    except Exception:  # noqa: BLE001 - the interpreter raises it when evaluated, as evaluate does
+    except Exception:
         return lambda answers: evaluate(expr, answers)
     return lambda answers: compiled(answers, MISSING)
 

@@ -27,7 +27,12 @@ from api_schemas.forms import (
     YesNo,
 )
 from backend.forms.conditions import (
-    MISSING, check_expr, compile_condition, compile_value, is_blank_text, iter_nodes,
+    MISSING,
+    check_expr,
+    compile_condition,
+    compile_value,
+    is_blank_text,
+    iter_nodes,
 )
 
 Node = Union[Question, Section]

@@ -14,9 +14,9 @@ from api_schemas.forms import Channel, FormVersion
 from api_schemas.tasks import Task, TaskAssign, TaskCreate, TaskStatus
 from backend.accounts.guards import ALL_ROLES, STAFF, requires_roles, roles
 from backend.deps import ActorDep, PageDep
+from backend.frontend import GZIP
 from backend.openapi import problems
 from backend.tasks import service
-from backend.frontend import GZIP
 from backend.visible_filters import require_visible
 
 
