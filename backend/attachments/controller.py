@@ -8,7 +8,7 @@ from litestar import Controller, Response, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
+from litestar.openapi.spec import OpenAPIMediaType, Operation, Reference, RequestBody, Schema
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.params import FromPath, RawBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -39,6 +39,18 @@ class _RawUploadOperation(Operation):
             content={"application/octet-stream": OpenAPIMediaType(
                 schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY))},
         )
+
+
+@dataclass
+class _DownloadOperation(Operation):
+    """Documents the media types the bytes are served as: the one detected at upload, one of ACCEPTED."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if ok is not None and not isinstance(ok, Reference):
+            ok.content = {media_type: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING,
+                                                                     format=OpenAPIFormat.BINARY))
+                          for media_type in sorted(ACCEPTED)}
 
 
 # Uploaded bytes are the uploader's, not ours: whatever a browser makes of them must not run as this
@@ -89,7 +101,8 @@ class AttachmentController(Controller):
         return Response(document, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
     @get("/{sha256:str}", operation_id="GetAttachment", opt=roles(*READERS), responses=problems(404),
-         media_type="application/octet-stream", response_headers=_SERVED_HEADERS)
+         media_type="application/octet-stream", response_headers=_SERVED_HEADERS,
+         operation_class=_DownloadOperation)
     async def get_attachment(
         self, actor: ActorDep, attachment_store: NamedDependency[AttachmentStore], sha256: FromPath[str]
     ) -> Response[bytes]:
