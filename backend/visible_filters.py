@@ -46,7 +46,7 @@ async def _task(actor: Actor, task_id: uuid.UUID) -> None:
 
 
 async def _shopper(actor: Actor, shopper_id: uuid.UUID) -> None:
-    # A manager never learns who shopped (DESIGN 2), so no shopper is visible to them.
+    # A manager never learns who shopped (docs/architecture.md, who sees what), so no shopper is visible to them.
     if actor.role == Role.manager or (actor.role == Role.shopper and shopper_id != actor.user_id):
         raise NotFound("No such user.", code="user.not_found")
     user = await get_user(actor, shopper_id)

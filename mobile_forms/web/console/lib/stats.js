@@ -1,5 +1,5 @@
 // Ranks that respect uncertainty: a group is ranked below another only when their 95% intervals do not
-// overlap (DESIGN 4.9); groups without enough data get no rank. Pure, so node tests check it.
+// overlap (docs/statistics.md); groups without enough data get no rank. Pure, so node tests check it.
 
 /**
  * items: [{score: {mean, ci_low, ci_high, enough_data}}] → ranks in the same order: {rank, tied} or null.
