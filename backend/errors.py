@@ -38,12 +38,15 @@ CATALOGUE: dict[str, Code] = {
     # The request itself
     "request.invalid": Code(400, "A parameter or body field is invalid; `errors` names each field and why."),
     "request.malformed": Code(400, "The body is not valid JSON."),
+    "request.unknown_parameter": Code(400, "A query parameter the route does not take; `errors` names it and lists the ones it does."),
+    "request.too_deep": Code(400, "The JSON body nests deeper than any request needs."),
     "request.too_large": Code(413, "The body is larger than the route accepts."),
     "request.method_not_allowed": Code(405, "The route does not take this method."),
     "request.unsupported_media_type": Code(415, "The body's media type is not accepted here."),
     "request.rate_limited": Code(429, "Too many requests; retry after the Retry-After header."),
     "validation.failed": Code(422, "The input is well-formed but breaks a rule; `errors` names each field."),
     "server.error": Code(500, "An unexpected error; nothing was changed by the failed part."),
+    "server.busy": Code(503, "The server is at a bound it keeps on purpose (password hashes at once); retry after Retry-After."),
     # Authentication and roles
     "auth.unauthenticated": Code(401, "No bearer token was sent."),
     "auth.invalid_credentials": Code(401, "Wrong e-mail or password (which one is not said)."),
@@ -52,6 +55,8 @@ CATALOGUE: dict[str, Code] = {
     "auth.forbidden": Code(403, "The caller's role may not do this."),
     "auth.forbidden_role": Code(403, "The caller's role may not use this route."),
     "auth.rate_limited": Code(429, "Too many failed logins for this account; retry after Retry-After."),
+    "auth.wrong_password": Code(403, "The current password given to change it is wrong."),
+    "password.weak": Code(422, "The new password is too short, too common or contains the e-mail; `errors` says which."),
     # Generic resource states
     "resource.not_found": Code(404, "No such resource, or not visible to the caller."),
     "resource.conflict": Code(409, "Conflicts with the resource's current state."),

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from api_schemas.accounts import Role
+from api_schemas.common import ProblemField
 from backend.accounts.security import Actor
 from backend.accounts.service import get_organisation, get_user
 from backend.campaigns.service import get_campaign
@@ -76,5 +77,5 @@ async def require_visible(actor: Actor, where: str = "query", **filters: uuid.UU
         try:
             await _CHECKS[name](actor, value)
         except NotFound as exc:
-            raise NotFound(exc.detail, code=exc.code, errors=[(f"{where}.{name}" if where else name, "no such object visible to you")]) \
-                from None
+            exc.errors = [ProblemField(field=f"{where}.{name}" if where else name, reason="no such object visible to you")]
+            raise exc from None
