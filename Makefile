@@ -26,9 +26,11 @@ run: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest tests -q
 
-# Lint (ruff, configured in pyproject.toml) runs before every test run.
+# Lint and format check (ruff, configured in pyproject.toml) run before every test run;
+# `ruff format backend api_schemas tests benchmarks` fixes what the format check reports.
 lint: $(STAMP)
 	$(BIN)/ruff check backend api_schemas
+	$(BIN)/ruff format --check backend api_schemas tests benchmarks
 
 # mypy --strict over backend/ and api_schemas/ (pyproject.toml); not yet part of `make test`: it still
 # reports errors (docs/operations.md says how many and where).

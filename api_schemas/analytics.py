@@ -220,8 +220,16 @@ class TargetDirection(str, Enum):
     at_most = "at_most"  # e.g. unanswered ≤ 0.05, email reply ≤ 24 h
 
 
-TargetValue = Annotated[float, msgspec.Meta(ge=-1e9, le=1e9, description=(
-    "In the measure's unit: shares 0–1, scores 0–100, NPS −100…100, times in the measure's seconds or hours."))]
+TargetValue = Annotated[
+    float,
+    msgspec.Meta(
+        ge=-1e9,
+        le=1e9,
+        description=(
+            "In the measure's unit: shares 0–1, scores 0–100, NPS −100…100, times in the measure's seconds or hours."
+        ),
+    ),
+]
 
 
 class Target(msgspec.Struct, kw_only=True):

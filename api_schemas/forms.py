@@ -19,10 +19,14 @@ QuestionKey = Annotated[
     str,
     # Not starting with two underscores: in the phone's JavaScript `answers["__proto__"] = v` sets no key,
     # so a condition on it would evaluate differently there than in Python.
-    msgspec.Meta(min_length=1, max_length=64, pattern=r"^(?!__)[A-Za-z_][A-Za-z0-9_.-]*$",
-                 description="Stable key of a question or section: letters, digits, underscore, and (as "
-                             "XLSForm names allow) dots and hyphens after the first character; not "
-                             "starting with two underscores."),
+    msgspec.Meta(
+        min_length=1,
+        max_length=64,
+        pattern=r"^(?!__)[A-Za-z_][A-Za-z0-9_.-]*$",
+        description="Stable key of a question or section: letters, digits, underscore, and (as "
+        "XLSForm names allow) dots and hyphens after the first character; not "
+        "starting with two underscores.",
+    ),
 ]
 # Bounds on every array and map below are what a real form can need, several times over; they are
 # checked while the body is decoded (backend.request_body), so oversized input is refused early.
@@ -30,14 +34,21 @@ LanguageKey = Annotated[str, msgspec.Meta(min_length=1, max_length=16, pattern=N
 MAX_LANGUAGES = 50
 Labels = Annotated[
     dict[LanguageKey, Annotated[str, msgspec.Meta(max_length=2000, pattern=NO_NUL)]],
-    msgspec.Meta(max_length=MAX_LANGUAGES,
-                 description="Label text by language code, e.g. {\"en\": \"Was the greeting warm?\", \"de\": \"…\"}."),
+    msgspec.Meta(
+        max_length=MAX_LANGUAGES,
+        description='Label text by language code, e.g. {"en": "Was the greeting warm?", "de": "…"}.',
+    ),
 ]
 XLSFormCells = Annotated[
-    dict[Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NO_NUL)],
-         Annotated[str, msgspec.Meta(max_length=20_000, pattern=NO_NUL)]],
-    msgspec.Meta(max_length=100, description="XLSForm columns that mean nothing to Fieldscore (appearance, media, "
-                                             "instance::…), by header, kept as written so an export gives them back."),
+    dict[
+        Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NO_NUL)],
+        Annotated[str, msgspec.Meta(max_length=20_000, pattern=NO_NUL)],
+    ],
+    msgspec.Meta(
+        max_length=100,
+        description="XLSForm columns that mean nothing to Fieldscore (appearance, media, "
+        "instance::…), by header, kept as written so an export gives them back.",
+    ),
 ]
 Weight = Annotated[float, msgspec.Meta(ge=0, le=1000)]
 Points = Annotated[float, msgspec.Meta(ge=-1000, le=1000)]
@@ -256,13 +267,28 @@ class Calculate(_Question, tag="calculate"):
 
 
 Question = Union[
-    YesNo, SingleChoice, MultipleChoice, Rating, Nps, Integer, Decimal, Duration, Timestamp,
-    TimerSequence, Text, Photo, File, Gps, Note, Calculate,
+    YesNo,
+    SingleChoice,
+    MultipleChoice,
+    Rating,
+    Nps,
+    Integer,
+    Decimal,
+    Duration,
+    Timestamp,
+    TimerSequence,
+    Text,
+    Photo,
+    File,
+    Gps,
+    Note,
+    Calculate,
 ]
 
 
-class Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True,
-              tag_field="type", tag="section"):
+class Section(
+    msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True, tag_field="type", tag="section"
+):
     key: QuestionKey
     label: Labels = {}
     weight: Weight = 1.0
@@ -382,8 +408,12 @@ AnswerValue = Union[
     Annotated[list[AnswerLeaf], msgspec.Meta(max_length=500)],  # multiple choice: at most every choice
     # {"na": true}, {"attachment": ...}, {"lat", "lon", "accuracy_m"}, {"events": [...]}
     Annotated[
-        dict[AnswerPartKey, Union[AnswerLeaf, Annotated[list[Union[AnswerLeaf, AnswerEvent]],
-                                                       msgspec.Meta(max_length=MAX_TIMER_EVENTS)]]],
+        dict[
+            AnswerPartKey,
+            Union[
+                AnswerLeaf, Annotated[list[Union[AnswerLeaf, AnswerEvent]], msgspec.Meta(max_length=MAX_TIMER_EVENTS)]
+            ],
+        ],
         msgspec.Meta(max_length=8),
     ],
 ]
@@ -397,9 +427,47 @@ class ScorePreview(Request, kw_only=True):
 
 
 __all__ = [
-    "Answers", "Band", "Calculate", "Channel", "Choice", "DefinitionProblem", "Decimal", "Duration", "Expr", "File",
-    "Form", "FormCreate", "FormImported", "FormDefinition", "FormDraftUpdate", "FormStatus", "FormVersion", "Gps",
-    "Integer", "Labels", "LongText", "MetricTag", "MultipleChoice", "Note", "Nps", "Op", "Photo",
-    "Question", "QuestionKey", "Rating", "ScoreItem", "ScorePreview", "ScoreResult", "Section",
-    "SingleChoice", "Text", "TimerEvent", "TimerSequence", "Timestamp", "XLSFormCells", "XLSFormRow", "XLSFormWarning", "YesNo",
+    "Answers",
+    "Band",
+    "Calculate",
+    "Channel",
+    "Choice",
+    "DefinitionProblem",
+    "Decimal",
+    "Duration",
+    "Expr",
+    "File",
+    "Form",
+    "FormCreate",
+    "FormImported",
+    "FormDefinition",
+    "FormDraftUpdate",
+    "FormStatus",
+    "FormVersion",
+    "Gps",
+    "Integer",
+    "Labels",
+    "LongText",
+    "MetricTag",
+    "MultipleChoice",
+    "Note",
+    "Nps",
+    "Op",
+    "Photo",
+    "Question",
+    "QuestionKey",
+    "Rating",
+    "ScoreItem",
+    "ScorePreview",
+    "ScoreResult",
+    "Section",
+    "SingleChoice",
+    "Text",
+    "TimerEvent",
+    "TimerSequence",
+    "Timestamp",
+    "XLSFormCells",
+    "XLSFormRow",
+    "XLSFormWarning",
+    "YesNo",
 ]

@@ -13,8 +13,9 @@ from api_schemas.common import NO_NUL, Code, Email, Latitude, Longitude, Name, R
 
 ClockTime = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")]
 Phone = Annotated[str, msgspec.Meta(max_length=40, pattern=r"^\+?[0-9 ()./-]*$")]
-TimeZoneName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=NO_NUL,
-                                           description="IANA time zone, e.g. Europe/Prague")]
+TimeZoneName = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=64, pattern=NO_NUL, description="IANA time zone, e.g. Europe/Prague")
+]
 Address = Annotated[str, msgspec.Meta(max_length=500, pattern=NO_NUL)]
 
 

@@ -25,8 +25,15 @@ def _leaves(info: msgspec.inspect.Type, steps: list[str | int]) -> list[msgspec.
         return [info]
     step, rest = steps[0], steps[1:]
     if isinstance(step, int):
-        if isinstance(info, (msgspec.inspect.ListType, msgspec.inspect.SetType, msgspec.inspect.FrozenSetType,
-                             msgspec.inspect.VarTupleType)):
+        if isinstance(
+            info,
+            (
+                msgspec.inspect.ListType,
+                msgspec.inspect.SetType,
+                msgspec.inspect.FrozenSetType,
+                msgspec.inspect.VarTupleType,
+            ),
+        ):
             return _leaves(info.item_type, rest)
         return []
     if isinstance(info, msgspec.inspect.StructType):
@@ -47,7 +54,9 @@ def accepted_values(annotation: Any, path: str) -> list[str] | None:
         root = msgspec.inspect.type_info(annotation)
     except Exception:
         return None
-    steps: list[str | int] = [m.group(1) or int(m.group(2)) for m in _STEP.finditer(path if not path or path[0] in ".[" else f".{path}")]
+    steps: list[str | int] = [
+        m.group(1) or int(m.group(2)) for m in _STEP.finditer(path if not path or path[0] in ".[" else f".{path}")
+    ]
     values: list[str] = []
     for leaf in _leaves(root, steps):
         if isinstance(leaf, msgspec.inspect.EnumType):

@@ -64,13 +64,20 @@ CONTROLLERS: list[Any] = [
 ]
 
 
-@get("/health", operation_id="Health", opt=roles(PUBLIC), tags=["system"], responses=problems(public=True),
-     guards=[requires_roles])
+@get(
+    "/health",
+    operation_id="Health",
+    opt=roles(PUBLIC),
+    tags=["system"],
+    responses=problems(public=True),
+    guards=[requires_roles],
+)
 async def health() -> Health:
     """Liveness and database reachability."""
     await db.engine().run_ddl("SELECT 1")
-    return Health(status="ok", database="postgresql" if db.is_postgres() else "sqlite",
-                  time=dt.datetime.now(dt.timezone.utc))
+    return Health(
+        status="ok", database="postgresql" if db.is_postgres() else "sqlite", time=dt.datetime.now(dt.timezone.utc)
+    )
 
 
 @get("/", operation_id="Index", opt=roles(PUBLIC), tags=["system"], include_in_schema=False, guards=[requires_roles])
@@ -106,8 +113,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     db.bind(engine)
     passwords = settings.passwords()
     throttle = LoginThrottle(
-        free=settings.login_free_failures, free_per_address=settings.login_free_failures_per_address,
-        first_delay_s=settings.login_first_delay_s, max_delay_s=settings.login_max_delay_s,
+        free=settings.login_free_failures,
+        free_per_address=settings.login_free_failures_per_address,
+        first_delay_s=settings.login_first_delay_s,
+        max_delay_s=settings.login_max_delay_s,
         forget_after_s=settings.login_forget_after_s,
     )
 
@@ -126,7 +135,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             await db.close_pool(engine)
 
     static = create_static_files_router(
-        path="/static", directories=[STATIC_DIR], opt=roles(PUBLIC), include_in_schema=False,
+        path="/static",
+        directories=[STATIC_DIR],
+        opt=roles(PUBLIC),
+        include_in_schema=False,
         guards=[requires_roles],
     )
     query_check = QueryParameterCheck()

@@ -55,11 +55,20 @@ def cmd_create_user(args: argparse.Namespace) -> None:
     settings = load_settings()
     db.bind(DB)
     try:  # converted, not constructed: the constructor does not check the API's rules (e-mail, lengths)
-        data = msgspec.convert({"email": args.email, "name": args.name, "role": args.role, "password": password,
-                                "organisation_id": args.organisation}, UserCreate)
+        data = msgspec.convert(
+            {
+                "email": args.email,
+                "name": args.name,
+                "role": args.role,
+                "password": password,
+                "organisation_id": args.organisation,
+            },
+            UserCreate,
+        )
     except msgspec.ValidationError as exc:
         raise SystemExit(f"fieldscore create-user: {exc}") from None
     system = Actor(user_id=None, role=Role.admin, organisation_id=None)  # type: ignore[arg-type]
+
     async def create() -> object:
         try:
             return await service.create_user(system, data, settings.passwords())
@@ -101,8 +110,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
         demo_logins = asyncio.run(load_demo(only_if_empty=True))
     base = f"http://{args.host}:{args.port}"
-    print(f"\nFieldscore on {base}\n  API docs:  {base}/schema\n  OpenAPI:   {base}/schema/openapi.json\n"
-          f"  Health:    {base}/health")
+    print(
+        f"\nFieldscore on {base}\n  API docs:  {base}/schema\n  OpenAPI:   {base}/schema/openapi.json\n"
+        f"  Health:    {base}/health"
+    )
     if demo_logins:
         from backend.demo import DEMO_LOGINS
 
@@ -110,8 +121,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         for role, email in DEMO_LOGINS["users"]:
             print(f"    {role:<12} {email}")
     sys.stdout.flush()
-    uvicorn.run("backend.app:create_app", factory=True, host=args.host, port=args.port, log_level="info",
-                workers=args.workers)
+    uvicorn.run(
+        "backend.app:create_app", factory=True, host=args.host, port=args.port, log_level="info", workers=args.workers
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -121,13 +133,18 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     serve.add_argument("--demo-if-empty", action="store_true", help="load the demo data into an empty database")
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("FIELDSCORE_WORKERS", "1")),
-                       help="server processes; on SQLite each group-commits its own requests and they take "
-                            "turns at the database file (backend.db.sqlite.WriterFileLock)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("FIELDSCORE_WORKERS", "1")),
+        help="server processes; on SQLite each group-commits its own requests and they take "
+        "turns at the database file (backend.db.sqlite.WriterFileLock)",
+    )
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("analytics-rebuild", help="recompute the analytics facts from the approved reports").set_defaults(
-        func=cmd_analytics_rebuild)
+        func=cmd_analytics_rebuild
+    )
     demo = sub.add_parser("demo", help="load the deterministic demo data")
     demo.add_argument("--if-empty", action="store_true", help="do nothing when users already exist")
     demo.set_defaults(func=cmd_demo)

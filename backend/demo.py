@@ -86,8 +86,14 @@ PLACES = [
 # Brand → (relation, base quality, how many of PLACES it has)
 BRANDS = {"Nordlicht": ("own", 0.80, 12), "Funkwelle": ("competitor", 0.72, 7), "Telekon": ("competitor", 0.62, 6)}
 DAYPARTS = ((8, 12), (12, 17), (17, 21), (21, 32))  # local hours; 21–08 is out of hours
-COMMENTS = ["Friendly and quick.", "Had to repeat my question twice.", "Hold music was very loud.",
-            "Offered a call-back without being asked.", "Agent seemed rushed.", "Clear, correct answer."]
+COMMENTS = [
+    "Friendly and quick.",
+    "Had to repeat my question twice.",
+    "Hold music was very loud.",
+    "Offered a call-back without being asked.",
+    "Agent seemed rushed.",
+    "Clear, correct answer.",
+]
 
 
 def _id(*parts: object) -> uuid.UUID:
@@ -113,8 +119,14 @@ def _band_value(bands: list[Band], rng: random.Random, quality: float, low: floa
     return max(low, min(high, rng.uniform(start, stop)))
 
 
-def synth_answers(defn: FormDefinition, rng: random.Random, quality: float, started_at: dt.datetime,
-                  place: tuple[Any, ...], call_s: float) -> dict[str, Any]:
+def synth_answers(
+    defn: FormDefinition,
+    rng: random.Random,
+    quality: float,
+    started_at: dt.datetime,
+    place: tuple[Any, ...],
+    call_s: float,
+) -> dict[str, Any]:
     answers: dict[str, Any] = {}
     answered_call = True
     for info in iter_questions(defn):
@@ -162,8 +174,11 @@ def synth_answers(defn: FormDefinition, rng: random.Random, quality: float, star
         elif isinstance(q, Timestamp):
             value = (started_at + dt.timedelta(seconds=rng.randint(0, 30))).isoformat()
         elif isinstance(q, Gps):
-            value = {"lat": place[4] + rng.uniform(-0.0005, 0.0005), "lon": place[5] + rng.uniform(-0.0005, 0.0005),
-                     "accuracy_m": round(rng.uniform(4, 25), 1)}
+            value = {
+                "lat": place[4] + rng.uniform(-0.0005, 0.0005),
+                "lon": place[5] + rng.uniform(-0.0005, 0.0005),
+                "accuracy_m": round(rng.uniform(4, 25), 1),
+            }
         elif isinstance(q, Text):
             value = rng.choice(COMMENTS)
         else:  # photo, file, note: nothing to synthesise without a real attachment
@@ -181,8 +196,9 @@ async def _is_empty() -> bool:
     return not await User.exists().where(User.id.is_not_null())
 
 
-async def load_demo(*, only_if_empty: bool = False, reports_per_location: int = 6,
-                    engine: Any = None, settings: Any = None) -> bool:
+async def load_demo(
+    *, only_if_empty: bool = False, reports_per_location: int = 6, engine: Any = None, settings: Any = None
+) -> bool:
     """Load the demo into the configured database (or `engine`, whose pool the caller manages).
     Returns whether the demo's logins work there: loaded now, or by an earlier run."""
     settings = settings or load_settings()
@@ -213,28 +229,55 @@ async def _load(settings: Any, reports_per_location: int) -> None:
     print("Loading demo data")
     system = Actor(user_id=None, role=Role.admin, organisation_id=None)  # type: ignore[arg-type]
 
-    admin = await accounts.create_user(system, UserCreate(
-        email="admin@demo.fieldscore.test", name="Ada Admin", role=Role.admin, password=PASSWORD), passwords)
+    admin = await accounts.create_user(
+        system,
+        UserCreate(email="admin@demo.fieldscore.test", name="Ada Admin", role=Role.admin, password=PASSWORD),
+        passwords,
+    )
     staff = Actor(user_id=admin.id, role=Role.admin, organisation_id=None)
     org = await accounts.create_organisation(staff, OrganisationCreate(name="Nordlicht Telecom"))
-    coordinator = await accounts.create_user(staff, UserCreate(
-        email="coordinator@demo.fieldscore.test", name="Cora Coordinator", role=Role.coordinator,
-        password=PASSWORD), passwords)
-    await accounts.create_user(staff, UserCreate(
-        email="manager@demo.fieldscore.test", name="Max Manager", role=Role.manager, password=PASSWORD,
-        organisation_id=org.id), passwords)
+    coordinator = await accounts.create_user(
+        staff,
+        UserCreate(
+            email="coordinator@demo.fieldscore.test", name="Cora Coordinator", role=Role.coordinator, password=PASSWORD
+        ),
+        passwords,
+    )
+    await accounts.create_user(
+        staff,
+        UserCreate(
+            email="manager@demo.fieldscore.test",
+            name="Max Manager",
+            role=Role.manager,
+            password=PASSWORD,
+            organisation_id=org.id,
+        ),
+        passwords,
+    )
     coord = Actor(user_id=coordinator.id, role=Role.coordinator, organisation_id=None)
 
     shoppers = []
     for i in range(1, 9):
         place = PLACES[(i * 5) % len(PLACES)]
-        user = await accounts.create_user(staff, UserCreate(
-            email=f"shopper{i}@demo.fieldscore.test", name=f"Shopper {i}", role=Role.shopper, password=PASSWORD),
-            passwords)
-        await accounts.set_shopper_profile(coord, user.id, ShopperProfileUpdate(
-            home_lat=place[4], home_lon=place[5], languages=["en", {"Europe/Berlin": "de", "Europe/Athens": "el",
-                                                                   "Europe/Prague": "cs"}[place[3]]],
-            travel_radius_km=40, capacity_per_day=4, capacity_per_week=15))
+        user = await accounts.create_user(
+            staff,
+            UserCreate(
+                email=f"shopper{i}@demo.fieldscore.test", name=f"Shopper {i}", role=Role.shopper, password=PASSWORD
+            ),
+            passwords,
+        )
+        await accounts.set_shopper_profile(
+            coord,
+            user.id,
+            ShopperProfileUpdate(
+                home_lat=place[4],
+                home_lon=place[5],
+                languages=["en", {"Europe/Berlin": "de", "Europe/Athens": "el", "Europe/Prague": "cs"}[place[3]]],
+                travel_radius_km=40,
+                capacity_per_day=4,
+                capacity_per_week=15,
+            ),
+        )
         shoppers.append(user)
         _progress("users", i, 8)
 
@@ -243,34 +286,48 @@ async def _load(settings: Any, reports_per_location: int) -> None:
     made = 0
     for name, (relation, quality, count) in BRANDS.items():
         brand = await locations.create_brand(coord, BrandCreate(name=name))
-        await locations.set_organisation_brand(coord, org.id, brand.id,
-                                               OrganisationBrandSet(relation=BrandRelation(relation)))
+        await locations.set_organisation_brand(
+            coord, org.id, brand.id, OrganisationBrandSet(relation=BrandRelation(relation))
+        )
         offset = rng.randrange(len(PLACES))
         for k in range(count):
             place = PLACES[(offset + k * 5) % len(PLACES)] if count < len(PLACES) else PLACES[k]
             region, district, city, tz, lat, lon = place
-            location = await locations.create_location(coord, LocationCreate(
-                brand_id=brand.id, name=f"{name} {city} {district}" if city != district else f"{name} {city}",
-                code=f"{name[:3].upper()}-{k + 1:03d}", region=region, district=district,
-                address=f"{rng.randint(1, 120)} Hauptstraße, {city}", lat=lat + rng.uniform(-0.01, 0.01),
-                lon=lon + rng.uniform(-0.01, 0.01), phone=f"+49 30 {rng.randint(1000000, 9999999)}",
-                email=f"{name.lower()}.{k + 1}@example.com", timezone=tz,
-                opening_hours=[OpeningInterval(day=Weekday(d), opens="09:00", closes="19:00") for d in WEEKDAYS]
-                + [OpeningInterval(day=Weekday.sat, opens="10:00", closes="16:00")],
-            ))
+            location = await locations.create_location(
+                coord,
+                LocationCreate(
+                    brand_id=brand.id,
+                    name=f"{name} {city} {district}" if city != district else f"{name} {city}",
+                    code=f"{name[:3].upper()}-{k + 1:03d}",
+                    region=region,
+                    district=district,
+                    address=f"{rng.randint(1, 120)} Hauptstraße, {city}",
+                    lat=lat + rng.uniform(-0.01, 0.01),
+                    lon=lon + rng.uniform(-0.01, 0.01),
+                    phone=f"+49 30 {rng.randint(1000000, 9999999)}",
+                    email=f"{name.lower()}.{k + 1}@example.com",
+                    timezone=tz,
+                    opening_hours=[OpeningInterval(day=Weekday(d), opens="09:00", closes="19:00") for d in WEEKDAYS]
+                    + [OpeningInterval(day=Weekday.sat, opens="10:00", closes="16:00")],
+                ),
+            )
             brand_locations.setdefault(name, []).append(
-                (location, place, max(0.2, min(0.97, quality + rng.uniform(-0.08, 0.08)))))
+                (location, place, max(0.2, min(0.97, quality + rng.uniform(-0.08, 0.08))))
+            )
             made += 1
             _progress("locations", made, total_locations)
 
     versions = {}
-    for template, channel, title in (("test_call", Channel.call, "Test call"),
-                                     ("store_visit", Channel.visit, "Store visit"),
-                                     ("test_email", Channel.email, "Test e-mail"),
-                                     ("live_chat", Channel.chat, "Live chat")):
+    for template, channel, title in (
+        ("test_call", Channel.call, "Test call"),
+        ("store_visit", Channel.visit, "Store visit"),
+        ("test_email", Channel.email, "Test e-mail"),
+        ("live_chat", Channel.chat, "Live chat"),
+    ):
         definition = msgspec.convert(load_template(template), FormDefinition)
-        form = await forms.create_form(coord, FormCreate(name=title, channel=channel, organisation_id=org.id,
-                                                         definition=definition))
+        form = await forms.create_form(
+            coord, FormCreate(name=title, channel=channel, organisation_id=org.id, definition=definition)
+        )
         versions[channel] = (await forms.publish(coord, form.id), definition)
     print(f"  forms      {len(versions)} published (call, visit, e-mail, chat)")
 
@@ -290,21 +347,38 @@ async def _load(settings: Any, reports_per_location: int) -> None:
             window_end = window_start + dt.timedelta(hours=end_h - start_h)
             # Each location gets each shopper at most once: the 90-day rotation rule holds in the demo too.
             shopper = shoppers[(location_index + n) % len(shoppers)]
-            task = await tasks.create_task(coord, TaskCreate(
-                organisation_id=org.id, location_id=location.id, form_version_id=call_version.id,
-                channel=Channel.call, window_start=window_start, window_end=window_end, shopper_id=shopper.id),
-                as_of=window_start - dt.timedelta(days=7))
+            task = await tasks.create_task(
+                coord,
+                TaskCreate(
+                    organisation_id=org.id,
+                    location_id=location.id,
+                    form_version_id=call_version.id,
+                    channel=Channel.call,
+                    window_start=window_start,
+                    window_end=window_end,
+                    shopper_id=shopper.id,
+                ),
+                as_of=window_start - dt.timedelta(days=7),
+            )
             call_s = rng.uniform(90, 420)
             started = window_start + dt.timedelta(minutes=rng.randint(5, 60 * (end_h - start_h) - 15))
-            answers = synth_answers(call_definition, rng, quality if start_h < 21 else quality - 0.15, started,
-                                    place, call_s)
+            answers = synth_answers(
+                call_definition, rng, quality if start_h < 21 else quality - 0.15, started, place, call_s
+            )
             problems = check_answers(call_definition, answers)
             if problems:
                 raise RuntimeError(f"demo answers do not validate: {problems}")
             shopper_actor = Actor(user_id=shopper.id, role=Role.shopper, organisation_id=None)
-            report, _ = await submission.submit(shopper_actor, ReportCreate(
-                id=_id("report", location.code, n), task_id=task.id, started_at=started,
-                ended_at=started + dt.timedelta(seconds=call_s + 330), answers=answers))
+            report, _ = await submission.submit(
+                shopper_actor,
+                ReportCreate(
+                    id=_id("report", location.code, n),
+                    task_id=task.id,
+                    started_at=started,
+                    ended_at=started + dt.timedelta(seconds=call_s + 330),
+                    answers=answers,
+                ),
+            )
             roll = rng.random()
             if roll < 0.85:
                 await reports.approve(coord, report.id)
@@ -324,9 +398,18 @@ async def _load(settings: Any, reports_per_location: int) -> None:
         # A shopper who has not shopped this location yet (rotation), or nobody: it goes to the job board.
         fresh = (i + reports_per_location) % len(shoppers) if reports_per_location < len(shoppers) else None
         shopper_id = shoppers[fresh].id if fresh is not None and i % 3 and channel == Channel.call else None
-        await tasks.create_task(coord, TaskCreate(
-            organisation_id=org.id, location_id=location.id, form_version_id=version.id, channel=channel,
-            window_start=start, window_end=start + dt.timedelta(hours=6), shopper_id=shopper_id))
+        await tasks.create_task(
+            coord,
+            TaskCreate(
+                organisation_id=org.id,
+                location_id=location.id,
+                form_version_id=version.id,
+                channel=channel,
+                window_start=start,
+                window_end=start + dt.timedelta(hours=6),
+                shopper_id=shopper_id,
+            ),
+        )
         upcoming += 1
     print(f"  upcoming   {upcoming} tasks over the next two weeks")
     print(f"Demo loaded: {total_locations} locations, 8 shoppers, {total_reports} call reports.")

@@ -38,7 +38,9 @@ CATALOGUE: dict[str, Code] = {
     # The request itself
     "request.invalid": Code(400, "A parameter or body field is invalid; `errors` names each field and why."),
     "request.malformed": Code(400, "The body is not valid JSON."),
-    "request.unknown_parameter": Code(400, "A query parameter the route does not take; `errors` names it and lists the ones it does."),
+    "request.unknown_parameter": Code(
+        400, "A query parameter the route does not take; `errors` names it and lists the ones it does."
+    ),
     "request.too_deep": Code(400, "The JSON body nests deeper than any request needs."),
     "request.too_large": Code(413, "The body is larger than the route accepts."),
     "request.method_not_allowed": Code(405, "The route does not take this method."),
@@ -46,7 +48,9 @@ CATALOGUE: dict[str, Code] = {
     "request.rate_limited": Code(429, "Too many requests; retry after the Retry-After header."),
     "validation.failed": Code(422, "The input is well-formed but breaks a rule; `errors` names each field."),
     "server.error": Code(500, "An unexpected error; nothing was changed by the failed part."),
-    "server.busy": Code(503, "The server is at a bound it keeps on purpose (password hashes at once); retry after Retry-After."),
+    "server.busy": Code(
+        503, "The server is at a bound it keeps on purpose (password hashes at once); retry after Retry-After."
+    ),
     # Authentication and roles
     "auth.unauthenticated": Code(401, "No bearer token was sent."),
     "auth.invalid_credentials": Code(401, "Wrong e-mail or password (which one is not said)."),
@@ -56,7 +60,9 @@ CATALOGUE: dict[str, Code] = {
     "auth.forbidden_role": Code(403, "The caller's role may not use this route."),
     "auth.rate_limited": Code(429, "Too many failed logins for this account; retry after Retry-After."),
     "auth.wrong_password": Code(403, "The current password given to change it is wrong."),
-    "password.weak": Code(422, "The new password is too short, too common or contains the e-mail; `errors` says which."),
+    "password.weak": Code(
+        422, "The new password is too short, too common or contains the e-mail; `errors` says which."
+    ),
     # Generic resource states
     "resource.not_found": Code(404, "No such resource, or not visible to the caller."),
     "resource.conflict": Code(409, "Conflicts with the resource's current state."),
@@ -243,8 +249,9 @@ def _field_from(message: str, key: str | None) -> tuple[str, str]:
 _INVALID_VALUE = re.compile(r"^Invalid (?:enum )?value ")
 
 
-def _with_accepted_values(request: Request[Any, Any, Any], key: str | None, source: Any, message: str,
-                          reason: str) -> str:
+def _with_accepted_values(
+    request: Request[Any, Any, Any], key: str | None, source: Any, message: str, reason: str
+) -> str:
     """An invalid enumerated value's reason lists what would have been accepted."""
     if not _INVALID_VALUE.match(reason) or not key:
         return reason
@@ -286,8 +293,15 @@ def handle_validation(request: Request[Any, Any, Any], exc: ValidationException)
 def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     if isinstance(exc.__cause__, SerializationException):
         # Litestar turns a body that does not decode into a plain 400 ClientException.
-        return problem_response(_problem(400, "request.malformed", "Malformed request body",
-                                         "The body is not valid JSON.", [ProblemField(field="body", reason=str(exc.detail))]))
+        return problem_response(
+            _problem(
+                400,
+                "request.malformed",
+                "Malformed request body",
+                "The body is not valid JSON.",
+                [ProblemField(field="body", reason=str(exc.detail))],
+            )
+        )
     if isinstance(exc, NotAuthorizedException):
         code, title = "auth.unauthenticated", "Authentication required"
     elif isinstance(exc, PermissionDeniedException):
@@ -299,9 +313,16 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     elif exc.status_code == 413:
         limit = _body_limit(request)
         reason = f"larger than the {limit} bytes this route accepts" if limit else "too large"
-        return problem_response(_problem(413, "request.too_large", "Request too large",
-                                         f"The request body is {reason}.", [ProblemField(field="body", reason=reason)]),
-                                exc.headers)
+        return problem_response(
+            _problem(
+                413,
+                "request.too_large",
+                "Request too large",
+                f"The request body is {reason}.",
+                [ProblemField(field="body", reason=reason)],
+            ),
+            exc.headers,
+        )
     elif exc.status_code == 415:
         code, title = "request.unsupported_media_type", "Unsupported media type"
     elif exc.status_code == 429:
@@ -341,10 +362,15 @@ def handle_integrity(request: Request[Any, Any, Any], exc: Exception) -> Respons
     if not is_unique_violation(exc):
         return handle_unexpected(request, exc)
     field = _unique_field(exc)
-    return problem_response(_problem(
-        409, "resource.duplicate", "Conflict", "Another request just created the same thing.",
-        [ProblemField(field=field, reason="already used")] if field else [],
-    ))
+    return problem_response(
+        _problem(
+            409,
+            "resource.duplicate",
+            "Conflict",
+            "Another request just created the same thing.",
+            [ProblemField(field=field, reason="already used")] if field else [],
+        )
+    )
 
 
 def handle_unstorable_text(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
@@ -371,4 +397,3 @@ EXCEPTION_HANDLERS = {
     sqlite3.IntegrityError: handle_integrity,
     Exception: handle_unexpected,
 }
-

@@ -36,8 +36,11 @@ _JS = "text/javascript; charset=utf-8"
 # The front ends' files go gzipped (a phone on a slow network loads a third of the bytes), and the lists a
 # phone loads on start (its tasks, the job board: ~1.6 KB of JSON a task, a tenth of it gzipped); not the
 # rest of the API, whose small answers are not worth the server's time.
-GZIP = [DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip", minimum_size=512,
-                                                                           gzip_compress_level=6))]
+GZIP = [
+    DefineMiddleware(
+        CompressionMiddleware, config=CompressionConfig(backend="gzip", minimum_size=512, gzip_compress_level=6)
+    )
+]
 
 
 def _precache() -> list[tuple[str, Path]]:
@@ -60,12 +63,20 @@ def service_worker_source() -> str:
     source = (WEB_DIR / "app" / "sw.js").read_text(encoding="utf-8")
     digest.update(source.encode())
     urls = ["/app/", *(url for url, _ in files if not url.endswith("/index.html"))]
-    return (source.replace('"__VERSION__"', json.dumps(digest.hexdigest()[:16]))
-            .replace('["__PRECACHE__"]', json.dumps(urls)))
+    return source.replace('"__VERSION__"', json.dumps(digest.hexdigest()[:16])).replace(
+        '["__PRECACHE__"]', json.dumps(urls)
+    )
 
 
-@get("/app/sw.js", operation_id="AppServiceWorker", opt=roles(PUBLIC), guards=[requires_roles],
-     include_in_schema=False, cache_control=_REVALIDATE, middleware=GZIP)
+@get(
+    "/app/sw.js",
+    operation_id="AppServiceWorker",
+    opt=roles(PUBLIC),
+    guards=[requires_roles],
+    include_in_schema=False,
+    cache_control=_REVALIDATE,
+    middleware=GZIP,
+)
 async def service_worker() -> Response[str]:
     # Scope /app/ (its own folder); the browser fetches it bypassing the HTTP cache on every update check.
     return Response(service_worker_source(), media_type=_JS)
@@ -74,8 +85,17 @@ async def service_worker() -> Response[str]:
 def front_end_routes() -> list[Any]:
     routers: list[Router | Any] = [service_worker]
     for prefix, folder in FRONT_ENDS.items():
-        routers.append(create_static_files_router(
-            path=prefix, directories=[WEB_DIR / folder], html_mode=True, opt=roles(PUBLIC), guards=[requires_roles],
-            include_in_schema=False, cache_control=_REVALIDATE, name=f"front_end_{folder}", middleware=GZIP,
-        ))
+        routers.append(
+            create_static_files_router(
+                path=prefix,
+                directories=[WEB_DIR / folder],
+                html_mode=True,
+                opt=roles(PUBLIC),
+                guards=[requires_roles],
+                include_in_schema=False,
+                cache_control=_REVALIDATE,
+                name=f"front_end_{folder}",
+                middleware=GZIP,
+            )
+        )
     return routers

@@ -34,9 +34,15 @@ def in_utc(**moments: dt.datetime | None) -> dict[str, dt.datetime | None]:
     told, out_of_range = {}, []
     for name, moment in moments.items():
         try:
-            told[name] = None if moment is None else (
-                moment.replace(tzinfo=dt.timezone.utc) if moment.utcoffset() is None
-                else moment.astimezone(dt.timezone.utc))
+            told[name] = (
+                None
+                if moment is None
+                else (
+                    moment.replace(tzinfo=dt.timezone.utc)
+                    if moment.utcoffset() is None
+                    else moment.astimezone(dt.timezone.utc)
+                )
+            )
         except OverflowError:
             out_of_range.append((name, "outside the years a date-time can be stored in"))
     if out_of_range:

@@ -28,8 +28,9 @@ def problems(*statuses: int, public: bool = False) -> dict[int, ResponseSpec]:
     codes = set(statuses) | {400} | (set() if public else {401, 403})
     return {
         # No generated examples: they are random (a Problem with status 8793) and change the document per process.
-        code: ResponseSpec(data_container=Problem, description=_DESCRIPTIONS[code], media_type=PROBLEM_JSON,
-                           generate_examples=False)
+        code: ResponseSpec(
+            data_container=Problem, description=_DESCRIPTIONS[code], media_type=PROBLEM_JSON, generate_examples=False
+        )
         for code in sorted(codes)
     }
 

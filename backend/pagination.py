@@ -42,8 +42,13 @@ def contains(q: str, *columns: Column) -> Combinable:
     so a search matches its own text on either engine; Piccolo's ilike falls back to LIKE on SQLite
     with a warning and would treat % and _ as wildcards."""
     pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    clauses = [WhereRaw(f'lower("{c._meta.table._meta.tablename}"."{c._meta.db_column_name}") '
-                        "LIKE lower({}) ESCAPE '\\'", pattern) for c in columns]
+    clauses = [
+        WhereRaw(
+            f'lower("{c._meta.table._meta.tablename}"."{c._meta.db_column_name}") LIKE lower({{}}) ESCAPE \'\\\'',
+            pattern,
+        )
+        for c in columns
+    ]
     return functools.reduce(operator.or_, clauses)
 
 
@@ -51,8 +56,9 @@ Search = Annotated[str | None, QueryParameter(max_length=200, description="Case-
 """The `q` parameter of every list that searches text (see `contains`)."""
 
 
-async def paged(query: Select[Any], count: Count, clauses: Iterable[Combinable | None], page: PageParams,
-                *, load_json: bool = False) -> tuple[list[dict[str, Any]], int]:
+async def paged(
+    query: Select[Any], count: Count, clauses: Iterable[Combinable | None], page: PageParams, *, load_json: bool = False
+) -> tuple[list[dict[str, Any]], int]:
     """A list's page of rows and its total: every clause given (None: no filter) narrows both the
     query (already ordered, unique column last) and its count, so `total` counts what the pages hold."""
     for clause in clauses:
@@ -66,15 +72,23 @@ def page_of(items: list[T], total: int, page: PageParams) -> Page[T]:
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
-async def converted_page(query: Select[Any], count: Count, clauses: Iterable[Combinable | None], page: PageParams,
-                         schema: type[T], *, load_json: bool = False) -> Page[T]:
+async def converted_page(
+    query: Select[Any],
+    count: Count,
+    clauses: Iterable[Combinable | None],
+    page: PageParams,
+    schema: type[T],
+    *,
+    load_json: bool = False,
+) -> Page[T]:
     """`paged`, each row converted to `schema`."""
     rows, total = await paged(query, count, clauses, page, load_json=load_json)
     return page_of([msgspec.convert(r, schema) for r in rows], total, page)
 
 
-async def scoped_row(query: Select[Any], scope: Combinable | None, not_found: NotFound, *,
-                     load_json: bool = False) -> dict[str, Any]:
+async def scoped_row(
+    query: Select[Any], scope: Combinable | None, not_found: NotFound, *, load_json: bool = False
+) -> dict[str, Any]:
     """The one row `query` selects, if `scope` (what the actor may see; None: everything) lets the
     actor see it; else `not_found`. Another tenant's row is "not found", never "forbidden": a 403
     would confirm that it exists."""

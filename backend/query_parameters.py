@@ -41,5 +41,5 @@ class QueryParameterCheck:
             listed = ", ".join(sorted(known)) or "none"
             raise UnknownQueryParameter(
                 f"This operation does not accept {', '.join(unknown)}; it accepts: {listed}.",
-                errors=[(f"query.{name}", f"unknown parameter; this operation accepts: {listed}")
-                        for name in unknown])
+                errors=[(f"query.{name}", f"unknown parameter; this operation accepts: {listed}") for name in unknown],
+            )

@@ -57,6 +57,7 @@ class JSONRequest(Request[Any, Any, Any]):
             raise MalformedBody("The body is not valid JSON.", errors=[("body", str(exc))]) from exc
         except RecursionError as exc:
             # Only the decoder recurses here, and only as deep as the input is nested: no form needs that.
-            raise MalformedBody("The body is nested too deeply.", code="request.too_deep",
-                                errors=[("body", "nested too deeply")]) from exc
+            raise MalformedBody(
+                "The body is nested too deeply.", code="request.too_deep", errors=[("body", "nested too deeply")]
+            ) from exc
         return self._json

@@ -44,8 +44,12 @@ class Settings:
     extra: dict[str, str] = field(default_factory=dict)
 
     def passwords(self) -> Passwords:
-        return Passwords(time_cost=self.argon2_time_cost, memory_kib=self.argon2_memory_kib,
-                         concurrency=self.password_hash_concurrency or None, max_wait_s=self.password_hash_wait_s)
+        return Passwords(
+            time_cost=self.argon2_time_cost,
+            memory_kib=self.argon2_memory_kib,
+            concurrency=self.password_hash_concurrency or None,
+            max_wait_s=self.password_hash_wait_s,
+        )
 
     @property
     def is_postgres(self) -> bool:
@@ -67,9 +71,7 @@ def load_settings() -> Settings:
     data_dir = Path(os.environ.get("FIELDSCORE_DATA_DIR", "var"))
     url = os.environ.get("FIELDSCORE_DATABASE_URL") or f"sqlite:///{data_dir / 'fieldscore.sqlite3'}"
     if not url.startswith(("sqlite:///", "postgres://", "postgresql://")):
-        raise SystemExit(
-            f"FIELDSCORE_DATABASE_URL must start with sqlite:/// or postgresql:// (got {url!r})"
-        )
+        raise SystemExit(f"FIELDSCORE_DATABASE_URL must start with sqlite:/// or postgresql:// (got {url!r})")
     return Settings(
         database_url=url,
         data_dir=data_dir,

@@ -77,5 +77,7 @@ async def require_visible(actor: Actor, where: str = "query", **filters: uuid.UU
         try:
             await _CHECKS[name](actor, value)
         except NotFound as exc:
-            exc.errors = [ProblemField(field=f"{where}.{name}" if where else name, reason="no such object visible to you")]
+            exc.errors = [
+                ProblemField(field=f"{where}.{name}" if where else name, reason="no such object visible to you")
+            ]
             raise exc from None

@@ -46,8 +46,11 @@ async def _seed_world(client: httpx.AsyncClient) -> dict[str, Any]:
 
     password = "bench-password-123"
     system = Actor(user_id=None, role=Role.admin, organisation_id=None)  # type: ignore[arg-type]
-    await accounts.create_user(system, UserCreate(email="admin@bench.test", name="Admin", role=Role.admin,
-                                                  password=password), Passwords(time_cost=1, memory_kib=8192))
+    await accounts.create_user(
+        system,
+        UserCreate(email="admin@bench.test", name="Admin", role=Role.admin, password=password),
+        Passwords(time_cost=1, memory_kib=8192),
+    )
 
     async def login(email: str) -> dict[str, str]:
         r = await client.post("/auth/login", json={"email": email, "password": password})
@@ -63,8 +66,16 @@ async def _seed_world(client: httpx.AsyncClient) -> dict[str, Any]:
 
     org = await post("/organisations", {"name": "Bench Telecom"})
     for role in ("manager", "coordinator"):
-        await post("/users", {"email": f"{role}@bench.test", "name": role, "password": password, "role": role,
-                              **({"organisation_id": org["id"]} if role == "manager" else {})})
+        await post(
+            "/users",
+            {
+                "email": f"{role}@bench.test",
+                "name": role,
+                "password": password,
+                "role": role,
+                **({"organisation_id": org["id"]} if role == "manager" else {}),
+            },
+        )
     coordinator = await login("coordinator@bench.test")
     brands = []
     for k, relation in enumerate(("own", "competitor", "competitor")):
@@ -73,22 +84,49 @@ async def _seed_world(client: httpx.AsyncClient) -> dict[str, Any]:
         brands.append(brand["id"])
     locations = []
     for k in range(LOCATIONS):
-        location = await post("/locations", {
-            "brand_id": brands[k % 3], "name": f"Location {k}", "region": f"Region {k % REGIONS}",
-            "timezone": ("Europe/Prague", "Europe/London", "America/New_York")[k % 3]}, coordinator)
+        location = await post(
+            "/locations",
+            {
+                "brand_id": brands[k % 3],
+                "name": f"Location {k}",
+                "region": f"Region {k % REGIONS}",
+                "timezone": ("Europe/Prague", "Europe/London", "America/New_York")[k % 3],
+            },
+            coordinator,
+        )
         locations.append(location["id"])
     now = dt.datetime.now(dt.UTC)
     campaign = uuid.uuid4()
-    await Campaign.insert(Campaign(id=campaign, organisation=org["id"], name="Bench", forms={}, slot_designs={},
-                                   call_rules={}, created_at=now))
+    await Campaign.insert(
+        Campaign(
+            id=campaign, organisation=org["id"], name="Bench", forms={}, slot_designs={}, call_rules={}, created_at=now
+        )
+    )
     waves = [uuid.uuid4() for _ in range(WAVES)]
     start = dt.date(2025, 1, 6)
-    await Wave.insert(*(Wave(id=w, campaign=campaign, name=f"Wave {k + 1}", starts_on=start + dt.timedelta(weeks=4 * k),
-                             ends_on=start + dt.timedelta(weeks=4 * k + 3), created_at=now)
-                        for k, w in enumerate(waves)))
-    return {"organisation": org["id"], "brands": brands, "locations": locations, "campaign": str(campaign),
-            "waves": [str(w) for w in waves], "manager": await login("manager@bench.test"),
-            "coordinator": coordinator, "admin": admin}
+    await Wave.insert(
+        *(
+            Wave(
+                id=w,
+                campaign=campaign,
+                name=f"Wave {k + 1}",
+                starts_on=start + dt.timedelta(weeks=4 * k),
+                ends_on=start + dt.timedelta(weeks=4 * k + 3),
+                created_at=now,
+            )
+            for k, w in enumerate(waves)
+        )
+    )
+    return {
+        "organisation": org["id"],
+        "brands": brands,
+        "locations": locations,
+        "campaign": str(campaign),
+        "waves": [str(w) for w in waves],
+        "manager": await login("manager@bench.test"),
+        "coordinator": coordinator,
+        "admin": admin,
+    }
 
 
 # Facts of report i, as SQL expressions over i, the location's index li and random draws; the same on both engines
@@ -96,8 +134,16 @@ async def _seed_world(client: httpx.AsyncClient) -> dict[str, Any]:
 def draw(name: str) -> str:
     """A pseudo-random number in [0, 1) from the report's index, the same wherever it is used in a row (SQLite
     may evaluate random() once per reference) and on both engines."""
-    multiplier = {"u1": 2654435761, "u2": 40503, "u3": 2246822519, "u4": 3266489917, "u5": 668265263,
-                  "u6": 374761393, "u7": 2869860233, "u8": 1597334677}[name]
+    multiplier = {
+        "u1": 2654435761,
+        "u2": 40503,
+        "u3": 2246822519,
+        "u4": 3266489917,
+        "u5": 668265263,
+        "u6": 374761393,
+        "u7": 2869860233,
+        "u8": 1597334677,
+    }[name]
     return f"((((i + 1) * {multiplier}) % 1000003) / 1000003.0)"
 
 
@@ -105,26 +151,28 @@ def _fact_columns(rand: Any, uid: Any, loc: str, wave: str) -> str:
     answered = f"({rand('u1')} >= {UNANSWERED_PERCENT / 100})"
     shopper = uid(f"(i % {SHOPPERS}) + 900000000")
     return f"""
-        {uid('i')}, {{org}}, {loc}, {shopper}, {{campaign}}, {wave},
+        {uid("i")}, {{org}}, {loc}, {shopper}, {{campaign}}, {wave},
         {{form}}, CASE i % 4 WHEN 0 THEN 'visit' WHEN 1 THEN 'call' WHEN 2 THEN 'email' ELSE 'chat' END,
         {{started}}, {{day}}, {{week}}, {{month}}, 1 + (i * 13) % 7, (i * 7) % 24,
         CASE WHEN (i * 7) % 24 < 8 OR (i * 7) % 24 >= 21 THEN 'night' WHEN (i * 7) % 24 < 12 THEN 'morning'
              WHEN (i * 7) % 24 < 17 THEN 'afternoon' ELSE 'evening' END,
-        LEAST_(100.0, 50 + li % 30 + 20 * {rand('u2')}), LEAST_(100.0, 50 + li % 30 + 20 * {rand('u2')}),
-        {rand('u3')} < 0.03, FALSE,
+        LEAST_(100.0, 50 + li % 30 + 20 * {rand("u2")}), LEAST_(100.0, 50 + li % 30 + 20 * {rand("u2")}),
+        {rand("u3")} < 0.03, FALSE,
         {answered},
-        CASE WHEN {answered} THEN 2 + 100 * {rand('u4')} * {rand('u4')} ELSE 300 END,
+        CASE WHEN {answered} THEN 2 + 100 * {rand("u4")} * {rand("u4")} ELSE 300 END,
         NOT {answered},
         NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-        CAST(10 * {rand('u5')} AS INTEGER), {rand('u6')} < 0.7, {rand('u7')} < 0.72, {rand('u8')} < 0.85,
+        CAST(10 * {rand("u5")} AS INTEGER), {rand("u6")} < 0.7, {rand("u7")} < 0.72, {rand("u8")} < 0.85,
         NULL, NULL"""
 
 
-FACT_NAMES = ("id, organisation, location, shopper, campaign, wave, form_version, channel, started_at, local_day, "
-              "local_week, local_month, local_weekday, local_hour, daypart, score_final, score_calculated, failed, "
-              "pending, answered, time_to_answer_s, time_to_answer_censored, rings, hold_s, menu_s, transfers, "
-              "wait_s, serve_s, reply_h, reply_h_censored, reply_s, reply_s_censored, resolution_h, nps, "
-              "csat_satisfied, fcr, right_person, out_of_hours_cover, language_cover")
+FACT_NAMES = (
+    "id, organisation, location, shopper, campaign, wave, form_version, channel, started_at, local_day, "
+    "local_week, local_month, local_weekday, local_hour, daypart, score_final, score_calculated, failed, "
+    "pending, answered, time_to_answer_s, time_to_answer_censored, rings, hold_s, menu_s, transfers, "
+    "wait_s, serve_s, reply_h, reply_h_censored, reply_s, reply_s_censored, resolution_h, nps, "
+    "csat_satisfied, fcr, right_person, out_of_hours_cover, language_cover"
+)
 
 
 def _sqlite_fill(path: Path, world: dict[str, Any], n: int) -> None:
@@ -139,12 +187,19 @@ def _sqlite_fill(path: Path, world: dict[str, Any], n: int) -> None:
     con.executemany("INSERT INTO bench_wave VALUES (?, ?)", enumerate(world["waves"]))
     rand = draw
     uid = lambda expr: f"printf('%08x-0000-4000-8000-%012x', {expr}, {expr})"  # noqa: E731
-    cols = _fact_columns(rand, uid, "bl.id", "bw.id").replace("LEAST_", "MIN").format(
-        org=f"'{world['organisation']}'", campaign=f"'{world['campaign']}'", form=f"'{uuid.uuid4()}'",
-        started="datetime('2025-01-06', '+' || (i % 560) || ' days', '+' || ((i * 7) % 24) || ' hours')",
-        day="date('2025-01-06', '+' || (i % 560) || ' days')",
-        week="strftime('%Y-W%W', date('2025-01-06', '+' || (i % 560) || ' days'))",
-        month="strftime('%Y-%m', date('2025-01-06', '+' || (i % 560) || ' days'))")
+    cols = (
+        _fact_columns(rand, uid, "bl.id", "bw.id")
+        .replace("LEAST_", "MIN")
+        .format(
+            org=f"'{world['organisation']}'",
+            campaign=f"'{world['campaign']}'",
+            form=f"'{uuid.uuid4()}'",
+            started="datetime('2025-01-06', '+' || (i % 560) || ' days', '+' || ((i * 7) % 24) || ' hours')",
+            day="date('2025-01-06', '+' || (i % 560) || ' days')",
+            week="strftime('%Y-W%W', date('2025-01-06', '+' || (i % 560) || ' days'))",
+            month="strftime('%Y-%m', date('2025-01-06', '+' || (i % 560) || ' days'))",
+        )
+    )
     con.execute("BEGIN")
     con.execute(f"""
         WITH RECURSIVE seq(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM seq WHERE i < {n - 1})
@@ -156,8 +211,9 @@ def _sqlite_fill(path: Path, world: dict[str, Any], n: int) -> None:
         SELECT f.id, 'item', it.key, 'conduct', CASE WHEN r < it.p THEN 100.0 ELSE 0.0 END, r < it.p, FALSE
         FROM (WITH drawn AS MATERIALIZED (SELECT id, (abs(random()) % 1000000) / 1000000.0 AS r FROM report_fact)
               SELECT * FROM drawn) f
-        CROSS JOIN (SELECT column1 AS key, column2 AS p FROM (VALUES {", ".join(
-            f"('{key}', {0.95 - 0.08 * k})" for k, key in enumerate(ITEMS))})) it""")
+        CROSS JOIN (SELECT column1 AS key, column2 AS p FROM (VALUES {
+        ", ".join(f"('{key}', {0.95 - 0.08 * k})" for k, key in enumerate(ITEMS))
+    })) it""")
     con.execute("COMMIT")
     con.execute("ANALYZE")
     con.close()
@@ -170,20 +226,28 @@ async def _postgres_fill(dsn: str, world: dict[str, Any], n: int) -> None:
     try:
         rand = draw
         uid = lambda expr: f"md5(({expr})::text)::uuid"  # noqa: E731
-        cols = _fact_columns(rand, uid, "($1::uuid[])[li + 1]", "($2::uuid[])[wi + 1]").replace(
-            "LEAST_", "LEAST").format(
-            org=f"'{world['organisation']}'::uuid", campaign=f"'{world['campaign']}'::uuid",
-            form=f"'{uuid.uuid4()}'::uuid",
-            started="timestamptz '2025-01-06 00:00+00' + (i % 560)::int * interval '1 day' "
-                    "+ ((i * 7) % 24)::int * interval '1 hour'",
-            day="to_char(date '2025-01-06' + (i % 560)::int, 'YYYY-MM-DD')",
-            week="to_char(date '2025-01-06' + (i % 560)::int, 'IYYY-\"W\"IW')",
-            month="to_char(date '2025-01-06' + (i % 560)::int, 'YYYY-MM')")
-        await con.execute(f"""
+        cols = (
+            _fact_columns(rand, uid, "($1::uuid[])[li + 1]", "($2::uuid[])[wi + 1]")
+            .replace("LEAST_", "LEAST")
+            .format(
+                org=f"'{world['organisation']}'::uuid",
+                campaign=f"'{world['campaign']}'::uuid",
+                form=f"'{uuid.uuid4()}'::uuid",
+                started="timestamptz '2025-01-06 00:00+00' + (i % 560)::int * interval '1 day' "
+                "+ ((i * 7) % 24)::int * interval '1 hour'",
+                day="to_char(date '2025-01-06' + (i % 560)::int, 'YYYY-MM-DD')",
+                week="to_char(date '2025-01-06' + (i % 560)::int, 'IYYY-\"W\"IW')",
+                month="to_char(date '2025-01-06' + (i % 560)::int, 'YYYY-MM')",
+            )
+        )
+        await con.execute(
+            f"""
             INSERT INTO report_fact ({FACT_NAMES})
             SELECT {cols} FROM (SELECT i, i % {LOCATIONS} AS li, (i / {max(1, n // WAVES)}) % {WAVES} AS wi
                                 FROM generate_series(0::bigint, {n - 1}) AS i) s""",
-                          world["locations"], world["waves"])
+            world["locations"],
+            world["waves"],
+        )
         await con.execute(f"""
             INSERT INTO item_fact (report, kind, key, section, score, passed, critical_failed)
             SELECT f.id, 'item', it.key, 'conduct', CASE WHEN r < it.p THEN 100.0 ELSE 0.0 END, r < it.p, FALSE
@@ -200,24 +264,38 @@ def questions(world: dict[str, Any]) -> list[tuple[str, dict[str, Any], str, lis
     """(name, API parameters, the same aggregate as one hand-written SQL statement, its arguments)."""
     org, brand, region = world["organisation"], world["brands"][0], "Region 3"
     return [
-        ("comparison by location (score, intervals, tiers)", {"measure": "score", "group_by": "location"},
-         "SELECT location, COUNT(score_final), SUM(score_final), SUM(score_final * score_final) FROM report_fact "
-         "WHERE organisation = {} AND score_final IS NOT NULL GROUP BY location", [org]),
-        ("hour × weekday grid for a brand (service level)",
-         {"measure": "service_level", "group_by": ["weekday", "hour"], "brand_id": brand},
-         "SELECT f.local_weekday, f.local_hour, COUNT(*), SUM(CASE WHEN NOT f.time_to_answer_censored AND "
-         "f.time_to_answer_s <= 20 THEN 1 ELSE 0 END) FROM report_fact f JOIN location l ON l.id = f.location "
-         "WHERE f.organisation = {} AND l.brand = {} AND f.time_to_answer_s IS NOT NULL "
-         "GROUP BY f.local_weekday, f.local_hour", [org, brand]),
-        ("Kaplan–Meier time to answer by brand", {"measure": "time_to_answer", "group_by": "brand"},
-         "SELECT l.brand, f.time_to_answer_s, f.time_to_answer_censored, COUNT(*) FROM report_fact f "
-         "JOIN location l ON l.id = f.location WHERE f.organisation = {} AND f.time_to_answer_s IS NOT NULL "
-         "GROUP BY l.brand, f.time_to_answer_s, f.time_to_answer_censored", [org]),
-        ("what fails most for a region (item pass rates)",
-         {"measure": "item_pass_rate", "group_by": "item", "region": region, "sort": "worst"},
-         "SELECT i.key, COUNT(*), SUM(CASE WHEN i.passed THEN 1 ELSE 0 END) FROM report_fact f "
-         "JOIN location l ON l.id = f.location JOIN item_fact i ON i.report = f.id "
-         "WHERE f.organisation = {} AND l.region = {} AND i.kind = 'item' GROUP BY i.key", [org, region]),
+        (
+            "comparison by location (score, intervals, tiers)",
+            {"measure": "score", "group_by": "location"},
+            "SELECT location, COUNT(score_final), SUM(score_final), SUM(score_final * score_final) FROM report_fact "
+            "WHERE organisation = {} AND score_final IS NOT NULL GROUP BY location",
+            [org],
+        ),
+        (
+            "hour × weekday grid for a brand (service level)",
+            {"measure": "service_level", "group_by": ["weekday", "hour"], "brand_id": brand},
+            "SELECT f.local_weekday, f.local_hour, COUNT(*), SUM(CASE WHEN NOT f.time_to_answer_censored AND "
+            "f.time_to_answer_s <= 20 THEN 1 ELSE 0 END) FROM report_fact f JOIN location l ON l.id = f.location "
+            "WHERE f.organisation = {} AND l.brand = {} AND f.time_to_answer_s IS NOT NULL "
+            "GROUP BY f.local_weekday, f.local_hour",
+            [org, brand],
+        ),
+        (
+            "Kaplan–Meier time to answer by brand",
+            {"measure": "time_to_answer", "group_by": "brand"},
+            "SELECT l.brand, f.time_to_answer_s, f.time_to_answer_censored, COUNT(*) FROM report_fact f "
+            "JOIN location l ON l.id = f.location WHERE f.organisation = {} AND f.time_to_answer_s IS NOT NULL "
+            "GROUP BY l.brand, f.time_to_answer_s, f.time_to_answer_censored",
+            [org],
+        ),
+        (
+            "what fails most for a region (item pass rates)",
+            {"measure": "item_pass_rate", "group_by": "item", "region": region, "sort": "worst"},
+            "SELECT i.key, COUNT(*), SUM(CASE WHEN i.passed THEN 1 ELSE 0 END) FROM report_fact f "
+            "JOIN location l ON l.id = f.location JOIN item_fact i ON i.report = f.id "
+            "WHERE f.organisation = {} AND l.region = {} AND i.kind = 'item' GROUP BY i.key",
+            [org, region],
+        ),
     ]
 
 
@@ -227,15 +305,22 @@ async def _measure(kind: str, url: str, n: int, reps: int) -> dict[str, Any]:
     from backend.app import create_app
     from backend.settings import Settings
 
-    settings = Settings(database_url=url, data_dir=Path(tempfile.mkdtemp(prefix="fs-bench-a-")), argon2_time_cost=1,
-                        argon2_memory_kib=8192, pg_pool_min=1, pg_pool_max=5)
+    settings = Settings(
+        database_url=url,
+        data_dir=Path(tempfile.mkdtemp(prefix="fs-bench-a-")),
+        argon2_time_cost=1,
+        argon2_memory_kib=8192,
+        pg_pool_min=1,
+        pg_pool_max=5,
+    )
     engine = db.create_engine(url)
     app = create_app(settings, engine)
     await db.open_pool(engine, min_size=1, max_size=5)
     result: dict[str, Any] = {"kind": kind, "n": n, "questions": []}
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench",
-                                     timeout=600) as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=600
+        ) as client:
             world = await _seed_world(client)
             began = time.monotonic()
             if kind == "sqlite":
@@ -255,12 +340,22 @@ async def _measure(kind: str, url: str, n: int, reps: int) -> dict[str, Any]:
                     if rep:
                         api.append(t1 - t0)
                         raw.append(t2 - t1)
-                result["questions"].append({
-                    "name": name, "params": params, "groups": response.json()["total"],
-                    "api_p50": statistics.median(api), "api_p99": percentile(api, 0.99),
-                    "sql_p50": statistics.median(raw), "sql_p99": percentile(raw, 0.99)})
-                print(f"  {kind} {name}: API p50 {1000 * statistics.median(api):.0f} ms, "
-                      f"SQL p50 {1000 * statistics.median(raw):.0f} ms", flush=True)
+                result["questions"].append(
+                    {
+                        "name": name,
+                        "params": params,
+                        "groups": response.json()["total"],
+                        "api_p50": statistics.median(api),
+                        "api_p99": percentile(api, 0.99),
+                        "sql_p50": statistics.median(raw),
+                        "sql_p99": percentile(raw, 0.99),
+                    }
+                )
+                print(
+                    f"  {kind} {name}: API p50 {1000 * statistics.median(api):.0f} ms, "
+                    f"SQL p50 {1000 * statistics.median(raw):.0f} ms",
+                    flush=True,
+                )
             result["approval"] = await _approval_latency(client, world)
     finally:
         await db.close_pool(engine)
@@ -269,30 +364,57 @@ async def _measure(kind: str, url: str, n: int, reps: int) -> dict[str, Any]:
 
 async def _approval_latency(client: httpx.AsyncClient, world: dict[str, Any], count: int = 10) -> dict[str, float]:
     """From a coordinator's approval request to the report counted in a manager's comparison."""
-    form = {"title": {"en": "Bench"}, "sections": [{"key": "s", "items": [
-        {"type": "yes_no", "key": "greeted", "required": True}]}]}
+    form = {
+        "title": {"en": "Bench"},
+        "sections": [{"key": "s", "items": [{"type": "yes_no", "key": "greeted", "required": True}]}],
+    }
     c = world["coordinator"]
     created = await client.post("/forms", json={"name": "Bench", "channel": "call", "definition": form}, headers=c)
     version = (await client.post(f"/forms/{created.json()['id']}/publish", headers=c)).json()["id"]
     latencies = []
     location = world["locations"][0]
-    params = {"measure": "score", "group_by": "location", "channel": "call", "min_sample_size": 1,
-              "limit": 500}
+    params = {"measure": "score", "group_by": "location", "channel": "call", "min_sample_size": 1, "limit": 500}
     for k in range(count):
         email = f"shopper{k}@bench.test"
-        user = (await client.post("/users", json={"email": email, "name": f"S{k}", "password": "bench-password-123",
-                                                  "role": "shopper"}, headers=world["admin"])).json()
+        user = (
+            await client.post(
+                "/users",
+                json={"email": email, "name": f"S{k}", "password": "bench-password-123", "role": "shopper"},
+                headers=world["admin"],
+            )
+        ).json()
         login = await client.post("/auth/login", json={"email": email, "password": "bench-password-123"})
         shopper = {"Authorization": f"Bearer {login.json()['access_token']}"}
         now = dt.datetime.now(dt.UTC)
-        task = (await client.post("/tasks", headers=c, json={
-            "organisation_id": world["organisation"], "location_id": location, "form_version_id": version,
-            "channel": "call", "window_start": (now - dt.timedelta(hours=2)).isoformat(),
-            "window_end": (now + dt.timedelta(hours=1)).isoformat(), "shopper_id": user["id"]})).json()
+        task = (
+            await client.post(
+                "/tasks",
+                headers=c,
+                json={
+                    "organisation_id": world["organisation"],
+                    "location_id": location,
+                    "form_version_id": version,
+                    "channel": "call",
+                    "window_start": (now - dt.timedelta(hours=2)).isoformat(),
+                    "window_end": (now + dt.timedelta(hours=1)).isoformat(),
+                    "shopper_id": user["id"],
+                },
+            )
+        ).json()
         assert "id" in task, task
-        report = (await client.post("/reports", headers=shopper, json={
-            "id": str(uuid.uuid4()), "task_id": task["id"], "started_at": (now - dt.timedelta(minutes=30)).isoformat(),
-            "ended_at": (now - dt.timedelta(minutes=20)).isoformat(), "answers": {"greeted": True}})).json()
+        report = (
+            await client.post(
+                "/reports",
+                headers=shopper,
+                json={
+                    "id": str(uuid.uuid4()),
+                    "task_id": task["id"],
+                    "started_at": (now - dt.timedelta(minutes=30)).isoformat(),
+                    "ended_at": (now - dt.timedelta(minutes=20)).isoformat(),
+                    "answers": {"greeted": True},
+                },
+            )
+        ).json()
         before = (await client.get("/analytics/comparison", params=params, headers=world["manager"])).json()
         counted_before = sum(g["figure"]["n"] for g in before["groups"])
         t0 = time.perf_counter()
@@ -311,28 +433,39 @@ async def _approval_latency(client: httpx.AsyncClient, world: dict[str, Any], co
 
 def _render(results: list[dict[str, Any]], command: str, load: tuple[float, float]) -> str:
     engines = ", ".join(f"{r['kind']} {r['n']:,} reports" for r in results)
-    lines = [SECTION, "",
-             f"`{command}` — {engines}; "
-             f"load average {load[0]:.1f} before and {load[1]:.1f} after, on a machine with 2 cores **shared with "
-             "other engineers' test runs this session**: absolute times are inflated by that load, the API/SQL "
-             "ratio (both measured in the same run, alternately) much less so.", "",
-             "Data: per report one report_fact row and 5 scored items in item_fact (bulk SQL in the approval path's "
-             f"shapes); {LOCATIONS} locations in {REGIONS} regions, 3 brands (1 own, 2 competitors), {WAVES} waves, "
-             f"{SHOPPERS} shoppers, all four channels, {UNANSWERED_PERCENT}% of contacts unanswered. Targets: "
-             "API p50 ≤ 300 ms, p99 ≤ 1 s, API ≤ 2× the hand-written SQL.", "",
-             "| engine | question | groups | API p50 | API p99 | SQL p50 | API / SQL (p50) |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        SECTION,
+        "",
+        f"`{command}` — {engines}; "
+        f"load average {load[0]:.1f} before and {load[1]:.1f} after, on a machine with 2 cores **shared with "
+        "other engineers' test runs this session**: absolute times are inflated by that load, the API/SQL "
+        "ratio (both measured in the same run, alternately) much less so.",
+        "",
+        "Data: per report one report_fact row and 5 scored items in item_fact (bulk SQL in the approval path's "
+        f"shapes); {LOCATIONS} locations in {REGIONS} regions, 3 brands (1 own, 2 competitors), {WAVES} waves, "
+        f"{SHOPPERS} shoppers, all four channels, {UNANSWERED_PERCENT}% of contacts unanswered. Targets: "
+        "API p50 ≤ 300 ms, p99 ≤ 1 s, API ≤ 2× the hand-written SQL.",
+        "",
+        "| engine | question | groups | API p50 | API p99 | SQL p50 | API / SQL (p50) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         for q in r["questions"]:
-            lines.append(f"| {r['kind']} | {q['name']} | {q['groups']} | {1000 * q['api_p50']:.0f} ms | "
-                         f"{1000 * q['api_p99']:.0f} ms | {1000 * q['sql_p50']:.0f} ms | "
-                         f"{q['api_p50'] / q['sql_p50']:.2f}× |")
+            lines.append(
+                f"| {r['kind']} | {q['name']} | {q['groups']} | {1000 * q['api_p50']:.0f} ms | "
+                f"{1000 * q['api_p99']:.0f} ms | {1000 * q['sql_p50']:.0f} ms | "
+                f"{q['api_p50'] / q['sql_p50']:.2f}× |"
+            )
     lines += ["", "| engine | bulk fill | approval → counted p50 | max |", "|---|---|---|---|"]
     for r in results:
         a = r["approval"]
         lines.append(f"| {r['kind']} | {r['fill_s']:.0f} s | {1000 * a['p50']:.0f} ms | {1000 * a['max']:.0f} ms |")
-    lines += ["", "A report is counted from the commit of its approval (its facts are written in the same "
-              "transaction), so approval → counted is the approval request itself plus one comparison.", ""]
+    lines += [
+        "",
+        "A report is counted from the commit of its approval (its facts are written in the same "
+        "transaction), so approval → counted is the approval request itself plus one comparison.",
+        "",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -365,8 +498,10 @@ def main(argv: list[str] | None = None, command: str = "") -> None:
         with context as database:
             databases.migrate(database)
             results.append(asyncio.run(_measure(kind, database.url, args.reports, args.reps)))
-    write_section(args.out, _render(results, command or "python -m benchmarks.run --only analytics",
-                                    (load_before, os.getloadavg()[0])))
+    write_section(
+        args.out,
+        _render(results, command or "python -m benchmarks.run --only analytics", (load_before, os.getloadavg()[0])),
+    )
     print(f"wrote {args.out}")
 
 

@@ -30,8 +30,12 @@ BRANDS = [f"brand-{i:02d}" for i in range(12)]
 WAVE_START, WAVE_END = date(2026, 12, 7), date(2027, 1, 3)
 NOW = datetime(2026, 12, 6, tzinfo=UTC)
 DESIGN = SlotDesign(
-    dayparts=(Daypart("morning", 8, 12), Daypart("afternoon", 12, 17), Daypart("evening", 17, 21),
-              Daypart("out_of_hours", 21, 8)),
+    dayparts=(
+        Daypart("morning", 8, 12),
+        Daypart("afternoon", 12, 17),
+        Daypart("evening", 17, 21),
+        Daypart("out_of_hours", 21, 8),
+    ),
     day_types=(DayType.weekday, DayType.saturday, DayType.sunday),
     probes_per_slot=3,
 )
@@ -39,8 +43,10 @@ DESIGN = SlotDesign(
 
 def _near(rng: random.Random, lat: float, lon: float, km: float) -> tuple[float, float]:
     distance, bearing = km * math.sqrt(rng.random()), rng.uniform(0, 2 * math.pi)
-    return (lat + distance * math.cos(bearing) / 111.2,
-            lon + distance * math.sin(bearing) / (111.2 * math.cos(math.radians(lat))))
+    return (
+        lat + distance * math.cos(bearing) / 111.2,
+        lon + distance * math.sin(bearing) / (111.2 * math.cos(math.radians(lat))),
+    )
 
 
 def generate(n_jobs: int, n_shoppers: int, seed: int = 20261207) -> tuple[list[Job], list[Shopper], list[Past]]:
@@ -58,26 +64,38 @@ def generate(n_jobs: int, n_shoppers: int, seed: int = 20261207) -> tuple[list[J
             lat += 1.2
         languages = [city[4], *city[5]]
         locations[f"loc-{i:03d}"] = {
-            "city": city, "lat": lat, "lon": lon, "zone": city[3], "brand": rng.choice(BRANDS),
+            "city": city,
+            "lat": lat,
+            "lon": lon,
+            "zone": city[3],
+            "brand": rng.choice(BRANDS),
             "visits": rng.random() < 0.4,
             "language": city[4] if rng.random() < 0.85 else rng.choice(languages),
         }
 
-    probes, problems = plan_wave(DESIGN, WAVE_START, WAVE_END,
-                                 [(lid, str(loc["zone"])) for lid, loc in locations.items()], salt="bench")
+    probes, problems = plan_wave(
+        DESIGN, WAVE_START, WAVE_END, [(lid, str(loc["zone"])) for lid, loc in locations.items()], salt="bench"
+    )
     assert not problems, problems
     jobs: list[Job] = []
     for probe in probes[:n_jobs]:
         loc = locations[probe.location_id]
         daytime = not probe.slot_key.endswith("out_of_hours")
         visit = bool(loc["visits"]) and daytime
-        jobs.append(Job(
-            id=f"{probe.location_id}/{probe.slot_key}/{probe.index}", location_id=probe.location_id,
-            brand_id=str(loc["brand"]), channel="visit" if visit else "call",
-            lat=float(loc["lat"]), lon=float(loc["lon"]),  # type: ignore[arg-type]
-            window_start=probe.window_start, window_end=probe.window_end, local_date=probe.local_date,
-            language=None if rng.random() < 0.05 else str(loc["language"]),
-        ))
+        jobs.append(
+            Job(
+                id=f"{probe.location_id}/{probe.slot_key}/{probe.index}",
+                location_id=probe.location_id,
+                brand_id=str(loc["brand"]),
+                channel="visit" if visit else "call",
+                lat=float(loc["lat"]),
+                lon=float(loc["lon"]),  # type: ignore[arg-type]
+                window_start=probe.window_start,
+                window_end=probe.window_end,
+                local_date=probe.local_date,
+                language=None if rng.random() < 0.05 else str(loc["language"]),
+            )
+        )
 
     shoppers: list[Shopper] = []
     for i in range(n_shoppers):
@@ -87,14 +105,19 @@ def generate(n_jobs: int, n_shoppers: int, seed: int = 20261207) -> tuple[list[J
         languages = {city[4]} | {lang for lang in city[5] if rng.random() < 0.35}
         if rng.random() < 0.3:
             languages.add("en")
-        shoppers.append(Shopper(
-            id=f"shopper-{i:03d}", lat=None if homeless else lat, lon=None if homeless else lon,
-            languages=frozenset(languages), travel_radius_km=rng.choice([10.0, 20.0, 30.0, 50.0]),
-            capacity_per_day=rng.choice([2, 3, 4]), capacity_per_week=rng.choice([6, 8, 10, 12, 15]),
-            excluded_brand_ids=frozenset([rng.choice(BRANDS)]) if rng.random() < 0.05 else frozenset(),
-            excluded_location_ids=frozenset([rng.choice(list(locations))]) if rng.random() < 0.02
-            else frozenset(),
-        ))
+        shoppers.append(
+            Shopper(
+                id=f"shopper-{i:03d}",
+                lat=None if homeless else lat,
+                lon=None if homeless else lon,
+                languages=frozenset(languages),
+                travel_radius_km=rng.choice([10.0, 20.0, 30.0, 50.0]),
+                capacity_per_day=rng.choice([2, 3, 4]),
+                capacity_per_week=rng.choice([6, 8, 10, 12, 15]),
+                excluded_brand_ids=frozenset([rng.choice(BRANDS)]) if rng.random() < 0.05 else frozenset(),
+                excluded_location_ids=frozenset([rng.choice(list(locations))]) if rng.random() < 0.02 else frozenset(),
+            )
+        )
 
     # Histories: the last four months of work, mostly in the shopper's own city, plus a few
     # tasks already assigned inside the wave.
@@ -107,13 +130,19 @@ def generate(n_jobs: int, n_shoppers: int, seed: int = 20261207) -> tuple[list[J
         for _ in range(rng.randint(5, 30)):
             lid = rng.choice(own) if rng.random() < 0.8 else rng.choice(list(locations))
             day = NOW.date() - timedelta(days=rng.randint(1, 120))
-            past.append(Past(shopper.id, lid, str(locations[lid]["brand"]),
-                             datetime.combine(day, datetime.min.time(), UTC), day))
+            past.append(
+                Past(
+                    shopper.id, lid, str(locations[lid]["brand"]), datetime.combine(day, datetime.min.time(), UTC), day
+                )
+            )
         for _ in range(rng.randint(0, 3)):
             lid = rng.choice(own)
             day = WAVE_START + timedelta(days=rng.randint(0, (WAVE_END - WAVE_START).days))
-            past.append(Past(shopper.id, lid, str(locations[lid]["brand"]),
-                             datetime.combine(day, datetime.min.time(), UTC), day))
+            past.append(
+                Past(
+                    shopper.id, lid, str(locations[lid]["brand"]), datetime.combine(day, datetime.min.time(), UTC), day
+                )
+            )
     return jobs, shoppers, past
 
 
@@ -132,8 +161,7 @@ def run(quick: bool = False) -> dict[str, object]:
     problems = validate_assignment(result.assignments, jobs, shoppers, past, rules, now=NOW)
     if problems:
         raise AssertionError(f"{len(problems)} rule violations, e.g. {problems[:3]}")
-    if len(result.assignments) + len(result.unfilled) != len(jobs) \
-            or set(result.assignments) & set(result.unfilled):
+    if len(result.assignments) + len(result.unfilled) != len(jobs) or set(result.assignments) & set(result.unfilled):
         raise AssertionError("a job was lost or both assigned and unfilled")
     per_shopper: dict[str, int] = {}
     for shopper_id in result.assignments.values():
@@ -148,8 +176,9 @@ def run(quick: bool = False) -> dict[str, object]:
         "runs_s": [round(t, 3) for t in times],
         "assigned": len(result.assignments),
         "unfilled": len(result.unfilled),
-        "unfilled_by_main_reason": dict(Counter(reasons[0].split(":")[0]
-                                                for reasons in result.unfilled.values()).most_common()),
+        "unfilled_by_main_reason": dict(
+            Counter(reasons[0].split(":")[0] for reasons in result.unfilled.values()).most_common()
+        ),
         "shoppers_used": len(per_shopper),
         "load_min_max": [loads[0], loads[-1]] if loads else [0, 0],
         "violations": len(problems),

@@ -57,15 +57,26 @@ def measure(base_url: str, token: str, user: dict[str, Any], runs: int) -> list[
 
     results = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         try:
             for _ in range(runs):
                 context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 860})
                 context.add_init_script(
                     f"localStorage.setItem('fieldscore.console.session', {json.dumps(json.dumps({'token': token, 'user': user}))});"
-                    "localStorage.setItem('fieldscore.console.lang', 'en');")
+                    "localStorage.setItem('fieldscore.console.lang', 'en');"
+                )
                 page = context.new_page()
                 page.goto("/console/#/dashboard")
                 page.wait_for_selector("body[data-ready=true] [data-location-row]", timeout=60_000)
@@ -85,32 +96,34 @@ def section(results: list[dict[str, Any]], locations: int, reports: int, command
     first = results[0]
     verdict = "met" if median_s <= TARGET_S else "NOT met"
     info = machine.describe(command, None)
-    return "\n".join([
-        BEGIN,
-        "## Dashboard first render (issue 17)",
-        "",
-        f"The manager's dashboard (`/console/#/dashboard`) over the demo data ({locations} locations, {reports} "
-        "approved call reports: what the manager sees), opened in Debian's Chromium (headless) in a new browser context each run "
-        "(empty cache), logged in. *Interactive* is the console's `fieldscore:rendered` User Timing mark: the "
-        "page shows the brand and location charts and tables, and its filters, drill-down links and export buttons "
-        "work; the panels from the comparison API (hour × weekday grid, what fails most, score by week) fill in "
-        "after it (`fieldscore:panels`, the *complete* column). Weight is "
-        "Resource Timing's bytes over the wire (no compression is configured) and decoded.",
-        "",
-        f"| runs | interactive median s | runs s | target ≤ {TARGET_S} s | complete median s | requests | transferred KB | "
-        "decoded KB | JavaScript KB (files) | API requests (KB) | chart code loaded |",
-        "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---|",
-        f"| {len(results)} | {median_s:.3f} | {', '.join(f'{t / 1000:.3f}' for t in times)} | {verdict} | {panels_s:.3f} | "
-        f"{first['requests']} | {first['transferred'] / 1024:.1f} | {first['decoded'] / 1024:.1f} | "
-        f"{first['js_decoded'] / 1024:.1f} ({first['js_files']}) | {first['api_requests']} "
-        f"({first['api_decoded'] / 1024:.1f}) | {'on the dashboard only' if first['chart_code_loaded'] else 'no'} |",
-        "",
-        f"Machine: {info['CPU']}; {info['RAM']}; {info['OS']}; load average {load:.1f} when measured (other work "
-        f"shares the 2 cores); commit {info['Git commit']}; {info['Date']}. "
-        f"Command: {info['Command']}. The 1,000,000-report figure is not measured here yet.",
-        END,
-        "",
-    ])
+    return "\n".join(
+        [
+            BEGIN,
+            "## Dashboard first render (issue 17)",
+            "",
+            f"The manager's dashboard (`/console/#/dashboard`) over the demo data ({locations} locations, {reports} "
+            "approved call reports: what the manager sees), opened in Debian's Chromium (headless) in a new browser context each run "
+            "(empty cache), logged in. *Interactive* is the console's `fieldscore:rendered` User Timing mark: the "
+            "page shows the brand and location charts and tables, and its filters, drill-down links and export buttons "
+            "work; the panels from the comparison API (hour × weekday grid, what fails most, score by week) fill in "
+            "after it (`fieldscore:panels`, the *complete* column). Weight is "
+            "Resource Timing's bytes over the wire (no compression is configured) and decoded.",
+            "",
+            f"| runs | interactive median s | runs s | target ≤ {TARGET_S} s | complete median s | requests | transferred KB | "
+            "decoded KB | JavaScript KB (files) | API requests (KB) | chart code loaded |",
+            "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---|",
+            f"| {len(results)} | {median_s:.3f} | {', '.join(f'{t / 1000:.3f}' for t in times)} | {verdict} | {panels_s:.3f} | "
+            f"{first['requests']} | {first['transferred'] / 1024:.1f} | {first['decoded'] / 1024:.1f} | "
+            f"{first['js_decoded'] / 1024:.1f} ({first['js_files']}) | {first['api_requests']} "
+            f"({first['api_decoded'] / 1024:.1f}) | {'on the dashboard only' if first['chart_code_loaded'] else 'no'} |",
+            "",
+            f"Machine: {info['CPU']}; {info['RAM']}; {info['OS']}; load average {load:.1f} when measured (other work "
+            f"shares the 2 cores); commit {info['Git commit']}; {info['Date']}. "
+            f"Command: {info['Command']}. The 1,000,000-report figure is not measured here yet.",
+            END,
+            "",
+        ]
+    )
 
 
 def write(out: Path, text: str) -> None:
@@ -125,24 +138,34 @@ def write(out: Path, text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.dashboard", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.dashboard", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args(argv)
     command = "python -m benchmarks.dashboard" + (f" --runs {args.runs}" if args.runs != 5 else "")
     with tempfile.TemporaryDirectory(prefix="fieldscore-dashboard-") as folder:
-        env = {**os.environ, "FIELDSCORE_DATABASE_URL": f"sqlite:///{folder}/demo.sqlite3",
-               "FIELDSCORE_DATA_DIR": f"{folder}/data"}
+        env = {
+            **os.environ,
+            "FIELDSCORE_DATABASE_URL": f"sqlite:///{folder}/demo.sqlite3",
+            "FIELDSCORE_DATA_DIR": f"{folder}/data",
+        }
         print("loading the demo data …", flush=True)
-        subprocess.run([sys.executable, "-m", "backend.cli", "demo"], env=env, cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "backend.cli", "demo"], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL
+        )
         port = servers.free_port()
         with servers.serving(servers.fieldscore_command(port), port, env, Path(folder) / "server.log") as server:
-            login = httpx.post(f"{server.base_url}/auth/login", timeout=60,
-                               json={"email": "manager@demo.fieldscore.test", "password": DEMO_PASSWORD}).json()
+            login = httpx.post(
+                f"{server.base_url}/auth/login",
+                timeout=60,
+                json={"email": "manager@demo.fieldscore.test", "password": DEMO_PASSWORD},
+            ).json()
             headers = {"Authorization": f"Bearer {login['access_token']}"}
-            scores = httpx.get(f"{server.base_url}/analytics/location-scores?limit=500", headers=headers, timeout=60).json()
+            scores = httpx.get(
+                f"{server.base_url}/analytics/location-scores?limit=500", headers=headers, timeout=60
+            ).json()
             reports = httpx.get(f"{server.base_url}/reports?limit=1", headers=headers, timeout=60).json()["total"]
             started = time.monotonic()
             load = os.getloadavg()[0]

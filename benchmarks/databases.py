@@ -63,8 +63,13 @@ def env_for(database: Database) -> dict[str, str]:
 
 def cli(database: Database, *args: str, extra_env: dict[str, str] | None = None) -> str:
     """Run `python -m backend.cli ...` against the database; its output is returned, shown only on failure."""
-    result = subprocess.run([sys.executable, "-m", "backend.cli", *args], env={**env_for(database), **(extra_env or {})},
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "backend.cli", *args],
+        env={**env_for(database), **(extra_env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"backend.cli {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result.stdout
@@ -84,13 +89,24 @@ async def _pg(sql: str, dsn: str = PG_ADMIN_DSN) -> str | None:
 
 def postgres_version() -> str:
     """Version and the durability settings that decide commit cost."""
+
     async def facts() -> str:
         conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=10)
         try:
             version = await conn.fetchval("SELECT version()")
-            settings = {name: await conn.fetchval(f"SHOW {name}")
-                        for name in ("fsync", "synchronous_commit", "wal_sync_method", "shared_buffers", "max_connections",
-                                     "max_wal_size", "checkpoint_timeout", "full_page_writes")}
+            settings = {
+                name: await conn.fetchval(f"SHOW {name}")
+                for name in (
+                    "fsync",
+                    "synchronous_commit",
+                    "wal_sync_method",
+                    "shared_buffers",
+                    "max_connections",
+                    "max_wal_size",
+                    "checkpoint_timeout",
+                    "full_page_writes",
+                )
+            }
         finally:
             await conn.close()
         return f"{version.split(' on ')[0]} ({', '.join(f'{k}={v}' for k, v in settings.items())})"
@@ -101,6 +117,7 @@ def postgres_version() -> str:
 def postgres_checkpoints() -> int:
     """Checkpoints the server has begun so far (timed and requested). After each one, the first change to
     every page writes the whole page to the WAL again, so a checkpoint inside a measurement raises its cost."""
+
     async def count() -> int:
         conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=10)
         try:

@@ -50,11 +50,17 @@ class ClientResult:
 
 
 def _body(task_id: str, started: str, ended: str, rng: random.Random) -> bytes:
-    return msgspec.json.encode({
-        "id": str(uuid.uuid4()), "task_id": task_id, "started_at": started, "ended_at": ended,
-        "answers": answers(answer_s=rng.choice((8, 15, 30, 75)), greeted=rng.random() < 0.9,
-                           friendliness=rng.randint(1, 5)),
-    })
+    return msgspec.json.encode(
+        {
+            "id": str(uuid.uuid4()),
+            "task_id": task_id,
+            "started_at": started,
+            "ended_at": ended,
+            "answers": answers(
+                answer_s=rng.choice((8, 15, 30, 75)), greeted=rng.random() < 0.9, friendliness=rng.randint(1, 5)
+            ),
+        }
+    )
 
 
 class _Connection(asyncio.Protocol):
@@ -107,8 +113,9 @@ class LeanClient:
         if self.connection is None or self.connection.transport is None:
             _, self.connection = await asyncio.get_running_loop().create_connection(_Connection, self.host, self.port)
         head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        request = (f"POST {path} HTTP/1.1\r\nhost: {self.host}:{self.port}\r\n{head}"
-                   f"content-length: {len(body)}\r\n\r\n").encode() + body
+        request = (
+            f"POST {path} HTTP/1.1\r\nhost: {self.host}:{self.port}\r\n{head}content-length: {len(body)}\r\n\r\n"
+        ).encode() + body
         try:
             return await asyncio.wait_for(self.connection.post(request), 60)
         except BaseException:
@@ -121,8 +128,9 @@ class LeanClient:
         self.connection = None
 
 
-async def _client(base_url: str, jobs: list[WorkerJob], start: float, warmup_s: float, duration_s: float,
-                  kind: str) -> ClientResult:
+async def _client(
+    base_url: str, jobs: list[WorkerJob], start: float, warmup_s: float, duration_s: float, kind: str
+) -> ClientResult:
     result = ClientResult()
     t0, t1 = start + warmup_s, start + warmup_s + duration_s
     now = dt.datetime.now(UTC)
@@ -184,8 +192,18 @@ async def _client(base_url: str, jobs: list[WorkerJob], start: float, warmup_s: 
     return result
 
 
-def _client_process(index: int, base_url: str, jobs: list[WorkerJob], warmup_s: float, duration_s: float,
-                    kind: str, ready: mp.Queue, go: mp.Event, start_at: mp.Value, results: mp.Queue) -> None:  # type: ignore[type-arg]
+def _client_process(
+    index: int,
+    base_url: str,
+    jobs: list[WorkerJob],
+    warmup_s: float,
+    duration_s: float,
+    kind: str,
+    ready: mp.Queue,
+    go: mp.Event,
+    start_at: mp.Value,
+    results: mp.Queue,
+) -> None:  # type: ignore[type-arg]
     try:
         import uvloop
 
@@ -199,14 +217,27 @@ def _client_process(index: int, base_url: str, jobs: list[WorkerJob], warmup_s: 
     results.put((index, result))
 
 
-def drive(base_url: str, jobs: list[WorkerJob], *, processes: int, warmup_s: float, duration_s: float,
-          server_pid: int, postgres: bool, label: str, client: str = "lean") -> Measurement:
+def drive(
+    base_url: str,
+    jobs: list[WorkerJob],
+    *,
+    processes: int,
+    warmup_s: float,
+    duration_s: float,
+    server_pid: int,
+    postgres: bool,
+    label: str,
+    client: str = "lean",
+) -> Measurement:
     """Run the load and measure `duration_s` after `warmup_s`; CPU shares are of one core."""
     ctx = mp.get_context("spawn")
     ready, results, go, start_at = ctx.Queue(), ctx.Queue(), ctx.Event(), ctx.Value("d", 0.0)
     children = [
-        ctx.Process(target=_client_process, daemon=True,
-                    args=(i, base_url, jobs[i::processes], warmup_s, duration_s, client, ready, go, start_at, results))
+        ctx.Process(
+            target=_client_process,
+            daemon=True,
+            args=(i, base_url, jobs[i::processes], warmup_s, duration_s, client, ready, go, start_at, results),
+        )
         for i in range(processes)
     ]
     for child in children:
@@ -219,16 +250,24 @@ def drive(base_url: str, jobs: list[WorkerJob], *, processes: int, warmup_s: flo
         go.set()
         t0, t1 = start + warmup_s, start + warmup_s + duration_s
         time.sleep(max(0.0, t0 - time.monotonic()))
-        before = (time.monotonic(), servers.process_cpu_seconds(server_pid), servers.machine_busy_seconds(),
-                  servers.postgres_cpu_seconds() if postgres else 0.0)
+        before = (
+            time.monotonic(),
+            servers.process_cpu_seconds(server_pid),
+            servers.machine_busy_seconds(),
+            servers.postgres_cpu_seconds() if postgres else 0.0,
+        )
         next_tick = t0 + 5
         while time.monotonic() < t1:
             time.sleep(max(0.0, min(t1, next_tick) - time.monotonic()))
             if time.monotonic() >= next_tick and time.monotonic() < t1 - 1:
                 print(f"      {label}: {next_tick - t0:.0f}/{duration_s:.0f} s", flush=True)
                 next_tick += 5
-        after = (time.monotonic(), servers.process_cpu_seconds(server_pid), servers.machine_busy_seconds(),
-                 servers.postgres_cpu_seconds() if postgres else 0.0)
+        after = (
+            time.monotonic(),
+            servers.process_cpu_seconds(server_pid),
+            servers.machine_busy_seconds(),
+            servers.postgres_cpu_seconds() if postgres else 0.0,
+        )
         collected = dict(results.get(timeout=120) for _ in children)
     finally:
         for child in children:
@@ -254,5 +293,12 @@ def drive(base_url: str, jobs: list[WorkerJob], *, processes: int, warmup_s: flo
     notes = [f"sample error: {s}" for s in merged.error_samples[:3]]
     if merged.exhausted:
         notes.append(f"{merged.exhausted} of {len(jobs)} clients ran out of tasks before the end")
-    return Measurement(completed=len(merged.latencies), seconds=duration_s, latencies=merged.latencies,
-                       errors=sum(merged.errors.values()), error_kinds=dict(merged.errors), cpu=cpu, notes=notes)
+    return Measurement(
+        completed=len(merged.latencies),
+        seconds=duration_s,
+        latencies=merged.latencies,
+        errors=sum(merged.errors.values()),
+        error_kinds=dict(merged.errors),
+        cpu=cpu,
+        notes=notes,
+    )

@@ -34,8 +34,10 @@ MEMORY_TARGET_MIB = 200
 HEALTH_TARGET_MS = 200
 SCENARIOS = (
     ("as deployed (every login from 127.0.0.1)", {}),
-    ("per-address throttle lifted: every login reaches the password check",
-     {"FIELDSCORE_LOGIN_FREE_FAILURES_PER_ADDRESS": "1000000"}),
+    (
+        "per-address throttle lifted: every login reaches the password check",
+        {"FIELDSCORE_LOGIN_FREE_FAILURES_PER_ADDRESS": "1000000"},
+    ),
 )
 
 
@@ -102,9 +104,11 @@ def _sample_memory(pid: int, stop: threading.Event, peak: list[float]) -> None:
 async def _send_logins(base_url: str, logins: int) -> list[int]:
     limits = httpx.Limits(max_connections=logins, max_keepalive_connections=logins)
     async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
+
         async def login(i: int) -> int:
-            response = await client.post("/auth/login", json={"email": f"nobody-{i}@flood.example",
-                                                              "password": f"made-up-password-{i}"})
+            response = await client.post(
+                "/auth/login", json={"email": f"nobody-{i}@flood.example", "password": f"made-up-password-{i}"}
+            )
             return response.status_code
 
         return list(await asyncio.gather(*(login(i) for i in range(logins))))
@@ -117,8 +121,9 @@ def _flood(base_url: str, pid: int, logins: int, scenario: str) -> FloodResult:
             began = time.perf_counter()
             probe.get("/health")
             idle.append((time.perf_counter() - began) * 1000)
-    result = FloodResult(scenario, logins, Counter(), 0.0, rss_mib(pid), rss_mib(pid),
-                         health_idle_ms=statistics.median(idle))
+    result = FloodResult(
+        scenario, logins, Counter(), 0.0, rss_mib(pid), rss_mib(pid), health_idle_ms=statistics.median(idle)
+    )
     context = multiprocessing.get_context("fork")  # before any thread of ours starts
     started, stop, out = context.Event(), context.Event(), context.Queue()
     prober = context.Process(target=_probe_health, args=(base_url, started, stop, out), daemon=True)
@@ -154,13 +159,16 @@ def run(logins: int = 200, say=print) -> list[FloodResult]:  # type: ignore[no-u
             databases.migrate(database)
             port = servers.free_port()
             command = servers.fieldscore_command(port)
-            with servers.serving(command, port, {**databases.env_for(database), **extra_env},
-                                 workdir / "server.log") as server:
+            with servers.serving(
+                command, port, {**databases.env_for(database), **extra_env}, workdir / "server.log"
+            ) as server:
                 say(f"  {scenario}: {logins} concurrent logins for made-up e-mails against {server.base_url}")
                 result = _flood(server.base_url, server.pid, logins, scenario)
-        say(f"    {dict(sorted(result.statuses.items()))} in {result.wall_s:.1f} s; memory {result.rss_before_mib:.0f} → "
+        say(
+            f"    {dict(sorted(result.statuses.items()))} in {result.wall_s:.1f} s; memory {result.rss_before_mib:.0f} → "
             f"peak {result.rss_peak_mib:.0f} MiB (+{result.growth_mib:.0f}); /health p50 {result.health(0.5):.0f} ms, "
-            f"p95 {result.health(0.95):.0f} ms, max {max(result.health_ms):.0f} ms over {len(result.health_ms)} probes")
+            f"p95 {result.health(0.95):.0f} ms, max {max(result.health_ms):.0f} ms over {len(result.health_ms)} probes"
+        )
         results.append(result)
     return results
 
@@ -176,38 +184,41 @@ def section(results: list[FloodResult], command: str) -> str:
             f"{r.rss_peak_mib:.0f} | **+{r.growth_mib:.0f}** | {r.health_idle_ms:.1f} | {r.health(0.5):.1f} | "
             f"{r.health(0.95):.1f} | **{max(r.health_ms):.1f}** ({len(r.health_ms)} probes, "
             f"{r.health_failures} failed) | {r.server_cpu_s:.1f} | {r.load_average:.1f} | "
-            f"{'met' if memory_met else 'NOT met'} | {'met' if health_met else 'NOT met'} |")
-    return "\n".join([
-        START,
-        "## Login flood (issue 13)",
-        "",
-        f"Command: `{command}` (this section only; the sections above are left as they were). "
-        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
-        "",
-        "Logins for made-up e-mails, all sent at once from one `httpx.AsyncClient` (one connection each) to "
-        "`python -m backend.cli serve` on 127.0.0.1 (one worker process, Argon2id m=19 MiB t=2 p=1, up to one "
-        "hash per two CPUs at once, a login waits up to 2 s for one), on a fresh SQLite database per scenario. "
-        "Meanwhile `/health` is requested every 50 ms on its own connection from a separate process, and the "
-        "server's resident memory "
-        "(process and children, /proc) sampled every 20 ms. Before the fix, 80 such logins 40 at a time grew "
-        "the server by 2.3 GiB and /health took 2.2 s.",
-        "",
-        f"Targets: memory growth under {MEMORY_TARGET_MIB} MiB, every /health answered within {HEALTH_TARGET_MS} ms.",
-        "",
-        "| scenario | logins | answers | wall s | RSS before MiB | RSS peak MiB | growth MiB | /health idle p50 ms "
-        f"| /health p50 ms | /health p95 ms | /health max ms | server CPU s | load average "
-        f"| growth < {MEMORY_TARGET_MIB} MiB | /health < {HEALTH_TARGET_MS} ms |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---|",
-        *rows,
-        "",
-        "401: the password was checked (against a dummy hash: the e-mails are unknown, and cost the same as "
-        "known ones); 429: refused by the login throttle without a check; 503: no hashing slot came free "
-        "within the wait (both with Retry-After). Server CPU: the server process's CPU seconds during the flood; "
-        "load average: the machine's 1-minute load at its end (2 cores; other work on the machine takes CPU "
-        "from the server and shows as /health time).",
-        END,
-        "",
-    ])
+            f"{'met' if memory_met else 'NOT met'} | {'met' if health_met else 'NOT met'} |"
+        )
+    return "\n".join(
+        [
+            START,
+            "## Login flood (issue 13)",
+            "",
+            f"Command: `{command}` (this section only; the sections above are left as they were). "
+            f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+            "",
+            "Logins for made-up e-mails, all sent at once from one `httpx.AsyncClient` (one connection each) to "
+            "`python -m backend.cli serve` on 127.0.0.1 (one worker process, Argon2id m=19 MiB t=2 p=1, up to one "
+            "hash per two CPUs at once, a login waits up to 2 s for one), on a fresh SQLite database per scenario. "
+            "Meanwhile `/health` is requested every 50 ms on its own connection from a separate process, and the "
+            "server's resident memory "
+            "(process and children, /proc) sampled every 20 ms. Before the fix, 80 such logins 40 at a time grew "
+            "the server by 2.3 GiB and /health took 2.2 s.",
+            "",
+            f"Targets: memory growth under {MEMORY_TARGET_MIB} MiB, every /health answered within {HEALTH_TARGET_MS} ms.",
+            "",
+            "| scenario | logins | answers | wall s | RSS before MiB | RSS peak MiB | growth MiB | /health idle p50 ms "
+            f"| /health p50 ms | /health p95 ms | /health max ms | server CPU s | load average "
+            f"| growth < {MEMORY_TARGET_MIB} MiB | /health < {HEALTH_TARGET_MS} ms |",
+            "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|---|",
+            *rows,
+            "",
+            "401: the password was checked (against a dummy hash: the e-mails are unknown, and cost the same as "
+            "known ones); 429: refused by the login throttle without a check; 503: no hashing slot came free "
+            "within the wait (both with Retry-After). Server CPU: the server process's CPU seconds during the flood; "
+            "load average: the machine's 1-minute load at its end (2 cores; other work on the machine takes CPU "
+            "from the server and shows as /health time).",
+            END,
+            "",
+        ]
+    )
 
 
 def splice(document: str, new_section: str) -> str:
@@ -216,4 +227,3 @@ def splice(document: str, new_section: str) -> str:
     if pattern.search(document):
         return pattern.sub(lambda _: new_section, document)
     return document.rstrip("\n") + "\n\n" + new_section
-

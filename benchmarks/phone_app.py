@@ -27,23 +27,54 @@ from benchmarks import servers
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("FIELDSCORE_CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PHONE = {"viewport": {"width": 360, "height": 640}, "is_mobile": True, "has_touch": True, "locale": "en-GB"}
 PASSWORD = "phone-bench-password-1"
 # Chrome DevTools' "Slow 3G" preset (front_end/core/sdk/NetworkManager.ts): 500 kbit/s × 0.8 both ways,
 # 400 ms × 5 latency.
-SLOW_3G = {"offline": False, "latency": 2000, "downloadThroughput": 500 * 1000 / 8 * 0.8,
-           "uploadThroughput": 500 * 1000 / 8 * 0.8}
+SLOW_3G = {
+    "offline": False,
+    "latency": 2000,
+    "downloadThroughput": 500 * 1000 / 8 * 0.8,
+    "uploadThroughput": 500 * 1000 / 8 * 0.8,
+}
 # WebPageTest's "3G Slow" profile: 400 kbit/s both ways, 400 ms round trip.
-WPT_3G_SLOW = {"offline": False, "latency": 400, "downloadThroughput": 400 * 1000 / 8,
-               "uploadThroughput": 400 * 1000 / 8}
+WPT_3G_SLOW = {
+    "offline": False,
+    "latency": 400,
+    "downloadThroughput": 400 * 1000 / 8,
+    "uploadThroughput": 400 * 1000 / 8,
+}
 PROFILES = {"DevTools Slow 3G": SLOW_3G, "WebPageTest 3G Slow": WPT_3G_SLOW}
 START = "<!-- phone-app:start -->"
 END = "<!-- phone-app:end -->"
-FORM = {"title": {"en": "Bench call"}, "sections": [{"key": "s", "label": {"en": "Call"}, "items": [
-    {"type": "yes_no", "key": "greeted", "label": {"en": "Greeted?"}, "required": True},
-    {"type": "duration", "key": "answer_s", "label": {"en": "Seconds to answer"}, "required": True, "max": 3600}]}]}
+FORM = {
+    "title": {"en": "Bench call"},
+    "sections": [
+        {
+            "key": "s",
+            "label": {"en": "Call"},
+            "items": [
+                {"type": "yes_no", "key": "greeted", "label": {"en": "Greeted?"}, "required": True},
+                {
+                    "type": "duration",
+                    "key": "answer_s",
+                    "label": {"en": "Seconds to answer"},
+                    "required": True,
+                    "max": 3600,
+                },
+            ],
+        }
+    ],
+}
 
 
 def say(message: str) -> None:
@@ -72,28 +103,59 @@ def build_world(base: str, tasks: int) -> tuple[World, list[dict[str, Any]]]:
     w.login("admin", "admin@bench.test")
     org = w.ok("admin", "POST", "/organisations", json={"name": "Bench Org"})
     for who, role in (("coordinator", "coordinator"), ("shopper", "shopper")):
-        w.ok("admin", "POST", "/users", json={"email": f"{who}@bench.test", "name": who.title(), "password": PASSWORD,
-                                              "role": role})
+        w.ok(
+            "admin",
+            "POST",
+            "/users",
+            json={"email": f"{who}@bench.test", "name": who.title(), "password": PASSWORD, "role": role},
+        )
         w.login(who, f"{who}@bench.test")
     brand = w.ok("coordinator", "POST", "/brands", json={"name": "Bench"})
     w.ok("coordinator", "PUT", f"/organisations/{org['id']}/brands/{brand['id']}", json={"relation": "own"})
     form = w.ok("coordinator", "POST", "/forms", json={"name": "Bench call", "channel": "call", "definition": FORM})
     version = w.ok("coordinator", "POST", f"/forms/{form['id']}/publish")
     shopper = w.ok("shopper", "GET", "/auth/me")
-    w.ok("coordinator", "PUT", f"/users/{shopper['id']}/shopper-profile",
-         json={"capacity_per_day": 100, "capacity_per_week": 500, "languages": ["en"]})
+    w.ok(
+        "coordinator",
+        "PUT",
+        f"/users/{shopper['id']}/shopper-profile",
+        json={"capacity_per_day": 100, "capacity_per_week": 500, "languages": ["en"]},
+    )
     now = dt.datetime.now(dt.timezone.utc)
     created = []
     for i in range(tasks):  # one location per task: rotation forbids a shopper the same location twice
-        location = w.ok("coordinator", "POST", "/locations", json={
-            "brand_id": brand["id"], "name": f"Branch {i:03d}", "region": "Bench", "timezone": "Europe/Prague",
-            "address": f"Street {i}", "phone": "+420 222 000 111", "lat": 50 + i / 1000, "lon": 14.4})
-        created.append(w.ok("coordinator", "POST", "/tasks", json={
-            "organisation_id": org["id"], "location_id": location["id"], "form_version_id": version["id"],
-            "channel": "call",
-            # Windows starting on three different days: a shopper takes at most 100 tasks a day.
-            "window_start": (now - dt.timedelta(hours=2 + 24 * (i % 3))).isoformat(),
-            "window_end": (now + dt.timedelta(hours=10)).isoformat(), "shopper_id": shopper["id"]}))
+        location = w.ok(
+            "coordinator",
+            "POST",
+            "/locations",
+            json={
+                "brand_id": brand["id"],
+                "name": f"Branch {i:03d}",
+                "region": "Bench",
+                "timezone": "Europe/Prague",
+                "address": f"Street {i}",
+                "phone": "+420 222 000 111",
+                "lat": 50 + i / 1000,
+                "lon": 14.4,
+            },
+        )
+        created.append(
+            w.ok(
+                "coordinator",
+                "POST",
+                "/tasks",
+                json={
+                    "organisation_id": org["id"],
+                    "location_id": location["id"],
+                    "form_version_id": version["id"],
+                    "channel": "call",
+                    # Windows starting on three different days: a shopper takes at most 100 tasks a day.
+                    "window_start": (now - dt.timedelta(hours=2 + 24 * (i % 3))).isoformat(),
+                    "window_end": (now + dt.timedelta(hours=10)).isoformat(),
+                    "shopper_id": shopper["id"],
+                },
+            )
+        )
     return w, created
 
 
@@ -102,6 +164,7 @@ def precache_bytes(base: str) -> tuple[int, int, int]:
     source = httpx.get(f"{base}/app/sw.js").text
     import json
     import re
+
     urls = json.loads(re.search(r"const PRECACHE = (\[.*?\]);", source).group(1)) + ["/app/sw.js"]
     zipped = raw = 0
     for url in urls:
@@ -119,9 +182,12 @@ class Meter:
         self.session.send("Network.enable")
         self.urls: dict[str, str] = {}
         self.bytes: dict[str, int] = {}
-        self.session.on("Network.requestWillBeSent", lambda e: self.urls.__setitem__(e["requestId"], e["request"]["url"]))
-        self.session.on("Network.loadingFinished",
-                        lambda e: self.bytes.__setitem__(e["requestId"], int(e["encodedDataLength"])))
+        self.session.on(
+            "Network.requestWillBeSent", lambda e: self.urls.__setitem__(e["requestId"], e["request"]["url"])
+        )
+        self.session.on(
+            "Network.loadingFinished", lambda e: self.bytes.__setitem__(e["requestId"], int(e["encodedDataLength"]))
+        )
 
     def total(self, predicate=lambda url: True) -> int:  # noqa: ANN001
         return sum(n for rid, n in self.bytes.items() if predicate(self.urls.get(rid, "")))
@@ -157,14 +223,28 @@ def run(reps: int, outbox_reports: int) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     work = Path(tempfile.mkdtemp(prefix="fieldscore-phone-bench-"))
-    env = {**os.environ, "FIELDSCORE_DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}",
-           "FIELDSCORE_DATA_DIR": str(work), "FIELDSCORE_ARGON2_TIME_COST": "1", "FIELDSCORE_ARGON2_MEMORY_KIB": "8192",
-           "FIELDSCORE_PASSWORD": PASSWORD}
+    env = {
+        **os.environ,
+        "FIELDSCORE_DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}",
+        "FIELDSCORE_DATA_DIR": str(work),
+        "FIELDSCORE_ARGON2_TIME_COST": "1",
+        "FIELDSCORE_ARGON2_MEMORY_KIB": "8192",
+        "FIELDSCORE_PASSWORD": PASSWORD,
+    }
     results: dict[str, Any] = {}
     try:
-        for command in (["migrate"], ["create-user", "--email", "admin@bench.test", "--name", "Admin", "--role", "admin"]):
-            subprocess.run([sys.executable, "-m", "backend.cli", *command], env=env, cwd=ROOT, check=True,
-                           capture_output=True, timeout=300)
+        for command in (
+            ["migrate"],
+            ["create-user", "--email", "admin@bench.test", "--name", "Admin", "--role", "admin"],
+        ):
+            subprocess.run(
+                [sys.executable, "-m", "backend.cli", *command],
+                env=env,
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+                timeout=300,
+            )
         port = servers.free_port()
         with servers.serving(servers.fieldscore_command(port), port, env, work / "server.log") as server:
             base = server.base_url
@@ -206,7 +286,8 @@ def _measure(browser: Any, base: str, reps: int) -> dict[str, Any]:
     page.locator("[data-task]").first.wait_for(timeout=120000)
     out["repeat_offline_network_bytes"] = meter_offline.total(lambda url: not url.startswith("chrome"))
     out["repeat_offline_from_sw"] = page.evaluate(
-        "() => performance.getEntriesByType('resource').filter(r => r.initiatorType !== 'fetch').every(r => r.transferSize === 0)")
+        "() => performance.getEntriesByType('resource').filter(r => r.initiatorType !== 'fetch').every(r => r.transferSize === 0)"
+    )
     context.close()
 
     cold: dict[str, list[float]] = {name: [] for name in PROFILES}
@@ -239,14 +320,26 @@ def _outbox(browser: Any, base: str, world: World, tasks: list[dict[str, Any]]) 
     login(page)
     context.set_offline(True)
     now = dt.datetime.now(dt.timezone.utc)
-    reports = [{"id": str(uuid.uuid4()), "task_id": t["id"], "started_at": (now - dt.timedelta(minutes=9)).isoformat(),
-                "ended_at": (now - dt.timedelta(minutes=5)).isoformat(), "answers": {"greeted": True, "answer_s": 7 + i % 50},
-                "task_label": t["location"]["name"], "form_version_id": t["form_version_id"]} for i, t in enumerate(tasks)]
+    reports = [
+        {
+            "id": str(uuid.uuid4()),
+            "task_id": t["id"],
+            "started_at": (now - dt.timedelta(minutes=9)).isoformat(),
+            "ended_at": (now - dt.timedelta(minutes=5)).isoformat(),
+            "answers": {"greeted": True, "answer_s": 7 + i % 50},
+            "task_label": t["location"]["name"],
+            "form_version_id": t["form_version_id"],
+        }
+        for i, t in enumerate(tasks)
+    ]
     # Submitted through the app's own outbox while offline (each first try fails at once: no network).
-    page.evaluate("""async (reports) => {
+    page.evaluate(
+        """async (reports) => {
         const { app } = await import('/app/main.js');
         for (const r of reports) await app.outbox.submit({ ...r, shopper_id: app.session.user.id, state: 'draft' });
-    }""", reports)
+    }""",
+        reports,
+    )
     waiting = page.evaluate("""async () => (await (await import('/app/main.js')).app.store.allReports())
                                 .filter(r => r.state === 'waiting').length""")
     began = time.perf_counter()
@@ -261,10 +354,17 @@ def _outbox(browser: Any, base: str, world: World, tasks: list[dict[str, Any]]) 
     stored = world.ok("coordinator", "GET", "/reports?limit=500")
     ids = [r["id"] for r in stored["items"]]
     expected = {r["id"] for r in reports}
-    return {"outbox_n": len(reports), "outbox_waiting": waiting, "outbox_s": elapsed, "outbox_stored": len(ids),
-            "outbox_unique": len(set(ids)), "outbox_lost": len(expected - set(ids)),
-            "outbox_per_task_ok": all(len(world.ok("coordinator", "GET", f"/reports?task_id={t['id']}")["items"]) == 1
-                                      for t in tasks[:20])}
+    return {
+        "outbox_n": len(reports),
+        "outbox_waiting": waiting,
+        "outbox_s": elapsed,
+        "outbox_stored": len(ids),
+        "outbox_unique": len(set(ids)),
+        "outbox_lost": len(expected - set(ids)),
+        "outbox_per_task_ok": all(
+            len(world.ok("coordinator", "GET", f"/reports?task_id={t['id']}")["items"]) == 1 for t in tasks[:20]
+        ),
+    }
 
 
 def render(r: dict[str, Any], *, elapsed_s: float, reps: int, load: tuple[float, float]) -> str:
@@ -287,16 +387,16 @@ added to every request, 400 kbit/s down and up) and WebPageTest's "3G Slow" (400
 
 | Measurement | Result | Target (issue 15) | Met? |
 |---|---:|---:|---|
-| First visit, app until the login screen, transferred (gzip) | {kb(r['first_shell'])} | ≤ 150 KB | {yes(r['first_shell'] <= 150 * 1024)} |
-| First visit through login to the task list, all transferred (with the API's JSON) | {kb(r['first_total'])} (API {kb(r['first_api'])}) | ≤ 150 KB | {yes(r['first_total'] <= 150 * 1024)} |
+| First visit, app until the login screen, transferred (gzip) | {kb(r["first_shell"])} | ≤ 150 KB | {yes(r["first_shell"] <= 150 * 1024)} |
+| First visit through login to the task list, all transferred (with the API's JSON) | {kb(r["first_total"])} (API {kb(r["first_api"])}) | ≤ 150 KB | {yes(r["first_total"] <= 150 * 1024)} |
 | Service worker's precache ({files} files incl. 6 languages), gzip / raw | {kb(zipped)} / {kb(raw)} | | |
-| Repeat load with the network cut: bytes over the network; all from the service worker | {r['repeat_offline_network_bytes']} B; {yes(r['repeat_offline_from_sw'])} | works offline | {yes(r['repeat_offline_from_sw'])} |
+| Repeat load with the network cut: bytes over the network; all from the service worker | {r["repeat_offline_network_bytes"]} B; {yes(r["repeat_offline_from_sw"])} | works offline | {yes(r["repeat_offline_from_sw"])} |
 {"".join(f"| Cold start to a usable task list, CPU 4×, {name} (median of {reps}; all) | {med(xs):.2f} s ({', '.join(f'{x:.2f}' for x in sorted(xs))}) | ≤ 3 s | {yes(med(xs) <= 3)} |{chr(10)}" for name, xs in r["cold_s"].items())}| Warm start (offline) to a usable task list, CPU 4× (median of {reps}; all) | {med(warm):.2f} s ({", ".join(f"{x:.2f}" for x in warm)}) | ≤ 1 s | {yes(med(warm) <= 1)} |
-| {r['outbox_n']} reports in the outbox sync when the network returns (no reload) | {r['outbox_s']:.1f} s ({r['outbox_n'] / r['outbox_s']:.1f} reports/s) | no loss, no duplicate | {yes(r['outbox_lost'] == 0 and r['outbox_unique'] == r['outbox_stored'] == r['outbox_n'] and r['outbox_per_task_ok'])} |
+| {r["outbox_n"]} reports in the outbox sync when the network returns (no reload) | {r["outbox_s"]:.1f} s ({r["outbox_n"] / r["outbox_s"]:.1f} reports/s) | no loss, no duplicate | {yes(r["outbox_lost"] == 0 and r["outbox_unique"] == r["outbox_stored"] == r["outbox_n"] and r["outbox_per_task_ok"])} |
 
-The outbox row: {r['outbox_waiting']} reports were submitted through the app's own outbox with the network cut,
-then the network came back; the server then held {r['outbox_stored']} reports, {r['outbox_unique']} distinct ids,
-{r['outbox_lost']} missing. Cold start = logged in but nothing on the phone yet (no service worker, no cached
+The outbox row: {r["outbox_waiting"]} reports were submitted through the app's own outbox with the network cut,
+then the network came back; the server then held {r["outbox_stored"]} reports, {r["outbox_unique"]} distinct ids,
+{r["outbox_lost"]} missing. Cold start = logged in but nothing on the phone yet (no service worker, no cached
 lists): the app's files and the task list come over the slow network, where DevTools' preset adds 2 s to every
 request, so a page that needs its HTML, its modules (preloaded together) and one API answer cannot be usable
 in under about 6 s on it, whatever its size.
@@ -331,8 +431,9 @@ def write_section(out: Path, section: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.phone_app", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.phone_app", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--reports", type=int, default=200, help="reports in the outbox")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
@@ -341,8 +442,9 @@ def main(argv: list[str] | None = None) -> None:
     load_before = os.getloadavg()[0]
     say(f"Phone app in Chromium: page weight, cold/warm start (CPU 4x, Slow 3G), {args.reports} reports in the outbox")
     results = run(args.reps, args.reports)
-    section = render(results, elapsed_s=time.monotonic() - began, reps=args.reps,
-                     load=(load_before, os.getloadavg()[0]))
+    section = render(
+        results, elapsed_s=time.monotonic() - began, reps=args.reps, load=(load_before, os.getloadavg()[0])
+    )
     write_section(args.out, section)
     say(section)
 

@@ -24,8 +24,10 @@ UTC = dt.timezone.utc
 Pair = tuple[str, str]  # (task id, shopper id)
 
 _UPDATE_TASK = 'UPDATE "task" SET "status" = {0}, "updated_at" = {1} WHERE "id" = {2} AND "status" = {3}'
-_INSERT_AUDIT = ('INSERT INTO "audit_entry" ("id", "at", "actor", "action", "entity", "entity_id", "detail") '
-                 'VALUES ({0}, {1}, {2}, {3}, {4}, {5}, {6})')
+_INSERT_AUDIT = (
+    'INSERT INTO "audit_entry" ("id", "at", "actor", "action", "entity", "entity_id", "detail") '
+    "VALUES ({0}, {1}, {2}, {3}, {4}, {5}, {6})"
+)
 
 
 def _insert(table: str, columns: list[str], placeholder: Any) -> str:
@@ -33,8 +35,9 @@ def _insert(table: str, columns: list[str], placeholder: Any) -> str:
     return f'INSERT INTO "{table}" ({names}) VALUES ({", ".join(placeholder(i) for i in range(len(columns)))})'
 
 
-def _rows(template: dict[str, Any], revision_template: dict[str, Any], task_id: Any,
-          shopper: Any) -> tuple[dict[str, Any], dict[str, Any], list[tuple[Any, ...]]]:
+def _rows(
+    template: dict[str, Any], revision_template: dict[str, Any], task_id: Any, shopper: Any
+) -> tuple[dict[str, Any], dict[str, Any], list[tuple[Any, ...]]]:
     """The report row and its first revision (copies of rows the app stored, with new ids, task and
     time) and its two audit entries; ids made as the app makes them (the phone's UUID for the report)."""
     now = dt.datetime.now(UTC)
@@ -42,16 +45,31 @@ def _rows(template: dict[str, Any], revision_template: dict[str, Any], task_id: 
     report = {**template, "id": report_id, "task": task_id, "shopper": shopper, "submitted_at": now}
     revision = {**revision_template, "id": uuid7(), "report": report_id, "number": 1, "submitted_at": now}
     audit = [
-        (uuid7(), now, shopper, "task.submitted", "task", str(task_id),
-         json.dumps({"from": "assigned", "to": "submitted", "report_id": str(report_id)})),
-        (uuid7(), now, shopper, "report.submitted", "report", str(report_id),
-         json.dumps({"task_id": str(task_id), "score": template["score_final"]})),
+        (
+            uuid7(),
+            now,
+            shopper,
+            "task.submitted",
+            "task",
+            str(task_id),
+            json.dumps({"from": "assigned", "to": "submitted", "report_id": str(report_id)}),
+        ),
+        (
+            uuid7(),
+            now,
+            shopper,
+            "report.submitted",
+            "report",
+            str(report_id),
+            json.dumps({"task_id": str(task_id), "score": template["score_final"]}),
+        ),
     ]
     return report, revision, audit
 
 
-_WITHOUT_REVISION = ('SELECT count(*) FROM "report" r WHERE NOT EXISTS '
-                     '(SELECT 1 FROM "report_revision" v WHERE v."report" = r."id")')
+_WITHOUT_REVISION = (
+    'SELECT count(*) FROM "report" r WHERE NOT EXISTS (SELECT 1 FROM "report_revision" v WHERE v."report" = r."id")'
+)
 
 
 def _check_every_report_has_its_revision(missing: int) -> None:
@@ -102,8 +120,9 @@ def sqlite_ceiling(database: Database, pairs: list[Pair], *, warmup_s: float, du
             conn.execute("BEGIN IMMEDIATE")
             conn.execute(insert_report, [sqlite_text(report[c]) for c in columns])
             conn.execute(insert_revision, [sqlite_text(revision[c]) for c in revision_columns])
-            changed = conn.execute(update_task, ("submitted", sqlite_text(report["submitted_at"]), task_id,
-                                                 "assigned")).rowcount
+            changed = conn.execute(
+                update_task, ("submitted", sqlite_text(report["submitted_at"]), task_id, "assigned")
+            ).rowcount
             for entry in audit:
                 conn.execute(insert_audit, [sqlite_text(v) for v in entry])
             conn.execute("COMMIT")
@@ -120,8 +139,16 @@ def sqlite_ceiling(database: Database, pairs: list[Pair], *, warmup_s: float, du
     return _measurement(latencies, errors, duration_s, before, after, exhausted=time.monotonic() < t1 - 0.01)
 
 
-def _measurement(latencies: list[float], errors: int, duration_s: float, before: Any, after: Any, *,
-                 exhausted: bool, postgres: tuple[float, float] | None = None) -> Measurement:
+def _measurement(
+    latencies: list[float],
+    errors: int,
+    duration_s: float,
+    before: Any,
+    after: Any,
+    *,
+    exhausted: bool,
+    postgres: tuple[float, float] | None = None,
+) -> Measurement:
     notes = ["ran out of tasks before the end of the window"] if exhausted else []
     cpu: dict[str, float] = {}
     if before is not None:
@@ -132,22 +159,26 @@ def _measurement(latencies: list[float], errors: int, duration_s: float, before:
         cpu["machine"] = (after[2] - before[2]) / wall
         cpu["others"] = max(0.0, cpu["machine"] - sum(v for k, v in cpu.items() if k != "machine"))
     seconds = duration_s if not exhausted or before is None else after[0] - before[0]
-    return Measurement(completed=len(latencies), seconds=seconds, latencies=latencies, errors=errors, cpu=cpu,
-                       notes=notes)
+    return Measurement(
+        completed=len(latencies), seconds=seconds, latencies=latencies, errors=errors, cpu=cpu, notes=notes
+    )
 
 
-def postgres_ceiling(database: Database, pairs: list[Pair], *, connections: int, warmup_s: float,
-                     duration_s: float) -> Measurement:
+def postgres_ceiling(
+    database: Database, pairs: list[Pair], *, connections: int, warmup_s: float, duration_s: float
+) -> Measurement:
     return asyncio.run(_postgres(database, pairs, connections, warmup_s, duration_s))
 
 
-async def _postgres(database: Database, pairs: list[Pair], connections: int, warmup_s: float,
-                    duration_s: float) -> Measurement:
+async def _postgres(
+    database: Database, pairs: list[Pair], connections: int, warmup_s: float, duration_s: float
+) -> Measurement:
     conns = await asyncio.gather(*(asyncpg.connect(database.dsn, timeout=30) for _ in range(connections)))
     try:
         template = dict(_template(await conns[0].fetchrow('SELECT * FROM "report" LIMIT 1'), "report"))
-        revision_template = dict(_template(await conns[0].fetchrow('SELECT * FROM "report_revision" LIMIT 1'),
-                                           "report_revision"))
+        revision_template = dict(
+            _template(await conns[0].fetchrow('SELECT * FROM "report_revision" LIMIT 1'), "report_revision")
+        )
         columns, revision_columns = list(template), list(revision_template)
         insert_report = _insert("report", columns, lambda i: f"${i + 1}")
         insert_revision = _insert("report_revision", revision_columns, lambda i: f"${i + 1}")
@@ -169,8 +200,9 @@ async def _postgres(database: Database, pairs: list[Pair], connections: int, war
                 async with conn.transaction():
                     await conn.execute(insert_report, *(report[c] for c in columns))
                     await conn.execute(insert_revision, *(revision[c] for c in revision_columns))
-                    status = await conn.execute(update_task, "submitted", report["submitted_at"],
-                                                report["task"], "assigned")
+                    status = await conn.execute(
+                        update_task, "submitted", report["submitted_at"], report["task"], "assigned"
+                    )
                     for entry in audit:
                         await conn.execute(insert_audit, *entry)
                 done = time.monotonic()
@@ -189,8 +221,9 @@ async def _postgres(database: Database, pairs: list[Pair], connections: int, war
             after = (time.monotonic(), time.process_time(), servers.machine_busy_seconds())
             return before, after, (pg_before, servers.postgres_cpu_seconds())
 
-        sampled, *_ = await asyncio.gather(sample_window(),
-                                           *(worker(c, pairs[i::connections]) for i, c in enumerate(conns)))
+        sampled, *_ = await asyncio.gather(
+            sample_window(), *(worker(c, pairs[i::connections]) for i, c in enumerate(conns))
+        )
         before, after, pg = sampled
         _check_every_report_has_its_revision(await conns[0].fetchval(_WITHOUT_REVISION))
     finally:

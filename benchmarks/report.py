@@ -22,13 +22,18 @@ def _n(value: float, digits: int = 0) -> str:
 
 
 def _row(name: str, db: str, s: Summary) -> str:
-    return (f"| {name} | {db} | {_n(s.rate)} | {_n(s.ms(50), 1)} | {_n(s.ms(95), 1)} | {_n(s.ms(99), 1)} "
-            f"| {s.errors} | {s.completed:,} | {len(s.reps)} |")
+    return (
+        f"| {name} | {db} | {_n(s.rate)} | {_n(s.ms(50), 1)} | {_n(s.ms(95), 1)} | {_n(s.ms(99), 1)} "
+        f"| {s.errors} | {s.completed:,} | {len(s.reps)} |"
+    )
 
 
 def summary_table(results: dict[str, tuple[Summary, Summary]], bare: Summary) -> str:
-    lines = ["| Measurement | Database | req/s (median) | p50 ms | p95 ms | p99 ms | errors | ok requests (all reps) "
-             "| reps |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| Measurement | Database | req/s (median) | p50 ms | p95 ms | p99 ms | errors | ok requests (all reps) "
+        "| reps |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for kind, (api, raw) in results.items():
         lines.append(_row(API, LABEL[kind], api))
         lines.append(_row(RAW, LABEL[kind], raw))
@@ -66,8 +71,11 @@ def _targets(results: dict[str, tuple[Summary, Summary]], bare: Summary) -> list
 
 
 def _cpu(results: dict[str, tuple[Summary, Summary]], bare: Summary) -> list[str]:
-    lines = ["| Measurement | Database | server process | client processes | bench process | PostgreSQL | "
-             "other processes | whole machine (of 200%) |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| Measurement | Database | server process | client processes | bench process | PostgreSQL | "
+        "other processes | whole machine (of 200%) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
 
     def row(name: str, db: str, s: Summary) -> str:
         cells = [s.cpu(k) for k in ("server", "clients", "bench process", "postgres", "others", "machine")]
@@ -80,14 +88,18 @@ def _cpu(results: dict[str, tuple[Summary, Summary]], bare: Summary) -> list[str
 
 
 def _reps(results: dict[str, tuple[Summary, Summary]], bare: Summary) -> list[str]:
-    lines = ["| Measurement | Database | rep | req/s | p50 ms | p95 ms | p99 ms | errors | notes |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        "| Measurement | Database | rep | req/s | p50 ms | p95 ms | p99 ms | errors | notes |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
     groups = [(name, LABEL[kind], s) for kind, pair in results.items() for name, s in zip((API, RAW), pair)]
     for name, db, s in [*groups, (BARE, "none", bare)]:
         for i, m in enumerate(s.reps, 1):
             notes = "; ".join([*(f"{k}: {v}" for k, v in m.error_kinds.items()), *m.notes]).replace("|", "\\|")
-            lines.append(f"| {name} | {db} | {i} | {_n(m.rate)} | {_n(m.ms(50), 1)} | {_n(m.ms(95), 1)} | "
-                         f"{_n(m.ms(99), 1)} | {m.errors} | {notes[:300]} |")
+            lines.append(
+                f"| {name} | {db} | {i} | {_n(m.rate)} | {_n(m.ms(50), 1)} | {_n(m.ms(95), 1)} | "
+                f"{_n(m.ms(99), 1)} | {m.errors} | {notes[:300]} |"
+            )
     return lines
 
 
@@ -99,9 +111,11 @@ def _client_check(httpx: Measurement | None, lean: Measurement | None, clients: 
         "",
         "| Client | req/s | p50 ms | p99 ms | client CPU (of one core) | server CPU |",
         "|---|---:|---:|---:|---:|---:|",
-        *(f"| {name} | {_n(m.rate)} | {_n(m.ms(50), 1)} | {_n(m.ms(99), 1)} | {m.cpu.get('clients', 0):.0%} | "
-          f"{m.cpu.get('server', 0):.0%} |" for name, m in (("httpx.AsyncClient (one pool)", httpx),
-                                                          ("lean asyncio + httptools", lean))),
+        *(
+            f"| {name} | {_n(m.rate)} | {_n(m.ms(50), 1)} | {_n(m.ms(99), 1)} | {m.cpu.get('clients', 0):.0%} | "
+            f"{m.cpu.get('server', 0):.0%} |"
+            for name, m in (("httpx.AsyncClient (one pool)", httpx), ("lean asyncio + httptools", lean))
+        ),
         "",
         "httpx spends far more CPU per request than the server it measures, so with it the load generator, "
         "not the server, sets the rate; the lean client is used for (a) and (c). A client process near 100% "
@@ -109,24 +123,36 @@ def _client_check(httpx: Measurement | None, lean: Measurement | None, clients: 
     ]
 
 
-def render(config: Config, results: dict[str, tuple[Summary, Summary]], bare: Summary, *, command: str,
-           postgres_version: str | None, elapsed_s: float,
-           load_average: tuple[tuple[float, ...], tuple[float, ...]],
-           client_check: tuple[Measurement | None, Measurement | None]) -> str:
+def render(
+    config: Config,
+    results: dict[str, tuple[Summary, Summary]],
+    bare: Summary,
+    *,
+    command: str,
+    postgres_version: str | None,
+    elapsed_s: float,
+    load_average: tuple[tuple[float, ...], tuple[float, ...]],
+    client_check: tuple[Measurement | None, Measurement | None],
+) -> str:
     facts = machine.describe(command, postgres_version)
-    facts["Load average (1, 5, 15 min)"] = (f"{', '.join(f'{v:.2f}' for v in load_average[0])} at the start, "
-                                            f"{', '.join(f'{v:.2f}' for v in load_average[1])} at the end")
+    facts["Load average (1, 5, 15 min)"] = (
+        f"{', '.join(f'{v:.2f}' for v in load_average[0])} at the start, "
+        f"{', '.join(f'{v:.2f}' for v in load_average[1])} at the end"
+    )
     ratios = ["| Database | (a) / (b): app vs raw storage | (a) / (c): app vs bare endpoint |", "|---|---:|---:|"]
     for kind, (api, raw) in results.items():
         ratios.append(f"| {LABEL[kind]} | {_ratio(api.rate, raw.rate)} | {_ratio(api.rate, bare.rate)} |")
-    quick = ("\n> **Quick mode** (`--quick`): seconds per phase, one repetition. These numbers only show that "
-             "the machinery works; they are not a measurement.\n" if config.quick else "")
+    quick = (
+        "\n> **Quick mode** (`--quick`): seconds per phase, one repetition. These numbers only show that "
+        "the machinery works; they are not a measurement.\n"
+        if config.quick
+        else ""
+    )
     raw_sqlite = "one connection writing sequentially (SQLite has one writer at a time)"
     parts = [
         "# Report ingestion benchmarks",
         "",
-        f"Written by `{command}` on {facts['Date']} in {elapsed_s:.0f} s. Do not edit by hand: run "
-        "`make bench` again.",
+        f"Written by `{command}` on {facts['Date']} in {elapsed_s:.0f} s. Do not edit by hand: run `make bench` again.",
         quick,
         f"## Results (median of {config.reps} repetition(s); {config.clients} concurrent clients for HTTP)",
         "",
@@ -150,7 +176,7 @@ def render(config: Config, results: dict[str, tuple[Summary, Summary]], bare: Su
         "",
         "The server, clients, database and this script share the same two cores. A row whose whole-machine "
         "figure is near 200% is CPU-bound on the machine, whoever's process it is; a server process near 100% is "
-        "bound by its single event loop. \"Other processes\" is CPU taken by anything else running on the machine "
+        'bound by its single event loop. "Other processes" is CPU taken by anything else running on the machine '
         "meanwhile: where it is large, every rate here is lower than on an idle machine.",
         "",
         "## The load generator",
@@ -193,8 +219,8 @@ def render(config: Config, results: dict[str, tuple[Summary, Summary]], bare: Su
         "same JSON body into `api_schemas.reports.ReportCreate` (msgspec) and answers 201 with no body. Its "
         "rate is therefore a one-core ceiling; the (a)/(c) ratio compares the app on all its processes with it.",
         f"- Every HTTP repetition: {config.warmup_s:.1f} s warm-up then {config.duration_s:.1f} s measured"
-        + (f", after one {config.probe_s:.1f} s warm-up run per server" if config.probe_s else "") +
-        f"; raw repetitions: {config.raw_warmup_s:.1f} s + "
+        + (f", after one {config.probe_s:.1f} s warm-up run per server" if config.probe_s else "")
+        + f"; raw repetitions: {config.raw_warmup_s:.1f} s + "
         f"{config.raw_duration_s:.1f} s. Medians over repetitions. Only 127.0.0.1 traffic.",
         "",
         "## Every repetition",
@@ -210,18 +236,20 @@ def assignment_section(result: dict[str, object]) -> str:
     runs = ", ".join(f"{t:.3f}" for t in result.get("runs_s", []))  # type: ignore[union-attr]
     median = float(result["median_s"])  # type: ignore[arg-type]
     met = median < 5 and result["violations"] == 0
-    return "\n".join([
-        "",
-        "## Automatic assignment (issue 4)",
-        "",
-        f"`backend.campaigns.assignment.auto_assign` on {result['jobs']:,} tasks (visits and calls over a 4-week "
-        f"wave, {result.get('visits', '?')} visits) and {result['shoppers']:,} shoppers with "
-        f"{result.get('past_work', '?')} past-work entries and a 90-day rotation; then "
-        "`validate_assignment`, an independent checker, re-checks every rule. Pure CPU, no database.",
-        "",
-        "| tasks | shoppers | median s (3 runs) | runs s | assigned | unfilled | rule violations | target < 5 s, 0 violations |",
-        "|---:|---:|---:|---|---:|---:|---:|---|",
-        f"| {result['jobs']:,} | {result['shoppers']:,} | {median:.3f} | {runs} | {result['assigned']:,} | "
-        f"{result['unfilled']:,} | {result['violations']} | {'met' if met else '**not met**'} |",
-        "",
-    ])
+    return "\n".join(
+        [
+            "",
+            "## Automatic assignment (issue 4)",
+            "",
+            f"`backend.campaigns.assignment.auto_assign` on {result['jobs']:,} tasks (visits and calls over a 4-week "
+            f"wave, {result.get('visits', '?')} visits) and {result['shoppers']:,} shoppers with "
+            f"{result.get('past_work', '?')} past-work entries and a 90-day rotation; then "
+            "`validate_assignment`, an independent checker, re-checks every rule. Pure CPU, no database.",
+            "",
+            "| tasks | shoppers | median s (3 runs) | runs s | assigned | unfilled | rule violations | target < 5 s, 0 violations |",
+            "|---:|---:|---:|---|---:|---:|---:|---|",
+            f"| {result['jobs']:,} | {result['shoppers']:,} | {median:.3f} | {runs} | {result['assigned']:,} | "
+            f"{result['unfilled']:,} | {result['violations']} | {'met' if met else '**not met**'} |",
+            "",
+        ]
+    )

@@ -34,12 +34,22 @@ class World:
 
 def create_admin(database: Database) -> None:
     """The first admin, the way an operator creates it: `fieldscore create-user`."""
-    cli(database, "create-user", "--email", ADMIN_EMAIL, "--name", "Bench Admin", "--role", "admin",
-        extra_env={"FIELDSCORE_PASSWORD": PASSWORD})
+    cli(
+        database,
+        "create-user",
+        "--email",
+        ADMIN_EMAIL,
+        "--name",
+        "Bench Admin",
+        "--role",
+        "admin",
+        extra_env={"FIELDSCORE_PASSWORD": PASSWORD},
+    )
 
 
 def build_world(base_url: str, shoppers: int) -> World:
     with httpx.Client(base_url=base_url, timeout=60) as client:
+
         def ok(method: str, url: str, token: str | None = None, **kw: object) -> dict:
             headers = {"Authorization": f"Bearer {token}"} if token else {}
             response = client.request(method, url, headers=headers, **kw)  # type: ignore[arg-type]
@@ -57,21 +67,44 @@ def build_world(base_url: str, shoppers: int) -> World:
         ok("PUT", f"/organisations/{org['id']}/brands/{brand['id']}", token, json={"relation": "own"})
         # A shopper's reports span many locations, as in the field (the identical-answers check
         # compares each report with the shopper's latest one at another location).
-        locations = [ok("POST", "/locations", token, json={
-            "brand_id": brand["id"], "name": f"Bench Prague {i}", "code": f"BENCH-{i}", "region": "Bohemia",
-            "timezone": "Europe/Prague", "lat": 50.086 + i / 1000, "lon": 14.425,
-        })["id"] for i in range(1, LOCATIONS + 1)]
-        form = ok("POST", "/forms", token, json={"name": "Bench call", "channel": "call",
-                                                 "definition": SMALL_CALL_FORM})
+        locations = [
+            ok(
+                "POST",
+                "/locations",
+                token,
+                json={
+                    "brand_id": brand["id"],
+                    "name": f"Bench Prague {i}",
+                    "code": f"BENCH-{i}",
+                    "region": "Bohemia",
+                    "timezone": "Europe/Prague",
+                    "lat": 50.086 + i / 1000,
+                    "lon": 14.425,
+                },
+            )["id"]
+            for i in range(1, LOCATIONS + 1)
+        ]
+        form = ok(
+            "POST", "/forms", token, json={"name": "Bench call", "channel": "call", "definition": SMALL_CALL_FORM}
+        )
         version = ok("POST", f"/forms/{form['id']}/publish", token)
         people = []
         for i in range(shoppers):
             email = f"bench-shopper-{i}@example.test"
-            user = ok("POST", "/users", token, json={"email": email, "name": f"Shopper {i}", "password": PASSWORD,
-                                                    "role": "shopper"})
+            user = ok(
+                "POST",
+                "/users",
+                token,
+                json={"email": email, "name": f"Shopper {i}", "password": PASSWORD, "role": "shopper"},
+            )
             people.append((user["id"], login(email)["access_token"]))
-        return World(admin_id=admin["user"]["id"], organisation_id=org["id"], location_ids=locations,
-                     form_version_id=version["id"], shoppers=people)
+        return World(
+            admin_id=admin["user"]["id"],
+            organisation_id=org["id"],
+            location_ids=locations,
+            form_version_id=version["id"],
+            shoppers=people,
+        )
 
 
 def sqlite_text(value: object) -> object:
@@ -83,8 +116,20 @@ def sqlite_text(value: object) -> object:
     return value
 
 
-TASK_COLUMNS = ("id", "organisation", "location", "form_version", "channel", "status", "shopper",
-                "window_start", "window_end", "created_by", "created_at", "updated_at")
+TASK_COLUMNS = (
+    "id",
+    "organisation",
+    "location",
+    "form_version",
+    "channel",
+    "status",
+    "shopper",
+    "window_start",
+    "window_end",
+    "created_by",
+    "created_at",
+    "updated_at",
+)
 AUDIT_COLUMNS = ("id", "at", "actor", "action", "entity", "entity_id", "detail")
 
 
@@ -98,10 +143,23 @@ def add_tasks(database: Database, world: World, shopper_ids: list[str]) -> list[
     for i, shopper in enumerate(shopper_ids):
         task_id, loc = uuid7(), locations[i % len(locations)]
         # The window is wide so reports stamped "a few minutes ago" fit it for the whole run.
-        tasks.append((task_id, org, loc, version, "call", "assigned", uuid.UUID(shopper),
-                      now - dt.timedelta(days=1), now + dt.timedelta(days=1), admin, now, now))
-        audit.append((uuid7(), now, admin, "task.created", "task", str(task_id),
-                      json.dumps({"status": "assigned"})))
+        tasks.append(
+            (
+                task_id,
+                org,
+                loc,
+                version,
+                "call",
+                "assigned",
+                uuid.UUID(shopper),
+                now - dt.timedelta(days=1),
+                now + dt.timedelta(days=1),
+                admin,
+                now,
+                now,
+            )
+        )
+        audit.append((uuid7(), now, admin, "task.created", "task", str(task_id), json.dumps({"status": "assigned"})))
     if database.kind == "sqlite":
         conn = sqlite3.connect(database.sqlite_path, timeout=60, isolation_level=None)
         try:
@@ -115,6 +173,7 @@ def add_tasks(database: Database, world: World, shopper_ids: list[str]) -> list[
         finally:
             conn.close()
     else:
+
         async def copy() -> None:
             conn = await asyncpg.connect(database.dsn, timeout=30)
             try:

@@ -32,14 +32,33 @@ class Server:
 
 
 def fieldscore_command(port: int, workers: int = 1) -> list[str]:
-    return [sys.executable, "-m", "backend.cli", "serve", "--host", HOST, "--port", str(port),
-            *(["--workers", str(workers)] if workers > 1 else [])]
+    return [
+        sys.executable,
+        "-m",
+        "backend.cli",
+        "serve",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        *(["--workers", str(workers)] if workers > 1 else []),
+    ]
 
 
 def bare_command(port: int) -> list[str]:
     # The same uvicorn with its defaults, as `backend.cli serve` runs it (log level info, access log on).
-    return [sys.executable, "-m", "uvicorn", "benchmarks.bare_app:app", "--host", HOST, "--port", str(port),
-            "--log-level", "info"]
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "benchmarks.bare_app:app",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--log-level",
+        "info",
+    ]
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -53,8 +72,14 @@ def _tail(path: Path, lines: int = 30) -> str:
 def serving(command: list[str], port: int, env: dict[str, str], log: Path, timeout_s: float = 90) -> Iterator[Server]:
     base_url = f"http://{HOST}:{port}"
     with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   cwd=Path(__file__).resolve().parent.parent, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).resolve().parent.parent,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + timeout_s
         while True:
@@ -127,7 +152,7 @@ def postgres_cpu_seconds() -> float:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
         if name.startswith("postgres"):
             fields = stat.rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -45,6 +45,7 @@ class Outcome:
 def pyxform_error(data: bytes, suffix: str) -> str:
     """Why pyxform refuses the workbook, or "" when it converts it."""
     from pyxform import xls2xform
+
     logging.getLogger("pyxform").setLevel(logging.ERROR)
     try:
         with warnings.catch_warnings():
@@ -66,7 +67,7 @@ def sheets_of(data: bytes) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def round_trip(definition: Any) -> str:
-    """"exact" when export → import → export is lossless and pyxform accepts the export."""
+    """ "exact" when export → import → export is lossless and pyxform accepts the export."""
     try:
         first = export_xlsform(definition)
     except XLSFormError as error:
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         elif o.accepted:
             verdict = f"accepted, {o.warnings} warning(s), round trip: {o.round_trip}"
         else:
-            verdict = "REFUSED: " + " | ".join(o.reasons[:args.reasons])
+            verdict = "REFUSED: " + " | ".join(o.reasons[: args.reasons])
             if len(o.reasons) > args.reasons:
                 verdict += f" (+{len(o.reasons) - args.reasons} more)"
         print(f"{o.path.name}: {verdict}")
@@ -126,8 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     good = sum(o.good for o in valid)
     wrongly = sum(o.accepted for o in outcomes if not o.valid)
     share = f"{100 * good / len(valid):.0f}%" if valid else "n/a"
-    print(f"\n{len(outcomes)} forms, {len(valid)} valid for pyxform; accepted and round-tripping: "
-          f"{good} of {len(valid)} ({share}); accepted although pyxform refuses: {wrongly}")
+    print(
+        f"\n{len(outcomes)} forms, {len(valid)} valid for pyxform; accepted and round-tripping: "
+        f"{good} of {len(valid)} ({share}); accepted although pyxform refuses: {wrongly}"
+    )
     return 0
 
 

@@ -13,22 +13,40 @@ def png(width: int = 1, height: int = 1, seed: int = 0) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
     raw = b"".join(b"\x00" + bytes([seed % 256]) * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000") + b"\xff\xd9"
 WEBP = b"RIFF" + struct.pack("<I", 22) + b"WEBPVP8 " + struct.pack("<I", 10) + bytes(10)
-WAV = b"RIFF" + struct.pack("<I", 36) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, 8000, 8000, 1, 8) + b"data\0\0\0\0"
+WAV = (
+    b"RIFF"
+    + struct.pack("<I", 36)
+    + b"WAVEfmt "
+    + struct.pack("<IHHIIHH", 16, 1, 1, 8000, 8000, 1, 8)
+    + b"data\0\0\0\0"
+)
 
 
-def pdf(*, version: bytes = b"1.4", content: bytes = b"BT /F1 12 Tf 72 720 Td (Receipt 42) Tj ET",
-        xref_stream: bool = False, after_eof: bytes = b"\n") -> bytes:
+def pdf(
+    *,
+    version: bytes = b"1.4",
+    content: bytes = b"BT /F1 12 Tf 72 720 Td (Receipt 42) Tj ET",
+    xref_stream: bool = False,
+    after_eof: bytes = b"\n",
+) -> bytes:
     """A small well-formed PDF: catalogue, page tree, one page with `content`, a cross-reference table
     (or, with xref_stream, a PDF 1.5 cross-reference stream object) and the trailer."""
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
-               b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"]
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+    ]
     out = b"%PDF-" + version + b"\n%\xe2\xe3\xcf\xd3\n"
     offsets = []
     for number, body in enumerate(objects, start=1):
@@ -37,8 +55,12 @@ def pdf(*, version: bytes = b"1.4", content: bytes = b"BT /F1 12 Tf 72 720 Td (R
     start = len(out)
     if xref_stream:
         rows = b"".join(b"\x01" + struct.pack(">I", o) + b"\x00" for o in [*offsets, start])
-        out += (b"%d 0 obj\n<< /Type /XRef /Size %d /Root 1 0 R /W [1 4 1] /Index [1 %d] /Length %d >>\nstream\n"
-                % (len(objects) + 1, len(objects) + 2, len(objects) + 1, len(rows)) + rows + b"\nendstream\nendobj\n")
+        out += (
+            b"%d 0 obj\n<< /Type /XRef /Size %d /Root 1 0 R /W [1 4 1] /Index [1 %d] /Length %d >>\nstream\n"
+            % (len(objects) + 1, len(objects) + 2, len(objects) + 1, len(rows))
+            + rows
+            + b"\nendstream\nendobj\n"
+        )
     else:
         out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
         out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
@@ -67,8 +89,9 @@ def box(kind: bytes, *children: bytes) -> bytes:
     return struct.pack(">I", 8 + len(body)) + kind + body
 
 
-def mp4_with_tracks(*handlers: bytes, major: bytes = b"isom", compatible: tuple[bytes, ...] = (b"isom", b"mp42")
-                    ) -> bytes:
+def mp4_with_tracks(
+    *handlers: bytes, major: bytes = b"isom", compatible: tuple[bytes, ...] = (b"isom", b"mp42")
+) -> bytes:
     traks = [box(b"trak", box(b"mdia", box(b"hdlr", bytes(8) + h + bytes(12)))) for h in handlers]
     return ftyp(major, *compatible) + box(b"moov", box(b"mvhd", bytes(100)), *traks) + box(b"mdat", bytes(16))
 
@@ -103,8 +126,9 @@ def _ebml(ident: bytes, body: bytes, *, unknown_size: bool = False) -> bytes:
 def webm(*track_types: int) -> bytes:
     header = _ebml(b"\x1a\x45\xdf\xa3", _ebml(b"\x42\x82", b"webm"))
     info = _ebml(b"\x15\x49\xa9\x66", _ebml(b"\x2a\xd7\xb1", b"\x0f\x42\x40"))
-    entries = b"".join(_ebml(b"\xae", b"\xd7\x81" + bytes([n + 1]) + b"\x83\x81" + bytes([kind]))
-                       for n, kind in enumerate(track_types))
+    entries = b"".join(
+        _ebml(b"\xae", b"\xd7\x81" + bytes([n + 1]) + b"\x83\x81" + bytes([kind])) for n, kind in enumerate(track_types)
+    )
     tracks = _ebml(b"\x16\x54\xae\x6b", entries)
     cluster = _ebml(b"\x1f\x43\xb6\x75", bytes(10), unknown_size=True)
     return header + _ebml(b"\x18\x53\x80\x67", info + tracks + cluster, unknown_size=True)

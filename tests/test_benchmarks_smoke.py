@@ -12,8 +12,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_quick_benchmark_writes_a_table_with_throughput_for_all_three_measurements(tmp_path: Path) -> None:
     out = tmp_path / "benchmarks.md"
-    result = subprocess.run([sys.executable, "-m", "benchmarks.run", "--quick", "--out", str(out)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     text = out.read_text()
     rates = {}
@@ -31,8 +36,13 @@ def test_the_login_flood_rewrites_only_its_own_section(tmp_path: Path) -> None:
     kept = "# Benchmarks\n\n## Results\n\nthe ingestion tables, left as they were\n"
     stale = "<!-- login-flood:start -->\n## Login flood (issue 13)\nstale\n<!-- login-flood:end -->\n"
     out.write_text(kept + "\n" + stale + "\n## Automatic assignment\n\nalso left\n")
-    result = subprocess.run([sys.executable, "-m", "benchmarks.run", "--only", "login", "--logins", "20",
-                             "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--only", "login", "--logins", "20", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     text = out.read_text()
     assert text.startswith(kept) and text.endswith("\n## Automatic assignment\n\nalso left\n")

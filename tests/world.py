@@ -76,26 +76,51 @@ async def build_world(client: httpx.AsyncClient) -> World:
     }
     for who, spec in specs.items():
         email = f"{who}@example.test"
-        user = await w.ok("admin", "POST", "/users", json={"email": email, "name": who.title(), "password": PASSWORD,
-                                                          **spec})
+        user = await w.ok(
+            "admin", "POST", "/users", json={"email": email, "name": who.title(), "password": PASSWORD, **spec}
+        )
         w.users[who] = user
         w.tokens[who] = await w.login(email)
     own = await w.ok("coordinator", "POST", "/brands", json={"name": "Acme"})
     rival = await w.ok("coordinator", "POST", "/brands", json={"name": "Rival"})
     w.own_brand_id, w.competitor_brand_id = own["id"], rival["id"]
     for brand, relation in ((own, "own"), (rival, "competitor")):
-        await w.ok("coordinator", "PUT", f"/organisations/{org['id']}/brands/{brand['id']}",
-                   json={"relation": relation})
-    loc = await w.ok("coordinator", "POST", "/locations", json={
-        "brand_id": own["id"], "name": "Acme Prague Centre", "code": "ACME-PRG-1", "region": "Bohemia",
-        "district": "Prague 1", "address": "Na Příkopě 1", "lat": 50.086, "lon": 14.425,
-        "phone": "+420 222 000 111", "timezone": "Europe/Prague",
-        "opening_hours": [{"day": d, "opens": "09:00", "closes": "18:00"} for d in ("mon", "tue", "wed", "thu", "fri")],
-    })
-    comp = await w.ok("coordinator", "POST", "/locations", json={
-        "brand_id": rival["id"], "name": "Rival Brno", "region": "Moravia", "timezone": "Europe/Prague",
-        "lat": 49.195, "lon": 16.608,
-    })
+        await w.ok(
+            "coordinator", "PUT", f"/organisations/{org['id']}/brands/{brand['id']}", json={"relation": relation}
+        )
+    loc = await w.ok(
+        "coordinator",
+        "POST",
+        "/locations",
+        json={
+            "brand_id": own["id"],
+            "name": "Acme Prague Centre",
+            "code": "ACME-PRG-1",
+            "region": "Bohemia",
+            "district": "Prague 1",
+            "address": "Na Příkopě 1",
+            "lat": 50.086,
+            "lon": 14.425,
+            "phone": "+420 222 000 111",
+            "timezone": "Europe/Prague",
+            "opening_hours": [
+                {"day": d, "opens": "09:00", "closes": "18:00"} for d in ("mon", "tue", "wed", "thu", "fri")
+            ],
+        },
+    )
+    comp = await w.ok(
+        "coordinator",
+        "POST",
+        "/locations",
+        json={
+            "brand_id": rival["id"],
+            "name": "Rival Brno",
+            "region": "Moravia",
+            "timezone": "Europe/Prague",
+            "lat": 49.195,
+            "lon": 16.608,
+        },
+    )
     w.own_location_id, w.competitor_location_id = loc["id"], comp["id"]
     return w
 
@@ -109,8 +134,12 @@ async def add_shoppers(w: World, n: int, prefix: str = "s", **profile: Any) -> l
     names = []
     for i in range(1, n + 1):
         who = f"{prefix}{i}"
-        user = await w.ok("admin", "POST", "/users", json={"email": f"{who}@example.test", "name": who.upper(),
-                                                          "password": PASSWORD, "role": "shopper"})
+        user = await w.ok(
+            "admin",
+            "POST",
+            "/users",
+            json={"email": f"{who}@example.test", "name": who.upper(), "password": PASSWORD, "role": "shopper"},
+        )
         w.users[who] = user
         w.tokens[who] = await w.login(f"{who}@example.test")
         if profile:
@@ -122,7 +151,12 @@ async def add_shoppers(w: World, n: int, prefix: str = "s", **profile: Any) -> l
 async def other_organisation_location(w: World, name: str) -> dict[str, Any]:
     """A location of another brand that is the other organisation's own (not visible to w's manager)."""
     brand = await w.ok("coordinator", "POST", "/brands", json={"name": "Other Brand"})
-    await w.ok("coordinator", "PUT", f"/organisations/{w.other_organisation_id}/brands/{brand['id']}",
-               json={"relation": "own"})
-    return await w.ok("coordinator", "POST", "/locations", json={
-        "brand_id": brand["id"], "name": name, "region": "Wien", "timezone": "Europe/Vienna"})
+    await w.ok(
+        "coordinator", "PUT", f"/organisations/{w.other_organisation_id}/brands/{brand['id']}", json={"relation": "own"}
+    )
+    return await w.ok(
+        "coordinator",
+        "POST",
+        "/locations",
+        json={"brand_id": brand["id"], "name": name, "region": "Wien", "timezone": "Europe/Vienna"},
+    )

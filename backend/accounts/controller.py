@@ -42,22 +42,40 @@ class AuthController(Controller):
     tags = ["auth"]
     guards = [requires_roles]
 
-    @post("/login", operation_id="Login", opt=roles(PUBLIC), status_code=200,
-          responses=problems(401, 429, 503, public=True))
+    @post(
+        "/login",
+        operation_id="Login",
+        opt=roles(PUBLIC),
+        status_code=200,
+        responses=problems(401, 429, 503, public=True),
+    )
     async def login(
-        self, request: Request[Any, Any, Any], data: JSONBody[LoginRequest], passwords: PasswordsDep,
-        login_throttle: ThrottleDep, settings: SettingsDep,
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[LoginRequest],
+        passwords: PasswordsDep,
+        login_throttle: ThrottleDep,
+        settings: SettingsDep,
     ) -> Token:
         """Exchange e-mail and password for a bearer token. Wrong guesses are slowed per account and
         client address and per address (429 with Retry-After); 503 with Retry-After when the server is
         busy checking other passwords."""
         return await service.login(data, passwords, login_throttle, settings.token_ttl_hours, client_address(request))
 
-    @post("/password", operation_id="ChangePassword", opt=roles(*ALL_ROLES), status_code=204,
-          responses=problems(403, 422, 429, 503))
+    @post(
+        "/password",
+        operation_id="ChangePassword",
+        opt=roles(*ALL_ROLES),
+        status_code=204,
+        responses=problems(403, 422, 429, 503),
+    )
     async def change_password(
-        self, request: Request[Any, Any, Any], actor: ActorDep, data: JSONBody[PasswordChange],
-        passwords: PasswordsDep, login_throttle: ThrottleDep,
+        self,
+        request: Request[Any, Any, Any],
+        actor: ActorDep,
+        data: JSONBody[PasswordChange],
+        passwords: PasswordsDep,
+        login_throttle: ThrottleDep,
     ) -> None:
         """Change your own password (the current one is required: 403 `auth.wrong_password`); your other
         sessions end, this one stays. A common password or one character repeated is 422 `password.weak`."""
@@ -78,8 +96,12 @@ class OrganisationController(Controller):
     tags = ["organisations"]
     guards = [requires_roles]
 
-    @get("/", operation_id="ListOrganisations", opt=roles(Role.admin, Role.coordinator, Role.manager),
-         responses=problems())
+    @get(
+        "/",
+        operation_id="ListOrganisations",
+        opt=roles(Role.admin, Role.coordinator, Role.manager),
+        responses=problems(),
+    )
     async def list_organisations(self, actor: ActorDep, page: PageDep, q: Search = None) -> Page[Organisation]:
         """Client organisations; a manager sees only their own."""
         return await service.list_organisations(actor, page, q)
@@ -88,13 +110,18 @@ class OrganisationController(Controller):
     async def create_organisation(self, actor: ActorDep, data: JSONBody[OrganisationCreate]) -> Organisation:
         return await service.create_organisation(actor, data)
 
-    @get("/{organisation_id:uuid}", operation_id="GetOrganisation",
-         opt=roles(Role.admin, Role.coordinator, Role.manager), responses=problems(404))
+    @get(
+        "/{organisation_id:uuid}",
+        operation_id="GetOrganisation",
+        opt=roles(Role.admin, Role.coordinator, Role.manager),
+        responses=problems(404),
+    )
     async def get_organisation(self, actor: ActorDep, organisation_id: FromPath[uuid.UUID]) -> Organisation:
         return await service.get_organisation(actor, organisation_id)
 
-    @patch("/{organisation_id:uuid}", operation_id="UpdateOrganisation", opt=roles(*ADMIN),
-           responses=problems(404, 409))
+    @patch(
+        "/{organisation_id:uuid}", operation_id="UpdateOrganisation", opt=roles(*ADMIN), responses=problems(404, 409)
+    )
     async def update_organisation(
         self, actor: ActorDep, organisation_id: FromPath[uuid.UUID], data: JSONBody[OrganisationUpdate]
     ) -> Organisation:
@@ -130,16 +157,26 @@ class UserController(Controller):
         return await service.get_user(actor, user_id)
 
     @patch("/{user_id:uuid}", operation_id="UpdateUser", opt=roles(*ADMIN), responses=problems(404, 422))
-    async def update_user(self, actor: ActorDep, user_id: FromPath[uuid.UUID], data: JSONBody[UserUpdate], passwords: PasswordsDep) -> User:
+    async def update_user(
+        self, actor: ActorDep, user_id: FromPath[uuid.UUID], data: JSONBody[UserUpdate], passwords: PasswordsDep
+    ) -> User:
         return await service.update_user(actor, user_id, data, passwords)
 
-    @get("/{user_id:uuid}/shopper-profile", operation_id="GetShopperProfile",
-         opt=roles(Role.admin, Role.coordinator, Role.shopper), responses=problems(404))
+    @get(
+        "/{user_id:uuid}/shopper-profile",
+        operation_id="GetShopperProfile",
+        opt=roles(Role.admin, Role.coordinator, Role.shopper),
+        responses=problems(404),
+    )
     async def get_shopper_profile(self, actor: ActorDep, user_id: FromPath[uuid.UUID]) -> ShopperProfile:
         return await service.get_shopper_profile(actor, user_id)
 
-    @put("/{user_id:uuid}/shopper-profile", operation_id="SetShopperProfile",
-         opt=roles(Role.admin, Role.coordinator, Role.shopper), responses=problems(404, 422))
+    @put(
+        "/{user_id:uuid}/shopper-profile",
+        operation_id="SetShopperProfile",
+        opt=roles(Role.admin, Role.coordinator, Role.shopper),
+        responses=problems(404, 422),
+    )
     async def set_shopper_profile(
         self, actor: ActorDep, user_id: FromPath[uuid.UUID], data: JSONBody[ShopperProfileUpdate]
     ) -> ShopperProfile:

@@ -51,7 +51,9 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
             row = await session.fetchrow(_TOKEN_SQL, token_hash(token.strip()))
         now = dt.datetime.now(dt.timezone.utc)
         if row is None or row["revoked_at"] is not None or not row["is_active"]:
-            raise Unauthenticated("The token is unknown, revoked, or its user is deactivated.", code="auth.invalid_token")
+            raise Unauthenticated(
+                "The token is unknown, revoked, or its user is deactivated.", code="auth.invalid_token"
+            )
         expires_at = row["expires_at"]
         if expires_at.tzinfo is None:
             expires_at = expires_at.replace(tzinfo=dt.timezone.utc)

@@ -73,7 +73,8 @@ async def login(
         )
         if rehashed:
             await t.User.update({t.User.password_hash: rehashed}).where(
-                (t.User.id == row["id"]) & (t.User.password_hash == row["password_hash"]))
+                (t.User.id == row["id"]) & (t.User.password_hash == row["password_hash"])
+            )
         await record(row["id"], "auth.login", "user", row["id"], {"rehashed": True} if rehashed else None)
     user = await get_user_unscoped(row["id"])
     return Token(access_token=token, token_type="bearer", expires_at=expires_at, user=user)
@@ -81,8 +82,10 @@ async def login(
 
 def _refuse_if_throttled(verdict: Verdict) -> None:
     if verdict.wait_s:
-        raise TooManyRequests(f"Too many failed sign-ins from here; try again in {verdict.wait_s} s.",
-                              headers={"Retry-After": str(verdict.wait_s)})
+        raise TooManyRequests(
+            f"Too many failed sign-ins from here; try again in {verdict.wait_s} s.",
+            headers={"Retry-After": str(verdict.wait_s)},
+        )
 
 
 async def _check_guess(
@@ -111,8 +114,12 @@ async def _record_throttling(verdict: Verdict, user_id: uuid.UUID | None, email:
         return
     async with db.writing():
         for engaged in verdict.engaged:
-            detail = {"scope": engaged.scope, "address": address, "attempts": engaged.attempts,
-                      "delay_s": engaged.delay_s}
+            detail = {
+                "scope": engaged.scope,
+                "address": address,
+                "attempts": engaged.attempts,
+                "delay_s": engaged.delay_s,
+            }
             if engaged.scope == "address":
                 await record(None, "auth.throttled", "client_address", address, detail)
             elif user_id is not None:
@@ -134,14 +141,20 @@ async def change_password(
     _refuse_if_throttled(verdict)
     if not await _check_guess(passwords, throttle, row["email"], address, row["password_hash"], data.current_password):
         await _record_throttling(verdict, actor.user_id, row["email"], address)
-        raise Forbidden("The current password is wrong.", code="auth.wrong_password",
-                        errors=[("current_password", "does not match")])
+        raise Forbidden(
+            "The current password is wrong.",
+            code="auth.wrong_password",
+            errors=[("current_password", "does not match")],
+        )
     await throttle.succeeded(row["email"], address)
     new_hash = await passwords.hash(data.new_password)
     async with db.writing():
         await t.User.update({t.User.password_hash: new_hash}).where(t.User.id == actor.user_id)
-        others = (t.AccessToken.user == actor.user_id) & t.AccessToken.revoked_at.is_null() & (
-            t.AccessToken.id != actor.token_id)
+        others = (
+            (t.AccessToken.user == actor.user_id)
+            & t.AccessToken.revoked_at.is_null()
+            & (t.AccessToken.id != actor.token_id)
+        )
         revoked = await t.AccessToken.count().where(others)
         await t.AccessToken.update({t.AccessToken.revoked_at: _now()}).where(others)
         await record(actor.user_id, "user.password_changed", "user", actor.user_id, {"sessions_revoked": revoked})
@@ -150,8 +163,9 @@ async def change_password(
 def _check_new_password(password: str, email: str, field: str = "password") -> None:
     problem = password_problem(password, email)
     if problem:
-        raise InvalidInput(f"Choose another password: this one {problem}.", code="password.weak",
-                           errors=[(field, problem)])
+        raise InvalidInput(
+            f"Choose another password: this one {problem}.", code="password.weak", errors=[(field, problem)]
+        )
 
 
 async def logout(actor: Actor) -> None:
@@ -195,8 +209,11 @@ async def get_organisation(actor: Actor, organisation_id: uuid.UUID) -> Organisa
 async def create_organisation(actor: Actor, data: OrganisationCreate) -> Organisation:
     async with db.writing():
         if await t.Organisation.exists().where(t.Organisation.name == data.name):
-            raise Conflict("An organisation with this name exists.", code="organisation.duplicate_name",
-                           errors=[("name", "already used")])
+            raise Conflict(
+                "An organisation with this name exists.",
+                code="organisation.duplicate_name",
+                errors=[("name", "already used")],
+            )
         org_id = uuid.uuid4()
         await t.Organisation.insert(t.Organisation(id=org_id, name=data.name, created_at=_now()))
         await record(actor.user_id, "organisation.created", "organisation", org_id, {"name": data.name})
@@ -211,8 +228,11 @@ async def update_organisation(actor: Actor, organisation_id: uuid.UUID, data: Or
                 (t.Organisation.name == data.name) & (t.Organisation.id != organisation_id)
             )
             if clash:
-                raise Conflict("An organisation with this name exists.", code="organisation.duplicate_name",
-                               errors=[("name", "already used")])
+                raise Conflict(
+                    "An organisation with this name exists.",
+                    code="organisation.duplicate_name",
+                    errors=[("name", "already used")],
+                )
             await t.Organisation.update({t.Organisation.name: data.name}).where(t.Organisation.id == organisation_id)
             await record(actor.user_id, "organisation.updated", "organisation", organisation_id, {"name": data.name})
     return await get_organisation(actor, organisation_id)
@@ -238,7 +258,11 @@ async def get_user(actor: Actor, user_id: uuid.UUID) -> User:
 
 
 async def list_users(
-    actor: Actor, page: PageParams, role: Role | None, organisation_id: uuid.UUID | None, q: str | None,
+    actor: Actor,
+    page: PageParams,
+    role: Role | None,
+    organisation_id: uuid.UUID | None,
+    q: str | None,
     is_active: bool | None,
 ) -> Page[User]:
     query = t.User.select(*_USER_COLUMNS).order_by(t.User.email)
@@ -255,7 +279,9 @@ async def list_users(
 
 async def _check_organisation_rule(role: Role, organisation_id: uuid.UUID | None) -> None:
     if role == Role.manager and organisation_id is None:
-        raise InvalidInput("A manager belongs to an organisation.", errors=[("organisation_id", "required for a manager")])
+        raise InvalidInput(
+            "A manager belongs to an organisation.", errors=[("organisation_id", "required for a manager")]
+        )
     if role != Role.manager and organisation_id is not None:
         raise InvalidInput(
             "Only managers belong to a client organisation.",
@@ -272,13 +298,22 @@ async def create_user(actor: Actor, data: UserCreate, passwords: Passwords) -> U
     async with db.writing():
         await _check_organisation_rule(data.role, data.organisation_id)
         if await t.User.exists().where(t.User.email == email):
-            raise Conflict("This e-mail is already registered.", code="user.duplicate_email",
-                           errors=[("email", "already registered")])
+            raise Conflict(
+                "This e-mail is already registered.",
+                code="user.duplicate_email",
+                errors=[("email", "already registered")],
+            )
         user_id = uuid.uuid4()
         await t.User.insert(
             t.User(
-                id=user_id, email=email, name=data.name, role=data.role.value, organisation=data.organisation_id,
-                password_hash=password_hash, is_active=True, created_at=_now(),
+                id=user_id,
+                email=email,
+                name=data.name,
+                role=data.role.value,
+                organisation=data.organisation_id,
+                password_hash=password_hash,
+                is_active=True,
+                created_at=_now(),
             )
         )
         if data.role == Role.shopper:
@@ -323,9 +358,14 @@ async def get_shopper_profile(actor: Actor, user_id: uuid.UUID) -> ShopperProfil
         raise NotFound("No such shopper.", code="shopper.not_found")
     row = (
         await t.ShopperProfile.select(
-            t.ShopperProfile.user.as_alias("user_id"), t.ShopperProfile.home_lat, t.ShopperProfile.home_lon,
-            t.ShopperProfile.languages, t.ShopperProfile.travel_radius_km, t.ShopperProfile.capacity_per_day,
-            t.ShopperProfile.capacity_per_week, t.ShopperProfile.excluded_brand_ids,
+            t.ShopperProfile.user.as_alias("user_id"),
+            t.ShopperProfile.home_lat,
+            t.ShopperProfile.home_lon,
+            t.ShopperProfile.languages,
+            t.ShopperProfile.travel_radius_km,
+            t.ShopperProfile.capacity_per_day,
+            t.ShopperProfile.capacity_per_week,
+            t.ShopperProfile.excluded_brand_ids,
             t.ShopperProfile.excluded_location_ids,
         )
         .where(t.ShopperProfile.user == user_id)
@@ -345,14 +385,20 @@ async def set_shopper_profile(actor: Actor, user_id: uuid.UUID, data: ShopperPro
         stored = await get_shopper_profile(actor, user_id)
         if actor.role == Role.shopper:
             # A shopper may declare conflicts of interest, not lift them: only staff remove an exclusion.
-            lifted = [(name, f"only a coordinator can remove {len(missing)} of these")
-                      for name, before, after in (
-                          ("excluded_brand_ids", stored.excluded_brand_ids, data.excluded_brand_ids),
-                          ("excluded_location_ids", stored.excluded_location_ids, data.excluded_location_ids))
-                      if (missing := set(before) - set(after))]
+            lifted = [
+                (name, f"only a coordinator can remove {len(missing)} of these")
+                for name, before, after in (
+                    ("excluded_brand_ids", stored.excluded_brand_ids, data.excluded_brand_ids),
+                    ("excluded_location_ids", stored.excluded_location_ids, data.excluded_location_ids),
+                )
+                if (missing := set(before) - set(after))
+            ]
             if lifted:
-                raise Forbidden("A shopper cannot remove a conflict-of-interest exclusion; send the current ones "
-                                "with any you add.", code="profile.exclusion_locked", errors=lifted)
+                raise Forbidden(
+                    "A shopper cannot remove a conflict-of-interest exclusion; send the current ones with any you add.",
+                    code="profile.exclusion_locked",
+                    errors=lifted,
+                )
         await t.ShopperProfile.update(
             {
                 t.ShopperProfile.home_lat: data.home_lat,

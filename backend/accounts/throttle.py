@@ -136,19 +136,31 @@ class LoginThrottle:
             session = db.session()
             if purge:
                 await _run(session, "fetch", _PURGE_SQL, forget=forget, now=now)
-            for scope, key, free in (("account_address", account_key(email, address), self.free),
-                                     ("address", address_key(address), self.free_per_address)):
+            for scope, key, free in (
+                ("account_address", account_key(email, address), self.free),
+                ("address", address_key(address), self.free_per_address),
+            ):
                 row = await _run(
-                    session, "fetchrow", _COUNT_SQL, key=key, now=now, forget=forget, free=free,
-                    first_delay=self.first_delay_s, first_unlock=now + self.first_delay_s, max_delay=self.max_delay_s,
-                    first_lock=now + self.first_delay_s if free == 0 else 0.0)
+                    session,
+                    "fetchrow",
+                    _COUNT_SQL,
+                    key=key,
+                    now=now,
+                    forget=forget,
+                    free=free,
+                    first_delay=self.first_delay_s,
+                    first_unlock=now + self.first_delay_s,
+                    max_delay=self.max_delay_s,
+                    first_lock=now + self.first_delay_s if free == 0 else 0.0,
+                )
                 assert row is not None
                 results.append((scope, row))
         waits = [row["locked_until"] - now for _, row in results if row["refused"]]
         if waits:
             return Verdict(wait_s=max(1, math.ceil(max(waits))))
-        engaged = tuple(Engaged(scope, row["attempts"], row["delay_s"])
-                        for scope, row in results if row["locked_until"] > now)
+        engaged = tuple(
+            Engaged(scope, row["attempts"], row["delay_s"]) for scope, row in results if row["locked_until"] > now
+        )
         return Verdict(wait_s=0, engaged=engaged)
 
     async def succeeded(self, email: str, address: str) -> None:

@@ -114,8 +114,9 @@ async def wave_ids(filters: Filters) -> list[uuid.UUID] | None:
             raise InvalidInput("No such wave in this organisation's campaigns.", errors=[(name, "no such wave")])
         bounds.append(None if wave is None else waves[str(wave)])
     low, high = bounds
-    return [uuid.UUID(w) for w, start in waves.items()
-            if (low is None or start >= low) and (high is None or start <= high)]
+    return [
+        uuid.UUID(w) for w, start in waves.items() if (low is None or start >= low) and (high is None or start <= high)
+    ]
 
 
 def validate(measure: Measure, spec: MeasureSql, group_by: list[Dimension], actor: Actor, filters: Filters) -> None:
@@ -131,7 +132,7 @@ def validate(measure: Measure, spec: MeasureSql, group_by: list[Dimension], acto
         errors.append(("item_key", "only for item_pass_rate"))
     if filters.section_key is not None and spec.items is None:
         errors.append(("section_key", "only for item_pass_rate and section_score"))
-    if (measure == Measure.section_score and Dimension.section not in group_by and filters.section_key is None):
+    if measure == Measure.section_score and Dimension.section not in group_by and filters.section_key is None:
         errors.append(("section_key", "section_score needs a section: group by section or name section_key"))
     if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
         errors.append(("date_to", "before date_from"))
@@ -141,8 +142,9 @@ def validate(measure: Measure, spec: MeasureSql, group_by: list[Dimension], acto
         raise Forbidden("Shoppers are never named to managers.", code="analytics.shopper_hidden")
 
 
-def statement(spec: MeasureSql, dims: list[str], filters: Filters, waves: list[uuid.UUID] | None
-               ) -> tuple[str, list[Any]]:
+def statement(
+    spec: MeasureSql, dims: list[str], filters: Filters, waves: list[uuid.UUID] | None
+) -> tuple[str, list[Any]]:
     args: list[Any] = []
     select = [f"{d} AS g{k}" for k, d in enumerate(dims)]
     where = ["f.organisation = {}"]
@@ -159,8 +161,11 @@ def statement(spec: MeasureSql, dims: list[str], filters: Filters, waves: list[u
             args.append(filters.threshold_s)
     elif spec.kind == FigureKind.nps:
         where.append(f"{spec.value} IS NOT NULL")
-        select += ["COUNT(*) AS n", f"SUM(CASE WHEN {spec.value} >= 9 THEN 1 ELSE 0 END) AS promoters",
-                   f"SUM(CASE WHEN {spec.value} <= 6 THEN 1 ELSE 0 END) AS detractors"]
+        select += [
+            "COUNT(*) AS n",
+            f"SUM(CASE WHEN {spec.value} >= 9 THEN 1 ELSE 0 END) AS promoters",
+            f"SUM(CASE WHEN {spec.value} <= 6 THEN 1 ELSE 0 END) AS detractors",
+        ]
     else:
         where.append(f"{spec.value} IS NOT NULL")
         censored = spec.censored or "FALSE"
@@ -201,7 +206,8 @@ def statement(spec: MeasureSql, dims: list[str], filters: Filters, waves: list[u
         " JOIN location l ON l.id = f.location"
         " JOIN organisation_brand ob ON ob.organisation = f.organisation AND ob.brand = l.brand"
         + (" JOIN item_fact i ON i.report = f.id" if spec.items else "")
-        + " WHERE " + " AND ".join(where)
+        + " WHERE "
+        + " AND ".join(where)
         + (" GROUP BY " + ", ".join(group) if group else "")
     )
     return sql, args
@@ -217,8 +223,9 @@ async def fetch_rows(sql: str, args: list[Any], filters: Filters) -> list[dict[s
         return await ReportFact.raw(sql, *args)
     # The organisation's pending reports are counted as if approved, inside a transaction that is rolled
     # back: the same statement sees them, and nothing is stored.
-    pending = await analytics_facts.facts_where("r.organisation = {} AND r.status = 'submitted'",
-                                                filters.organisation_id)
+    pending = await analytics_facts.facts_where(
+        "r.organisation = {} AND r.status = 'submitted'", filters.organisation_id
+    )
     try:
         async with db.writing():
             await analytics_facts.insert([replace(f, report={**f.report, "pending": True}) for f in pending])
@@ -278,25 +285,35 @@ def _figures(kind: FigureKind, spec: MeasureSql, groups: list[_Group], min_n: in
         results = st.wilsons([g.counts for g in groups], min_n=min_n)
     else:
         return [_figure(kind, spec, g, min_n) for g in groups]
-    return [Figure(n=r.n, enough_data=r.enough_data, value=r.mean, ci_low=r.low, ci_high=r.high, pending=g.pending)
-            for r, g in zip(results, groups, strict=True)]
+    return [
+        Figure(n=r.n, enough_data=r.enough_data, value=r.mean, ci_low=r.low, ci_high=r.high, pending=g.pending)
+        for r, g in zip(results, groups, strict=True)
+    ]
 
 
 def _figure(kind: FigureKind, spec: MeasureSql, group: _Group, min_n: int) -> Figure:
     if kind == FigureKind.survival:
         assert group.times is not None and group.events is not None
         km = st.kaplan_meier(group.times, group.events, group.reps, min_n=min_n)
-        return Figure(n=km.n, enough_data=km.enough_data, value=km.median, ci_low=km.ci_low, ci_high=km.ci_high,
-                      pending=group.pending, events=km.events, q25=km.q25, q75=km.q75,
-                      not_reached=km.enough_data and (km.median is None or km.ci_high is None))
+        return Figure(
+            n=km.n,
+            enough_data=km.enough_data,
+            value=km.median,
+            ci_low=km.ci_low,
+            ci_high=km.ci_high,
+            pending=group.pending,
+            events=km.events,
+            q25=km.q25,
+            q75=km.q75,
+            not_reached=km.enough_data and (km.median is None or km.ci_high is None),
+        )
     if kind == FigureKind.mean:
         r = st.mean_interval(group.moments, min_n=min_n, bounds=spec.bounds)
     elif kind == FigureKind.proportion:
         r = st.wilson(group.counts, min_n=min_n)
     else:
         r = st.nps_interval(group.nps, min_n=min_n)
-    return Figure(n=r.n, enough_data=r.enough_data, value=r.mean, ci_low=r.low, ci_high=r.high,
-                  pending=group.pending)
+    return Figure(n=r.n, enough_data=r.enough_data, value=r.mean, ci_low=r.low, ci_high=r.high, pending=group.pending)
 
 
 def _tiers(kind: FigureKind, spec: MeasureSql, groups: list[_Group], figures: list[Figure]) -> list[int | None]:
@@ -323,8 +340,10 @@ async def group_labels(dimension: Dimension, values: set[str]) -> dict[str, str]
     if not ids:
         return {}
     table, column = {
-        Dimension.location: (Location, Location.name), Dimension.brand: (Brand, Brand.name),
-        Dimension.campaign: (Campaign, Campaign.name), Dimension.wave: (Wave, Wave.name),
+        Dimension.location: (Location, Location.name),
+        Dimension.brand: (Brand, Brand.name),
+        Dimension.campaign: (Campaign, Campaign.name),
+        Dimension.wave: (Wave, Wave.name),
         Dimension.shopper: (User, User.name),
     }[dimension]
     rows = await table.select(table.id, column.as_alias("label")).where(table.id.is_in(ids))
@@ -344,13 +363,15 @@ def key_order(dimension: Dimension, value: str | None) -> tuple[int, Any]:
 async def _places(location_ids: list[str | None]) -> dict[str, tuple[str, str]]:
     """(brand id, region) of each location, for the brand and region targets a location group falls under."""
     ids = [uuid.UUID(i) for i in location_ids if i]
-    rows = await Location.select(Location.id, Location.brand, Location.region).where(Location.id.is_in(ids)) \
-        if ids else []
+    rows = (
+        await Location.select(Location.id, Location.brand, Location.region).where(Location.id.is_in(ids)) if ids else []
+    )
     return {str(r["id"]): (str(r["brand"]), r["region"]) for r in rows}
 
 
-def _scopes(group_by: list[Dimension], key: tuple[str | None, ...], places: dict[str, tuple[str, str]],
-            filters: Filters) -> dict[TargetScope, str]:
+def _scopes(
+    group_by: list[Dimension], key: tuple[str | None, ...], places: dict[str, tuple[str, str]], filters: Filters
+) -> dict[TargetScope, str]:
     """The target scopes a group belongs to: its own keys, a location's brand and region, and the filters."""
     scopes: dict[TargetScope, str] = {}
     if filters.brand_id is not None:
@@ -364,15 +385,27 @@ def _scopes(group_by: list[Dimension], key: tuple[str | None, ...], places: dict
             continue
         if dimension == Dimension.location and value in places:
             scopes[TargetScope.brand], scopes[TargetScope.region] = places[value]
-        scope = {Dimension.location: TargetScope.location, Dimension.brand: TargetScope.brand,
-                 Dimension.region: TargetScope.region, Dimension.channel: TargetScope.channel}.get(dimension)
+        scope = {
+            Dimension.location: TargetScope.location,
+            Dimension.brand: TargetScope.brand,
+            Dimension.region: TargetScope.region,
+            Dimension.channel: TargetScope.channel,
+        }.get(dimension)
         if scope is not None:
             scopes[scope] = value
     return scopes
 
 
-async def compare(actor: Actor, page: PageParams, *, measure: Measure, group_by: list[Dimension], filters: Filters,
-                  min_sample_size: int, sort: SortOrder) -> Comparison:
+async def compare(
+    actor: Actor,
+    page: PageParams,
+    *,
+    measure: Measure,
+    group_by: list[Dimension],
+    filters: Filters,
+    min_sample_size: int,
+    sort: SortOrder,
+) -> Comparison:
     organisation_id = await scope(actor, filters.organisation_id, filters.include_pending)
     filters = replace(filters, organisation_id=organisation_id)
     spec = measure_sql(measure, filters)
@@ -382,37 +415,65 @@ async def compare(actor: Actor, page: PageParams, *, measure: Measure, group_by:
     collected = list(_collect(spec.kind, await fetch_rows(sql, args, filters), len(group_by)).values())
     figures = _figures(spec.kind, spec, collected, min_sample_size)
     tier_of = _tiers(spec.kind, spec, collected, figures)
-    labels = {d: await group_labels(d, {g.key[k] for g in collected if g.key[k]}) if d in LABELLED else {}
-              for k, d in enumerate(group_by)}
+    labels = {
+        d: await group_labels(d, {g.key[k] for g in collected if g.key[k]}) if d in LABELLED else {}
+        for k, d in enumerate(group_by)
+    }
     goals = await targets.applicable(organisation_id, measure, filters.threshold_s)
-    places = await _places([g.key[group_by.index(Dimension.location)] for g in collected]) \
-        if goals and Dimension.location in group_by else {}
+    places = (
+        await _places([g.key[group_by.index(Dimension.location)] for g in collected])
+        if goals and Dimension.location in group_by
+        else {}
+    )
     groups = []
     for g, figure, tier in zip(collected, figures, tier_of, strict=True):
         goal = targets.pick(goals, _scopes(group_by, g.key, places, filters)) if goals else None
-        groups.append(ComparisonGroup(
-            keys=[GroupKey(dimension=d, value=g.key[k], label=labels[d].get(g.key[k] or "")) for k, d in
-                  enumerate(group_by)],
-            figure=figure, tier=tier, target=None if goal is None else targets.check(figure, goal)))
+        groups.append(
+            ComparisonGroup(
+                keys=[
+                    GroupKey(dimension=d, value=g.key[k], label=labels[d].get(g.key[k] or ""))
+                    for k, d in enumerate(group_by)
+                ],
+                figure=figure,
+                tier=tier,
+                target=None if goal is None else targets.check(figure, goal),
+            )
+        )
     by_key = lambda c: tuple(key_order(k.dimension, k.value) for k in c.keys)  # noqa: E731
     if sort == SortOrder.key:
         groups.sort(key=by_key)
     else:
         sign = 1 if spec.higher_is_better == (sort == SortOrder.best) else -1
-        groups.sort(key=lambda c: (c.tier is None, (c.tier or 0) * (1 if sort == SortOrder.best else -1),
-                                   -sign * (c.figure.value or 0), by_key(c)))
+        groups.sort(
+            key=lambda c: (
+                c.tier is None,
+                (c.tier or 0) * (1 if sort == SortOrder.best else -1),
+                -sign * (c.figure.value or 0),
+                by_key(c),
+            )
+        )
     return Comparison(
-        organisation_id=organisation_id, measure=measure, kind=spec.kind, unit=spec.unit,
-        higher_is_better=spec.higher_is_better, group_by=group_by, min_sample_size=min_sample_size,
+        organisation_id=organisation_id,
+        measure=measure,
+        kind=spec.kind,
+        unit=spec.unit,
+        higher_is_better=spec.higher_is_better,
+        group_by=group_by,
+        min_sample_size=min_sample_size,
         threshold_s=filters.threshold_s if measure == Measure.service_level else None,
-        include_pending=filters.include_pending, confidence=st.CONFIDENCE, method=method_text(spec.kind, spec),
-        groups=groups[page.offset: page.offset + page.limit], total=len(groups), limit=page.limit,
+        include_pending=filters.include_pending,
+        confidence=st.CONFIDENCE,
+        method=method_text(spec.kind, spec),
+        groups=groups[page.offset : page.offset + page.limit],
+        total=len(groups),
+        limit=page.limit,
         offset=page.offset,
     )
 
 
-async def own_versus_competitors(actor: Actor, *, measure: Measure, filters: Filters, min_sample_size: int
-                                 ) -> OwnVersusCompetitors:
+async def own_versus_competitors(
+    actor: Actor, *, measure: Measure, filters: Filters, min_sample_size: int
+) -> OwnVersusCompetitors:
     """The organisation's own brands together against each competitor brand: the difference and its interval."""
     organisation_id = await scope(actor, filters.organisation_id, filters.include_pending)
     filters = replace(filters, organisation_id=organisation_id, relation=None)
@@ -425,8 +486,11 @@ async def own_versus_competitors(actor: Actor, *, measure: Measure, filters: Fil
     own = _Group(("own",), times=[], events=[], reps=[])
     competitors: dict[str, _Group] = {}
     for (relation, brand), g in by_brand.items():
-        target = own if relation == BrandRelation.own.value else competitors.setdefault(
-            brand or "", _Group((brand,), times=[], events=[], reps=[]))
+        target = (
+            own
+            if relation == BrandRelation.own.value
+            else competitors.setdefault(brand or "", _Group((brand,), times=[], events=[], reps=[]))
+        )
         target.pending += g.pending
         target.moments += g.moments
         target.counts += g.counts
@@ -449,24 +513,46 @@ async def own_versus_competitors(actor: Actor, *, measure: Measure, filters: Fil
             diff = st.nps_difference(own.nps, g.nps, min_n=min_sample_size)
         else:  # medians: the difference without an interval (each median's own interval is in the figures)
             both = own_figure.value is not None and figure.value is not None
-            diff = st.Difference(own_figure.value - figure.value if both else None, None, None,  # type: ignore[operator]
-                                 None)
-        result.append(CompetitorDifference(
-            brand_id=uuid.UUID(brand), brand_name=names.get(brand, ""), competitor=figure,
-            difference=diff.difference, ci_low=diff.low, ci_high=diff.high, significant=diff.significant))
+            diff = st.Difference(
+                own_figure.value - figure.value if both else None,
+                None,
+                None,  # type: ignore[operator]
+                None,
+            )
+        result.append(
+            CompetitorDifference(
+                brand_id=uuid.UUID(brand),
+                brand_name=names.get(brand, ""),
+                competitor=figure,
+                difference=diff.difference,
+                ci_low=diff.low,
+                ci_high=diff.high,
+                significant=diff.significant,
+            )
+        )
     method = method_text(spec.kind, spec).split(" Tiers:")[0] + (
-        " Differences own − competitor: " + {
+        " Differences own − competitor: "
+        + {
             FigureKind.mean: "Welch's t-interval (Welch–Satterthwaite degrees of freedom).",
             FigureKind.proportion: "Newcombe's hybrid score interval (statsmodels confint_proportions_2indep, "
-                                   "method newcomb).",
+            "method newcomb).",
             FigureKind.nps: "normal interval with the two NPS variances added.",
             FigureKind.survival: "the difference of the medians, without an interval (compare the medians' own "
-                                 "intervals).",
-        }[spec.kind])
+            "intervals).",
+        }[spec.kind]
+    )
     return OwnVersusCompetitors(
-        organisation_id=organisation_id, measure=measure, kind=spec.kind, unit=spec.unit,
-        higher_is_better=spec.higher_is_better, min_sample_size=min_sample_size,
-        include_pending=filters.include_pending, method=method, own=own_figure, competitors=result)
+        organisation_id=organisation_id,
+        measure=measure,
+        kind=spec.kind,
+        unit=spec.unit,
+        higher_is_better=spec.higher_is_better,
+        min_sample_size=min_sample_size,
+        include_pending=filters.include_pending,
+        method=method,
+        own=own_figure,
+        competitors=result,
+    )
 
 
 __all__ = ["Filters", "compare", "own_versus_competitors", "scope"]

@@ -34,10 +34,31 @@ from backend.forms.definition import iter_questions, question_type
 
 PAGE = 1000
 # Measures as they are stored with each report (backend.analytics.tables.ReportFact).
-MEASURE_COLUMNS = ("score_final", "score_calculated", "failed", "answered", "time_to_answer_s",
-                   "time_to_answer_censored", "rings", "hold_s", "menu_s", "transfers", "wait_s", "serve_s", "reply_h",
-                   "reply_h_censored", "reply_s", "reply_s_censored", "resolution_h", "nps", "csat_satisfied", "fcr",
-                   "right_person", "out_of_hours_cover", "language_cover")
+MEASURE_COLUMNS = (
+    "score_final",
+    "score_calculated",
+    "failed",
+    "answered",
+    "time_to_answer_s",
+    "time_to_answer_censored",
+    "rings",
+    "hold_s",
+    "menu_s",
+    "transfers",
+    "wait_s",
+    "serve_s",
+    "reply_h",
+    "reply_h_censored",
+    "reply_s",
+    "reply_s_censored",
+    "resolution_h",
+    "nps",
+    "csat_satisfied",
+    "fcr",
+    "right_person",
+    "out_of_hours_cover",
+    "language_cover",
+)
 _FREE_TEXT = {"text"}
 
 
@@ -46,18 +67,47 @@ def comparison_rows(result: Comparison) -> tuple[list[str], list[list[Any]]]:
     header = []
     for d in result.group_by:
         header += [d.value, f"{d.value}_label"]
-    header += ["n", "pending", "enough_data", "value", "ci_low", "ci_high", "q25", "q75", "events", "not_reached",
-               "tier", "target", "target_direction", "gap", "target_status"]
+    header += [
+        "n",
+        "pending",
+        "enough_data",
+        "value",
+        "ci_low",
+        "ci_high",
+        "q25",
+        "q75",
+        "events",
+        "not_reached",
+        "tier",
+        "target",
+        "target_direction",
+        "gap",
+        "target_status",
+    ]
     rows = []
     for g in result.groups:
         row: list[Any] = []
         for key in g.keys:
             row += [key.value, key.label]
         f = g.figure
-        row += [f.n, f.pending, f.enough_data, f.value, f.ci_low, f.ci_high, f.q25, f.q75, f.events, f.not_reached,
-                g.tier]
-        row += [None, None, None, None] if g.target is None else [
-            g.target.target, g.target.direction, g.target.gap, g.target.status]
+        row += [
+            f.n,
+            f.pending,
+            f.enough_data,
+            f.value,
+            f.ci_low,
+            f.ci_high,
+            f.q25,
+            f.q75,
+            f.events,
+            f.not_reached,
+            g.tier,
+        ]
+        row += (
+            [None, None, None, None]
+            if g.target is None
+            else [g.target.target, g.target.direction, g.target.gap, g.target.status]
+        )
         rows.append(row)
     return header, rows
 
@@ -102,7 +152,9 @@ async def _questions(where: list[str], args: list[Any]) -> list[tuple[str, str]]
     versions = await ReportFact.raw(
         "SELECT DISTINCT f.form_version AS v FROM report_fact f JOIN location l ON l.id = f.location "
         "JOIN organisation_brand ob ON ob.organisation = f.organisation AND ob.brand = l.brand WHERE "
-        + " AND ".join(where), *args)
+        + " AND ".join(where),
+        *args,
+    )
     seen: dict[str, str] = {}
     for version in sorted(str(v["v"]) for v in versions):
         for info in iter_questions(await forms.published_definition(uuid.UUID(version))):
@@ -131,8 +183,23 @@ async def report_rows(actor: Actor, filters: Filters) -> tuple[list[str], AsyncI
         args.extend(waves)
     questions = await _questions(where, args)
     staff = actor.role in (Role.admin, Role.coordinator)
-    header = ["report_id", "location_id", "location", "brand", "relation", "region", "channel", "campaign_id",
-              "wave_id", "started_at_utc", "started_at_local", "timezone", "local_day", "local_hour", "daypart"]
+    header = [
+        "report_id",
+        "location_id",
+        "location",
+        "brand",
+        "relation",
+        "region",
+        "channel",
+        "campaign_id",
+        "wave_id",
+        "started_at_utc",
+        "started_at_local",
+        "timezone",
+        "local_day",
+        "local_hour",
+        "daypart",
+    ]
     if staff:
         header += ["shopper"]
     header += list(MEASURE_COLUMNS) + [f"q.{key}" for key, _ in questions]
@@ -145,7 +212,8 @@ async def report_rows(actor: Actor, filters: Filters) -> tuple[list[str], AsyncI
                 page_where.append("f.id > {}")
                 page_args.append(last)
             batch = await ReportFact.raw(
-                _SQL + " WHERE " + " AND ".join(page_where) + f" ORDER BY f.id LIMIT {PAGE}", *page_args)
+                _SQL + " WHERE " + " AND ".join(page_where) + f" ORDER BY f.id LIMIT {PAGE}", *page_args
+            )
             for r in batch:
                 yield _report_row(r, questions, staff)
             if len(batch) < PAGE:
@@ -162,16 +230,28 @@ def _report_row(r: dict[str, Any], questions: list[tuple[str, str]], staff: bool
     local = started.astimezone(ZoneInfo(r["timezone"]))
     answers = r["answers"] if isinstance(r["answers"], dict) else json.loads(r["answers"])
     competitor = r["relation"] == "competitor"
-    row: list[Any] = [str(r["id"]), str(r["location"]), r["location_name"], r["brand_name"], r["relation"],
-                      r["region"], r["channel"], _cell(r["campaign"]), _cell(r["wave"]),
-                      started.astimezone(dt.UTC).isoformat(), local.isoformat(), r["timezone"], r["local_day"],
-                      r["local_hour"], r["daypart"]]
+    row: list[Any] = [
+        str(r["id"]),
+        str(r["location"]),
+        r["location_name"],
+        r["brand_name"],
+        r["relation"],
+        r["region"],
+        r["channel"],
+        _cell(r["campaign"]),
+        _cell(r["wave"]),
+        started.astimezone(dt.UTC).isoformat(),
+        local.isoformat(),
+        r["timezone"],
+        r["local_day"],
+        r["local_hour"],
+        r["daypart"],
+    ]
     if staff:
         row.append(r["shopper_name"])
     for column in MEASURE_COLUMNS:
         value = r[column]
-        if column in ("failed", "answered") or column.endswith(("_censored", "_satisfied", "fcr", "_person",
-                                                                 "_cover")):
+        if column in ("failed", "answered") or column.endswith(("_censored", "_satisfied", "fcr", "_person", "_cover")):
             value = None if value is None else bool(value)
         row.append(value)
     for key, kind in questions:
@@ -206,8 +286,9 @@ async def csv_stream(header: list[str], rows: AsyncIterator[list[Any]] | Iterabl
         yield flush()
 
 
-async def xlsx_stream(sheet: str, header: list[str], rows: AsyncIterator[list[Any]] | Iterable[list[Any]]
-                      ) -> AsyncIterator[bytes]:
+async def xlsx_stream(
+    sheet: str, header: list[str], rows: AsyncIterator[list[Any]] | Iterable[list[Any]]
+) -> AsyncIterator[bytes]:
     """A write-only workbook (rows go to a temporary file as they come), then the file in chunks."""
     workbook = Workbook(write_only=True)
     worksheet = workbook.create_sheet(sheet)

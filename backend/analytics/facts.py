@@ -24,8 +24,18 @@ from backend.analytics.tables import ItemFact, ReportFact
 DEFAULT_DAYPARTS = (("night", 0, 8), ("morning", 8, 12), ("afternoon", 12, 17), ("evening", 17, 21), ("night", 21, 24))
 
 # Metric keys of ScoreResult.metrics copied as they are (the rest are derived below).
-_NUMBERS = ("time_to_answer_s", "rings", "hold_s", "menu_s", "transfers", "wait_s", "serve_s", "reply_h", "reply_s",
-            "resolution_h")
+_NUMBERS = (
+    "time_to_answer_s",
+    "rings",
+    "hold_s",
+    "menu_s",
+    "transfers",
+    "wait_s",
+    "serve_s",
+    "reply_h",
+    "reply_s",
+    "resolution_h",
+)
 _FLAGS = ("answered", "fcr", "right_person", "out_of_hours_cover", "language_cover", "csat_satisfied")
 
 
@@ -102,13 +112,23 @@ def build(report: dict[str, Any], task: dict[str, Any], timezone: str, definitio
     year, week, weekday = local.isocalendar()
     metrics = result.metrics
     row: dict[str, Any] = {
-        "id": report["id"], "organisation": report["organisation"], "location": report["location"],
-        "shopper": report.get("shopper"), "campaign": task.get("campaign"), "wave": task.get("wave"),
-        "form_version": report["form_version"], "channel": task["channel"], "started_at": started,
-        "local_day": local.date().isoformat(), "local_week": f"{year:04d}-W{week:02d}",
-        "local_month": f"{local.year:04d}-{local.month:02d}", "local_weekday": weekday, "local_hour": local.hour,
+        "id": report["id"],
+        "organisation": report["organisation"],
+        "location": report["location"],
+        "shopper": report.get("shopper"),
+        "campaign": task.get("campaign"),
+        "wave": task.get("wave"),
+        "form_version": report["form_version"],
+        "channel": task["channel"],
+        "started_at": started,
+        "local_day": local.date().isoformat(),
+        "local_week": f"{year:04d}-W{week:02d}",
+        "local_month": f"{local.year:04d}-{local.month:02d}",
+        "local_weekday": weekday,
+        "local_hour": local.hour,
         "daypart": daypart(task.get("slot_key"), local.hour),
-        "score_final": report["score_final"], "score_calculated": report["score_calculated"],
+        "score_final": report["score_final"],
+        "score_calculated": report["score_calculated"],
         "failed": bool(report["failed"]),
     }
     for key in _NUMBERS:
@@ -132,15 +152,31 @@ def build(report: dict[str, Any], task: dict[str, Any], timezone: str, definitio
         fraction = _fraction(item)
         if fraction is None:
             continue
-        items.append({"report": report["id"], "kind": "item", "key": item.key,
-                      "section": item.section_path[0] if item.section_path else "",
-                      "score": 100 * fraction, "passed": item.earned >= item.possible,
-                      "critical_failed": item.critical_failed})
+        items.append(
+            {
+                "report": report["id"],
+                "kind": "item",
+                "key": item.key,
+                "section": item.section_path[0] if item.section_path else "",
+                "score": 100 * fraction,
+                "passed": item.earned >= item.possible,
+                "critical_failed": item.critical_failed,
+            }
+        )
     top = {s.key for s in definition.sections}
     parents = _top_sections(definition)
     for key, score in section_scores(definition, result.items).items():
-        items.append({"report": report["id"], "kind": "section", "key": key, "section": key if key in top else
-                      parents[key], "score": score, "passed": None, "critical_failed": False})
+        items.append(
+            {
+                "report": report["id"],
+                "kind": "section",
+                "key": key,
+                "section": key if key in top else parents[key],
+                "score": score,
+                "passed": None,
+                "critical_failed": False,
+            }
+        )
     return Facts(row, items)
 
 
@@ -198,7 +234,7 @@ async def insert(all_facts: list[Facts]) -> None:
     await ReportFact.insert(*(ReportFact(**f.report) for f in all_facts))
     items = [ItemFact(**item) for f in all_facts for item in f.items]
     for start in range(0, len(items), 500):
-        await ItemFact.insert(*items[start:start + 500])
+        await ItemFact.insert(*items[start : start + 500])
 
 
 async def record(report_id: uuid.UUID) -> None:
@@ -218,7 +254,10 @@ async def rebuild(batch: int = 2000) -> int:
     while True:
         ids = await ReportFact.raw(
             "SELECT id FROM report WHERE status = 'approved' AND CAST(id AS VARCHAR(36)) > {} "
-            "ORDER BY CAST(id AS VARCHAR(36)) LIMIT {}", last, batch)
+            "ORDER BY CAST(id AS VARCHAR(36)) LIMIT {}",
+            last,
+            batch,
+        )
         if not ids:
             return done
         chunk = [r["id"] for r in ids]
@@ -229,4 +268,14 @@ async def rebuild(batch: int = 2000) -> int:
         last = str(chunk[-1])
 
 
-__all__ = ["DEFAULT_DAYPARTS", "Facts", "build", "daypart", "facts_where", "insert", "rebuild", "record", "section_scores"]
+__all__ = [
+    "DEFAULT_DAYPARTS",
+    "Facts",
+    "build",
+    "daypart",
+    "facts_where",
+    "insert",
+    "rebuild",
+    "record",
+    "section_scores",
+]

@@ -19,12 +19,14 @@ from backend.reports.tables import Report
 
 
 def _estimate(result: MeanInterval) -> Estimate:
-    return Estimate(n=result.n, mean=result.mean, ci_low=result.low, ci_high=result.high,
-                    enough_data=result.enough_data)
+    return Estimate(
+        n=result.n, mean=result.mean, ci_low=result.low, ci_high=result.high, enough_data=result.enough_data
+    )
 
 
-async def _moments_by_location(organisation_id: uuid.UUID, basis: ScoreBasis, include_failed: bool,
-                               channel: Channel | None) -> dict[Any, Moments]:
+async def _moments_by_location(
+    organisation_id: uuid.UUID, basis: ScoreBasis, include_failed: bool, channel: Channel | None
+) -> dict[Any, Moments]:
     column = "score_final" if basis == ScoreBasis.final else "score_calculated"
     sql = (
         f"SELECT r.location AS location, COUNT(r.{column}) AS n, SUM(r.{column}) AS total, "
@@ -45,8 +47,16 @@ async def _moments_by_location(organisation_id: uuid.UUID, basis: ScoreBasis, in
 
 
 async def location_scores(
-    actor: Actor, page: PageParams, *, organisation_id: uuid.UUID | None, basis: ScoreBasis, include_failed: bool,
-    channel: Channel | None, relation: BrandRelation | None, region: str | None, min_sample_size: int,
+    actor: Actor,
+    page: PageParams,
+    *,
+    organisation_id: uuid.UUID | None,
+    basis: ScoreBasis,
+    include_failed: bool,
+    channel: Channel | None,
+    relation: BrandRelation | None,
+    region: str | None,
+    min_sample_size: int,
 ) -> LocationScores:
     if actor.role == Role.manager:
         if organisation_id not in (None, actor.organisation_id):
@@ -58,7 +68,8 @@ async def location_scores(
         raise NotFound("No such organisation.", code="organisation.not_found")
 
     relations = await OrganisationBrand.select(
-        OrganisationBrand.brand.as_alias("brand_id"), OrganisationBrand.brand.name.as_alias("brand_name"),
+        OrganisationBrand.brand.as_alias("brand_id"),
+        OrganisationBrand.brand.name.as_alias("brand_name"),
         OrganisationBrand.relation,
     ).where(OrganisationBrand.organisation == organisation_id)
     relation_of = {str(r["brand_id"]): r for r in relations}
@@ -78,26 +89,42 @@ async def location_scores(
             continue
         m = moments.get(str(loc["id"]), Moments())
         per_brand[str(loc["brand_id"])] = per_brand.get(str(loc["brand_id"]), Moments()) + m
-        rows.append(LocationScore(
-            location_id=loc["id"], location_name=loc["name"], region=loc["region"], brand_id=loc["brand_id"],
-            brand_name=rel["brand_name"], relation=BrandRelation(rel["relation"]),
-            score=_estimate(mean_interval(m, min_n=min_sample_size)),
-        ))
+        rows.append(
+            LocationScore(
+                location_id=loc["id"],
+                location_name=loc["name"],
+                region=loc["region"],
+                brand_id=loc["brand_id"],
+                brand_name=rel["brand_name"],
+                relation=BrandRelation(rel["relation"]),
+                score=_estimate(mean_interval(m, min_n=min_sample_size)),
+            )
+        )
     # Own first, then competitors; within each, best estimate first and "not enough data" last.
-    rows.sort(key=lambda r: (r.relation != BrandRelation.own, r.score.mean is None, -(r.score.mean or 0),
-                             r.location_name))
+    rows.sort(
+        key=lambda r: (r.relation != BrandRelation.own, r.score.mean is None, -(r.score.mean or 0), r.location_name)
+    )
     brands = sorted(
         (
-            BrandScore(brand_id=rel["brand_id"], brand_name=rel["brand_name"], relation=BrandRelation(rel["relation"]),
-                       score=_estimate(mean_interval(per_brand.get(bid, Moments()), min_n=min_sample_size)))
+            BrandScore(
+                brand_id=rel["brand_id"],
+                brand_name=rel["brand_name"],
+                relation=BrandRelation(rel["relation"]),
+                score=_estimate(mean_interval(per_brand.get(bid, Moments()), min_n=min_sample_size)),
+            )
             for bid, rel in relation_of.items()
             if not relation or rel["relation"] == relation.value
         ),
         key=lambda b: (b.relation != BrandRelation.own, b.brand_name),
     )
     return LocationScores(
-        organisation_id=organisation_id, basis=basis, include_failed=include_failed,
-        min_sample_size=min_sample_size, brands=brands,
-        locations=rows[page.offset: page.offset + page.limit], total_locations=len(rows),
-        limit=page.limit, offset=page.offset,
+        organisation_id=organisation_id,
+        basis=basis,
+        include_failed=include_failed,
+        min_sample_size=min_sample_size,
+        brands=brands,
+        locations=rows[page.offset : page.offset + page.limit],
+        total_locations=len(rows),
+        limit=page.limit,
+        offset=page.offset,
     )

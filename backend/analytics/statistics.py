@@ -57,8 +57,14 @@ class MeanInterval:
     enough_data: bool
 
 
-def mean_interval(m: Moments, *, min_n: int, confidence: float = CONFIDENCE,
-                  bounds: tuple[float, float] = (0.0, 100.0), t_quantile: float | None = None) -> MeanInterval:
+def mean_interval(
+    m: Moments,
+    *,
+    min_n: int,
+    confidence: float = CONFIDENCE,
+    bounds: tuple[float, float] = (0.0, 100.0),
+    t_quantile: float | None = None,
+) -> MeanInterval:
     """Mean and t-interval; below `min_n` (and always below 2) there is not enough data for either.
     `t_quantile`: Student t's quantile for n − 1 degrees of freedom when the caller has it (see mean_intervals)."""
     if m.n < max(min_n, 2):
@@ -71,13 +77,17 @@ def mean_interval(m: Moments, *, min_n: int, confidence: float = CONFIDENCE,
     return MeanInterval(m.n, mean, max(low, mean - half), min(high, mean + half), True)
 
 
-def mean_intervals(moments: Sequence[Moments], *, min_n: int, bounds: tuple[float, float] = (0.0, 100.0)
-                   ) -> list[MeanInterval]:
+def mean_intervals(
+    moments: Sequence[Moments], *, min_n: int, bounds: tuple[float, float] = (0.0, 100.0)
+) -> list[MeanInterval]:
     """mean_interval of many groups, with every t quantile from one vectorised call (one call per group costs
     a few hundred microseconds: 300 locations would spend 0.1 s there)."""
     df = np.array([max(m.n - 1, 1) for m in moments], dtype=float)
     quantiles = stats.t.ppf(0.5 + CONFIDENCE / 2, df) if len(moments) else []
-    return [mean_interval(m, min_n=min_n, bounds=bounds, t_quantile=float(q)) for m, q in zip(moments, quantiles, strict=False)]
+    return [
+        mean_interval(m, min_n=min_n, bounds=bounds, t_quantile=float(q))
+        for m, q in zip(moments, quantiles, strict=False)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +114,9 @@ def wilsons(counts: Sequence[Counts], *, min_n: int) -> list[MeanInterval]:
     """wilson() of many groups in one vectorised proportion_confint call."""
     enough = [c for c in counts if c.n >= max(min_n, 1)]
     if enough:
-        lows, highs = proportion_confint(np.array([c.successes for c in enough]), np.array([c.n for c in enough]),
-                                         alpha=ALPHA, method="wilson")
+        lows, highs = proportion_confint(
+            np.array([c.successes for c in enough]), np.array([c.n for c in enough]), alpha=ALPHA, method="wilson"
+        )
         bounds = iter(zip(np.atleast_1d(lows), np.atleast_1d(highs), strict=False))
     result = []
     for c in counts:
@@ -126,8 +137,9 @@ class NpsCounts:
     detractors: int = 0
 
     def __add__(self, other: NpsCounts) -> NpsCounts:
-        return NpsCounts(self.promoters + other.promoters, self.passives + other.passives,
-                         self.detractors + other.detractors)
+        return NpsCounts(
+            self.promoters + other.promoters, self.passives + other.passives, self.detractors + other.detractors
+        )
 
     @property
     def n(self) -> int:
@@ -135,8 +147,9 @@ class NpsCounts:
 
     @classmethod
     def of(cls, marks: Sequence[int]) -> NpsCounts:
-        return cls(sum(1 for m in marks if m >= 9), sum(1 for m in marks if 7 <= m <= 8),
-                   sum(1 for m in marks if m <= 6))
+        return cls(
+            sum(1 for m in marks if m >= 9), sum(1 for m in marks if 7 <= m <= 8), sum(1 for m in marks if m <= 6)
+        )
 
 
 def nps_and_variance(c: NpsCounts) -> tuple[float, float]:
@@ -178,8 +191,9 @@ def _quantile(fit: SurvfuncRight, p: float) -> float | None:
     return None if math.isnan(value) else value
 
 
-def kaplan_meier(times: Sequence[float], events: Sequence[bool], counts: Sequence[int] | None = None, *,
-                 min_n: int) -> Survival:
+def kaplan_meier(
+    times: Sequence[float], events: Sequence[bool], counts: Sequence[int] | None = None, *, min_n: int
+) -> Survival:
     """Kaplan–Meier median, quartiles and the median's 95% interval of right-censored times.
 
     `counts` repeats each (time, event) pair that many times: SQL returns distinct pairs with a count.
@@ -207,18 +221,21 @@ def kaplan_meier(times: Sequence[float], events: Sequence[bool], counts: Sequenc
     if math.isnan(low) and median is not None:
         low = high = median
     return Survival(
-        n, n_events, True, median=median,
+        n,
+        n_events,
+        True,
+        median=median,
         ci_low=None if math.isnan(low) else low,
         ci_high=None if math.isnan(high) or math.isinf(high) else high,
-        q25=_quantile(fit, 0.25), q75=_quantile(fit, 0.75),
+        q25=_quantile(fit, 0.25),
+        q75=_quantile(fit, 0.75),
     )
 
 
 # --- Tiers ------------------------------------------------------------------------------------------
 
 
-def tiers(values: Sequence[float], pvalues: np.ndarray, *, higher_is_better: bool,
-          alpha: float = ALPHA) -> list[int]:
+def tiers(values: Sequence[float], pvalues: np.ndarray, *, higher_is_better: bool, alpha: float = ALPHA) -> list[int]:
     """Tier (1 = best) of each group given the raw two-sided p-value of every pair (a symmetric matrix).
 
     p-values are adjusted with Holm's step-down correction over all pairs (family-wise error ≤ alpha).
@@ -247,7 +264,7 @@ def tiers(values: Sequence[float], pvalues: np.ndarray, *, higher_is_better: boo
     tier = 1
     for k in range(m):
         result[order[k]] = tier
-        not_different = np.flatnonzero(~ranked[k, k + 1:])
+        not_different = np.flatnonzero(~ranked[k, k + 1 :])
         if not_different.size:
             reach = max(reach, k + 1 + int(not_different[-1]))
         if reach <= k:
@@ -360,8 +377,9 @@ def proportion_difference(a: Counts, b: Counts, *, min_n: int) -> Difference:
     """a − b (shares) with Newcombe's hybrid score interval (built from the two Wilson intervals)."""
     if a.n < max(min_n, 1) or b.n < max(min_n, 1):
         return _NO_DIFFERENCE
-    low, high = confint_proportions_2indep(a.successes, a.n, b.successes, b.n, method="newcomb",
-                                           compare="diff", alpha=ALPHA)
+    low, high = confint_proportions_2indep(
+        a.successes, a.n, b.successes, b.n, method="newcomb", compare="diff", alpha=ALPHA
+    )
     diff = a.successes / a.n - b.successes / b.n
     low, high = float(low), float(high)
     return Difference(diff, low, high, not (low <= 0 <= high))
@@ -376,8 +394,6 @@ def nps_difference(a: NpsCounts, b: NpsCounts, *, min_n: int) -> Difference:
     half = _Z * math.sqrt(va / a.n + vb / b.n)
     low, high = diff - half, diff + half
     return Difference(100 * diff, 100 * low, 100 * high, not (low <= 0 <= high))
-
-
 
 
 # --- Shopper effects -------------------------------------------------------------------------------------
@@ -431,7 +447,7 @@ def shopper_model(rows: Sequence[tuple[str, str, float]]) -> ShopperModel | None
     counts = frame.groupby("group").size()
     groups = []
     for name in fit.fe_params.index:
-        key = name[len("C(group)["):-1]
+        key = name[len("C(group)[") : -1]
         low, high = intervals.loc[name]
         groups.append(Effect(key, int(counts[key]), float(fit.fe_params[name]), float(low), float(high)))
     per_shopper = frame.groupby("shopper").size()
@@ -446,9 +462,31 @@ def shopper_model(rows: Sequence[tuple[str, str, float]]) -> ShopperModel | None
 
 
 __all__ = [
-    "ALPHA", "CONFIDENCE", "Counts", "Difference", "Effect", "MeanInterval", "Moments", "NpsCounts", "ShopperModel",
+    "ALPHA",
+    "CONFIDENCE",
+    "Counts",
+    "Difference",
+    "Effect",
+    "MeanInterval",
+    "Moments",
+    "NpsCounts",
+    "ShopperModel",
     "Survival",
-    "holm_reject", "interval_pvalues", "kaplan_meier", "mean_difference", "mean_interval", "mean_intervals", "nps_and_variance",
-    "nps_difference", "nps_interval", "nps_pvalues", "proportion_difference", "proportion_pvalues",
-    "shopper_model", "tiers", "welch_pvalues", "wilson", "wilsons",
+    "holm_reject",
+    "interval_pvalues",
+    "kaplan_meier",
+    "mean_difference",
+    "mean_interval",
+    "mean_intervals",
+    "nps_and_variance",
+    "nps_difference",
+    "nps_interval",
+    "nps_pvalues",
+    "proportion_difference",
+    "proportion_pvalues",
+    "shopper_model",
+    "tiers",
+    "welch_pvalues",
+    "wilson",
+    "wilsons",
 ]

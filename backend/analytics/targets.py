@@ -30,8 +30,13 @@ from backend.locations.tables import Location, OrganisationBrand
 from backend.pagination import PageParams
 
 # Which scope a group's keys name, most specific first: the target of the most specific scope applies.
-PRECEDENCE = (TargetScope.location, TargetScope.brand, TargetScope.region, TargetScope.channel,
-              TargetScope.organisation)
+PRECEDENCE = (
+    TargetScope.location,
+    TargetScope.brand,
+    TargetScope.region,
+    TargetScope.channel,
+    TargetScope.organisation,
+)
 _RANGES = {"share": (0.0, 1.0), "points": (0.0, 100.0), "nps": (-100.0, 100.0)}
 
 
@@ -51,10 +56,18 @@ def status(figure: Figure, target: float, direction: TargetDirection) -> tuple[f
 
 
 def _target(row: dict[str, Any]) -> Target:
-    return Target(id=row["id"], organisation_id=row["organisation"], measure=Measure(row["measure"]),
-                  scope=TargetScope(row["scope"]), scope_value=row["scope_value"], target=row["target"],
-                  direction=TargetDirection(row["direction"]), threshold_s=row["threshold_s"],
-                  created_at=row["created_at"], updated_at=row["updated_at"])
+    return Target(
+        id=row["id"],
+        organisation_id=row["organisation"],
+        measure=Measure(row["measure"]),
+        scope=TargetScope(row["scope"]),
+        scope_value=row["scope_value"],
+        target=row["target"],
+        direction=TargetDirection(row["direction"]),
+        threshold_s=row["threshold_s"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
 
 
 def _organisation(actor: Actor, organisation_id: uuid.UUID | None) -> uuid.UUID:
@@ -70,15 +83,19 @@ def _organisation(actor: Actor, organisation_id: uuid.UUID | None) -> uuid.UUID:
 async def _check_scope(organisation_id: uuid.UUID, data: TargetCreate) -> str | None:
     if data.scope == TargetScope.organisation:
         if data.scope_value is not None:
-            raise InvalidInput("An organisation-wide target names no scope value.",
-                               errors=[("scope_value", "must be null for scope organisation")])
+            raise InvalidInput(
+                "An organisation-wide target names no scope value.",
+                errors=[("scope_value", "must be null for scope organisation")],
+            )
         return None
     value = data.scope_value
     if value is None:
         raise InvalidInput("Say which one.", errors=[("scope_value", f"required for scope {data.scope.value}")])
     if data.scope == TargetScope.channel:
         if value not in {c.value for c in Channel}:
-            raise InvalidInput("No such channel.", errors=[("scope_value", "one of " + ", ".join(c.value for c in Channel))])
+            raise InvalidInput(
+                "No such channel.", errors=[("scope_value", "one of " + ", ".join(c.value for c in Channel))]
+            )
         return value
     if data.scope == TargetScope.region:
         return value
@@ -88,21 +105,26 @@ async def _check_scope(organisation_id: uuid.UUID, data: TargetCreate) -> str | 
         raise InvalidInput("Not an id.", errors=[("scope_value", "a UUID")]) from None
     brands = OrganisationBrand.select(OrganisationBrand.brand).where(OrganisationBrand.organisation == organisation_id)
     if data.scope == TargetScope.brand:
-        found = await OrganisationBrand.exists().where((OrganisationBrand.organisation == organisation_id)
-                                                       & (OrganisationBrand.brand == ident))
+        found = await OrganisationBrand.exists().where(
+            (OrganisationBrand.organisation == organisation_id) & (OrganisationBrand.brand == ident)
+        )
     else:
         found = await Location.exists().where((Location.id == ident) & Location.brand.is_in(brands))
     if not found:
-        raise InvalidInput(f"No such {data.scope.value} in this organisation's program.",
-                           errors=[("scope_value", f"no such {data.scope.value}")])
+        raise InvalidInput(
+            f"No such {data.scope.value} in this organisation's program.",
+            errors=[("scope_value", f"no such {data.scope.value}")],
+        )
     return str(ident)
 
 
 def _check_value(measure: Measure, value: float, field: str = "target") -> None:
     low, high = _RANGES.get(MEASURES[measure].unit, (0.0, 1e9))
     if not low <= value <= high:
-        raise InvalidInput("The target is outside the measure's scale.",
-                           errors=[(field, f"between {low:g} and {high:g} for {measure.value}")])
+        raise InvalidInput(
+            "The target is outside the measure's scale.",
+            errors=[(field, f"between {low:g} and {high:g} for {measure.value}")],
+        )
 
 
 async def create(actor: Actor, data: TargetCreate) -> Target:
@@ -111,20 +133,33 @@ async def create(actor: Actor, data: TargetCreate) -> Target:
         raise NotFound("No such organisation.", code="organisation.not_found")
     _check_value(data.measure, data.target)
     if (data.measure == Measure.service_level) != (data.threshold_s is not None):
-        raise InvalidInput("threshold_s belongs to service_level targets only, and they need it.",
-                           errors=[("threshold_s", "required for service_level, null otherwise")])
+        raise InvalidInput(
+            "threshold_s belongs to service_level targets only, and they need it.",
+            errors=[("threshold_s", "required for service_level, null otherwise")],
+        )
     scope_value = await _check_scope(organisation_id, data)
     now = dt.datetime.now(dt.UTC)
-    row = t.Target(id=uuid.uuid4(), organisation=organisation_id, measure=data.measure.value, scope=data.scope.value,
-                   scope_value=scope_value, target=data.target, direction=data.direction.value,
-                   threshold_s=data.threshold_s, created_by=actor.user_id, created_at=now, updated_at=now)
+    row = t.Target(
+        id=uuid.uuid4(),
+        organisation=organisation_id,
+        measure=data.measure.value,
+        scope=data.scope.value,
+        scope_value=scope_value,
+        target=data.target,
+        direction=data.direction.value,
+        threshold_s=data.threshold_s,
+        created_by=actor.user_id,
+        created_at=now,
+        updated_at=now,
+    )
     try:
         async with db.writing():
             await t.Target.insert(row)
     except Exception as exc:
         if is_unique_violation(exc):
-            raise Conflict("There is already a target for this measure and scope; change that one.",
-                           code="target.exists") from None
+            raise Conflict(
+                "There is already a target for this measure and scope; change that one.", code="target.exists"
+            ) from None
         raise
     return await get(actor, row.id)
 
@@ -149,8 +184,9 @@ async def get(actor: Actor, target_id: uuid.UUID) -> Target:
     return _target(row)
 
 
-async def list_targets(actor: Actor, page: PageParams, organisation_id: uuid.UUID | None,
-                       measure: Measure | None) -> Page[Target]:
+async def list_targets(
+    actor: Actor, page: PageParams, organisation_id: uuid.UUID | None, measure: Measure | None
+) -> Page[Target]:
     conditions = []
     if actor.role == Role.manager:
         if organisation_id not in (None, actor.organisation_id):
@@ -163,8 +199,13 @@ async def list_targets(actor: Actor, page: PageParams, organisation_id: uuid.UUI
     query, count = t.Target.select(), t.Target.count()
     for condition in conditions:
         query, count = query.where(condition), count.where(condition)
-    rows = await query.order_by(t.Target.measure).order_by(t.Target.scope).order_by(t.Target.id).limit(
-        page.limit).offset(page.offset)
+    rows = (
+        await query.order_by(t.Target.measure)
+        .order_by(t.Target.scope)
+        .order_by(t.Target.id)
+        .limit(page.limit)
+        .offset(page.offset)
+    )
     return Page(items=[_target(r) for r in rows], total=await count, limit=page.limit, offset=page.offset)
 
 
@@ -187,13 +228,18 @@ async def delete(actor: Actor, target_id: uuid.UUID) -> None:
         await t.Target.delete().where(t.Target.id == target_id)
 
 
-async def applicable(organisation_id: uuid.UUID, measure: Measure, threshold_s: float | None
-                     ) -> dict[tuple[TargetScope, str | None], Target]:
+async def applicable(
+    organisation_id: uuid.UUID, measure: Measure, threshold_s: float | None
+) -> dict[tuple[TargetScope, str | None], Target]:
     """The organisation's targets for a measure by (scope, scope_value); service level: for this threshold."""
-    rows = await t.Target.select().where((t.Target.organisation == organisation_id)
-                                         & (t.Target.measure == measure.value))
-    return {(TargetScope(r["scope"]), r["scope_value"]): _target(r) for r in rows
-            if measure != Measure.service_level or r["threshold_s"] == threshold_s}
+    rows = await t.Target.select().where(
+        (t.Target.organisation == organisation_id) & (t.Target.measure == measure.value)
+    )
+    return {
+        (TargetScope(r["scope"]), r["scope_value"]): _target(r)
+        for r in rows
+        if measure != Measure.service_level or r["threshold_s"] == threshold_s
+    }
 
 
 def pick(targets: dict[tuple[TargetScope, str | None], Target], scopes: dict[TargetScope, str]) -> Target | None:
@@ -210,8 +256,14 @@ def pick(targets: dict[tuple[TargetScope, str | None], Target], scopes: dict[Tar
 def check(figure: Figure, target: Target) -> TargetCheck:
     gap, verdict = status(figure, target.target, target.direction)
     scope = target.scope.value + (f":{target.scope_value}" if target.scope_value else "")
-    return TargetCheck(target_id=target.id, scope=scope, target=target.target, direction=target.direction.value,
-                       gap=gap, status=verdict)
+    return TargetCheck(
+        target_id=target.id,
+        scope=scope,
+        target=target.target,
+        direction=target.direction.value,
+        gap=gap,
+        status=verdict,
+    )
 
 
 __all__ = ["PRECEDENCE", "applicable", "check", "create", "delete", "get", "list_targets", "pick", "status", "update"]

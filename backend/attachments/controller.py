@@ -36,8 +36,11 @@ class _RawUploadOperation(Operation):
             required=True,
             description="The file's bytes as they are. Any Content-Type is accepted: the type is detected from "
             f"the bytes. Accepted: {', '.join(sorted(ACCEPTED))}.",
-            content={"application/octet-stream": OpenAPIMediaType(
-                schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY))},
+            content={
+                "application/octet-stream": OpenAPIMediaType(
+                    schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+                )
+            },
         )
 
 
@@ -48,34 +51,53 @@ class _DownloadOperation(Operation):
     def __post_init__(self) -> None:
         ok = (self.responses or {}).get("200")
         if ok is not None and not isinstance(ok, Reference):
-            ok.content = {media_type: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING,
-                                                                     format=OpenAPIFormat.BINARY))
-                          for media_type in sorted(ACCEPTED)}
+            ok.content = {
+                media_type: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY))
+                for media_type in sorted(ACCEPTED)
+            }
 
 
 # Uploaded bytes are the uploader's, not ours: whatever a browser makes of them must not run as this
 # site. So only images are shown inline; everything else downloads, and every response is sandboxed
 # with nothing allowed to load (a PDF viewer or a mis-sniffed document gets no script, no origin).
 _CSP = "sandbox; default-src 'none'"
-_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/heic": "heic",
-               "application/pdf": "pdf", "audio/mpeg": "mp3", "audio/mp4": "m4a", "audio/ogg": "ogg",
-               "audio/wav": "wav", "audio/webm": "webm"}
+_EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "image/heic": "heic",
+    "application/pdf": "pdf",
+    "audio/mpeg": "mp3",
+    "audio/mp4": "m4a",
+    "audio/ogg": "ogg",
+    "audio/wav": "wav",
+    "audio/webm": "webm",
+}
 _SERVED_HEADERS = [
-    ResponseHeader(name="Content-Disposition", documentation_only=True, required=True,
-                   description="inline for images, attachment (a download) for everything else; the file is "
-                               "named by its sha256"),
-    ResponseHeader(name="Content-Security-Policy", documentation_only=True, required=True,
-                   description=f"always `{_CSP}`"),
-    ResponseHeader(name="X-Content-Type-Options", documentation_only=True, required=True,
-                   description="always `nosniff`"),
+    ResponseHeader(
+        name="Content-Disposition",
+        documentation_only=True,
+        required=True,
+        description="inline for images, attachment (a download) for everything else; the file is named by its sha256",
+    ),
+    ResponseHeader(
+        name="Content-Security-Policy", documentation_only=True, required=True, description=f"always `{_CSP}`"
+    ),
+    ResponseHeader(
+        name="X-Content-Type-Options", documentation_only=True, required=True, description="always `nosniff`"
+    ),
 ]
 
 
 def served_headers(document: Attachment) -> dict[str, str]:
     disposition = "inline" if document.kind == AttachmentKind.image else "attachment"
     filename = f"{document.sha256}.{_EXTENSIONS.get(document.media_type, 'bin')}"
-    return {"Content-Disposition": f'{disposition}; filename="{filename}"', "Content-Security-Policy": _CSP,
-            "X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=31536000, immutable"}
+    return {
+        "Content-Disposition": f'{disposition}; filename="{filename}"',
+        "Content-Security-Policy": _CSP,
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, max-age=31536000, immutable",
+    }
 
 
 def provide_attachment_store(settings: SettingsDep) -> AttachmentStore:
@@ -88,10 +110,20 @@ class AttachmentController(Controller):
     guards = [requires_roles]
     dependencies = {"attachment_store": Provide(provide_attachment_store, sync_to_thread=False)}
 
-    @post("/", operation_id="UploadAttachment", opt=roles(*service.UPLOADERS),
-          responses={**problems(413, 422), 200: ResponseSpec(
-              data_container=Attachment, description="These bytes were uploaded before: the stored document.")},
-          request_max_body_size=MAX_BODY_BYTES, status_code=HTTP_201_CREATED, operation_class=_RawUploadOperation)
+    @post(
+        "/",
+        operation_id="UploadAttachment",
+        opt=roles(*service.UPLOADERS),
+        responses={
+            **problems(413, 422),
+            200: ResponseSpec(
+                data_container=Attachment, description="These bytes were uploaded before: the stored document."
+            ),
+        },
+        request_max_body_size=MAX_BODY_BYTES,
+        status_code=HTTP_201_CREATED,
+        operation_class=_RawUploadOperation,
+    )
     async def upload(
         self, actor: ActorDep, settings: SettingsDep, attachment_store: NamedDependency[AttachmentStore], body: RawBody
     ) -> Response[Attachment]:
@@ -100,9 +132,15 @@ class AttachmentController(Controller):
         document, created = await service.upload(actor, attachment_store, settings, body)
         return Response(document, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
-    @get("/{sha256:str}", operation_id="GetAttachment", opt=roles(*READERS), responses=problems(404),
-         media_type="application/octet-stream", response_headers=_SERVED_HEADERS,
-         operation_class=_DownloadOperation)
+    @get(
+        "/{sha256:str}",
+        operation_id="GetAttachment",
+        opt=roles(*READERS),
+        responses=problems(404),
+        media_type="application/octet-stream",
+        response_headers=_SERVED_HEADERS,
+        operation_class=_DownloadOperation,
+    )
     async def get_attachment(
         self, actor: ActorDep, attachment_store: NamedDependency[AttachmentStore], sha256: FromPath[str]
     ) -> Response[bytes]:

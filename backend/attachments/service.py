@@ -76,8 +76,7 @@ async def upload(actor: Actor, store: AttachmentStore, settings: Settings, data:
     # The bytes first: a row then always names stored content. A crash in between leaves an
     # unreferenced file, which the retry reuses.
     await store.put(sha256, data)
-    document = Attachment(sha256=sha256, size=len(data), media_type=found.media_type,
-                          kind=AttachmentKind(found.kind))
+    document = Attachment(sha256=sha256, size=len(data), media_type=found.media_type, kind=AttachmentKind(found.kind))
     try:
         return document, await _record_upload(actor, document)
     except Exception as exc:
@@ -92,11 +91,17 @@ async def _record_upload(actor: Actor, document: Attachment) -> bool:
         mine = (t.Attachment.sha256 == document.sha256) & (t.Attachment.uploaded_by == actor.user_id)
         if await t.Attachment.exists().where(mine):
             return False
-        await t.Attachment.insert(t.Attachment(
-            id=uuid.uuid4(), sha256=document.sha256, size=document.size, media_type=document.media_type,
-            kind=document.kind.value,
-            uploaded_by=actor.user_id, uploaded_at=_now(),
-        ))
+        await t.Attachment.insert(
+            t.Attachment(
+                id=uuid.uuid4(),
+                sha256=document.sha256,
+                size=document.size,
+                media_type=document.media_type,
+                kind=document.kind.value,
+                uploaded_by=actor.user_id,
+                uploaded_at=_now(),
+            )
+        )
     return True
 
 
@@ -107,8 +112,11 @@ def _visible_to(actor: Actor) -> Any:
     if actor.role == Role.shopper:
         return t.Attachment.uploaded_by == actor.user_id
     if actor.role == Role.manager:
-        return t.Attachment.sha256.is_in(t.ReportAttachment.select(t.ReportAttachment.sha256).where(
-            t.ReportAttachment.report_id.is_in(approved_of(actor.organisation_id))))
+        return t.Attachment.sha256.is_in(
+            t.ReportAttachment.select(t.ReportAttachment.sha256).where(
+                t.ReportAttachment.report_id.is_in(approved_of(actor.organisation_id))
+            )
+        )
     return t.Attachment.id.is_null()  # a role added later sees nothing until it is decided
 
 
@@ -117,8 +125,9 @@ async def get_meta(actor: Actor, sha256: str) -> Attachment:
     not_found = NotFound("No such attachment.", code="attachment.not_found")
     if not _SHA256.match(sha256):
         raise not_found
-    row = await scoped_row(t.Attachment.select(*_COLUMNS).where(t.Attachment.sha256 == sha256), _visible_to(actor),
-                           not_found)
+    row = await scoped_row(
+        t.Attachment.select(*_COLUMNS).where(t.Attachment.sha256 == sha256), _visible_to(actor), not_found
+    )
     return msgspec.convert(row, Attachment)
 
 
@@ -187,8 +196,9 @@ async def check_attachment_answers(
 
 
 # For writers that store many reports at once in hand-written SQL (a batch of submitted reports).
-LINK_ROWS = BulkInsert("report_attachment", (("id", "uuid"), ("report_id", "uuid"), ("question_key", "text"),
-                                             ("sha256", "text")))
+LINK_ROWS = BulkInsert(
+    "report_attachment", (("id", "uuid"), ("report_id", "uuid"), ("question_key", "text"), ("sha256", "text"))
+)
 
 
 def link_rows(report_id: uuid.UUID, links: Iterable[tuple[str, str]]) -> list[tuple[Any, ...]]:

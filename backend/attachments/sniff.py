@@ -98,7 +98,9 @@ _PDF_XREF: Final = re.compile(rb"[\r\n\t ]*(?:xref|\d{1,10}[\r\n\t ]+\d{1,5}[\r\
 # (compressed streams) match that by chance about once in a thousand 10 MB files.
 _HTML: Final = re.compile(
     rb"<(?:!doctype|html|head|body|script|iframe|frame|frameset|object|embed|meta|link|style|form|base|svg|math"
-    rb"|template|img)[\s>/]", re.IGNORECASE)
+    rb"|template|img)[\s>/]",
+    re.IGNORECASE,
+)
 
 
 def _pdf_structure(data: bytes) -> bool:
@@ -128,8 +130,11 @@ def _jpeg_first_segment(data: bytes) -> bool:
 
 def _png_header(data: bytes) -> bool:
     """The signature, then a whole IHDR chunk (13 bytes of data) whose CRC is right."""
-    return (len(data) >= 33 and data[8:16] == b"\x00\x00\x00\x0dIHDR"
-            and zlib.crc32(data[12:29]) == int.from_bytes(data[29:33], "big"))
+    return (
+        len(data) >= 33
+        and data[8:16] == b"\x00\x00\x00\x0dIHDR"
+        and zlib.crc32(data[12:29]) == int.from_bytes(data[29:33], "big")
+    )
 
 
 def _riff(data: bytes) -> str | None:
@@ -147,7 +152,7 @@ def _riff_chunks(data: bytes):
     """(id, data start, data end) of each whole chunk after the RIFF header; stops at a partial one."""
     pos = 12
     while pos + 8 <= len(data):
-        chunk, size = data[pos:pos + 4], int.from_bytes(data[pos + 4:pos + 8], "little")
+        chunk, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
         if pos + 8 + size > len(data):
             return
         yield chunk, pos + 8, pos + 8 + size
@@ -225,7 +230,7 @@ def _iso_bmff(data: bytes) -> str | None:
     size = struct.unpack_from(">I", data, 0)[0]
     if size < 16 or size > len(data):
         return None
-    brands = {data[8:12]} | {data[i:i + 4] for i in range(16, size - 3, 4)}
+    brands = {data[8:12]} | {data[i : i + 4] for i in range(16, size - 3, 4)}
     if data[8:12] in _HEIF_BRANDS or (data[8:12] in _HEIF_STRUCTURAL and brands & _HEIF_BRANDS):
         # Still images keep their items in a meta box; image sequences have pict tracks. A video
         # (vide, soun) under a HEIF brand is still video.
@@ -254,7 +259,7 @@ def _mp4_handlers(data: bytes) -> set[bytes]:
                     continue
                 for hdlr, h_start, h_end in _boxes(data, m_start, m_end):
                     if hdlr == b"hdlr" and h_end - h_start >= 12:
-                        found = data[h_start + 8:h_start + 12]  # version/flags, pre_defined, handler_type
+                        found = data[h_start + 8 : h_start + 12]  # version/flags, pre_defined, handler_type
             handlers.add(found or b"????")
     return handlers
 
@@ -266,15 +271,15 @@ def _ogg_audio(data: bytes) -> bool:
     """Every stream's first packet names an audio codec. The beginning-of-stream pages of all the
     streams of a file come first (RFC 3533); a Theora video stream among them is refused."""
     pos, streams = 0, 0
-    while pos + 27 <= len(data) and data[pos:pos + 4] == b"OggS" and data[pos + 5] & 0x02:
+    while pos + 27 <= len(data) and data[pos : pos + 4] == b"OggS" and data[pos + 5] & 0x02:
         segments = data[pos + 26]
         body = pos + 27 + segments
         if body > len(data):
             return False
-        if not any(data[body:body + len(codec)] == codec for codec in _OGG_AUDIO_CODECS):
+        if not any(data[body : body + len(codec)] == codec for codec in _OGG_AUDIO_CODECS):
             return False
         streams += 1
-        pos = body + sum(data[pos + 27:body])
+        pos = body + sum(data[pos + 27 : body])
     return streams > 0
 
 
@@ -290,7 +295,7 @@ def _vint(data: bytes, pos: int, *, keep_marker: bool) -> tuple[int, int, bool] 
     length = 8 - data[pos].bit_length() + 1
     if pos + length > len(data):
         return None
-    value = int.from_bytes(data[pos:pos + length], "big")
+    value = int.from_bytes(data[pos : pos + length], "big")
     if not keep_marker:
         value &= (1 << (7 * length)) - 1
     unknown = not keep_marker and value == (1 << (7 * length)) - 1
@@ -344,7 +349,7 @@ def _track_types(data: bytes, start: int, end: int) -> set[int]:
                 if field is None or field[2] is None:
                     return set()
                 if field[0] == _TRACK_TYPE:
-                    track_type = int.from_bytes(data[field[1]:field[2]], "big")
+                    track_type = int.from_bytes(data[field[1] : field[2]], "big")
                 inner = field[2]
             types.add(track_type)
         pos = e_stop

@@ -23,8 +23,12 @@ class AuditController(Controller):
     tags = ["audit"]
     guards = [requires_roles]
 
-    @get("/", operation_id="ListAuditEntries", opt=roles(Role.admin, Role.coordinator, Role.manager),
-         responses=problems())
+    @get(
+        "/",
+        operation_id="ListAuditEntries",
+        opt=roles(Role.admin, Role.coordinator, Role.manager),
+        responses=problems(),
+    )
     async def list_entries(
         self,
         actor: ActorDep,
@@ -40,5 +44,6 @@ class AuditController(Controller):
         the entries about what it may see: a coordinator none about accounts other than shoppers' and
         their own; a manager their organisation's programme, forms and approved visits and calls (never
         who did them) and their own logins."""
-        return await service.list_entries(actor, page, entity=entity, entity_id=entity_id, action=action,
-                                          actor_id=actor_id, since=since, until=until)
+        return await service.list_entries(
+            actor, page, entity=entity, entity_id=entity_id, action=action, actor_id=actor_id, since=since, until=until
+        )

@@ -150,13 +150,19 @@ def violations(
     if is_visit:
         if shopper.lat is None or shopper.lon is None:
             found.append("no_home_location")
-        elif job.lat is not None and job.lon is not None \
-                and distance_km(shopper.lat, shopper.lon, job.lat, job.lon) > shopper.travel_radius_km:
+        elif (
+            job.lat is not None
+            and job.lon is not None
+            and distance_km(shopper.lat, shopper.lon, job.lat, job.lon) > shopper.travel_radius_km
+        ):
             found.append("too_far")
     mine = [p for p in past if p.shopper_id == shopper.id and (p.job_id is None or p.job_id != job.id)]
     key = _rotation_key(rules, job.location_id, job.brand_id)
-    if any(_rotation_key(rules, p.location_id, p.brand_id) == key
-           and abs((p.local_date - job.local_date).days) < rules.rotation_days for p in mine):
+    if any(
+        _rotation_key(rules, p.location_id, p.brand_id) == key
+        and abs((p.local_date - job.local_date).days) < rules.rotation_days
+        for p in mine
+    ):
         found.append("rotation")
     if sum(1 for p in mine if p.local_date == job.local_date) >= shopper.capacity_per_day:
         found.append("capacity_day")
@@ -186,8 +192,9 @@ def auto_assign(
 
 
 class _Assigner:
-    def __init__(self, jobs: Sequence[Job], shoppers: Sequence[Shopper], past: Sequence[Past],
-                 rules: Rules, now: datetime) -> None:
+    def __init__(
+        self, jobs: Sequence[Job], shoppers: Sequence[Shopper], past: Sequence[Past], rules: Rules, now: datetime
+    ) -> None:
         job_ids = [job.id for job in jobs]
         if len(set(job_ids)) != len(job_ids):
             raise ValueError("job ids must be unique")
@@ -232,11 +239,15 @@ class _Assigner:
         never_week = {s.id for s in shoppers if s.capacity_per_week <= 0}
         self.full_always = (len(never_day), len(never_week))
         self.full_days: Counter[date] = Counter(
-            d for (sid, d), n in self.day_count.items()
-            if sid not in never_day and n >= self.by_id[sid].capacity_per_day)
+            d
+            for (sid, d), n in self.day_count.items()
+            if sid not in never_day and n >= self.by_id[sid].capacity_per_day
+        )
         self.full_weeks: Counter[tuple[int, int]] = Counter(
-            w for (sid, w), n in self.week_count.items()
-            if sid not in never_week and n >= self.by_id[sid].capacity_per_week)
+            w
+            for (sid, w), n in self.week_count.items()
+            if sid not in never_week and n >= self.by_id[sid].capacity_per_week
+        )
         self.run_by_key: dict[str, list[tuple[str, int]]] = defaultdict(list)
         self.run_rotation: dict[tuple[str, str], list[int]] = defaultdict(list)
 
@@ -271,15 +282,22 @@ class _Assigner:
     def static(self, job: Job) -> tuple[list[str], frozenset[str], Counter[str]]:
         """Shoppers passing the run-independent rules (best first, and as a set), and how many break each."""
         is_visit = job.channel == "visit"
-        key = (job.location_id, job.brand_id, is_visit, job.language,
-               job.lat if is_visit else None, job.lon if is_visit else None)
+        key = (
+            job.location_id,
+            job.brand_id,
+            is_visit,
+            job.language,
+            job.lat if is_visit else None,
+            job.lon if is_visit else None,
+        )
         cached = self._static.get(key)
         if cached is not None:
             return cached
         counts: Counter[str] = Counter()
         eligible = set(self.all_ids)
-        excluded = self.excluded_by_brand.get(job.brand_id, set()) | \
-            self.excluded_by_location.get(job.location_id, set())
+        excluded = self.excluded_by_brand.get(job.brand_id, set()) | self.excluded_by_location.get(
+            job.location_id, set()
+        )
         counts["conflict_of_interest"] = len(excluded)
         eligible -= excluded
         if job.language is not None:
@@ -323,8 +341,9 @@ class _Assigner:
                 unfilled[job.id] = ["no_location_coordinates"]
                 continue
             ranked, ranked_set, _ = self.static(job)
-            blocked = self.past_blocked(_rotation_key(self.rules, job.location_id, job.brand_id),
-                                        job.local_date.toordinal())
+            blocked = self.past_blocked(
+                _rotation_key(self.rules, job.location_id, job.brand_id), job.local_date.toordinal()
+            )
             open_count = len(ranked) - sum(1 for sid in blocked if sid in ranked_set)
             queue.append((open_count, job.window_start, job.id, job, ranked, blocked))
         queue.sort(key=lambda item: item[:3])
@@ -345,8 +364,10 @@ class _Assigner:
                 if current >= best_load or sid in blocked:
                     continue
                 shopper = by_id[sid]
-                if day_count[(sid, day)] >= shopper.capacity_per_day \
-                        or week_count[(sid, week)] >= shopper.capacity_per_week:
+                if (
+                    day_count[(sid, day)] >= shopper.capacity_per_day
+                    or week_count[(sid, week)] >= shopper.capacity_per_week
+                ):
                     continue
                 if span > 0:
                     earlier = run_rotation.get((sid, rkey))
@@ -395,8 +416,9 @@ class _Assigner:
         counts["capacity_day"] = self.full_always[0] + self.full_days[job.local_date]
         counts["capacity_week"] = self.full_always[1] + self.full_weeks[week]
         order = list(REASONS)
-        return [f"{code}: {n}" for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], order.index(kv[0])))
-                if n > 0]
+        return [
+            f"{code}: {n}" for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], order.index(kv[0]))) if n > 0
+        ]
 
 
 def _week(day: date) -> tuple[int, int]:
@@ -485,12 +507,16 @@ def validate_assignment(
 
         same_day = 1 + sum(1 for _, _, day in other_work if day == job.local_date)
         if same_day > shopper.capacity_per_day:
-            problems.append(f"{where}: capacity_day ({same_day} jobs on {job.local_date}, "
-                            f"capacity {shopper.capacity_per_day})")
+            problems.append(
+                f"{where}: capacity_day ({same_day} jobs on {job.local_date}, capacity {shopper.capacity_per_day})"
+            )
         year, week_number, _ = job.local_date.isocalendar()
-        same_week = 1 + sum(1 for _, _, day in other_work
-                            if day.isocalendar()[0] == year and day.isocalendar()[1] == week_number)
+        same_week = 1 + sum(
+            1 for _, _, day in other_work if day.isocalendar()[0] == year and day.isocalendar()[1] == week_number
+        )
         if same_week > shopper.capacity_per_week:
-            problems.append(f"{where}: capacity_week ({same_week} jobs in week {year}-W{week_number:02d}, "
-                            f"capacity {shopper.capacity_per_week})")
+            problems.append(
+                f"{where}: capacity_week ({same_week} jobs in week {year}-W{week_number:02d}, "
+                f"capacity {shopper.capacity_per_week})"
+            )
     return problems

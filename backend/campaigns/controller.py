@@ -38,7 +38,10 @@ class CampaignController(Controller):
 
     @get("/", operation_id="ListCampaigns", opt=roles(*READERS), responses=problems(404))
     async def list_campaigns(
-        self, actor: ActorDep, page: PageDep, organisation_id: FromQuery[uuid.UUID | None] = None,
+        self,
+        actor: ActorDep,
+        page: PageDep,
+        organisation_id: FromQuery[uuid.UUID | None] = None,
         q: Search = None,
     ) -> Page[Campaign]:
         await require_visible(actor, organisation_id=organisation_id)
@@ -59,31 +62,47 @@ class CampaignController(Controller):
         """Earliest first."""
         return await service.list_waves(actor, campaign_id, page)
 
-    @post("/{campaign_id:uuid}/waves", operation_id="CreateWave", opt=roles(*STAFF),
-          responses=problems(404, 409, 422))
+    @post("/{campaign_id:uuid}/waves", operation_id="CreateWave", opt=roles(*STAFF), responses=problems(404, 409, 422))
     async def create_wave(self, actor: ActorDep, campaign_id: FromPath[uuid.UUID], data: JSONBody[WaveCreate]) -> Wave:
         return await service.create_wave(actor, campaign_id, data)
 
-    @post("/{campaign_id:uuid}/waves/{wave_id:uuid}/generate", operation_id="GenerateWaveTasks", opt=roles(*STAFF),
-          status_code=200, responses=problems(404, 422))
-    async def generate(self, actor: ActorDep, settings: SettingsDep, campaign_id: FromPath[uuid.UUID],
-                       wave_id: FromPath[uuid.UUID]) -> GenerationResult:
+    @post(
+        "/{campaign_id:uuid}/waves/{wave_id:uuid}/generate",
+        operation_id="GenerateWaveTasks",
+        opt=roles(*STAFF),
+        status_code=200,
+        responses=problems(404, 422),
+    )
+    async def generate(
+        self, actor: ActorDep, settings: SettingsDep, campaign_id: FromPath[uuid.UUID], wave_id: FromPath[uuid.UUID]
+    ) -> GenerationResult:
         """Create the wave's tasks over the slot design in each location's own time zone; idempotent.
         A plan larger than the configured cap (FIELDSCORE_MAX_WAVE_TASKS) is refused: 422 `wave.too_large`."""
         return await service.generate(actor, campaign_id, wave_id, max_tasks=settings.max_wave_tasks)
 
-    @get("/{campaign_id:uuid}/waves/{wave_id:uuid}/coverage", operation_id="GetWaveCoverage", opt=roles(*READERS),
-         responses=problems(404))
-    async def coverage(self, actor: ActorDep, page: PageDep, campaign_id: FromPath[uuid.UUID],
-                       wave_id: FromPath[uuid.UUID]) -> Coverage:
+    @get(
+        "/{campaign_id:uuid}/waves/{wave_id:uuid}/coverage",
+        operation_id="GetWaveCoverage",
+        opt=roles(*READERS),
+        responses=problems(404),
+    )
+    async def coverage(
+        self, actor: ActorDep, page: PageDep, campaign_id: FromPath[uuid.UUID], wave_id: FromPath[uuid.UUID]
+    ) -> Coverage:
         """Location × slot: done / due / missing. For a manager only approved probes are done, and the
         rest are due until the wave is over, missing after (no visit or call shows before approval)."""
         return await service.coverage(actor, campaign_id, wave_id, page)
 
-    @post("/{campaign_id:uuid}/waves/{wave_id:uuid}/auto-assign", operation_id="AutoAssignWave", opt=roles(*STAFF),
-          status_code=200, responses=problems(404))
-    async def auto_assign(self, actor: ActorDep, campaign_id: FromPath[uuid.UUID],
-                          wave_id: FromPath[uuid.UUID]) -> AutoAssignResult:
+    @post(
+        "/{campaign_id:uuid}/waves/{wave_id:uuid}/auto-assign",
+        operation_id="AutoAssignWave",
+        opt=roles(*STAFF),
+        status_code=200,
+        responses=problems(404),
+    )
+    async def auto_assign(
+        self, actor: ActorDep, campaign_id: FromPath[uuid.UUID], wave_id: FromPath[uuid.UUID]
+    ) -> AutoAssignResult:
         """Assign the wave's open tasks fairly under every rule; lists each task it could not fill and why."""
         return await service.auto_assign(actor, campaign_id, wave_id)
 
@@ -98,8 +117,13 @@ class JobBoardController(Controller):
         """Open tasks you may claim (rotation, conflicts, distance, capacity, language all checked), nearest first."""
         return await service.job_board(actor, page, channel)
 
-    @post("/{task_id:uuid}/claim", operation_id="ClaimTask", opt=roles(Role.shopper), status_code=200,
-          responses=problems(404, 409))
+    @post(
+        "/{task_id:uuid}/claim",
+        operation_id="ClaimTask",
+        opt=roles(Role.shopper),
+        status_code=200,
+        responses=problems(404, 409),
+    )
     async def claim(self, actor: ActorDep, task_id: FromPath[uuid.UUID]) -> Task:
         """Take an open task; when two shoppers claim at once exactly one gets it."""
         return await service.claim(actor, task_id)

@@ -25,17 +25,28 @@ ACTIVE_STATUSES = ("assigned", "accepted", "submitted", "returned", "approved", 
 
 async def shoppers(only: uuid.UUID | None = None) -> list[assignment.Shopper]:
     query = ShopperProfile.select(
-        ShopperProfile.user.as_alias("id"), ShopperProfile.home_lat, ShopperProfile.home_lon,
-        ShopperProfile.languages, ShopperProfile.travel_radius_km, ShopperProfile.capacity_per_day,
-        ShopperProfile.capacity_per_week, ShopperProfile.excluded_brand_ids, ShopperProfile.excluded_location_ids,
+        ShopperProfile.user.as_alias("id"),
+        ShopperProfile.home_lat,
+        ShopperProfile.home_lon,
+        ShopperProfile.languages,
+        ShopperProfile.travel_radius_km,
+        ShopperProfile.capacity_per_day,
+        ShopperProfile.capacity_per_week,
+        ShopperProfile.excluded_brand_ids,
+        ShopperProfile.excluded_location_ids,
     ).where((ShopperProfile.user.is_active == True) & (ShopperProfile.user.role == Role.shopper.value))  # noqa: E712
     if only:
         query = query.where(ShopperProfile.user == only)
     return [
         assignment.Shopper(
-            id=str(r["id"]), lat=r["home_lat"], lon=r["home_lon"], languages=frozenset(r["languages"] or []),
-            travel_radius_km=r["travel_radius_km"], capacity_per_day=r["capacity_per_day"],
-            capacity_per_week=r["capacity_per_week"], excluded_brand_ids=frozenset(r["excluded_brand_ids"] or []),
+            id=str(r["id"]),
+            lat=r["home_lat"],
+            lon=r["home_lon"],
+            languages=frozenset(r["languages"] or []),
+            travel_radius_km=r["travel_radius_km"],
+            capacity_per_day=r["capacity_per_day"],
+            capacity_per_week=r["capacity_per_week"],
+            excluded_brand_ids=frozenset(r["excluded_brand_ids"] or []),
             excluded_location_ids=frozenset(r["excluded_location_ids"] or []),
         )
         for r in await query.output(load_json=True)
@@ -43,23 +54,40 @@ async def shoppers(only: uuid.UUID | None = None) -> list[assignment.Shopper]:
 
 
 JOB_COLUMNS = (
-    Task.id, Task.location.as_alias("location_id"), Task.location.brand.as_alias("brand_id"), Task.channel,
-    Task.location.lat.as_alias("lat"), Task.location.lon.as_alias("lon"), Task.window_start, Task.window_end,
-    Task.location.timezone.as_alias("timezone"), Task.language, Task.shopper.as_alias("shopper_id"),
+    Task.id,
+    Task.location.as_alias("location_id"),
+    Task.location.brand.as_alias("brand_id"),
+    Task.channel,
+    Task.location.lat.as_alias("lat"),
+    Task.location.lon.as_alias("lon"),
+    Task.window_start,
+    Task.window_end,
+    Task.location.timezone.as_alias("timezone"),
+    Task.language,
+    Task.shopper.as_alias("shopper_id"),
 )
 
 
 def job(r: dict[str, Any]) -> assignment.Job:
     return assignment.Job(
-        id=str(r["id"]), location_id=str(r["location_id"]), brand_id=str(r["brand_id"]), channel=r["channel"],
-        lat=r["lat"], lon=r["lon"], window_start=moments.aware(r["window_start"]),
-        window_end=moments.aware(r["window_end"]), local_date=moments.local_date(r["window_start"], r["timezone"]),
+        id=str(r["id"]),
+        location_id=str(r["location_id"]),
+        brand_id=str(r["brand_id"]),
+        channel=r["channel"],
+        lat=r["lat"],
+        lon=r["lon"],
+        window_start=moments.aware(r["window_start"]),
+        window_end=moments.aware(r["window_end"]),
+        local_date=moments.local_date(r["window_start"], r["timezone"]),
         language=r["language"],
     )
 
 
-async def past_work(shopper_id: uuid.UUID | None = None, around: tuple[dt.datetime, dt.datetime] | None = None,
-                exclude_task: uuid.UUID | None = None) -> list[assignment.Past]:
+async def past_work(
+    shopper_id: uuid.UUID | None = None,
+    around: tuple[dt.datetime, dt.datetime] | None = None,
+    exclude_task: uuid.UUID | None = None,
+) -> list[assignment.Past]:
     query = Task.select(*JOB_COLUMNS).where(Task.shopper.is_not_null() & Task.status.is_in(list(ACTIVE_STATUSES)))
     if shopper_id:
         query = query.where(Task.shopper == shopper_id)
@@ -68,22 +96,33 @@ async def past_work(shopper_id: uuid.UUID | None = None, around: tuple[dt.dateti
     if exclude_task:
         query = query.where(Task.id != exclude_task)
     return [
-        assignment.Past(shopper_id=str(r["shopper_id"]), location_id=str(r["location_id"]),
-                        brand_id=str(r["brand_id"]), at=moments.aware(r["window_start"]),
-                        local_date=moments.local_date(r["window_start"], r["timezone"]))
+        assignment.Past(
+            shopper_id=str(r["shopper_id"]),
+            location_id=str(r["location_id"]),
+            brand_id=str(r["brand_id"]),
+            at=moments.aware(r["window_start"]),
+            local_date=moments.local_date(r["window_start"], r["timezone"]),
+        )
         for r in await query
     ]
 
 
 async def rules_for(campaign_id: uuid.UUID | None) -> assignment.Rules:
-    row = None if campaign_id is None else await t.Campaign.select(
-        t.Campaign.rotation_days, t.Campaign.rotation_scope).where(t.Campaign.id == campaign_id).first()
+    row = (
+        None
+        if campaign_id is None
+        else await t.Campaign.select(t.Campaign.rotation_days, t.Campaign.rotation_scope)
+        .where(t.Campaign.id == campaign_id)
+        .first()
+    )
     if row is None:
         return assignment.Rules()
     return assignment.Rules(rotation_days=row["rotation_days"], rotation_scope=row["rotation_scope"])
 
 
-async def assignment_problems(task_id: uuid.UUID, shopper_id: uuid.UUID, *, now: dt.datetime | None = None) -> list[str]:
+async def assignment_problems(
+    task_id: uuid.UUID, shopper_id: uuid.UUID, *, now: dt.datetime | None = None
+) -> list[str]:
     """Every rule that giving this task to this shopper would break (empty when allowed)."""
     row = await Task.select(*JOB_COLUMNS, Task.campaign.as_alias("campaign_id")).where(Task.id == task_id).first()
     if row is None:
@@ -94,5 +133,3 @@ async def assignment_problems(task_id: uuid.UUID, shopper_id: uuid.UUID, *, now:
     rules = await rules_for(row["campaign_id"])
     past = await past_work(shopper_id=shopper_id, exclude_task=task_id)
     return assignment.violations(profiles[0], job(row), past, rules, now=now or moments.now())
-
-

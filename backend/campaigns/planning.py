@@ -89,8 +89,11 @@ def design_problems(design: SlotDesign) -> list[tuple[str, str]]:
         problems.append(("dayparts", "at least one daypart is needed"))
     if not design.day_types:
         problems.append(("day_types", "at least one day type is needed"))
-    if isinstance(design.probes_per_slot, bool) or not isinstance(design.probes_per_slot, int) \
-            or design.probes_per_slot < 1:
+    if (
+        isinstance(design.probes_per_slot, bool)
+        or not isinstance(design.probes_per_slot, int)
+        or design.probes_per_slot < 1
+    ):
         problems.append(("probes_per_slot", "must be a whole number of at least 1"))
 
     seen_types: set[DayType] = set()
@@ -112,12 +115,10 @@ def design_problems(design: SlotDesign) -> list[tuple[str, str]]:
         elif part.key in seen_keys:
             problems.append((f"{path}.key", f"duplicate daypart key {part.key!r}"))
         seen_keys.add(part.key)
-        if not isinstance(part.start_hour, int) or isinstance(part.start_hour, bool) \
-                or not 0 <= part.start_hour <= 23:
+        if not isinstance(part.start_hour, int) or isinstance(part.start_hour, bool) or not 0 <= part.start_hour <= 23:
             problems.append((f"{path}.start_hour", "must be a whole hour from 0 to 23"))
             ok = False
-        if not isinstance(part.end_hour, int) or isinstance(part.end_hour, bool) \
-                or not 0 <= part.end_hour <= 24:
+        if not isinstance(part.end_hour, int) or isinstance(part.end_hour, bool) or not 0 <= part.end_hour <= 24:
             problems.append((f"{path}.end_hour", "must be a whole hour from 0 to 24"))
             ok = False
         if ok and part.start_hour == part.end_hour % 24 and part.end_hour != 24:
@@ -131,8 +132,7 @@ def design_problems(design: SlotDesign) -> list[tuple[str, str]]:
             (i, first), (j, second) = sound[a], sound[b]
             shared = _hours_covered(first) & _hours_covered(second)
             if shared:
-                problems.append((f"dayparts[{j}]",
-                                 f"overlaps daypart {first.key!r} at hour {min(shared):02d}:00"))
+                problems.append((f"dayparts[{j}]", f"overlaps daypart {first.key!r} at hour {min(shared):02d}:00"))
     return problems
 
 
@@ -229,8 +229,10 @@ def plan_wave(
                 usable = [w for w in windows if w[2] > w[1]]
                 if not usable:
                     if windows:
-                        reason = (f"the {part.key} daypart does not exist on any {day_type.value} "
-                                  f"of the wave in {zone_name} (daylight saving change)")
+                        reason = (
+                            f"the {part.key} daypart does not exist on any {day_type.value} "
+                            f"of the wave in {zone_name} (daylight saving change)"
+                        )
                     else:
                         reason = f"the wave {wave_start}..{wave_end} has no {day_type.value}"
                     plan_problems.append(PlanProblem(location_id, key, reason))

@@ -80,8 +80,7 @@ async def _keep_session(connection: Any) -> None:
 
 async def open_pool(current: Engine[Any], *, min_size: int, max_size: int) -> None:
     if isinstance(current, PostgresEngine):
-        await current.start_connection_pool(min_size=min(min_size, max_size), max_size=max_size,
-                                            reset=_keep_session)
+        await current.start_connection_pool(min_size=min(min_size, max_size), max_size=max_size, reset=_keep_session)
 
 
 async def close_pool(current: Engine[Any]) -> None:

@@ -24,6 +24,7 @@ T = TypeVar("T")
 
 # ---------------------------------------------------------------------- aiosqlite
 
+
 def raw_connection(connection: aiosqlite.Connection) -> sqlite3.Connection:
     """The sqlite3 connection inside an aiosqlite one (read its `in_transaction`, nothing else from
     the event loop's thread: every statement runs on the connection's own thread)."""
@@ -59,6 +60,7 @@ def set_daemon(connection: aiosqlite.Connection, daemon: bool) -> None:
 
 # ---------------------------------------------------------------------- Piccolo
 
+
 def bind_table(table: type[Table], engine: Engine[Any]) -> None:
     """Make a table use `engine` instead of the one Piccolo would find through piccolo_conf."""
     table._meta._db = engine
@@ -70,6 +72,7 @@ SQLITE_ENGINE_HOOKS = ("_run_in_new_connection", "_run_in_existing_connection")
 
 
 # ---------------------------------------------------------------------- the check
+
 
 def check() -> list[str]:
     """What of the above no longer holds for the installed libraries (empty when all is well)."""
@@ -87,8 +90,11 @@ def check() -> list[str]:
             problems.append(f"piccolo SQLiteEngine has no {hook}")
             continue
         params = list(inspect.signature(method).parameters)
-        expected = (["self", "query", "args", "query_type", "table"] if hook == "_run_in_new_connection"
-                    else ["self", "connection", "query", "args", "query_type", "table"])
+        expected = (
+            ["self", "query", "args", "query_type", "table"]
+            if hook == "_run_in_new_connection"
+            else ["self", "connection", "query", "args", "query_type", "table"]
+        )
         if params != expected:
             problems.append(f"piccolo SQLiteEngine.{hook} takes {params}, not {expected}")
     if "_db" not in getattr(Table._meta, "__dataclass_fields__", {}) and not hasattr(Table._meta, "_db"):

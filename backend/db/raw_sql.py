@@ -126,6 +126,7 @@ class BulkInsert:
         """One statement for the whole batch: a column-wise array per column, unnested into rows."""
         names = ", ".join(name for name, _ in self.columns)
         values = ", ".join(f"{name}::json" if kind == "json" else name for name, kind in self.columns)
-        arrays = ", ".join(f"${i}::{'text' if kind == 'json' else kind}[]"
-                           for i, (_, kind) in enumerate(self.columns, start=1))
+        arrays = ", ".join(
+            f"${i}::{'text' if kind == 'json' else kind}[]" for i, (_, kind) in enumerate(self.columns, start=1)
+        )
         return f"INSERT INTO {self.name} ({names}) SELECT {values} FROM unnest({arrays}) AS u({names})"

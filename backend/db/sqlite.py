@@ -112,9 +112,7 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
         transaction_type: TransactionType = TransactionType.deferred,
         allow_nested: bool = True,
     ) -> SQLiteTransaction:
-        return _ClosingSQLiteTransaction(
-            engine=self, transaction_type=transaction_type, allow_nested=allow_nested
-        )
+        return _ClosingSQLiteTransaction(engine=self, transaction_type=transaction_type, allow_nested=allow_nested)
 
     # ------------------------------------------------------------------ reads
 
@@ -125,8 +123,9 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
         if self._inline is None:
             # A short busy timeout: this runs on the event loop. The rare BUSY a WAL reader can meet
             # (recovery after a crash, a checkpoint that truncates) sends the read to a pooled reader.
-            connection = sqlite3.connect(**{**self.connection_kwargs, "check_same_thread": False,
-                                            "timeout": self.inline_busy_timeout_s})
+            connection = sqlite3.connect(
+                **{**self.connection_kwargs, "check_same_thread": False, "timeout": self.inline_busy_timeout_s}
+            )
             connection.row_factory = dict_factory
             connection.execute("PRAGMA query_only = 1")
             connection.execute(f"PRAGMA cache_size = -{self.reader_cache_kib}")
@@ -167,8 +166,9 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
             assert self._readers is not None
             self._readers.put_nowait(connection)
 
-    async def _run_in_new_connection(self, query: str, args: list[Any] | None = None, query_type: str = "generic",
-                                     table: Any = None) -> Any:
+    async def _run_in_new_connection(
+        self, query: str, args: list[Any] | None = None, query_type: str = "generic", table: Any = None
+    ) -> Any:
         connection = await self.borrow()
         try:
             # Statement and fetch in one call on the connection's thread: a cursor left open by a
@@ -178,8 +178,9 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
         finally:
             await self.give_back(connection)
 
-    async def _run_in_existing_connection(self, connection: Any, query: str, args: list[Any] | None = None,
-                                          query_type: str = "generic", table: Any = None) -> Any:
+    async def _run_in_existing_connection(
+        self, connection: Any, query: str, args: list[Any] | None = None, query_type: str = "generic", table: Any = None
+    ) -> Any:
         async with connection.execute(query, args or []) as cursor:
             return await cursor.fetchall()
 
@@ -254,8 +255,7 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
             except BaseException as exc:
                 failed = True
                 try:
-                    await _finish(_execute(batch.connection, f"ROLLBACK TO {savepoint}",
-                                           f"RELEASE {savepoint}"))
+                    await _finish(_execute(batch.connection, f"ROLLBACK TO {savepoint}", f"RELEASE {savepoint}"))
                 except asyncio.CancelledError:
                     raise
                 except BaseException:
@@ -328,7 +328,8 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
             commit = self._waiting == 0 or batch.blocks >= self.max_batch
             try:
                 result, error, commit_error = await internals.run_on_thread(
-                    writer, _run_block, self._file_lock, work, begin, f"block_{batch.blocks}", commit)
+                    writer, _run_block, self._file_lock, work, begin, f"block_{batch.blocks}", commit
+                )
             except BaseException as exc:  # BEGIN failed (busy), or a bookkeeping statement of the hop did
                 await self._abandon(exc)
                 raise
@@ -442,8 +443,14 @@ def _begin_immediate(connection: sqlite3.Connection, file_lock: WriterFileLock) 
         raise
 
 
-def _run_block(connection: sqlite3.Connection, file_lock: WriterFileLock, work: Callable[[sqlite3.Connection], T],
-               begin: bool, savepoint: str, commit: bool) -> tuple[T | None, Exception | None, Exception | None]:
+def _run_block(
+    connection: sqlite3.Connection,
+    file_lock: WriterFileLock,
+    work: Callable[[sqlite3.Connection], T],
+    begin: bool,
+    savepoint: str,
+    commit: bool,
+) -> tuple[T | None, Exception | None, Exception | None]:
     """On the writer's thread: (work's result, work's error, the commit's error). A block alone in its
     batch (begun and committed in this one hop) needs no savepoint: its transaction does the same, with
     two statements fewer while the processes' write turn is held."""
@@ -563,11 +570,10 @@ class Checkpointer:
 class _Batch:
     __slots__ = ("blocks", "committed", "connection", "transaction")
 
-    def __init__(self, connection: aiosqlite.Connection, transaction: SQLiteTransaction,
-                 committed: asyncio.Future[None]) -> None:
+    def __init__(
+        self, connection: aiosqlite.Connection, transaction: SQLiteTransaction, committed: asyncio.Future[None]
+    ) -> None:
         self.connection = connection
         self.transaction = transaction
         self.committed = committed
         self.blocks = 0
-
-

@@ -117,6 +117,7 @@ def shape_checker(question: Question) -> Callable[[Any], list[str]]:
             if not isinstance(value, str):
                 return [wrong + "a choice value (string)"]
             return [] if value in values else [f"answer.unknown_choice: {value!r} is not a choice; {accepted}"]
+
         return single
     if isinstance(question, MultipleChoice):
         values = frozenset(c.value for c in question.choices)
@@ -129,6 +130,7 @@ def shape_checker(question: Question) -> Callable[[Any], list[str]]:
             if len(set(value)) != len(value):
                 problems.append("answer.duplicate_choice: a choice is selected twice")
             return problems
+
         return multiple
     if isinstance(question, (Rating, Nps, Integer)):
         low, high = (question.min, question.max) if not isinstance(question, Nps) else (0, 10)
@@ -138,6 +140,7 @@ def shape_checker(question: Question) -> Callable[[Any], list[str]]:
                 return [wrong + "an integer"]
             problem = _range_problem(value, low, high)
             return [problem] if problem else []
+
         return integer
     if kind in ("decimal", "duration"):
         low, high = question.min, question.max  # type: ignore[union-attr]
@@ -147,6 +150,7 @@ def shape_checker(question: Question) -> Callable[[Any], list[str]]:
                 return [wrong + "a finite number"]
             problem = _range_problem(value, low, high)
             return [problem] if problem else []
+
         return number
     if kind == "timestamp":
         return lambda value: [] if parse_instant(value) else [wrong + "an ISO-8601 date-time with a UTC offset"]
@@ -160,14 +164,22 @@ def shape_checker(question: Question) -> Callable[[Any], list[str]]:
             if not isinstance(value, str):
                 return [wrong + "a string"]
             return [] if len(value) <= max_length else [f"answer.too_long: more than {max_length} characters"]
+
         return text
     if kind in ("photo", "file"):
+
         def attachment(value: Any) -> list[str]:
-            ok = isinstance(value, Mapping) and set(value) == {"attachment"} and isinstance(
-                value["attachment"], str) and _SHA256.match(value["attachment"])
+            ok = (
+                isinstance(value, Mapping)
+                and set(value) == {"attachment"}
+                and isinstance(value["attachment"], str)
+                and _SHA256.match(value["attachment"])
+            )
             return [] if ok else [wrong + '{"attachment": <sha256 hex>}']
+
         return attachment
     if kind == "gps":
+
         def gps(value: Any) -> list[str]:
             if not isinstance(value, Mapping) or not {"lat", "lon"} <= set(value) <= {"lat", "lon", "accuracy_m"}:
                 return [wrong + '{"lat": …, "lon": …, "accuracy_m": … (optional)}']
@@ -175,6 +187,7 @@ def shape_checker(question: Question) -> Callable[[Any], list[str]]:
             if not (_is_number(lat) and -90 <= lat <= 90 and _is_number(lon) and -180 <= lon <= 180):
                 return ["answer.out_of_range: lat must lie in −90…90 and lon in −180…180"]
             return [] if _is_number(acc) and acc >= 0 else ["answer.out_of_range: accuracy_m must be ≥ 0"]
+
         return gps
     if kind == "note":
         return _always(["answer.not_answerable: a note takes no answer"])
@@ -207,18 +220,25 @@ def _rules(defn: FormDefinition) -> tuple[tuple[_Rules, ...], frozenset[str]]:
     for info in outline(defn).questions:
         q = info.question
         message = q.constraint_message.get(defn.default_language) or next(
-            iter(q.constraint_message.values()), "the answer does not meet the constraint")
-        rules.append(_Rules(
-            key=q.key, required=q.required, na_allowed=q.na_allowed, is_note=question_type(q) in UNANSWERED_TYPES,
-            shape=shape_checker(q),
-            constraint=None if q.constraint is None else compile_condition(q.constraint),
-            constraint_failed=f"answer.constraint: {message}",
-        ))
+            iter(q.constraint_message.values()), "the answer does not meet the constraint"
+        )
+        rules.append(
+            _Rules(
+                key=q.key,
+                required=q.required,
+                na_allowed=q.na_allowed,
+                is_note=question_type(q) in UNANSWERED_TYPES,
+                shape=shape_checker(q),
+                constraint=None if q.constraint is None else compile_condition(q.constraint),
+                constraint_failed=f"answer.constraint: {message}",
+            )
+        )
     return tuple(rules), frozenset(r.key for r in rules)
 
 
-def check_answers(defn: FormDefinition, answers: dict[str, Any], view: Visibility | None = None
-                  ) -> list[tuple[str, str]]:
+def check_answers(
+    defn: FormDefinition, answers: dict[str, Any], view: Visibility | None = None
+) -> list[tuple[str, str]]:
     """Every problem as (question key, reason), in document order then unknown keys. `view`: the
     answers' visibility when already decided (backend.forms.interpretation)."""
     problems: list[tuple[str, str]] = []
@@ -240,23 +260,33 @@ def check_answers(defn: FormDefinition, answers: dict[str, Any], view: Visibilit
             problems.append((key, "answer.null: leave the key out for an unanswered question"))
             continue
         if rule.required and is_blank_text(value):
-            problems.append((key, "answer.required: the question is shown and required, and a blank "
-                                  "answer (empty or only spaces) does not answer it"))
+            problems.append(
+                (
+                    key,
+                    "answer.required: the question is shown and required, and a blank "
+                    "answer (empty or only spaces) does not answer it",
+                )
+            )
             continue
         if is_na_answer(value):
             if rule.is_note:
                 problems += [(key, reason) for reason in rule.shape(value)]
             elif not rule.na_allowed or set(value) != {"na"}:
-                problems.append((key, "answer.na_not_allowed: N/A is not allowed here"
-                                 if not rule.na_allowed else 'answer.wrong_type: N/A is exactly {"na": true}'))
+                problems.append(
+                    (
+                        key,
+                        "answer.na_not_allowed: N/A is not allowed here"
+                        if not rule.na_allowed
+                        else 'answer.wrong_type: N/A is exactly {"na": true}',
+                    )
+                )
             continue
         shape = rule.shape(value)
         if shape:
             problems += [(key, reason) for reason in shape]
         elif rule.constraint is not None and not rule.constraint(view.answers, value):
             problems.append((key, rule.constraint_failed))
-    problems += [(key, "answer.unknown_question: no question has this key")
-                 for key in answers if key not in known]
+    problems += [(key, "answer.unknown_question: no question has this key") for key in answers if key not in known]
     return problems
 
 

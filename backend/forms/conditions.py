@@ -92,8 +92,7 @@ from api_schemas.forms import Expr
 MAX_DEPTH: Final = 32
 
 # The blank characters of the module docstring; conditions.js has the same class, character for character.
-_BLANK: Final = re.compile(
-    r"[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]*")
+_BLANK: Final = re.compile(r"[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]*")
 
 
 class _Missing:
@@ -123,11 +122,32 @@ class ConditionError(ValueError):
 _KEY_OPS = frozenset({"var", "answered", "is_na"})
 # op → (min args, max args or None for unbounded)
 _ARITY: Final[dict[str, tuple[int, int | None]]] = {
-    "var": (0, 0), "answered": (0, 0), "is_na": (0, 0), "self": (0, 0), "lit": (1, 1),
-    "eq": (2, 2), "ne": (2, 2), "lt": (2, 2), "le": (2, 2), "gt": (2, 2), "ge": (2, 2),
-    "and": (0, None), "or": (0, None), "not": (1, 1), "in": (2, None), "contains": (2, 2),
-    "count": (1, 1), "add": (2, None), "sub": (2, None), "mul": (2, None), "div": (2, None),
-    "if": (3, 3), "concat": (0, None), "coalesce": (1, None), "regex": (2, 2), "strlen": (1, 1),
+    "var": (0, 0),
+    "answered": (0, 0),
+    "is_na": (0, 0),
+    "self": (0, 0),
+    "lit": (1, 1),
+    "eq": (2, 2),
+    "ne": (2, 2),
+    "lt": (2, 2),
+    "le": (2, 2),
+    "gt": (2, 2),
+    "ge": (2, 2),
+    "and": (0, None),
+    "or": (0, None),
+    "not": (1, 1),
+    "in": (2, None),
+    "contains": (2, 2),
+    "count": (1, 1),
+    "add": (2, None),
+    "sub": (2, None),
+    "mul": (2, None),
+    "div": (2, None),
+    "if": (3, 3),
+    "concat": (0, None),
+    "coalesce": (1, None),
+    "regex": (2, 2),
+    "strlen": (1, 1),
 }
 _VALUE_FUNCTIONS: Final = frozenset({"if", "concat", "coalesce", "regex", "strlen"})
 _NODE_FIELDS = frozenset({"op", "args", "key"})
@@ -357,14 +377,12 @@ def _eval(node: Any, answers: Mapping[str, Any], self_value: Any, depth: int) ->
     return _arith(op, values)
 
 
-def evaluate(expr: Expr | Mapping[str, Any] | Any, answers: Mapping[str, Any], *,
-             self_value: Any = MISSING) -> Any:
+def evaluate(expr: Expr | Mapping[str, Any] | Any, answers: Mapping[str, Any], *, self_value: Any = MISSING) -> Any:
     """The value of `expr` over `answers`; MISSING for "no value"; raises ConditionError."""
     return _eval(expr, answers, self_value, 1)
 
 
-def is_true(expr: Expr | Mapping[str, Any] | Any, answers: Mapping[str, Any], *,
-            self_value: Any = MISSING) -> bool:
+def is_true(expr: Expr | Mapping[str, Any] | Any, answers: Mapping[str, Any], *, self_value: Any = MISSING) -> bool:
     """Whether `expr` holds: only the boolean true counts (a show-if or constraint passes)."""
     return evaluate(expr, answers, self_value=self_value) is True
 
@@ -408,15 +426,18 @@ def _compile(node: Any, depth: int) -> _Compiled:
         if op == "ne":
             return lambda answers, self_value: _differ(first(answers, self_value), second(answers, self_value))
         if op == "contains":
+
             def contains(answers: Mapping[str, Any], self_value: Any) -> Any:
                 haystack, needle = first(answers, self_value), second(answers, self_value)
                 return isinstance(haystack, list) and any(_same(item, needle) for item in haystack)
+
             return contains
         compare = _ORDER[op]
 
         def ordered(answers: Mapping[str, Any], self_value: Any) -> Any:
             a, b = first(answers, self_value), second(answers, self_value)
             return kind(a) == "number" and kind(b) == "number" and compare(a, b)
+
         return ordered
     if op == "not":
         (only,) = compiled
@@ -427,6 +448,7 @@ def _compile(node: Any, depth: int) -> _Compiled:
         def count(answers: Mapping[str, Any], self_value: Any) -> Any:
             value = only(answers, self_value)
             return float(len(value)) if isinstance(value, list) else MISSING
+
         return count
 
     def values(answers: Mapping[str, Any], self_value: Any) -> list[Any]:
@@ -439,6 +461,7 @@ def _compile(node: Any, depth: int) -> _Compiled:
     if op in _VALUE_FUNCTIONS:
         return lambda answers, self_value: _function(op, values(answers, self_value))
     if op == "in":
+
         def is_in(answers: Mapping[str, Any], self_value: Any) -> Any:
             needle, *candidates = values(answers, self_value)
             for candidate in candidates:
@@ -446,6 +469,7 @@ def _compile(node: Any, depth: int) -> _Compiled:
                 if any(_same(needle, item) for item in pool):
                     return True
             return False
+
         return is_in
     return lambda answers, self_value: _arith(op, values(answers, self_value))
 
@@ -479,8 +503,10 @@ REFERENCE: Final = re.compile(r"\$\{([^}]*)\}")
 def fill_references(text: str, values: Mapping[str, Any]) -> str:
     """A label or hint with each ${name} replaced by that value as ``concat`` writes it (nothing for
     an unanswered one); the phone's ``fillReferences`` does the same."""
+
     def fill(match: re.Match[str]) -> str:
         return _text_of(value_of(values.get(match.group(1).strip(), MISSING))) or ""
+
     return REFERENCE.sub(fill, text)
 
 
@@ -508,6 +534,19 @@ def iter_nodes(expr: Any) -> Iterator[tuple[str, str | None]]:
 
 
 __all__ = [
-    "MAX_DEPTH", "MISSING", "ConditionError", "check_expr", "compile_condition", "compile_value", "evaluate", "fill_references",
-    "is_answered", "is_blank_text", "is_na_answer", "is_true", "iter_nodes", "kind", "value_of",
+    "MAX_DEPTH",
+    "MISSING",
+    "ConditionError",
+    "check_expr",
+    "compile_condition",
+    "compile_value",
+    "evaluate",
+    "fill_references",
+    "is_answered",
+    "is_blank_text",
+    "is_na_answer",
+    "is_true",
+    "iter_nodes",
+    "kind",
+    "value_of",
 ]

@@ -66,14 +66,24 @@ class FormController(Controller):
         await require_visible(actor, organisation_id=organisation_id)
         return await service.list_forms(actor, page, channel, organisation_id, q)
 
-    @post("/", operation_id="CreateForm", opt=roles(*STAFF), responses=problems(422),
-          request_max_body_size=LARGE_JSON_BODY_MAX)
+    @post(
+        "/",
+        operation_id="CreateForm",
+        opt=roles(*STAFF),
+        responses=problems(422),
+        request_max_body_size=LARGE_JSON_BODY_MAX,
+    )
     async def create_form(self, actor: ActorDep, data: JSONBody[FormCreate]) -> Form:
         """Create a questionnaire; its definition becomes draft version 1."""
         return await service.create_form(actor, data)
 
-    @post("/import", operation_id="ImportXLSForm", opt=roles(*STAFF), responses=problems(413, 422),
-          request_max_body_size=MAX_XLSFORM_BYTES)
+    @post(
+        "/import",
+        operation_id="ImportXLSForm",
+        opt=roles(*STAFF),
+        responses=problems(413, 422),
+        request_max_body_size=MAX_XLSFORM_BYTES,
+    )
     async def import_xlsform(self, actor: ActorDep, data: MultipartBody[XLSFormUpload]) -> FormImported:
         """Create a form from an XLSForm (ODK / KoboToolbox / SurveyCTO) spreadsheet (.xlsx or .xls) as draft
         version 1. A question that cannot be mapped is refused with its sheet, row and reason; what has no
@@ -82,21 +92,34 @@ class FormController(Controller):
         content = await data.file.read()
         if not 0 < len(data.name.strip()) <= 200:
             raise InvalidInput("Name the form.", errors=[("name", "1–200 characters")])
-        return await service.import_form(actor, name=data.name.strip(), channel=data.channel,
-                                         organisation_id=data.organisation_id, data=content)
+        return await service.import_form(
+            actor, name=data.name.strip(), channel=data.channel, organisation_id=data.organisation_id, data=content
+        )
 
     @get("/{form_id:uuid}", operation_id="GetForm", opt=roles(*READERS), responses=problems(404))
     async def get_form(self, actor: ActorDep, form_id: FromPath[uuid.UUID]) -> Form:
         return await service.get_form(actor, form_id)
 
-    @put("/{form_id:uuid}/draft", operation_id="SaveFormDraft", opt=roles(*STAFF), responses=problems(404),
-         request_max_body_size=LARGE_JSON_BODY_MAX)
-    async def save_draft(self, actor: ActorDep, form_id: FromPath[uuid.UUID], data: JSONBody[FormDraftUpdate]) -> FormVersion:
+    @put(
+        "/{form_id:uuid}/draft",
+        operation_id="SaveFormDraft",
+        opt=roles(*STAFF),
+        responses=problems(404),
+        request_max_body_size=LARGE_JSON_BODY_MAX,
+    )
+    async def save_draft(
+        self, actor: ActorDep, form_id: FromPath[uuid.UUID], data: JSONBody[FormDraftUpdate]
+    ) -> FormVersion:
         """Replace the draft, or start the next version as a draft if the latest is published."""
         return await service.save_draft(actor, form_id, data.definition)
 
-    @post("/{form_id:uuid}/publish", operation_id="PublishForm", opt=roles(*STAFF), status_code=200,
-          responses=problems(404, 409, 422))
+    @post(
+        "/{form_id:uuid}/publish",
+        operation_id="PublishForm",
+        opt=roles(*STAFF),
+        status_code=200,
+        responses=problems(404, 409, 422),
+    )
     async def publish(self, actor: ActorDep, form_id: FromPath[uuid.UUID]) -> FormVersion:
         """Freeze the draft as an immutable, numbered version (refused while it has problems)."""
         return await service.publish(actor, form_id)
@@ -106,28 +129,51 @@ class FormController(Controller):
         """Every version, the draft included, oldest first."""
         return await service.list_versions(actor, form_id, page)
 
-    @get("/{form_id:uuid}/versions/{number:int}", operation_id="GetFormVersion", opt=roles(*READERS),
-         responses=problems(404))
+    @get(
+        "/{form_id:uuid}/versions/{number:int}",
+        operation_id="GetFormVersion",
+        opt=roles(*READERS),
+        responses=problems(404),
+    )
     async def get_version(self, actor: ActorDep, form_id: FromPath[uuid.UUID], number: VersionNumber) -> FormVersion:
         return await service.get_version(actor, form_id, number)
 
-    @get("/{form_id:uuid}/versions/{number:int}/xlsform", operation_id="ExportXLSForm", opt=roles(*READERS),
-         responses=problems(404, 422), media_type=XLSX)
-    async def export_xlsform(self, actor: ActorDep, form_id: FromPath[uuid.UUID],
-                             number: VersionNumber) -> Response[bytes]:
+    @get(
+        "/{form_id:uuid}/versions/{number:int}/xlsform",
+        operation_id="ExportXLSForm",
+        opt=roles(*READERS),
+        responses=problems(404, 422),
+        media_type=XLSX,
+    )
+    async def export_xlsform(
+        self, actor: ActorDep, form_id: FromPath[uuid.UUID], number: VersionNumber
+    ) -> Response[bytes]:
         """This version as an XLSForm spreadsheet; importing it gives back the same definition."""
         filename, content = await service.export_form(actor, form_id, number)
-        return Response(content, media_type=XLSX,
-                        headers={"Content-Disposition": service.content_disposition(filename)})
+        return Response(
+            content, media_type=XLSX, headers={"Content-Disposition": service.content_disposition(filename)}
+        )
 
-    @post("/{form_id:uuid}/versions/{number:int}/validate", operation_id="ValidateFormVersion",
-          opt=roles(*STAFF), status_code=200, responses=problems(404))
-    async def validate(self, actor: ActorDep, form_id: FromPath[uuid.UUID], number: VersionNumber) -> list[DefinitionProblem]:
+    @post(
+        "/{form_id:uuid}/versions/{number:int}/validate",
+        operation_id="ValidateFormVersion",
+        opt=roles(*STAFF),
+        status_code=200,
+        responses=problems(404),
+    )
+    async def validate(
+        self, actor: ActorDep, form_id: FromPath[uuid.UUID], number: VersionNumber
+    ) -> list[DefinitionProblem]:
         """Every problem of the definition at once, each with its path; empty when it can be published."""
         return await service.validate_version(actor, form_id, number)
 
-    @post("/{form_id:uuid}/versions/{number:int}/score-preview", operation_id="PreviewScore",
-          opt=roles(*STAFF), status_code=200, responses=problems(404, 422))
+    @post(
+        "/{form_id:uuid}/versions/{number:int}/score-preview",
+        operation_id="PreviewScore",
+        opt=roles(*STAFF),
+        status_code=200,
+        responses=problems(404, 422),
+    )
     async def preview_score(
         self, actor: ActorDep, form_id: FromPath[uuid.UUID], number: VersionNumber, data: JSONBody[ScorePreview]
     ) -> ScoreResult:

@@ -87,8 +87,9 @@ class QuestionInfo:
 def _walk(defn: FormDefinition) -> Iterator[tuple[Node, str, tuple[Section, ...]]]:
     """Every section and question in document order, with its path and its enclosing sections."""
 
-    def walk_section(section: Section, path: str, parents: tuple[Section, ...]
-                     ) -> Iterator[tuple[Node, str, tuple[Section, ...]]]:
+    def walk_section(
+        section: Section, path: str, parents: tuple[Section, ...]
+    ) -> Iterator[tuple[Node, str, tuple[Section, ...]]]:
         yield section, path, parents
         inside = (*parents, section)
         for i, item in enumerate(section.items):
@@ -183,11 +184,15 @@ def outline(defn: FormDefinition) -> Outline:
     walked = list(_walk(defn))
     unique = len({node.key for node, _p, _s in walked}) == len(walked)
     nodes = tuple(
-        (node.key, tuple(s.key for s in (parents[-1:] if unique else parents)),
-         None if node.show_if is None else compile_condition(node.show_if), not isinstance(node, Section))
-        for node, _path, parents in walked)
-    calculations = {node.key: compile_value(node.calculation) for node, _p, _s in walked
-                    if isinstance(node, Calculate)}
+        (
+            node.key,
+            tuple(s.key for s in (parents[-1:] if unique else parents)),
+            None if node.show_if is None else compile_condition(node.show_if),
+            not isinstance(node, Section),
+        )
+        for node, _path, parents in walked
+    )
+    calculations = {node.key: compile_value(node.calculation) for node, _p, _s in walked if isinstance(node, Calculate)}
     return Outline(
         questions=tuple(iter_questions(defn)),
         nodes=nodes,
@@ -208,8 +213,9 @@ def visibility(defn: FormDefinition, answers: Mapping[str, Any]) -> Visibility:
     """
     plan = outline(defn)
     if not plan.conditional:  # everything is shown
-        return Visibility(dict.fromkeys(plan.node_keys, True),
-                          {key: answers[key] for key in plan.question_keys if key in answers})
+        return Visibility(
+            dict.fromkeys(plan.node_keys, True), {key: answers[key] for key in plan.question_keys if key in answers}
+        )
     shown: dict[str, bool] = {}
     visible: dict[str, Any] = {}
     for key, parents, show_if, is_question in plan.nodes:
@@ -254,18 +260,20 @@ def _band_problems(bands: list[Band], path: str) -> list[DefinitionProblem]:
     problems = []
     for i, band in enumerate(bands):
         if _bad_number(band.min) or _bad_number(band.max) or not math.isfinite(band.points):
-            problems.append(DefinitionProblem(path=f"{path}.bands[{i}]", reason="band bounds and points must be finite"))
+            problems.append(
+                DefinitionProblem(path=f"{path}.bands[{i}]", reason="band bounds and points must be finite")
+            )
         elif band.min is not None and band.max is not None and band.min >= band.max:
             problems.append(DefinitionProblem(path=f"{path}.bands[{i}]", reason="band min must be below its max"))
     ordered = sorted(
         (i for i, b in enumerate(bands) if not (b.min is not None and b.max is not None and b.min >= b.max)),
-        key=lambda i: -math.inf if bands[i].min is None else bands[i].min)
+        key=lambda i: -math.inf if bands[i].min is None else bands[i].min,
+    )
     for earlier, later in itertools.pairwise(ordered):
         end = math.inf if bands[earlier].max is None else bands[earlier].max
         start = -math.inf if bands[later].min is None else bands[later].min
         if start < end:  # [min, max) intervals: touching is fine, overlapping is ambiguous
-            problems.append(DefinitionProblem(path=f"{path}.bands[{later}]",
-                                              reason=f"band overlaps bands[{earlier}]"))
+            problems.append(DefinitionProblem(path=f"{path}.bands[{later}]", reason=f"band overlaps bands[{earlier}]"))
     return problems
 
 
@@ -310,7 +318,10 @@ def _question_problems(q: Question, path: str) -> list[DefinitionProblem]:
             if is_blank_text(choice.value):  # a blank answer never answers a required question
                 add(f".choices[{i}].value", "choice without a value")
             elif choice.value in seen:
-                add(f".choices[{i}].value", f"duplicate choice value {choice.value!r} (also choices[{seen[choice.value]}])")
+                add(
+                    f".choices[{i}].value",
+                    f"duplicate choice value {choice.value!r} (also choices[{seen[choice.value]}])",
+                )
             else:
                 seen[choice.value] = i
             if _bad_number(choice.points):
@@ -354,8 +365,9 @@ def check_definition(defn: FormDefinition | Mapping[str, Any]) -> list[Definitio
     if not any(not isinstance(node, Section) for node, _p, _s in nodes):
         problems.append(DefinitionProblem(path="sections", reason="the form has no questions"))
 
-    answered_tag = any(not isinstance(n, Section) and n.metric is not None and n.metric.value == "answered"
-                       for n, _p, _s in nodes)
+    answered_tag = any(
+        not isinstance(n, Section) and n.metric is not None and n.metric.value == "answered" for n, _p, _s in nodes
+    )
 
     for position, (node, path, _parents) in enumerate(nodes):
         if not math.isfinite(node.weight) or node.weight < 0:
@@ -397,12 +409,20 @@ def check_definition(defn: FormDefinition | Mapping[str, Any]) -> list[Definitio
                 problems.append(DefinitionProblem(path=f"{path}.items", reason="an empty section"))
             continue
         problems += _question_problems(node, path)
-        if (answered_tag and node.metric is not None and node.metric.value in CENSORABLE_METRICS
-                and not isinstance(node, TimerSequence) and getattr(node, "max", None) is None):
-            problems.append(DefinitionProblem(
-                path=f"{path}.max",
-                reason="with an 'answered' question in the form, a waiting time needs a max: the "
-                       "deadline at which an unanswered contact is censored"))
+        if (
+            answered_tag
+            and node.metric is not None
+            and node.metric.value in CENSORABLE_METRICS
+            and not isinstance(node, TimerSequence)
+            and getattr(node, "max", None) is None
+        ):
+            problems.append(
+                DefinitionProblem(
+                    path=f"{path}.max",
+                    reason="with an 'answered' question in the form, a waiting time needs a max: the "
+                    "deadline at which an unanswered contact is censored",
+                )
+            )
     return problems
 
 
@@ -414,7 +434,19 @@ def _walk_inner(section: Section) -> Iterator[Node]:
 
 
 __all__ = [
-    "CENSORABLE_METRICS", "METRIC_TYPES", "PER_DEFINITION_LIMIT", "UNANSWERED_TYPES", "UNSCORABLE_TYPES", "Outline",
-    "QuestionInfo", "Visibility", "check_definition", "find_question", "iter_questions", "outline",
-    "per_definition", "question_type", "visibility",
+    "CENSORABLE_METRICS",
+    "METRIC_TYPES",
+    "PER_DEFINITION_LIMIT",
+    "UNANSWERED_TYPES",
+    "UNSCORABLE_TYPES",
+    "Outline",
+    "QuestionInfo",
+    "Visibility",
+    "check_definition",
+    "find_question",
+    "iter_questions",
+    "outline",
+    "per_definition",
+    "question_type",
+    "visibility",
 ]

@@ -59,8 +59,11 @@ async def _with_versions(row: dict[str, Any]) -> Form:
     )
     published = [v["number"] for v in versions if v["status"] == FormStatus.published.value]
     return msgspec.convert(
-        {**row, "latest_version": max(v["number"] for v in versions),
-         "published_version": max(published) if published else None},
+        {
+            **row,
+            "latest_version": max(v["number"] for v in versions),
+            "published_version": max(published) if published else None,
+        },
         Form,
     )
 
@@ -83,7 +86,8 @@ _VERSION_COLUMNS = (
 def _raise_definition(problems: list[DefinitionProblem]) -> None:
     if problems:
         raise InvalidInput(
-            f"The definition has {len(problems)} problem(s).", code="form.invalid_definition",
+            f"The definition has {len(problems)} problem(s).",
+            code="form.invalid_definition",
             errors=[(f"definition.{p.path}", p.reason) for p in problems],
         )
 
@@ -93,12 +97,25 @@ async def create_form(actor: Actor, data: FormCreate) -> Form:
         if data.organisation_id and not await Organisation.exists().where(Organisation.id == data.organisation_id):
             raise InvalidInput("Unknown organisation.", errors=[("organisation_id", "no such organisation")])
         form_id = uuid.uuid4()
-        await t.Form.insert(t.Form(id=form_id, name=data.name, channel=data.channel.value,
-                                   organisation=data.organisation_id, created_at=_now()))
-        await t.FormVersion.insert(t.FormVersion(
-            id=uuid.uuid4(), form=form_id, number=1, status=FormStatus.draft.value,
-            definition=msgspec.to_builtins(data.definition), created_at=_now(),
-        ))
+        await t.Form.insert(
+            t.Form(
+                id=form_id,
+                name=data.name,
+                channel=data.channel.value,
+                organisation=data.organisation_id,
+                created_at=_now(),
+            )
+        )
+        await t.FormVersion.insert(
+            t.FormVersion(
+                id=uuid.uuid4(),
+                form=form_id,
+                number=1,
+                status=FormStatus.draft.value,
+                definition=msgspec.to_builtins(data.definition),
+                created_at=_now(),
+            )
+        )
         await record(actor.user_id, "form.created", "form", form_id, {"name": data.name})
     return await get_form(actor, form_id)
 
@@ -110,15 +127,24 @@ async def get_form(actor: Actor, form_id: uuid.UUID) -> Form:
 async def list_forms(
     actor: Actor, page: PageParams, channel: Channel | None, organisation_id: uuid.UUID | None, q: str | None
 ) -> Page[Form]:
-    query = t.Form.select(
-        t.Form.id, t.Form.name, t.Form.channel, t.Form.organisation.as_alias("organisation_id"), t.Form.created_at
-    ).order_by(t.Form.name).order_by(t.Form.id)  # unique last: pages never overlap or skip rows
-    rows, total = await paged(query, t.Form.count(), (
-        _visible(actor),
-        t.Form.channel == channel.value if channel else None,
-        t.Form.organisation == organisation_id if organisation_id else None,
-        contains(q, t.Form.name) if q else None,
-    ), page)
+    query = (
+        t.Form.select(
+            t.Form.id, t.Form.name, t.Form.channel, t.Form.organisation.as_alias("organisation_id"), t.Form.created_at
+        )
+        .order_by(t.Form.name)
+        .order_by(t.Form.id)
+    )  # unique last: pages never overlap or skip rows
+    rows, total = await paged(
+        query,
+        t.Form.count(),
+        (
+            _visible(actor),
+            t.Form.channel == channel.value if channel else None,
+            t.Form.organisation == organisation_id if organisation_id else None,
+            contains(q, t.Form.name) if q else None,
+        ),
+        page,
+    )
     return page_of([await _with_versions(r) for r in rows], total, page)
 
 
@@ -126,8 +152,12 @@ async def list_versions(actor: Actor, form_id: uuid.UUID, page: PageParams) -> P
     """Oldest first."""
     await _form_row(actor, form_id)
     rows = await (
-        t.FormVersion.select(*_VERSION_COLUMNS).where(t.FormVersion.form == form_id)
-        .order_by(t.FormVersion.number).output(load_json=True).limit(page.limit).offset(page.offset)
+        t.FormVersion.select(*_VERSION_COLUMNS)
+        .where(t.FormVersion.form == form_id)
+        .order_by(t.FormVersion.number)
+        .output(load_json=True)
+        .limit(page.limit)
+        .offset(page.offset)
     )
     total = await t.FormVersion.count().where(t.FormVersion.form == form_id)
     return Page(items=[_version(r) for r in rows], total=total, limit=page.limit, offset=page.offset)
@@ -138,7 +168,8 @@ async def get_version(actor: Actor, form_id: uuid.UUID, number: int) -> FormVers
     row = await (
         t.FormVersion.select(*_VERSION_COLUMNS)
         .where((t.FormVersion.form == form_id) & (t.FormVersion.number == number))
-        .output(load_json=True).first()
+        .output(load_json=True)
+        .first()
     )
     if row is None:
         raise NotFound("No such version.", code="form.version_not_found")
@@ -147,8 +178,12 @@ async def get_version(actor: Actor, form_id: uuid.UUID, number: int) -> FormVers
 
 async def get_version_by_id(version_id: uuid.UUID) -> FormVersion:
     """Unscoped: callers check that the actor may see it (e.g. through a task)."""
-    row = await t.FormVersion.select(*_VERSION_COLUMNS).where(t.FormVersion.id == version_id).output(
-        load_json=True).first()
+    row = (
+        await t.FormVersion.select(*_VERSION_COLUMNS)
+        .where(t.FormVersion.id == version_id)
+        .output(load_json=True)
+        .first()
+    )
     if row is None:
         raise NotFound("No such form version.", code="form.version_not_found")
     return _version(row)
@@ -176,7 +211,9 @@ async def save_draft(actor: Actor, form_id: uuid.UUID, definition: FormDefinitio
         await _form_row(actor, form_id)
         latest = await (
             t.FormVersion.select(t.FormVersion.id, t.FormVersion.number, t.FormVersion.status)
-            .where(t.FormVersion.form == form_id).order_by(t.FormVersion.number, ascending=False).first()
+            .where(t.FormVersion.form == form_id)
+            .order_by(t.FormVersion.number, ascending=False)
+            .first()
         )
         body = msgspec.to_builtins(definition)
         if latest["status"] == FormStatus.draft.value:
@@ -184,10 +221,16 @@ async def save_draft(actor: Actor, form_id: uuid.UUID, definition: FormDefinitio
             number = latest["number"]
         else:
             number = latest["number"] + 1
-            await t.FormVersion.insert(t.FormVersion(
-                id=uuid.uuid4(), form=form_id, number=number, status=FormStatus.draft.value, definition=body,
-                created_at=_now(),
-            ))
+            await t.FormVersion.insert(
+                t.FormVersion(
+                    id=uuid.uuid4(),
+                    form=form_id,
+                    number=number,
+                    status=FormStatus.draft.value,
+                    definition=body,
+                    created_at=_now(),
+                )
+            )
         await record(actor.user_id, "form.draft_saved", "form", form_id, {"version": number})
     return await get_version(actor, form_id, number)
 
@@ -210,8 +253,11 @@ async def publish(actor: Actor, form_id: uuid.UUID) -> FormVersion:
     async with db.writing():
         await _form_row(actor, form_id)
         latest = await (
-            t.FormVersion.select(*_VERSION_COLUMNS).where(t.FormVersion.form == form_id)
-            .order_by(t.FormVersion.number, ascending=False).output(load_json=True).first()
+            t.FormVersion.select(*_VERSION_COLUMNS)
+            .where(t.FormVersion.form == form_id)
+            .order_by(t.FormVersion.number, ascending=False)
+            .output(load_json=True)
+            .first()
         )
         if latest["status"] != FormStatus.draft.value:
             raise Conflict("There is no draft to publish; save a draft first.", code="form.nothing_to_publish")
@@ -227,7 +273,8 @@ def score_answers(definition: FormDefinition, answers: dict[str, Any]) -> ScoreR
     problems = check_answers(definition, answers)
     if problems:
         raise InvalidInput(
-            f"{len(problems)} answer(s) are invalid.", code="report.invalid_answers",
+            f"{len(problems)} answer(s) are invalid.",
+            code="report.invalid_answers",
             errors=[(f"answers.{key}", reason) for key, reason in problems],
         )
     return score(definition, answers)
@@ -242,8 +289,9 @@ def _xlsform_problems(exc: XLSFormError) -> list[tuple[str, str]]:
     return [(f"{sheet}!row {row}" if sheet else "file", reason) for sheet, row, reason in exc.problems]
 
 
-async def import_form(actor: Actor, *, name: str, channel: Channel, organisation_id: uuid.UUID | None,
-                      data: bytes) -> FormImported:
+async def import_form(
+    actor: Actor, *, name: str, channel: Channel, organisation_id: uuid.UUID | None, data: bytes
+) -> FormImported:
     """Create a form whose draft version 1 is read from an XLSForm spreadsheet; nothing is kept on any problem.
 
     What has no questionnaire meaning here comes back as warnings, each saying what happened to it.
@@ -251,13 +299,20 @@ async def import_form(actor: Actor, *, name: str, channel: Channel, organisation
     try:
         imported = read_xlsform(data)
     except XLSFormError as exc:
-        raise InvalidInput(f"The spreadsheet has {len(exc.problems)} problem(s).", code="form.invalid_xlsform",
-                           errors=_xlsform_problems(exc)) from None
-    form = await create_form(actor, FormCreate(name=name, channel=channel, organisation_id=organisation_id,
-                                               definition=imported.definition))
-    return FormImported(**msgspec.structs.asdict(form),
-                        warnings=[XLSFormWarning(sheet=w.sheet, row=w.row, column=w.column, message=w.message)
-                                  for w in imported.warnings])
+        raise InvalidInput(
+            f"The spreadsheet has {len(exc.problems)} problem(s).",
+            code="form.invalid_xlsform",
+            errors=_xlsform_problems(exc),
+        ) from None
+    form = await create_form(
+        actor, FormCreate(name=name, channel=channel, organisation_id=organisation_id, definition=imported.definition)
+    )
+    return FormImported(
+        **msgspec.structs.asdict(form),
+        warnings=[
+            XLSFormWarning(sheet=w.sheet, row=w.row, column=w.column, message=w.message) for w in imported.warnings
+        ],
+    )
 
 
 async def export_form(actor: Actor, form_id: uuid.UUID, number: int) -> tuple[str, bytes]:
@@ -266,8 +321,11 @@ async def export_form(actor: Actor, form_id: uuid.UUID, number: int) -> tuple[st
     try:
         content = export_xlsform(version.definition)
     except XLSFormError as exc:
-        raise InvalidInput("This definition cannot be written as an XLSForm.", code="form.not_exportable",
-                           errors=_xlsform_problems(exc)) from None
+        raise InvalidInput(
+            "This definition cannot be written as an XLSForm.",
+            code="form.not_exportable",
+            errors=_xlsform_problems(exc),
+        ) from None
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in form.name)[:80] or "form"
     return f"{safe}-v{number}.xlsx", content
 

@@ -82,8 +82,9 @@ def _parse(value: Any) -> tuple[list[tuple[str, dt.datetime]], list[str]]:
 GAVE_UP_SLACK_S = 1.0
 
 
-def _check(value: Any, give_up_s: float | None = None, clock_start: str = "ring"
-           ) -> tuple[list[tuple[str, dt.datetime]], list[str]]:
+def _check(
+    value: Any, give_up_s: float | None = None, clock_start: str = "ring"
+) -> tuple[list[tuple[str, dt.datetime]], list[str]]:
     """The parsed events and every reason the timer answer is not well-formed. With `give_up_s`,
     gave_up must also come no earlier than the give-up time after the clock's start (otherwise the
     call would be recorded as censored at a wait that never happened)."""
@@ -127,8 +128,10 @@ def _check(value: Any, give_up_s: float | None = None, clock_start: str = "ring"
             origin = next((m for n, m in events if n == "menu_left"), None) if clock_start == "menu_left" else None
             waited = (at - (origin or events[0][1])).total_seconds()
             if waited < give_up_s - GAVE_UP_SLACK_S:
-                problems.append(f"events[{i}]: gave_up after {waited:g} s, before the give-up time "
-                                f"({give_up_s:g} s); a call that ended sooner is ended, not gave_up")
+                problems.append(
+                    f"events[{i}]: gave_up after {waited:g} s, before the give-up time "
+                    f"({give_up_s:g} s); a call that ended sooner is ended, not gave_up"
+                )
         if name in _TERMINAL:
             terminal = True
     if not terminal:
@@ -136,8 +139,9 @@ def _check(value: Any, give_up_s: float | None = None, clock_start: str = "ring"
     return events, problems
 
 
-def timer_problems(value: Any, give_up_s: float | None = None,
-                   clock_start: Literal["ring", "menu_left"] = "ring") -> list[str]:
+def timer_problems(
+    value: Any, give_up_s: float | None = None, clock_start: Literal["ring", "menu_left"] = "ring"
+) -> list[str]:
     """Every reason the timer answer is not well-formed (empty when it is)."""
     return _check(value, give_up_s, clock_start)[1]
 
@@ -153,8 +157,9 @@ def derive(value: Any, *, give_up_s: float, clock_start: Literal["ring", "menu_l
     return _derive(events, give_up_s, clock_start)
 
 
-def try_derive(value: Any, *, give_up_s: float, clock_start: Literal["ring", "menu_left"] = "ring"
-               ) -> TimerMetrics | None:
+def try_derive(
+    value: Any, *, give_up_s: float, clock_start: Literal["ring", "menu_left"] = "ring"
+) -> TimerMetrics | None:
     """``derive``, or None when the answer is not well-formed (one parse instead of two)."""
     events, problems = _check(value)
     return None if problems else _derive(events, give_up_s, clock_start)

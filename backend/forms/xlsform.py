@@ -75,15 +75,38 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
 
 from api_schemas.forms import (
-    Band, Calculate, Choice, Decimal, Duration, Expr, File, FormDefinition, Gps, Integer, MetricTag,
-    MultipleChoice, Note, Nps, Op, Photo, Question, Rating, Section, SingleChoice, Text,
-    TimerSequence, Timestamp, XLSFormRow, YesNo,
+    Band,
+    Calculate,
+    Choice,
+    Decimal,
+    Duration,
+    Expr,
+    File,
+    FormDefinition,
+    Gps,
+    Integer,
+    MetricTag,
+    MultipleChoice,
+    Note,
+    Nps,
+    Op,
+    Photo,
+    Question,
+    Rating,
+    Section,
+    SingleChoice,
+    Text,
+    TimerSequence,
+    Timestamp,
+    XLSFormRow,
+    YesNo,
 )
 
 Problem = tuple[str, int, str]
 """(sheet, 1-based spreadsheet row, reason naming the column); row 0 = the sheet as a whole."""
 
 Operand = Union[Expr, str, int, float, bool, None, list[Union[str, int, float, bool, None]]]
+
 
 class ImportWarning(NamedTuple):
     """Something in the workbook that carries no questionnaire meaning here, and what happens to it."""
@@ -155,8 +178,9 @@ def _tokenize(source: str) -> list[_Token]:
             if char in "'\"":
                 raise _ExprError(f"unterminated string starting at character {pos + 1}")
             if char in "/@[]|":
-                raise _ExprError(f"'{char}' at character {pos + 1}: XPath paths are not supported, "
-                                 "refer to questions as ${name}")
+                raise _ExprError(
+                    f"'{char}' at character {pos + 1}: XPath paths are not supported, refer to questions as ${{name}}"
+                )
             raise _ExprError(f"unexpected '{char}' at character {pos + 1}")
         kind = match.lastgroup if match.lastgroup != "varname" else "var"
         if kind != "ws":
@@ -170,9 +194,16 @@ def _tokenize(source: str) -> list[_Token]:
 # Precedence levels, loosest first (XPath 1.0 order).
 _OR, _AND, _EQ, _REL, _ADD, _MUL, _UNARY, _PRIMARY = range(1, 9)
 _BINARY: Final[dict[str, tuple[Op, int]]] = {
-    "=": (Op.eq, _EQ), "!=": (Op.ne, _EQ),
-    "<": (Op.lt, _REL), "<=": (Op.le, _REL), ">": (Op.gt, _REL), ">=": (Op.ge, _REL),
-    "+": (Op.add, _ADD), "-": (Op.sub, _ADD), "*": (Op.mul, _MUL), "div": (Op.div, _MUL),
+    "=": (Op.eq, _EQ),
+    "!=": (Op.ne, _EQ),
+    "<": (Op.lt, _REL),
+    "<=": (Op.le, _REL),
+    ">": (Op.gt, _REL),
+    ">=": (Op.ge, _REL),
+    "+": (Op.add, _ADD),
+    "-": (Op.sub, _ADD),
+    "*": (Op.mul, _MUL),
+    "div": (Op.div, _MUL),
 }
 _SYMBOL: Final = {op: symbol for symbol, (op, _) in _BINARY.items()}
 _PRECEDENCE: Final = {op: level for op, level in _BINARY.values()} | {Op.and_: _AND, Op.or_: _OR}
@@ -182,8 +213,13 @@ _SINGLE_ANSWER: Final = frozenset({"yes_no", "single_choice"})
 
 
 # XPath functions that are value functions of the condition language (by XPath name).
-_FUNCTIONS: Final = {"if": Op.if_, "concat": Op.concat, "coalesce": Op.coalesce, "regex": Op.regex,
-                     "string-length": Op.strlen}
+_FUNCTIONS: Final = {
+    "if": Op.if_,
+    "concat": Op.concat,
+    "coalesce": Op.coalesce,
+    "regex": Op.regex,
+    "string-length": Op.strlen,
+}
 _FUNCTION_NAMES: Final = {op: name for name, op in _FUNCTIONS.items()}
 
 
@@ -307,12 +343,33 @@ class _Parser:
 
     def _call(self, token: _Token) -> Operand:
         name = token.text
-        if name not in ("not", "selected", "count-selected", "true", "false", "in", "is-na",
-                        "list", "lit", *_FUNCTIONS):
+        if name not in (
+            "not",
+            "selected",
+            "count-selected",
+            "true",
+            "false",
+            "in",
+            "is-na",
+            "list",
+            "lit",
+            *_FUNCTIONS,
+        ):
             raise _ExprError(f"function {name}() at character {token.pos} is not supported")
         args = self._arguments()
-        wanted = {"not": 1, "selected": 2, "count-selected": 1, "true": 0, "false": 0,
-                  "is-na": 1, "lit": 1, "if": 3, "coalesce": 2, "regex": 2, "string-length": 1}.get(name)
+        wanted = {
+            "not": 1,
+            "selected": 2,
+            "count-selected": 1,
+            "true": 0,
+            "false": 0,
+            "is-na": 1,
+            "lit": 1,
+            "if": 3,
+            "coalesce": 2,
+            "regex": 2,
+            "string-length": 1,
+        }.get(name)
         if wanted is not None and len(args) != wanted:
             raise _ExprError(f"{name}() takes {wanted} argument(s), got {len(args)}")
         if name == "true":
@@ -355,15 +412,13 @@ class _Parser:
 
     def _answer_literal(self, subject: Operand, value: Operand) -> Operand:
         """'yes'/'no' compared with a yes_no question are its JSON booleans."""
-        if not (isinstance(subject, Expr) and subject.op is Op.var
-                and self.kinds.get(subject.key or "") == "yes_no"):
+        if not (isinstance(subject, Expr) and subject.op is Op.var and self.kinds.get(subject.key or "") == "yes_no"):
             return value
         if isinstance(value, list):
             return [self._answer_literal(subject, item) for item in value]  # type: ignore[misc]
         if isinstance(value, str):
             if value not in ("yes", "no"):
-                raise _ExprError(f"${{{subject.key}}} is yes/no: compare it with 'yes' or 'no', "
-                                 f"not '{value}'")
+                raise _ExprError(f"${{{subject.key}}} is yes/no: compare it with 'yes' or 'no', not '{value}'")
             return value == "yes"
         return value
 
@@ -444,14 +499,15 @@ class _Writer:
             return ("true()" if value else "false()"), _PRIMARY
         if isinstance(value, str):
             if yes_no:
-                raise _ExprError(f"${{{getattr(subject, 'key', '')}}} is yes/no: its answers are "
-                                 f"true/false, not the string '{value}'")
+                raise _ExprError(
+                    f"${{{getattr(subject, 'key', '')}}} is yes/no: its answers are "
+                    f"true/false, not the string '{value}'"
+                )
             return _quote(value), _PRIMARY
         text = _number(value)
         return text, (_UNARY if text.startswith("-") else _PRIMARY)
 
-    def operand(self, node: Operand, minimum: int, subject: Operand = None,
-                same_op: Op | None = None) -> str:
+    def operand(self, node: Operand, minimum: int, subject: Operand = None, same_op: Op | None = None) -> str:
         text, level = self.literal(node, subject)
         # A nested node of the same n-ary op would be flattened when read back: parenthesise it.
         if level < minimum or (same_op is not None and isinstance(node, Expr) and node.op is same_op):
@@ -468,10 +524,24 @@ class _Writer:
                 raise _ExprError(f"unknown question ${{{node.key}}}")
             if self.kinds[node.key] == "section":
                 raise _ExprError(f"${{{node.key}}} is a group, not a question")
-        arity = {Op.var: (0, 0), Op.answered: (0, 0), Op.is_na: (0, 0), Op.self_: (0, 0),
-                 Op.lit: (1, 1), Op.not_: (1, 1), Op.count: (1, 1), Op.contains: (2, 2),
-                 Op.in_: (2, 10**9), Op.and_: (2, 10**9), Op.or_: (2, 10**9), Op.if_: (3, 3),
-                 Op.concat: (0, 10**9), Op.coalesce: (2, 2), Op.regex: (2, 2), Op.strlen: (1, 1)}.get(op)
+        arity = {
+            Op.var: (0, 0),
+            Op.answered: (0, 0),
+            Op.is_na: (0, 0),
+            Op.self_: (0, 0),
+            Op.lit: (1, 1),
+            Op.not_: (1, 1),
+            Op.count: (1, 1),
+            Op.contains: (2, 2),
+            Op.in_: (2, 10**9),
+            Op.and_: (2, 10**9),
+            Op.or_: (2, 10**9),
+            Op.if_: (3, 3),
+            Op.concat: (0, 10**9),
+            Op.coalesce: (2, 2),
+            Op.regex: (2, 2),
+            Op.strlen: (1, 1),
+        }.get(op)
         if arity is None:
             arity = (2, 2) if op in (Op.eq, Op.ne, Op.lt, Op.le, Op.gt, Op.ge) else (2, 10**9)
         if not arity[0] <= nargs <= arity[1]:
@@ -507,8 +577,10 @@ class _Writer:
             if _is_var(subject) and isinstance(subject, Expr):
                 tag = self.kinds[subject.key or ""] if subject.key in self.kinds else ""
                 if tag != "multiple_choice":
-                    raise _ExprError(f"contains on ${{{subject.key}}} ({tag or 'unknown'}) has no XPath "
-                                     "form: selected() means equality for a single answer")
+                    raise _ExprError(
+                        f"contains on ${{{subject.key}}} ({tag or 'unknown'}) has no XPath "
+                        "form: selected() means equality for a single answer"
+                    )
             return f"selected({self.operand(subject, _OR)}, {self.operand(needle, _OR, subject)})", _PRIMARY
         level = _PRECEDENCE[op]
         symbol = {Op.and_: "and", Op.or_: "or"}.get(op) or _SYMBOL[op]
@@ -516,8 +588,7 @@ class _Writer:
             left, right = args
             for subject, other in ((left, right), (right, left)):
                 if _is_var(subject) and other == "" and isinstance(other, str):
-                    raise _ExprError("comparing a question with '' reads back as answered: use the "
-                                     "answered operator")
+                    raise _ExprError("comparing a question with '' reads back as answered: use the answered operator")
             left_text = self.operand(left, level, right if _is_var(right) else None)
             right_text = self.operand(right, level + 1, left if _is_var(left) else None)
             return f"{left_text} {symbol} {right_text}", level
@@ -540,27 +611,56 @@ def write_xpath(expr: Expr, kinds: dict[str, str]) -> str:
 Column = tuple[str, Union[str, None]]  # (base name, language or None)
 
 # XLSForm's columns whose second part (`label::English (en)`) names a language.
-_LANGUAGE_COLUMNS: Final = frozenset({
-    "label", "hint", "constraint_message", "form_title", "required_message", "guidance_hint",
-    "image", "big-image", "audio", "video"})
+_LANGUAGE_COLUMNS: Final = frozenset(
+    {
+        "label",
+        "hint",
+        "constraint_message",
+        "form_title",
+        "required_message",
+        "guidance_hint",
+        "image",
+        "big-image",
+        "audio",
+        "video",
+    }
+)
 # Other spellings pyxform accepts for a column, onto the one used here.
 _COLUMN_ALIASES: Final = {
-    "relevance": "relevant", "caption": "label", "constraining_message": "constraint_message",
-    "calculate": "calculation", "readonly": "read_only", "count": "repeat_count",
-    "jr:count": "repeat_count", "requiredmsg": "required_message",
-    "jr:constraintmsg": "constraint_message", "jr:requiredmsg": "required_message",
+    "relevance": "relevant",
+    "caption": "label",
+    "constraining_message": "constraint_message",
+    "calculate": "calculation",
+    "readonly": "read_only",
+    "count": "repeat_count",
+    "jr:count": "repeat_count",
+    "requiredmsg": "required_message",
+    "jr:constraintmsg": "constraint_message",
+    "jr:requiredmsg": "required_message",
 }
-_SETTINGS_ALIASES: Final = {"set_form_title": "form_title", "title": "form_title", "set_form_id": "form_id",
-                            "id_string": "form_id"}
+_SETTINGS_ALIASES: Final = {
+    "set_form_title": "form_title",
+    "title": "form_title",
+    "set_form_id": "form_id",
+    "id_string": "form_id",
+}
 # `bind::x`, `control::x`, `media::x`: the prefixed form of a plain column.
 _PREFIXED: Final = {
-    ("bind", "relevant"): "relevant", ("bind", "required"): "required",
-    ("bind", "constraint"): "constraint", ("bind", "jr:constraintmsg"): "constraint_message",
-    ("bind", "calculate"): "calculation", ("bind", "readonly"): "read_only",
-    ("bind", "jr:requiredmsg"): "required_message", ("bind", "jr:noapperrorstring"): "no_app_error_string",
-    ("control", "appearance"): "appearance", ("control", "jr:count"): "repeat_count",
-    ("control", "autoplay"): "autoplay", ("control", "rows"): "rows",
-    ("media", "image"): "image", ("media", "big-image"): "big-image", ("media", "audio"): "audio",
+    ("bind", "relevant"): "relevant",
+    ("bind", "required"): "required",
+    ("bind", "constraint"): "constraint",
+    ("bind", "jr:constraintmsg"): "constraint_message",
+    ("bind", "calculate"): "calculation",
+    ("bind", "readonly"): "read_only",
+    ("bind", "jr:requiredmsg"): "required_message",
+    ("bind", "jr:noapperrorstring"): "no_app_error_string",
+    ("control", "appearance"): "appearance",
+    ("control", "jr:count"): "repeat_count",
+    ("control", "autoplay"): "autoplay",
+    ("control", "rows"): "rows",
+    ("media", "image"): "image",
+    ("media", "big-image"): "big-image",
+    ("media", "audio"): "audio",
     ("media", "video"): "video",
 }
 
@@ -579,7 +679,7 @@ def _split_header(header: str, double_colon: bool) -> list[str]:
     parts = [part.strip() for part in header.split(":")]
     if "jr" in parts[:-1]:  # `jr:count` is one name, not two parts
         at = parts.index("jr")
-        parts[at:at + 2] = [f"jr:{parts[at + 1]}"]
+        parts[at : at + 2] = [f"jr:{parts[at + 1]}"]
     return parts
 
 
@@ -654,8 +754,10 @@ class _Row:
 
 _KEPT_BECAUSE: Final = {
     "appearance": "kept for export; the app lays questions out itself",
-    "image": "media kept for export; the app does not show it", "big-image": "media kept for export; the app does not show it",
-    "audio": "media kept for export; the app does not show it", "video": "media kept for export; the app does not show it",
+    "image": "media kept for export; the app does not show it",
+    "big-image": "media kept for export; the app does not show it",
+    "audio": "media kept for export; the app does not show it",
+    "video": "media kept for export; the app does not show it",
 }
 _KEPT: Final = "kept for export; it has no effect in Fieldscore"
 
@@ -699,8 +801,7 @@ _BLANK_ROWS_END: Final = 60
 _BLANK_COLUMNS_END: Final = 20
 
 
-def _sheet_rows(values: Iterable[tuple[Any, ...]], sheet: str, problems: list[Problem],
-                notes: _Notes) -> list[_Row]:
+def _sheet_rows(values: Iterable[tuple[Any, ...]], sheet: str, problems: list[Problem], notes: _Notes) -> list[_Row]:
     """The sheet's non-blank rows below its header; blank (formatted) rows cost nothing."""
     rows = iter(values)
     header = next(rows, None)
@@ -711,7 +812,7 @@ def _sheet_rows(values: Iterable[tuple[Any, ...]], sheet: str, problems: list[Pr
     texts: list[str | None] = []
     for value in header:
         texts.append(None if _blank(value) else _text(value).strip())
-        if len(texts) > _BLANK_COLUMNS_END and not any(texts[-_BLANK_COLUMNS_END - 1:]):
+        if len(texts) > _BLANK_COLUMNS_END and not any(texts[-_BLANK_COLUMNS_END - 1 :]):
             break
     double_colon = any("::" in t for t in texts if t)
     columns: list[Column | None] = []
@@ -739,8 +840,12 @@ def _sheet_rows(values: Iterable[tuple[Any, ...]], sheet: str, problems: list[Pr
             if column is None:
                 if index not in headless:  # once per column, not once per cell
                     headless.add(index)
-                    notes.add(sheet, number, get_column_letter(index + 1),
-                              "a value in a column without a header: ignored (ODK tools ignore it too)")
+                    notes.add(
+                        sheet,
+                        number,
+                        get_column_letter(index + 1),
+                        "a value in a column without a header: ignored (ODK tools ignore it too)",
+                    )
                 continue
             cells[column] = value
         if not cells:
@@ -780,8 +885,16 @@ def _parse_number(text: str) -> float | int:
     return number
 
 
-def _num(row: _Row, base: str, low: float, high: float, default: Any = None, *,
-         integer: bool = False, allow_none: bool = False) -> Any:
+def _num(
+    row: _Row,
+    base: str,
+    low: float,
+    high: float,
+    default: Any = None,
+    *,
+    integer: bool = False,
+    allow_none: bool = False,
+) -> Any:
     value = row.raw(base)
     if value is None:
         return default
@@ -847,8 +960,10 @@ def _load(data: bytes) -> Iterator[dict[str, Callable[[], Iterator[tuple[Any, ..
     except Exception as error:  # openpyxl raises assorted errors for damaged archives
         raise XLSFormError([("", 0, f"not a readable .xlsx workbook ({type(error).__name__})")]) from None
     try:
-        yield {name.strip().lower(): (lambda ws=workbook[name]: ws.iter_rows(values_only=True))
-               for name in workbook.sheetnames}
+        yield {
+            name.strip().lower(): (lambda ws=workbook[name]: ws.iter_rows(values_only=True))
+            for name in workbook.sheetnames
+        }
     finally:
         workbook.close()
 
@@ -881,27 +996,66 @@ def _load_xls(data: bytes) -> dict[str, Callable[[], Iterator[tuple[Any, ...]]]]
 # --------------------------------------------------------------------------------------------
 
 _SIMPLE_TYPES: Final[dict[str, str]] = {
-    "integer": "integer", "int": "integer", "decimal": "decimal", "text": "text", "string": "text",
-    "note": "note", "date": "timestamp", "time": "timestamp", "datetime": "timestamp",
-    "date time": "timestamp", "geopoint": "gps", "gps": "gps", "location": "gps",
-    "image": "photo", "photo": "photo", "audio": "audio", "file": "file", "range": "rating",
-    "nps": "nps", "duration": "duration", "timer_sequence": "timer_sequence", "calculate": "calculate",
-    "begin_group": "begin", "begin group": "begin", "end_group": "end", "end group": "end",
+    "integer": "integer",
+    "int": "integer",
+    "decimal": "decimal",
+    "text": "text",
+    "string": "text",
+    "note": "note",
+    "date": "timestamp",
+    "time": "timestamp",
+    "datetime": "timestamp",
+    "date time": "timestamp",
+    "geopoint": "gps",
+    "gps": "gps",
+    "location": "gps",
+    "image": "photo",
+    "photo": "photo",
+    "audio": "audio",
+    "file": "file",
+    "range": "rating",
+    "nps": "nps",
+    "duration": "duration",
+    "timer_sequence": "timer_sequence",
+    "calculate": "calculate",
+    "begin_group": "begin",
+    "begin group": "begin",
+    "end_group": "end",
+    "end group": "end",
 }
 # pyxform's older spellings of the same types (read as the type; exported in today's spelling).
 _LEGACY_TYPES: Final[dict[str, str]] = {
-    "phone number": "text", "q string": "text", "add text prompt": "text",
-    "q int": "integer", "add integer prompt": "integer", "q decimal": "decimal",
-    "add decimal prompt": "decimal", "q note": "note", "add note prompt": "note",
-    "q date": "timestamp", "add date prompt": "timestamp", "q datetime": "timestamp",
-    "q date time": "timestamp", "add datetime prompt": "timestamp", "add date time prompt": "timestamp",
-    "q geopoint": "gps", "q location": "gps", "add location prompt": "gps",
-    "q image": "photo", "q picture": "photo", "add image prompt": "photo", "add photo prompt": "photo",
-    "q audio": "audio", "add audio prompt": "audio", "add file prompt": "file",
+    "phone number": "text",
+    "q string": "text",
+    "add text prompt": "text",
+    "q int": "integer",
+    "add integer prompt": "integer",
+    "q decimal": "decimal",
+    "add decimal prompt": "decimal",
+    "q note": "note",
+    "add note prompt": "note",
+    "q date": "timestamp",
+    "add date prompt": "timestamp",
+    "q datetime": "timestamp",
+    "q date time": "timestamp",
+    "add datetime prompt": "timestamp",
+    "add date time prompt": "timestamp",
+    "q geopoint": "gps",
+    "q location": "gps",
+    "add location prompt": "gps",
+    "q image": "photo",
+    "q picture": "photo",
+    "add image prompt": "photo",
+    "add photo prompt": "photo",
+    "q audio": "audio",
+    "add audio prompt": "audio",
+    "add file prompt": "file",
 }
 _WHY_NOT: Final[dict[str, str]] = {
-    "begin_repeat": "repeat groups are not supported", "begin repeat": "repeat groups are not supported",
-    "end_repeat": "repeat groups are not supported", "end repeat": "repeat groups are not supported",
+    "begin_repeat": "repeat groups are not supported",
+    "begin repeat": "repeat groups are not supported",
+    "end_repeat": "repeat groups are not supported",
+    "end repeat": "repeat groups are not supported",
     "end loop": "loops over a choice list are not supported",
     "video": "video questions are not supported (use file)",
     "q video": "video questions are not supported (use file)",
@@ -909,31 +1063,71 @@ _WHY_NOT: Final[dict[str, str]] = {
     "barcode": "barcode questions are not supported (use text)",
     "q barcode": "barcode questions are not supported (use text)",
     "add barcode prompt": "barcode questions are not supported (use text)",
-    "geotrace": "geotrace is not supported (only geopoint)", "q geotrace": "geotrace is not supported (only geopoint)",
-    "geoshape": "geoshape is not supported (only geopoint)", "q geoshape": "geoshape is not supported (only geopoint)",
+    "geotrace": "geotrace is not supported (only geopoint)",
+    "q geotrace": "geotrace is not supported (only geopoint)",
+    "geoshape": "geoshape is not supported (only geopoint)",
+    "q geoshape": "geoshape is not supported (only geopoint)",
     "rank": "rank questions are not supported",
     "acknowledge": "acknowledge is not supported (use yes_no)",
     "q acknowledge": "acknowledge is not supported (use yes_no)",
     "add acknowledge prompt": "acknowledge is not supported (use yes_no)",
     "trigger": "acknowledge is not supported (use yes_no)",
     "osm": "OpenStreetMap questions are not supported",
-    "xml-external": "external data files are not supported", "csv-external": "external data files are not supported",
+    "xml-external": "external data files are not supported",
+    "csv-external": "external data files are not supported",
 }
 # Rows the phone or the server records by itself (or values hidden from the shopper): no question,
 # kept as they are for export.
-_METADATA: Final = frozenset({
-    "start", "end", "today", "deviceid", "subscriberid", "simserial", "phonenumber", "username",
-    "email", "audit", "start-geopoint", "background-audio", "background-geopoint", "imei", "hidden",
-    "start time", "end time", "get start time", "get end time", "get today", "device id",
-    "get device id", "subscriber id", "get subscriber id", "sim id", "get sim id",
-    "get phone number", "uri:subscriberid", "uri:phonenumber", "uri:simserial", "uri:deviceid",
-    "uri:username", "uri:email"})
+_METADATA: Final = frozenset(
+    {
+        "start",
+        "end",
+        "today",
+        "deviceid",
+        "subscriberid",
+        "simserial",
+        "phonenumber",
+        "username",
+        "email",
+        "audit",
+        "start-geopoint",
+        "background-audio",
+        "background-geopoint",
+        "imei",
+        "hidden",
+        "start time",
+        "end time",
+        "get start time",
+        "get end time",
+        "get today",
+        "device id",
+        "get device id",
+        "subscriber id",
+        "get subscriber id",
+        "sim id",
+        "get sim id",
+        "get phone number",
+        "uri:subscriberid",
+        "uri:phonenumber",
+        "uri:simserial",
+        "uri:deviceid",
+        "uri:username",
+        "uri:email",
+    }
+)
 _SELECT_PREFIXES: Final = (
-    ("select_one", "select_one"), ("select one from", "select_one"), ("select one using", "select_one"),
-    ("select one", "select_one"), ("select1", "select_one"), ("add select one prompt using", "select_one"),
-    ("select_multiple", "select_multiple"), ("select all that apply from", "select_multiple"),
-    ("select multiple from", "select_multiple"), ("select multiple using", "select_multiple"),
-    ("select all that apply", "select_multiple"), ("add select multiple prompt using", "select_multiple"),
+    ("select_one", "select_one"),
+    ("select one from", "select_one"),
+    ("select one using", "select_one"),
+    ("select one", "select_one"),
+    ("select1", "select_one"),
+    ("add select one prompt using", "select_one"),
+    ("select_multiple", "select_multiple"),
+    ("select all that apply from", "select_multiple"),
+    ("select multiple from", "select_multiple"),
+    ("select multiple using", "select_multiple"),
+    ("select all that apply", "select_multiple"),
+    ("add select multiple prompt using", "select_multiple"),
 )
 _OR_OTHER: Final = re.compile(r"\s+(?:or_other|or\s+specify\s+other)$", re.IGNORECASE)
 
@@ -955,16 +1149,19 @@ def _parse_type(text: str) -> _Type:
     if lower in _LEGACY_TYPES:
         return _Type(_LEGACY_TYPES[lower], legacy=normal)
     head = words[0].lower() if words else ""
-    if head.endswith("_from_file") or lower.startswith(("select_one_external", "select one external",
-                                                        "select one from file", "select multiple from file")):
-        raise _CellError(f"type: '{normal}' — choices from files (external choices) are not supported; "
-                         "put the choices on the choices sheet")
+    if head.endswith("_from_file") or lower.startswith(
+        ("select_one_external", "select one external", "select one from file", "select multiple from file")
+    ):
+        raise _CellError(
+            f"type: '{normal}' — choices from files (external choices) are not supported; "
+            "put the choices on the choices sheet"
+        )
     for prefix, kind in _SELECT_PREFIXES:
         if lower.startswith(prefix + " "):
-            rest_text = normal[len(prefix) + 1:]
+            rest_text = normal[len(prefix) + 1 :]
             match = _OR_OTHER.search(rest_text)
             if match:
-                rest_text = rest_text[:match.start()]
+                rest_text = rest_text[: match.start()]
             rest = rest_text.split()
             if len(rest) != 1:
                 raise _CellError(f"type: '{normal}' — expected one list name after '{prefix}'")
@@ -999,8 +1196,14 @@ class _Context:
 
 
 def _field_name(path: str) -> str:
-    column = {"key": "name", "show_if": "relevant", "na_allowed": "na", "give_up_s": "give_up",
-              "min": "min/parameters", "max": "max/parameters"}
+    column = {
+        "key": "name",
+        "show_if": "relevant",
+        "na_allowed": "na",
+        "give_up_s": "give_up",
+        "min": "min/parameters",
+        "max": "max/parameters",
+    }
     field_ = path.removeprefix("$.").split(".")[0].split("[")[0]
     return column.get(field_, field_)
 
@@ -1016,8 +1219,9 @@ def _convert(row: _Row, data: dict[str, Any], cls: type[Any], problems: list[Pro
         return None
 
 
-def _read_choices(rows: list[_Row], default_language: str, problems: list[Problem],
-                  notes: _Notes) -> dict[str, _ChoiceList]:
+def _read_choices(
+    rows: list[_Row], default_language: str, problems: list[Problem], notes: _Notes
+) -> dict[str, _ChoiceList]:
     lists: dict[str, _ChoiceList] = {}
     seen: dict[tuple[str, str], int] = {}
     for row in rows:
@@ -1025,9 +1229,11 @@ def _read_choices(rows: list[_Row], default_language: str, problems: list[Proble
         list_name, name = row.name("list_name"), row.raw("name")
         value = None if name is None else _text(name)
         data: dict[str, Any] = {"value": value}
-        for key, read in (("label", lambda: row.labels("label", default_language)),
-                          ("points", lambda: _num(row, "points", -1000, 1000)),
-                          ("fail", lambda: _bool(row, "fail"))):
+        for key, read in (
+            ("label", lambda: row.labels("label", default_language)),
+            ("points", lambda: _num(row, "points", -1000, 1000)),
+            ("fail", lambda: _bool(row, "fail")),
+        ):
             try:
                 data[key] = read()
             except _CellError as error:
@@ -1044,8 +1250,9 @@ def _read_choices(rows: list[_Row], default_language: str, problems: list[Proble
             data["xlsform"] = cells
         if list_name and value is not None:
             if (list_name, value) in seen:
-                errors.append(f"name: '{value}' appears twice in list '{list_name}' "
-                              f"(first in row {seen[list_name, value]})")
+                errors.append(
+                    f"name: '{value}' appears twice in list '{list_name}' (first in row {seen[list_name, value]})"
+                )
             seen[(list_name, value)] = row.number
         problems.extend((row.sheet, row.number, e) for e in errors)
         if errors or not list_name:
@@ -1071,8 +1278,10 @@ def _fillable(base: str, labels: dict[str, str], kinds: dict[str, str]) -> dict[
             name = match.group(1).strip()
             if kinds.get(name) in (None, "section", "metadata"):
                 what = {"section": "a group", "metadata": "form metadata"}.get(kinds.get(name, ""), "")
-                raise _CellError(f"{base}: ${{{name}}} cannot be filled in: "
-                                 + (f"'{name}' is {what}, not a question" if what else f"no question is named '{name}'"))
+                raise _CellError(
+                    f"{base}: ${{{name}}} cannot be filled in: "
+                    + (f"'{name}' is {what}, not a question" if what else f"no question is named '{name}'")
+                )
     return labels
 
 
@@ -1117,16 +1326,27 @@ def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context) -> Que
         if tag == "yes_no":
             by_value = {c.value: c for c in choice_list.choices}
             yes, no = by_value["yes"], by_value["no"]
-            data.update(points_yes=yes.points, points_no=no.points,
-                        fail_on="yes" if yes.fail else "no" if no.fail else None)
+            data.update(
+                points_yes=yes.points, points_no=no.points, fail_on="yes" if yes.fail else "no" if no.fail else None
+            )
             # A yes/no question has no choices of its own: the app shows its own Yes/No.
-            lost = sorted({c for choice in (yes, no) for c in choice.xlsform}
-                          | ({"label"} if (yes.label, no.label) not in (({}, {}), ({ctx.default_language: "Yes"},
-                                                                                   {ctx.default_language: "No"}))
-                             else set()))
+            lost = sorted(
+                {c for choice in (yes, no) for c in choice.xlsform}
+                | (
+                    {"label"}
+                    if (yes.label, no.label)
+                    not in (({}, {}), ({ctx.default_language: "Yes"}, {ctx.default_language: "No"}))
+                    else set()
+                )
+            )
             for column in lost:
-                ctx.notes.add(row.sheet, row.number, "type", f"list '{list_name}' is read as yes/no: its "
-                              f"'{column}' column is not kept for this question (the app shows its own Yes/No)")
+                ctx.notes.add(
+                    row.sheet,
+                    row.number,
+                    "type",
+                    f"list '{list_name}' is read as yes/no: its "
+                    f"'{column}' column is not kept for this question (the app shows its own Yes/No)",
+                )
             if yes.fail and no.fail:
                 errors.append(f"type: list '{list_name}' fails on both yes and no")
         else:
@@ -1151,6 +1371,7 @@ def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context) -> Que
             if step != 1:
                 raise _CellError("parameters: a rating steps by 1 (step must be 1)")
             data["min"], data["max"] = start, end
+
         take("_", parameters)
     elif tag == "nps":
         take("points", lambda: _num(row, "points", -1000, 1000))
@@ -1175,8 +1396,7 @@ def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context) -> Que
 
     for column in sorted(row.cells.keys() - row.used, key=_column_name):
         if column[0] in _EXTENSION_COLUMNS:  # Fieldscore's own columns: a mistake, not foreign data
-            errors.append(f"column '{_column_name(column)}' is not used by type "
-                          f"'{_text(row.raw('type')).strip()}'")
+            errors.append(f"column '{_column_name(column)}' is not used by type '{_text(row.raw('type')).strip()}'")
             row.used.add(column)
     cells = ctx.notes.keep(row)
     if cells:
@@ -1190,20 +1410,46 @@ def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context) -> Que
 
 
 _QUESTION_CLASSES: Final[dict[str, type[Any]]] = {
-    "yes_no": YesNo, "single_choice": SingleChoice, "multiple_choice": MultipleChoice,
-    "rating": Rating, "nps": Nps, "integer": Integer, "decimal": Decimal, "duration": Duration,
-    "timestamp": Timestamp, "timer_sequence": TimerSequence, "text": Text, "photo": Photo,
-    "file": File, "gps": Gps, "note": Note, "calculate": Calculate,
+    "yes_no": YesNo,
+    "single_choice": SingleChoice,
+    "multiple_choice": MultipleChoice,
+    "rating": Rating,
+    "nps": Nps,
+    "integer": Integer,
+    "decimal": Decimal,
+    "duration": Duration,
+    "timestamp": Timestamp,
+    "timer_sequence": TimerSequence,
+    "text": Text,
+    "photo": Photo,
+    "file": File,
+    "gps": Gps,
+    "note": Note,
+    "calculate": Calculate,
 }
 # Fieldscore's own survey columns (not XLSForm's): one on a row whose type does not use it is an error.
-_EXTENSION_COLUMNS: Final = frozenset({
-    "points", "weight", "critical", "metric", "na", "bonus", "fail_below", "min", "max", "bands",
-    "max_length", "give_up", "clock_start",
-})
+_EXTENSION_COLUMNS: Final = frozenset(
+    {
+        "points",
+        "weight",
+        "critical",
+        "metric",
+        "na",
+        "bonus",
+        "fail_below",
+        "min",
+        "max",
+        "bands",
+        "max_length",
+        "give_up",
+        "clock_start",
+    }
+)
 
 
-def _read_settings(rows: list[_Row], problems: list[Problem],
-                   notes: _Notes) -> tuple[dict[str, str], str, dict[str, str]]:
+def _read_settings(
+    rows: list[_Row], problems: list[Problem], notes: _Notes
+) -> tuple[dict[str, str], str, dict[str, str]]:
     if not rows:
         return {}, "en", {}
     row = rows[0]
@@ -1246,7 +1492,7 @@ def read_xlsform(data: bytes) -> Imported:
     notes = _Notes()
     with _load(data) as sheets:
         if "survey" not in sheets and len(sheets) == 1:  # as pyxform does: a lone sheet is the survey
-            (only, rows), = sheets.items()
+            ((only, rows),) = sheets.items()
             sheets = {"survey": rows}
             notes.add("survey", 0, "", f"the workbook's only sheet, '{only}', is read as the survey sheet")
         if "survey" not in sheets:
@@ -1300,8 +1546,10 @@ def read_xlsform(data: bytes) -> Imported:
         if not name:
             problem = "name: missing"
         elif not _KEY_RE.match(name) or len(name) > 64:
-            problem = (f"name: '{name}' must be letters, digits, _, - and . (starting with a letter or "
-                       "_, not with __), at most 64 characters")
+            problem = (
+                f"name: '{name}' must be letters, digits, _, - and . (starting with a letter or "
+                "_, not with __), at most 64 characters"
+            )
         elif any(n in first_row for n in names):
             taken = next(n for n in names if n in first_row)
             problem = f"name: '{taken}' is already used in row {first_row[taken]}"
@@ -1319,8 +1567,7 @@ def read_xlsform(data: bytes) -> Imported:
             if list_name not in lists:
                 # Still known by name, so conditions that refer to it do not add false problems.
                 kinds[name] = "multiple_choice" if kind == "select_multiple" else "single_choice"
-                problems.append((row.sheet, row.number,
-                                 f"type: {kind} refers to unknown choice list '{list_name}'"))
+                problems.append((row.sheet, row.number, f"type: {kind} refers to unknown choice list '{list_name}'"))
                 continue
             if kind == "select_multiple":
                 kinds[name] = "multiple_choice"
@@ -1341,8 +1588,13 @@ def read_xlsform(data: bytes) -> Imported:
     for row, parsed_type in parsed:
         kind, list_name = parsed_type.kind, parsed_type.list_name
         if parsed_type.legacy:
-            notes.add(row.sheet, row.number, "type", f"'{parsed_type.legacy}' is an older spelling, read "
-                      f"and exported as '{_EXPORT_SPELLING.get(kinds.get(row.name('name') or ''), kind)}'")
+            notes.add(
+                row.sheet,
+                row.number,
+                "type",
+                f"'{parsed_type.legacy}' is an older spelling, read "
+                f"and exported as '{_EXPORT_SPELLING.get(kinds.get(row.name('name') or ''), kind)}'",
+            )
         if kind == "begin_invalid":
             row.used.update(row.cells)  # the row's name problem is already reported
             stack.append(_Open(row, {}, [None]))
@@ -1360,8 +1612,13 @@ def read_xlsform(data: bytes) -> Imported:
         elif kind == "metadata":
             type_text = " ".join(_text(row.raw("type")).split())
             name = row.name("name") or ""
-            notes.add(row.sheet, row.number, "type", f"'{type_text}' is form metadata: no question in "
-                      "Fieldscore (the app records who, when and where itself); the row is kept for export")
+            notes.add(
+                row.sheet,
+                row.number,
+                "type",
+                f"'{type_text}' is form metadata: no question in "
+                "Fieldscore (the app records who, when and where itself); the row is kept for export",
+            )
             row.used.add(("name", None))
             kept_rows.append(XLSFormRow(type=type_text, name=name, cells=notes.keep(row, silent=_ALL)))
         else:
@@ -1371,15 +1628,25 @@ def read_xlsform(data: bytes) -> Imported:
             if parsed_type.or_other:
                 items.append(_other_text(row, question, ctx))
     for opened in stack:
-        problems.append((opened.row.sheet, opened.row.number,
-                         f"type: begin_group '{opened.data.get('key')}' has no matching end_group"))
+        problems.append(
+            (
+                opened.row.sheet,
+                opened.row.number,
+                f"type: begin_group '{opened.data.get('key')}' has no matching end_group",
+            )
+        )
     if not any(t.kind not in ("end", "metadata") for _row, t in parsed) and not problems:
         problems.append(("survey", 0, "the survey sheet has no questions"))
     if problems:
         # Sheet by sheet, top to bottom, as someone fixing the spreadsheet would read them.
         raise XLSFormError(sorted(problems, key=lambda p: (p[0], p[1])))
-    definition = FormDefinition(title=title, default_language=language, sections=_sections(top, set(kinds)),
-                                xlsform_settings=settings, xlsform_rows=kept_rows)
+    definition = FormDefinition(
+        title=title,
+        default_language=language,
+        sections=_sections(top, set(kinds)),
+        xlsform_settings=settings,
+        xlsform_rows=kept_rows,
+    )
     return Imported(definition, notes.warnings())
 
 
@@ -1400,24 +1667,33 @@ def _other_text(row: _Row, question: Question | None, ctx: _Context) -> Question
         return None
     languages = {*question.label} or {ctx.default_language}
     if any(c.value == "other" for c in question.choices):
-        ctx.problems.append((row.sheet, row.number, "type: 'or_other' adds a choice 'other', but the list "
-                             "already has one"))
+        ctx.problems.append(
+            (row.sheet, row.number, "type: 'or_other' adds a choice 'other', but the list already has one")
+        )
         return None
     question.choices.append(Choice(value="other", label=dict.fromkeys(sorted(languages), _OTHER_LABEL)))
-    chosen = (Expr(op=Op.contains, args=[Expr(op=Op.var, key=question.key), "other"])
-              if isinstance(question, MultipleChoice)
-              else Expr(op=Op.eq, args=[Expr(op=Op.var, key=question.key), "other"]))
-    ctx.notes.add(row.sheet, row.number, "type", f"'or_other' becomes the choice 'other' and the text question "
-                  f"'{question.key}_other' shown when it is chosen (exported that way)")
-    return Text(key=f"{question.key}_other", label=dict.fromkeys(sorted(languages), _SPECIFY_OTHER),
-                show_if=chosen)
+    chosen = (
+        Expr(op=Op.contains, args=[Expr(op=Op.var, key=question.key), "other"])
+        if isinstance(question, MultipleChoice)
+        else Expr(op=Op.eq, args=[Expr(op=Op.var, key=question.key), "other"])
+    )
+    ctx.notes.add(
+        row.sheet,
+        row.number,
+        "type",
+        f"'or_other' becomes the choice 'other' and the text question "
+        f"'{question.key}_other' shown when it is chosen (exported that way)",
+    )
+    return Text(key=f"{question.key}_other", label=dict.fromkeys(sorted(languages), _SPECIFY_OTHER), show_if=chosen)
 
 
 def _section_start(row: _Row, ctx: _Context) -> dict[str, Any]:
     data: dict[str, Any] = {"key": row.name("name")}
-    for key, read in (("label", lambda: _fillable("label", row.labels("label", ctx.default_language), ctx.kinds)),
-                      ("weight", lambda: _num(row, "weight", 0, 1000)),
-                      ("show_if", lambda: row.raw("relevant"))):
+    for key, read in (
+        ("label", lambda: _fillable("label", row.labels("label", ctx.default_language), ctx.kinds)),
+        ("weight", lambda: _num(row, "weight", 0, 1000)),
+        ("show_if", lambda: row.raw("relevant")),
+    ):
         try:
             value = read()
             if key == "show_if" and value is not None:
@@ -1431,8 +1707,7 @@ def _section_start(row: _Row, ctx: _Context) -> dict[str, Any]:
             ctx.problems.append((row.sheet, row.number, str(error)))
     for column in sorted(row.cells.keys() - row.used, key=_column_name):
         if column[0] in _EXTENSION_COLUMNS:
-            ctx.problems.append((row.sheet, row.number,
-                                 f"column '{_column_name(column)}' is not used by begin_group"))
+            ctx.problems.append((row.sheet, row.number, f"column '{_column_name(column)}' is not used by begin_group"))
             row.used.add(column)
     cells = ctx.notes.keep(row)
     if cells:
@@ -1481,14 +1756,44 @@ def _sections(top: list[Any], names: set[str]) -> list[Section]:
 # --------------------------------------------------------------------------------------------
 
 _EXPORT_TYPES: Final[dict[type[Any], str]] = {
-    Rating: "range", Nps: "nps", Integer: "integer", Decimal: "decimal", Duration: "duration",
-    Timestamp: "dateTime", TimerSequence: "timer_sequence", Text: "text", Photo: "image",
-    Gps: "geopoint", Note: "note", Calculate: "calculate",
+    Rating: "range",
+    Nps: "nps",
+    Integer: "integer",
+    Decimal: "decimal",
+    Duration: "duration",
+    Timestamp: "dateTime",
+    TimerSequence: "timer_sequence",
+    Text: "text",
+    Photo: "image",
+    Gps: "geopoint",
+    Note: "note",
+    Calculate: "calculate",
 }
-_SURVEY_ORDER: Final = ("type", "name", "label", "hint", "required", "relevant", "constraint",
-                        "constraint_message", "calculation", "points", "weight", "critical", "metric", "na", "bonus",
-                        "parameters", "fail_below", "min", "max", "bands", "max_length", "give_up",
-                        "clock_start")
+_SURVEY_ORDER: Final = (
+    "type",
+    "name",
+    "label",
+    "hint",
+    "required",
+    "relevant",
+    "constraint",
+    "constraint_message",
+    "calculation",
+    "points",
+    "weight",
+    "critical",
+    "metric",
+    "na",
+    "bonus",
+    "parameters",
+    "fail_below",
+    "min",
+    "max",
+    "bands",
+    "max_length",
+    "give_up",
+    "clock_start",
+)
 
 
 def _walk(items: Iterable[Any]) -> Iterator[Any]:
@@ -1507,6 +1812,7 @@ def _format_number(value: float | int) -> str:
 def _format_bands(bands: list[Band]) -> str:
     def side(value: float | None) -> str:
         return "" if value is None else _format_number(value)
+
     return "; ".join(f"{side(b.min)}..{side(b.max)}={_format_number(b.points)}" for b in bands)
 
 
@@ -1524,19 +1830,24 @@ class _Sheet:
 
     def columns(self) -> list[str]:
         present = {c for row in self.rows for c in row}
+
         def rank(column: str) -> tuple[int, str]:
             base = column.partition("::")[0]
             return (self.order.index(base) if base in self.order else len(self.order), column)
+
         return sorted(present, key=rank)
 
 
-def _labels_cells(base: str, labels: dict[str, str], where: tuple[str, int],
-                  problems: list[Problem]) -> dict[str, Any]:
+def _labels_cells(base: str, labels: dict[str, str], where: tuple[str, int], problems: list[Problem]) -> dict[str, Any]:
     cells: dict[str, Any] = {}
     for lang, text in labels.items():
         if _language(lang) != lang or not lang or "::" in lang:
-            problems.append((*where, f"{base}: language '{lang}' cannot be a column name "
-                             f"(it would read back as '{_language(lang)}')"))
+            problems.append(
+                (
+                    *where,
+                    f"{base}: language '{lang}' cannot be a column name (it would read back as '{_language(lang)}')",
+                )
+            )
         elif not text.strip():
             problems.append((*where, f"{base}::{lang}: blank text reads back as no text"))
         else:
@@ -1574,10 +1885,20 @@ def export_xlsform(defn: FormDefinition) -> bytes:
     def choice_list(question: Any) -> str:
         if isinstance(question, YesNo):
             content: tuple[Any, ...] = ("yes_no", question.points_yes, question.points_no, question.fail_on)
-            rows = [Choice(value="yes", label={defn.default_language: "Yes"}, points=question.points_yes,
-                           fail=question.fail_on == "yes"),
-                    Choice(value="no", label={defn.default_language: "No"}, points=question.points_no,
-                           fail=question.fail_on == "no")]
+            rows = [
+                Choice(
+                    value="yes",
+                    label={defn.default_language: "Yes"},
+                    points=question.points_yes,
+                    fail=question.fail_on == "yes",
+                ),
+                Choice(
+                    value="no",
+                    label={defn.default_language: "No"},
+                    points=question.points_no,
+                    fail=question.fail_on == "no",
+                ),
+            ]
         else:
             content = ("choices", msgspec.json.encode(question.choices))
             rows = question.choices
@@ -1591,17 +1912,30 @@ def export_xlsform(defn: FormDefinition) -> bytes:
         lists[content] = name
         for choice in rows:
             number = len(choices.rows) + 2
-            choices.add({**choice.xlsform, "list_name": name, "name": choice.value,
-                         **_labels_cells("label", choice.label, ("choices", number), problems),
-                         "points": choice.points, "fail": "yes" if choice.fail else None})
+            choices.add(
+                {
+                    **choice.xlsform,
+                    "list_name": name,
+                    "name": choice.value,
+                    **_labels_cells("label", choice.label, ("choices", number), problems),
+                    "points": choice.points,
+                    "fail": "yes" if choice.fail else None,
+                }
+            )
         return name
 
     def emit_section(section: Section) -> None:
         number = len(survey.rows) + 2
-        survey.add({**section.xlsform, "type": "begin_group", "name": section.key,
-                    **_labels_cells("label", section.label, ("survey", number), problems),
-                    "weight": None if section.weight == 1.0 else section.weight,
-                    "relevant": expression(section.show_if, "relevant", number)})
+        survey.add(
+            {
+                **section.xlsform,
+                "type": "begin_group",
+                "name": section.key,
+                **_labels_cells("label", section.label, ("survey", number), problems),
+                "weight": None if section.weight == 1.0 else section.weight,
+                "relevant": expression(section.show_if, "relevant", number),
+            }
+        )
         for item in section.items:
             if isinstance(item, Section):
                 emit_section(item)
@@ -1621,8 +1955,13 @@ def export_xlsform(defn: FormDefinition) -> bytes:
                 if len(set(values)) != len(values):
                     problems.append((*where, "type: two choices have the same name"))
                 if isinstance(q, SingleChoice) and sorted(values) == ["no", "yes"]:
-                    problems.append((*where, "type: a single choice of exactly yes/no reads back as a "
-                                     "yes_no question; make it a yes_no question"))
+                    problems.append(
+                        (
+                            *where,
+                            "type: a single choice of exactly yes/no reads back as a "
+                            "yes_no question; make it a yes_no question",
+                        )
+                    )
                 for value in values:
                     if not value.strip():
                         problems.append((*where, "type: a choice name is blank"))
@@ -1635,12 +1974,16 @@ def export_xlsform(defn: FormDefinition) -> bytes:
         row.update(_labels_cells("label", q.label, where, problems))
         row.update(_labels_cells("hint", q.hint, where, problems))
         row.update(_labels_cells("constraint_message", q.constraint_message, where, problems))
-        row.update(required="yes" if q.required else None,
-                   relevant=expression(q.show_if, "relevant", number),
-                   constraint=expression(q.constraint, "constraint", number),
-                   weight=None if q.weight == 1.0 else q.weight,
-                   critical="yes" if q.critical else None, na="yes" if q.na_allowed else None,
-                   bonus="yes" if q.bonus else None, metric=None if q.metric is None else q.metric.value)
+        row.update(
+            required="yes" if q.required else None,
+            relevant=expression(q.show_if, "relevant", number),
+            constraint=expression(q.constraint, "constraint", number),
+            weight=None if q.weight == 1.0 else q.weight,
+            critical="yes" if q.critical else None,
+            na="yes" if q.na_allowed else None,
+            bonus="yes" if q.bonus else None,
+            metric=None if q.metric is None else q.metric.value,
+        )
         if isinstance(q, Rating):
             row.update(parameters=f"start={q.min} end={q.max}", points=q.points, fail_below=q.fail_below)
         elif isinstance(q, Nps):
@@ -1651,9 +1994,11 @@ def export_xlsform(defn: FormDefinition) -> bytes:
             row["max"] = q.max
             row["bands"] = _format_bands(q.bands) or None
         elif isinstance(q, TimerSequence):
-            row.update(give_up=None if q.give_up_s == 300 else q.give_up_s,
-                       clock_start=None if q.clock_start == "ring" else q.clock_start,
-                       bands=_format_bands(q.bands) or None)
+            row.update(
+                give_up=None if q.give_up_s == 300 else q.give_up_s,
+                clock_start=None if q.clock_start == "ring" else q.clock_start,
+                bands=_format_bands(q.bands) or None,
+            )
         elif isinstance(q, Text):
             row["max_length"] = None if q.max_length == 2000 else q.max_length
         elif isinstance(q, Calculate):
@@ -1671,17 +2016,24 @@ def export_xlsform(defn: FormDefinition) -> bytes:
         title["form_title"] = title.pop(f"form_title::{defn.default_language}")
     settings.add({**defn.xlsform_settings, **title, "default_language": defn.default_language})
     if _language(defn.default_language) != defn.default_language:
-        problems.append(("settings", 2, f"default_language: '{defn.default_language}' would read back "
-                         f"as '{_language(defn.default_language)}'"))
+        problems.append(
+            (
+                "settings",
+                2,
+                f"default_language: '{defn.default_language}' would read back as '{_language(defn.default_language)}'",
+            )
+        )
     for sheet in (survey, choices, settings):
         for number, row in enumerate(sheet.rows, start=2):
             for column, value in row.items():
                 if isinstance(value, str) and ILLEGAL_CHARACTERS_RE.search(value):
-                    problems.append((sheet.name, number, f"{column}: holds a control character a "
-                                     "spreadsheet cannot store"))
+                    problems.append(
+                        (sheet.name, number, f"{column}: holds a control character a spreadsheet cannot store")
+                    )
                 elif isinstance(value, str) and "\r" in value:  # XML reads \r and \r\n back as \n
-                    problems.append((sheet.name, number, f"{column}: holds a carriage return, which would "
-                                     "read back as a line feed"))
+                    problems.append(
+                        (sheet.name, number, f"{column}: holds a carriage return, which would read back as a line feed")
+                    )
     if problems:
         raise XLSFormError(problems)
     return _workbook_bytes([survey, choices, settings])
@@ -1717,5 +2069,16 @@ def _workbook_bytes(sheets: list[_Sheet]) -> bytes:
     return buffer.getvalue()
 
 
-__all__ = ["EXTENSION_TYPES", "MAX_ROWS", "ImportWarning", "Imported", "Problem", "XLSFormError",
-           "export_xlsform", "import_xlsform", "parse_xpath", "read_xlsform", "write_xpath"]
+__all__ = [
+    "EXTENSION_TYPES",
+    "MAX_ROWS",
+    "ImportWarning",
+    "Imported",
+    "Problem",
+    "XLSFormError",
+    "export_xlsform",
+    "import_xlsform",
+    "parse_xpath",
+    "read_xlsform",
+    "write_xpath",
+]

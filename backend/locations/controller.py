@@ -72,7 +72,10 @@ class OrganisationBrandController(Controller):
 
     @get("/", operation_id="ListOrganisationBrands", opt=roles(*READERS), responses=problems(404))
     async def list_organisation_brands(
-        self, actor: ActorDep, organisation_id: FromPath[uuid.UUID], page: PageDep,
+        self,
+        actor: ActorDep,
+        organisation_id: FromPath[uuid.UUID],
+        page: PageDep,
         relation: FromQuery[BrandRelation | None] = None,
     ) -> Page[OrganisationBrand]:
         """The organisation's own brands, then its competitors, by name."""
@@ -80,7 +83,11 @@ class OrganisationBrandController(Controller):
 
     @put("/{brand_id:uuid}", operation_id="SetOrganisationBrand", opt=roles(*STAFF), responses=problems(404))
     async def set_organisation_brand(
-        self, actor: ActorDep, organisation_id: FromPath[uuid.UUID], brand_id: FromPath[uuid.UUID], data: JSONBody[OrganisationBrandSet]
+        self,
+        actor: ActorDep,
+        organisation_id: FromPath[uuid.UUID],
+        brand_id: FromPath[uuid.UUID],
+        data: JSONBody[OrganisationBrandSet],
     ) -> OrganisationBrand:
         """Mark a brand as the organisation's own or a competitor."""
         return await service.set_organisation_brand(actor, organisation_id, brand_id, data)
@@ -112,8 +119,14 @@ class LocationController(Controller):
     async def create_location(self, actor: ActorDep, data: JSONBody[LocationCreate]) -> Location:
         return await service.create_location(actor, data)
 
-    @post("/import", operation_id="ImportLocations", opt=roles(*STAFF), status_code=200,
-          responses=problems(413, 422), request_max_body_size=MAX_IMPORT_BYTES)
+    @post(
+        "/import",
+        operation_id="ImportLocations",
+        opt=roles(*STAFF),
+        status_code=200,
+        responses=problems(413, 422),
+        request_max_body_size=MAX_IMPORT_BYTES,
+    )
     async def import_locations(self, actor: ActorDep, data: MultipartBody[LocationsUpload]) -> LocationImport:
         """Create or update locations from a CSV or XLSX file (columns brand, name, code, timezone; region,
         district, address, lat, lon, phone, email, opening_hours optional). Rows match existing locations by
@@ -126,5 +139,7 @@ class LocationController(Controller):
         return await service.get_location(actor, location_id)
 
     @patch("/{location_id:uuid}", operation_id="UpdateLocation", opt=roles(*STAFF), responses=problems(404, 409, 422))
-    async def update_location(self, actor: ActorDep, location_id: FromPath[uuid.UUID], data: JSONBody[LocationUpdate]) -> Location:
+    async def update_location(
+        self, actor: ActorDep, location_id: FromPath[uuid.UUID], data: JSONBody[LocationUpdate]
+    ) -> Location:
         return await service.update_location(actor, location_id, data)

@@ -55,8 +55,10 @@ def _xlsx_rows(data: bytes) -> list[dict[str, str]]:
         raise UnreadableFile(f"the workbook cannot be read ({type(exc).__name__})") from None
     try:
         sheet = book.worksheets[0]
-        table = [["" if v is None else _cell_text(v) for v in row]
-                 for row in sheet.iter_rows(values_only=True, max_row=MAX_ROWS + 2)]
+        table = [
+            ["" if v is None else _cell_text(v) for v in row]
+            for row in sheet.iter_rows(values_only=True, max_row=MAX_ROWS + 2)
+        ]
     finally:
         book.close()
     return _under_header(table)
@@ -76,8 +78,10 @@ def _under_header(table: list[list[str]]) -> list[dict[str, str]]:
     header = [str(c).strip().lower() for c in table[0]]
     if len(table) - 1 > MAX_ROWS:
         raise UnreadableFile(f"more than {MAX_ROWS} rows")
-    return [{"__row__": str(i + 2), **{h: str(row[j]).strip() if j < len(row) else "" for j, h in enumerate(header) if h}}
-            for i, row in enumerate(table[1:])]
+    return [
+        {"__row__": str(i + 2), **{h: str(row[j]).strip() if j < len(row) else "" for j, h in enumerate(header) if h}}
+        for i, row in enumerate(table[1:])
+    ]
 
 
 def header_problems(rows: list[dict[str, str]]) -> list[Problem]:
@@ -136,5 +140,14 @@ def row_fields(row: dict[str, str], brand_id: str) -> tuple[LocationCreate | Non
         return None, [(f"{where}.{column}", message.split(" - at ")[0])]
 
 
-__all__ = ["MAX_ROWS", "OPTIONAL", "REQUIRED", "Problem", "UnreadableFile", "header_problems", "parse_opening_hours",
-           "read_rows", "row_fields"]
+__all__ = [
+    "MAX_ROWS",
+    "OPTIONAL",
+    "REQUIRED",
+    "Problem",
+    "UnreadableFile",
+    "header_problems",
+    "parse_opening_hours",
+    "read_rows",
+    "row_fields",
+]

@@ -43,7 +43,9 @@ def check_timezone(name: str) -> None:
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"Unknown time zone {name!r}.", errors=[("timezone", "not an IANA time zone name")]) from None
+        raise InvalidInput(
+            f"Unknown time zone {name!r}.", errors=[("timezone", "not an IANA time zone name")]
+        ) from None
 
 
 def check_opening_hours(intervals: list[OpeningInterval]) -> None:
@@ -96,7 +98,9 @@ async def _brand_related(organisation_id: uuid.UUID | None, brand_id: uuid.UUID)
 async def create_brand(actor: Actor, data: BrandCreate) -> Brand:
     async with db.writing():
         if await t.Brand.exists().where(t.Brand.name == data.name):
-            raise Conflict("A brand with this name exists.", code="brand.duplicate_name", errors=[("name", "already used")])
+            raise Conflict(
+                "A brand with this name exists.", code="brand.duplicate_name", errors=[("name", "already used")]
+            )
         brand_id = uuid.uuid4()
         await t.Brand.insert(t.Brand(id=brand_id, name=data.name, created_at=_now()))
         await record(actor.user_id, "brand.created", "brand", brand_id, {"name": data.name})
@@ -108,8 +112,9 @@ async def update_brand(actor: Actor, brand_id: uuid.UUID, data: BrandUpdate) -> 
         await get_brand(actor, brand_id)
         if data.name is not msgspec.UNSET:
             if await t.Brand.exists().where((t.Brand.name == data.name) & (t.Brand.id != brand_id)):
-                raise Conflict("A brand with this name exists.", code="brand.duplicate_name",
-                               errors=[("name", "already used")])
+                raise Conflict(
+                    "A brand with this name exists.", code="brand.duplicate_name", errors=[("name", "already used")]
+                )
             await t.Brand.update({t.Brand.name: data.name}).where(t.Brand.id == brand_id)
             await record(actor.user_id, "brand.updated", "brand", brand_id, {"name": data.name})
     return await get_brand(actor, brand_id)
@@ -149,8 +154,12 @@ async def list_organisation_brands(
         query = query.where(t.OrganisationBrand.relation == relation.value)
         count = count.where(t.OrganisationBrand.relation == relation.value)
     rows = await query.limit(page.limit).offset(page.offset)
-    return Page(items=[msgspec.convert(r, OrganisationBrand) for r in rows], total=await count, limit=page.limit,
-                offset=page.offset)
+    return Page(
+        items=[msgspec.convert(r, OrganisationBrand) for r in rows],
+        total=await count,
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
 async def set_organisation_brand(
@@ -169,8 +178,13 @@ async def set_organisation_brand(
                     id=uuid.uuid4(), organisation=organisation_id, brand=brand_id, relation=data.relation.value
                 )
             )
-        await record(actor.user_id, "organisation_brand.set", "organisation", organisation_id,
-                     {"brand_id": str(brand_id), "relation": data.relation.value})
+        await record(
+            actor.user_id,
+            "organisation_brand.set",
+            "organisation",
+            organisation_id,
+            {"brand_id": str(brand_id), "relation": data.relation.value},
+        )
     row = await t.OrganisationBrand.select(*_RELATION_COLUMNS).where(where).first()
     return msgspec.convert(row, OrganisationBrand)
 
@@ -221,8 +235,9 @@ async def list_locations(
     if actor.role == Role.manager:
         organisation_id = actor.organisation_id
     if relation and organisation_id is None:
-        raise InvalidInput("Own/competitor depends on the organisation.",
-                           errors=[("organisation_id", "required with relation")])
+        raise InvalidInput(
+            "Own/competitor depends on the organisation.", errors=[("organisation_id", "required with relation")]
+        )
     clauses = [
         _location_scope(actor),
         t.Location.brand == brand_id if brand_id else None,
@@ -236,15 +251,22 @@ async def list_locations(
         if relation:
             related = related.where(t.OrganisationBrand.relation == relation.value)
         clauses.append(t.Location.brand.is_in(related))
-    query = t.Location.select(*_LOCATION_COLUMNS).order_by(t.Location.region).order_by(t.Location.name).order_by(
-        t.Location.id)  # unique last: pages never overlap or skip rows
+    query = (
+        t.Location.select(*_LOCATION_COLUMNS)
+        .order_by(t.Location.region)
+        .order_by(t.Location.name)
+        .order_by(t.Location.id)
+    )  # unique last: pages never overlap or skip rows
     return await converted_page(query, t.Location.count(), clauses, page, Location, load_json=True)
 
 
 async def get_location(actor: Actor, location_id: uuid.UUID) -> Location:
-    row = await scoped_row(t.Location.select(*_LOCATION_COLUMNS).where(t.Location.id == location_id),
-                           _location_scope(actor), NotFound("No such location.", code="location.not_found"),
-                           load_json=True)
+    row = await scoped_row(
+        t.Location.select(*_LOCATION_COLUMNS).where(t.Location.id == location_id),
+        _location_scope(actor),
+        NotFound("No such location.", code="location.not_found"),
+        load_json=True,
+    )
     return msgspec.convert(row, Location)
 
 
@@ -252,7 +274,9 @@ def _check_location(tz: str | None, lat: float | None, lon: float | None, hours:
     if tz is not None:
         check_timezone(tz)
     if (lat is None) != (lon is None):
-        raise InvalidInput("Give both coordinates or neither.", errors=[("lon" if lon is None else "lat", "missing its pair")])
+        raise InvalidInput(
+            "Give both coordinates or neither.", errors=[("lon" if lon is None else "lat", "missing its pair")]
+        )
     if hours is not None:
         check_opening_hours(hours)
 
@@ -263,15 +287,26 @@ async def create_location(actor: Actor, data: LocationCreate) -> Location:
         if not await t.Brand.exists().where(t.Brand.id == data.brand_id):
             raise InvalidInput("Unknown brand.", errors=[("brand_id", "no such brand")])
         if data.code and await t.Location.exists().where(t.Location.code == data.code):
-            raise Conflict("A location with this code exists.", code="location.duplicate_code",
-                           errors=[("code", "already used")])
+            raise Conflict(
+                "A location with this code exists.", code="location.duplicate_code", errors=[("code", "already used")]
+            )
         location_id = uuid.uuid4()
         await t.Location.insert(
             t.Location(
-                id=location_id, brand=data.brand_id, name=data.name, code=data.code, region=data.region,
-                district=data.district, address=data.address, lat=data.lat, lon=data.lon, phone=data.phone,
-                email=data.email.lower() if data.email else None, timezone=data.timezone,
-                opening_hours=msgspec.to_builtins(data.opening_hours), created_at=_now(),
+                id=location_id,
+                brand=data.brand_id,
+                name=data.name,
+                code=data.code,
+                region=data.region,
+                district=data.district,
+                address=data.address,
+                lat=data.lat,
+                lon=data.lon,
+                phone=data.phone,
+                email=data.email.lower() if data.email else None,
+                timezone=data.timezone,
+                opening_hours=msgspec.to_builtins(data.opening_hours),
+                created_at=_now(),
             )
         )
         await record(actor.user_id, "location.created", "location", location_id, {"name": data.name})
@@ -284,11 +319,14 @@ async def update_location(actor: Actor, location_id: uuid.UUID, data: LocationUp
         current = await get_location(actor, location_id)
         merged = msgspec.structs.replace(current, **changes)
         _check_location(merged.timezone, merged.lat, merged.lon, merged.opening_hours)
-        if "code" in changes and changes["code"] and await t.Location.exists().where(
-            (t.Location.code == changes["code"]) & (t.Location.id != location_id)
+        if (
+            "code" in changes
+            and changes["code"]
+            and await t.Location.exists().where((t.Location.code == changes["code"]) & (t.Location.id != location_id))
         ):
-            raise Conflict("A location with this code exists.", code="location.duplicate_code",
-                           errors=[("code", "already used")])
+            raise Conflict(
+                "A location with this code exists.", code="location.duplicate_code", errors=[("code", "already used")]
+            )
         if changes.get("email"):
             changes["email"] = changes["email"].lower()
         if "opening_hours" in changes:
@@ -301,8 +339,19 @@ async def update_location(actor: Actor, location_id: uuid.UUID, data: LocationUp
     return await get_location(actor, location_id)
 
 
-_IMPORTED_FIELDS = ("brand", "name", "region", "district", "address", "lat", "lon", "phone", "email", "timezone",
-                    "opening_hours")
+_IMPORTED_FIELDS = (
+    "brand",
+    "name",
+    "region",
+    "district",
+    "address",
+    "lat",
+    "lon",
+    "phone",
+    "email",
+    "timezone",
+    "opening_hours",
+)
 
 
 def _check_row(location: LocationCreate, where: str) -> list[tuple[str, str]]:
@@ -319,15 +368,19 @@ async def import_locations(actor: Actor, data: bytes) -> LocationImport:
     try:
         rows = importing.read_rows(data)
     except importing.UnreadableFile as exc:
-        raise InvalidInput(f"The file cannot be imported: {exc}.", code="location.import_invalid",
-                           errors=[("file", str(exc))]) from None
+        raise InvalidInput(
+            f"The file cannot be imported: {exc}.", code="location.import_invalid", errors=[("file", str(exc))]
+        ) from None
     problems = importing.header_problems(rows)
     if problems:
         raise InvalidInput("The file's columns are not right.", code="location.import_invalid", errors=problems)
     # Brands by name as a person types it (case ignored); a tenant has tens of brands, not millions.
     wanted = {row.get("brand", "").casefold() for row in rows}
-    brands = {r["name"].casefold(): r["id"] for r in await t.Brand.select(t.Brand.id, t.Brand.name)
-              if r["name"].casefold() in wanted}
+    brands = {
+        r["name"].casefold(): r["id"]
+        for r in await t.Brand.select(t.Brand.id, t.Brand.name)
+        if r["name"].casefold() in wanted
+    }
     parsed: list[LocationCreate] = []
     seen: dict[str, str] = {}
     for row in rows:
@@ -348,35 +401,68 @@ async def import_locations(actor: Actor, data: bytes) -> LocationImport:
         seen[location.code] = where
         parsed.append(location)
     if problems:
-        raise InvalidInput(f"The file has {len(problems)} problem(s); nothing was imported.",
-                           code="location.import_invalid", errors=problems[:500])
+        raise InvalidInput(
+            f"The file has {len(problems)} problem(s); nothing was imported.",
+            code="location.import_invalid",
+            errors=problems[:500],
+        )
     created = updated = 0
     async with db.writing():
-        existing = {r["code"]: r for r in await t.Location.select(
-            t.Location.id, t.Location.code, *(getattr(t.Location, f) for f in _IMPORTED_FIELDS)
-        ).where(t.Location.code.is_in(list(seen))).output(load_json=True)} if seen else {}
+        existing = (
+            {
+                r["code"]: r
+                for r in await t.Location.select(
+                    t.Location.id, t.Location.code, *(getattr(t.Location, f) for f in _IMPORTED_FIELDS)
+                )
+                .where(t.Location.code.is_in(list(seen)))
+                .output(load_json=True)
+            }
+            if seen
+            else {}
+        )
         now = _now()
         for location in parsed:
-            values = {"brand": location.brand_id, "name": location.name, "region": location.region,
-                      "district": location.district, "address": location.address, "lat": location.lat,
-                      "lon": location.lon, "phone": location.phone,
-                      "email": location.email.lower() if location.email else None, "timezone": location.timezone,
-                      "opening_hours": msgspec.to_builtins(location.opening_hours)}
+            values = {
+                "brand": location.brand_id,
+                "name": location.name,
+                "region": location.region,
+                "district": location.district,
+                "address": location.address,
+                "lat": location.lat,
+                "lon": location.lon,
+                "phone": location.phone,
+                "email": location.email.lower() if location.email else None,
+                "timezone": location.timezone,
+                "opening_hours": msgspec.to_builtins(location.opening_hours),
+            }
             current = existing.get(location.code)
             if current is None:
                 location_id = uuid.uuid4()
                 await t.Location.insert(t.Location(id=location_id, code=location.code, created_at=now, **values))
-                await record(actor.user_id, "location.created", "location", location_id,
-                             {"name": location.name, "imported": True})
+                await record(
+                    actor.user_id,
+                    "location.created",
+                    "location",
+                    location_id,
+                    {"name": location.name, "imported": True},
+                )
                 created += 1
                 continue
-            changed = {k: v for k, v in values.items() if (str(current[k]) if k == "brand" else current[k]) != (
-                str(v) if k == "brand" else v)}
+            changed = {
+                k: v
+                for k, v in values.items()
+                if (str(current[k]) if k == "brand" else current[k]) != (str(v) if k == "brand" else v)
+            }
             if changed:
                 await t.Location.update({getattr(t.Location, k): v for k, v in changed.items()}).where(
-                    t.Location.id == current["id"])
-                await record(actor.user_id, "location.updated", "location", current["id"],
-                             {"changed": sorted(changed), "imported": True})
+                    t.Location.id == current["id"]
+                )
+                await record(
+                    actor.user_id,
+                    "location.updated",
+                    "location",
+                    current["id"],
+                    {"changed": sorted(changed), "imported": True},
+                )
                 updated += 1
-    return LocationImport(rows=len(parsed), created=created, updated=updated,
-                          unchanged=len(parsed) - created - updated)
+    return LocationImport(rows=len(parsed), created=created, updated=updated, unchanged=len(parsed) - created - updated)

@@ -74,8 +74,7 @@ def evidence_flags(
     flags: list[Flag] = []
     duration = (ctx.ended_at - ctx.started_at).total_seconds()
     if ctx.channel == "visit" and duration < MIN_VISIT_S:
-        flags.append(Flag(code="visit.too_short",
-                          reason=f"the visit lasted {duration:.0f} s (under {MIN_VISIT_S} s)"))
+        flags.append(Flag(code="visit.too_short", reason=f"the visit lasted {duration:.0f} s (under {MIN_VISIT_S} s)"))
     for q in _plan(definition).checked:  # no other question type raises a flag
         value = answers.get(q.key)
         if value is None or is_na_answer(value):
@@ -84,38 +83,54 @@ def evidence_flags(
         if isinstance(q, Gps) and isinstance(value, dict) and lat is not None and lon is not None:
             far = distance_m(value["lat"], value["lon"], lat, lon)
             if far > ctx.gps_limit_m:
-                flags.append(Flag(code="gps.far", reason=f"{q.key}: check-in {far:,.0f} m from the location "
-                                                         f"(limit {ctx.gps_limit_m:,.0f} m)"))
+                flags.append(
+                    Flag(
+                        code="gps.far",
+                        reason=f"{q.key}: check-in {far:,.0f} m from the location (limit {ctx.gps_limit_m:,.0f} m)",
+                    )
+                )
         elif isinstance(q, Timestamp):
             at = parse_instant(value)
             if at is not None and not (ctx.window_start <= at <= ctx.window_end):
-                flags.append(Flag(code="time.outside_window",
-                                  reason=f"{q.key}: {at.isoformat()} is outside the task window"))
+                flags.append(
+                    Flag(code="time.outside_window", reason=f"{q.key}: {at.isoformat()} is outside the task window")
+                )
         elif isinstance(q, TimerSequence):
             events = [parse_instant(e.get("at")) for e in value.get("events", []) if isinstance(e, dict)]
             if any(at is not None and not (ctx.window_start <= at <= ctx.window_end) for at in events):
-                flags.append(Flag(code="time.outside_window",
-                                  reason=f"{q.key}: call taps fall outside the task window"))
+                flags.append(
+                    Flag(code="time.outside_window", reason=f"{q.key}: call taps fall outside the task window")
+                )
             metrics = reading.timer(q.key)
             if metrics is None:  # malformed: validation refuses it before evidence is looked for
                 continue
             if metrics.answered and metrics.time_to_answer_ring_s < MIN_TIME_TO_ANSWER_S:
-                flags.append(Flag(code="timing.implausible",
-                                  reason=f"{q.key}: answered {metrics.time_to_answer_ring_s:.1f} s after dialling"))
+                flags.append(
+                    Flag(
+                        code="timing.implausible",
+                        reason=f"{q.key}: answered {metrics.time_to_answer_ring_s:.1f} s after dialling",
+                    )
+                )
             # From the answer itself: time_to_answer_ring_s is censored at give_up_s, so a call timed from
             # the menu (answered in time from there, later than give_up_s from dialling) looked longer.
             talk = metrics.talk_s
             if metrics.answered and talk is not None and talk < MIN_CALL_AFTER_ANSWER_S:
                 flags.append(Flag(code="call.too_short", reason=f"{q.key}: the conversation lasted {talk:.0f} s"))
     if identical_to_location:
-        flags.append(Flag(code="answers.identical", reason="the same answers as this shopper's previous report for "
-                                                            f"location {identical_to_location}"))
+        flags.append(
+            Flag(
+                code="answers.identical",
+                reason=f"the same answers as this shopper's previous report for location {identical_to_location}",
+            )
+        )
     return flags
 
 
 def reused_flags(hashes: Iterable[str]) -> list[Flag]:
-    return [Flag(code="photo.reused", reason=f"attachment {sha[:12]}… is also in another report")
-            for sha in sorted(set(hashes))]
+    return [
+        Flag(code="photo.reused", reason=f"attachment {sha[:12]}… is also in another report")
+        for sha in sorted(set(hashes))
+    ]
 
 
 def with_reused(flags: Iterable[Flag], hashes: Iterable[str]) -> list[Flag]:

@@ -20,15 +20,19 @@ from backend.reports import submission
 from backend.settings import Settings
 
 
-async def import_outbox(actor: Actor, data: OutboxExport, store: AttachmentStore, settings: Settings
-                        ) -> OutboxImportResult:
+async def import_outbox(
+    actor: Actor, data: OutboxExport, store: AttachmentStore, settings: Settings
+) -> OutboxImportResult:
     try:
         shopper = await accounts.get_user_unscoped(data.shopper_id)
     except NotFound:
         shopper = None
     if shopper is None or shopper.role != Role.shopper or not shopper.is_active:
-        raise InvalidInput("The file names no active shopper.", code="import.unknown_shopper",
-                           errors=[("shopper_id", "not an active shopper")])
+        raise InvalidInput(
+            "The file names no active shopper.",
+            code="import.unknown_shopper",
+            errors=[("shopper_id", "not an active shopper")],
+        )
     # Every attachment must be the bytes its hash says, before anything is stored.
     contents: list[bytes] = []
     problems: list[tuple[str, str]] = []
@@ -42,8 +46,9 @@ async def import_outbox(actor: Actor, data: OutboxExport, store: AttachmentStore
             problems.append((f"attachments[{i}].sha256", "does not match the bytes"))
         contents.append(content)
     if problems:
-        raise InvalidInput("The file's attachments are damaged; nothing was imported.", code="import.bad_attachment",
-                           errors=problems)
+        raise InvalidInput(
+            "The file's attachments are damaged; nothing was imported.", code="import.bad_attachment", errors=problems
+        )
     as_shopper = Actor(user_id=shopper.id, role=Role.shopper, organisation_id=shopper.organisation_id)
     for content in contents:
         await attachments.upload(as_shopper, store, settings, content)
@@ -52,13 +57,19 @@ async def import_outbox(actor: Actor, data: OutboxExport, store: AttachmentStore
         try:
             stored, created = await submission.submit(as_shopper, report)
         except FieldscoreError as exc:
-            outcomes.append(ImportedReport(id=report.id, outcome="refused", code=exc.code, detail=str(exc),
-                                           errors=exc.errors))
+            outcomes.append(
+                ImportedReport(id=report.id, outcome="refused", code=exc.code, detail=str(exc), errors=exc.errors)
+            )
             continue
         outcome = "created" if created else "unchanged"
         outcomes.append(ImportedReport(id=report.id, outcome=outcome, revision=stored.revision))
         if created:
-            await record(actor.user_id, "report.imported", "report", report.id,
-                         {"shopper_id": str(shopper.id), "revision": stored.revision})
+            await record(
+                actor.user_id,
+                "report.imported",
+                "report",
+                report.id,
+                {"shopper_id": str(shopper.id), "revision": stored.revision},
+            )
     count = {kind: sum(1 for o in outcomes if o.outcome == kind) for kind in ("created", "unchanged", "refused")}
     return OutboxImportResult(shopper_id=shopper.id, reports=outcomes, **count)

@@ -76,8 +76,9 @@ def _to_report(row: dict[str, Any], actor: Actor) -> Report:
         {
             **{k: v for k, v in row.items() if not k.startswith("score_") and k not in ("failed", "flags")},
             "shopper_id": None if actor.role == Role.manager else row["shopper_id"],
-            "score": None if shopper else {"calculated": row["score_calculated"], "final": row["score_final"],
-                                           "failed": row["failed"]},
+            "score": None
+            if shopper
+            else {"calculated": row["score_calculated"], "final": row["score_final"], "failed": row["failed"]},
             "flags": row["flags"] if staff else [],
         },
         Report,
@@ -85,8 +86,12 @@ def _to_report(row: dict[str, Any], actor: Actor) -> Report:
 
 
 async def _row(actor: Actor, report_id: uuid.UUID, *columns: Any) -> dict[str, Any]:
-    return await scoped_row(t.Report.select(*(columns or _COLUMNS)).where(t.Report.id == report_id), report_scope(actor),
-                            NotFound("No such report.", code="report.not_found"), load_json=True)
+    return await scoped_row(
+        t.Report.select(*(columns or _COLUMNS)).where(t.Report.id == report_id),
+        report_scope(actor),
+        NotFound("No such report.", code="report.not_found"),
+        load_json=True,
+    )
 
 
 async def get_report(actor: Actor, report_id: uuid.UUID) -> Report:
@@ -94,8 +99,13 @@ async def get_report(actor: Actor, report_id: uuid.UUID) -> Report:
 
 
 async def list_reports(
-    actor: Actor, page: PageParams, *, status: ReportStatus | None, organisation_id: uuid.UUID | None,
-    location_id: uuid.UUID | None, task_id: uuid.UUID | None,
+    actor: Actor,
+    page: PageParams,
+    *,
+    status: ReportStatus | None,
+    organisation_id: uuid.UUID | None,
+    location_id: uuid.UUID | None,
+    task_id: uuid.UUID | None,
 ) -> Page[Report]:
     clauses = [
         report_scope(actor),
@@ -111,8 +121,11 @@ async def list_reports(
 
 async def explanation(actor: Actor, report_id: uuid.UUID) -> ReportExplanation:
     row = await _row(actor, report_id, t.Report.id, t.Report.form_version, t.Report.score_detail)
-    return ReportExplanation(report_id=row["id"], form_version_id=row["form_version"],
-                             result=msgspec.convert(row["score_detail"], ScoreResult))
+    return ReportExplanation(
+        report_id=row["id"],
+        form_version_id=row["form_version"],
+        result=msgspec.convert(row["score_detail"], ScoreResult),
+    )
 
 
 # What each review may start from. A returned report the shopper never sends back can still be
@@ -124,31 +137,43 @@ _REVIEWABLE = {
 }
 
 
-async def _review(actor: Actor, report_id: uuid.UUID, target: ReportStatus, reason: str | None,
-                  seen_revision: int | None = None) -> None:
+async def _review(
+    actor: Actor, report_id: uuid.UUID, target: ReportStatus, reason: str | None, seen_revision: int | None = None
+) -> None:
     """Inside the caller's write transaction. `seen_revision`: the revision the reviewer looked at;
     when the shopper has edited since, the review is refused (409 report.changed)."""
     row = await _row(actor, report_id, t.Report.status, t.Report.task, t.Report.revision)
     if row["status"] not in _REVIEWABLE[target]:
         raise Conflict(f"A report that is {row['status']} cannot be {target.value}.", code="report.not_reviewable")
     if seen_revision is not None and seen_revision != row["revision"]:
-        raise Conflict(f"The report has been edited since revision {seen_revision}; review revision "
-                       f"{row['revision']}.", code="report.changed",
-                       errors=[("revision", f"latest is {row['revision']}")])
+        raise Conflict(
+            f"The report has been edited since revision {seen_revision}; review revision {row['revision']}.",
+            code="report.changed",
+            errors=[("revision", f"latest is {row['revision']}")],
+        )
     # Only the revision read above, in the status read: on PostgreSQL an edit or another review may
     # have committed since, and a reviewer decides on what they saw.
-    if not await t.Report.update({
-        t.Report.status: target.value, t.Report.review_reason: reason, t.Report.reviewed_by: actor.user_id,
-        t.Report.reviewed_at: _now(),
-    }).where((t.Report.id == report_id) & (t.Report.status == row["status"])
-             & (t.Report.revision == row["revision"])).returning(t.Report.id):
+    if (
+        not await t.Report.update(
+            {
+                t.Report.status: target.value,
+                t.Report.review_reason: reason,
+                t.Report.reviewed_by: actor.user_id,
+                t.Report.reviewed_at: _now(),
+            }
+        )
+        .where((t.Report.id == report_id) & (t.Report.status == row["status"]) & (t.Report.revision == row["revision"]))
+        .returning(t.Report.id)
+    ):
         raise Conflict("The report changed while it was being reviewed; reload it.", code="report.changed")
     if target == ReportStatus.approved:  # counted in analytics from this commit on
         await analytics_facts.record(report_id)
-    await tasks.move(actor, row["task"], TaskStatus(row["status"]), TaskStatus(target.value),
-                     detail={"report_id": str(report_id)})
-    await record(actor.user_id, f"report.{target.value}", "report", report_id,
-                 {"reason": reason, "revision": row["revision"]})
+    await tasks.move(
+        actor, row["task"], TaskStatus(row["status"]), TaskStatus(target.value), detail={"report_id": str(report_id)}
+    )
+    await record(
+        actor.user_id, f"report.{target.value}", "report", report_id, {"reason": reason, "revision": row["revision"]}
+    )
 
 
 async def approve(actor: Actor, report_id: uuid.UUID, revision: int | None = None) -> Report:
@@ -163,36 +188,62 @@ async def reject(actor: Actor, report_id: uuid.UUID, data: ReportReject, revisio
     return await get_report(actor, report_id)
 
 
-async def return_to_shopper(actor: Actor, report_id: uuid.UUID, data: ReportReturn,
-                            revision: int | None = None) -> Report:
+async def return_to_shopper(
+    actor: Actor, report_id: uuid.UUID, data: ReportReturn, revision: int | None = None
+) -> Report:
     async with db.writing():
         row = await _row(actor, report_id, t.Report.revision, t.Report.form_version)
         version = await forms.get_version_by_id(row["form_version"])
         known = {info.question.key for info in iter_questions(version.definition)}
-        unknown = [(f"comments[{i}].question_key", "no such question in this form")
-                   for i, c in enumerate(data.comments) if c.question_key is not None and c.question_key not in known]
+        unknown = [
+            (f"comments[{i}].question_key", "no such question in this form")
+            for i, c in enumerate(data.comments)
+            if c.question_key is not None and c.question_key not in known
+        ]
         if unknown:
             raise InvalidInput("Comments must be on questions of the report's form.", errors=unknown)
-        await _review(actor, report_id, ReportStatus.returned, "; ".join(c.text for c in data.comments)[:2000],
-                      revision)
-        await t.ReportComment.insert(*(
-            t.ReportComment(id=uuid.uuid4(), report=report_id, revision=row["revision"], question_key=c.question_key,
-                            text=c.text, author=actor.user_id, created_at=_now())
-            for c in data.comments))
+        await _review(
+            actor, report_id, ReportStatus.returned, "; ".join(c.text for c in data.comments)[:2000], revision
+        )
+        await t.ReportComment.insert(
+            *(
+                t.ReportComment(
+                    id=uuid.uuid4(),
+                    report=report_id,
+                    revision=row["revision"],
+                    question_key=c.question_key,
+                    text=c.text,
+                    author=actor.user_id,
+                    created_at=_now(),
+                )
+                for c in data.comments
+            )
+        )
     return await get_report(actor, report_id)
 
 
 async def list_comments(actor: Actor, report_id: uuid.UUID, page: PageParams) -> Page[ReportComment]:
     """Oldest first."""
     await _row(actor, report_id, t.Report.id)
-    rows = await t.ReportComment.select(
-        t.ReportComment.id, t.ReportComment.revision, t.ReportComment.question_key, t.ReportComment.text,
-        t.ReportComment.author.as_alias("author_id"), t.ReportComment.created_at,
-    ).where(t.ReportComment.report == report_id).order_by(t.ReportComment.created_at).order_by(
-        t.ReportComment.id).limit(page.limit).offset(page.offset)
+    rows = (
+        await t.ReportComment.select(
+            t.ReportComment.id,
+            t.ReportComment.revision,
+            t.ReportComment.question_key,
+            t.ReportComment.text,
+            t.ReportComment.author.as_alias("author_id"),
+            t.ReportComment.created_at,
+        )
+        .where(t.ReportComment.report == report_id)
+        .order_by(t.ReportComment.created_at)
+        .order_by(t.ReportComment.id)
+        .limit(page.limit)
+        .offset(page.offset)
+    )
     total = await t.ReportComment.count().where(t.ReportComment.report == report_id)
-    return Page(items=[msgspec.convert(r, ReportComment) for r in rows], total=total, limit=page.limit,
-                offset=page.offset)
+    return Page(
+        items=[msgspec.convert(r, ReportComment) for r in rows], total=total, limit=page.limit, offset=page.offset
+    )
 
 
 async def list_revisions(actor: Actor, report_id: uuid.UUID, page: PageParams) -> Page[ReportRevision]:
@@ -205,17 +256,36 @@ async def list_revisions(actor: Actor, report_id: uuid.UUID, page: PageParams) -
 async def _revisions(actor: Actor, report_id: uuid.UUID, page: PageParams | None = None) -> list[ReportRevision]:
     """Oldest first; without `page`, every one."""
     await _row(actor, report_id, t.Report.id)
-    query = t.ReportRevision.select(
-        t.ReportRevision.number, t.ReportRevision.submitted_at, t.ReportRevision.started_at,
-        t.ReportRevision.ended_at, t.ReportRevision.answers, t.ReportRevision.score_calculated,
-        t.ReportRevision.score_final, t.ReportRevision.failed,
-    ).where(t.ReportRevision.report == report_id).order_by(t.ReportRevision.number).output(load_json=True)
+    query = (
+        t.ReportRevision.select(
+            t.ReportRevision.number,
+            t.ReportRevision.submitted_at,
+            t.ReportRevision.started_at,
+            t.ReportRevision.ended_at,
+            t.ReportRevision.answers,
+            t.ReportRevision.score_calculated,
+            t.ReportRevision.score_final,
+            t.ReportRevision.failed,
+        )
+        .where(t.ReportRevision.report == report_id)
+        .order_by(t.ReportRevision.number)
+        .output(load_json=True)
+    )
     if page is not None:
         query = query.limit(page.limit).offset(page.offset)
     shopper = actor.role == Role.shopper  # shoppers see no scores (docs/architecture.md)
-    return [msgspec.convert({**r, "score": None if shopper else {
-        "calculated": r["score_calculated"], "final": r["score_final"], "failed": r["failed"]}}, ReportRevision)
-        for r in await query]
+    return [
+        msgspec.convert(
+            {
+                **r,
+                "score": None
+                if shopper
+                else {"calculated": r["score_calculated"], "final": r["score_final"], "failed": r["failed"]},
+            },
+            ReportRevision,
+        )
+        for r in await query
+    ]
 
 
 def answer_changes(before: dict[str, Any], after: dict[str, Any]) -> list[AnswerChange]:
@@ -235,27 +305,49 @@ async def diff(actor: Actor, report_id: uuid.UUID, from_revision: int | None, to
     latest = max(revisions)
     to_n = to_revision or latest
     from_n = from_revision or max(1, to_n - 1)
-    missing = [(name, f"no revision {n} (latest is {latest})") for name, n in
-               (("from_revision", from_n), ("to_revision", to_n)) if n not in revisions]
+    missing = [
+        (name, f"no revision {n} (latest is {latest})")
+        for name, n in (("from_revision", from_n), ("to_revision", to_n))
+        if n not in revisions
+    ]
     if missing:
         raise NotFound("No such revision.", code="report.revision_not_found", errors=missing)
     before, after = revisions[from_n], revisions[to_n]
-    times = [AnswerChange(key=key, change="changed", before=getattr(before, key), after=getattr(after, key))
-             for key in ("started_at", "ended_at") if getattr(before, key) != getattr(after, key)]
-    return ReportDiff(report_id=report_id, from_revision=from_n, to_revision=to_n,
-                      changes=answer_changes(before.answers, after.answers), time_changes=times)
+    times = [
+        AnswerChange(key=key, change="changed", before=getattr(before, key), after=getattr(after, key))
+        for key in ("started_at", "ended_at")
+        if getattr(before, key) != getattr(after, key)
+    ]
+    return ReportDiff(
+        report_id=report_id,
+        from_revision=from_n,
+        to_revision=to_n,
+        changes=answer_changes(before.answers, after.answers),
+        time_changes=times,
+    )
 
 
-async def review_queue(actor: Actor, page: PageParams, organisation_id: uuid.UUID | None,
-                       campaign_id: uuid.UUID | None) -> Page[Report]:
+async def review_queue(
+    actor: Actor, page: PageParams, organisation_id: uuid.UUID | None, campaign_id: uuid.UUID | None
+) -> Page[Report]:
     """Submitted reports awaiting review: most flags first, then oldest first."""
-    query = t.Report.select(*_COLUMNS).order_by(t.Report.flag_count, ascending=False).order_by(
-        t.Report.submitted_at).order_by(t.Report.id)
-    rows, total = await paged(query, t.Report.count(), (
-        t.Report.status == ReportStatus.submitted.value,
-        t.Report.organisation == organisation_id if organisation_id else None,
-        t.Report.task.campaign == campaign_id if campaign_id else None,
-    ), page, load_json=True)
+    query = (
+        t.Report.select(*_COLUMNS)
+        .order_by(t.Report.flag_count, ascending=False)
+        .order_by(t.Report.submitted_at)
+        .order_by(t.Report.id)
+    )
+    rows, total = await paged(
+        query,
+        t.Report.count(),
+        (
+            t.Report.status == ReportStatus.submitted.value,
+            t.Report.organisation == organisation_id if organisation_id else None,
+            t.Report.task.campaign == campaign_id if campaign_id else None,
+        ),
+        page,
+        load_json=True,
+    )
     return page_of([_to_report(r, actor) for r in rows], total, page)
 
 
@@ -263,7 +355,8 @@ async def bulk_approve(actor: Actor, data: BulkApprove) -> BulkApproveResult:
     submitted_before = in_utc(submitted_before=data.submitted_before)["submitted_before"]
     async with db.writing():
         query = t.Report.select(t.Report.id).where(
-            (t.Report.status == ReportStatus.submitted.value) & (t.Report.flag_count <= data.max_flags))
+            (t.Report.status == ReportStatus.submitted.value) & (t.Report.flag_count <= data.max_flags)
+        )
         for clause in (
             t.Report.organisation == data.organisation_id if data.organisation_id else None,
             t.Report.location == data.location_id if data.location_id else None,
@@ -283,6 +376,11 @@ async def bulk_approve(actor: Actor, data: BulkApprove) -> BulkApproveResult:
                     raise
                 continue  # edited or reviewed since it was selected (PostgreSQL): left for a reviewer to see
             approved.append(report_id)
-        await record(actor.user_id, "report.bulk_approved", "report", "bulk",
-                     {"count": len(approved), "filter": msgspec.to_builtins(data)})
+        await record(
+            actor.user_id,
+            "report.bulk_approved",
+            "report",
+            "bulk",
+            {"count": len(approved), "filter": msgspec.to_builtins(data)},
+        )
     return BulkApproveResult(approved=len(approved), report_ids=approved)

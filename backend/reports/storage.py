@@ -93,6 +93,7 @@ _READ_SQLITE = f"""
     LEFT JOIN location pl ON pl.id = prev.location
 """
 
+
 class StoredReport(msgspec.Struct, frozen=True):
     """The report already stored under a delivery's id."""
 
@@ -145,8 +146,13 @@ class Context(msgspec.Struct, frozen=True):
 def _stored(row: dict[str, Any], prefix: str = "") -> StoredReport | None:
     if row[prefix + "status"] is None:
         return None
-    return StoredReport(shopper=row[prefix + "shopper"], content_hash=row[prefix + "content_hash"],
-                        revision=row[prefix + "revision"], status=row[prefix + "status"], task=row[prefix + "task"])
+    return StoredReport(
+        shopper=row[prefix + "shopper"],
+        content_hash=row[prefix + "content_hash"],
+        revision=row[prefix + "revision"],
+        status=row[prefix + "status"],
+        task=row[prefix + "task"],
+    )
 
 
 async def read_context(report_id: uuid.UUID, task_id: uuid.UUID, shopper_id: uuid.UUID) -> Context:
@@ -159,15 +165,31 @@ async def read_context(report_id: uuid.UUID, task_id: uuid.UUID, shopper_id: uui
             found = await session.fetchrow(_READ_SQLITE, report_id, task_id, shopper_id)
             assert found is not None  # FROM (SELECT 1): always one row
             row = found
-    task = None if row["task_id"] is None else TaskContext(
-        id=row["task_id"], organisation_id=row["task_organisation_id"], location_id=row["task_location_id"],
-        form_version_id=row["task_form_version_id"], channel=row["task_channel"], status=row["task_status"],
-        shopper_id=row["task_shopper_id"], window_start=moments.aware(row["task_window_start"]),
-        window_end=moments.aware(row["task_window_end"]), campaign_id=row["task_campaign_id"],
-        location_lat=row["task_location_lat"], location_lon=row["task_location_lon"],
-        gps_limit_m=row["task_gps_limit_m"], has_report=bool(row["task_has_report"]))
-    previous = None if row["prev_location_name"] is None else PreviousReport(
-        answers_json=row["prev_answers"], location_name=row["prev_location_name"])
+    task = (
+        None
+        if row["task_id"] is None
+        else TaskContext(
+            id=row["task_id"],
+            organisation_id=row["task_organisation_id"],
+            location_id=row["task_location_id"],
+            form_version_id=row["task_form_version_id"],
+            channel=row["task_channel"],
+            status=row["task_status"],
+            shopper_id=row["task_shopper_id"],
+            window_start=moments.aware(row["task_window_start"]),
+            window_end=moments.aware(row["task_window_end"]),
+            campaign_id=row["task_campaign_id"],
+            location_lat=row["task_location_lat"],
+            location_lon=row["task_location_lon"],
+            gps_limit_m=row["task_gps_limit_m"],
+            has_report=bool(row["task_has_report"]),
+        )
+    )
+    previous = (
+        None
+        if row["prev_location_name"] is None
+        else PreviousReport(answers_json=row["prev_answers"], location_name=row["prev_location_name"])
+    )
     return Context(stored=_stored(row, "cur_"), task=task, previous=previous)
 
 
@@ -186,8 +208,12 @@ class Basis(msgspec.Struct, frozen=True):
     first: bool  # a first revision: the task must still have no report
 
 
-def still_valid(basis: Basis, report_now: tuple[int, str, str] | None, task_now: tuple[str, uuid.UUID | None] | None,
-                task_reported: bool) -> bool:
+def still_valid(
+    basis: Basis,
+    report_now: tuple[int, str, str] | None,
+    task_now: tuple[str, uuid.UUID | None] | None,
+    task_reported: bool,
+) -> bool:
     """The one re-validation rule, for the batched and the single write alike: nothing validation relied
     on has changed (the report with this id, the task's status and shopper, and for a first revision
     that the task has no report)."""
@@ -199,16 +225,47 @@ def submitted_detail(task_id: uuid.UUID, score: float | None, flags: int) -> dic
     return {"task_id": str(task_id), "score": score, "flags": flags}
 
 
-_REPORT = BulkInsert("report", (
-    ("id", "uuid"), ("task", "uuid"), ("shopper", "uuid"), ("organisation", "uuid"), ("location", "uuid"),
-    ("form_version", "uuid"), ("status", "text"), ("revision", "int"), ("content_hash", "text"), ("answers", "json"),
-    ("started_at", "timestamptz"), ("ended_at", "timestamptz"), ("submitted_at", "timestamptz"),
-    ("score_calculated", "float8"), ("score_final", "float8"), ("failed", "bool"), ("score_detail", "json"),
-    ("flags", "json"), ("flag_count", "int")))
-_REVISION = BulkInsert("report_revision", (
-    ("id", "uuid"), ("report", "uuid"), ("number", "int"), ("content_hash", "text"), ("answers", "json"),
-    ("started_at", "timestamptz"), ("ended_at", "timestamptz"), ("submitted_at", "timestamptz"),
-    ("score_calculated", "float8"), ("score_final", "float8"), ("failed", "bool"), ("score_detail", "json")))
+_REPORT = BulkInsert(
+    "report",
+    (
+        ("id", "uuid"),
+        ("task", "uuid"),
+        ("shopper", "uuid"),
+        ("organisation", "uuid"),
+        ("location", "uuid"),
+        ("form_version", "uuid"),
+        ("status", "text"),
+        ("revision", "int"),
+        ("content_hash", "text"),
+        ("answers", "json"),
+        ("started_at", "timestamptz"),
+        ("ended_at", "timestamptz"),
+        ("submitted_at", "timestamptz"),
+        ("score_calculated", "float8"),
+        ("score_final", "float8"),
+        ("failed", "bool"),
+        ("score_detail", "json"),
+        ("flags", "json"),
+        ("flag_count", "int"),
+    ),
+)
+_REVISION = BulkInsert(
+    "report_revision",
+    (
+        ("id", "uuid"),
+        ("report", "uuid"),
+        ("number", "int"),
+        ("content_hash", "text"),
+        ("answers", "json"),
+        ("started_at", "timestamptz"),
+        ("ended_at", "timestamptz"),
+        ("submitted_at", "timestamptz"),
+        ("score_calculated", "float8"),
+        ("score_final", "float8"),
+        ("failed", "bool"),
+        ("score_detail", "json"),
+    ),
+)
 _RECHECK_SQLITE = """
     SELECT 'task' AS kind, id, status, shopper FROM task WHERE id IN ({tasks})
     UNION ALL SELECT 'taken', id, NULL, NULL FROM report WHERE id IN ({ids})
@@ -407,7 +464,8 @@ async def _write_batch(take: Callable[[], list[NewReport]]) -> list[bool]:
         taken = await connection.fetch("SELECT id FROM report WHERE id = ANY($1::uuid[])", ids)
         # Lock the tasks until commit, so nothing moves them between this check and the update.
         task_rows = await connection.fetch(
-            "SELECT id, status, shopper FROM task WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", task_ids)
+            "SELECT id, status, shopper FROM task WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", task_ids
+        )
         reported = await connection.fetch("SELECT task FROM report WHERE task = ANY($1::uuid[])", task_ids)
         await connection.execute("SET LOCAL plan_cache_mode = auto")
         ok = _still_valid(reports, taken, task_rows, reported)
@@ -420,8 +478,9 @@ async def _write_batch(take: Callable[[], list[NewReport]]) -> list[bool]:
             if rows:
                 await connection.execute(table.postgres_insert(), *(list(column) for column in zip(*rows, strict=True)))
         if good:
-            await connection.execute(tasks.SUBMIT_POSTGRES, now, [r.task_id for r in good],
-                                     [r.task_status for r in good])
+            await connection.execute(
+                tasks.SUBMIT_POSTGRES, now, [r.task_id for r in good], [r.task_status for r in good]
+            )
     return ok
 
 
@@ -430,30 +489,36 @@ def _write_batch_sqlite(connection: sqlite3.Connection, reports: list[NewReport]
     ids, task_ids = tuple({r.id for r in reports}), tuple({r.task_id for r in reports})
     # One statement for the three looks (each a call that hands the GIL back and forth, while the write
     # turn is held). The task rows come first: a compound SELECT's column types (UUID) are the first one's.
-    rows = connection.execute(_RECHECK_SQLITE.format(tasks=", ".join("?" * len(task_ids)),
-                                                     ids=", ".join("?" * len(ids))),
-                              (*task_ids, *ids, *task_ids)).fetchall()
+    rows = connection.execute(
+        _RECHECK_SQLITE.format(tasks=", ".join("?" * len(task_ids)), ids=", ".join("?" * len(ids))),
+        (*task_ids, *ids, *task_ids),
+    ).fetchall()
     task_rows = [row for row in rows if row["kind"] == "task"]
     taken = [row for row in rows if row["kind"] == "taken"]
     reported = [{"task": row["id"]} for row in rows if row["kind"] == "reported"]
     ok = _still_valid(reports, taken, task_rows, reported)
     good = [r for r, valid in zip(reports, ok, strict=True) if valid]
     if hashes := sorted({sha for r in good for _, sha in r.links}):
-        good = _mark_reused(good, connection.execute(_LINKED_SQLITE.format(", ".join("?" * len(hashes))),
-                                                     hashes).fetchall())
+        good = _mark_reused(
+            good, connection.execute(_LINKED_SQLITE.format(", ".join("?" * len(hashes))), hashes).fetchall()
+        )
     now = dt.datetime.now(dt.timezone.utc)
     for table, rows in _rows(good, now):
         per_statement = _SQLITE_MAX_VARIABLES // len(table.columns)
         for start in range(0, len(rows), per_statement):
-            chunk = rows[start:start + per_statement]
+            chunk = rows[start : start + per_statement]
             connection.execute(table.sqlite_insert(len(chunk)), [value for row in chunk for value in row])
     if good:  # under the write lock each task still has the status just checked
         connection.execute(tasks.SUBMIT_SQLITE.format(", ".join("?" * len(good))), [now, *(r.task_id for r in good)])
     return ok
 
 
-def _still_valid(reports: list[NewReport], taken_rows: list[dict[str, Any]], task_rows: list[dict[str, Any]],
-                 reported_rows: list[dict[str, Any]]) -> list[bool]:
+def _still_valid(
+    reports: list[NewReport],
+    taken_rows: list[dict[str, Any]],
+    task_rows: list[dict[str, Any]],
+    reported_rows: list[dict[str, Any]],
+) -> list[bool]:
     """`still_valid` for each report of a batch, in order, given the rows read in the write transaction:
     a batch may hold two deliveries of one report, or two reports for one task; the first wins."""
     taken = {row["id"] for row in taken_rows}
@@ -474,16 +539,70 @@ def _still_valid(reports: list[NewReport], taken_rows: list[dict[str, Any]], tas
 def _rows(good: list[NewReport], now: dt.datetime) -> list[tuple[BulkInsert, list[tuple[Any, ...]]]]:
     """The rows that store `good`, per table, in the tables' column order."""
     return [
-        (_REPORT, [(
-            r.id, r.task_id, r.shopper_id, r.organisation_id, r.location_id, r.form_version_id, "submitted", 1,
-            r.content_hash, r.answers_json, r.started_at, r.ended_at, r.submitted_at, r.score_calculated,
-            r.score_final, r.failed, r.detail_json, r.flags_json, r.flag_count) for r in good]),
-        (_REVISION, [(
-            uuid7(), r.id, 1, r.content_hash, r.answers_json, r.started_at, r.ended_at, r.submitted_at,
-            r.score_calculated, r.score_final, r.failed, r.detail_json) for r in good]),
+        (
+            _REPORT,
+            [
+                (
+                    r.id,
+                    r.task_id,
+                    r.shopper_id,
+                    r.organisation_id,
+                    r.location_id,
+                    r.form_version_id,
+                    "submitted",
+                    1,
+                    r.content_hash,
+                    r.answers_json,
+                    r.started_at,
+                    r.ended_at,
+                    r.submitted_at,
+                    r.score_calculated,
+                    r.score_final,
+                    r.failed,
+                    r.detail_json,
+                    r.flags_json,
+                    r.flag_count,
+                )
+                for r in good
+            ],
+        ),
+        (
+            _REVISION,
+            [
+                (
+                    uuid7(),
+                    r.id,
+                    1,
+                    r.content_hash,
+                    r.answers_json,
+                    r.started_at,
+                    r.ended_at,
+                    r.submitted_at,
+                    r.score_calculated,
+                    r.score_final,
+                    r.failed,
+                    r.detail_json,
+                )
+                for r in good
+            ],
+        ),
         (attachments.LINK_ROWS, [row for r in good for row in attachments.link_rows(r.id, r.links)]),
-        (audit.ENTRY_ROWS, [row for r in good for row in (
-            tasks.submitted_entry(r.shopper_id, r.task_id, r.task_status, r.id, now),
-            audit.entry_row(r.shopper_id, "report.submitted", "report", r.id,
-                            submitted_detail(r.task_id, r.score_final, r.flag_count), now))]),
+        (
+            audit.ENTRY_ROWS,
+            [
+                row
+                for r in good
+                for row in (
+                    tasks.submitted_entry(r.shopper_id, r.task_id, r.task_status, r.id, now),
+                    audit.entry_row(
+                        r.shopper_id,
+                        "report.submitted",
+                        "report",
+                        r.id,
+                        submitted_detail(r.task_id, r.score_final, r.flag_count),
+                        now,
+                    ),
+                )
+            ],
+        ),
     ]

@@ -82,8 +82,12 @@ _RACE_CODES = frozenset({"task.not_submittable", "report.duplicate_for_task", "t
 def content_hash(data: ReportCreate) -> str:
     """What makes two deliveries "the same report": task, times and answers, canonically encoded."""
     canonical = msgspec.json.encode(
-        {"task_id": str(data.task_id), "started_at": data.started_at.astimezone(dt.timezone.utc).isoformat(),
-         "ended_at": data.ended_at.astimezone(dt.timezone.utc).isoformat(), "answers": data.answers},
+        {
+            "task_id": str(data.task_id),
+            "started_at": data.started_at.astimezone(dt.timezone.utc).isoformat(),
+            "ended_at": data.ended_at.astimezone(dt.timezone.utc).isoformat(),
+            "answers": data.answers,
+        },
         order="sorted",
     )
     return hashlib.sha256(canonical).hexdigest()
@@ -111,17 +115,24 @@ def next_revision(actor: Actor, data: ReportCreate, digest: str, stored: StoredR
     if stored.shopper == actor.user_id and stored.content_hash == digest and not resubmits:
         return None  # a retry of what is stored: nothing to do (a returned report sent back as it was is not)
     if data.replaces_revision is None or stored.shopper != actor.user_id:
-        raise Conflict("A different report with this id exists.", code="report.conflict",
-                       errors=[("id", "already used for other content")])
+        raise Conflict(
+            "A different report with this id exists.",
+            code="report.conflict",
+            errors=[("id", "already used for other content")],
+        )
     if data.replaces_revision != stored.revision:
-        raise Conflict(f"This edit replaces revision {data.replaces_revision}, but the latest is "
-                       f"{stored.revision}; reload and edit that.", code="report.stale_revision",
-                       errors=[("replaces_revision", f"latest is {stored.revision}")])
+        raise Conflict(
+            f"This edit replaces revision {data.replaces_revision}, but the latest is "
+            f"{stored.revision}; reload and edit that.",
+            code="report.stale_revision",
+            errors=[("replaces_revision", f"latest is {stored.revision}")],
+        )
     if stored.status not in (ReportStatus.submitted.value, ReportStatus.returned.value):
         raise Conflict(f"A report that is {stored.status} can no longer be edited.", code="report.not_editable")
     if stored.task != data.task_id:
-        raise InvalidInput("An edit cannot move a report to another task.",
-                           errors=[("task_id", "differs from the report's task")])
+        raise InvalidInput(
+            "An edit cannot move a report to another task.", errors=[("task_id", "differs from the report's task")]
+        )
     return stored.revision + 1
 
 
@@ -153,23 +164,38 @@ async def prepare(actor: Actor, data: ReportCreate, digest: str, number: int, co
     reading = interpret(definition, data.answers)
     problems = timing_problems(data, task.window_start, task.window_end, moments.now())
     problems += [(f"answers.{key}", reason) for key, reason in check_answers(definition, data.answers, reading.view)]
-    problems += [(f"answers.{key}", reason) for key, reason in
-                 await attachments.check_attachment_answers(definition, data.answers, actor.user_id)]
+    problems += [
+        (f"answers.{key}", reason)
+        for key, reason in await attachments.check_attachment_answers(definition, data.answers, actor.user_id)
+    ]
     if problems:
         raise InvalidInput(f"The report has {len(problems)} problem(s).", code="report.invalid", errors=problems)
     return Revision(
-        number=number, digest=digest, shopper_id=actor.user_id, task=task, task_status=TaskStatus(task.status),
-        basis=Basis(report=None if context.stored is None else context.stored.state,
-                    task=(task.status, task.shopper_id), first=number == 1),
-        definition=definition, result=score(definition, data.answers, reading),
-        flags=_flags(data, task, context, definition, reading), submitted_at=moments.now())
+        number=number,
+        digest=digest,
+        shopper_id=actor.user_id,
+        task=task,
+        task_status=TaskStatus(task.status),
+        basis=Basis(
+            report=None if context.stored is None else context.stored.state,
+            task=(task.status, task.shopper_id),
+            first=number == 1,
+        ),
+        definition=definition,
+        result=score(definition, data.answers, reading),
+        flags=_flags(data, task, context, definition, reading),
+        submitted_at=moments.now(),
+    )
 
 
 def _submittable_task(actor: Actor, number: int, task: TaskContext | None) -> TaskContext:
     if task is None or task.shopper_id != actor.user_id:
         # Another shopper's task answers as a made-up id does: a different answer would confirm it exists.
-        raise NotFound("You have no task with this id.", code="task.not_found",
-                       errors=[("task_id", "no task of yours with this id")])
+        raise NotFound(
+            "You have no task with this id.",
+            code="task.not_found",
+            errors=[("task_id", "no task of yours with this id")],
+        )
     status = TaskStatus(task.status)
     if number == 1:
         if status not in SUBMITTABLE:
@@ -177,13 +203,17 @@ def _submittable_task(actor: Actor, number: int, task: TaskContext | None) -> Ta
         if not can_move(status, TaskStatus.submitted, actor.role):
             raise Conflict(f"A task that is {status.value} cannot become submitted.", code="task.invalid_transition")
         if task.has_report:
-            raise Conflict("This task already has a report.", code="report.duplicate_for_task",
-                           errors=[("task_id", "already reported")])
+            raise Conflict(
+                "This task already has a report.",
+                code="report.duplicate_for_task",
+                errors=[("task_id", "already reported")],
+            )
     return task
 
 
-def timing_problems(data: ReportCreate, window_start: dt.datetime, window_end: dt.datetime,
-                    now: dt.datetime) -> list[tuple[str, str]]:
+def timing_problems(
+    data: ReportCreate, window_start: dt.datetime, window_end: dt.datetime, now: dt.datetime
+) -> list[tuple[str, str]]:
     problems = []
     if data.ended_at <= data.started_at:
         problems.append(("ended_at", "must be after started_at"))
@@ -196,22 +226,28 @@ def timing_problems(data: ReportCreate, window_start: dt.datetime, window_end: d
     return problems
 
 
-def _flags(data: ReportCreate, task: TaskContext, context: Context, definition: FormDefinition,
-           reading: Interpreted) -> list[Flag]:
+def _flags(
+    data: ReportCreate, task: TaskContext, context: Context, definition: FormDefinition, reading: Interpreted
+) -> list[Flag]:
     identical_to = None
     mine = evidence.comparable_answers(definition, data.answers)
     if len(mine) >= evidence.MIN_COMPARABLE_ANSWERS and context.previous is not None:
         theirs = evidence.comparable_answers(definition, msgspec.json.decode(context.previous.answers_json))
         if theirs == mine:
             identical_to = context.previous.location_name
-    ctx = evidence.Context(channel=task.channel, window_start=task.window_start, window_end=task.window_end,
-                           started_at=data.started_at, ended_at=data.ended_at, location_lat=task.location_lat,
-                           location_lon=task.location_lon,
-                           gps_limit_m=DEFAULT_GPS_LIMIT_M if task.gps_limit_m is None else float(task.gps_limit_m))
+    ctx = evidence.Context(
+        channel=task.channel,
+        window_start=task.window_start,
+        window_end=task.window_end,
+        started_at=data.started_at,
+        ended_at=data.ended_at,
+        location_lat=task.location_lat,
+        location_lon=task.location_lon,
+        gps_limit_m=DEFAULT_GPS_LIMIT_M if task.gps_limit_m is None else float(task.gps_limit_m),
+    )
     # photo.reused is decided under the write lock (storage.reused_attachments), where reports sent at
     # once see each other.
-    return evidence.evidence_flags(definition, data.answers, ctx, identical_to_location=identical_to,
-                                   reading=reading)
+    return evidence.evidence_flags(definition, data.answers, ctx, identical_to_location=identical_to, reading=reading)
 
 
 # ---------------------------------------------------------------- storing
@@ -246,13 +282,24 @@ class _Changed(Exception):
 def _new_report(data: ReportCreate, r: Revision) -> storage.NewReport:
     result, task = r.result, r.task
     return storage.NewReport(
-        id=data.id, task_id=data.task_id, task_status=task.status, shopper_id=r.shopper_id,
-        organisation_id=task.organisation_id, location_id=task.location_id, form_version_id=task.form_version_id,
-        content_hash=r.digest, answers_json=msgspec.json.encode(data.answers).decode(),
-        started_at=data.started_at.astimezone(dt.timezone.utc), ended_at=data.ended_at.astimezone(dt.timezone.utc),
-        submitted_at=r.submitted_at, score_calculated=result.calculated, score_final=result.final,
-        failed=result.failed, detail_json=msgspec.json.encode(result).decode(),
-        flags_json=msgspec.json.encode(r.flags).decode(), flag_count=len(r.flags),
+        id=data.id,
+        task_id=data.task_id,
+        task_status=task.status,
+        shopper_id=r.shopper_id,
+        organisation_id=task.organisation_id,
+        location_id=task.location_id,
+        form_version_id=task.form_version_id,
+        content_hash=r.digest,
+        answers_json=msgspec.json.encode(data.answers).decode(),
+        started_at=data.started_at.astimezone(dt.timezone.utc),
+        ended_at=data.ended_at.astimezone(dt.timezone.utc),
+        submitted_at=r.submitted_at,
+        score_calculated=result.calculated,
+        score_final=result.final,
+        failed=result.failed,
+        detail_json=msgspec.json.encode(result).decode(),
+        flags_json=msgspec.json.encode(r.flags).decode(),
+        flag_count=len(r.flags),
         links=tuple((q.key, sha) for q, sha in attachments.attachment_answers(r.definition, data.answers)),
     )
 
@@ -262,26 +309,48 @@ async def _still_valid(data: ReportCreate, r: Revision) -> bool:
     stored = await storage.read_stored(data.id)
     task = await Task.select(Task.status, Task.shopper).where(Task.id == data.task_id).first()
     reported = r.number == 1 and await t.Report.exists().where(t.Report.task == data.task_id)
-    return storage.still_valid(r.basis, None if stored is None else stored.state,
-                               None if task is None else (task["status"], task["shopper"]), reported)
+    return storage.still_valid(
+        r.basis,
+        None if stored is None else stored.state,
+        None if task is None else (task["status"], task["shopper"]),
+        reported,
+    )
 
 
 async def _write(actor: Actor, data: ReportCreate, r: Revision) -> None:
     """Store one revision alone, inside the caller's write transaction."""
     result, number, task = r.result, r.number, r.task
     detail = msgspec.to_builtins(result)
-    flags = evidence.with_reused(r.flags, await storage.reused_attachments(
-        data.id, data.task_id, evidence.attachment_hashes(data.answers)))
+    flags = evidence.with_reused(
+        r.flags, await storage.reused_attachments(data.id, data.task_id, evidence.attachment_hashes(data.answers))
+    )
     values: dict[str, Any] = {
-        "status": ReportStatus.submitted.value, "revision": number, "content_hash": r.digest, "answers": data.answers,
-        "started_at": data.started_at, "ended_at": data.ended_at, "submitted_at": r.submitted_at,
-        "score_calculated": result.calculated, "score_final": result.final, "failed": result.failed,
-        "score_detail": detail, "flags": msgspec.to_builtins(flags), "flag_count": len(flags),
+        "status": ReportStatus.submitted.value,
+        "revision": number,
+        "content_hash": r.digest,
+        "answers": data.answers,
+        "started_at": data.started_at,
+        "ended_at": data.ended_at,
+        "submitted_at": r.submitted_at,
+        "score_calculated": result.calculated,
+        "score_final": result.final,
+        "failed": result.failed,
+        "score_detail": detail,
+        "flags": msgspec.to_builtins(flags),
+        "flag_count": len(flags),
     }
     if number == 1:
-        await t.Report.insert(t.Report(
-            id=data.id, task=data.task_id, shopper=actor.user_id, organisation=task.organisation_id,
-            location=task.location_id, form_version=task.form_version_id, **values))
+        await t.Report.insert(
+            t.Report(
+                id=data.id,
+                task=data.task_id,
+                shopper=actor.user_id,
+                organisation=task.organisation_id,
+                location=task.location_id,
+                form_version=task.form_version_id,
+                **values,
+            )
+        )
     else:
         previous = await t.Report.select(t.Report.score_final).where(t.Report.id == data.id).first()
         if previous is None:
@@ -292,27 +361,55 @@ async def _write(actor: Actor, data: ReportCreate, r: Revision) -> None:
         values.update(review_reason=None, reviewed_by=None, reviewed_at=None)
         # Only the revision this edit replaces, still editable: on PostgreSQL a review (or another edit)
         # may have committed since the re-check looked, and must not be overwritten.
-        if not await t.Report.update({getattr(t.Report, k): v for k, v in values.items()}).where(
-                (t.Report.id == data.id) & (t.Report.revision == number - 1)
+        if (
+            not await t.Report.update({getattr(t.Report, k): v for k, v in values.items()})
+            .where(
+                (t.Report.id == data.id)
+                & (t.Report.revision == number - 1)
                 & t.Report.status.is_in([ReportStatus.submitted.value, ReportStatus.returned.value])
-        ).returning(t.Report.id):
+            )
+            .returning(t.Report.id)
+        ):
             raise _Changed
-    await t.ReportRevision.insert(t.ReportRevision(
-        id=uuid7(), report=data.id, number=number, content_hash=r.digest, answers=data.answers,
-        started_at=data.started_at, ended_at=data.ended_at, submitted_at=r.submitted_at,
-        score_calculated=result.calculated, score_final=result.final, failed=result.failed, score_detail=detail))
+    await t.ReportRevision.insert(
+        t.ReportRevision(
+            id=uuid7(),
+            report=data.id,
+            number=number,
+            content_hash=r.digest,
+            answers=data.answers,
+            started_at=data.started_at,
+            ended_at=data.ended_at,
+            submitted_at=r.submitted_at,
+            score_calculated=result.calculated,
+            score_final=result.final,
+            failed=result.failed,
+            score_detail=detail,
+        )
+    )
     if number > 1 or evidence.attachment_hashes(data.answers):
         await attachments.link_attachments(data.id, r.definition, data.answers)
     if number == 1:
         await tasks.move(actor, data.task_id, r.task_status, TaskStatus.submitted, detail={"report_id": str(data.id)})
-        await record(actor.user_id, "report.submitted", "report", data.id,
-                     storage.submitted_detail(data.task_id, result.final, len(flags)))
+        await record(
+            actor.user_id,
+            "report.submitted",
+            "report",
+            data.id,
+            storage.submitted_detail(data.task_id, result.final, len(flags)),
+        )
     else:
         if r.task_status == TaskStatus.returned:
-            await tasks.move(actor, data.task_id, r.task_status, TaskStatus.submitted,
-                             detail={"report_id": str(data.id)})
-        await record(actor.user_id, "report.revised", "report", data.id,
-                     {"revision": number, "score_before": score_before, "score_after": result.final})
+            await tasks.move(
+                actor, data.task_id, r.task_status, TaskStatus.submitted, detail={"report_id": str(data.id)}
+            )
+        await record(
+            actor.user_id,
+            "report.revised",
+            "report",
+            data.id,
+            {"revision": number, "score_before": score_before, "score_after": result.final},
+        )
     if r.answered is False:
         # A call nobody answered, in the first report or corrected to that later: the result (censored) is
         # kept, and the campaign may call again another day.
@@ -329,9 +426,19 @@ def as_submitted(r: Revision, data: ReportCreate) -> Report:
     """The stored revision as GET /reports/{id} shows it to its shopper (the only role that submits: no
     score, no flags, no review reason: a resubmission clears it), built from what was written."""
     return Report(
-        id=data.id, task_id=data.task_id, shopper_id=r.shopper_id, organisation_id=r.task.organisation_id,
-        location_id=r.task.location_id, form_version_id=r.task.form_version_id, status=ReportStatus.submitted,
-        revision=r.number, started_at=data.started_at.astimezone(dt.timezone.utc),
-        ended_at=data.ended_at.astimezone(dt.timezone.utc), submitted_at=r.submitted_at, answers=data.answers,
-        score=None, review_reason=None, flags=[],
+        id=data.id,
+        task_id=data.task_id,
+        shopper_id=r.shopper_id,
+        organisation_id=r.task.organisation_id,
+        location_id=r.task.location_id,
+        form_version_id=r.task.form_version_id,
+        status=ReportStatus.submitted,
+        revision=r.number,
+        started_at=data.started_at.astimezone(dt.timezone.utc),
+        ended_at=data.ended_at.astimezone(dt.timezone.utc),
+        submitted_at=r.submitted_at,
+        answers=data.answers,
+        score=None,
+        review_reason=None,
+        flags=[],
     )

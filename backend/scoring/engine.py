@@ -191,14 +191,28 @@ def _plan(defn: FormDefinition) -> _Plan:
         kind = question_type(q)
         tag = q.metric.value if q.metric is not None else None
         hours = tag in _HOURS_METRICS and kind == "duration"
-        items.append(_Item(
-            question=q, key=q.key, section_path=info.section_path, effective_weight=info.effective_weight,
-            weight=q.weight, bonus=q.bonus, required=q.required, critical=q.critical,
-            unscorable=kind in UNSCORABLE_TYPES, possible=_possible(q), shape=shape_checker(q),
-            timer=q if isinstance(q, TimerSequence) else None, earned=_earner(q), tag=tag,
-            is_yes_no=isinstance(q, YesNo), csat_threshold=q.max - 1 if isinstance(q, Rating) else None,
-            hours=hours, censor_at=None,
-        ))
+        items.append(
+            _Item(
+                question=q,
+                key=q.key,
+                section_path=info.section_path,
+                effective_weight=info.effective_weight,
+                weight=q.weight,
+                bonus=q.bonus,
+                required=q.required,
+                critical=q.critical,
+                unscorable=kind in UNSCORABLE_TYPES,
+                possible=_possible(q),
+                shape=shape_checker(q),
+                timer=q if isinstance(q, TimerSequence) else None,
+                earned=_earner(q),
+                tag=tag,
+                is_yes_no=isinstance(q, YesNo),
+                csat_threshold=q.max - 1 if isinstance(q, Rating) else None,
+                hours=hours,
+                censor_at=None,
+            )
+        )
         deadline = getattr(q, "max", None)
         if tag in CENSORABLE_METRICS and not isinstance(q, TimerSequence) and deadline is not None:
             censored.append((tag, float(deadline) / 3600 if hours else float(deadline)))
@@ -206,8 +220,10 @@ def _plan(defn: FormDefinition) -> _Plan:
     counter = iter(range(len(items)))
 
     def tree(section_items: list[Any]) -> tuple[Any, ...]:
-        return tuple((item.weight, item.key, tree(item.items)) if isinstance(item, Section) else next(counter)
-                     for item in section_items)
+        return tuple(
+            (item.weight, item.key, tree(item.items)) if isinstance(item, Section) else next(counter)
+            for item in section_items
+        )
 
     return _Plan(tuple(items), tree(defn.sections), tuple(censored))  # type: ignore[arg-type]
 
@@ -220,8 +236,9 @@ def _plan(defn: FormDefinition) -> _Plan:
 _Tally = tuple[float | None, float, list[tuple[float, Any]], bool]
 
 
-def _metrics(plan: _Plan, shown: Mapping[str, bool], valid: Mapping[str, Any],
-             timers: Mapping[int, TimerMetrics]) -> dict[str, Any]:
+def _metrics(
+    plan: _Plan, shown: Mapping[str, bool], valid: Mapping[str, Any], timers: Mapping[int, TimerMetrics]
+) -> dict[str, Any]:
     metrics: dict[str, Any] = {}
     explicit_answered: bool | None = None
     for index, it in enumerate(plan.items):
@@ -239,8 +256,11 @@ def _metrics(plan: _Plan, shown: Mapping[str, bool], valid: Mapping[str, Any],
                 ("time_to_answer_ring_s_censored", timer.ring_censored),
                 ("time_to_answer_menu_s", timer.time_to_answer_menu_s),
                 ("time_to_answer_menu_s_censored", timer.menu_censored),
-                ("menu_s", timer.menu_s), ("hold_s", timer.hold_s), ("transfers", timer.transfers),
-                ("answered", timer.answered), ("call_s", timer.call_s),
+                ("menu_s", timer.menu_s),
+                ("hold_s", timer.hold_s),
+                ("transfers", timer.transfers),
+                ("answered", timer.answered),
+                ("call_s", timer.call_s),
             ):
                 metrics.setdefault(key, figure)
             continue
@@ -272,16 +292,14 @@ def _metrics(plan: _Plan, shown: Mapping[str, bool], valid: Mapping[str, Any],
     return metrics
 
 
-def _nobody_answered(plan: _Plan, shown: Mapping[str, bool], answers: Mapping[str, Any],
-                     reading: Interpreted) -> bool:
+def _nobody_answered(plan: _Plan, shown: Mapping[str, bool], answers: Mapping[str, Any], reading: Interpreted) -> bool:
     """Whether the report says nobody answered: its first source of `answered` (as in the metrics, a
     shown, valid timer or yes/no tagged answered, in document order) is a yes/no saying no."""
     for it in plan.items:
         if not shown.get(it.key, False):
             continue
         value = answers.get(it.key)
-        if it.timer is not None and value is not None and not is_na_answer(value) \
-                and reading.timer(it.key) is not None:
+        if it.timer is not None and value is not None and not is_na_answer(value) and reading.timer(it.key) is not None:
             return False  # a timer says whether it was answered itself
         if it.tag == "answered" and it.is_yes_no and isinstance(value, bool):
             return value is False
@@ -343,11 +361,18 @@ def score(defn: FormDefinition, answers: Mapping[str, Any], reading: Interpreted
                 else:
                     status = "unscored"
         fractions.append(fraction)
-        items.append(ScoreItem(
-            key=it.key, section_path=list(it.section_path), earned=earned, possible=possible,
-            effective_weight=it.effective_weight, contribution=0.0, status=status,
-            critical_failed=critical_failed,
-        ))
+        items.append(
+            ScoreItem(
+                key=it.key,
+                section_path=list(it.section_path),
+                earned=earned,
+                possible=possible,
+                effective_weight=it.effective_weight,
+                contribution=0.0,
+                status=status,
+                critical_failed=critical_failed,
+            )
+        )
 
     def tally(children: tuple[Any, ...]) -> _Tally:
         numerator = denominator = bonus_weight = 0.0

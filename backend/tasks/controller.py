@@ -43,8 +43,16 @@ class TaskController(Controller):
         `wave_id` lists one wave's tasks (the console's assignment board)."""
         await require_visible(actor, organisation_id=organisation_id, location_id=location_id, shopper_id=shopper_id)
         return await service.list_tasks(
-            actor, page, status=status, organisation_id=organisation_id, location_id=location_id,
-            shopper_id=shopper_id, channel=channel, window_from=window_from, window_to=window_to, wave_id=wave_id,
+            actor,
+            page,
+            status=status,
+            organisation_id=organisation_id,
+            location_id=location_id,
+            shopper_id=shopper_id,
+            channel=channel,
+            window_from=window_from,
+            window_to=window_to,
+            wave_id=wave_id,
         )
 
     @post("/", operation_id="CreateTask", opt=roles(*STAFF), responses=problems(422))
@@ -56,25 +64,40 @@ class TaskController(Controller):
     async def get_task(self, actor: ActorDep, task_id: FromPath[uuid.UUID]) -> Task:
         return await service.get_task(actor, task_id)
 
-    @post("/expire-overdue", operation_id="ExpireOverdueTasks", opt=roles(*STAFF), status_code=200,
-          responses=problems())
+    @post(
+        "/expire-overdue", operation_id="ExpireOverdueTasks", opt=roles(*STAFF), status_code=200, responses=problems()
+    )
     async def expire_overdue(self, actor: ActorDep) -> dict[str, int]:
         """Expire every task whose window passed without a report (also done every few minutes by the server)."""
         return {"expired": await service.expire_overdue(actor)}
 
-    @post("/{task_id:uuid}/assign", operation_id="AssignTask", opt=roles(*STAFF), status_code=200,
-          responses=problems(404, 409, 422))
+    @post(
+        "/{task_id:uuid}/assign",
+        operation_id="AssignTask",
+        opt=roles(*STAFF),
+        status_code=200,
+        responses=problems(404, 409, 422),
+    )
     async def assign(self, actor: ActorDep, task_id: FromPath[uuid.UUID], data: JSONBody[TaskAssign]) -> Task:
         return await service.assign(actor, task_id, data)
 
-    @post("/{task_id:uuid}/accept", operation_id="AcceptTask", opt=roles(Role.shopper), status_code=200,
-          responses=problems(404, 409))
+    @post(
+        "/{task_id:uuid}/accept",
+        operation_id="AcceptTask",
+        opt=roles(Role.shopper),
+        status_code=200,
+        responses=problems(404, 409),
+    )
     async def accept(self, actor: ActorDep, task_id: FromPath[uuid.UUID]) -> Task:
         """The assigned shopper confirms they will do it."""
         return await service.accept(actor, task_id)
 
-    @get("/{task_id:uuid}/form", operation_id="GetTaskForm", opt=roles(Role.admin, Role.coordinator, Role.shopper),
-         responses=problems(404))
+    @get(
+        "/{task_id:uuid}/form",
+        operation_id="GetTaskForm",
+        opt=roles(Role.admin, Role.coordinator, Role.shopper),
+        responses=problems(404),
+    )
     async def form(self, actor: ActorDep, task_id: FromPath[uuid.UUID]) -> FormVersion:
         """The questionnaire version the report for this task answers."""
         return await service.form_for_task(actor, task_id)

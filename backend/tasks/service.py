@@ -68,15 +68,25 @@ def to_task(row: dict[str, Any], *, hide_shopper: bool = False, distance_km: flo
     location["id"] = location.pop("id")
     return msgspec.convert(
         {
-            "id": row["id"], "organisation_id": row["organisation_id"], "form_version_id": row["form_version_id"],
-            "channel": row["channel"], "status": row["status"],
+            "id": row["id"],
+            "organisation_id": row["organisation_id"],
+            "form_version_id": row["form_version_id"],
+            "channel": row["channel"],
+            "status": row["status"],
             "shopper_id": None if hide_shopper else row["shopper_id"],
-            "window_start": start, "window_end": end,
+            "window_start": start,
+            "window_end": end,
             "window_start_local": start.astimezone(zone).isoformat(),
             "window_end_local": end.astimezone(zone).isoformat(),
-            "created_at": row["created_at"], "location": location, "campaign_id": row["campaign_id"],
-            "wave_id": row["wave_id"], "slot_key": row["slot_key"], "attempt": row["attempt"],
-            "retry_of": row["retry_of"], "language": row["language"], "distance_km": distance_km,
+            "created_at": row["created_at"],
+            "location": location,
+            "campaign_id": row["campaign_id"],
+            "wave_id": row["wave_id"],
+            "slot_key": row["slot_key"],
+            "attempt": row["attempt"],
+            "retry_of": row["retry_of"],
+            "language": row["language"],
+            "distance_km": distance_km,
         },
         Task,
     )
@@ -93,8 +103,11 @@ def _scope(actor: Actor) -> Any:
 
 
 async def task_row(actor: Actor, task_id: uuid.UUID) -> dict[str, Any]:
-    return await scoped_row(t.Task.select(*TASK_COLUMNS).where(t.Task.id == task_id), _scope(actor),
-                            NotFound("No such task.", code="task.not_found"))
+    return await scoped_row(
+        t.Task.select(*TASK_COLUMNS).where(t.Task.id == task_id),
+        _scope(actor),
+        NotFound("No such task.", code="task.not_found"),
+    )
 
 
 async def get_task(actor: Actor, task_id: uuid.UUID) -> Task:
@@ -165,31 +178,50 @@ async def create_task(actor: Actor, data: TaskCreate, *, as_of: dt.datetime | No
                 errors=[("location_id", "brand not related to the organisation")],
             )
         version = await (
-            FormVersionRow.select(FormVersionRow.status, FormVersionRow.form.channel.as_alias("channel"),
-                                  FormVersionRow.form.organisation.as_alias("organisation_id"))
-            .where(FormVersionRow.id == data.form_version_id).first()
+            FormVersionRow.select(
+                FormVersionRow.status,
+                FormVersionRow.form.channel.as_alias("channel"),
+                FormVersionRow.form.organisation.as_alias("organisation_id"),
+            )
+            .where(FormVersionRow.id == data.form_version_id)
+            .first()
         )
         if version is None:
             raise InvalidInput("Unknown form version.", errors=[("form_version_id", "no such form version")])
         if version["status"] != FormStatus.published.value:
-            raise InvalidInput("Only a published form version can be used.",
-                               errors=[("form_version_id", "not published")])
+            raise InvalidInput(
+                "Only a published form version can be used.", errors=[("form_version_id", "not published")]
+            )
         if version["channel"] != data.channel.value:
-            raise InvalidInput("The form is for another channel.",
-                               errors=[("form_version_id", f"form is for {version['channel']}, task is {data.channel.value}")])
+            raise InvalidInput(
+                "The form is for another channel.",
+                errors=[("form_version_id", f"form is for {version['channel']}, task is {data.channel.value}")],
+            )
         if version["organisation_id"] not in (None, data.organisation_id):
-            raise InvalidInput("The form belongs to another organisation.",
-                               errors=[("form_version_id", "form of another organisation")])
+            raise InvalidInput(
+                "The form belongs to another organisation.",
+                errors=[("form_version_id", "form of another organisation")],
+            )
         if data.shopper_id:
             await _check_shopper(data.shopper_id)
         task_id = uuid7()
         status = TaskStatus.assigned if data.shopper_id else TaskStatus.open
-        await t.Task.insert(t.Task(
-            id=task_id, organisation=data.organisation_id, location=data.location_id,
-            form_version=data.form_version_id, channel=data.channel.value, status=status.value,
-            shopper=data.shopper_id, window_start=start, window_end=end, created_by=actor.user_id,
-            created_at=moments.now(), updated_at=moments.now(),
-        ))
+        await t.Task.insert(
+            t.Task(
+                id=task_id,
+                organisation=data.organisation_id,
+                location=data.location_id,
+                form_version=data.form_version_id,
+                channel=data.channel.value,
+                status=status.value,
+                shopper=data.shopper_id,
+                window_start=start,
+                window_end=end,
+                created_by=actor.user_id,
+                created_at=moments.now(),
+                updated_at=moments.now(),
+            )
+        )
         if data.shopper_id:
             await _check_rules(task_id, data.shopper_id, now=as_of)
         await record(actor.user_id, "task.created", "task", task_id, {"status": status.value})
@@ -199,27 +231,40 @@ async def create_task(actor: Actor, data: TaskCreate, *, as_of: dt.datetime | No
 _ANYONE: Any = object()
 
 
-async def move(actor: Actor | None, task_id: uuid.UUID, current: TaskStatus, target: TaskStatus,
-               values: dict[Any, Any] | None = None, detail: dict[str, Any] | None = None,
-               shopper_was: uuid.UUID | None = _ANYONE) -> None:
+async def move(
+    actor: Actor | None,
+    task_id: uuid.UUID,
+    current: TaskStatus,
+    target: TaskStatus,
+    values: dict[Any, Any] | None = None,
+    detail: dict[str, Any] | None = None,
+    shopper_was: uuid.UUID | None = _ANYONE,
+) -> None:
     """Guarded transition inside the caller's write transaction; actor None is the system itself (audited
     without an actor). The update re-checks the status and, on PostgreSQL where a reassignment may commit
     meanwhile, the shopper: `shopper_was` as the caller saw it, and a shopper's own move always needs the
     task still to be theirs."""
     if not can_move(current, target, actor.role if actor else None):
-        raise Conflict(f"A task that is {current.value} cannot become {target.value}.",
-                       code="task.invalid_transition")
+        raise Conflict(f"A task that is {current.value} cannot become {target.value}.", code="task.invalid_transition")
     if shopper_was is _ANYONE and actor is not None and actor.role == Role.shopper and current != TaskStatus.open:
         shopper_was = actor.user_id
     guard = (t.Task.id == task_id) & (t.Task.status == current.value)
     if shopper_was is not _ANYONE:
         guard &= t.Task.shopper.is_null() if shopper_was is None else t.Task.shopper == shopper_was
-    updated = await t.Task.update({t.Task.status: target.value, t.Task.updated_at: moments.now(), **(values or {})}).where(
-        guard).returning(t.Task.id)
+    updated = (
+        await t.Task.update({t.Task.status: target.value, t.Task.updated_at: moments.now(), **(values or {})})
+        .where(guard)
+        .returning(t.Task.id)
+    )
     if not updated:
         raise Conflict("The task changed meanwhile; reload it.", code="task.changed")
-    await record(actor.user_id if actor else None, f"task.{target.value}", "task", task_id,
-                 {"from": current.value, "to": target.value, **(detail or {})})
+    await record(
+        actor.user_id if actor else None,
+        f"task.{target.value}",
+        "task",
+        task_id,
+        {"from": current.value, "to": target.value, **(detail or {})},
+    )
 
 
 # A batch of first reports moves its tasks to submitted in hand-written SQL (backend.reports.storage):
@@ -231,11 +276,18 @@ SUBMIT_POSTGRES = """
 """
 
 
-def submitted_entry(shopper_id: uuid.UUID, task_id: uuid.UUID, current: str, report_id: uuid.UUID,
-                    at: dt.datetime) -> tuple[Any, ...]:
+def submitted_entry(
+    shopper_id: uuid.UUID, task_id: uuid.UUID, current: str, report_id: uuid.UUID, at: dt.datetime
+) -> tuple[Any, ...]:
     """The audit row of a batch's task move, as `move` records it (audit.ENTRY_ROWS' columns)."""
-    return entry_row(shopper_id, "task.submitted", "task", task_id,
-                     {"from": current, "to": TaskStatus.submitted.value, "report_id": str(report_id)}, at)
+    return entry_row(
+        shopper_id,
+        "task.submitted",
+        "task",
+        task_id,
+        {"from": current, "to": TaskStatus.submitted.value, "report_id": str(report_id)},
+        at,
+    )
 
 
 async def assign(actor: Actor, task_id: uuid.UUID, data: TaskAssign) -> Task:
@@ -246,8 +298,15 @@ async def assign(actor: Actor, task_id: uuid.UUID, data: TaskAssign) -> Task:
             raise Conflict("The task's window has passed.", code="task.window_passed")
         await _check_shopper(data.shopper_id)
         await _check_rules(task_id, data.shopper_id)
-        await move(actor, task_id, current, TaskStatus.assigned, {t.Task.shopper: data.shopper_id},
-                   {"shopper_id": str(data.shopper_id), "by": "hand"}, shopper_was=row["shopper_id"])
+        await move(
+            actor,
+            task_id,
+            current,
+            TaskStatus.assigned,
+            {t.Task.shopper: data.shopper_id},
+            {"shopper_id": str(data.shopper_id), "by": "hand"},
+            shopper_was=row["shopper_id"],
+        )
     return await get_task(actor, task_id)
 
 
@@ -262,15 +321,19 @@ async def lock_shoppers(shopper_ids: Iterable[uuid.UUID | str]) -> None:
     ids = sorted({str(s) for s in shopper_ids})
     if ids and db.is_postgres():
         await db.session().connection.execute(
-            f"SELECT pg_advisory_xact_lock({_SHOPPER_LOCKS}, hashtext(s)) FROM unnest($1::text[]) AS s", ids)
+            f"SELECT pg_advisory_xact_lock({_SHOPPER_LOCKS}, hashtext(s)) FROM unnest($1::text[]) AS s", ids
+        )
 
 
 async def _check_rules(task_id: uuid.UUID, shopper_id: uuid.UUID, now: dt.datetime | None = None) -> None:
     await lock_shoppers([shopper_id])
     problems = await eligibility.assignment_problems(task_id, shopper_id, now=now)
     if problems:
-        raise Conflict("This shopper may not take this task.", code="task.not_assignable",
-                       errors=[("shopper_id", p) for p in problems])
+        raise Conflict(
+            "This shopper may not take this task.",
+            code="task.not_assignable",
+            errors=[("shopper_id", p) for p in problems],
+        )
 
 
 EXPIRABLE = (TaskStatus.open, TaskStatus.assigned, TaskStatus.accepted)
@@ -286,10 +349,14 @@ async def expire_overdue(actor: Actor | None = None) -> int:
     now = moments.now()
     with_shopper = [s.value for s in EXPIRABLE if s != TaskStatus.open]
     async with db.writing():
-        expired = await t.Task.update({t.Task.status: TaskStatus.expired.value, t.Task.updated_at: now}).where(
-            ((t.Task.status == TaskStatus.open.value) & (t.Task.window_end <= now))
-            | (t.Task.status.is_in(with_shopper) & (t.Task.window_end <= now - LATE_REPORT_GRACE))
-        ).returning(t.Task.id, t.Task.status)
+        expired = (
+            await t.Task.update({t.Task.status: TaskStatus.expired.value, t.Task.updated_at: now})
+            .where(
+                ((t.Task.status == TaskStatus.open.value) & (t.Task.window_end <= now))
+                | (t.Task.status.is_in(with_shopper) & (t.Task.window_end <= now - LATE_REPORT_GRACE))
+            )
+            .returning(t.Task.id, t.Task.status)
+        )
         for row in expired:
             await record(actor.user_id if actor else None, "task.expired", "task", row["id"], {"to": "expired"})
     return len(expired)
@@ -307,5 +374,4 @@ async def form_for_task(actor: Actor, task_id: uuid.UUID) -> FormVersion:
     return await forms.get_version_by_id(row["form_version_id"])
 
 
-__all__ = ["accept", "assign", "create_task", "form_for_task", "get_task",
-           "list_tasks", "move", "task_row", "to_task"]
+__all__ = ["accept", "assign", "create_task", "form_for_task", "get_task", "list_tasks", "move", "task_row", "to_task"]

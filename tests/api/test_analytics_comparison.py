@@ -48,8 +48,11 @@ async def shop(client: Any) -> tuple[World, Shopped]:
 
 def approved(s: Shopped, which: str | None = None) -> list[dict[str, Any]]:
     own = s.w.own_location_id
-    return [r for r in s.reports if r["status"] == "approved"
-            and (which is None or (r["location_id"] == own) == (which == "own"))]
+    return [
+        r
+        for r in s.reports
+        if r["status"] == "approved" and (which is None or (r["location_id"] == own) == (which == "own"))
+    ]
 
 
 def _share(values: list[bool]) -> tuple[float, float, float]:
@@ -60,10 +63,15 @@ def _share(values: list[bool]) -> tuple[float, float, float]:
 def expected(measure: str, reports: list[dict[str, Any]]) -> tuple[float | None, float | None, float | None, int]:
     """(value, ci_low, ci_high, n) computed from the answers and stored scores, independently of the service."""
     specs = [r["spec"] for r in reports]
-    mean_of = {"rings": "rings", "hold_time": "hold", "menu_time": "menu", "transfers": "transfers",
-               "store_wait": "wait", "time_to_serve": "serve"}
-    share_of = {"fcr": "fcr", "right_person": "right_person", "out_of_hours_response": "ooh",
-                "language_cover": "lang"}
+    mean_of = {
+        "rings": "rings",
+        "hold_time": "hold",
+        "menu_time": "menu",
+        "transfers": "transfers",
+        "store_wait": "wait",
+        "time_to_serve": "serve",
+    }
+    share_of = {"fcr": "fcr", "right_person": "right_person", "out_of_hours_response": "ooh", "language_cover": "lang"}
     if measure == "score" or measure in mean_of:
         values = [r["score"]["final"] for r in reports] if measure == "score" else [s[mean_of[measure]] for s in specs]
         d = DescrStatsW(np.array(values, dtype=float))
@@ -103,13 +111,36 @@ def expected(measure: str, reports: list[dict[str, Any]]) -> tuple[float | None,
         low, high = fit.quantile_ci(0.5)
     if np.isnan(low) and not np.isnan(median):  # documented: no observed time inside the band
         low = high = median
-    return (None if np.isnan(median) else median, None if np.isnan(low) else float(low),
-            None if np.isinf(high) or np.isnan(high) else float(high), len(times))
+    return (
+        None if np.isnan(median) else median,
+        None if np.isnan(low) else float(low),
+        None if np.isinf(high) or np.isnan(high) else float(high),
+        len(times),
+    )
 
 
-MEASURES = ["score", "critical_fail_rate", "unanswered_rate", "service_level", "time_to_answer", "email_reply_time",
-            "chat_reply_time", "resolution_time", "rings", "hold_time", "menu_time", "transfers", "store_wait",
-            "time_to_serve", "nps", "csat", "fcr", "right_person", "out_of_hours_response", "language_cover"]
+MEASURES = [
+    "score",
+    "critical_fail_rate",
+    "unanswered_rate",
+    "service_level",
+    "time_to_answer",
+    "email_reply_time",
+    "chat_reply_time",
+    "resolution_time",
+    "rings",
+    "hold_time",
+    "menu_time",
+    "transfers",
+    "store_wait",
+    "time_to_serve",
+    "nps",
+    "csat",
+    "fcr",
+    "right_person",
+    "out_of_hours_response",
+    "language_cover",
+]
 
 
 def by_key(result: dict[str, Any]) -> dict[tuple[str | None, ...], dict[str, Any]]:
@@ -119,8 +150,12 @@ def by_key(result: dict[str, Any]) -> dict[tuple[str | None, ...], dict[str, Any
 async def test_every_measure_by_relation_matches_the_reports(client):
     w, s = await shop(client)
     for measure in MEASURES:
-        result = await w.ok("manager", "GET", "/analytics/comparison",
-                            params={"measure": measure, "group_by": "relation", "min_sample_size": 1})
+        result = await w.ok(
+            "manager",
+            "GET",
+            "/analytics/comparison",
+            params={"measure": measure, "group_by": "relation", "min_sample_size": 1},
+        )
         assert result["measure"] == measure and result["include_pending"] is False and result["method"]
         groups = by_key(result)
         for which in ("own", "competitor"):
@@ -132,8 +167,10 @@ async def test_every_measure_by_relation_matches_the_reports(client):
             assert got == pytest.approx((value, low, high), abs=1e-9), (measure, which, got)
             if result["kind"] == "survival":
                 assert figure["not_reached"] == (value is None or high is None)
-                assert figure["events"] == sum(1 for r in approved(s, which) if r["spec"]["answered"]) or \
-                    measure == "resolution_time"
+                assert (
+                    figure["events"] == sum(1 for r in approved(s, which) if r["spec"]["answered"])
+                    or measure == "resolution_time"
+                )
 
 
 async def test_groupings_put_each_report_in_its_group(client):
@@ -158,9 +195,19 @@ async def test_groupings_put_each_report_in_its_group(client):
         "shopper": lambda r: w.users[r["shopper"]]["id"],
     }
     for dimension, key in key_of.items():
-        result = await w.ok("coordinator", "GET", "/analytics/comparison", params={
-            "measure": "score", "group_by": dimension, "min_sample_size": 1, "organisation_id": w.organisation_id,
-            "sort": "key", "limit": 500})
+        result = await w.ok(
+            "coordinator",
+            "GET",
+            "/analytics/comparison",
+            params={
+                "measure": "score",
+                "group_by": dimension,
+                "min_sample_size": 1,
+                "organisation_id": w.organisation_id,
+                "sort": "key",
+                "limit": 500,
+            },
+        )
         want: dict[tuple[str | None], int] = {}
         for r in reports:
             want[(key(r),)] = want.get((key(r),), 0) + 1
@@ -169,13 +216,21 @@ async def test_groupings_put_each_report_in_its_group(client):
         assert result["total"] == len(want)
         if dimension in ("location", "brand", "shopper"):
             assert all(g["keys"][0]["label"] for g in result["groups"]), dimension
-    labels = {g["keys"][0]["value"]: g["keys"][0]["label"] for g in (await w.ok(
-        "manager", "GET", "/analytics/comparison", params={"measure": "score", "group_by": "brand"}))["groups"]}
+    labels = {
+        g["keys"][0]["value"]: g["keys"][0]["label"]
+        for g in (
+            await w.ok("manager", "GET", "/analytics/comparison", params={"measure": "score", "group_by": "brand"})
+        )["groups"]
+    }
     assert labels == {w.own_brand_id: "Acme", w.competitor_brand_id: "Rival"}
 
     # The hour × weekday grid: two dimensions at once, every report in one cell.
-    grid = await w.ok("manager", "GET", "/analytics/comparison", params={
-        "measure": "unanswered_rate", "group_by": ["weekday", "hour"], "min_sample_size": 1, "sort": "key"})
+    grid = await w.ok(
+        "manager",
+        "GET",
+        "/analytics/comparison",
+        params={"measure": "unanswered_rate", "group_by": ["weekday", "hour"], "min_sample_size": 1, "sort": "key"},
+    )
     cells = by_key(grid)
     assert sum(g["figure"]["n"] for g in cells.values()) == len(reports)
     for r in reports:
@@ -186,11 +241,18 @@ async def test_groupings_put_each_report_in_its_group(client):
 async def test_items_and_sections(client):
     w, s = await shop(client)
     reports = approved(s)
-    items = by_key(await w.ok("manager", "GET", "/analytics/comparison", params={
-        "measure": "item_pass_rate", "group_by": "item", "min_sample_size": 1, "sort": "worst"}))
+    items = by_key(
+        await w.ok(
+            "manager",
+            "GET",
+            "/analytics/comparison",
+            params={"measure": "item_pass_rate", "group_by": "item", "min_sample_size": 1, "sort": "worst"},
+        )
+    )
     greeted = items[("greeted",)]["figure"]
     assert greeted["n"] == len(reports) and greeted["value"] == pytest.approx(
-        sum(r["spec"]["greeted"] for r in reports) / len(reports))
+        sum(r["spec"]["greeted"] for r in reports) / len(reports)
+    )
     fcr = items[("fcr",)]["figure"]
     assert fcr["value"] == pytest.approx(sum(r["spec"]["fcr"] for r in reports) / len(reports))
     assert ("ooh",) not in items  # an unscored question has no pass rate
@@ -199,26 +261,53 @@ async def test_items_and_sections(client):
     answered = [r for r in reports if r["spec"]["answered"]]
     assert answer["n"] == len(answered)
     assert answer["value"] == pytest.approx(sum(r["spec"]["answer_s"] < 20 for r in answered) / len(answered))
-    one_section = await w.ok("manager", "GET", "/analytics/comparison", params={
-        "measure": "item_pass_rate", "group_by": "item", "section_key": "reach", "min_sample_size": 1})
-    assert {g["keys"][0]["value"] for g in one_section["groups"]} <= {"answered", "answer_s", "rings", "hold", "menu",
-                                                                        "transfers"}
-    by_section = by_key(await w.ok("manager", "GET", "/analytics/comparison", params={
-        "measure": "item_pass_rate", "group_by": "section", "min_sample_size": 1}))
+    one_section = await w.ok(
+        "manager",
+        "GET",
+        "/analytics/comparison",
+        params={"measure": "item_pass_rate", "group_by": "item", "section_key": "reach", "min_sample_size": 1},
+    )
+    assert {g["keys"][0]["value"] for g in one_section["groups"]} <= {
+        "answered",
+        "answer_s",
+        "rings",
+        "hold",
+        "menu",
+        "transfers",
+    }
+    by_section = by_key(
+        await w.ok(
+            "manager",
+            "GET",
+            "/analytics/comparison",
+            params={"measure": "item_pass_rate", "group_by": "section", "min_sample_size": 1},
+        )
+    )
     assert set(by_section) == {("reach",), ("conduct",)}  # "times" has no scored item
 
-    sections = by_key(await w.ok("manager", "GET", "/analytics/comparison", params={
-        "measure": "section_score", "group_by": "section", "min_sample_size": 1}))
+    sections = by_key(
+        await w.ok(
+            "manager",
+            "GET",
+            "/analytics/comparison",
+            params={"measure": "section_score", "group_by": "section", "min_sample_size": 1},
+        )
+    )
     # The conduct section: greeted, right_person, fcr (yes/no, 1 point) and csat (rating 1–5 → 0–1), equal weights.
-    conduct = [100 * (r["spec"]["greeted"] + r["spec"]["right_person"] + r["spec"]["fcr"]
-                      + (r["spec"]["csat"] - 1) / 4) / 4 for r in reports]
+    conduct = [
+        100 * (r["spec"]["greeted"] + r["spec"]["right_person"] + r["spec"]["fcr"] + (r["spec"]["csat"] - 1) / 4) / 4
+        for r in reports
+    ]
     assert sections[("conduct",)]["figure"]["value"] == pytest.approx(statistics.fmean(conduct))
     assert sections[("conduct",)]["figure"]["n"] == len(reports)
     # Scores weigh sections as the scoring does: reach (weight 1) and conduct (weight 2) make the overall score.
     for r in reports:
         spec = r["spec"]
-        reach = 100 * ((1 if spec["answered"] else 0) + (spec["answer_s"] < 20 if spec["answered"] else 0)) / (
-            2 if spec["answered"] else 1)
+        reach = (
+            100
+            * ((1 if spec["answered"] else 0) + (spec["answer_s"] < 20 if spec["answered"] else 0))
+            / (2 if spec["answered"] else 1)
+        )
         c = 100 * (spec["greeted"] + spec["right_person"] + spec["fcr"] + (spec["csat"] - 1) / 4) / 4
         assert r["score"]["calculated"] == pytest.approx((reach + 2 * c) / 3)
 
@@ -227,15 +316,20 @@ async def test_pending_reports_only_in_a_coordinators_preview_and_never_stored(c
     w, s = await shop(client)
     params = {"measure": "nps", "group_by": "relation", "min_sample_size": 1, "organisation_id": w.organisation_id}
     before = by_key(await w.ok("coordinator", "GET", "/analytics/comparison", params=params))
-    preview = by_key(await w.ok("coordinator", "GET", "/analytics/comparison",
-                                params={**params, "include_pending": "true"}))
+    preview = by_key(
+        await w.ok("coordinator", "GET", "/analytics/comparison", params={**params, "include_pending": "true"})
+    )
     assert preview[("own",)]["figure"]["n"] == before[("own",)]["figure"]["n"] + 1
     assert preview[("own",)]["figure"]["pending"] == 1
     assert preview[("competitor",)]["figure"]["pending"] == 0
     after = by_key(await w.ok("coordinator", "GET", "/analytics/comparison", params=params))
     assert after == before
-    refused = await w.call("manager", "GET", "/analytics/comparison",
-                           params={"measure": "nps", "group_by": "relation", "include_pending": "true"})
+    refused = await w.call(
+        "manager",
+        "GET",
+        "/analytics/comparison",
+        params={"measure": "nps", "group_by": "relation", "include_pending": "true"},
+    )
     assert refused.status_code == 403 and refused.json()["code"] == "analytics.pending_not_allowed"
     # Approving it counts it at once.
     pending = next(r for r in s.reports if r["status"] == "submitted")
@@ -247,28 +341,46 @@ async def test_pending_reports_only_in_a_coordinators_preview_and_never_stored(c
 
 async def test_tenants_filters_and_suppression(client):
     w, s = await shop(client)
-    other = await w.call("other_manager", "GET", "/analytics/comparison",
-                         params={"measure": "score", "group_by": "location", "organisation_id": w.organisation_id})
+    other = await w.call(
+        "other_manager",
+        "GET",
+        "/analytics/comparison",
+        params={"measure": "score", "group_by": "location", "organisation_id": w.organisation_id},
+    )
     assert other.status_code == 404
-    theirs = await w.ok("other_manager", "GET", "/analytics/comparison",
-                        params={"measure": "score", "group_by": "location"})
+    theirs = await w.ok(
+        "other_manager", "GET", "/analytics/comparison", params={"measure": "score", "group_by": "location"}
+    )
     assert theirs["groups"] == [] and theirs["total"] == 0
     hidden = await w.call("manager", "GET", "/analytics/comparison", params={"measure": "score", "group_by": "shopper"})
     assert hidden.status_code == 403 and hidden.json()["code"] == "analytics.shopper_hidden"
-    assert (await w.call("shopper", "GET", "/analytics/comparison",
-                         params={"measure": "score", "group_by": "location"})).status_code == 403
+    assert (
+        await w.call("shopper", "GET", "/analytics/comparison", params={"measure": "score", "group_by": "location"})
+    ).status_code == 403
 
     n_own = len(approved(s, "own"))
-    for params, n in (({"relation": "own"}, n_own), ({"region": "Moravia"}, len(approved(s, "competitor"))),
-                      ({"brand_id": w.own_brand_id}, n_own), ({"channel": "visit"}, 0),
-                      ({"date_from": "2000-01-01", "date_to": "2000-01-31"}, 0)):
-        result = await w.ok("manager", "GET", "/analytics/comparison",
-                            params={"measure": "score", "group_by": "channel", "min_sample_size": 1, **params})
+    for params, n in (
+        ({"relation": "own"}, n_own),
+        ({"region": "Moravia"}, len(approved(s, "competitor"))),
+        ({"brand_id": w.own_brand_id}, n_own),
+        ({"channel": "visit"}, 0),
+        ({"date_from": "2000-01-01", "date_to": "2000-01-31"}, 0),
+    ):
+        result = await w.ok(
+            "manager",
+            "GET",
+            "/analytics/comparison",
+            params={"measure": "score", "group_by": "channel", "min_sample_size": 1, **params},
+        )
         assert sum(g["figure"]["n"] for g in result["groups"]) == n, params
 
     # Below the minimum n: the n, never a number.
-    strict = await w.ok("manager", "GET", "/analytics/comparison",
-                        params={"measure": "score", "group_by": "relation", "min_sample_size": 6})
+    strict = await w.ok(
+        "manager",
+        "GET",
+        "/analytics/comparison",
+        params={"measure": "score", "group_by": "relation", "min_sample_size": 6},
+    )
     for g in strict["groups"]:
         assert g["figure"]["enough_data"] is False and g["figure"]["value"] is None and g["tier"] is None
         assert g["figure"]["n"] in (n_own, len(approved(s, "competitor")))
@@ -289,8 +401,9 @@ async def test_tenants_filters_and_suppression(client):
 
 async def test_own_versus_each_competitor(client):
     w, s = await shop(client)
-    result = await w.ok("manager", "GET", "/analytics/own-vs-competitors",
-                        params={"measure": "score", "min_sample_size": 2})
+    result = await w.ok(
+        "manager", "GET", "/analytics/own-vs-competitors", params={"measure": "score", "min_sample_size": 2}
+    )
     own = [r["score"]["final"] for r in approved(s, "own")]
     rival = [r["score"]["final"] for r in approved(s, "competitor")]
     (comp,) = result["competitors"]
@@ -302,8 +415,9 @@ async def test_own_versus_each_competitor(client):
     assert (comp["ci_low"], comp["ci_high"]) == pytest.approx((low, high))
     assert comp["significant"] == (not low <= 0 <= high)
 
-    shares = await w.ok("manager", "GET", "/analytics/own-vs-competitors",
-                        params={"measure": "unanswered_rate", "min_sample_size": 1})
+    shares = await w.ok(
+        "manager", "GET", "/analytics/own-vs-competitors", params={"measure": "unanswered_rate", "min_sample_size": 1}
+    )
     (comp,) = shares["competitors"]
     own_rate = sum(not r["spec"]["answered"] for r in approved(s, "own")) / len(approved(s, "own"))
     rival_rate = sum(not r["spec"]["answered"] for r in approved(s, "competitor")) / len(approved(s, "competitor"))

@@ -50,8 +50,11 @@ async def _shop(client: Any) -> tuple[Any, Shopped]:
 
 async def test_comparison_exports_equal_the_api(client):
     w, _ = await _shop(client)
-    for measure, group_by in (("score", ["location"]), ("time_to_answer", ["relation"]),
-                              ("item_pass_rate", ["item", "relation"])):
+    for measure, group_by in (
+        ("score", ["location"]),
+        ("time_to_answer", ["relation"]),
+        ("item_pass_rate", ["item", "relation"]),
+    ):
         params = {"measure": measure, "group_by": group_by, "min_sample_size": 2, "sort": "key"}
         api = await w.ok("manager", "GET", "/analytics/comparison", params=params)
         for kind, read in (("csv", _csv), ("xlsx", _xlsx)):
@@ -65,8 +68,18 @@ async def test_comparison_exports_equal_the_api(client):
                 for key in group["keys"]:
                     assert _same(cells[key["dimension"]], key["value"])
                     assert _same(cells[f"{key['dimension']}_label"], key["label"])
-                for field in ("n", "pending", "enough_data", "value", "ci_low", "ci_high", "q25", "q75", "events",
-                              "not_reached"):
+                for field in (
+                    "n",
+                    "pending",
+                    "enough_data",
+                    "value",
+                    "ci_low",
+                    "ci_high",
+                    "q25",
+                    "q75",
+                    "events",
+                    "not_reached",
+                ):
                     assert _same(cells[field], group["figure"][field]), (kind, measure, field)
                 assert _same(cells["tier"], group["tier"])
 
@@ -100,14 +113,23 @@ async def test_report_exports_one_row_per_approved_report(client):
             for key in question_keys:
                 if key in report["answers"] and not (competitor and key == "staff_note"):
                     assert _same(cells[f"q.{key}"], report["answers"][key]), key
-    staff = _csv((await w.call("coordinator", "GET", "/analytics/exports/reports.csv",
-                               params={"organisation_id": w.organisation_id})).content)
+    staff = _csv(
+        (
+            await w.call(
+                "coordinator", "GET", "/analytics/exports/reports.csv", params={"organisation_id": w.organisation_id}
+            )
+        ).content
+    )
     assert "shopper" in staff[0]
-    only_own = _csv((await w.call("manager", "GET", "/analytics/exports/reports.csv",
-                                  params={"relation": "own"})).content)
+    only_own = _csv(
+        (await w.call("manager", "GET", "/analytics/exports/reports.csv", params={"relation": "own"})).content
+    )
     assert len(only_own) - 1 == sum(1 for r in approved.values() if r["location_id"] == w.own_location_id)
     other = _csv((await w.call("other_manager", "GET", "/analytics/exports/reports.csv")).content)
     assert len(other) == 1  # the header only: nothing of another organisation
-    assert (await w.call("other_manager", "GET", "/analytics/exports/reports.csv",
-                         params={"organisation_id": w.organisation_id})).status_code == 404
+    assert (
+        await w.call(
+            "other_manager", "GET", "/analytics/exports/reports.csv", params={"organisation_id": w.organisation_id}
+        )
+    ).status_code == 404
     assert (await w.call("shopper", "GET", "/analytics/exports/reports.csv")).status_code == 403

@@ -12,11 +12,20 @@ from tests.world import build_world
 
 async def _snapshot() -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:
     reports = await ReportFact.select().order_by(ReportFact.id)
-    items = await ItemFact.select(ItemFact.report, ItemFact.kind, ItemFact.key, ItemFact.section, ItemFact.score,
-                                  ItemFact.passed, ItemFact.critical_failed)
+    items = await ItemFact.select(
+        ItemFact.report,
+        ItemFact.kind,
+        ItemFact.key,
+        ItemFact.section,
+        ItemFact.score,
+        ItemFact.passed,
+        ItemFact.critical_failed,
+    )
     rows = [{k: v for k, v in r.items()} for r in reports]
-    return rows, sorted((str(i["report"]), i["kind"], i["key"], i["section"], round(i["score"], 9), i["passed"],
-                         i["critical_failed"]) for i in items)
+    return rows, sorted(
+        (str(i["report"]), i["kind"], i["key"], i["section"], round(i["score"], 9), i["passed"], i["critical_failed"])
+        for i in items
+    )
 
 
 async def test_facts_follow_the_review_loop_and_equal_a_rebuild(client):
@@ -29,11 +38,22 @@ async def test_facts_follow_the_review_loop_and_equal_a_rebuild(client):
     await s.report(w.own_location_id, approve=False)  # stays pending: no fact
 
     assert {str(r["id"]) for r in (await _snapshot())[0]} == {kept["id"], s.reports[1]["id"]}
-    await w.ok("coordinator", "POST", f"/reports/{returned['id']}/return", status=200,
-               json={"comments": [{"question_key": "nps", "text": "Check the mark"}]})
+    await w.ok(
+        "coordinator",
+        "POST",
+        f"/reports/{returned['id']}/return",
+        status=200,
+        json={"comments": [{"question_key": "nps", "text": "Check the mark"}]},
+    )
     assert len((await _snapshot())[0]) == 2  # a returned report is not counted
-    body = {"id": returned["id"], "task_id": returned["task_id"], "started_at": returned["started_at"],
-            "ended_at": returned["ended_at"], "answers": full_answers(nps=6), "replaces_revision": 1}
+    body = {
+        "id": returned["id"],
+        "task_id": returned["task_id"],
+        "started_at": returned["started_at"],
+        "ended_at": returned["ended_at"],
+        "answers": full_answers(nps=6),
+        "replaces_revision": 1,
+    }
     await w.ok(returned["shopper"], "POST", "/reports", json=body, status=(200, 201))
     await w.ok("coordinator", "POST", f"/reports/{returned['id']}/approve", status=200)
     await w.ok("coordinator", "POST", f"/reports/{rejected['id']}/reject", status=200, json={"reason": "Wrong shop"})

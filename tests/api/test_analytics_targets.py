@@ -20,8 +20,9 @@ def test_status_reads_the_whole_interval() -> None:
     open_above = Figure(n=30, enough_data=True, value=20.0, ci_low=15.0, ci_high=None, not_reached=True)
     assert status(open_above, 30, TargetDirection.at_most)[1] == "uncertain"
     assert status(open_above, 10, TargetDirection.at_most)[1] == "misses"
-    assert status(Figure(n=2, enough_data=False, value=None, ci_low=None, ci_high=None), 1,
-                  TargetDirection.at_least) == (None, None)
+    assert status(
+        Figure(n=2, enough_data=False, value=None, ci_low=None, ci_high=None), 1, TargetDirection.at_least
+    ) == (None, None)
 
 
 async def test_targets_crud_scoping_and_gaps(client):
@@ -32,14 +33,34 @@ async def test_targets_crud_scoping_and_gaps(client):
     for answer_s in (40, 50):
         await s.report(w.competitor_location_id, answer_s=answer_s)
 
-    org = await w.ok("manager", "POST", "/analytics/targets", status=201, json={
-        "measure": "score", "target": 50, "direction": "at_least"})
+    org = await w.ok(
+        "manager",
+        "POST",
+        "/analytics/targets",
+        status=201,
+        json={"measure": "score", "target": 50, "direction": "at_least"},
+    )
     assert org["organisation_id"] == w.organisation_id and org["scope"] == "organisation"
-    own = await w.ok("manager", "POST", "/analytics/targets", status=201, json={
-        "measure": "score", "scope": "location", "scope_value": w.own_location_id, "target": 99.5})
-    level = await w.ok("manager", "POST", "/analytics/targets", status=201, json={
-        "measure": "service_level", "scope": "brand", "scope_value": w.own_brand_id, "target": 0.5,
-        "threshold_s": 20})
+    own = await w.ok(
+        "manager",
+        "POST",
+        "/analytics/targets",
+        status=201,
+        json={"measure": "score", "scope": "location", "scope_value": w.own_location_id, "target": 99.5},
+    )
+    level = await w.ok(
+        "manager",
+        "POST",
+        "/analytics/targets",
+        status=201,
+        json={
+            "measure": "service_level",
+            "scope": "brand",
+            "scope_value": w.own_brand_id,
+            "target": 0.5,
+            "threshold_s": 20,
+        },
+    )
     duplicate = await w.call("manager", "POST", "/analytics/targets", json={"measure": "score", "target": 60})
     assert duplicate.status_code == 409 and duplicate.json()["code"] == "target.exists"
     for body, field in (
@@ -54,19 +75,33 @@ async def test_targets_crud_scoping_and_gaps(client):
         assert response.status_code == 422 and field in response.text, (body, response.text)
     # Another organisation's location is no scope of ours; its manager never sees our targets.
     theirs = await other_organisation_location(w, "Elsewhere")
-    response = await w.call("manager", "POST", "/analytics/targets", json={
-        "measure": "score", "target": 1, "scope": "location", "scope_value": theirs["id"]})
+    response = await w.call(
+        "manager",
+        "POST",
+        "/analytics/targets",
+        json={"measure": "score", "target": 1, "scope": "location", "scope_value": theirs["id"]},
+    )
     assert response.status_code == 422
     assert (await w.ok("other_manager", "GET", "/analytics/targets"))["total"] == 0
     assert (await w.call("other_manager", "GET", f"/analytics/targets/{org['id']}")).status_code == 404
     assert (await w.call("other_manager", "DELETE", f"/analytics/targets/{org['id']}")).status_code == 404
-    assert (await w.call("coordinator", "POST", "/analytics/targets", json={
-        "organisation_id": w.organisation_id, "measure": "score", "target": 1})).status_code == 403
+    assert (
+        await w.call(
+            "coordinator",
+            "POST",
+            "/analytics/targets",
+            json={"organisation_id": w.organisation_id, "measure": "score", "target": 1},
+        )
+    ).status_code == 403
     listed = await w.ok("coordinator", "GET", "/analytics/targets", params={"organisation_id": w.organisation_id})
     assert listed["total"] == 3
 
-    scores = await w.ok("manager", "GET", "/analytics/comparison",
-                        params={"measure": "score", "group_by": "location", "min_sample_size": 2})
+    scores = await w.ok(
+        "manager",
+        "GET",
+        "/analytics/comparison",
+        params={"measure": "score", "group_by": "location", "min_sample_size": 2},
+    )
     by_location = {g["keys"][0]["value"]: g for g in scores["groups"]}
     mine, rival = by_location[w.own_location_id], by_location[w.competitor_location_id]
     assert mine["target"]["target_id"] == own["id"] and rival["target"]["target_id"] == org["id"]
@@ -74,20 +109,34 @@ async def test_targets_crud_scoping_and_gaps(client):
     low, high = mine["figure"]["ci_low"], mine["figure"]["ci_high"]
     assert mine["target"]["status"] == ("meets" if low >= 99.5 else "misses" if high < 99.5 else "uncertain")
 
-    levels = await w.ok("manager", "GET", "/analytics/comparison", params={
-        "measure": "service_level", "group_by": "brand", "min_sample_size": 2, "threshold_s": 20})
+    levels = await w.ok(
+        "manager",
+        "GET",
+        "/analytics/comparison",
+        params={"measure": "service_level", "group_by": "brand", "min_sample_size": 2, "threshold_s": 20},
+    )
     by_brand = {g["keys"][0]["value"]: g for g in levels["groups"]}
     assert by_brand[w.own_brand_id]["target"]["target_id"] == level["id"]
     assert by_brand[w.own_brand_id]["figure"]["value"] == pytest.approx(4 / 5)
     assert by_brand[w.competitor_brand_id]["target"] is None
-    other_threshold = await w.ok("manager", "GET", "/analytics/comparison", params={
-        "measure": "service_level", "group_by": "brand", "min_sample_size": 2, "threshold_s": 30})
+    other_threshold = await w.ok(
+        "manager",
+        "GET",
+        "/analytics/comparison",
+        params={"measure": "service_level", "group_by": "brand", "min_sample_size": 2, "threshold_s": 30},
+    )
     assert all(g["target"] is None for g in other_threshold["groups"])
 
     changed = await w.ok("manager", "PATCH", f"/analytics/targets/{own['id']}", json={"target": 10})
     assert changed["target"] == 10
-    assert (await w.call("manager", "PATCH", f"/analytics/targets/{own['id']}", json={"target": 101})).status_code == 422
+    assert (
+        await w.call("manager", "PATCH", f"/analytics/targets/{own['id']}", json={"target": 101})
+    ).status_code == 422
     await w.ok("manager", "DELETE", f"/analytics/targets/{own['id']}", status=204)
-    again = await w.ok("manager", "GET", "/analytics/comparison",
-                       params={"measure": "score", "group_by": "location", "min_sample_size": 2})
+    again = await w.ok(
+        "manager",
+        "GET",
+        "/analytics/comparison",
+        params={"measure": "score", "group_by": "location", "min_sample_size": 2},
+    )
     assert all(g["target"]["target_id"] == org["id"] for g in again["groups"])

@@ -25,22 +25,34 @@ from tests.world import World, build_world
 
 IMAGE_LIMIT = 4096
 
-EVIDENCE_FORM = msgspec.convert({
-    "title": {"en": "Evidence"},
-    "sections": [{"key": "evidence", "items": [
-        {"type": "photo", "key": "storefront"},
-        {"type": "file", "key": "receipt"},
-        {"type": "file", "key": "recording", "accept": "audio"},
-        {"type": "text", "key": "remarks"},
-    ]}],
-}, FormDefinition)
+EVIDENCE_FORM = msgspec.convert(
+    {
+        "title": {"en": "Evidence"},
+        "sections": [
+            {
+                "key": "evidence",
+                "items": [
+                    {"type": "photo", "key": "storefront"},
+                    {"type": "file", "key": "receipt"},
+                    {"type": "file", "key": "recording", "accept": "audio"},
+                    {"type": "text", "key": "remarks"},
+                ],
+            }
+        ],
+    },
+    FormDefinition,
+)
 
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     """Small per-kind limits, so "too large" needs only a few kilobytes."""
-    return with_replaced(settings, attachment_max_image_bytes=IMAGE_LIMIT, attachment_max_document_bytes=IMAGE_LIMIT,
-                         attachment_max_audio_bytes=2 * IMAGE_LIMIT)
+    return with_replaced(
+        settings,
+        attachment_max_image_bytes=IMAGE_LIMIT,
+        attachment_max_document_bytes=IMAGE_LIMIT,
+        attachment_max_audio_bytes=2 * IMAGE_LIMIT,
+    )
 
 
 def _sha(data: bytes) -> str:
@@ -56,8 +68,9 @@ async def _post(w: World, who: str, data: bytes, content_type: str = "applicatio
     return await w.client.post("/attachments", content=data, headers={**w.as_(who), "Content-Type": content_type})
 
 
-async def _upload(w: World, who: str, data: bytes, status: int = 201, content_type: str = "application/octet-stream"
-                  ) -> dict:
+async def _upload(
+    w: World, who: str, data: bytes, status: int = 201, content_type: str = "application/octet-stream"
+) -> dict:
     response = await _post(w, who, data, content_type)
     assert response.status_code == status, response.text
     return response.json()
@@ -114,8 +127,9 @@ async def test_size_limits(client, settings):
     huge = samples.JPEG + bytes(MAX_BODY_BYTES + 1 - len(samples.JPEG))
     response = await _post(w, "shopper", huge)
     assert response.status_code == 413 and response.json()["code"] == "request.too_large"
-    assert response.json()["errors"] == [{"field": "body",
-                                          "reason": f"larger than the {MAX_BODY_BYTES} bytes this route accepts"}]
+    assert response.json()["errors"] == [
+        {"field": "body", "reason": f"larger than the {MAX_BODY_BYTES} bytes this route accepts"}
+    ]
     assert await t.Attachment.count() == 1 and len(_stored_files(settings)) == 1
 
 
@@ -171,23 +185,40 @@ async def test_check_attachment_answers_gives_each_reason(client):
     theirs = (await _upload(w, "other_shopper", samples.png(seed=2)))["sha256"]
     never = "ab" * 32
 
-    fine = {"storefront": {"attachment": mine_image}, "receipt": {"attachment": mine_pdf},
-            "recording": {"attachment": mine_audio}, "remarks": "ok"}
+    fine = {
+        "storefront": {"attachment": mine_image},
+        "receipt": {"attachment": mine_pdf},
+        "recording": {"attachment": mine_audio},
+        "remarks": "ok",
+    }
     assert await check_attachment_answers(EVIDENCE_FORM, fine, shopper) == []
     # A file question without accept="audio" takes images, documents and audio alike.
     for sha in (mine_image, mine_audio):
         assert await check_attachment_answers(EVIDENCE_FORM, {**fine, "receipt": {"attachment": sha}}, shopper) == []
 
-    problems = await check_attachment_answers(EVIDENCE_FORM, {
-        "storefront": {"attachment": never}, "receipt": {"attachment": theirs},
-        "recording": {"attachment": mine_image}}, shopper)
+    problems = await check_attachment_answers(
+        EVIDENCE_FORM,
+        {
+            "storefront": {"attachment": never},
+            "receipt": {"attachment": theirs},
+            "recording": {"attachment": mine_image},
+        },
+        shopper,
+    )
     assert [(key, reason.split(":")[0]) for key, reason in problems] == [
-        ("storefront", "attachment.missing"), ("receipt", "attachment.missing"), ("recording", "attachment.wrong_kind")]
+        ("storefront", "attachment.missing"),
+        ("receipt", "attachment.missing"),
+        ("recording", "attachment.wrong_kind"),
+    ]
     problems = await check_attachment_answers(EVIDENCE_FORM, {"storefront": {"attachment": mine_pdf}}, shopper)
     assert [(key, reason.split(":")[0]) for key, reason in problems] == [("storefront", "attachment.wrong_kind")]
     # Malformed and N/A answers are check_answers' business, not this check's.
-    assert await check_attachment_answers(EVIDENCE_FORM, {"storefront": {"na": True}, "receipt": "x",
-                                                          "recording": {"attachment": "nope"}}, shopper) == []
+    assert (
+        await check_attachment_answers(
+            EVIDENCE_FORM, {"storefront": {"na": True}, "receipt": "x", "recording": {"attachment": "nope"}}, shopper
+        )
+        == []
+    )
 
 
 async def test_store_writes_durably_and_idempotently(tmp_path):
@@ -211,6 +242,7 @@ def _synced(monkeypatch: pytest.MonkeyPatch, fail: bool = False) -> list[Path]:
         calls.append(Path(path))
         if fail:
             raise OSError(errno.EIO, "I/O error")
+
     monkeypatch.setattr(store_module, "_fsync", fsync)
     return calls
 
@@ -253,8 +285,12 @@ async def test_a_pdf_that_is_also_a_web_page_is_refused(client, settings):
 async def test_attachments_are_served_as_downloads_in_a_sandbox_except_images(client):
     w = await build_world(client)
     served = {}
-    for name, data in (("png", samples.png(seed=3)), ("pdf", samples.PDF), ("pdf", samples.PDF_XREF_STREAM),
-                       ("wav", samples.WAV)):
+    for name, data in (
+        ("png", samples.png(seed=3)),
+        ("pdf", samples.PDF),
+        ("pdf", samples.PDF_XREF_STREAM),
+        ("wav", samples.WAV),
+    ):
         sha = (await _upload(w, "shopper", data))["sha256"]
         response = await w.call("shopper", "GET", f"/attachments/{sha}")
         assert response.status_code == 200 and response.content == data

@@ -93,10 +93,14 @@ async def test_every_audit_filter_for_every_role_shows_only_what_the_role_may_se
         await record(None, "auth.throttled", "login", "9f" * 32, {"attempts": 6})
     everything = await _all(w, "admin")
     assert {"user.created", "auth.login", "task.accepted", "report.returned"} <= {e["action"] for e in everything}
-    hidden_accounts = {u["id"] for u in (await w.ok("admin", "GET", "/users", params={"limit": 500}))["items"]
-                       if u["role"] != "shopper" and u["id"] != w.users["coordinator"]["id"]}
-    shared_forms = {form["id"] for form in (await w.ok("admin", "GET", "/forms"))["items"]
-                    if form["organisation_id"] is None}
+    hidden_accounts = {
+        u["id"]
+        for u in (await w.ok("admin", "GET", "/users", params={"limit": 500}))["items"]
+        if u["role"] != "shopper" and u["id"] != w.users["coordinator"]["id"]
+    }
+    shared_forms = {
+        form["id"] for form in (await w.ok("admin", "GET", "/forms"))["items"] if form["organisation_id"] is None
+    }
     shoppers = f.shopper_ids
     manager_id = w.users["manager"]["id"]
     checked = 0
@@ -117,10 +121,16 @@ async def test_every_audit_filter_for_every_role_shows_only_what_the_role_may_se
         for entry in as_manager:
             assert entry["actor_id"] in (None, manager_id), entry
             assert not {s for s in shoppers if s in repr(entry)}, entry
-        other = [e["id"] for e in expected
-                 if e["entity"] == "user" and e["entity_id"] == w.users["other_manager"]["id"]
-                 or e["entity"] == "organisation" and e["entity_id"] == w.other_organisation_id
-                 or e["entity"] == "form" and e["entity_id"] in shared_forms]
+        other = [
+            e["id"]
+            for e in expected
+            if e["entity"] == "user"
+            and e["entity_id"] == w.users["other_manager"]["id"]
+            or e["entity"] == "organisation"
+            and e["entity_id"] == w.other_organisation_id
+            or e["entity"] == "form"
+            and e["entity_id"] in shared_forms
+        ]
         if filters.get("actor_id") not in (None, w.users["other_manager"]["id"]):
             other = []
         assert [e["id"] for e in await _all(w, "other_manager", **filters)] == other, filters
@@ -137,7 +147,9 @@ async def test_a_coordinator_learns_nothing_of_admins_and_managers_from_the_audi
     w = await _world(client)
     created = await _all(w, "coordinator", action="user.created")
     assert {(e["detail"]["role"], e["entity_id"] == w.users["coordinator"]["id"]) for e in created} == {
-        ("shopper", False), ("coordinator", True)}  # shoppers' accounts, and their own
+        ("shopper", False),
+        ("coordinator", True),
+    }  # shoppers' accounts, and their own
     for who in ("admin", "manager", "other_manager"):
         user_id = w.users[who]["id"]
         assert await _all(w, "coordinator", action="auth.login", actor_id=user_id) == []
@@ -158,7 +170,8 @@ async def test_a_manager_reads_the_approved_visit_history_without_who_did_it(cli
     assert all(e["actor_id"] is None for e in trail)
     staff_trail = await _all(w, "coordinator", entity="task", entity_id=f.approved_task)
     assert "task.assigned" in {e["action"] for e in staff_trail} or any(
-        e["detail"].get("status") == "assigned" for e in staff_trail)
+        e["detail"].get("status") == "assigned" for e in staff_trail
+    )
     for task_id in f.hidden_tasks.values():
         assert await _all(w, "manager", entity_id=task_id) == []
     assert await _all(w, "manager", actor_id=w.users["shopper"]["id"]) == []

@@ -163,8 +163,13 @@ async def test_route_role_matrix(client, app):
 
 async def test_garbage_and_missing_tokens_are_401(client):
     w = await build_world(client)
-    for headers in ({}, {"Authorization": "Bearer"}, {"Authorization": "Basic YWRtaW46cGFzcw=="},
-                    bearer("not-a-real-token"), {"Authorization": w.tokens["admin"]}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Basic YWRtaW46cGFzcw=="},
+        bearer("not-a-real-token"),
+        {"Authorization": w.tokens["admin"]},
+    ):
         response = await client.get("/auth/me", headers=headers)
         assert response.status_code == 401, headers
         assert response.headers["content-type"].startswith(PROBLEM_JSON)
@@ -175,9 +180,15 @@ async def test_expired_token_is_401(client):
     w = await build_world(client)
     token, hashed = new_token()
     past = dt.datetime.now(UTC) - dt.timedelta(minutes=1)
-    await AccessToken.insert(AccessToken(id=uuid.uuid4(), user=uuid.UUID(w.users["coordinator"]["id"]),
-                                         token_hash=hashed, created_at=past - dt.timedelta(hours=1),
-                                         expires_at=past))
+    await AccessToken.insert(
+        AccessToken(
+            id=uuid.uuid4(),
+            user=uuid.UUID(w.users["coordinator"]["id"]),
+            token_hash=hashed,
+            created_at=past - dt.timedelta(hours=1),
+            expires_at=past,
+        )
+    )
     response = await client.get("/auth/me", headers=bearer(token))
     assert response.status_code == 401 and response.json()["code"] == "auth.token_expired"
     assert (await w.call("coordinator", "GET", "/auth/me")).status_code == 200  # the other session lives on
@@ -198,7 +209,9 @@ async def test_deactivating_a_user_ends_their_sessions_and_logins(client):
     await w.ok("admin", "PATCH", f"/users/{shopper_id}", json={"is_active": False}, status=200)
     response = await w.call("shopper", "GET", "/tasks")
     assert response.status_code == 401 and response.json()["code"] == "auth.invalid_token"
-    login = await client.post("/auth/login", json={"email": "shopper@example.test", "password": "correct-horse-battery"})
+    login = await client.post(
+        "/auth/login", json={"email": "shopper@example.test", "password": "correct-horse-battery"}
+    )
     assert login.status_code == 401 and login.json()["code"] == "auth.invalid_credentials"
     await w.ok("admin", "PATCH", f"/users/{shopper_id}", json={"is_active": True}, status=200)
     assert (await w.call("shopper", "GET", "/tasks")).status_code == 401  # reactivation does not revive tokens
@@ -223,21 +236,46 @@ async def _two_tenants(w: World) -> OtherTenant:
     """Organisation A (the manager's) and B (other_manager's), each with an approved report by a different shopper."""
     version_id = await publish_form(w)
     location = await other_organisation_location(w, "Other Vienna")
-    private_form = await w.ok("coordinator", "POST", "/forms", json={
-        "name": "Other's private form", "channel": "call", "organisation_id": w.other_organisation_id,
-        "definition": SMALL_CALL_FORM})
+    private_form = await w.ok(
+        "coordinator",
+        "POST",
+        "/forms",
+        json={
+            "name": "Other's private form",
+            "channel": "call",
+            "organisation_id": w.other_organisation_id,
+            "definition": SMALL_CALL_FORM,
+        },
+    )
     now = dt.datetime.now(UTC)
-    other_task = await w.ok("coordinator", "POST", "/tasks", json={
-        "organisation_id": w.other_organisation_id, "location_id": location["id"], "form_version_id": version_id,
-        "channel": "call", "window_start": (now - dt.timedelta(hours=3)).isoformat(),
-        "window_end": (now + dt.timedelta(hours=3)).isoformat(), "shopper_id": w.users["other_shopper"]["id"]})
+    other_task = await w.ok(
+        "coordinator",
+        "POST",
+        "/tasks",
+        json={
+            "organisation_id": w.other_organisation_id,
+            "location_id": location["id"],
+            "form_version_id": version_id,
+            "channel": "call",
+            "window_start": (now - dt.timedelta(hours=3)).isoformat(),
+            "window_end": (now + dt.timedelta(hours=3)).isoformat(),
+            "shopper_id": w.users["other_shopper"]["id"],
+        },
+    )
     other_report = await w.ok("other_shopper", "POST", "/reports", json=report_body(other_task), status=201)
     await w.ok("coordinator", "POST", f"/reports/{other_report['id']}/approve", status=200)
     own_task = await make_task(w, version_id, w.own_location_id)
     own_report = await w.ok("shopper", "POST", "/reports", json=report_body(own_task), status=201)
     await w.ok("coordinator", "POST", f"/reports/{own_report['id']}/approve", status=200)
-    return OtherTenant(location["brand_id"], location["id"], private_form["id"], other_task["id"], other_report["id"],
-                       own_task["id"], own_report["id"])
+    return OtherTenant(
+        location["brand_id"],
+        location["id"],
+        private_form["id"],
+        other_task["id"],
+        other_report["id"],
+        own_task["id"],
+        own_report["id"],
+    )
 
 
 def _ids(page: dict[str, Any]) -> set[str]:
@@ -251,10 +289,18 @@ async def test_manager_never_sees_another_organisation(client):
 
     assert _ids(await w.ok("manager", "GET", "/organisations")) == {w.organisation_id}
     assert _ids(await w.ok("other_manager", "GET", "/organisations")) == {other_org}
-    for url in (f"/organisations/{other_org}", f"/organisations/{other_org}/brands", f"/brands/{b.brand_id}",
-                f"/locations/{b.location_id}", f"/forms/{b.form_id}", f"/forms/{b.form_id}/versions",
-                f"/tasks/{b.task_id}", f"/reports/{b.report_id}", f"/reports/{b.report_id}/score",
-                f"/users/{w.users['other_manager']['id']}"):
+    for url in (
+        f"/organisations/{other_org}",
+        f"/organisations/{other_org}/brands",
+        f"/brands/{b.brand_id}",
+        f"/locations/{b.location_id}",
+        f"/forms/{b.form_id}",
+        f"/forms/{b.form_id}/versions",
+        f"/tasks/{b.task_id}",
+        f"/reports/{b.report_id}",
+        f"/reports/{b.report_id}/score",
+        f"/users/{w.users['other_manager']['id']}",
+    ):
         response = await w.call("manager", "GET", url)
         assert response.status_code == 404, f"manager GET {url} → {response.status_code}"
 
@@ -291,20 +337,34 @@ async def test_shopper_sees_only_their_own_work(client):
     assert snooped.status_code == 404 and snooped.json()["code"] == "user.not_found"
     reports = await w.ok("shopper", "GET", "/reports")
     assert _ids(reports) == {b.own_report_id}
-    for url in (f"/tasks/{b.task_id}", f"/tasks/{b.task_id}/form", f"/reports/{b.report_id}",
-                f"/users/{w.users['other_shopper']['id']}", f"/users/{w.users['other_shopper']['id']}/shopper-profile"):
+    for url in (
+        f"/tasks/{b.task_id}",
+        f"/tasks/{b.task_id}/form",
+        f"/reports/{b.report_id}",
+        f"/users/{w.users['other_shopper']['id']}",
+        f"/users/{w.users['other_shopper']['id']}/shopper-profile",
+    ):
         response = await w.call("shopper", "GET", url)
         assert response.status_code == 404, f"shopper GET {url} → {response.status_code}"
-    response = await w.call("shopper", "PUT", f"/users/{w.users['other_shopper']['id']}/shopper-profile",
-                            json={"capacity_per_day": 9})
+    response = await w.call(
+        "shopper", "PUT", f"/users/{w.users['other_shopper']['id']}/shopper-profile", json={"capacity_per_day": 9}
+    )
     assert response.status_code == 404
-    assert (await w.ok("other_shopper", "GET", f"/users/{w.users['other_shopper']['id']}/shopper-profile")
-            )["capacity_per_day"] != 9
+    assert (await w.ok("other_shopper", "GET", f"/users/{w.users['other_shopper']['id']}/shopper-profile"))[
+        "capacity_per_day"
+    ] != 9
     response = await w.call("shopper", "POST", f"/tasks/{b.task_id}/accept")
     assert response.status_code == 404
 
-    for url in ("/organisations", "/locations", "/users", f"/locations/{w.own_location_id}", "/brands", "/forms",
-                "/analytics/location-scores"):
+    for url in (
+        "/organisations",
+        "/locations",
+        "/users",
+        f"/locations/{w.own_location_id}",
+        "/brands",
+        "/forms",
+        "/analytics/location-scores",
+    ):
         response = await w.call("shopper", "GET", url)
         assert response.status_code == 403, f"shopper GET {url} → {response.status_code}"
         assert response.json()["code"].startswith("auth.forbidden")
@@ -319,9 +379,16 @@ async def test_a_shopper_may_declare_conflicts_of_interest_but_not_lift_them(cli
         assert response.status_code == 403 and response.json()["code"] == "profile.exclusion_locked", response.text
         assert [e["field"] for e in response.json()["errors"]] == ["excluded_brand_ids"]
     assert (await w.ok("shopper", "GET", url))["excluded_brand_ids"] == [w.competitor_brand_id]
-    added = await w.ok("shopper", "PUT", url, json={"excluded_brand_ids": [w.competitor_brand_id],
-                                                    "excluded_location_ids": [w.own_location_id],
-                                                    "capacity_per_day": 2})
+    added = await w.ok(
+        "shopper",
+        "PUT",
+        url,
+        json={
+            "excluded_brand_ids": [w.competitor_brand_id],
+            "excluded_location_ids": [w.own_location_id],
+            "capacity_per_day": 2,
+        },
+    )
     assert (added["excluded_location_ids"], added["capacity_per_day"]) == ([w.own_location_id], 2)
     lifted = await w.ok("coordinator", "PUT", url, json={})
     assert (lifted["excluded_brand_ids"], lifted["excluded_location_ids"]) == ([], [])
@@ -352,13 +419,30 @@ async def test_a_coordinator_finds_shoppers_to_assign_but_no_other_accounts(clie
 async def _other_campaign(w: World, b: OtherTenant) -> dict[str, str]:
     """A campaign and wave of the other organisation (invisible to this organisation's manager)."""
     version_id = await publish_form(w)
-    campaign = await w.ok("coordinator", "POST", "/campaigns", json={
-        "organisation_id": w.other_organisation_id, "name": "Other's program", "location_ids": [b.location_id],
-        "forms": {"call": version_id},
-        "slot_designs": {"call": {"dayparts": [{"key": "day", "start_hour": 9, "end_hour": 17}],
-                                  "day_types": ["weekday"], "probes_per_slot": 1}}})
-    wave = await w.ok("coordinator", "POST", f"/campaigns/{campaign['id']}/waves",
-                      json={"name": "W", "starts_on": "2030-03-04", "ends_on": "2030-03-08"})
+    campaign = await w.ok(
+        "coordinator",
+        "POST",
+        "/campaigns",
+        json={
+            "organisation_id": w.other_organisation_id,
+            "name": "Other's program",
+            "location_ids": [b.location_id],
+            "forms": {"call": version_id},
+            "slot_designs": {
+                "call": {
+                    "dayparts": [{"key": "day", "start_hour": 9, "end_hour": 17}],
+                    "day_types": ["weekday"],
+                    "probes_per_slot": 1,
+                }
+            },
+        },
+    )
+    wave = await w.ok(
+        "coordinator",
+        "POST",
+        f"/campaigns/{campaign['id']}/waves",
+        json={"name": "W", "starts_on": "2030-03-04", "ends_on": "2030-03-08"},
+    )
     return {"campaign_id": campaign["id"], "wave_id": wave["id"]}
 
 
@@ -378,11 +462,24 @@ async def test_hidden_objects_answer_exactly_like_missing_ones_on_every_route(cl
     b = await _two_tenants(w)
     campaign = await _other_campaign(w, b)
     hidden = {
-        "manager": {"organisation_id": w.other_organisation_id, "brand_id": b.brand_id, "location_id": b.location_id,
-                    "form_id": b.form_id, "task_id": b.task_id, "report_id": b.report_id,
-                    "user_id": w.users["other_shopper"]["id"], **campaign},
-        "shopper": {"task_id": b.task_id, "report_id": b.report_id, "user_id": w.users["other_shopper"]["id"],
-                    "organisation_id": w.other_organisation_id, "location_id": b.location_id, **campaign},
+        "manager": {
+            "organisation_id": w.other_organisation_id,
+            "brand_id": b.brand_id,
+            "location_id": b.location_id,
+            "form_id": b.form_id,
+            "task_id": b.task_id,
+            "report_id": b.report_id,
+            "user_id": w.users["other_shopper"]["id"],
+            **campaign,
+        },
+        "shopper": {
+            "task_id": b.task_id,
+            "report_id": b.report_id,
+            "user_id": w.users["other_shopper"]["id"],
+            "organisation_id": w.other_organisation_id,
+            "location_id": b.location_id,
+            **campaign,
+        },
     }
     failures, compared = [], 0
     for case in route_cases(app):
@@ -403,18 +500,28 @@ async def test_hidden_objects_answer_exactly_like_missing_ones_on_every_route(cl
             absent = await w.call(who, case.method, url(missing), **body)
             compared += 1
             if _answer(seen) != _answer(absent):
-                failures.append(f"{who} {case.method} {case.path}: hidden → {_answer(seen)}, missing → {_answer(absent)}")
+                failures.append(
+                    f"{who} {case.method} {case.path}: hidden → {_answer(seen)}, missing → {_answer(absent)}"
+                )
     assert compared > 30
     assert not failures, "\n".join(failures)
 
 
 # Every list filter that names an object, with who may use the list.
 ID_FILTERS = [
-    ("/locations", "organisation_id"), ("/locations", "brand_id"),
-    ("/tasks", "organisation_id"), ("/tasks", "location_id"), ("/tasks", "shopper_id"),
-    ("/reports", "organisation_id"), ("/reports", "location_id"), ("/reports", "task_id"),
-    ("/reports/review-queue", "organisation_id"), ("/reports/review-queue", "campaign_id"),
-    ("/campaigns", "organisation_id"), ("/forms", "organisation_id"), ("/users", "organisation_id"),
+    ("/locations", "organisation_id"),
+    ("/locations", "brand_id"),
+    ("/tasks", "organisation_id"),
+    ("/tasks", "location_id"),
+    ("/tasks", "shopper_id"),
+    ("/reports", "organisation_id"),
+    ("/reports", "location_id"),
+    ("/reports", "task_id"),
+    ("/reports/review-queue", "organisation_id"),
+    ("/reports/review-queue", "campaign_id"),
+    ("/campaigns", "organisation_id"),
+    ("/forms", "organisation_id"),
+    ("/users", "organisation_id"),
     ("/analytics/location-scores", "organisation_id"),
 ]
 
@@ -423,8 +530,14 @@ async def test_a_filter_on_a_hidden_id_is_the_same_404_as_on_a_missing_one(clien
     w = await build_world(client)
     b = await _two_tenants(w)
     campaign = await _other_campaign(w, b)
-    hidden = {"organisation_id": w.other_organisation_id, "brand_id": b.brand_id, "location_id": b.location_id,
-              "task_id": b.task_id, "shopper_id": w.users["other_shopper"]["id"], **campaign}
+    hidden = {
+        "organisation_id": w.other_organisation_id,
+        "brand_id": b.brand_id,
+        "location_id": b.location_id,
+        "task_id": b.task_id,
+        "shopper_id": w.users["other_shopper"]["id"],
+        **campaign,
+    }
     allowed = {case.path: case.roles for case in route_cases(app) if case.method == "GET"}
     failures = []
     for path, name in ID_FILTERS:
@@ -434,10 +547,15 @@ async def test_a_filter_on_a_hidden_id_is_the_same_404_as_on_a_missing_one(clien
             seen = await w.call(who, "GET", path, params={name: hidden[name]})
             absent = await w.call(who, "GET", path, params={name: new_id()})
             body = _problem(seen)
-            if seen.status_code != 404 or _answer(seen) != _answer(absent) or \
-                    body.get("errors") != [{"field": f"query.{name}", "reason": "no such object visible to you"}]:
-                failures.append(f"{who} GET {path}?{name}=<hidden> → {seen.status_code} {seen.text[:160]}; "
-                                f"missing → {_answer(absent)}")
+            if (
+                seen.status_code != 404
+                or _answer(seen) != _answer(absent)
+                or body.get("errors") != [{"field": f"query.{name}", "reason": "no such object visible to you"}]
+            ):
+                failures.append(
+                    f"{who} GET {path}?{name}=<hidden> → {seen.status_code} {seen.text[:160]}; "
+                    f"missing → {_answer(absent)}"
+                )
         staff = await w.call("coordinator", "GET", path, params={name: new_id()})
         if Role.coordinator in allowed[path] and staff.status_code != 404:
             failures.append(f"coordinator GET {path}?{name}=<missing> → {staff.status_code}")

@@ -33,14 +33,22 @@ async def total(w: World, url: str, **params: Any) -> int:
 
 
 def location(w: World, **changes: Any) -> dict[str, Any]:
-    return {"brand_id": w.own_brand_id, "name": "New place", "timezone": "Europe/Prague", "lat": 50.0, "lon": 14.0,
-            **changes}
+    return {
+        "brand_id": w.own_brand_id,
+        "name": "New place",
+        "timezone": "Europe/Prague",
+        "lat": 50.0,
+        "lon": 14.0,
+        **changes,
+    }
 
 
 def window(start_hours: float, end_hours: float) -> dict[str, str]:
     now = dt.datetime.now(UTC)
-    return {"window_start": (now + dt.timedelta(hours=start_hours)).isoformat(),
-            "window_end": (now + dt.timedelta(hours=end_hours)).isoformat()}
+    return {
+        "window_start": (now + dt.timedelta(hours=start_hours)).isoformat(),
+        "window_end": (now + dt.timedelta(hours=end_hours)).isoformat(),
+    }
 
 
 # ---------------------------------------------------------------- request bodies
@@ -54,17 +62,46 @@ BODY_CASES = [
     ("latitude_91", "/locations", {"lat": 91}, 400, "request.invalid", ["lat"]),
     ("longitude_only", "/locations", {"lat": None}, 422, "validation.failed", ["lat"]),
     ("unknown_time_zone", "/locations", {"timezone": "Mars/Olympus"}, 422, "validation.failed", ["timezone"]),
-    ("closes_before_opens", "/locations", {"opening_hours": [{"day": "mon", "opens": "18:00", "closes": "09:00"}]},
-     422, "validation.failed", ["opening_hours[0].closes"]),
-    ("bad_clock_time", "/locations", {"opening_hours": [{"day": "mon", "opens": "9", "closes": "18:00"}]},
-     400, "request.invalid", ["opening_hours[0].opens"]),
-    ("nested_missing_field", "/locations", {"opening_hours": [{"day": "mon", "opens": "09:00"}]},
-     400, "request.invalid", ["opening_hours[0].closes"]),
-    ("nested_unknown_field", "/locations",
-     {"opening_hours": [{"day": "mon", "opens": "09:00", "closes": "18:00", "note": "lunch"}]},
-     400, "request.invalid", ["opening_hours[0].note"]),
-    ("unknown_brand", "/locations", {"brand_id": "00000000-0000-4000-8000-000000000000"}, 422, "validation.failed",
-     ["brand_id"]),
+    (
+        "closes_before_opens",
+        "/locations",
+        {"opening_hours": [{"day": "mon", "opens": "18:00", "closes": "09:00"}]},
+        422,
+        "validation.failed",
+        ["opening_hours[0].closes"],
+    ),
+    (
+        "bad_clock_time",
+        "/locations",
+        {"opening_hours": [{"day": "mon", "opens": "9", "closes": "18:00"}]},
+        400,
+        "request.invalid",
+        ["opening_hours[0].opens"],
+    ),
+    (
+        "nested_missing_field",
+        "/locations",
+        {"opening_hours": [{"day": "mon", "opens": "09:00"}]},
+        400,
+        "request.invalid",
+        ["opening_hours[0].closes"],
+    ),
+    (
+        "nested_unknown_field",
+        "/locations",
+        {"opening_hours": [{"day": "mon", "opens": "09:00", "closes": "18:00", "note": "lunch"}]},
+        400,
+        "request.invalid",
+        ["opening_hours[0].note"],
+    ),
+    (
+        "unknown_brand",
+        "/locations",
+        {"brand_id": "00000000-0000-4000-8000-000000000000"},
+        422,
+        "validation.failed",
+        ["brand_id"],
+    ),
 ]
 
 
@@ -185,8 +222,9 @@ def _invalid_definition() -> dict[str, Any]:
 
 async def test_publishing_an_invalid_definition_lists_every_problem(client):
     w = await build_world(client)
-    form = await w.ok("coordinator", "POST", "/forms", json={"name": "Broken", "channel": "call",
-                                                             "definition": _invalid_definition()})
+    form = await w.ok(
+        "coordinator", "POST", "/forms", json={"name": "Broken", "channel": "call", "definition": _invalid_definition()}
+    )
     response = await w.call("coordinator", "POST", f"/forms/{form['id']}/publish")
     problem = assert_problem(response, 422, "form.invalid_definition", "definition.sections[1].items[1].key")
     assert len(problem["errors"]) >= 2
@@ -200,16 +238,24 @@ async def test_publishing_an_invalid_definition_lists_every_problem(client):
 async def test_bad_tasks_are_refused_and_nothing_written(client):
     w = await build_world(client)
     published = await publish_form(w)
-    draft_form = await w.ok("coordinator", "POST", "/forms", json={"name": "Unpublished", "channel": "call",
-                                                                   "definition": SMALL_CALL_FORM})
+    draft_form = await w.ok(
+        "coordinator", "POST", "/forms", json={"name": "Unpublished", "channel": "call", "definition": SMALL_CALL_FORM}
+    )
     draft_version = (await w.ok("coordinator", "GET", f"/forms/{draft_form['id']}/versions"))["items"][0]["id"]
-    visit_form = await w.ok("coordinator", "POST", "/forms", json={"name": "Visit", "channel": "visit",
-                                                                   "definition": SMALL_CALL_FORM})
+    visit_form = await w.ok(
+        "coordinator", "POST", "/forms", json={"name": "Visit", "channel": "visit", "definition": SMALL_CALL_FORM}
+    )
     visit_version = (await w.ok("coordinator", "POST", f"/forms/{visit_form['id']}/publish"))["id"]
 
     def task(**changes: Any) -> dict[str, Any]:
-        return {"organisation_id": w.organisation_id, "location_id": w.own_location_id,
-                "form_version_id": published, "channel": "call", **window(1, 3), **changes}
+        return {
+            "organisation_id": w.organisation_id,
+            "location_id": w.own_location_id,
+            "form_version_id": published,
+            "channel": "call",
+            **window(1, 3),
+            **changes,
+        }
 
     naive = (dt.datetime.now(UTC) + dt.timedelta(hours=1)).replace(tzinfo=None).isoformat()
     cases = [
@@ -231,9 +277,12 @@ async def test_date_times_that_cannot_be_told_in_utc_are_named(client):
     """Years 1 and 9999 decode, but with their offset they fall outside what a date-time holds."""
     w = await build_world(client)
     early, late = "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"
-    for url, params, field in (("/audit", {"since": late}, "since"), ("/audit", {"until": early}, "until"),
-                               ("/tasks", {"window_from": late}, "window_from"),
-                               ("/tasks", {"window_to": early}, "window_to")):
+    for url, params, field in (
+        ("/audit", {"since": late}, "since"),
+        ("/audit", {"until": early}, "until"),
+        ("/tasks", {"window_from": late}, "window_from"),
+        ("/tasks", {"window_to": early}, "window_to"),
+    ):
         response = await w.call("admin", "GET", url, params=params)
         assert_problem(response, 422, "validation.failed", field)
     response = await w.call("admin", "POST", "/reports/bulk-approve", json={"submitted_before": late})
@@ -244,26 +293,48 @@ async def test_task_windows_and_waves_out_of_range_are_named(client):
     w = await build_world(client)
     version = await publish_form(w)
     now = dt.datetime.now(dt.timezone.utc)
-    response = await w.call("coordinator", "POST", "/tasks", json={
-        "organisation_id": w.organisation_id, "location_id": w.own_location_id, "form_version_id": version,
-        "channel": "call", "window_start": "0001-01-01T00:00:00+05:00", "window_end": now.isoformat()})
+    response = await w.call(
+        "coordinator",
+        "POST",
+        "/tasks",
+        json={
+            "organisation_id": w.organisation_id,
+            "location_id": w.own_location_id,
+            "form_version_id": version,
+            "channel": "call",
+            "window_start": "0001-01-01T00:00:00+05:00",
+            "window_end": now.isoformat(),
+        },
+    )
     assert_problem(response, 422, "validation.failed", "window_start")
     far = await campaign(w, version)
-    response = await w.call("coordinator", "POST", f"/campaigns/{far['id']}/waves",
-                            json={"name": "End of time", "starts_on": "9999-12-30", "ends_on": "9999-12-31"})
+    response = await w.call(
+        "coordinator",
+        "POST",
+        f"/campaigns/{far['id']}/waves",
+        json={"name": "End of time", "starts_on": "9999-12-30", "ends_on": "9999-12-31"},
+    )
     assert_problem(response, 422, "wave.invalid", "starts_on", "ends_on")
     assert (await w.ok("coordinator", "GET", "/tasks"))["total"] == 0
 
 
 async def test_blank_names_and_nul_characters_are_refused_alike_on_both_engines(client):
     w = await build_world(client)
-    for body, field, reason in (({"name": "   "}, "name", "must not be blank or contain a NUL character"),
-                                ({"name": "a\u0000b"}, "name", "must not be blank or contain a NUL character")):
+    for body, field, reason in (
+        ({"name": "   "}, "name", "must not be blank or contain a NUL character"),
+        ({"name": "a\u0000b"}, "name", "must not be blank or contain a NUL character"),
+    ):
         response = await w.call("coordinator", "POST", "/brands", json=body)
         problem = assert_problem(response, 400, "request.invalid", field)
         assert problem["errors"][0]["reason"] == reason
-    response = await w.call("coordinator", "POST", "/locations", json={
-        "brand_id": w.own_brand_id, "name": "Fine", "region": "Bo\u0000hemia", "timezone": "Europe/Prague"})
-    assert assert_problem(response, 400, "request.invalid", "region")["errors"][0]["reason"] == \
-        "must not contain a NUL character"
+    response = await w.call(
+        "coordinator",
+        "POST",
+        "/locations",
+        json={"brand_id": w.own_brand_id, "name": "Fine", "region": "Bo\u0000hemia", "timezone": "Europe/Prague"},
+    )
+    assert (
+        assert_problem(response, 400, "request.invalid", "region")["errors"][0]["reason"]
+        == "must not contain a NUL character"
+    )
     assert (await w.ok("coordinator", "GET", "/brands"))["total"] == 2  # Acme and Rival only

@@ -30,36 +30,77 @@ async def _fieldwork(w: World) -> Fieldwork:
     version_id = await publish_form(w)
     s = await add_shoppers(w, 5)
     now = dt.datetime.now(UTC)
-    future = {"window_start": (now + dt.timedelta(days=2)).isoformat(),
-              "window_end": (now + dt.timedelta(days=2, hours=3)).isoformat()}
-    planned = await w.ok("coordinator", "POST", "/tasks", json={
-        "organisation_id": w.organisation_id, "location_id": w.own_location_id, "form_version_id": version_id,
-        "channel": "call", **future})
-    upcoming = await w.ok("coordinator", "POST", "/tasks", json={
-        "organisation_id": w.organisation_id, "location_id": w.competitor_location_id, "form_version_id": version_id,
-        "channel": "call", "shopper_id": w.users[s[0]]["id"], **future})
+    future = {
+        "window_start": (now + dt.timedelta(days=2)).isoformat(),
+        "window_end": (now + dt.timedelta(days=2, hours=3)).isoformat(),
+    }
+    planned = await w.ok(
+        "coordinator",
+        "POST",
+        "/tasks",
+        json={
+            "organisation_id": w.organisation_id,
+            "location_id": w.own_location_id,
+            "form_version_id": version_id,
+            "channel": "call",
+            **future,
+        },
+    )
+    upcoming = await w.ok(
+        "coordinator",
+        "POST",
+        "/tasks",
+        json={
+            "organisation_id": w.organisation_id,
+            "location_id": w.competitor_location_id,
+            "form_version_id": version_id,
+            "channel": "call",
+            "shopper_id": w.users[s[0]]["id"],
+            **future,
+        },
+    )
     accepted = await make_task(w, version_id, w.own_location_id, shopper=s[1])
     await w.ok(s[1], "POST", f"/tasks/{accepted['id']}/accept", status=200)
     submitted = await make_task(w, version_id, w.own_location_id, shopper=s[2])
     submitted_report = await w.ok(s[2], "POST", "/reports", json=report_body(submitted), status=201)
     returned = await make_task(w, version_id, w.own_location_id, shopper=s[3])
     returned_report = await w.ok(s[3], "POST", "/reports", json=report_body(returned), status=201)
-    await w.ok("coordinator", "POST", f"/reports/{returned_report['id']}/return", status=200,
-               json={"comments": [{"text": "Please check the time."}]})
+    await w.ok(
+        "coordinator",
+        "POST",
+        f"/reports/{returned_report['id']}/return",
+        status=200,
+        json={"comments": [{"text": "Please check the time."}]},
+    )
     rejected = await make_task(w, version_id, w.own_location_id, shopper=s[4])
     rejected_report = await w.ok(s[4], "POST", "/reports", json=report_body(rejected), status=201)
-    await w.ok("coordinator", "POST", f"/reports/{rejected_report['id']}/reject", status=200,
-               json={"reason": "Called the wrong number."})
+    await w.ok(
+        "coordinator",
+        "POST",
+        f"/reports/{rejected_report['id']}/reject",
+        status=200,
+        json={"reason": "Called the wrong number."},
+    )
     approved = await make_task(w, version_id, w.own_location_id, shopper="shopper")
     approved_report = await w.ok("shopper", "POST", "/reports", json=report_body(approved), status=201)
     await w.ok("coordinator", "POST", f"/reports/{approved_report['id']}/approve", status=200)
     return Fieldwork(
         version_id=version_id,
-        hidden_tasks={"open": planned["id"], "assigned": upcoming["id"], "accepted": accepted["id"],
-                      "submitted": submitted["id"], "returned": returned["id"], "rejected": rejected["id"]},
-        hidden_reports={"submitted": submitted_report["id"], "returned": returned_report["id"],
-                        "rejected": rejected_report["id"]},
-        approved_task=approved["id"], approved_report=approved_report["id"],
+        hidden_tasks={
+            "open": planned["id"],
+            "assigned": upcoming["id"],
+            "accepted": accepted["id"],
+            "submitted": submitted["id"],
+            "returned": returned["id"],
+            "rejected": rejected["id"],
+        },
+        hidden_reports={
+            "submitted": submitted_report["id"],
+            "returned": returned_report["id"],
+            "rejected": rejected_report["id"],
+        },
+        approved_task=approved["id"],
+        approved_report=approved_report["id"],
         shopper_ids={w.users[who]["id"] for who in (*s, "shopper")},
     )
 
@@ -79,15 +120,28 @@ async def test_a_manager_lists_and_reads_only_tasks_whose_report_is_approved(cli
     f = await _fieldwork(w)
     everything = await w.ok("manager", "GET", "/tasks", params={"limit": 100})
     assert _ids(everything) == {f.approved_task} and everything["total"] == 1
-    for status in ("open", "assigned", "accepted", "submitted", "returned", "approved", "rejected", "expired",
-                   "cancelled"):
+    for status in (
+        "open",
+        "assigned",
+        "accepted",
+        "submitted",
+        "returned",
+        "approved",
+        "rejected",
+        "expired",
+        "cancelled",
+    ):
         page = await w.ok("manager", "GET", "/tasks", params={"status": status})
         assert _ids(page) == ({f.approved_task} if status == "approved" else set()), status
         assert page["total"] == len(page["items"])
-    for params in ({"location_id": w.own_location_id}, {"location_id": w.competitor_location_id},
-                   {"organisation_id": w.organisation_id}, {"channel": "call"},
-                   {"window_from": dt.datetime.now(UTC).isoformat()},
-                   {"window_to": (dt.datetime.now(UTC) + dt.timedelta(days=30)).isoformat()}):
+    for params in (
+        {"location_id": w.own_location_id},
+        {"location_id": w.competitor_location_id},
+        {"organisation_id": w.organisation_id},
+        {"channel": "call"},
+        {"window_from": dt.datetime.now(UTC).isoformat()},
+        {"window_to": (dt.datetime.now(UTC) + dt.timedelta(days=30)).isoformat()},
+    ):
         page = await w.ok("manager", "GET", "/tasks", params=params)
         assert _ids(page) <= {f.approved_task}, params
     # A shopper is no object a manager may see, so filtering by one is the same 404 as a made-up id.
@@ -154,11 +208,16 @@ async def test_a_managers_analytics_count_only_approved_reports(client):
     assert counts.get(w.own_location_id) == 1 and counts.get(w.competitor_location_id, 0) == 0
     # By hour or day nothing shows but the approved call: no sign of the ones submitted, sent back or planned.
     for group_by in ("hour", "day", "location", "relation"):
-        result = await w.ok("manager", "GET", "/analytics/comparison",
-                            params={"measure": "score", "group_by": group_by, "min_sample_size": 1})
+        result = await w.ok(
+            "manager",
+            "GET",
+            "/analytics/comparison",
+            params={"measure": "score", "group_by": group_by, "min_sample_size": 1},
+        )
         assert sum(g["figure"]["n"] for g in result["groups"]) == 1, group_by
-    versus = await w.ok("manager", "GET", "/analytics/own-vs-competitors",
-                        params={"measure": "score", "min_sample_size": 1})
+    versus = await w.ok(
+        "manager", "GET", "/analytics/own-vs-competitors", params={"measure": "score", "min_sample_size": 1}
+    )
     assert versus["own"]["n"] == 1 and all(c["competitor"]["n"] == 0 for c in versus["competitors"])
     for params in ({"group_by": "shopper"}, {"group_by": "location", "include_pending": "true"}):
         refused = await w.call("manager", "GET", "/analytics/comparison", params={"measure": "score", **params})
@@ -172,15 +231,31 @@ async def test_a_managers_coverage_grid_shows_approvals_only(client):
     w = await build_world(client)
     version_id = await publish_form(w)
     dayparts = [{"key": "day", "start_hour": 8, "end_hour": 20}, {"key": "night", "start_hour": 20, "end_hour": 8}]
-    c = await w.ok("coordinator", "POST", "/campaigns", json={
-        "organisation_id": w.organisation_id, "name": "Hotline", "location_ids": [w.own_location_id],
-        "forms": {"call": version_id},
-        "slot_designs": {"call": {"dayparts": dayparts, "day_types": ["weekday", "saturday", "sunday"],
-                                  "probes_per_slot": 1}}})
+    c = await w.ok(
+        "coordinator",
+        "POST",
+        "/campaigns",
+        json={
+            "organisation_id": w.organisation_id,
+            "name": "Hotline",
+            "location_ids": [w.own_location_id],
+            "forms": {"call": version_id},
+            "slot_designs": {
+                "call": {"dayparts": dayparts, "day_types": ["weekday", "saturday", "sunday"], "probes_per_slot": 1}
+            },
+        },
+    )
     today = dt.datetime.now(UTC).date()
-    wave = await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves", json={
-        "name": "Running", "starts_on": (today - dt.timedelta(days=12)).isoformat(),
-        "ends_on": (today + dt.timedelta(days=12)).isoformat()})
+    wave = await w.ok(
+        "coordinator",
+        "POST",
+        f"/campaigns/{c['id']}/waves",
+        json={
+            "name": "Running",
+            "starts_on": (today - dt.timedelta(days=12)).isoformat(),
+            "ends_on": (today + dt.timedelta(days=12)).isoformat(),
+        },
+    )
     await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{wave['id']}/generate", status=200)
     url = f"/campaigns/{c['id']}/waves/{wave['id']}/coverage"
     staff = await w.ok("coordinator", "GET", url)
@@ -202,8 +277,13 @@ async def test_a_manager_cannot_reach_a_shoppers_account_or_the_task_forms(clien
     for shopper_id in f.shopper_ids:
         response = await w.call("manager", "GET", f"/users/{shopper_id}")
         assert response.status_code == 404 and response.json()["code"] == "user.not_found"
-    for url in (f"/tasks/{f.approved_task}/form", f"/reports/{f.approved_report}/comments",
-                f"/reports/{f.approved_report}/revisions", f"/reports/{f.approved_report}/diff", "/job-board",
-                f"/users/{next(iter(f.shopper_ids))}/shopper-profile"):
+    for url in (
+        f"/tasks/{f.approved_task}/form",
+        f"/reports/{f.approved_report}/comments",
+        f"/reports/{f.approved_report}/revisions",
+        f"/reports/{f.approved_report}/diff",
+        "/job-board",
+        f"/users/{next(iter(f.shopper_ids))}/shopper-profile",
+    ):
         response = await w.call("manager", "GET", url)
         assert response.status_code == 403 and response.json()["code"] == "auth.forbidden_role", url

@@ -17,18 +17,33 @@ UTC = dt.timezone.utc
 
 TIMER_FORM = {
     "title": {"en": "Reachability"},
-    "sections": [{"key": "reach", "items": [
-        {"type": "timer_sequence", "key": "call", "required": True, "give_up_s": 60, "metric": "time_to_answer_s",
-         "bands": [{"min": 0, "max": 20, "points": 1}, {"min": 20, "points": 0}]},
-    ]}],
+    "sections": [
+        {
+            "key": "reach",
+            "items": [
+                {
+                    "type": "timer_sequence",
+                    "key": "call",
+                    "required": True,
+                    "give_up_s": 60,
+                    "metric": "time_to_answer_s",
+                    "bands": [{"min": 0, "max": 20, "points": 1}, {"min": 20, "points": 0}],
+                },
+            ],
+        }
+    ],
 }
 
 
 async def test_generation_covers_every_slot_once_and_is_idempotent(client):
     w = await build_world(client)
     c = await campaign(w, await publish_form(w))
-    wave = await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves",
-                      json={"name": "W1", "starts_on": "2027-03-01", "ends_on": "2027-03-31"})
+    wave = await w.ok(
+        "coordinator",
+        "POST",
+        f"/campaigns/{c['id']}/waves",
+        json={"name": "W1", "starts_on": "2027-03-01", "ends_on": "2027-03-31"},
+    )
     first = await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{wave['id']}/generate", status=200)
     assert first == {"created": 2 * 4 * 3, "existing": 0, "problems": []}
     again = await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{wave['id']}/generate", status=200)
@@ -42,7 +57,9 @@ async def test_generation_covers_every_slot_once_and_is_idempotent(client):
         daypart = next(p for p in DAYPARTS if task["slot_key"].endswith(p["key"]))
         assert start.hour == daypart["start_hour"]
         weekday = start.weekday()
-        assert {"weekday": weekday < 5, "saturday": weekday == 5, "sunday": weekday == 6}[task["slot_key"].split(":")[0]]
+        assert {"weekday": weekday < 5, "saturday": weekday == 5, "sunday": weekday == 6}[
+            task["slot_key"].split(":")[0]
+        ]
 
     cov = await w.ok("coordinator", "GET", f"/campaigns/{c['id']}/waves/{wave['id']}/coverage")
     assert cov["total_rows"] == 2 and len(cov["slot_keys"]) == 12
@@ -52,14 +69,25 @@ async def test_generation_covers_every_slot_once_and_is_idempotent(client):
 
 async def test_out_of_hours_window_across_spring_forward_is_an_hour_shorter(client):
     w = await build_world(client)
-    berlin = await w.ok("coordinator", "POST", "/locations", json={
-        "brand_id": w.own_brand_id, "name": "Berlin hotline", "timezone": "Europe/Berlin"})
-    night = {"dayparts": [{"key": "night", "start_hour": 21, "end_hour": 8}], "day_types": ["saturday"],
-             "probes_per_slot": 1}
+    berlin = await w.ok(
+        "coordinator",
+        "POST",
+        "/locations",
+        json={"brand_id": w.own_brand_id, "name": "Berlin hotline", "timezone": "Europe/Berlin"},
+    )
+    night = {
+        "dayparts": [{"key": "night", "start_hour": 21, "end_hour": 8}],
+        "day_types": ["saturday"],
+        "probes_per_slot": 1,
+    }
     c = await campaign(w, await publish_form(w), design=night, locations=[berlin["id"]])
     # 2027-03-27 is the Saturday before Europe's clocks go forward (Sunday 28 March, 02:00 → 03:00).
-    wave = await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves",
-                      json={"name": "DST", "starts_on": "2027-03-27", "ends_on": "2027-03-27"})
+    wave = await w.ok(
+        "coordinator",
+        "POST",
+        f"/campaigns/{c['id']}/waves",
+        json={"name": "DST", "starts_on": "2027-03-27", "ends_on": "2027-03-27"},
+    )
     await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{wave['id']}/generate", status=200)
     (task,) = (await w.ok("coordinator", "GET", "/tasks", params={"location_id": berlin["id"]}))["items"]
     assert task["window_start_local"] == "2027-03-27T21:00:00+01:00"
@@ -71,26 +99,56 @@ async def test_out_of_hours_window_across_spring_forward_is_an_hour_shorter(clie
 async def test_bad_campaign_input_is_refused_and_writes_nothing(client):
     w = await build_world(client)
     version_id = await publish_form(w)
-    no_slots = await w.call("coordinator", "POST", "/campaigns", json={
-        "organisation_id": w.organisation_id, "name": "Empty", "location_ids": [w.own_location_id],
-        "forms": {"call": version_id}, "slot_designs": {"call": {"dayparts": [], "day_types": [], "probes_per_slot": 1}}})
+    no_slots = await w.call(
+        "coordinator",
+        "POST",
+        "/campaigns",
+        json={
+            "organisation_id": w.organisation_id,
+            "name": "Empty",
+            "location_ids": [w.own_location_id],
+            "forms": {"call": version_id},
+            "slot_designs": {"call": {"dayparts": [], "day_types": [], "probes_per_slot": 1}},
+        },
+    )
     assert no_slots.status_code == 422
     assert any(e["field"].startswith("slot_designs.call") for e in no_slots.json()["errors"])
-    unknown_form = await w.call("coordinator", "POST", "/campaigns", json={
-        "organisation_id": w.organisation_id, "name": "Ghost", "location_ids": [w.own_location_id],
-        "forms": {"call": new_id()}, "slot_designs": {"call": {"dayparts": DAYPARTS[:1], "day_types": ["weekday"]}}})
+    unknown_form = await w.call(
+        "coordinator",
+        "POST",
+        "/campaigns",
+        json={
+            "organisation_id": w.organisation_id,
+            "name": "Ghost",
+            "location_ids": [w.own_location_id],
+            "forms": {"call": new_id()},
+            "slot_designs": {"call": {"dayparts": DAYPARTS[:1], "day_types": ["weekday"]}},
+        },
+    )
     assert unknown_form.status_code == 422
     assert {"field": "forms.call", "reason": "no such form version"} in unknown_form.json()["errors"]
     assert (await w.ok("coordinator", "GET", "/campaigns"))["total"] == 0
 
     c = await campaign(w, version_id)
-    await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves",
-               json={"name": "W1", "starts_on": "2027-03-01", "ends_on": "2027-03-31"})
-    overlap = await w.call("coordinator", "POST", f"/campaigns/{c['id']}/waves",
-                           json={"name": "W2", "starts_on": "2027-03-31", "ends_on": "2027-04-30"})
+    await w.ok(
+        "coordinator",
+        "POST",
+        f"/campaigns/{c['id']}/waves",
+        json={"name": "W1", "starts_on": "2027-03-01", "ends_on": "2027-03-31"},
+    )
+    overlap = await w.call(
+        "coordinator",
+        "POST",
+        f"/campaigns/{c['id']}/waves",
+        json={"name": "W2", "starts_on": "2027-03-31", "ends_on": "2027-04-30"},
+    )
     assert overlap.status_code == 409 and overlap.json()["code"] == "wave.overlap"
-    backwards = await w.call("coordinator", "POST", f"/campaigns/{c['id']}/waves",
-                             json={"name": "W3", "starts_on": "2027-06-30", "ends_on": "2027-06-01"})
+    backwards = await w.call(
+        "coordinator",
+        "POST",
+        f"/campaigns/{c['id']}/waves",
+        json={"name": "W3", "starts_on": "2027-06-30", "ends_on": "2027-06-01"},
+    )
     assert backwards.status_code == 422 and backwards.json()["errors"][0]["field"] == "ends_on"
     waves = await w.ok("coordinator", "GET", f"/campaigns/{c['id']}/waves", params={"limit": 1})
     assert (len(waves["items"]), waves["total"]) == (1, 1)
@@ -98,9 +156,16 @@ async def test_bad_campaign_input_is_refused_and_writes_nothing(client):
 
 async def _future_wave(w: World, c: dict, days: int = 20) -> dict:
     today = dt.date.today()
-    return await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves", json={
-        "name": "Now", "starts_on": (today + dt.timedelta(days=2)).isoformat(),
-        "ends_on": (today + dt.timedelta(days=days)).isoformat()})
+    return await w.ok(
+        "coordinator",
+        "POST",
+        f"/campaigns/{c['id']}/waves",
+        json={
+            "name": "Now",
+            "starts_on": (today + dt.timedelta(days=2)).isoformat(),
+            "ends_on": (today + dt.timedelta(days=days)).isoformat(),
+        },
+    )
 
 
 async def test_auto_assignment_fills_fairly_and_explains_the_rest(client):
@@ -133,8 +198,9 @@ async def test_job_board_claims_and_concurrent_claims(client):
     board = await w.ok(a, "GET", "/job-board")
     assert board["total"] == 24
     task_id = board["items"][0]["id"]
-    responses = await asyncio.gather(w.call(a, "POST", f"/job-board/{task_id}/claim"),
-                                     w.call(b, "POST", f"/job-board/{task_id}/claim"))
+    responses = await asyncio.gather(
+        w.call(a, "POST", f"/job-board/{task_id}/claim"), w.call(b, "POST", f"/job-board/{task_id}/claim")
+    )
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200, 404], [r.text for r in responses]
     winner = next(r for r in responses if r.status_code == 200).json()
@@ -156,18 +222,25 @@ async def test_hand_assignment_obeys_the_same_rules(client):
     wave = await _future_wave(w, c)
     await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{wave['id']}/generate", status=200)
     own = (await w.ok("coordinator", "GET", "/tasks", params={"location_id": w.own_location_id}))["items"]
-    await w.ok("coordinator", "POST", f"/tasks/{own[0]['id']}/assign", json={"shopper_id": w.users[s1]["id"]},
-               status=200)
-    second = await w.call("coordinator", "POST", f"/tasks/{own[1]['id']}/assign",
-                          json={"shopper_id": w.users[s1]["id"]})
+    await w.ok(
+        "coordinator", "POST", f"/tasks/{own[0]['id']}/assign", json={"shopper_id": w.users[s1]["id"]}, status=200
+    )
+    second = await w.call(
+        "coordinator", "POST", f"/tasks/{own[1]['id']}/assign", json={"shopper_id": w.users[s1]["id"]}
+    )
     assert second.status_code == 409 and second.json()["code"] == "task.not_assignable"
     assert any("rotation" in e["reason"] for e in second.json()["errors"])
     # A conflict of interest: this shopper may never shop the competitor brand.
-    await w.ok("coordinator", "PUT", f"/users/{w.users[s1]['id']}/shopper-profile",
-               json={"excluded_brand_ids": [w.competitor_brand_id]})
+    await w.ok(
+        "coordinator",
+        "PUT",
+        f"/users/{w.users[s1]['id']}/shopper-profile",
+        json={"excluded_brand_ids": [w.competitor_brand_id]},
+    )
     rival = (await w.ok("coordinator", "GET", "/tasks", params={"location_id": w.competitor_location_id}))["items"]
-    refused = await w.call("coordinator", "POST", f"/tasks/{rival[0]['id']}/assign",
-                           json={"shopper_id": w.users[s1]["id"]})
+    refused = await w.call(
+        "coordinator", "POST", f"/tasks/{rival[0]['id']}/assign", json={"shopper_id": w.users[s1]["id"]}
+    )
     assert refused.status_code == 409
     assert any("conflict" in e["reason"] for e in refused.json()["errors"])
 
@@ -186,26 +259,48 @@ async def _hotline_task_now(w: World, shopper: str) -> tuple[dict, dict]:
     """A call campaign on a hotline with a probe whose window holds now, assigned to `shopper`; the
     hotline and that task."""
     zone = _zone_with_comfortable_hour()
-    hotline = await w.ok("coordinator", "POST", "/locations", json={
-        "brand_id": w.own_brand_id, "name": "Hotline", "timezone": zone})
-    form = await w.ok("coordinator", "POST", "/forms", json={"name": "Reach", "channel": "call",
-                                                             "definition": TIMER_FORM})
+    hotline = await w.ok(
+        "coordinator", "POST", "/locations", json={"brand_id": w.own_brand_id, "name": "Hotline", "timezone": zone}
+    )
+    form = await w.ok(
+        "coordinator", "POST", "/forms", json={"name": "Reach", "channel": "call", "definition": TIMER_FORM}
+    )
     version = await w.ok("coordinator", "POST", f"/forms/{form['id']}/publish", status=200)
     # Enough probes per slot that every date of the 15-day wave, today included, has one.
-    allday = {"dayparts": [{"key": "day", "start_hour": 0, "end_hour": 24}], "day_types": ALL_DAYS,
-              "probes_per_slot": 11}
-    c = await campaign(w, version["id"], design=allday, locations=[hotline["id"]],
-                       call_rules={"give_up_s": 60, "max_attempts": 2, "retry_after_hours": 24})
+    allday = {
+        "dayparts": [{"key": "day", "start_hour": 0, "end_hour": 24}],
+        "day_types": ALL_DAYS,
+        "probes_per_slot": 11,
+    }
+    c = await campaign(
+        w,
+        version["id"],
+        design=allday,
+        locations=[hotline["id"]],
+        call_rules={"give_up_s": 60, "max_attempts": 2, "retry_after_hours": 24},
+    )
     today = dt.datetime.now(UTC).astimezone(zoneinfo.ZoneInfo(zone)).date()
-    wave = await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves", json={
-        "name": "This fortnight", "starts_on": today.isoformat(), "ends_on": (today + dt.timedelta(days=14)).isoformat()})
+    wave = await w.ok(
+        "coordinator",
+        "POST",
+        f"/campaigns/{c['id']}/waves",
+        json={
+            "name": "This fortnight",
+            "starts_on": today.isoformat(),
+            "ends_on": (today + dt.timedelta(days=14)).isoformat(),
+        },
+    )
     await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{wave['id']}/generate", status=200)
     tasks = (await w.ok("coordinator", "GET", "/tasks", params={"location_id": hotline["id"], "limit": 100}))["items"]
     now = dt.datetime.now(UTC)
-    current = next(t for t in tasks if dt.datetime.fromisoformat(t["window_start"]) <= now
-                   <= dt.datetime.fromisoformat(t["window_end"]))
-    await w.ok("coordinator", "POST", f"/tasks/{current['id']}/assign", json={"shopper_id": w.users[shopper]["id"]},
-               status=200)
+    current = next(
+        t
+        for t in tasks
+        if dt.datetime.fromisoformat(t["window_start"]) <= now <= dt.datetime.fromisoformat(t["window_end"])
+    )
+    await w.ok(
+        "coordinator", "POST", f"/tasks/{current['id']}/assign", json={"shopper_id": w.users[shopper]["id"]}, status=200
+    )
     return hotline, current
 
 
@@ -218,16 +313,35 @@ async def test_unanswered_call_is_retried_another_day_and_the_first_result_kept(
     (s1,) = await add_shoppers(w, 1)
     hotline, current = await _hotline_task_now(w, s1)
     dialled = dt.datetime.now(UTC) - dt.timedelta(minutes=10)
-    report = await w.ok(s1, "POST", "/reports", status=201, json={
-        "id": new_id(), "task_id": current["id"], "started_at": dialled.isoformat(),
-        "ended_at": (dialled + dt.timedelta(seconds=61)).isoformat(),
-        "answers": {"call": {"events": [{"event": "dialled", "at": dialled.isoformat()},
-                                        {"event": "gave_up", "at": (dialled + dt.timedelta(seconds=60)).isoformat()}]}}})
+    report = await w.ok(
+        s1,
+        "POST",
+        "/reports",
+        status=201,
+        json={
+            "id": new_id(),
+            "task_id": current["id"],
+            "started_at": dialled.isoformat(),
+            "ended_at": (dialled + dt.timedelta(seconds=61)).isoformat(),
+            "answers": {
+                "call": {
+                    "events": [
+                        {"event": "dialled", "at": dialled.isoformat()},
+                        {"event": "gave_up", "at": (dialled + dt.timedelta(seconds=60)).isoformat()},
+                    ]
+                }
+            },
+        },
+    )
     report = await w.ok("coordinator", "GET", f"/reports/{report['id']}")
     assert report["score"]["final"] == pytest.approx(0.0)  # censored at the give-up time: the worst band
-    retries = [t for t in (await w.ok("coordinator", "GET", "/tasks",
-                                      params={"location_id": hotline["id"], "limit": 100}))["items"]
-               if t["retry_of"] == current["id"]]
+    retries = [
+        t
+        for t in (await w.ok("coordinator", "GET", "/tasks", params={"location_id": hotline["id"], "limit": 100}))[
+            "items"
+        ]
+        if t["retry_of"] == current["id"]
+    ]
     assert len(retries) == 1
     retry = retries[0]
     assert retry["attempt"] == 2 and retry["status"] == "open" and retry["slot_key"] == current["slot_key"]
@@ -241,14 +355,25 @@ async def test_expiry_and_assigning_an_expired_task(client):
     w = await build_world(client)
     version_id = await publish_form(w)
     past = dt.datetime.now(UTC) - dt.timedelta(days=2)
-    task = await w.ok("coordinator", "POST", "/tasks", json={
-        "organisation_id": w.organisation_id, "location_id": w.own_location_id, "form_version_id": version_id,
-        "channel": "call", "window_start": past.isoformat(), "window_end": (past + dt.timedelta(hours=4)).isoformat()})
+    task = await w.ok(
+        "coordinator",
+        "POST",
+        "/tasks",
+        json={
+            "organisation_id": w.organisation_id,
+            "location_id": w.own_location_id,
+            "form_version_id": version_id,
+            "channel": "call",
+            "window_start": past.isoformat(),
+            "window_end": (past + dt.timedelta(hours=4)).isoformat(),
+        },
+    )
     expired = await w.ok("coordinator", "POST", "/tasks/expire-overdue", status=200)
     assert expired == {"expired": 1}
     assert (await w.ok("coordinator", "GET", f"/tasks/{task['id']}"))["status"] == "expired"
-    response = await w.call("coordinator", "POST", f"/tasks/{task['id']}/assign",
-                            json={"shopper_id": w.users["shopper"]["id"]})
+    response = await w.call(
+        "coordinator", "POST", f"/tasks/{task['id']}/assign", json={"shopper_id": w.users["shopper"]["id"]}
+    )
     assert response.status_code == 409
     assert (await w.ok("coordinator", "GET", f"/tasks/{task['id']}"))["shopper_id"] is None
 
@@ -262,19 +387,30 @@ async def test_a_report_arriving_after_the_window_is_accepted_within_the_grace_w
     w = await build_world(client)
     version_id = await publish_form(w)
     now = dt.datetime.now(UTC)
-    late, abandoned = [await make_task(w, version_id, location) for location in (w.own_location_id,
-                                                                                 w.competitor_location_id)]
-    for task, window_end in ((late, now - dt.timedelta(minutes=10)),
-                             (abandoned, now - LATE_REPORT_GRACE - dt.timedelta(minutes=10))):
+    late, abandoned = [
+        await make_task(w, version_id, location) for location in (w.own_location_id, w.competitor_location_id)
+    ]
+    for task, window_end in (
+        (late, now - dt.timedelta(minutes=10)),
+        (abandoned, now - LATE_REPORT_GRACE - dt.timedelta(minutes=10)),
+    ):
         await Task.update({Task.window_start: window_end - dt.timedelta(hours=3), Task.window_end: window_end}).where(
-            Task.id == task["id"])
+            Task.id == task["id"]
+        )
     assert await w.ok("coordinator", "POST", "/tasks/expire-overdue", status=200) == {"expired": 1}
     assert (await w.ok("coordinator", "GET", f"/tasks/{abandoned['id']}"))["status"] == "expired"
     report = await w.ok("shopper", "POST", "/reports", json=report_body(late), status=201)  # ended 15 min ago
     assert report["status"] == "submitted"
-    too_late = await w.call("shopper", "POST", "/reports", json={
-        **report_body(abandoned), "started_at": (now - LATE_REPORT_GRACE - dt.timedelta(minutes=40)).isoformat(),
-        "ended_at": (now - LATE_REPORT_GRACE - dt.timedelta(minutes=20)).isoformat()})
+    too_late = await w.call(
+        "shopper",
+        "POST",
+        "/reports",
+        json={
+            **report_body(abandoned),
+            "started_at": (now - LATE_REPORT_GRACE - dt.timedelta(minutes=40)).isoformat(),
+            "ended_at": (now - LATE_REPORT_GRACE - dt.timedelta(minutes=20)).isoformat(),
+        },
+    )
     assert too_late.status_code == 409 and too_late.json()["code"] == "task.not_submittable"
 
 
@@ -301,9 +437,12 @@ async def test_two_hand_assignments_at_once_cannot_both_pass_a_capacity_check(cl
         return problems
 
     monkeypatch.setattr(eligibility, "assignment_problems", slow_check)
-    responses = await asyncio.gather(*(w.call(who, "POST", f"/tasks/{task_id}/assign",
-                                              json={"shopper_id": w.users[s1]["id"]})
-                                       for who, task_id in zip(("coordinator", "admin"), pair)))
+    responses = await asyncio.gather(
+        *(
+            w.call(who, "POST", f"/tasks/{task_id}/assign", json={"shopper_id": w.users[s1]["id"]})
+            for who, task_id in zip(("coordinator", "admin"), pair)
+        )
+    )
     assert sorted(r.status_code for r in responses) == [200, 409], [r.text for r in responses]
     refused = next(r for r in responses if r.status_code == 409).json()
     assert any("capacity_day" in e["reason"] for e in refused["errors"])
@@ -351,17 +490,32 @@ async def test_a_report_corrected_to_unanswered_schedules_the_retry(client):
     dialled = dt.datetime.now(UTC) - dt.timedelta(minutes=10)
 
     def body(*events: tuple[str, int]) -> dict:
-        return {"task_id": current["id"], "started_at": dialled.isoformat(),
-                "ended_at": (dialled + dt.timedelta(seconds=70)).isoformat(),
-                "answers": {"call": {"events": [{"event": e, "at": (dialled + dt.timedelta(seconds=s)).isoformat()}
-                                                for e, s in events]}}}
+        return {
+            "task_id": current["id"],
+            "started_at": dialled.isoformat(),
+            "ended_at": (dialled + dt.timedelta(seconds=70)).isoformat(),
+            "answers": {
+                "call": {
+                    "events": [{"event": e, "at": (dialled + dt.timedelta(seconds=s)).isoformat()} for e, s in events]
+                }
+            },
+        }
 
-    report = await w.ok(s1, "POST", "/reports", status=201,
-                        json={"id": new_id(), **body(("dialled", 0), ("answered", 20), ("ended", 70))})
+    report = await w.ok(
+        s1,
+        "POST",
+        "/reports",
+        status=201,
+        json={"id": new_id(), **body(("dialled", 0), ("answered", 20), ("ended", 70))},
+    )
     all_tasks = {"location_id": hotline["id"], "limit": 100}
     assert _retries((await w.ok("coordinator", "GET", "/tasks", params=all_tasks))["items"], current) == []
-    await w.ok("coordinator", "POST", f"/reports/{report['id']}/return",
-               json={"comments": [{"question_key": "call", "text": "Did anyone really answer?"}]})
+    await w.ok(
+        "coordinator",
+        "POST",
+        f"/reports/{report['id']}/return",
+        json={"comments": [{"question_key": "call", "text": "Did anyone really answer?"}]},
+    )
     fixed = {"id": report["id"], "replaces_revision": 1, **body(("dialled", 0), ("gave_up", 60))}
     await w.ok(s1, "POST", "/reports", status=200, json=fixed)
     assert len(_retries((await w.ok("coordinator", "GET", "/tasks", params=all_tasks))["items"], current)) == 1
@@ -374,10 +528,14 @@ async def test_a_report_corrected_to_unanswered_schedules_the_retry(client):
 
 def _call(task: dict, dialled: dt.datetime, *events: tuple[str, int]) -> dict:
     """A report body for a call dialled at `dialled`: (event, seconds after dialling) each."""
-    return {"task_id": task["id"], "started_at": dialled.isoformat(),
-            "ended_at": (dialled + dt.timedelta(seconds=70)).isoformat(),
-            "answers": {"call": {"events": [{"event": e, "at": (dialled + dt.timedelta(seconds=s)).isoformat()}
-                                            for e, s in events]}}}
+    return {
+        "task_id": task["id"],
+        "started_at": dialled.isoformat(),
+        "ended_at": (dialled + dt.timedelta(seconds=70)).isoformat(),
+        "answers": {
+            "call": {"events": [{"event": e, "at": (dialled + dt.timedelta(seconds=s)).isoformat()} for e, s in events]}
+        },
+    }
 
 
 async def _return(w: World, report: dict) -> None:
@@ -400,8 +558,9 @@ async def test_a_report_corrected_to_answered_cancels_the_retry_nobody_has_under
     answered = _call(current, dialled, ("dialled", 0), ("answered", 20), ("ended", 70))
     await w.ok(s1, "POST", "/reports", status=200, json={**unanswered, "replaces_revision": 1, **answered})
     assert (await w.ok(s2, "GET", f"/tasks/{retry['id']}"))["status"] == "cancelled"  # as its shopper sees it
-    (entry,) = (await w.ok("coordinator", "GET", "/audit", params={"entity_id": retry["id"],
-                                                                   "action": "task.cancelled"}))["items"]
+    (entry,) = (
+        await w.ok("coordinator", "GET", "/audit", params={"entity_id": retry["id"], "action": "task.cancelled"})
+    )["items"]
     assert entry["actor_id"] is None  # the system, not the shopper who corrected the report
     assert entry["detail"]["from"] == "assigned" and entry["detail"]["retry_of"] == current["id"]
     assert entry["detail"]["report_id"] == report["id"] and "answered" in entry["detail"]["reason"]
@@ -411,10 +570,13 @@ async def test_a_report_corrected_to_answered_cancels_the_retry_nobody_has_under
     await w.ok(s1, "POST", "/reports", status=200, json={**unanswered, "replaces_revision": 2})
     (again,) = _retries((await w.ok("coordinator", "GET", "/tasks", params=all_tasks))["items"], current)
     assert (again["id"], again["status"], again["shopper_id"]) == (retry["id"], "open", None)
-    assert dt.datetime.fromisoformat(again["window_start"]).date() > dt.datetime.fromisoformat(
-        current["window_start"]).date()
-    (reopened,) = (await w.ok("coordinator", "GET", "/audit", params={"entity_id": retry["id"],
-                                                                      "action": "task.open"}))["items"]
+    assert (
+        dt.datetime.fromisoformat(again["window_start"]).date()
+        > dt.datetime.fromisoformat(current["window_start"]).date()
+    )
+    (reopened,) = (
+        await w.ok("coordinator", "GET", "/audit", params={"entity_id": retry["id"], "action": "task.open"})
+    )["items"]
     assert reopened["actor_id"] is None and reopened["detail"]["from"] == "cancelled"
 
 
@@ -425,8 +587,10 @@ async def test_a_correction_to_answered_leaves_a_retry_already_under_way(client)
     dialled = dt.datetime.now(UTC) - dt.timedelta(minutes=10)
     unanswered = {"id": new_id(), **_call(current, dialled, ("dialled", 0), ("gave_up", 60))}
     report = await w.ok(s1, "POST", "/reports", status=201, json=unanswered)
-    (retry,) = _retries((await w.ok("coordinator", "GET", "/tasks",
-                                    params={"location_id": hotline["id"], "limit": 100}))["items"], current)
+    (retry,) = _retries(
+        (await w.ok("coordinator", "GET", "/tasks", params={"location_id": hotline["id"], "limit": 100}))["items"],
+        current,
+    )
     await w.ok("coordinator", "POST", f"/tasks/{retry['id']}/assign", json={"shopper_id": w.users[s2]["id"]})
     await w.ok(s2, "POST", f"/tasks/{retry['id']}/accept", status=200)
     await _return(w, report)
@@ -445,29 +609,50 @@ async def test_a_call_with_no_retry_slot_left_says_so_once_however_often_it_is_c
     hotline, current = await _hotline_task_now(w, s1)
     # The wave ends today: no later day is left for a retry.
     await Wave.update({Wave.ends_on: dt.date.fromisoformat(current["window_start_local"][:10])}).where(
-        Wave.id == current["wave_id"])
+        Wave.id == current["wave_id"]
+    )
     dialled = dt.datetime.now(UTC) - dt.timedelta(minutes=10)
     unanswered = {"id": new_id(), **_call(current, dialled, ("dialled", 0), ("gave_up", 60))}
     report = await w.ok(s1, "POST", "/reports", status=201, json=unanswered)
     for revision in (1, 2):  # corrected twice, still nobody answered
         await _return(w, report)
-        await w.ok(s1, "POST", "/reports", status=200, json={
-            **unanswered, "replaces_revision": revision,
-            "ended_at": (dialled + dt.timedelta(seconds=65 - revision)).isoformat()})
-    trail = await w.ok("coordinator", "GET", "/audit", params={"entity_id": current["id"],
-                                                               "action": "task.retry_not_possible"})
+        await w.ok(
+            s1,
+            "POST",
+            "/reports",
+            status=200,
+            json={
+                **unanswered,
+                "replaces_revision": revision,
+                "ended_at": (dialled + dt.timedelta(seconds=65 - revision)).isoformat(),
+            },
+        )
+    trail = await w.ok(
+        "coordinator", "GET", "/audit", params={"entity_id": current["id"], "action": "task.retry_not_possible"}
+    )
     assert trail["total"] == 1
-    assert _retries((await w.ok("coordinator", "GET", "/tasks",
-                                params={"location_id": hotline["id"], "limit": 100}))["items"], current) == []
+    assert (
+        _retries(
+            (await w.ok("coordinator", "GET", "/tasks", params={"location_id": hotline["id"], "limit": 100}))["items"],
+            current,
+        )
+        == []
+    )
 
 
 async def test_a_waves_tasks_are_listed_by_wave_and_only_within_reach(client):
     """The console's assignment board lists one wave's tasks (GET /tasks?wave_id=…), paged."""
     w = await build_world(client)
     c = await campaign(w, await publish_form(w))
-    waves = [await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves",
-                        json={"name": name, "starts_on": start, "ends_on": end})
-             for name, start, end in (("March", "2027-03-01", "2027-03-31"), ("April", "2027-04-01", "2027-04-30"))]
+    waves = [
+        await w.ok(
+            "coordinator",
+            "POST",
+            f"/campaigns/{c['id']}/waves",
+            json={"name": name, "starts_on": start, "ends_on": end},
+        )
+        for name, start, end in (("March", "2027-03-01", "2027-03-31"), ("April", "2027-04-01", "2027-04-30"))
+    ]
     for wave in waves:
         await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{wave['id']}/generate", status=200)
     march = await w.ok("coordinator", "GET", "/tasks", params={"wave_id": waves[0]["id"], "limit": 10})
@@ -490,18 +675,31 @@ async def test_claiming_a_task_one_cannot_see_is_as_unknown_as_a_made_up_id(clie
     theirs = await make_task(w, version_id, w.own_location_id, shopper="other_shopper")
     mine = await make_task(w, version_id, w.competitor_location_id, shopper="shopper")
     now = dt.datetime.now(UTC)
-    expired = await w.ok("coordinator", "POST", "/tasks", json={
-        "organisation_id": w.organisation_id, "location_id": w.own_location_id, "form_version_id": version_id,
-        "channel": "call", "window_start": (now + dt.timedelta(hours=1)).isoformat(),
-        "window_end": (now + dt.timedelta(hours=3)).isoformat()})
+    expired = await w.ok(
+        "coordinator",
+        "POST",
+        "/tasks",
+        json={
+            "organisation_id": w.organisation_id,
+            "location_id": w.own_location_id,
+            "form_version_id": version_id,
+            "channel": "call",
+            "window_start": (now + dt.timedelta(hours=1)).isoformat(),
+            "window_end": (now + dt.timedelta(hours=3)).isoformat(),
+        },
+    )
     await Task.update({Task.status: "expired"}).where(Task.id == expired["id"])  # as the expiry sweep leaves it
 
     def answer(response) -> tuple:
         body = response.json()
         return response.status_code, body["code"], body["detail"], body.get("errors")
 
-    for method, template in (("POST", "/job-board/{}/claim"), ("POST", "/tasks/{}/accept"), ("GET", "/tasks/{}"),
-                             ("GET", "/tasks/{}/form")):
+    for method, template in (
+        ("POST", "/job-board/{}/claim"),
+        ("POST", "/tasks/{}/accept"),
+        ("GET", "/tasks/{}"),
+        ("GET", "/tasks/{}/form"),
+    ):
         unknown = answer(await w.call("shopper", method, template.format(new_id())))
         assert unknown[:2] == (404, "task.not_found"), (template, unknown)
         for task in (theirs, expired):

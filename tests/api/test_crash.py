@@ -43,14 +43,34 @@ class Server:
     def __init__(self, database_url: str, port: int, log_path: Path, data_dir: Path, workers: int = 1) -> None:
         self.port, self.log_path = port, log_path
         self.base = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "FIELDSCORE_DATABASE_URL": database_url, "FIELDSCORE_DATA_DIR": str(data_dir),
-               "FIELDSCORE_PG_POOL_MAX": "10"}
+        env = {
+            **os.environ,
+            "FIELDSCORE_DATABASE_URL": database_url,
+            "FIELDSCORE_DATA_DIR": str(data_dir),
+            "FIELDSCORE_PG_POOL_MAX": "10",
+        }
         self.log: IO[str] = log_path.open("w")
         # A session of its own: with several workers, SIGKILL goes to the supervisor and every worker at once.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "backend.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(workers)],
-            env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "backend.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
 
     def output(self) -> str:
         self.log.flush()
@@ -150,8 +170,11 @@ async def test_sigkill_mid_load_loses_no_acknowledged_report(app, client, databa
         # Whatever the database holds now, every acknowledged report is in it, intact.
         stored = await stored_reports()
         assert set(acknowledged) <= set(stored)
-        damaged = {i: p for i in acknowledged if (p := content_problems(bodies[i][1], stored[i],
-                                                                        w.users[bodies[i][0]["shopper"]]["id"]))}
+        damaged = {
+            i: p
+            for i in acknowledged
+            if (p := content_problems(bodies[i][1], stored[i], w.users[bodies[i][0]["shopper"]]["id"]))
+        }
         assert damaged == {}, list(damaged.items())[:5]
         committed_unacknowledged = set(stored) - set(acknowledged)
 
@@ -182,14 +205,19 @@ async def test_sigkill_mid_load_loses_no_acknowledged_report(app, client, databa
         for server in servers:
             server.close()
 
-    print(f"\n[{database.kind}, {workers} process(es)] killed after {len(acknowledged)} acks (target {kill_after}), "
-          f"{in_flight_at_kill} requests in flight, transport failures {dict(failures)}, "
-          f"{len(committed_unacknowledged)} committed but unacknowledged, resubmitted {dict(outcomes)}")
+    print(
+        f"\n[{database.kind}, {workers} process(es)] killed after {len(acknowledged)} acks (target {kill_after}), "
+        f"{in_flight_at_kill} requests in flight, transport failures {dict(failures)}, "
+        f"{len(committed_unacknowledged)} committed but unacknowledged, resubmitted {dict(outcomes)}"
+    )
     stored = await stored_reports()
     assert await Report.count() == TASKS
     assert set(stored) == set(bodies)
-    damaged = {i: p for i, (task, body) in bodies.items()
-               if (p := content_problems(body, stored[i], w.users[task["shopper"]]["id"]))}
+    damaged = {
+        i: p
+        for i, (task, body) in bodies.items()
+        if (p := content_problems(body, stored[i], w.users[task["shopper"]]["id"]))
+    }
     assert damaged == {}, list(damaged.items())[:5]
     statuses = Counter(row["status"] for row in await Task.select(Task.status))
     assert statuses == {"submitted": TASKS}

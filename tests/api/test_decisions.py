@@ -23,10 +23,20 @@ async def test_a_rejected_task_still_counts_for_rotation(client):
     report = await w.ok(s1, "POST", "/reports", json=report_body(first), status=201)
     await w.ok("coordinator", "POST", f"/reports/{report['id']}/reject", json={"reason": "made up"}, status=200)
     assert (await w.ok("coordinator", "GET", f"/tasks/{first['id']}"))["status"] == "rejected"
-    again = await w.call("coordinator", "POST", "/tasks", json={
-        "organisation_id": w.organisation_id, "location_id": w.own_location_id, "form_version_id": version_id,
-        "channel": "call", "window_start": first["window_start"], "window_end": first["window_end"],
-        "shopper_id": w.users[s1]["id"]})
+    again = await w.call(
+        "coordinator",
+        "POST",
+        "/tasks",
+        json={
+            "organisation_id": w.organisation_id,
+            "location_id": w.own_location_id,
+            "form_version_id": version_id,
+            "channel": "call",
+            "window_start": first["window_start"],
+            "window_end": first["window_end"],
+            "shopper_id": w.users[s1]["id"],
+        },
+    )
     assert again.status_code == 409 and again.json()["code"] == "task.not_assignable"
     assert [e["field"] for e in again.json()["errors"]] == ["shopper_id"]
     assert any("rotation" in e["reason"] for e in again.json()["errors"])
@@ -44,12 +54,21 @@ async def test_wave_generation_refuses_a_plan_larger_than_the_cap(client):
     wave of weekdays plans 8 tasks, a whole week 24 (over the cap of 20)."""
     w = await build_world(client)
     c = await campaign(w, await publish_form(w))
-    small = await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves",
-                       json={"name": "Small", "starts_on": "2027-03-01", "ends_on": "2027-03-03"})
-    assert (await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{small['id']}/generate",
-                       status=200))["created"] == 8
-    large = await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves",
-                       json={"name": "Large", "starts_on": "2027-03-08", "ends_on": "2027-03-14"})
+    small = await w.ok(
+        "coordinator",
+        "POST",
+        f"/campaigns/{c['id']}/waves",
+        json={"name": "Small", "starts_on": "2027-03-01", "ends_on": "2027-03-03"},
+    )
+    assert (await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{small['id']}/generate", status=200))[
+        "created"
+    ] == 8
+    large = await w.ok(
+        "coordinator",
+        "POST",
+        f"/campaigns/{c['id']}/waves",
+        json={"name": "Large", "starts_on": "2027-03-08", "ends_on": "2027-03-14"},
+    )
     refused = await w.call("coordinator", "POST", f"/campaigns/{c['id']}/waves/{large['id']}/generate")
     assert refused.status_code == 422
     problem = refused.json()

@@ -12,7 +12,8 @@ from tests.world import World
 
 async def _content() -> list[tuple]:
     rows = await Report.select(Report.location.code, Report.status, Report.score_final, Report.answers).output(
-        load_json=True)
+        load_json=True
+    )
     return sorted((r["location.code"], r["status"], r["score_final"], str(r["answers"])) for r in rows)
 
 

@@ -20,14 +20,17 @@ async def test_foundation_path(client):
 
     shoppers = await add_shoppers(w, 6)
     scores = []
-    for shopper, (location, kw) in zip(shoppers, [
-        (w.own_location_id, {}),  # 100
-        (w.own_location_id, {"answer_s": 30, "friendliness": 3}),
-        (w.own_location_id, {"greeted": False}),
-        (w.competitor_location_id, {"answer_s": 90, "no_interrupt": False, "friendliness": 1}),
-        (w.competitor_location_id, {"thanked": {"na": True}}),
-        (w.competitor_location_id, {"answer_s": 45}),
-    ]):
+    for shopper, (location, kw) in zip(
+        shoppers,
+        [
+            (w.own_location_id, {}),  # 100
+            (w.own_location_id, {"answer_s": 30, "friendliness": 3}),
+            (w.own_location_id, {"greeted": False}),
+            (w.competitor_location_id, {"answer_s": 90, "no_interrupt": False, "friendliness": 1}),
+            (w.competitor_location_id, {"thanked": {"na": True}}),
+            (w.competitor_location_id, {"answer_s": 45}),
+        ],
+    ):
         task = await make_task(w, version_id, location, shopper=shopper)
         assert task["status"] == "assigned"
         assert task["window_start_local"].endswith(("+01:00", "+02:00"))  # Europe/Prague
@@ -99,8 +102,13 @@ async def test_invalid_report_lists_every_problem_and_writes_nothing(client):
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
     fields = {e["field"] for e in response.json()["errors"]}
-    assert {"ended_at", "answers.answer_s", "answers.no_interrupt", "answers.friendliness",
-            "answers.unknown_q"} <= fields
+    assert {
+        "ended_at",
+        "answers.answer_s",
+        "answers.no_interrupt",
+        "answers.friendliness",
+        "answers.unknown_q",
+    } <= fields
     assert (await w.ok("coordinator", "GET", "/reports"))["total"] == 0
     assert (await w.ok("coordinator", "GET", f"/tasks/{task['id']}"))["status"] == "assigned"
 
@@ -109,9 +117,14 @@ async def test_required_text_left_blank_is_refused_naming_it_and_nothing_is_writ
     w = await build_world(client)
     definition = copy.deepcopy(SMALL_CALL_FORM)
     definition["sections"][1]["items"].append(
-        {"type": "text", "key": "what_happened", "label": {"en": "What happened?"}, "required": True})
-    form = await w.ok("coordinator", "POST", "/forms", json={"name": "Call with a comment", "channel": "call",
-                                                             "definition": definition})
+        {"type": "text", "key": "what_happened", "label": {"en": "What happened?"}, "required": True}
+    )
+    form = await w.ok(
+        "coordinator",
+        "POST",
+        "/forms",
+        json={"name": "Call with a comment", "channel": "call", "definition": definition},
+    )
     version = await w.ok("coordinator", "POST", f"/forms/{form['id']}/publish", status=200)
     task = await make_task(w, version["id"], w.own_location_id)
     for blank in ("", "   ", "\t\n\u00a0"):
@@ -158,8 +171,9 @@ async def test_manager_sees_only_approved_reports_of_their_organisation(client):
     seen = await w.ok("manager", "GET", f"/reports/{report['id']}")
     assert seen["shopper_id"] is None  # clients never learn who the shopper was
     assert (await w.call("other_manager", "GET", f"/reports/{report['id']}")).status_code == 404
-    other = await w.call("other_manager", "GET", "/analytics/location-scores",
-                         params={"organisation_id": w.organisation_id})
+    other = await w.call(
+        "other_manager", "GET", "/analytics/location-scores", params={"organisation_id": w.organisation_id}
+    )
     assert other.status_code == 404
 
 
@@ -177,22 +191,35 @@ async def test_simultaneous_duplicate_deliveries_store_one_report(client):
     assert (await w.ok("coordinator", "GET", "/reports", params={"task_id": task["id"]}))["total"] == 1
 
 
-TIMER_CALL_FORM = {"title": {"en": "Call"}, "sections": [{"key": "s", "items": [
-    {"type": "timer_sequence", "key": "call", "required": True, "give_up_s": 300},
-    {"type": "yes_no", "key": "greeted"}]}]}
+TIMER_CALL_FORM = {
+    "title": {"en": "Call"},
+    "sections": [
+        {
+            "key": "s",
+            "items": [
+                {"type": "timer_sequence", "key": "call", "required": True, "give_up_s": 300},
+                {"type": "yes_no", "key": "greeted"},
+            ],
+        }
+    ],
+}
 
 
 async def test_bad_timer_taps_and_unstorable_times_are_refused_and_nothing_written(client):
     w = await build_world(client)
-    form = await w.ok("coordinator", "POST", "/forms", json={"name": "Timer", "channel": "call",
-                                                             "definition": TIMER_CALL_FORM})
+    form = await w.ok(
+        "coordinator", "POST", "/forms", json={"name": "Timer", "channel": "call", "definition": TIMER_CALL_FORM}
+    )
     version = await w.ok("coordinator", "POST", f"/forms/{form['id']}/publish", status=200)
     task = await make_task(w, version["id"], w.own_location_id)
     dialled = dt.datetime.now(UTC) - dt.timedelta(minutes=19)
 
     def taps(*events: tuple[object, float]) -> dict:
-        return {"call": {"events": [{"event": name, "at": (dialled + dt.timedelta(seconds=s)).isoformat()}
-                                    for name, s in events]}}
+        return {
+            "call": {
+                "events": [{"event": name, "at": (dialled + dt.timedelta(seconds=s)).isoformat()} for name, s in events]
+            }
+        }
 
     cases = [
         ({"answers": taps((["dialled"], 0), ("ended", 60))}, "answers.call", "unknown event"),

@@ -20,9 +20,19 @@ CORPUS = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "xlsforms" /
 
 async def test_draft_validate_publish_and_new_versions(client):
     w = await build_world(client)
-    broken = {**SMALL_CALL_FORM, "sections": [{"key": "s", "items": [
-        {"type": "yes_no", "key": "a", "show_if": {"op": "eq", "args": [{"op": "var", "key": "b"}, True]}},
-        {"type": "yes_no", "key": "b"}, {"type": "text", "key": "a", "critical": True}]}]}
+    broken = {
+        **SMALL_CALL_FORM,
+        "sections": [
+            {
+                "key": "s",
+                "items": [
+                    {"type": "yes_no", "key": "a", "show_if": {"op": "eq", "args": [{"op": "var", "key": "b"}, True]}},
+                    {"type": "yes_no", "key": "b"},
+                    {"type": "text", "key": "a", "critical": True},
+                ],
+            }
+        ],
+    }
     form = await w.ok("coordinator", "POST", "/forms", json={"name": "Draft", "channel": "call", "definition": broken})
     problems = await w.ok("coordinator", "POST", f"/forms/{form['id']}/versions/1/validate", status=200)
     paths = {p["path"] for p in problems}
@@ -44,11 +54,17 @@ async def test_draft_validate_publish_and_new_versions(client):
     assert kept["definition"]["title"] == SMALL_CALL_FORM["title"]
     assert [v["number"] for v in (await w.ok("manager", "GET", f"/forms/{form['id']}/versions"))["items"]] == [1, 2]
 
-    preview = await w.ok("coordinator", "POST", f"/forms/{form['id']}/versions/1/score-preview", status=200,
-                         json={"answers": answers(answer_s=30)})
+    preview = await w.ok(
+        "coordinator",
+        "POST",
+        f"/forms/{form['id']}/versions/1/score-preview",
+        status=200,
+        json={"answers": answers(answer_s=30)},
+    )
     assert sum(i["contribution"] for i in preview["items"]) == pytest.approx(preview["calculated"])
-    bad = await w.call("coordinator", "POST", f"/forms/{form['id']}/versions/1/score-preview",
-                       json={"answers": {"greeted": "yes"}})
+    bad = await w.call(
+        "coordinator", "POST", f"/forms/{form['id']}/versions/1/score-preview", json={"answers": {"greeted": "yes"}}
+    )
     assert bad.status_code == 422 and any(e["field"] == "answers.greeted" for e in bad.json()["errors"])
 
 
@@ -56,13 +72,22 @@ async def test_draft_validate_publish_and_new_versions(client):
 async def test_templates_round_trip_through_xlsform_over_http(client, template):
     w = await build_world(client)
     channel = {"store_visit": "visit", "test_call": "call", "test_email": "email", "live_chat": "chat"}[template]
-    original = await w.ok("coordinator", "POST", "/forms", json={"name": template, "channel": channel,
-                                                                 "definition": load_template(template)})
+    original = await w.ok(
+        "coordinator",
+        "POST",
+        "/forms",
+        json={"name": template, "channel": channel, "definition": load_template(template)},
+    )
     exported = await w.call("coordinator", "GET", f"/forms/{original['id']}/versions/1/xlsform")
     assert exported.status_code == 200 and exported.headers["content-type"].startswith(XLSX)
     assert "attachment" in exported.headers["content-disposition"]
-    imported = await w.ok("coordinator", "POST", "/forms/import", data={"name": f"{template} copy", "channel": channel},
-                          files={"file": (f"{template}.xlsx", exported.content, XLSX)})
+    imported = await w.ok(
+        "coordinator",
+        "POST",
+        "/forms/import",
+        data={"name": f"{template} copy", "channel": channel},
+        files={"file": (f"{template}.xlsx", exported.content, XLSX)},
+    )
     first = await w.ok("coordinator", "GET", f"/forms/{original['id']}/versions/1")
     second = await w.ok("coordinator", "GET", f"/forms/{imported['id']}/versions/1")
     # Equal as definitions (one side may spell out a default the other leaves implicit).
@@ -71,8 +96,12 @@ async def test_templates_round_trip_through_xlsform_over_http(client, template):
 
 async def test_a_form_named_in_another_script_exports_with_its_name(client):
     w = await build_world(client)
-    form = await w.ok("coordinator", "POST", "/forms", json={"name": "Zkouška hovoru – Brno", "channel": "call",
-                                                             "definition": load_template("test_call")})
+    form = await w.ok(
+        "coordinator",
+        "POST",
+        "/forms",
+        json={"name": "Zkouška hovoru – Brno", "channel": "call", "definition": load_template("test_call")},
+    )
     exported = await w.call("coordinator", "GET", f"/forms/{form['id']}/versions/1/xlsform")
     assert exported.status_code == 200, exported.text
     disposition = exported.headers["content-disposition"]
@@ -93,17 +122,32 @@ async def test_malformed_spreadsheets_name_the_row_and_create_nothing(client):
     survey.append(["text", "q3", "Q3"])
     buffer = io.BytesIO()
     book.save(buffer)
-    response = await w.call("coordinator", "POST", "/forms/import", data={"name": "Bad", "channel": "visit"},
-                            files={"file": ("bad.xlsx", buffer.getvalue(), XLSX)})
+    response = await w.call(
+        "coordinator",
+        "POST",
+        "/forms/import",
+        data={"name": "Bad", "channel": "visit"},
+        files={"file": ("bad.xlsx", buffer.getvalue(), XLSX)},
+    )
     assert response.status_code == 422 and response.json()["code"] == "form.invalid_xlsform"
     fields = {e["field"] for e in response.json()["errors"]}
     assert {"survey!row 3", "survey!row 4", "survey!row 5"} <= fields
-    not_xlsx = await w.call("coordinator", "POST", "/forms/import", data={"name": "Text", "channel": "visit"},
-                            files={"file": ("notes.xlsx", b"just some text", XLSX)})
+    not_xlsx = await w.call(
+        "coordinator",
+        "POST",
+        "/forms/import",
+        data={"name": "Text", "channel": "visit"},
+        files={"file": ("notes.xlsx", b"just some text", XLSX)},
+    )
     assert not_xlsx.status_code == 422
     assert (await w.ok("coordinator", "GET", "/forms"))["total"] == 0
-    shopper = await w.call("shopper", "POST", "/forms/import", data={"name": "x", "channel": "visit"},
-                           files={"file": ("x.xlsx", buffer.getvalue(), XLSX)})
+    shopper = await w.call(
+        "shopper",
+        "POST",
+        "/forms/import",
+        data={"name": "x", "channel": "visit"},
+        files={"file": ("x.xlsx", buffer.getvalue(), XLSX)},
+    )
     assert shopper.status_code == 403
 
 
@@ -111,19 +155,41 @@ async def test_importing_a_legacy_xls_form_lists_what_it_keeps_as_warnings(clien
     """An ODK form as coordinators have it (.xls, `label:English`, metadata rows, media columns)."""
     w = await build_world(client)
     content = (CORPUS / "pyx__sms_info.xls").read_bytes()
-    imported = await w.ok("coordinator", "POST", "/forms/import", data={"name": "SMS", "channel": "visit"},
-                          files={"file": ("sms_info.xls", content, "application/vnd.ms-excel")})
+    imported = await w.ok(
+        "coordinator",
+        "POST",
+        "/forms/import",
+        data={"name": "SMS", "channel": "visit"},
+        files={"file": ("sms_info.xls", content, "application/vnd.ms-excel")},
+    )
     start = next(x for x in imported["warnings"] if x["message"].startswith("'start' is form metadata"))
     assert (start["sheet"], start["row"], start["column"]) == ("survey", 17, "type")
-    assert {"sheet": "survey", "row": 2, "column": "sms_field",
-            "message": "kept for export; it has no effect in Fieldscore (rows 2–15, 9 in all)"} in imported["warnings"]
+    assert {
+        "sheet": "survey",
+        "row": 2,
+        "column": "sms_field",
+        "message": "kept for export; it has no effect in Fieldscore (rows 2–15, 9 in all)",
+    } in imported["warnings"]
     version = await w.ok("coordinator", "GET", f"/forms/{imported['id']}/versions/1")
-    assert [r["type"] for r in version["definition"]["xlsform_rows"]] == ["phonenumber", "start", "end", "today", "imei"]
+    assert [r["type"] for r in version["definition"]["xlsform_rows"]] == [
+        "phonenumber",
+        "start",
+        "end",
+        "today",
+        "imei",
+    ]
     exported = await w.call("coordinator", "GET", f"/forms/{imported['id']}/versions/1/xlsform")
-    again = await w.ok("coordinator", "POST", "/forms/import", data={"name": "SMS again", "channel": "visit"},
-                       files={"file": ("again.xlsx", exported.content, XLSX)})
+    again = await w.ok(
+        "coordinator",
+        "POST",
+        "/forms/import",
+        data={"name": "SMS again", "channel": "visit"},
+        files={"file": ("again.xlsx", exported.content, XLSX)},
+    )
     second = await w.ok("coordinator", "GET", f"/forms/{again['id']}/versions/1")
-    assert msgspec.convert(second["definition"], FormDefinition) == msgspec.convert(version["definition"], FormDefinition)
+    assert msgspec.convert(second["definition"], FormDefinition) == msgspec.convert(
+        version["definition"], FormDefinition
+    )
 
 
 def _not_chain(depth: int) -> dict:
@@ -138,17 +204,26 @@ async def test_score_preview_of_a_malformed_draft_lists_the_definitions_problems
     """Preview answers 422 with the same problems validate lists, never a 500."""
     w = await build_world(client)
     sections = [{**SMALL_CALL_FORM["sections"][0]}, {**SMALL_CALL_FORM["sections"][1]}]
-    sections[1]["items"] = [*sections[1]["items"][:1], {**sections[1]["items"][1], "show_if": show_if},
-                            *sections[1]["items"][2:]]
-    form = await w.ok("coordinator", "POST", "/forms", json={
-        "name": "Broken", "channel": "call", "definition": {**SMALL_CALL_FORM, "sections": sections}})
+    sections[1]["items"] = [
+        *sections[1]["items"][:1],
+        {**sections[1]["items"][1], "show_if": show_if},
+        *sections[1]["items"][2:],
+    ]
+    form = await w.ok(
+        "coordinator",
+        "POST",
+        "/forms",
+        json={"name": "Broken", "channel": "call", "definition": {**SMALL_CALL_FORM, "sections": sections}},
+    )
     listed = await w.ok("coordinator", "POST", f"/forms/{form['id']}/versions/1/validate", status=200)
     assert listed, "validate finds the malformed condition"
-    preview = await w.call("coordinator", "POST", f"/forms/{form['id']}/versions/1/score-preview",
-                           json={"answers": answers()})
+    preview = await w.call(
+        "coordinator", "POST", f"/forms/{form['id']}/versions/1/score-preview", json={"answers": answers()}
+    )
     assert preview.status_code == 422, preview.text
     assert preview.headers["content-type"].startswith("application/problem+json")
     body = preview.json()
     assert body["code"] == "form.invalid_definition"
     assert [(e["field"], e["reason"]) for e in body["errors"]] == [
-        (f"definition.{p['path']}", p["reason"]) for p in listed]
+        (f"definition.{p['path']}", p["reason"]) for p in listed
+    ]

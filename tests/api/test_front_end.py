@@ -60,5 +60,7 @@ async def test_the_lists_a_phone_loads_on_start_come_gzipped(client):
     assert zipped.json()["total"] == 1  # httpx undoes the gzip: the same JSON
     board = await client.get("/job-board", headers={**w.as_("shopper"), "Accept-Encoding": "gzip"})
     assert board.status_code == 200
-    plain = await client.get("/tasks", headers={**w.as_("shopper"), "Accept-Encoding": "identity"})  # a client that does not ask for gzip gets plain JSON
+    plain = await client.get(
+        "/tasks", headers={**w.as_("shopper"), "Accept-Encoding": "identity"}
+    )  # a client that does not ask for gzip gets plain JSON
     assert "content-encoding" not in plain.headers and plain.json()["total"] == 1

@@ -40,11 +40,14 @@ def json_routes(app: Litestar) -> list[tuple[str, str, Any]]:
 def _caller(roles: Any) -> str | None:
     if roles == PUBLIC:
         return None
-    return {Role.admin: "admin", Role.coordinator: "coordinator", Role.manager: "manager",
-            Role.shopper: "shopper"}[roles[0]]
+    return {Role.admin: "admin", Role.coordinator: "coordinator", Role.manager: "manager", Role.shopper: "shopper"}[
+        roles[0]
+    ]
 
 
-async def _send_to_every_json_route(app: Litestar, w: World, content: bytes, content_type: str) -> list[tuple[str, httpx.Response]]:
+async def _send_to_every_json_route(
+    app: Litestar, w: World, content: bytes, content_type: str
+) -> list[tuple[str, httpx.Response]]:
     objects = Objects(form_id=new_id(), task_id=new_id(), report_id=new_id())
     sent = []
     for method, path, roles in json_routes(app):
@@ -61,15 +64,22 @@ async def test_the_sweep_finds_the_json_routes(app):
     assert ("POST", "/attachments") not in routes  # raw bytes, its own Content-Type rules
 
 
-@pytest.mark.parametrize("content_type,content", [
-    ("text/plain", b'{"name": "Acme"}'),
-    ("application/xml", b"<brand><name>Acme</name></brand>"),
-    ("application/x-www-form-urlencoded", b"name=Acme"),
-], ids=["text", "xml", "form"])
+@pytest.mark.parametrize(
+    "content_type,content",
+    [
+        ("text/plain", b'{"name": "Acme"}'),
+        ("application/xml", b"<brand><name>Acme</name></brand>"),
+        ("application/x-www-form-urlencoded", b"name=Acme"),
+    ],
+    ids=["text", "xml", "form"],
+)
 async def test_every_json_route_answers_415_to_a_body_that_is_not_json(app, client, content_type, content):
     w = await build_world(client)
-    wrong = [(route, r.status_code, r.text) for route, r in
-             await _send_to_every_json_route(app, w, content, content_type) if r.status_code != 415]
+    wrong = [
+        (route, r.status_code, r.text)
+        for route, r in await _send_to_every_json_route(app, w, content, content_type)
+        if r.status_code != 415
+    ]
     assert not wrong, wrong
 
 
@@ -77,24 +87,26 @@ async def test_a_report_sent_as_text_plain_is_refused_and_not_stored(client):
     w = await build_world(client)
     task = await make_task(w, await publish_form(w), w.own_location_id)
 
-
     body = msgspec.json.encode(report_body(task))
     before = await total(w, "/reports")
     response = await w.client.post("/reports", content=body, headers={**w.as_("shopper"), "Content-Type": "text/plain"})
     problem = assert_problem(response, 415, "request.unsupported_media_type", "body")
     assert "application/json" in problem["detail"]
     assert await total(w, "/reports") == before
-    response = await w.client.post("/reports", content=body,
-                                   headers={**w.as_("shopper"), "Content-Type": "application/json; charset=utf-8"})
+    response = await w.client.post(
+        "/reports", content=body, headers={**w.as_("shopper"), "Content-Type": "application/json; charset=utf-8"}
+    )
     assert response.status_code == 201, response.text
 
 
 async def test_every_json_route_answers_400_naming_the_body_to_deep_nesting(app, client):
     w = await build_world(client)
     nested = b"[" * DEEP + b"]" * DEEP
-    wrong = [(route, r.status_code, r.text) for route, r in
-             await _send_to_every_json_route(app, w, nested, "application/json")
-             if r.status_code != 400 or "body" not in {e["field"] for e in r.json().get("errors", [])}]
+    wrong = [
+        (route, r.status_code, r.text)
+        for route, r in await _send_to_every_json_route(app, w, nested, "application/json")
+        if r.status_code != 400 or "body" not in {e["field"] for e in r.json().get("errors", [])}
+    ]
     assert not wrong, wrong
 
 
@@ -113,18 +125,22 @@ async def test_deep_nesting_inside_a_field_is_400_not_500(client):
     task = await make_task(w, await publish_form(w), w.own_location_id)
     body = report_body(task)
 
-
     raw = msgspec.json.encode(body).replace(b'"answers":{', b'"answers":{"deep":' + b"[" * DEEP + b"]" * DEEP + b",", 1)
     before = await total(w, "/reports")
-    response = await w.client.post("/reports", content=raw, headers={**w.as_("shopper"), "Content-Type": "application/json"})
+    response = await w.client.post(
+        "/reports", content=raw, headers={**w.as_("shopper"), "Content-Type": "application/json"}
+    )
     assert response.status_code == 400, response.text
     assert await total(w, "/reports") == before
 
-    form = (b'{"name": "Deep", "channel": "call", "definition": {"title": {"en": "Deep"}, "sections": ['
-            b'{"type": "section", "key": "s", "items": [{"type": "yes_no", "key": "q1"},'
-            b'{"type": "yes_no", "key": "q2", "show_if": ' + _deep_condition(DEEP) + b"}]}]}}")
-    response = await client.post("/forms", content=form,
-                                 headers={**w.as_("coordinator"), "Content-Type": "application/json"})
+    form = (
+        b'{"name": "Deep", "channel": "call", "definition": {"title": {"en": "Deep"}, "sections": ['
+        b'{"type": "section", "key": "s", "items": [{"type": "yes_no", "key": "q1"},'
+        b'{"type": "yes_no", "key": "q2", "show_if": ' + _deep_condition(DEEP) + b"}]}]}}"
+    )
+    response = await client.post(
+        "/forms", content=form, headers={**w.as_("coordinator"), "Content-Type": "application/json"}
+    )
     assert_problem(response, 400, "request.too_deep", "body")
 
 
@@ -139,15 +155,22 @@ async def test_nul_in_stored_text_is_refused_naming_the_field_on_both_engines(cl
     api_schemas.common.NO_NUL) refuses it on both, naming the field, and nothing is written."""
     w = await build_world(client)
     location = {"brand_id": w.own_brand_id, "name": "Fine", "timezone": "Europe/Prague"}
-    for changes, field in (({"address": "Main St\u0000 1"}, "address"), ({"timezone": "Europe/Pr\u0000ague"}, "timezone")):
+    for changes, field in (
+        ({"address": "Main St\u0000 1"}, "address"),
+        ({"timezone": "Europe/Pr\u0000ague"}, "timezone"),
+    ):
         response = await w.call("coordinator", "POST", "/locations", json={**location, **changes})
         assert assert_problem(response, 400, "request.invalid", field)["errors"][0]["reason"] == NUL_REASON
     response = await w.call("coordinator", "PATCH", f"/locations/{w.own_location_id}", json={"address": "\u0000"})
     assert_problem(response, 400, "request.invalid", "address")
     assert (await w.ok("coordinator", "GET", f"/locations/{w.own_location_id}"))["address"] != "\u0000"
 
-    response = await w.call("admin", "POST", "/users", json={
-        "email": "nul\u0000@example.test", "name": "N", "role": "shopper", "password": "a long passphrase here"})
+    response = await w.call(
+        "admin",
+        "POST",
+        "/users",
+        json={"email": "nul\u0000@example.test", "name": "N", "role": "shopper", "password": "a long passphrase here"},
+    )
     assert_problem(response, 400, "request.invalid", "email")
     response = await client.post("/auth/login", json={"email": "shopper@example.test\u0000", "password": "x"})
     assert_problem(response, 400, "request.invalid", "email")
@@ -158,17 +181,24 @@ async def test_nul_in_stored_text_is_refused_naming_the_field_on_both_engines(cl
     label = copy.deepcopy(form)
     label["sections"][1]["items"][0]["label"] = {"en": "Greeted\u0000?"}
     choice = copy.deepcopy(form)
-    choice["sections"][1]["items"].append({"type": "single_choice", "key": "tone", "choices": [{"value": "warm\u0000"}]})
-    for broken, field in ((label, "definition.sections[1].items[0].label"),
-                          (choice, "definition.sections[1].items[4].choices[0].value")):
-        response = await w.call("coordinator", "POST", "/forms", json={"name": "F", "channel": "call", "definition": broken})
+    choice["sections"][1]["items"].append(
+        {"type": "single_choice", "key": "tone", "choices": [{"value": "warm\u0000"}]}
+    )
+    for broken, field in (
+        (label, "definition.sections[1].items[0].label"),
+        (choice, "definition.sections[1].items[4].choices[0].value"),
+    ):
+        response = await w.call(
+            "coordinator", "POST", "/forms", json={"name": "F", "channel": "call", "definition": broken}
+        )
         problem = assert_problem(response, 400, "request.invalid")
         assert problem["errors"][0]["field"].startswith(field), problem
         assert problem["errors"][0]["reason"] == NUL_REASON
     assert (await w.ok("coordinator", "GET", "/forms"))["total"] == forms_before
 
-    created = await w.ok("coordinator", "POST", "/forms", json={"name": "With remarks", "channel": "call",
-                                                                "definition": form})
+    created = await w.ok(
+        "coordinator", "POST", "/forms", json={"name": "With remarks", "channel": "call", "definition": form}
+    )
     version = await w.ok("coordinator", "POST", f"/forms/{created['id']}/publish", status=200)
     task = await make_task(w, version["id"], w.own_location_id)
     body = report_body(task)
@@ -181,8 +211,12 @@ async def test_nul_in_stored_text_is_refused_naming_the_field_on_both_engines(cl
     body["answers"]["remarks"] = "Rude"
     report = await w.ok("shopper", "POST", "/reports", json=body, status=201)
 
-    response = await w.call("coordinator", "POST", f"/reports/{report['id']}/return",
-                            json={"comments": [{"question_key": "remarks\u0000", "text": "Say more"}]})
+    response = await w.call(
+        "coordinator",
+        "POST",
+        f"/reports/{report['id']}/return",
+        json={"comments": [{"question_key": "remarks\u0000", "text": "Say more"}]},
+    )
     assert_problem(response, 400, "request.invalid", "comments[0].question_key")
     response = await w.call("coordinator", "POST", f"/reports/{report['id']}/reject", json={"reason": "No\u0000"})
     assert_problem(response, 400, "request.invalid", "reason")

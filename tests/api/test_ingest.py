@@ -37,20 +37,25 @@ async def test_the_answer_built_in_hand_is_what_get_shows(client):
     assert [f["code"] for f in seen["flags"]] == ["answers.identical"], "the same answers as at the competitor"
     explanation = await w.ok("coordinator", "GET", f"/reports/{body['id']}/score")
     assert (explanation["result"]["calculated"], explanation["result"]["final"]) == (
-        seen["score"]["calculated"], seen["score"]["final"])
+        seen["score"]["calculated"],
+        seen["score"]["final"],
+    )
     revisions = (await w.ok("coordinator", "GET", f"/reports/{body['id']}/revisions"))["items"]
     assert [(r["number"], r["answers"], r["score"]) for r in revisions] == [(1, seen["answers"], seen["score"])]
     own_revisions = (await w.ok("shopper", "GET", f"/reports/{body['id']}/revisions"))["items"]
     assert [(r["number"], r["score"]) for r in own_revisions] == [(1, None)]
     assert (await w.ok("shopper", "GET", f"/tasks/{task['id']}"))["status"] == "submitted"
-    task_trail = await w.ok("coordinator", "GET", "/audit", params={"entity": "task", "entity_id": task["id"],
-                                                                   "action": "task.submitted"})
-    assert [e["detail"] for e in task_trail["items"]] == [{"from": "assigned", "to": "submitted",
-                                                           "report_id": body["id"]}]
+    task_trail = await w.ok(
+        "coordinator", "GET", "/audit", params={"entity": "task", "entity_id": task["id"], "action": "task.submitted"}
+    )
+    assert [e["detail"] for e in task_trail["items"]] == [
+        {"from": "assigned", "to": "submitted", "report_id": body["id"]}
+    ]
     assert task_trail["items"][0]["actor_id"] == w.users["shopper"]["id"]
     report_trail = await w.ok("coordinator", "GET", "/audit", params={"entity": "report", "entity_id": body["id"]})
     assert [(e["action"], e["detail"]) for e in report_trail["items"]] == [
-        ("report.submitted", {"task_id": task["id"], "score": seen["score"]["final"], "flags": len(seen["flags"])})]
+        ("report.submitted", {"task_id": task["id"], "score": seen["score"]["final"], "flags": len(seen["flags"])})
+    ]
 
 
 async def test_many_reports_at_once_are_all_stored_once(client):
@@ -58,11 +63,11 @@ async def test_many_reports_at_once_are_all_stored_once(client):
     shoppers = ["shopper", *await add_shoppers(w, 3)]
     version_id = await publish_form(w)
     tasks = await insert_assigned_tasks(w, version_id, shoppers, 24)
-    bodies = [(task["shopper"], report_body({"id": str(task["id"])}, friendliness=1 + i % 5))
-              for i, task in enumerate(tasks)]
+    bodies = [
+        (task["shopper"], report_body({"id": str(task["id"])}, friendliness=1 + i % 5)) for i, task in enumerate(tasks)
+    ]
     # Every report twice, all at once: one batch holds duplicates of itself.
-    responses = await asyncio.gather(*(w.call(who, "POST", "/reports", json=body)
-                                       for who, body in bodies + bodies))
+    responses = await asyncio.gather(*(w.call(who, "POST", "/reports", json=body) for who, body in bodies + bodies))
     first, second = responses[:24], responses[24:]
     for a, b in zip(first, second, strict=True):
         assert sorted((a.status_code, b.status_code)) == [200, 201], (a.text, b.text)
@@ -70,7 +75,8 @@ async def test_many_reports_at_once_are_all_stored_once(client):
     listed = await w.ok("coordinator", "GET", "/reports", params={"limit": 100})
     assert listed["total"] == 24
     assert {r["id"]: r["answers"]["friendliness"] for r in listed["items"]} == {
-        body["id"]: body["answers"]["friendliness"] for _, body in bodies}
+        body["id"]: body["answers"]["friendliness"] for _, body in bodies
+    }
     statuses = await w.ok("coordinator", "GET", "/tasks", params={"status": "submitted", "limit": 100})
     assert statuses["total"] == 24
     trail = await w.ok("coordinator", "GET", "/audit", params={"action": "report.submitted", "limit": 100})
@@ -81,12 +87,13 @@ async def test_two_reports_for_one_task_at_once_one_wins(client):
     w = await build_world(client)
     version_id = await publish_form(w)
     task = await make_task(w, version_id, w.own_location_id)
-    responses = await asyncio.gather(*(w.call("shopper", "POST", "/reports", json=report_body(task))
-                                       for _ in range(6)))
+    responses = await asyncio.gather(*(w.call("shopper", "POST", "/reports", json=report_body(task)) for _ in range(6)))
     assert sorted(r.status_code for r in responses) == [201] + [409] * 5
     # Checked before the winner was stored or after: either way the loser is told why.
-    assert {r.json()["code"] for r in responses if r.status_code == 409} <= {"report.duplicate_for_task",
-                                                                            "task.not_submittable"}
+    assert {r.json()["code"] for r in responses if r.status_code == 409} <= {
+        "report.duplicate_for_task",
+        "task.not_submittable",
+    }
     assert (await w.ok("coordinator", "GET", "/reports", params={"task_id": task["id"]}))["total"] == 1
 
 
@@ -99,15 +106,32 @@ async def test_a_report_that_cannot_be_written_fails_alone(client):
 
     def new(task: dict, organisation_id: str) -> storage.NewReport:
         return storage.NewReport(
-            id=uuid.uuid4(), task_id=uuid.UUID(task["id"]), task_status="assigned",
-            shopper_id=uuid.UUID(w.users["shopper"]["id"]), organisation_id=uuid.UUID(organisation_id),
-            location_id=uuid.UUID(w.own_location_id), form_version_id=uuid.UUID(version_id), content_hash="0" * 64,
-            answers_json=msgspec.json.encode(answers()).decode(), started_at=now - dt.timedelta(minutes=9),
-            ended_at=now - dt.timedelta(minutes=4), submitted_at=now, score_calculated=90.0, score_final=90.0,
-            failed=False, detail_json="{}", flags_json="[]", flag_count=0, links=())
+            id=uuid.uuid4(),
+            task_id=uuid.UUID(task["id"]),
+            task_status="assigned",
+            shopper_id=uuid.UUID(w.users["shopper"]["id"]),
+            organisation_id=uuid.UUID(organisation_id),
+            location_id=uuid.UUID(w.own_location_id),
+            form_version_id=uuid.UUID(version_id),
+            content_hash="0" * 64,
+            answers_json=msgspec.json.encode(answers()).decode(),
+            started_at=now - dt.timedelta(minutes=9),
+            ended_at=now - dt.timedelta(minutes=4),
+            submitted_at=now,
+            score_calculated=90.0,
+            score_final=90.0,
+            failed=False,
+            detail_json="{}",
+            flags_json="[]",
+            flag_count=0,
+            links=(),
+        )
 
-    good_a, bad, good_b = new(tasks[0], w.organisation_id), new(tasks[1], str(uuid.uuid4())), new(tasks[2],
-                                                                                               w.organisation_id)
+    good_a, bad, good_b = (
+        new(tasks[0], w.organisation_id),
+        new(tasks[1], str(uuid.uuid4())),
+        new(tasks[2], w.organisation_id),
+    )
     results = await asyncio.gather(*(storage.store(r) for r in (good_a, bad, good_b)), return_exceptions=True)
     assert results[0] is True and results[2] is True
     assert isinstance(results[1], Exception)
@@ -122,20 +146,38 @@ async def test_a_task_that_changed_is_answered_changed(client):
     task = await make_task(w, version_id, w.own_location_id)
     now = dt.datetime.now(UTC)
     report = storage.NewReport(
-        id=uuid.uuid4(), task_id=uuid.UUID(task["id"]), task_status="accepted",  # it is "assigned"
-        shopper_id=uuid.UUID(w.users["shopper"]["id"]), organisation_id=uuid.UUID(w.organisation_id),
-        location_id=uuid.UUID(w.own_location_id), form_version_id=uuid.UUID(version_id), content_hash="0" * 64,
-        answers_json="{}", started_at=now, ended_at=now, submitted_at=now, score_calculated=None, score_final=None,
-        failed=False, detail_json="{}", flags_json="[]", flag_count=0, links=())
+        id=uuid.uuid4(),
+        task_id=uuid.UUID(task["id"]),
+        task_status="accepted",  # it is "assigned"
+        shopper_id=uuid.UUID(w.users["shopper"]["id"]),
+        organisation_id=uuid.UUID(w.organisation_id),
+        location_id=uuid.UUID(w.own_location_id),
+        form_version_id=uuid.UUID(version_id),
+        content_hash="0" * 64,
+        answers_json="{}",
+        started_at=now,
+        ended_at=now,
+        submitted_at=now,
+        score_calculated=None,
+        score_final=None,
+        failed=False,
+        detail_json="{}",
+        flags_json="[]",
+        flag_count=0,
+        links=(),
+    )
     assert await storage.store(report) is False
     assert (await w.ok("coordinator", "GET", "/reports"))["total"] == 0
 
 
-@pytest.mark.parametrize(("sql", "numbered"), [
-    ("SELECT 1", "SELECT 1"),
-    ("a = ? AND b = ?", "a = $1 AND b = $2"),
-    ("VALUES (?, ?, 'x', ?)", "VALUES ($1, $2, 'x', $3)"),
-])
+@pytest.mark.parametrize(
+    ("sql", "numbered"),
+    [
+        ("SELECT 1", "SELECT 1"),
+        ("a = ? AND b = ?", "a = $1 AND b = $2"),
+        ("VALUES (?, ?, 'x', ?)", "VALUES ($1, $2, 'x', $3)"),
+    ],
+)
 def test_placeholders_are_numbered_for_postgres(sql, numbered):
     assert numbered_placeholders(sql) == numbered
 
@@ -172,18 +214,24 @@ async def test_batched_and_single_writes_store_the_same(client, monkeypatch):
 
     async def stored(body: dict) -> tuple:
         report = await Report.select().where(Report.id == uuid.UUID(body["id"])).output(load_json=True).first()
-        revision = await ReportRevision.select().where(ReportRevision.report == report["id"]).output(
-            load_json=True).first()
-        audit = await AuditEntry.select(
-            AuditEntry.action, AuditEntry.entity, AuditEntry.detail, AuditEntry.actor).where(
-            AuditEntry.entity_id.is_in([body["id"], body["task_id"]]) & (AuditEntry.action != "task.created")
-        ).order_by(AuditEntry.action).output(load_json=True)
+        revision = (
+            await ReportRevision.select().where(ReportRevision.report == report["id"]).output(load_json=True).first()
+        )
+        audit = (
+            await AuditEntry.select(AuditEntry.action, AuditEntry.entity, AuditEntry.detail, AuditEntry.actor)
+            .where(AuditEntry.entity_id.is_in([body["id"], body["task_id"]]) & (AuditEntry.action != "task.created"))
+            .order_by(AuditEntry.action)
+            .output(load_json=True)
+        )
         for detail in (a["detail"] for a in audit):
             detail.pop("report_id", None)
             detail.pop("task_id", None)
         differs = {"id", "task", "submitted_at", "report", "content_hash"}
-        return ({k: v for k, v in report.items() if k not in differs},
-                {k: v for k, v in revision.items() if k not in differs}, audit)
+        return (
+            {k: v for k, v in report.items() if k not in differs},
+            {k: v for k, v in revision.items() if k not in differs},
+            audit,
+        )
 
     assert await stored(bodies[0]) == await stored(bodies[1])
 
@@ -191,10 +239,26 @@ async def test_batched_and_single_writes_store_the_same(client, monkeypatch):
 def _bare_report() -> storage.NewReport:
     now = dt.datetime.now(UTC)
     return storage.NewReport(
-        id=uuid.uuid4(), task_id=uuid.uuid4(), task_status="assigned", shopper_id=uuid.uuid4(),
-        organisation_id=uuid.uuid4(), location_id=uuid.uuid4(), form_version_id=uuid.uuid4(), content_hash="0" * 64,
-        answers_json="{}", started_at=now, ended_at=now, submitted_at=now, score_calculated=None, score_final=None,
-        failed=False, detail_json="{}", flags_json="[]", flag_count=0, links=())
+        id=uuid.uuid4(),
+        task_id=uuid.uuid4(),
+        task_status="assigned",
+        shopper_id=uuid.uuid4(),
+        organisation_id=uuid.uuid4(),
+        location_id=uuid.uuid4(),
+        form_version_id=uuid.uuid4(),
+        content_hash="0" * 64,
+        answers_json="{}",
+        started_at=now,
+        ended_at=now,
+        submitted_at=now,
+        score_calculated=None,
+        score_final=None,
+        failed=False,
+        detail_json="{}",
+        flags_json="[]",
+        flag_count=0,
+        links=(),
+    )
 
 
 async def test_reports_arriving_while_a_batch_waits_for_its_write_turn_join_it(monkeypatch):
@@ -238,8 +302,7 @@ async def test_a_batch_that_fails_before_taking_its_reports_still_answers_each(m
     writer = storage._Writer()
     reports = [_bare_report() for _ in range(3)]
     reports[1] = dataclasses.replace(reports[1], flag_count=1)
-    outcomes = await asyncio.wait_for(
-        asyncio.gather(*(writer.store(r) for r in reports), return_exceptions=True), 20)
+    outcomes = await asyncio.wait_for(asyncio.gather(*(writer.store(r) for r in reports), return_exceptions=True), 20)
     assert outcomes[0] is True and outcomes[2] is True
     assert isinstance(outcomes[1], ValueError)
     assert len(calls) == 4  # the failed batch, then each of the three alone

@@ -16,8 +16,9 @@ async def test_search_ignores_case_and_takes_wildcards_literally(client):
     version = await publish_form(w)
     await campaign(w, version, name="Hotline 100% Club")
     await campaign(w, version, name="Hotline 2027")
-    await w.ok("coordinator", "POST", "/forms", json={"name": "Call_check", "channel": "call",
-                                                      "definition": SMALL_CALL_FORM})
+    await w.ok(
+        "coordinator", "POST", "/forms", json={"name": "Call_check", "channel": "call", "definition": SMALL_CALL_FORM}
+    )
     searches = [  # (who, list, text that is in exactly one item's name, how many items the list has in all)
         ("admin", "/users", "SHOPPER@EXAMPLE"),
         ("admin", "/organisations", "oTHer"),
@@ -43,15 +44,22 @@ async def test_pages_of_tied_rows_neither_overlap_nor_skip(client, url, make):
     before = {item["id"] for item in (await w.ok("coordinator", "GET", url, params={"limit": 500}))["items"]}
     for i in range(60):
         if make == "location":
-            await w.ok("coordinator", "POST", "/locations", json={
-                "brand_id": w.own_brand_id, "name": "Same", "region": "Same", "timezone": "Europe/Prague"})
+            await w.ok(
+                "coordinator",
+                "POST",
+                "/locations",
+                json={"brand_id": w.own_brand_id, "name": "Same", "region": "Same", "timezone": "Europe/Prague"},
+            )
         else:
-            await w.ok("coordinator", "POST", "/forms", json={"name": "Same", "channel": "call",
-                                                              "definition": SMALL_CALL_FORM})
+            await w.ok(
+                "coordinator", "POST", "/forms", json={"name": "Same", "channel": "call", "definition": SMALL_CALL_FORM}
+            )
     seen: list[str] = []
     for offset in range(0, 70, 7):
-        seen += [item["id"] for item in (await w.ok("coordinator", "GET", url,
-                                                     params={"limit": 7, "offset": offset}))["items"]]
+        seen += [
+            item["id"]
+            for item in (await w.ok("coordinator", "GET", url, params={"limit": 7, "offset": offset}))["items"]
+        ]
     assert len(seen) == len(set(seen)) == len(before) + 60
 
 
@@ -61,11 +69,13 @@ async def test_an_organisations_brands_and_a_forms_versions_come_in_pages(client
     assert (len(brands["items"]), brands["total"], brands["items"][0]["relation"]) == (1, 2, "own")
     rest = await w.ok("coordinator", "GET", f"/organisations/{w.organisation_id}/brands", params={"offset": 1})
     assert [b["relation"] for b in rest["items"]] == ["competitor"]
-    only = await w.ok("coordinator", "GET", f"/organisations/{w.organisation_id}/brands",
-                      params={"relation": "competitor"})
+    only = await w.ok(
+        "coordinator", "GET", f"/organisations/{w.organisation_id}/brands", params={"relation": "competitor"}
+    )
     assert (only["total"], [b["brand_id"] for b in only["items"]]) == (1, [w.competitor_brand_id])
-    form = await w.ok("coordinator", "POST", "/forms", json={"name": "Versions", "channel": "call",
-                                                             "definition": SMALL_CALL_FORM})
+    form = await w.ok(
+        "coordinator", "POST", "/forms", json={"name": "Versions", "channel": "call", "definition": SMALL_CALL_FORM}
+    )
     for _ in range(2):
         await w.ok("coordinator", "POST", f"/forms/{form['id']}/publish")
         await w.ok("coordinator", "PUT", f"/forms/{form['id']}/draft", json={"definition": SMALL_CALL_FORM})

@@ -18,8 +18,10 @@ def _csv(rows: list[str]) -> bytes:
 
 
 def _row(i: int, *, name: str | None = None, timezone: str = "Europe/Prague") -> str:
-    return (f"Acme,{name or f'Acme branch {i}'},ACME-{i:04d},Bohemia,Praha {i % 10},Street {i},50.{i:04d},14.4,"
-            f"+420 222 000 {i % 1000:03d},branch{i}@acme.example,{timezone},\"mon 09:00-17:00, sat 10:00-14:00\"")
+    return (
+        f"Acme,{name or f'Acme branch {i}'},ACME-{i:04d},Bohemia,Praha {i % 10},Street {i},50.{i:04d},14.4,"
+        f'+420 222 000 {i % 1000:03d},branch{i}@acme.example,{timezone},"mon 09:00-17:00, sat 10:00-14:00"'
+    )
 
 
 async def _import(w, who: str, content: bytes, filename: str = "locations.csv", media: str = CSV):
@@ -35,8 +37,10 @@ async def test_hundreds_of_locations_import_and_the_same_file_again_changes_noth
     listed = await w.ok("coordinator", "GET", "/locations", params={"q": "Acme branch 7", "limit": 500})
     branch = next(x for x in listed["items"] if x["code"] == "ACME-0007")
     assert branch["timezone"] == "Europe/Prague" and branch["lat"] == 50.0007 and branch["region"] == "Bohemia"
-    assert branch["opening_hours"] == [{"day": "mon", "opens": "09:00", "closes": "17:00"},
-                                       {"day": "sat", "opens": "10:00", "closes": "14:00"}]
+    assert branch["opening_hours"] == [
+        {"day": "mon", "opens": "09:00", "closes": "17:00"},
+        {"day": "sat", "opens": "10:00", "closes": "14:00"},
+    ]
     total = (await w.ok("coordinator", "GET", "/locations"))["total"]
 
     again = await _import(w, "coordinator", content)
@@ -47,31 +51,49 @@ async def test_hundreds_of_locations_import_and_the_same_file_again_changes_noth
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(HEADER.split(","))
-    sheet.append(["acme", "Acme flagship", "ACME-0007", "Bohemia", "Praha 7", "Street 7", 50.0007, 14.4,
-                  "+420 222 000 007", "branch7@acme.example", "Europe/Prague", "mon 09:00-17:00, sat 10:00-14:00"])
+    sheet.append(
+        [
+            "acme",
+            "Acme flagship",
+            "ACME-0007",
+            "Bohemia",
+            "Praha 7",
+            "Street 7",
+            50.0007,
+            14.4,
+            "+420 222 000 007",
+            "branch7@acme.example",
+            "Europe/Prague",
+            "mon 09:00-17:00, sat 10:00-14:00",
+        ]
+    )
     buffer = io.BytesIO()
     book.save(buffer)
     changed = await _import(w, "admin", buffer.getvalue(), "locations.xlsx", XLSX)
     assert changed.json() == {"rows": 1, "created": 0, "updated": 1, "unchanged": 0}, changed.text
     assert (await w.ok("coordinator", "GET", f"/locations/{branch['id']}"))["name"] == "Acme flagship"
     audit = await w.ok("admin", "GET", "/audit", params={"entity_id": branch["id"]})
-    assert [e["action"] for e in audit["items"]][-2:] in (["location.created", "location.updated"],
-                                                          ["location.updated", "location.created"])
+    assert [e["action"] for e in audit["items"]][-2:] in (
+        ["location.created", "location.updated"],
+        ["location.updated", "location.created"],
+    )
 
 
 async def test_every_problem_is_named_by_row_and_column_and_nothing_is_written(client):
     w = await build_world(client)
     before = (await w.ok("coordinator", "GET", "/locations"))["total"]
-    content = _csv([
-        _row(1),
-        _row(2, timezone="Mars/Olympus"),
-        "Nobody,Ghost shop,GHOST-1,,,,,,,,Europe/Prague,",
-        "Acme,No code,,,,,,,,,Europe/Prague,",
-        "Acme,Bad latitude,ACME-BAD,,,,north,14.4,,,Europe/Prague,",
-        "Acme,Half coordinates,ACME-HALF,,,,50.1,,,,Europe/Prague,",
-        "Acme,Odd hours,ACME-HRS,,,,,,,,Europe/Prague,monday 9-5",
-        _row(1, name="Same code again"),
-    ])
+    content = _csv(
+        [
+            _row(1),
+            _row(2, timezone="Mars/Olympus"),
+            "Nobody,Ghost shop,GHOST-1,,,,,,,,Europe/Prague,",
+            "Acme,No code,,,,,,,,,Europe/Prague,",
+            "Acme,Bad latitude,ACME-BAD,,,,north,14.4,,,Europe/Prague,",
+            "Acme,Half coordinates,ACME-HALF,,,,50.1,,,,Europe/Prague,",
+            "Acme,Odd hours,ACME-HRS,,,,,,,,Europe/Prague,monday 9-5",
+            _row(1, name="Same code again"),
+        ]
+    )
     response = await _import(w, "coordinator", content)
     assert response.status_code == 422
     problem = response.json()
@@ -90,9 +112,12 @@ async def test_every_problem_is_named_by_row_and_column_and_nothing_is_written(c
 
 async def test_a_file_that_is_not_a_table_or_has_wrong_columns_is_refused(client):
     w = await build_world(client)
-    for content, field in ((b"\x00\x01\x02binary", "file"), (b"", "file"),
-                           (b"PK\x03\x04 not really a zip", "file"),
-                           (b"brand,name,code,colour\nAcme,A,A-1,red\n", "row 1.colour")):
+    for content, field in (
+        (b"\x00\x01\x02binary", "file"),
+        (b"", "file"),
+        (b"PK\x03\x04 not really a zip", "file"),
+        (b"brand,name,code,colour\nAcme,A,A-1,red\n", "row 1.colour"),
+    ):
         response = await _import(w, "coordinator", content)
         assert response.status_code == 422, content
         assert field in {e["field"] for e in response.json()["errors"]}, response.text
@@ -104,4 +129,6 @@ async def test_only_coordinators_and_admins_may_import(client):
     w = await build_world(client)
     for who in ("manager", "shopper"):
         assert (await _import(w, who, _csv([_row(1)]))).status_code == 403
-    assert (await w.call(None, "POST", "/locations/import", files={"file": ("l.csv", _csv([_row(1)]), CSV)})).status_code == 401
+    assert (
+        await w.call(None, "POST", "/locations/import", files={"file": ("l.csv", _csv([_row(1)]), CSV)})
+    ).status_code == 401

@@ -65,7 +65,8 @@ async def test_a_strangers_guesses_do_not_lock_the_owner_out(app, client, clock)
     admin_id = (await w.ok("admin", "GET", "/auth/me"))["id"]
     throttled = await audit(w, action="auth.throttled")
     assert [(e["entity"], e["entity_id"], e["detail"]["scope"], e["detail"]["address"]) for e in throttled] == [
-        ("user", admin_id, "account_address", STRANGER)]
+        ("user", admin_id, "account_address", STRANGER)
+    ]
 
 
 async def test_delays_grow_and_the_right_password_after_one_gets_in(app, client, clock):
@@ -116,7 +117,9 @@ async def test_one_guess_each_at_forty_accounts_from_one_address_is_throttled(ap
         assert (await guess(owner, "person39@example.test")).status_code == 401  # elsewhere, not slowed
         assert (await guess(owner, "shopper@example.test", PASSWORD)).status_code == 200
     entries = await audit(w, action="auth.throttled", entity="client_address")
-    assert [(e["entity_id"], e["detail"]["scope"], e["detail"]["attempts"]) for e in entries] == [(STRANGER, "address", 21)]
+    assert [(e["entity_id"], e["detail"]["scope"], e["detail"]["attempts"]) for e in entries] == [
+        (STRANGER, "address", 21)
+    ]
 
 
 async def test_signing_in_to_ones_own_account_does_not_wipe_out_guesses(app, client, clock):

@@ -66,9 +66,12 @@ CHECKS = [
 # The document the server serves at /schema/openapi.json (the fixture checks they are the same).
 # Built on a throw-away database: collecting the tests must not create one in the current folder.
 _SCHEMA_DIR = tempfile.TemporaryDirectory(prefix="fieldscore-openapi-")
-_APP = create_app(Settings(
-    database_url=f"sqlite:///{_SCHEMA_DIR.name}/schema.sqlite3", data_dir=Path(_SCHEMA_DIR.name),
-))
+_APP = create_app(
+    Settings(
+        database_url=f"sqlite:///{_SCHEMA_DIR.name}/schema.sqlite3",
+        data_dir=Path(_SCHEMA_DIR.name),
+    )
+)
 OPENAPI = json.loads(encode_json(_APP.openapi_schema.to_schema()))
 schema = schemathesis.openapi.from_dict(OPENAPI)
 schema.config.seed = 20240611
@@ -92,16 +95,31 @@ def _roles_by_operation() -> dict[tuple[str, str], tuple[str, ...]]:
 
 
 ALLOWED = _roles_by_operation()
-_OPERATIONS = {(method.upper(), path): spec for path, item in OPENAPI["paths"].items()
-               for method, spec in item.items() if isinstance(spec, dict) and "responses" in spec}
+_OPERATIONS = {
+    (method.upper(), path): spec
+    for path, item in OPENAPI["paths"].items()
+    for method, spec in item.items()
+    if isinstance(spec, dict) and "responses" in spec
+}
 # Operations that take nothing (GET /auth/me, POST /auth/logout): Hypothesis has one case for them, so
 # that case is sent as every role.
 NO_INPUT = {op for op, spec in _OPERATIONS.items() if not spec.get("parameters") and "requestBody" not in spec}
 # What _seed returns real ids for; query filters of these names are given real ids now and then.
-KNOWN_ID_NAMES = ("organisation_id", "brand_id", "location_id", "user_id", "form_id", "task_id", "report_id",
-                  "campaign_id", "wave_id")
-ID_FILTERS = {op: [p["name"] for p in spec.get("parameters", []) if p.get("in") == "query"
-                   and p["name"] in KNOWN_ID_NAMES] for op, spec in _OPERATIONS.items()}
+KNOWN_ID_NAMES = (
+    "organisation_id",
+    "brand_id",
+    "location_id",
+    "user_id",
+    "form_id",
+    "task_id",
+    "report_id",
+    "campaign_id",
+    "wave_id",
+)
+ID_FILTERS = {
+    op: [p["name"] for p in spec.get("parameters", []) if p.get("in") == "query" and p["name"] in KNOWN_ID_NAMES]
+    for op, spec in _OPERATIONS.items()
+}
 # The share of cases sent as a role the route refuses: enough to fuzz the guard, the rest get past it.
 REFUSED_SHARE = 1 / 8
 
@@ -124,8 +142,9 @@ class Served:
 
 async def _seed(url: str, data_dir: Path) -> dict[str, list[str]]:
     """Builds the world in-process and returns real ids per path-parameter name."""
-    seed_settings = Settings(database_url=url, data_dir=data_dir, argon2_time_cost=1, argon2_memory_kib=8192,
-                             pg_pool_min=1, pg_pool_max=2)
+    seed_settings = Settings(
+        database_url=url, data_dir=data_dir, argon2_time_cost=1, argon2_memory_kib=8192, pg_pool_min=1, pg_pool_max=2
+    )
     engine = db.create_engine(url)
     app = create_app(seed_settings, engine)
     await db.open_pool(engine, min_size=1, max_size=2)
@@ -142,27 +161,65 @@ async def _seed(url: str, data_dir: Path) -> dict[str, list[str]]:
             pending = await w.ok("other_shopper", "POST", "/reports", json=report_body(pending_task), status=201)
             returned_task = await make_task(w, version_id, w.competitor_location_id)
             returned = await w.ok("shopper", "POST", "/reports", json=report_body(returned_task), status=201)
-            await w.ok("coordinator", "POST", f"/reports/{returned['id']}/return", status=200,
-                       json={"comments": [{"question_key": "greeted", "text": "Please check."}]})
+            await w.ok(
+                "coordinator",
+                "POST",
+                f"/reports/{returned['id']}/return",
+                status=200,
+                json={"comments": [{"question_key": "greeted", "text": "Please check."}]},
+            )
             accepted = await make_task(w, version_id, w.own_location_id, shopper="other_shopper")
             await w.ok("other_shopper", "POST", f"/tasks/{accepted['id']}/accept", status=200)
             elsewhere = await other_organisation_location(w, "Other Vienna")
             soon = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
-            open_task = await w.ok("coordinator", "POST", "/tasks", json={  # on the shopper's job board
-                "organisation_id": w.other_organisation_id, "location_id": elsewhere["id"],
-                "form_version_id": version_id, "channel": "call", "window_start": soon.isoformat(),
-                "window_end": (soon + dt.timedelta(hours=4)).isoformat()})
-            await w.ok("coordinator", "PUT", f"/users/{w.users['shopper']['id']}/shopper-profile", json={
-                "home_lat": 50.08, "home_lon": 14.43, "travel_radius_km": 300, "languages": ["en", "cs"]})
-            campaign = await w.ok("coordinator", "POST", "/campaigns", json={
-                "organisation_id": w.organisation_id, "name": "Hotline", "forms": {"call": version_id},
-                "location_ids": [w.own_location_id, w.competitor_location_id],
-                "slot_designs": {"call": {"dayparts": [{"key": "day", "start_hour": 8, "end_hour": 20}],
-                                          "day_types": ["weekday"], "probes_per_slot": 1}}})
+            open_task = await w.ok(
+                "coordinator",
+                "POST",
+                "/tasks",
+                json={  # on the shopper's job board
+                    "organisation_id": w.other_organisation_id,
+                    "location_id": elsewhere["id"],
+                    "form_version_id": version_id,
+                    "channel": "call",
+                    "window_start": soon.isoformat(),
+                    "window_end": (soon + dt.timedelta(hours=4)).isoformat(),
+                },
+            )
+            await w.ok(
+                "coordinator",
+                "PUT",
+                f"/users/{w.users['shopper']['id']}/shopper-profile",
+                json={"home_lat": 50.08, "home_lon": 14.43, "travel_radius_km": 300, "languages": ["en", "cs"]},
+            )
+            campaign = await w.ok(
+                "coordinator",
+                "POST",
+                "/campaigns",
+                json={
+                    "organisation_id": w.organisation_id,
+                    "name": "Hotline",
+                    "forms": {"call": version_id},
+                    "location_ids": [w.own_location_id, w.competitor_location_id],
+                    "slot_designs": {
+                        "call": {
+                            "dayparts": [{"key": "day", "start_hour": 8, "end_hour": 20}],
+                            "day_types": ["weekday"],
+                            "probes_per_slot": 1,
+                        }
+                    },
+                },
+            )
             today = dt.date.today()
-            wave = await w.ok("coordinator", "POST", f"/campaigns/{campaign['id']}/waves", json={
-                "name": "Next", "starts_on": (today + dt.timedelta(days=2)).isoformat(),
-                "ends_on": (today + dt.timedelta(days=9)).isoformat()})
+            wave = await w.ok(
+                "coordinator",
+                "POST",
+                f"/campaigns/{campaign['id']}/waves",
+                json={
+                    "name": "Next",
+                    "starts_on": (today + dt.timedelta(days=2)).isoformat(),
+                    "ends_on": (today + dt.timedelta(days=9)).isoformat(),
+                },
+            )
             await w.ok("coordinator", "POST", f"/campaigns/{campaign['id']}/waves/{wave['id']}/generate", status=200)
             photo = await w.client.post("/attachments", content=png(seed=5), headers=w.as_("shopper"))
             assert photo.status_code == 201, photo.text
@@ -193,9 +250,13 @@ def _report_reach(engine: str, reached: dict[tuple[str, str], dict[str, Counter[
             totals.setdefault(role, Counter())["calls"] += sum(statuses.values())
             totals[role]["2xx"] += sum(n for code, n in statuses.items() if code.startswith("2"))
             totals[role]["refused"] += sum(n for code, n in statuses.items() if " " in code)
-    print(f"\nfuzz reach on {engine} ({len(reached)} operations): "
-          + "; ".join(f"{role} {t['calls']} calls, {t['2xx']} 2xx, {t['refused']} refused by the guard"
-                      for role, t in sorted(totals.items())))
+    print(
+        f"\nfuzz reach on {engine} ({len(reached)} operations): "
+        + "; ".join(
+            f"{role} {t['calls']} calls, {t['2xx']} 2xx, {t['refused']} refused by the guard"
+            for role, t in sorted(totals.items())
+        )
+    )
 
 
 def _free_port() -> int:
@@ -225,7 +286,10 @@ def _serve(url: str, tmp: Path) -> Iterator[tuple[str, Path]]:
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "backend.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -290,10 +354,18 @@ def role_headers(served: Served) -> dict[str, dict[str, str]]:
     headers = {}
     for role in ROLES:
         token = served.tokens.get(role)
-        if token is None or served.session.get(f"{served.base_url}/auth/me", timeout=10,
-                                               headers={"Authorization": f"Bearer {token}"}).status_code != 200:
-            response = served.session.post(f"{served.base_url}/auth/login", timeout=10,
-                                           json={"email": f"{role}@example.test", "password": PASSWORD})
+        if (
+            token is None
+            or served.session.get(
+                f"{served.base_url}/auth/me", timeout=10, headers={"Authorization": f"Bearer {token}"}
+            ).status_code
+            != 200
+        ):
+            response = served.session.post(
+                f"{served.base_url}/auth/login",
+                timeout=10,
+                json={"email": f"{role}@example.test", "password": PASSWORD},
+            )
             assert response.status_code == 200, response.text
             token = served.tokens[role] = response.json()["access_token"]
         headers[role] = {"Authorization": f"Bearer {token}"}
@@ -310,10 +382,14 @@ def _pick(case: schemathesis.Case, salt: str, options: Sequence[str]) -> str:
 
 
 @schema.parametrize()
-@settings(deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow, HealthCheck.filter_too_much])
-def test_every_response_is_documented(case: schemathesis.Case, served: Served,
-                                      role_headers: dict[str, dict[str, str]]) -> None:
+@settings(
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+def test_every_response_is_documented(
+    case: schemathesis.Case, served: Served, role_headers: dict[str, dict[str, str]]
+) -> None:
     # Mostly a role the route lets in, so every role's cases reach the handler; now and then one it
     # refuses, so the guard is fuzzed too.
     operation = (case.operation.method.upper(), case.operation.path)

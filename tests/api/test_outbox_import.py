@@ -18,19 +18,30 @@ PHOTO_FORM["sections"][0]["items"].append({"type": "photo", "key": "receipt", "l
 
 async def _world_with_tasks(client, n: int = 2):
     w = await build_world(client)
-    form = await w.ok("coordinator", "POST", "/forms", json={"name": "Call", "channel": "call", "definition": PHOTO_FORM})
+    form = await w.ok(
+        "coordinator", "POST", "/forms", json={"name": "Call", "channel": "call", "definition": PHOTO_FORM}
+    )
     version = await w.ok("coordinator", "POST", f"/forms/{form['id']}/publish", status=200)
     # Two locations: rotation forbids one shopper two tasks at the same one.
-    tasks = [await make_task(w, version["id"], location) for location in (w.own_location_id, w.competitor_location_id)[:n]]
+    tasks = [
+        await make_task(w, version["id"], location) for location in (w.own_location_id, w.competitor_location_id)[:n]
+    ]
     return w, tasks
 
 
 def _export(w, reports, attachments) -> dict:
-    return {"format": "fieldscore.outbox", "version": 1, "exported_at": "2026-12-03T10:00:00+01:00",
-            "shopper_id": w.users["shopper"]["id"], "shopper_email": "shopper@example.test",
-            "reports": reports, "attachments": [
-                {"sha256": hashlib.sha256(b).hexdigest(), "media_type": "image/png",
-                 "base64": base64.b64encode(b).decode()} for b in attachments]}
+    return {
+        "format": "fieldscore.outbox",
+        "version": 1,
+        "exported_at": "2026-12-03T10:00:00+01:00",
+        "shopper_id": w.users["shopper"]["id"],
+        "shopper_email": "shopper@example.test",
+        "reports": reports,
+        "attachments": [
+            {"sha256": hashlib.sha256(b).hexdigest(), "media_type": "image/png", "base64": base64.b64encode(b).decode()}
+            for b in attachments
+        ],
+    }
 
 
 async def test_an_exported_file_is_imported_as_the_shoppers_reports_once_however_often(client):

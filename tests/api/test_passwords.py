@@ -30,7 +30,9 @@ def test_ordinary_passphrases_pass_without_composition_rules(password):
 
 
 def test_the_accounts_own_email_is_refused():
-    assert password_problem("Someone.Long@Example.test", "someone.long@example.test") == "is the account's e-mail address"
+    assert (
+        password_problem("Someone.Long@Example.test", "someone.long@example.test") == "is the account's e-mail address"
+    )
 
 
 @pytest.mark.parametrize("role", ["admin", "coordinator", "manager", "shopper"])
@@ -65,27 +67,35 @@ NEW = "a brand new passphrase"
 async def test_changing_ones_password_ends_the_other_sessions_and_is_audited(client):
     w = await build_world(client)
     phone = await w.login("shopper@example.test")  # the same shopper, signed in elsewhere
-    response = await w.call("shopper", "POST", "/auth/password",
-                            json={"current_password": PASSWORD, "new_password": NEW})
+    response = await w.call(
+        "shopper", "POST", "/auth/password", json={"current_password": PASSWORD, "new_password": NEW}
+    )
     assert response.status_code == 204, response.text
     assert (await w.call("shopper", "GET", "/auth/me")).status_code == 200  # this session goes on
     ended = await client.get("/auth/me", headers=bearer(phone))
     assert ended.status_code == 401 and ended.json()["code"] == "auth.invalid_token"
-    assert (await client.post("/auth/login", json={"email": "shopper@example.test", "password": PASSWORD})).status_code == 401
+    assert (
+        await client.post("/auth/login", json={"email": "shopper@example.test", "password": PASSWORD})
+    ).status_code == 401
     await w.login("shopper@example.test", NEW)
     entries = (await w.ok("admin", "GET", "/audit", params={"action": "user.password_changed"}))["items"]
     assert [(e["actor_id"], e["entity_id"], e["detail"]) for e in entries] == [
-        (w.users["shopper"]["id"], w.users["shopper"]["id"], {"sessions_revoked": 1})]
+        (w.users["shopper"]["id"], w.users["shopper"]["id"], {"sessions_revoked": 1})
+    ]
 
 
 @pytest.mark.parametrize("who", ["admin", "coordinator", "manager", "shopper"])
 async def test_a_password_change_needs_the_current_password_and_a_good_new_one(client, who):
     w = await build_world(client)
     email = f"{who}@example.test"
-    response = await w.call(who, "POST", "/auth/password", json={"current_password": "not-my-password", "new_password": NEW})
+    response = await w.call(
+        who, "POST", "/auth/password", json={"current_password": "not-my-password", "new_password": NEW}
+    )
     assert_problem(response, 403, "auth.wrong_password", "current_password")
     for weak in ("aaaaaaaaaa", "1234567890", email):
-        response = await w.call(who, "POST", "/auth/password", json={"current_password": PASSWORD, "new_password": weak})
+        response = await w.call(
+            who, "POST", "/auth/password", json={"current_password": PASSWORD, "new_password": weak}
+        )
         assert_problem(response, 422, "password.weak", "new_password")
     response = await w.call(who, "POST", "/auth/password", json={"current_password": PASSWORD, "new_password": "short"})
     assert_problem(response, 400, "request.invalid", "new_password")
@@ -98,7 +108,8 @@ async def test_guessing_the_current_password_with_a_token_is_throttled(client, m
     w = await build_world(client)
     statuses = []
     for i in range(8):
-        response = await w.call("manager", "POST", "/auth/password",
-                                json={"current_password": f"guess-{i:04d}-x", "new_password": NEW})
+        response = await w.call(
+            "manager", "POST", "/auth/password", json={"current_password": f"guess-{i:04d}-x", "new_password": NEW}
+        )
         statuses.append(response.status_code)
     assert statuses == [403] * 6 + [429] * 2

@@ -20,7 +20,12 @@ from backend.audit.tables import AuditEntry
 from backend.reports.tables import Report
 from backend.tasks.tables import Task
 from tests.builders import (  # noqa: F401 - also for branches in flight
-    aware, content_problems, insert_assigned_tasks, intended_report, publish_form, stored_reports,
+    aware,
+    content_problems,
+    insert_assigned_tasks,
+    intended_report,
+    publish_form,
+    stored_reports,
 )
 from tests.world import add_shoppers, bearer, build_world
 
@@ -149,12 +154,20 @@ async def test_faulty_network_loses_and_duplicates_nothing(app, client, database
 
         await asyncio.gather(*(submit(task, body) for task, body in bodies))
 
-    print(f"\n[{database.kind}] faults {dict(faults.counts)} server {dict(faults.server_statuses)} "
-          f"outbox {dict(outbox.attempts)} refusals {len(outbox.refusals)} "
-          f"bad duplicate responses {len(faults.bad_duplicate_responses)}")
+    print(
+        f"\n[{database.kind}] faults {dict(faults.counts)} server {dict(faults.server_statuses)} "
+        f"outbox {dict(outbox.attempts)} refusals {len(outbox.refusals)} "
+        f"bad duplicate responses {len(faults.bad_duplicate_responses)}"
+    )
     # The injected faults really happened, often enough to matter.
-    for kind in ("refused_before_delivery", "response_dropped_timeout", "response_dropped_protocol",
-                 "duplicate_concurrent", "duplicate_sequential", "delayed"):
+    for kind in (
+        "refused_before_delivery",
+        "response_dropped_timeout",
+        "response_dropped_protocol",
+        "duplicate_concurrent",
+        "duplicate_sequential",
+        "delayed",
+    ):
         assert faults.counts[kind] >= 20, (kind, faults.counts)
 
     # Every acknowledgement describes what was sent.
@@ -168,8 +181,11 @@ async def test_faulty_network_loses_and_duplicates_nothing(app, client, database
     stored = await stored_reports()
     assert await Report.count() == SUBMISSIONS
     assert set(stored) == {body["id"] for _, body in bodies}
-    damaged = {body["id"]: problems for task, body in bodies
-               if (problems := content_problems(body, stored[body["id"]], w.users[task["shopper"]]["id"]))}
+    damaged = {
+        body["id"]: problems
+        for task, body in bodies
+        if (problems := content_problems(body, stored[body["id"]], w.users[task["shopper"]]["id"]))
+    }
     assert damaged == {}, list(damaged.items())[:5]
     assert len({str(row["task"]) for row in stored.values()}) == SUBMISSIONS
     statuses = {str(row["id"]): row["status"] for row in await Task.select(Task.id, Task.status)}

@@ -14,13 +14,18 @@ UTC = dt.timezone.utc
 
 VISIT_FORM = {
     "title": {"en": "Visit"},
-    "sections": [{"key": "visit", "items": [
-        {"type": "gps", "key": "checkin", "required": True},
-        {"type": "yes_no", "key": "greeted", "required": True},
-        {"type": "yes_no", "key": "clean", "required": True},
-        {"type": "yes_no", "key": "thanked", "required": True},
-        {"type": "rating", "key": "knowledge", "required": True, "min": 1, "max": 5, "points": 1},
-    ]}],
+    "sections": [
+        {
+            "key": "visit",
+            "items": [
+                {"type": "gps", "key": "checkin", "required": True},
+                {"type": "yes_no", "key": "greeted", "required": True},
+                {"type": "yes_no", "key": "clean", "required": True},
+                {"type": "yes_no", "key": "thanked", "required": True},
+                {"type": "rating", "key": "knowledge", "required": True, "min": 1, "max": 5, "points": 1},
+            ],
+        }
+    ],
 }
 
 
@@ -62,12 +67,28 @@ async def test_return_with_comments_fix_and_approve(client):
     task = await make_task(w, await publish_form(w), w.own_location_id)
     body = report_body(task, friendliness=2)
     report = await w.ok("shopper", "POST", "/reports", json=body, status=201)
-    bad = await w.call("coordinator", "POST", f"/reports/{report['id']}/return",
-                       json={"comments": [{"question_key": "nope", "text": "?"}]})
+    bad = await w.call(
+        "coordinator",
+        "POST",
+        f"/reports/{report['id']}/return",
+        json={"comments": [{"question_key": "nope", "text": "?"}]},
+    )
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "comments[0].question_key"
-    returned = await w.ok("coordinator", "POST", f"/reports/{report['id']}/return", status=200, json={"comments": [
-        {"question_key": "friendliness", "text": "Your notes say the agent was warm; please check this rating."},
-        {"text": "Please also confirm the call time."}]})
+    returned = await w.ok(
+        "coordinator",
+        "POST",
+        f"/reports/{report['id']}/return",
+        status=200,
+        json={
+            "comments": [
+                {
+                    "question_key": "friendliness",
+                    "text": "Your notes say the agent was warm; please check this rating.",
+                },
+                {"text": "Please also confirm the call time."},
+            ]
+        },
+    )
     assert returned["status"] == "returned"
     assert (await w.ok("shopper", "GET", f"/tasks/{task['id']}"))["status"] == "returned"
     comments = (await w.ok("shopper", "GET", f"/reports/{report['id']}/comments"))["items"]
@@ -76,16 +97,22 @@ async def test_return_with_comments_fix_and_approve(client):
     # Approving a returned report is not possible until the shopper resubmits.
     assert (await w.call("coordinator", "POST", f"/reports/{report['id']}/approve")).status_code == 409
 
-    fixed = await w.ok("shopper", "POST", "/reports", status=200,
-                       json={**body, "answers": answers(friendliness=4), "replaces_revision": 1})
+    fixed = await w.ok(
+        "shopper",
+        "POST",
+        "/reports",
+        status=200,
+        json={**body, "answers": answers(friendliness=4), "replaces_revision": 1},
+    )
     assert fixed["status"] == "submitted" and fixed["revision"] == 2
     assert (await w.ok("shopper", "GET", f"/tasks/{task['id']}"))["status"] == "submitted"
     diff = await w.ok("shopper", "GET", f"/reports/{report['id']}/diff")
     assert diff["changes"] == [{"key": "friendliness", "change": "changed", "before": 2, "after": 4}]
     approved = await w.ok("coordinator", "POST", f"/reports/{report['id']}/approve", status=200)
     assert approved["status"] == "approved"
-    locked = await w.call("shopper", "POST", "/reports",
-                          json={**body, "answers": answers(friendliness=5), "replaces_revision": 2})
+    locked = await w.call(
+        "shopper", "POST", "/reports", json={**body, "answers": answers(friendliness=5), "replaces_revision": 2}
+    )
     assert locked.status_code == 409 and locked.json()["code"] == "report.not_editable"
 
     trail = await w.ok("coordinator", "GET", "/audit", params={"entity": "report", "entity_id": report["id"]})
@@ -107,11 +134,21 @@ async def test_a_resubmitted_report_awaits_review_without_the_returns_review_on_
     task = await make_task(w, await publish_form(w), w.own_location_id)
     body = report_body(task, friendliness=2)
     report = await w.ok("shopper", "POST", "/reports", json=body, status=201)
-    returned = await w.ok("coordinator", "POST", f"/reports/{report['id']}/return", status=200,
-                          json={"comments": [{"question_key": "friendliness", "text": "Check this rating."}]})
+    returned = await w.ok(
+        "coordinator",
+        "POST",
+        f"/reports/{report['id']}/return",
+        status=200,
+        json={"comments": [{"question_key": "friendliness", "text": "Check this rating."}]},
+    )
     assert returned["review_reason"] == "Check this rating."
-    fixed = await w.ok("shopper", "POST", "/reports", status=200,
-                       json={**body, "answers": answers(friendliness=4), "replaces_revision": 1})
+    fixed = await w.ok(
+        "shopper",
+        "POST",
+        "/reports",
+        status=200,
+        json={**body, "answers": answers(friendliness=4), "replaces_revision": 1},
+    )
     assert (fixed["status"], fixed["review_reason"]) == ("submitted", None)
     assert (await _seen(w, report))["review_reason"] is None
     queue = (await w.ok("coordinator", "GET", "/reports/review-queue"))["items"]
@@ -119,7 +156,8 @@ async def test_a_resubmitted_report_awaits_review_without_the_returns_review_on_
     row = await Report.select(Report.reviewed_by, Report.reviewed_at).where(Report.id == report["id"]).first()
     assert row == {"reviewed_by": None, "reviewed_at": None}
     assert [c["text"] for c in (await w.ok("shopper", "GET", f"/reports/{report['id']}/comments"))["items"]] == [
-        "Check this rating."]
+        "Check this rating."
+    ]
     trail = await w.ok("coordinator", "GET", "/audit", params={"entity_id": report["id"], "action": "report.returned"})
     assert trail["items"][0]["detail"]["reason"] == "Check this rating."
     approved = await w.ok("coordinator", "POST", f"/reports/{report['id']}/approve", status=200)
@@ -130,44 +168,75 @@ async def test_a_resubmitted_report_awaits_review_without_the_returns_review_on_
 
 async def _visit_task(w: World, version_id: str, location_id: str, shopper: str) -> dict:
     now = dt.datetime.now(UTC)
-    return await w.ok("coordinator", "POST", "/tasks", json={
-        "organisation_id": w.organisation_id, "location_id": location_id, "form_version_id": version_id,
-        "channel": "visit", "window_start": (now - dt.timedelta(hours=5)).isoformat(),
-        "window_end": (now + dt.timedelta(hours=1)).isoformat(), "shopper_id": w.users[shopper]["id"]})
+    return await w.ok(
+        "coordinator",
+        "POST",
+        "/tasks",
+        json={
+            "organisation_id": w.organisation_id,
+            "location_id": location_id,
+            "form_version_id": version_id,
+            "channel": "visit",
+            "window_start": (now - dt.timedelta(hours=5)).isoformat(),
+            "window_end": (now + dt.timedelta(hours=1)).isoformat(),
+            "shopper_id": w.users[shopper]["id"],
+        },
+    )
 
 
 def _visit(task: dict, lat: float, lon: float, minutes: float = 20, **kw) -> dict:
     end = dt.datetime.now(UTC) - dt.timedelta(minutes=30)
     values = {"greeted": True, "clean": True, "thanked": False, "knowledge": 4, **kw}
-    return {"id": __import__("uuid").uuid4().hex, "task_id": task["id"],
-            "started_at": (end - dt.timedelta(minutes=minutes)).isoformat(), "ended_at": end.isoformat(),
-            "answers": {"checkin": {"lat": lat, "lon": lon, "accuracy_m": 8}, **values}}
+    return {
+        "id": __import__("uuid").uuid4().hex,
+        "task_id": task["id"],
+        "started_at": (end - dt.timedelta(minutes=minutes)).isoformat(),
+        "ended_at": end.isoformat(),
+        "answers": {"checkin": {"lat": lat, "lon": lon, "accuracy_m": 8}, **values},
+    }
 
 
 async def test_evidence_flags_order_the_review_queue_and_bulk_approve_skips_flagged(client):
     w = await build_world(client)
-    form = await w.ok("coordinator", "POST", "/forms", json={"name": "Visit", "channel": "visit",
-                                                             "definition": VISIT_FORM})
+    form = await w.ok(
+        "coordinator", "POST", "/forms", json={"name": "Visit", "channel": "visit", "definition": VISIT_FORM}
+    )
     version = await w.ok("coordinator", "POST", f"/forms/{form['id']}/publish", status=200)
     (s1, s2) = await add_shoppers(w, 2, home_lat=50.08, home_lon=14.43, travel_radius_km=300)
     # own location is at 50.086, 14.425; the competitor at 49.195, 16.608
-    clean = await w.ok(s1, "POST", "/reports", status=201,
-                       json=_visit(await _visit_task(w, version["id"], w.own_location_id, s1), 50.0861, 14.4251))
+    clean = await w.ok(
+        s1,
+        "POST",
+        "/reports",
+        status=201,
+        json=_visit(await _visit_task(w, version["id"], w.own_location_id, s1), 50.0861, 14.4251),
+    )
     assert (await _seen(w, clean))["flags"] == []
-    far_and_short = await w.ok(s2, "POST", "/reports", status=201, json=_visit(
-        await _visit_task(w, version["id"], w.own_location_id, s2), 50.2, 14.425, minutes=1.5, knowledge=2))
+    far_and_short = await w.ok(
+        s2,
+        "POST",
+        "/reports",
+        status=201,
+        json=_visit(await _visit_task(w, version["id"], w.own_location_id, s2), 50.2, 14.425, minutes=1.5, knowledge=2),
+    )
     codes = {f["code"] for f in (await _seen(w, far_and_short))["flags"]}
     assert codes == {"gps.far", "visit.too_short"}
-    copied = await w.ok(s1, "POST", "/reports", status=201, json=_visit(
-        await _visit_task(w, version["id"], w.competitor_location_id, s1), 49.1951, 16.6081))
+    copied = await w.ok(
+        s1,
+        "POST",
+        "/reports",
+        status=201,
+        json=_visit(await _visit_task(w, version["id"], w.competitor_location_id, s1), 49.1951, 16.6081),
+    )
     copied_flags = (await _seen(w, copied))["flags"]
     assert [f["code"] for f in copied_flags] == ["answers.identical"]
     assert "Acme Prague Centre" in copied_flags[0]["reason"]
 
     queue = await w.ok("coordinator", "GET", "/reports/review-queue")
     assert [r["id"] for r in queue["items"]] == [far_and_short["id"], copied["id"], clean["id"]]
-    result = await w.ok("coordinator", "POST", "/reports/bulk-approve", json={"organisation_id": w.organisation_id},
-                        status=200)
+    result = await w.ok(
+        "coordinator", "POST", "/reports/bulk-approve", json={"organisation_id": w.organisation_id}, status=200
+    )
     assert result["approved"] == 1 and result["report_ids"] == [clean["id"]]
     remaining = await w.ok("coordinator", "GET", "/reports/review-queue")
     assert remaining["total"] == 2
@@ -183,19 +252,35 @@ async def test_identical_answers_are_only_compared_within_the_tasks_organisation
     version_id = await publish_form(w)
     elsewhere = await other_organisation_location(w, "Other organisation's store")
     now = dt.datetime.now(UTC)
-    their_task = await w.ok("coordinator", "POST", "/tasks", json={
-        "organisation_id": w.other_organisation_id, "location_id": elsewhere["id"], "form_version_id": version_id,
-        "channel": "call", "window_start": (now - dt.timedelta(hours=3)).isoformat(),
-        "window_end": (now + dt.timedelta(hours=3)).isoformat(), "shopper_id": w.users["shopper"]["id"]})
+    their_task = await w.ok(
+        "coordinator",
+        "POST",
+        "/tasks",
+        json={
+            "organisation_id": w.other_organisation_id,
+            "location_id": elsewhere["id"],
+            "form_version_id": version_id,
+            "channel": "call",
+            "window_start": (now - dt.timedelta(hours=3)).isoformat(),
+            "window_end": (now + dt.timedelta(hours=3)).isoformat(),
+            "shopper_id": w.users["shopper"]["id"],
+        },
+    )
     await w.ok("shopper", "POST", "/reports", json=report_body(their_task), status=201)
-    ours = await w.ok("shopper", "POST", "/reports", json=report_body(await make_task(w, version_id,
-                                                                                     w.own_location_id)), status=201)
+    ours = await w.ok(
+        "shopper", "POST", "/reports", json=report_body(await make_task(w, version_id, w.own_location_id)), status=201
+    )
     assert (await _seen(w, ours))["flags"] == []
     await w.ok("coordinator", "POST", f"/reports/{ours['id']}/approve", status=200)
     assert (await w.ok("manager", "GET", f"/reports/{ours['id']}"))["flags"] == []
     # Within one organisation the same answers at another location are still flagged, naming it.
-    again = await w.ok("shopper", "POST", "/reports", json=report_body(await make_task(
-        w, version_id, w.competitor_location_id)), status=201)
+    again = await w.ok(
+        "shopper",
+        "POST",
+        "/reports",
+        json=report_body(await make_task(w, version_id, w.competitor_location_id)),
+        status=201,
+    )
     assert [f["code"] for f in (await _seen(w, again))["flags"]] == ["answers.identical"]
 
 
@@ -203,13 +288,22 @@ async def test_shoppers_see_no_scores_or_flags_anywhere(client):
     """docs/architecture.md, "Who sees what": a shopper sees no scores and no evidence flags (they belong to the review)."""
     w = await build_world(client)
     version_id = await publish_form(w)
-    await w.ok("shopper", "POST", "/reports", json=report_body(await make_task(w, version_id,
-                                                                             w.competitor_location_id)), status=201)
-    report = await w.ok("shopper", "POST", "/reports", json=report_body(await make_task(w, version_id,
-                                                                                       w.own_location_id)), status=201)
+    await w.ok(
+        "shopper",
+        "POST",
+        "/reports",
+        json=report_body(await make_task(w, version_id, w.competitor_location_id)),
+        status=201,
+    )
+    report = await w.ok(
+        "shopper", "POST", "/reports", json=report_body(await make_task(w, version_id, w.own_location_id)), status=201
+    )
     assert (await _seen(w, report))["flags"] != []  # there is something to hide
-    views = [report, await w.ok("shopper", "GET", f"/reports/{report['id']}"),
-             *(await w.ok("shopper", "GET", "/reports"))["items"]]
+    views = [
+        report,
+        await w.ok("shopper", "GET", f"/reports/{report['id']}"),
+        *(await w.ok("shopper", "GET", "/reports"))["items"],
+    ]
     assert [(v["score"], v["flags"]) for v in views] == [(None, [])] * 4
     revisions = (await w.ok("shopper", "GET", f"/reports/{report['id']}/revisions"))["items"]
     assert [r["score"] for r in revisions] == [None]
@@ -223,14 +317,20 @@ async def test_a_review_names_the_revision_it_saw(client):
     body = report_body(task)
     report = await w.ok("shopper", "POST", "/reports", json=body, status=201)
     seen = (await _seen(w, report))["revision"]
-    await w.ok("shopper", "POST", "/reports", status=200,
-               json={**body, "answers": answers(greeted=False), "replaces_revision": 1})
+    await w.ok(
+        "shopper",
+        "POST",
+        "/reports",
+        status=200,
+        json={**body, "answers": answers(greeted=False), "replaces_revision": 1},
+    )
     url = f"/reports/{report['id']}"
     for response in (
         await w.call("coordinator", "POST", f"{url}/approve", params={"revision": seen}),
         await w.call("coordinator", "POST", f"{url}/reject", params={"revision": seen}, json={"reason": "made up"}),
-        await w.call("coordinator", "POST", f"{url}/return", params={"revision": seen},
-                     json={"comments": [{"text": "check"}]}),
+        await w.call(
+            "coordinator", "POST", f"{url}/return", params={"revision": seen}, json={"comments": [{"text": "check"}]}
+        ),
     ):
         assert response.status_code == 409 and response.json()["code"] == "report.changed", response.text
         assert response.json()["errors"] == [{"field": "revision", "reason": "latest is 2"}]
@@ -248,8 +348,9 @@ async def test_a_returned_report_never_sent_back_can_be_rejected(client):
     rejected = await w.ok("coordinator", "POST", f"{url}/reject", json={"reason": "Never sent back"})
     assert (rejected["status"], rejected["review_reason"]) == ("rejected", "Never sent back")
     assert (await w.ok("coordinator", "GET", f"/tasks/{task['id']}"))["status"] == "rejected"
-    trail = await w.ok("coordinator", "GET", "/audit", params={"entity": "task", "entity_id": task["id"],
-                                                               "action": "task.rejected"})
+    trail = await w.ok(
+        "coordinator", "GET", "/audit", params={"entity": "task", "entity_id": task["id"], "action": "task.rejected"}
+    )
     assert [e["detail"]["from"] for e in trail["items"]] == ["returned"]
     # Returning or approving still needs a submitted report.
     for action in ("approve", "return"):
@@ -264,9 +365,14 @@ async def test_blank_review_texts_are_refused(client):
     url = f"/reports/{report['id']}"
     response = await w.call("coordinator", "POST", f"{url}/reject", json={"reason": " \t\n "})
     assert response.status_code == 400 and response.json()["errors"] == [
-        {"field": "reason", "reason": "must not be blank or contain a NUL character"}], response.text
-    response = await w.call("coordinator", "POST", f"{url}/return",
-                            json={"comments": [{"text": "fine"}, {"question_key": "greeted", "text": "  "}]})
+        {"field": "reason", "reason": "must not be blank or contain a NUL character"}
+    ], response.text
+    response = await w.call(
+        "coordinator",
+        "POST",
+        f"{url}/return",
+        json={"comments": [{"text": "fine"}, {"question_key": "greeted", "text": "  "}]},
+    )
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "comments[1].text"
     assert (await _seen(w, report))["status"] == "submitted"
 
@@ -279,11 +385,21 @@ async def test_revisions_and_comments_are_paginated_and_the_diff_shows_moved_tim
     url = f"/reports/{report['id']}"
     earlier = (dt.datetime.fromisoformat(body["started_at"]) - dt.timedelta(minutes=5)).isoformat()
     for n in (1, 2, 3):
-        await w.ok("shopper", "POST", "/reports", status=200, json={
-            **body, "answers": answers(friendliness=1 + n), "replaces_revision": n,
-            **({"started_at": earlier} if n == 3 else {})})
-        await w.ok("coordinator", "POST", f"{url}/return", json={"comments": [{"text": f"round {n}"}]}) \
-            if n < 3 else None
+        await w.ok(
+            "shopper",
+            "POST",
+            "/reports",
+            status=200,
+            json={
+                **body,
+                "answers": answers(friendliness=1 + n),
+                "replaces_revision": n,
+                **({"started_at": earlier} if n == 3 else {}),
+            },
+        )
+        await w.ok(
+            "coordinator", "POST", f"{url}/return", json={"comments": [{"text": f"round {n}"}]}
+        ) if n < 3 else None
     page = await w.ok("coordinator", "GET", f"{url}/revisions", params={"limit": 2, "offset": 1})
     assert ([r["number"] for r in page["items"]], page["total"], page["limit"], page["offset"]) == ([2, 3], 4, 2, 1)
     comments = await w.ok("shopper", "GET", f"{url}/comments", params={"limit": 1, "offset": 1})
@@ -296,14 +412,23 @@ async def test_revisions_and_comments_are_paginated_and_the_diff_shows_moved_tim
     assert untouched["time_changes"] == []
 
 
-PHOTO_FORM = {"title": {"en": "Photo"}, "sections": [{"key": "s", "items": [
-    {"type": "photo", "key": "storefront", "required": True}, {"type": "text", "key": "remarks"}]}]}
+PHOTO_FORM = {
+    "title": {"en": "Photo"},
+    "sections": [
+        {
+            "key": "s",
+            "items": [{"type": "photo", "key": "storefront", "required": True}, {"type": "text", "key": "remarks"}],
+        }
+    ],
+}
 
 
 async def test_a_photo_in_two_reports_is_flagged_even_when_they_are_sent_at_once(client):
     """A phone emptying its outbox sends reports together: each must see the other's photo."""
     w = await build_world(client)
-    form = await w.ok("coordinator", "POST", "/forms", json={"name": "Photo", "channel": "call", "definition": PHOTO_FORM})
+    form = await w.ok(
+        "coordinator", "POST", "/forms", json={"name": "Photo", "channel": "call", "definition": PHOTO_FORM}
+    )
     version = (await w.ok("coordinator", "POST", f"/forms/{form['id']}/publish", status=200))["id"]
     photos = []
     for seed in (1, 2):
@@ -315,14 +440,28 @@ async def test_a_photo_in_two_reports_is_flagged_even_when_they_are_sent_at_once
         return {**report_body(task), "answers": {"storefront": {"attachment": sha}, "remarks": remarks}}
 
     tasks = [await make_task(w, version, location) for location in (w.own_location_id, w.competitor_location_id)]
-    together = await asyncio.gather(*(w.ok("shopper", "POST", "/reports", json=body(task, photos[0], str(i)), status=201)
-                                      for i, task in enumerate(tasks)))
+    together = await asyncio.gather(
+        *(
+            w.ok("shopper", "POST", "/reports", json=body(task, photos[0], str(i)), status=201)
+            for i, task in enumerate(tasks)
+        )
+    )
     flagged = [[f["code"] for f in (await _seen(w, r))["flags"]] for r in together]
     assert sorted(flagged) == [[], ["photo.reused"]], "the later of the two is flagged"
     # An edit (written on its own, not in a batch) that swaps in the other's photo is flagged too.
     clean = together[[codes == [] for codes in flagged].index(True)]
-    third_location = await w.ok("coordinator", "POST", "/locations", json={
-        "brand_id": w.own_brand_id, "name": "Acme Ostrava", "timezone": "Europe/Prague", "lat": 49.83, "lon": 18.29})
+    third_location = await w.ok(
+        "coordinator",
+        "POST",
+        "/locations",
+        json={
+            "brand_id": w.own_brand_id,
+            "name": "Acme Ostrava",
+            "timezone": "Europe/Prague",
+            "lat": 49.83,
+            "lon": 18.29,
+        },
+    )
     third = await make_task(w, version, third_location["id"])
     own = await w.ok("shopper", "POST", "/reports", json=body(third, photos[1], "x"), status=201)
     assert (await _seen(w, own))["flags"] == []

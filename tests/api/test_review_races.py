@@ -32,8 +32,9 @@ async def _statuses(w: World, task: dict, report: dict) -> tuple[str, int, str]:
 
 # SQLite runs one write block at a time: there the second writer would wait for the first, and these
 # interleavings cannot happen.
-POSTGRES_ONLY = pytest.mark.parametrize("database", [pytest.param("postgres", marks=pytest.mark.postgres)],
-                                        indirect=True)
+POSTGRES_ONLY = pytest.mark.parametrize(
+    "database", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 
 
 def _elsewhere(coroutine):
@@ -60,8 +61,13 @@ def _interleave(monkeypatch, name: str, request, when=lambda *args: True, module
 async def test_a_returned_report_sent_back_unchanged_goes_back_to_review(client):
     w = await build_world(client)
     task, body, report = await _submitted(w)
-    await w.ok("coordinator", "POST", f"/reports/{report['id']}/return", status=200,
-               json={"comments": [{"text": "Please confirm the call time."}]})
+    await w.ok(
+        "coordinator",
+        "POST",
+        f"/reports/{report['id']}/return",
+        status=200,
+        json={"comments": [{"text": "Please confirm the call time."}]},
+    )
     confirmed = await w.ok("shopper", "POST", "/reports", json={**body, "replaces_revision": 1}, status=200)
     assert (confirmed["status"], confirmed["revision"]) == ("submitted", 2)
     assert await _statuses(w, task, report) == ("submitted", 2, "submitted")
@@ -77,10 +83,15 @@ async def test_a_returned_report_sent_back_unchanged_goes_back_to_review(client)
 async def test_an_edit_does_not_overwrite_an_approval_that_committed_after_its_check(client, monkeypatch):
     w = await build_world(client)
     task, body, report = await _submitted(w)
-    approvals = _interleave(monkeypatch, "_still_valid",
-                            lambda: w.call("coordinator", "POST", f"/reports/{report['id']}/approve"), module=submission)
-    edit = await w.call("shopper", "POST", "/reports",
-                        json={**body, "answers": answers(greeted=False), "replaces_revision": 1})
+    approvals = _interleave(
+        monkeypatch,
+        "_still_valid",
+        lambda: w.call("coordinator", "POST", f"/reports/{report['id']}/approve"),
+        module=submission,
+    )
+    edit = await w.call(
+        "shopper", "POST", "/reports", json={**body, "answers": answers(greeted=False), "replaces_revision": 1}
+    )
     assert approvals[0].result().status_code == 200
     assert edit.status_code == 409 and edit.json()["code"] == "report.not_editable"
     assert await _statuses(w, task, report) == ("approved", 1, "approved")
@@ -90,8 +101,13 @@ async def test_an_edit_does_not_overwrite_an_approval_that_committed_after_its_c
 async def test_a_review_is_refused_when_an_edit_committed_after_the_reviewer_looked(client, monkeypatch):
     w = await build_world(client)
     task, body, report = await _submitted(w)
-    edits = _interleave(monkeypatch, "_row", lambda: w.call("shopper", "POST", "/reports", json={
-        **body, "answers": answers(greeted=False), "replaces_revision": 1}))
+    edits = _interleave(
+        monkeypatch,
+        "_row",
+        lambda: w.call(
+            "shopper", "POST", "/reports", json={**body, "answers": answers(greeted=False), "replaces_revision": 1}
+        ),
+    )
     approval = await w.call("coordinator", "POST", f"/reports/{report['id']}/approve")
     assert edits[0].result().status_code == 200 and edits[0].result().json()["revision"] == 2
     assert approval.status_code == 409 and approval.json()["code"] == "report.changed"
@@ -108,11 +124,20 @@ async def test_bulk_approval_leaves_out_a_report_edited_after_it_was_selected(cl
     edited_task = await make_task(w, form, w.competitor_location_id)  # other answers: no answers.identical flag
     edited_body = report_body(edited_task, friendliness=2)
     edited = await w.ok("shopper", "POST", "/reports", json=edited_body, status=201)
-    edits = _interleave(monkeypatch, "_row", lambda: w.call("shopper", "POST", "/reports", json={
-        **edited_body, "answers": answers(greeted=False, friendliness=2), "replaces_revision": 1}),
-        when=lambda actor, report_id, *columns: str(report_id) == edited["id"])
-    result = await w.ok("coordinator", "POST", "/reports/bulk-approve", status=200,
-                        json={"organisation_id": w.organisation_id})
+    edits = _interleave(
+        monkeypatch,
+        "_row",
+        lambda: w.call(
+            "shopper",
+            "POST",
+            "/reports",
+            json={**edited_body, "answers": answers(greeted=False, friendliness=2), "replaces_revision": 1},
+        ),
+        when=lambda actor, report_id, *columns: str(report_id) == edited["id"],
+    )
+    result = await w.ok(
+        "coordinator", "POST", "/reports/bulk-approve", status=200, json={"organisation_id": w.organisation_id}
+    )
     assert edits[0].result().status_code == 200
     assert (result["approved"], result["report_ids"]) == (1, [kept["id"]])
     assert await _statuses(w, kept_task, kept) == ("approved", 1, "approved")
@@ -132,8 +157,16 @@ async def test_accepting_while_a_coordinator_reassigns_does_not_accept_for_the_n
     async def then_reassign(actor, task_id):
         row = await original(actor, task_id)
         if not done and actor.role.value == "shopper":
-            done.append(_elsewhere(w.call("coordinator", "POST", f"/tasks/{task['id']}/assign",
-                                          json={"shopper_id": w.users["other_shopper"]["id"]})))
+            done.append(
+                _elsewhere(
+                    w.call(
+                        "coordinator",
+                        "POST",
+                        f"/tasks/{task['id']}/assign",
+                        json={"shopper_id": w.users["other_shopper"]["id"]},
+                    )
+                )
+            )
             assert (await done[0]).status_code == 200
         return row
 

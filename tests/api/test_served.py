@@ -25,12 +25,31 @@ def test_serve_migrates_serves_docs_and_stops_cleanly(database, tmp_path):
     port = _free_port()
     env = {**os.environ, "FIELDSCORE_DATABASE_URL": database.url, "FIELDSCORE_DATA_DIR": str(tmp_path)}
     created = subprocess.run(
-        [sys.executable, "-m", "backend.cli", "create-user", "--email", "first@example.test", "--name", "First",
-         "--role", "admin"], env={**env, "FIELDSCORE_PASSWORD": PASSWORD}, capture_output=True, text=True, timeout=60)
+        [
+            sys.executable,
+            "-m",
+            "backend.cli",
+            "create-user",
+            "--email",
+            "first@example.test",
+            "--name",
+            "First",
+            "--role",
+            "admin",
+        ],
+        env={**env, "FIELDSCORE_PASSWORD": PASSWORD},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert created.returncode == 0, created.stderr
     server = subprocess.Popen(
         [sys.executable, "-m", "backend.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--demo-if-empty"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(150):
@@ -71,13 +90,18 @@ def test_serve_migrates_serves_docs_and_stops_cleanly(database, tmp_path):
 
 
 def test_demo_command_migrates_a_fresh_database_first(tmp_path):
-    env = {**os.environ, "FIELDSCORE_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
-           "FIELDSCORE_DATA_DIR": str(tmp_path)}
-    loaded = subprocess.run([sys.executable, "-m", "backend.cli", "demo"], env=env, capture_output=True, text=True,
-                            timeout=300)
+    env = {
+        **os.environ,
+        "FIELDSCORE_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
+        "FIELDSCORE_DATA_DIR": str(tmp_path),
+    }
+    loaded = subprocess.run(
+        [sys.executable, "-m", "backend.cli", "demo"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert loaded.returncode == 0, loaded.stderr
-    again = subprocess.run([sys.executable, "-m", "backend.cli", "demo"], env=env, capture_output=True, text=True,
-                           timeout=60)
+    again = subprocess.run(
+        [sys.executable, "-m", "backend.cli", "demo"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert again.returncode != 0 and "not empty" in again.stderr
 
 
@@ -85,15 +109,21 @@ def test_create_user_applies_the_apis_rules_and_writes_nothing_when_they_fail(da
     env = {**os.environ, "FIELDSCORE_DATABASE_URL": database.url, "FIELDSCORE_DATA_DIR": str(tmp_path)}
 
     def create(email: str, name: str, password: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "backend.cli", "create-user", "--email", email, "--name", name,
-                               "--role", "admin"], env={**env, "FIELDSCORE_PASSWORD": password},
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "backend.cli", "create-user", "--email", email, "--name", name, "--role", "admin"],
+            env={**env, "FIELDSCORE_PASSWORD": password},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
-    for email, name, password, field in (("first@example.test", "First", "x", "$.password"),
-                                         ("not-an-email", "First", PASSWORD, "$.email"),
-                                         ("first@example.test", "", PASSWORD, "$.name"),
-                                         ("first@example.test", "First", "1234567890", "password: is one of"),
-                                         ("first@example.test", "First", "!" * 12, "password: is one character")):
+    for email, name, password, field in (
+        ("first@example.test", "First", "x", "$.password"),
+        ("not-an-email", "First", PASSWORD, "$.email"),
+        ("first@example.test", "", PASSWORD, "$.name"),
+        ("first@example.test", "First", "1234567890", "password: is one of"),
+        ("first@example.test", "First", "!" * 12, "password: is one character"),
+    ):
         refused = create(email, name, password)
         assert refused.returncode != 0 and field in refused.stderr, refused.stderr
     assert create("first@example.test", "First", PASSWORD).returncode == 0  # the e-mail was never taken

@@ -14,8 +14,13 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_phone_benchmark_writes_its_section_and_keeps_the_rest(playwright, tmp_path: Path) -> None:
     out = tmp_path / "benchmarks.md"
     out.write_text(f"# Report ingestion benchmarks\n\nkept above\n\n{START}\nold phone numbers\n{END}\n\nkept below\n")
-    result = subprocess.run([sys.executable, "-m", "benchmarks.phone_app", "--reps", "1", "--reports", "5",
-                             "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.phone_app", "--reps", "1", "--reports", "5", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     text = out.read_text()
     assert text.startswith("# Report ingestion benchmarks\n\nkept above\n") and text.rstrip().endswith("kept below")

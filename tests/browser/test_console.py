@@ -22,8 +22,13 @@ from pypdf import PdfReader
 from tests.api.forms_fixture import SMALL_CALL_FORM, answers
 from tests.browser.conftest import ARTIFACTS, PASSWORD, Live, new_uuid, screenshot, serious_accessibility_violations
 
-DESK = {"viewport": {"width": 1280, "height": 860}, "device_scale_factor": 1, "locale": "en-GB",
-        "timezone_id": "Europe/Amsterdam", "accept_downloads": True}
+DESK = {
+    "viewport": {"width": 1280, "height": 860},
+    "device_scale_factor": 1,
+    "locale": "en-GB",
+    "timezone_id": "Europe/Amsterdam",
+    "accept_downloads": True,
+}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -42,15 +47,19 @@ class Desk:
 
     def settle(self, before: int) -> Any:
         """Wait until a render that started after `before` renders has finished."""
-        self.page.wait_for_function(f"() => Number(document.body.dataset.renders || 0) > {before} "
-                                    "&& document.body.dataset.ready === 'true'")
+        self.page.wait_for_function(
+            f"() => Number(document.body.dataset.renders || 0) > {before} && document.body.dataset.ready === 'true'"
+        )
         return self.page
 
     def go(self, route: str) -> Any:
         before = self.renders()
         # The same hash again fires no hashchange: ask for the render the way the console's own reloads do.
-        self.page.evaluate("(hash) => { if (location.hash === hash) window.dispatchEvent(new HashChangeEvent('hashchange'));"
-                           " else location.hash = hash; }", route)
+        self.page.evaluate(
+            "(hash) => { if (location.hash === hash) window.dispatchEvent(new HashChangeEvent('hashchange'));"
+            " else location.hash = hash; }",
+            route,
+        )
         return self.settle(before)
 
     def click(self, locator: Any) -> Any:
@@ -108,22 +117,35 @@ def _xlsform(rows: list[list[Any]], choices: list[list[Any]] | None = None) -> b
 
 
 GOOD_XLSFORM = _xlsform(
-    [["type", "name", "label", "required", "appearance"],
-     ["begin_group", "service", "Service", "", ""],
-     ["select_one yn", "greeted", "Were you greeted?", "yes", ""],
-     ["integer", "staff", "Staff on the floor", "", ""],
-     ["text", "remarks", "Anything else?", "", "multiline"],
-     ["end_group", "", "", "", ""]],
+    [
+        ["type", "name", "label", "required", "appearance"],
+        ["begin_group", "service", "Service", "", ""],
+        ["select_one yn", "greeted", "Were you greeted?", "yes", ""],
+        ["integer", "staff", "Staff on the floor", "", ""],
+        ["text", "remarks", "Anything else?", "", "multiline"],
+        ["end_group", "", "", "", ""],
+    ],
     [["list_name", "name", "label"], ["yn", "yes", "Yes"], ["yn", "no", "No"]],
 )
 BAD_XLSFORM = _xlsform([["type", "name", "label"], ["select_one nolist", "q1", "Q1"], ["barcode", "q2", "Q2"]])
 
 
-def _submit(live: Live, task: dict[str, Any], body_answers: dict[str, Any], report_id: str | None = None,
-            replaces: int | None = None, who: str = "shopper") -> dict[str, Any]:
+def _submit(
+    live: Live,
+    task: dict[str, Any],
+    body_answers: dict[str, Any],
+    report_id: str | None = None,
+    replaces: int | None = None,
+    who: str = "shopper",
+) -> dict[str, Any]:
     now = time.time()
-    body: dict[str, Any] = {"id": report_id or new_uuid(), "task_id": task["id"], "started_at": _stamp(now - 1800),
-                            "ended_at": _stamp(now - 1500), "answers": body_answers}
+    body: dict[str, Any] = {
+        "id": report_id or new_uuid(),
+        "task_id": task["id"],
+        "started_at": _stamp(now - 1800),
+        "ended_at": _stamp(now - 1500),
+        "answers": body_answers,
+    }
     if replaces:
         body["replaces_revision"] = replaces
     return live.api(who, "POST", "/reports", json=body)
@@ -132,10 +154,20 @@ def _submit(live: Live, task: dict[str, Any], body_answers: dict[str, Any], repo
 def _task(live: Live, version_id: str, location: str, channel: str, shopper: str = "shopper") -> dict[str, Any]:
     """A task of this form version at `location` whose window is open now, assigned to `shopper`."""
     now = time.time()
-    return live.api("coordinator", "POST", "/tasks", json={
-        "organisation_id": live.world["organisation_id"], "location_id": live.world[location],
-        "form_version_id": version_id, "channel": channel, "window_start": _stamp(now - 7200),
-        "window_end": _stamp(now + 7200), "shopper_id": live.world["users"][shopper]["id"]})
+    return live.api(
+        "coordinator",
+        "POST",
+        "/tasks",
+        json={
+            "organisation_id": live.world["organisation_id"],
+            "location_id": live.world[location],
+            "form_version_id": version_id,
+            "channel": channel,
+            "window_start": _stamp(now - 7200),
+            "window_end": _stamp(now + 7200),
+            "shopper_id": live.world["users"][shopper]["id"],
+        },
+    )
 
 
 def _shoppers(live: Live, n: int) -> list[str]:
@@ -144,21 +176,37 @@ def _shoppers(live: Live, n: int) -> list[str]:
     for i in range(n):
         name = f"extra_shopper_{i}"
         email = f"{name}@example.test"
-        user = live.api("admin", "POST", "/users", json={"email": email, "name": f"Extra Shopper {i}",
-                                                        "password": PASSWORD, "role": "shopper"})
-        live.api("coordinator", "PUT", f"/users/{user['id']}/shopper-profile", json={
-            "home_lat": 50.08, "home_lon": 14.42, "languages": ["en"], "travel_radius_km": 500,
-            "capacity_per_day": 50, "capacity_per_week": 200})
+        user = live.api(
+            "admin",
+            "POST",
+            "/users",
+            json={"email": email, "name": f"Extra Shopper {i}", "password": PASSWORD, "role": "shopper"},
+        )
+        live.api(
+            "coordinator",
+            "PUT",
+            f"/users/{user['id']}/shopper-profile",
+            json={
+                "home_lat": 50.08,
+                "home_lon": 14.42,
+                "languages": ["en"],
+                "travel_radius_km": 500,
+                "capacity_per_day": 50,
+                "capacity_per_week": 200,
+            },
+        )
         live.world["users"][name] = user
-        live.world["tokens"][name] = httpx.post(f"{live.base}/auth/login", json={"email": email, "password": PASSWORD},
-                                                timeout=30).json()["access_token"]
+        live.world["tokens"][name] = httpx.post(
+            f"{live.base}/auth/login", json={"email": email, "password": PASSWORD}, timeout=30
+        ).json()["access_token"]
         names.append(name)
     return names
 
 
 def _call_form(live: Live) -> str:
-    form = live.api("coordinator", "POST", "/forms", json={"name": "Quick call", "channel": "call",
-                                                           "definition": SMALL_CALL_FORM})
+    form = live.api(
+        "coordinator", "POST", "/forms", json={"name": "Quick call", "channel": "call", "definition": SMALL_CALL_FORM}
+    )
     return live.api("coordinator", "POST", f"/forms/{form['id']}/publish")["id"]
 
 
@@ -254,7 +302,10 @@ def test_coordinator_uploads_publishes_plans_assigns_and_reviews(desk: Desk, liv
     board.first.get_by_role("button", name="Reassign").click()
     refusal = board.first.get_by_role("alert")
     refusal.wait_for()
-    assert refusal.locator("[data-rule='rotation']").inner_text() == "worked this location (or brand) within the rotation period"
+    assert (
+        refusal.locator("[data-rule='rotation']").inner_text()
+        == "worked this location (or brand) within the rotation period"
+    )
     assert live.api("coordinator", "GET", f"/tasks/{task_id}")["shopper_id"] == holder
     desk.look("wave-refused")
 
@@ -279,10 +330,13 @@ def test_coordinator_uploads_publishes_plans_assigns_and_reviews(desk: Desk, liv
     assert returned["status"] == "returned"
     comments = live.api("shopper", "GET", f"/reports/{report['id']}/comments")["items"]
     assert [(c["question_key"], c["text"]) for c in comments] == [
-        ("greeted", "Check again: the recording says they greeted you.")]
+        ("greeted", "Check again: the recording says they greeted you.")
+    ]
 
     # The shopper's fix (revision 2) shows as a diff on the report page.
-    _submit(live, task, {"greeted": True, "staff": 4, "remarks": "Nobody said hello"}, report_id=report["id"], replaces=1)
+    _submit(
+        live, task, {"greeted": True, "staff": 4, "remarks": "Nobody said hello"}, report_id=report["id"], replaces=1
+    )
     desk.go("#/review")
     desk.go(f"#/reports/{report['id']}")
     diff = page.locator("[data-diff]")
@@ -324,9 +378,13 @@ def test_bulk_approve_of_a_filtered_set_and_the_other_coordinator_pages(desk: De
     # Import from CSV: problems by row, then the fixed file, then the same file again (nothing changes).
     header = "brand,name,code,region,timezone,opening_hours\n"
     bad, good = tmp_path / "bad.csv", tmp_path / "good.csv"
-    bad.write_text(header + "Acme,Acme Plzeň,ACME-PL,Bohemia,Europe/Prague,\nAcme,Acme Ostrava,ACME-OS,Moravia,Moon/Base,\n")
-    good.write_text(header + "Acme,Acme Plzeň,ACME-PL,Bohemia,Europe/Prague,mon 08:00-18:00\n"
-                    "Acme,Acme Ostrava,ACME-OS,Moravia,Europe/Prague,\n")
+    bad.write_text(
+        header + "Acme,Acme Plzeň,ACME-PL,Bohemia,Europe/Prague,\nAcme,Acme Ostrava,ACME-OS,Moravia,Moon/Base,\n"
+    )
+    good.write_text(
+        header + "Acme,Acme Plzeň,ACME-PL,Bohemia,Europe/Prague,mon 08:00-18:00\n"
+        "Acme,Acme Ostrava,ACME-OS,Moravia,Europe/Prague,\n"
+    )
     importer = page.locator("form").filter(has=page.get_by_role("button", name="Import"))
     importer.get_by_label("File").set_input_files(str(bad))
     importer.get_by_role("button", name="Import").click()
@@ -352,11 +410,21 @@ def test_bulk_approve_of_a_filtered_set_and_the_other_coordinator_pages(desk: De
 
 def _manager(live: Live, name: str, organisation_id: str) -> None:
     email = f"{name}@example.test"
-    live.world["users"][name] = live.api("admin", "POST", "/users", json={
-        "email": email, "name": name.replace("_", " ").title(), "password": PASSWORD, "role": "manager",
-        "organisation_id": organisation_id})
-    live.world["tokens"][name] = httpx.post(f"{live.base}/auth/login", json={"email": email, "password": PASSWORD},
-                                            timeout=30).json()["access_token"]
+    live.world["users"][name] = live.api(
+        "admin",
+        "POST",
+        "/users",
+        json={
+            "email": email,
+            "name": name.replace("_", " ").title(),
+            "password": PASSWORD,
+            "role": "manager",
+            "organisation_id": organisation_id,
+        },
+    )
+    live.world["tokens"][name] = httpx.post(
+        f"{live.base}/auth/login", json={"email": email, "password": PASSWORD}, timeout=30
+    ).json()["access_token"]
 
 
 def _scored_world(live: Live) -> dict[str, Any]:
@@ -365,15 +433,26 @@ def _scored_world(live: Live) -> dict[str, Any]:
     org = live.world["organisation_id"]
     rival = live.api("coordinator", "POST", "/brands", json={"name": "Rival"})
     live.api("coordinator", "PUT", f"/organisations/{org}/brands/{rival['id']}", json={"relation": "competitor"})
-    live.world["rival_location"] = live.api("coordinator", "POST", "/locations", json={
-        "brand_id": rival["id"], "name": "Rival hotline", "region": "US East", "timezone": "America/New_York",
-        "phone": "+1 212 555 0199"})["id"]
+    live.world["rival_location"] = live.api(
+        "coordinator",
+        "POST",
+        "/locations",
+        json={
+            "brand_id": rival["id"],
+            "name": "Rival hotline",
+            "region": "US East",
+            "timezone": "America/New_York",
+            "phone": "+1 212 555 0199",
+        },
+    )["id"]
     version_id = _call_form(live)
     shoppers = _shoppers(live, 3)
-    plan = {"call_location": [(8, True, 5), (15, True, 4), (25, False, 4)],
-            "near_location": [(40, False, 2), (70, False, 3), (30, True, 3)],
-            "rival_location": [(90, False, 1), (120, False, 2), (65, False, 2)],
-            "far_location": [(12, True, 5)]}
+    plan = {
+        "call_location": [(8, True, 5), (15, True, 4), (25, False, 4)],
+        "near_location": [(40, False, 2), (70, False, 3), (30, True, 3)],
+        "rival_location": [(90, False, 1), (120, False, 2), (65, False, 2)],
+        "far_location": [(12, True, 5)],
+    }
     for location, calls in plan.items():
         for who, (answer_s, greeted, friendliness) in zip(shoppers, calls):
             task = _task(live, version_id, location, "call", shopper=who)
@@ -383,16 +462,23 @@ def _scored_world(live: Live) -> dict[str, Any]:
     other = live.api("admin", "POST", "/organisations", json={"name": "Other Org"})
     secret = live.api("coordinator", "POST", "/brands", json={"name": "Secret Brand"})
     live.api("coordinator", "PUT", f"/organisations/{other['id']}/brands/{secret['id']}", json={"relation": "own"})
-    secret_location = live.api("coordinator", "POST", "/locations", json={
-        "brand_id": secret["id"], "name": "Secret Store", "region": "Hidden", "timezone": "Europe/Berlin"})
+    secret_location = live.api(
+        "coordinator",
+        "POST",
+        "/locations",
+        json={"brand_id": secret["id"], "name": "Secret Store", "region": "Hidden", "timezone": "Europe/Berlin"},
+    )
     _manager(live, "manager", org)
     _manager(live, "other_manager", other["id"])
     return {"other_org": other["id"], "secret_location": secret_location["id"]}
 
 
 def _table(page: Any, selector: str) -> list[list[str]]:
-    return page.evaluate("""(selector) => [...document.querySelectorAll(selector)].map(
-        (row) => [...row.querySelectorAll('td')].map((td) => td.innerText.trim()))""", selector)
+    return page.evaluate(
+        """(selector) => [...document.querySelectorAll(selector)].map(
+        (row) => [...row.querySelectorAll('td')].map((td) => td.innerText.trim()))""",
+        selector,
+    )
 
 
 def _number(text: str) -> float | None:
@@ -420,7 +506,8 @@ def test_manager_filters_drills_down_exports_and_prints(desk: Desk, live: Live, 
     worst = live.api("manager", "GET", "/analytics/comparison?measure=item_pass_rate&group_by=item&sort=worst&limit=10")
     shown = page.locator("[data-item]")
     assert [shown.nth(i).get_attribute("data-item") for i in range(shown.count())] == [
-        g["keys"][0]["value"] for g in worst["groups"]]
+        g["keys"][0]["value"] for g in worst["groups"]
+    ]
     assert shown.count() >= 1
     weeks = live.api("manager", "GET", "/analytics/comparison?measure=score&group_by=week&sort=key")
     assert page.locator("[data-week]").count() == len(weeks["groups"]) >= 1
@@ -431,7 +518,10 @@ def test_manager_filters_drills_down_exports_and_prints(desk: Desk, live: Live, 
     desk.click(page.get_by_role("button", name="Apply filters"))
     assert "relation=own" in page.url
     assert {row[0] for row in _table(page, "[data-location-row]")} == {
-        "Acme New York hotline", "Acme Prague Centre", "Acme Brno"}
+        "Acme New York hotline",
+        "Acme Prague Centre",
+        "Acme Brno",
+    }
     shared = desk.context.new_page()
     shared.goto(page.url)
     shared.wait_for_selector("body[data-ready=true] [data-location-row]")
@@ -468,15 +558,30 @@ def test_manager_filters_drills_down_exports_and_prints(desk: Desk, live: Live, 
     download_info.value.save_as(path)
     sheet = openpyxl.load_workbook(path).active
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-    assert rows[0][:10] == ["Level", "Brand", "Own or competitor", "Region", "Location", "Reports", "Mean",
-                            "95% low", "95% high", "Rank"]
+    assert rows[0][:10] == [
+        "Level",
+        "Brand",
+        "Own or competitor",
+        "Region",
+        "Location",
+        "Reports",
+        "Mean",
+        "95% low",
+        "95% high",
+        "Rank",
+    ]
     exported_brands = {r[1]: r for r in rows[1:] if r[0] == "Brand"}
     exported_locations = {r[4]: r for r in rows[1:] if r[0] == "Location"}
     assert len(exported_brands) == len(shown_brands) and len(exported_locations) == len(shown_locations)
     for row in shown_brands:
         out = exported_brands[row[0]]
-        assert [out[5], out[6], out[7], out[8], out[9]] == [int(row[2]), _number(row[3]), _number(row[4]),
-                                                             _number(row[5]), row[6]]
+        assert [out[5], out[6], out[7], out[8], out[9]] == [
+            int(row[2]),
+            _number(row[3]),
+            _number(row[4]),
+            _number(row[5]),
+            row[6],
+        ]
     for row in shown_locations:
         out = exported_locations[row[0]]
         assert out[5] == int(row[3]) and out[9] == row[7]
@@ -515,8 +620,14 @@ def test_a_manager_reaches_neither_coordinator_pages_nor_another_organisation(de
         live.api("manager", "GET", path, expect=403)
     # The audit log a manager may read (their organisation's) holds nothing of another organisation.
     assert other["other_org"] not in repr(live.api("manager", "GET", "/audit?limit=500"))
-    live.api("manager", "POST", "/forms/import", expect=403, data={"name": "x", "channel": "call"},
-             files={"file": ("x.xlsx", GOOD_XLSFORM, XLSX)})
+    live.api(
+        "manager",
+        "POST",
+        "/forms/import",
+        expect=403,
+        data={"name": "x", "channel": "call"},
+        files={"file": ("x.xlsx", GOOD_XLSFORM, XLSX)},
+    )
 
     # Another organisation's data: by URL and by API alike, not found, and nothing of it shown.
     desk.go(f"#/dashboard?organisation_id={other['other_org']}")

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from tests.browser.conftest import (
-    PASSWORD, no_horizontal_scroll, screenshot, serious_accessibility_violations, small_touch_targets,
+    PASSWORD,
+    no_horizontal_scroll,
+    screenshot,
+    serious_accessibility_violations,
+    small_touch_targets,
 )
 
 
@@ -46,8 +50,11 @@ def test_the_phones_language_by_default_switchable_and_form_labels_follow_it(bro
     from tests.browser.conftest import PHONE, Phone
 
     task = live.task(form="visit", location="near_location")
-    german = Phone(browser, live, context=browser.new_context(
-        base_url=live.base, service_workers="allow", **{**PHONE, "locale": "de-DE"}))
+    german = Phone(
+        browser,
+        live,
+        context=browser.new_context(base_url=live.base, service_workers="allow", **{**PHONE, "locale": "de-DE"}),
+    )
     try:
         page = german.open()
         page.get_by_role("heading", name="Anmelden").wait_for()
@@ -63,8 +70,12 @@ def test_the_phones_language_by_default_switchable_and_form_labels_follow_it(bro
         assert page.locator("[data-key=offered]").get_by_text("Coffee").is_visible()
         screenshot(page, "20-form-german")
 
-        for lang, heading in (("ja", "自分のタスク"), ("el", "Οι εργασίες μου"), ("cs", "Moje úkoly"),
-                              ("nl", "Mijn taken")):
+        for lang, heading in (
+            ("ja", "自分のタスク"),
+            ("el", "Οι εργασίες μου"),
+            ("cs", "Moje úkoly"),
+            ("nl", "Mijn taken"),
+        ):
             page.goto("/app/#/settings")
             page.locator("select").select_option(lang)
             page.get_by_role("link", name=heading).wait_for()

@@ -66,8 +66,11 @@ def test_server_failures_are_retried_without_loss_or_duplicate_and_a_422_returns
         seen[kind] += 1
         plan = faults[kind].pop(0) if faults[kind] else None
         if plan in ("500", "503"):
-            return route.fulfill(status=int(plan), content_type="application/problem+json",
-                                 body=json.dumps({"status": int(plan), "title": "down", "code": "server.down"}))
+            return route.fulfill(
+                status=int(plan),
+                content_type="application/problem+json",
+                body=json.dumps({"status": int(plan), "title": "down", "code": "server.down"}),
+            )
         if plan == "reset":
             return route.abort("connectionreset")
         if plan == "stored-then-timeout":  # the server stores it; its answer never reaches the phone
@@ -82,7 +85,8 @@ def test_server_failures_are_retried_without_loss_or_duplicate_and_a_422_returns
     page.locator("[data-tap=dialled]").wait_for()
     fill_call(page)
     page.locator("[data-key=call_log] input[type=file]").set_input_files(
-        {"name": "log.png", "mimeType": "image/png", "buffer": _png()})
+        {"name": "log.png", "mimeType": "image/png", "buffer": _png()}
+    )
     page.locator("[data-key=call_log] img").wait_for()
     page.get_by_role("button", name="Send report").click()
     page.locator("[data-state=waiting]").wait_for()
@@ -124,7 +128,10 @@ def test_server_failures_are_retried_without_loss_or_duplicate_and_a_422_returns
 
 def _png() -> bytes:
     import base64
-    return base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+
+    return base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    )
 
 
 def test_closing_and_reopening_the_browser_keeps_drafts_and_the_outbox(playwright, live, tmp_path):
@@ -252,7 +259,8 @@ def test_a_login_that_expires_while_reports_wait_asks_to_log_in_again_then_sends
 
 
 def test_unsent_reports_exported_to_a_file_are_imported_by_a_coordinator_and_the_phone_later_sends_nothing_twice(
-        phone, live, tmp_path):
+    phone, live, tmp_path
+):
     task = live.task()
     page = phone.login()
     phone.wait_for_service_worker()
@@ -262,7 +270,8 @@ def test_unsent_reports_exported_to_a_file_are_imported_by_a_coordinator_and_the
     open_task_form(page, task["id"])
     fill_call(page)
     page.locator("[data-key=call_log] input[type=file]").set_input_files(
-        {"name": "log.png", "mimeType": "image/png", "buffer": _png()})
+        {"name": "log.png", "mimeType": "image/png", "buffer": _png()}
+    )
     page.locator("[data-key=call_log] img").wait_for()
     page.get_by_role("button", name="Send report").click()
     page.locator("[data-state=waiting]").wait_for()

@@ -15,12 +15,29 @@ def _now(offset_s: float = 0) -> str:
 def test_returned_report_shows_comments_on_the_right_questions_and_the_fix_is_a_revision(phone, live):
     task = live.task(form="visit", location="near_location")
     report_id = str(uuid.uuid4())
-    live.api("shopper", "POST", "/reports", json={
-        "id": report_id, "task_id": task["id"], "started_at": _now(-600), "ended_at": _now(-60),
-        "answers": {"greeted": False, "friendliness": 2, "staff": 3}})
-    live.api("coordinator", "POST", f"/reports/{report_id}/return", json={"comments": [
-        {"question_key": "friendliness", "text": "Two seems harsh given your notes; please check."},
-        {"text": "Please also add a photo of the receipt."}]})
+    live.api(
+        "shopper",
+        "POST",
+        "/reports",
+        json={
+            "id": report_id,
+            "task_id": task["id"],
+            "started_at": _now(-600),
+            "ended_at": _now(-60),
+            "answers": {"greeted": False, "friendliness": 2, "staff": 3},
+        },
+    )
+    live.api(
+        "coordinator",
+        "POST",
+        f"/reports/{report_id}/return",
+        json={
+            "comments": [
+                {"question_key": "friendliness", "text": "Two seems harsh given your notes; please check."},
+                {"text": "Please also add a photo of the receipt."},
+            ]
+        },
+    )
 
     page = phone.login()
     page.get_by_role("heading", name="Sent back to you to fix").wait_for()

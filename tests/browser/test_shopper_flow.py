@@ -8,11 +8,25 @@ import time
 import httpx
 
 from tests.browser.conftest import (
-    camera_jpeg, jpeg_size, no_horizontal_scroll, screenshot, serious_accessibility_violations, small_touch_targets,
+    camera_jpeg,
+    jpeg_size,
+    no_horizontal_scroll,
+    screenshot,
+    serious_accessibility_violations,
+    small_touch_targets,
 )
 
-YES_QUESTIONS = ("person_answered", "right_person", "greeting", "no_interrupt", "polite", "solutions", "thanked",
-                 "offered_callback", "fcr")
+YES_QUESTIONS = (
+    "person_answered",
+    "right_person",
+    "greeting",
+    "no_interrupt",
+    "polite",
+    "solutions",
+    "thanked",
+    "offered_callback",
+    "fcr",
+)
 
 
 def check_screen(page, name: str) -> None:
@@ -75,7 +89,8 @@ def test_claim_fill_with_tap_timer_and_photo_then_the_server_holds_exactly_that_
     answer_call_questions(page)
     photo = camera_jpeg(page, 3000, 1500, orientation=6)  # a portrait photo stored sideways, as phones do
     page.locator("[data-key=call_log] input[type=file]").set_input_files(
-        {"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": photo})
+        {"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": photo}
+    )
     page.locator("[data-key=call_log] img").wait_for()
     assert "1000 × 2000 px" in page.locator("[data-key=call_log]").inner_text()
     check_screen(page, "06-form-filled")
@@ -94,8 +109,9 @@ def test_claim_fill_with_tap_timer_and_photo_then_the_server_holds_exactly_that_
     assert events == ["dialled", "menu_left", "answered", "hold_on", "hold_off", "transferred", "ended"]
     assert report["answers"]["friendliness"] == 5 and report["answers"]["rings"] == 3
     sha = report["answers"]["call_log"]["attachment"]
-    stored = httpx.get(f"{live.base}/attachments/{sha}",
-                       headers={"Authorization": f"Bearer {live.world['tokens']['shopper']}"}).content
+    stored = httpx.get(
+        f"{live.base}/attachments/{sha}", headers={"Authorization": f"Bearer {live.world['tokens']['shopper']}"}
+    ).content
     assert hashlib.sha256(stored).hexdigest() == sha
     assert jpeg_size(stored) == (1000, 2000)  # upright (EXIF orientation applied) and longest side 2,000 px
     assert b"Exif" not in stored[:200]
@@ -137,7 +153,12 @@ def test_required_and_constraint_problems_show_at_the_question_before_sending(ph
     page.locator("[data-key=price] input").fill("12.5")
     page.locator("[data-key=arrived_at]").get_by_role("button", name="Now").click()
     page.locator("[data-key=recording] input[type=file]").set_input_files(
-        {"name": "note.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"})
+        {
+            "name": "note.pdf",
+            "mimeType": "application/pdf",
+            "buffer": b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n",
+        }
+    )
     page.locator("[data-key=recording]").get_by_text("File attached").wait_for()
     page.get_by_role("button", name="Send report").click()
     page.locator("[data-state=sent]").wait_for()

@@ -32,6 +32,7 @@ def _insert(n: int):
     def work(connection: sqlite3.Connection) -> int:
         connection.execute("INSERT INTO item (n) VALUES (?)", (n,))
         return n
+
     return work
 
 
@@ -55,8 +56,10 @@ async def test_cancelled_writers_lose_nothing_acknowledged_and_block_nobody(tmp_
 
     try:
         for round_ in range(5):
-            writers = [asyncio.create_task((via_run_block if rng.random() < 0.6 else via_writing)(round_ * 100 + i))
-                       for i in range(40)]
+            writers = [
+                asyncio.create_task((via_run_block if rng.random() < 0.6 else via_writing)(round_ * 100 + i))
+                for i in range(40)
+            ]
             await asyncio.sleep(rng.random() / 500)
             for task in rng.sample(writers, 15):
                 task.cancel()
@@ -68,7 +71,8 @@ async def test_cancelled_writers_lose_nothing_acknowledged_and_block_nobody(tmp_
             assert await asyncio.wait_for(engine.run_block(_insert(10_000 + round_)), 20) == 10_000 + round_
             async with engine.writing():
                 await engine.current_transaction.get().connection.execute(
-                    "INSERT INTO item (n) VALUES (?)", (20_000 + round_,))
+                    "INSERT INTO item (n) VALUES (?)", (20_000 + round_,)
+                )
             acknowledged |= {10_000 + round_, 20_000 + round_}
             assert acknowledged <= _stored(tmp_path)
     finally:
@@ -82,8 +86,9 @@ async def test_a_failing_block_leaves_the_others_of_its_batch_committed(tmp_path
         connection.execute("INSERT INTO item (n) VALUES (1)")
 
     try:
-        results = await asyncio.gather(*(engine.run_block(_insert(n)) for n in range(1, 6)),
-                                       engine.run_block(duplicate), return_exceptions=True)
+        results = await asyncio.gather(
+            *(engine.run_block(_insert(n)) for n in range(1, 6)), engine.run_block(duplicate), return_exceptions=True
+        )
         assert results[:5] == [1, 2, 3, 4, 5]
         assert isinstance(results[5], sqlite3.IntegrityError)
         assert _stored(tmp_path) == {1, 2, 3, 4, 5}
@@ -237,8 +242,9 @@ async def test_a_cancelled_pooled_read_leaves_no_old_snapshot_behind(tmp_path, s
             await engine.run_block(lambda c, n=n: c.execute("INSERT INTO item (n) VALUES (?)", (n,)))
             # Every pooled reader, each borrowed in turn, sees the commit.
             for _ in range(engine.max_readers):
-                rows = await asyncio.gather(*(engine._run_in_new_connection("SELECT max(n) AS n FROM item")
-                                              for _ in range(engine.max_readers)))
+                rows = await asyncio.gather(
+                    *(engine._run_in_new_connection("SELECT max(n) AS n FROM item") for _ in range(engine.max_readers))
+                )
                 assert [r[0]["n"] for r in rows] == [n] * engine.max_readers
     finally:
         await engine.close()

@@ -16,7 +16,8 @@ async def _columns(table: str) -> set[str]:
     if db.is_postgres():
         rows = await db.engine().run_querystring(
             __import__("piccolo.querystring", fromlist=["QueryString"]).QueryString(
-                "SELECT column_name AS name FROM information_schema.columns WHERE table_name = {}", table)
+                "SELECT column_name AS name FROM information_schema.columns WHERE table_name = {}", table
+            )
         )
     else:
         rows = await db.engine().run_ddl(f"PRAGMA table_info({table})")
@@ -32,8 +33,9 @@ async def test_migrations_create_every_table_and_column(app, database):
 
 def test_migrate_again_is_a_no_op(database):
     env = {**os.environ, "FIELDSCORE_DATABASE_URL": database.url}
-    result = subprocess.run([sys.executable, "-m", "backend.cli", "migrate"], env=env, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "backend.cli", "migrate"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert "No migrations need to be run" in result.stdout
 
@@ -57,8 +59,17 @@ async def test_concurrent_writers_all_succeed(client):
     n = 40
 
     async def create(i: int):
-        return await w.call("coordinator", "POST", "/locations", json={
-            "brand_id": w.own_brand_id, "name": f"Branch {i}", "code": f"BR-{i:03d}", "timezone": "Europe/Berlin"})
+        return await w.call(
+            "coordinator",
+            "POST",
+            "/locations",
+            json={
+                "brand_id": w.own_brand_id,
+                "name": f"Branch {i}",
+                "code": f"BR-{i:03d}",
+                "timezone": "Europe/Berlin",
+            },
+        )
 
     responses = await asyncio.gather(*(create(i) for i in range(n)))
     assert [r.status_code for r in responses] == [201] * n, [r.text for r in responses if r.status_code != 201][:3]
@@ -70,8 +81,12 @@ async def test_concurrent_duplicate_codes_admit_exactly_one(client):
     w = await build_world(client)
 
     async def create(i: int):
-        return await w.call("coordinator", "POST", "/locations", json={
-            "brand_id": w.own_brand_id, "name": f"Twin {i}", "code": "SAME-CODE", "timezone": "Europe/Berlin"})
+        return await w.call(
+            "coordinator",
+            "POST",
+            "/locations",
+            json={"brand_id": w.own_brand_id, "name": f"Twin {i}", "code": "SAME-CODE", "timezone": "Europe/Berlin"},
+        )
 
     statuses = sorted(r.status_code for r in await asyncio.gather(*(create(i) for i in range(10))))
     assert statuses.count(201) == 1 and set(statuses) <= {201, 409}, statuses
@@ -90,9 +105,15 @@ async def test_tables_and_migrations_agree():
     pending = {}
     for name, config in APP_REGISTRY.app_configs.items():
         managers = await BaseMigrationManager().get_migration_managers(app_config=config)
-        tables = [DiffableTable(class_name=table.__name__, tablename=table._meta.tablename,
-                                columns=table._meta.non_default_columns, schema=table._meta.schema)
-                  for table in config.table_classes]
+        tables = [
+            DiffableTable(
+                class_name=table.__name__,
+                tablename=table._meta.tablename,
+                columns=table._meta.non_default_columns,
+                schema=table._meta.schema,
+            )
+            for table in config.table_classes
+        ]
         differ = SchemaDiffer(schema=tables, schema_snapshot=SchemaSnapshot(managers).get_snapshot(), auto_input="y")
         statements = [line for group in differ.get_alter_statements() for line in group.statements]
         if statements:

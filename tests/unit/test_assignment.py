@@ -30,28 +30,45 @@ DAY = date(2026, 6, 10)  # a Wednesday
 
 
 def shopper(id: str = "s1", **changes: object) -> Shopper:
-    base = Shopper(id=id, lat=BERLIN[0], lon=BERLIN[1], languages=frozenset({"de", "en"}), travel_radius_km=30.0,
-                   capacity_per_day=3, capacity_per_week=10)
+    base = Shopper(
+        id=id,
+        lat=BERLIN[0],
+        lon=BERLIN[1],
+        languages=frozenset({"de", "en"}),
+        travel_radius_km=30.0,
+        capacity_per_day=3,
+        capacity_per_week=10,
+    )
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
 def job(id: str = "j1", day: date = DAY, **changes: object) -> Job:
     start = datetime.combine(day, time(9), UTC)
-    base = Job(id=id, location_id="loc-1", brand_id="brand-1", channel="visit", lat=POTSDAM[0], lon=POTSDAM[1],
-               window_start=start, window_end=start + timedelta(hours=4), local_date=day, language="de")
+    base = Job(
+        id=id,
+        location_id="loc-1",
+        brand_id="brand-1",
+        channel="visit",
+        lat=POTSDAM[0],
+        lon=POTSDAM[1],
+        window_start=start,
+        window_end=start + timedelta(hours=4),
+        local_date=day,
+        language="de",
+    )
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
-def work(day: date, location_id: str = "loc-1", brand_id: str = "brand-1", shopper_id: str = "s1",
-         job_id: str | None = None) -> Past:
+def work(
+    day: date, location_id: str = "loc-1", brand_id: str = "brand-1", shopper_id: str = "s1", job_id: str | None = None
+) -> Past:
     return Past(shopper_id, location_id, brand_id, datetime.combine(day, time(12), UTC), day, job_id)
 
 
 RULES = Rules()
 
 
-def broken(s: Shopper, j: Job, past: list[Past] | None = None, rules: Rules = RULES,
-           now: datetime = NOW) -> list[str]:
+def broken(s: Shopper, j: Job, past: list[Past] | None = None, rules: Rules = RULES, now: datetime = NOW) -> list[str]:
     return violations(s, j, past or [], rules, now=now)
 
 
@@ -82,8 +99,10 @@ def test_window_passed() -> None:
 def test_conflict_of_interest_by_brand_and_by_location() -> None:
     assert broken(shopper(excluded_brand_ids=frozenset({"brand-1"})), job()) == ["conflict_of_interest"]
     assert broken(shopper(excluded_location_ids=frozenset({"loc-1"})), job()) == ["conflict_of_interest"]
-    assert broken(shopper(excluded_brand_ids=frozenset({"brand-2"}),
-                          excluded_location_ids=frozenset({"loc-2"})), job()) == []
+    assert (
+        broken(shopper(excluded_brand_ids=frozenset({"brand-2"}), excluded_location_ids=frozenset({"loc-2"})), job())
+        == []
+    )
 
 
 def test_language() -> None:
@@ -135,8 +154,10 @@ def test_capacity_per_day() -> None:
 
 def test_capacity_per_iso_week() -> None:
     monday, sunday_before = date(2026, 6, 8), date(2026, 6, 7)
-    in_week = [work(monday, location_id="x", brand_id="b"), work(DAY + timedelta(days=4), location_id="y",
-                                                                 brand_id="b")]
+    in_week = [
+        work(monday, location_id="x", brand_id="b"),
+        work(DAY + timedelta(days=4), location_id="y", brand_id="b"),
+    ]
     assert broken(shopper(capacity_per_week=2), job(), in_week) == ["capacity_week"]
     assert broken(shopper(capacity_per_week=3), job(), in_week) == []
     assert broken(shopper(capacity_per_week=1), job(), [work(sunday_before, location_id="x", brand_id="b")]) == []
@@ -147,11 +168,23 @@ def test_capacity_per_iso_week() -> None:
 
 
 def test_every_broken_rule_is_listed() -> None:
-    s = shopper(languages=frozenset({"fr"}), travel_radius_km=5, capacity_per_day=0, capacity_per_week=0,
-                excluded_brand_ids=frozenset({"brand-1"}))
+    s = shopper(
+        languages=frozenset({"fr"}),
+        travel_radius_km=5,
+        capacity_per_day=0,
+        capacity_per_week=0,
+        excluded_brand_ids=frozenset({"brand-1"}),
+    )
     j = job()
     assert broken(s, j, [work(DAY)], now=j.window_end) == [
-        "window_passed", "conflict_of_interest", "language", "too_far", "rotation", "capacity_day", "capacity_week"]
+        "window_passed",
+        "conflict_of_interest",
+        "language",
+        "too_far",
+        "rotation",
+        "capacity_day",
+        "capacity_week",
+    ]
     assert set(broken(s, j, [work(DAY)], now=j.window_end)) <= set(REASONS)
 
 
@@ -164,8 +197,9 @@ def loads(assignments: dict[str, str]) -> Counter[str]:
 
 def test_identical_shoppers_get_loads_within_one() -> None:
     shoppers = [shopper(f"s{i}", capacity_per_day=100, capacity_per_week=1000) for i in range(7)]
-    jobs = [job(f"j{i:03d}", day=DAY + timedelta(days=i % 5), location_id=f"loc-{i}", channel="call")
-            for i in range(100)]
+    jobs = [
+        job(f"j{i:03d}", day=DAY + timedelta(days=i % 5), location_id=f"loc-{i}", channel="call") for i in range(100)
+    ]
     result = auto_assign(jobs, shoppers, [], RULES, now=NOW)
     assert result.unfilled == {}
     counts = loads(result.assignments)
@@ -207,8 +241,10 @@ def test_rotation_and_capacity_hold_within_one_run() -> None:
 
 
 def test_history_counts_for_rotation_and_capacity() -> None:
-    past = [work(DAY - timedelta(days=20), shopper_id="s1"),
-            *[work(DAY, location_id=f"x{i}", brand_id="b", shopper_id="s2") for i in range(3)]]
+    past = [
+        work(DAY - timedelta(days=20), shopper_id="s1"),
+        *[work(DAY, location_id=f"x{i}", brand_id="b", shopper_id="s2") for i in range(3)],
+    ]
     result = auto_assign([job("j1")], [shopper("s1"), shopper("s2"), shopper("s3")], past, RULES, now=NOW)
     assert result.assignments == {"j1": "s3"}
 
@@ -218,14 +254,16 @@ def test_existing_work_on_a_job_of_the_run_is_not_counted_twice() -> None:
     past = [work(DAY, shopper_id="s1", job_id="j1")]
     result = auto_assign([job("j1")], [shopper("s1", capacity_per_day=1)], past, RULES, now=NOW)
     assert result.assignments == {"j1": "s1"}
-    assert validate_assignment(result.assignments, [job("j1")], [shopper("s1", capacity_per_day=1)], past,
-                               RULES) == []
+    assert validate_assignment(result.assignments, [job("j1")], [shopper("s1", capacity_per_day=1)], past, RULES) == []
 
 
 def test_a_job_nobody_can_take_lists_the_reasons() -> None:
-    shoppers = [shopper("s1"), shopper("s2", languages=frozenset({"en"})),
-                shopper("s3", lat=MUNICH[0], lon=MUNICH[1], languages=frozenset({"en"})),
-                shopper("s4", lat=None, lon=None)]
+    shoppers = [
+        shopper("s1"),
+        shopper("s2", languages=frozenset({"en"})),
+        shopper("s3", lat=MUNICH[0], lon=MUNICH[1], languages=frozenset({"en"})),
+        shopper("s4", lat=None, lon=None),
+    ]
     result = auto_assign([job("j1", lat=MUNICH[0] + 1, lon=MUNICH[1])], shoppers, [], RULES, now=NOW)
     assert result.assignments == {}
     assert result.unfilled == {"j1": ["too_far: 3", "language: 2", "no_home_location: 1"]}
@@ -235,8 +273,7 @@ def test_job_level_reasons_and_no_shoppers() -> None:
     passed = job("old", day=date(2026, 5, 1))
     unlocated = job("nowhere", lat=None, lon=None)
     result = auto_assign([passed, unlocated, job("j1")], [], [], RULES, now=NOW)
-    assert result.unfilled == {"old": ["window_passed"], "nowhere": ["no_location_coordinates"],
-                               "j1": ["no_shoppers"]}
+    assert result.unfilled == {"old": ["window_passed"], "nowhere": ["no_location_coordinates"], "j1": ["no_shoppers"]}
 
 
 def test_duplicate_ids_are_refused() -> None:
@@ -250,16 +287,29 @@ def test_duplicate_ids_are_refused() -> None:
 
 
 def test_validate_lists_every_rule_with_job_and_shopper() -> None:
-    s = shopper("s1", languages=frozenset({"en"}), travel_radius_km=5, capacity_per_day=1, capacity_per_week=1,
-                excluded_location_ids=frozenset({"loc-1"}))
+    s = shopper(
+        "s1",
+        languages=frozenset({"en"}),
+        travel_radius_km=5,
+        capacity_per_day=1,
+        capacity_per_week=1,
+        excluded_location_ids=frozenset({"loc-1"}),
+    )
     jobs = [job("j1"), job("j2", day=DAY + timedelta(days=1))]
-    problems = validate_assignment({"j1": "s1", "j2": "s1", "j9": "s1", "j1x": "nobody"},
-                                   jobs + [job("j1x")], [s], [], RULES, now=NOW)
+    problems = validate_assignment(
+        {"j1": "s1", "j2": "s1", "j9": "s1", "j1x": "nobody"}, jobs + [job("j1x")], [s], [], RULES, now=NOW
+    )
     text = "\n".join(problems)
-    for fragment in ["job j1 → shopper s1: conflict_of_interest", "job j1 → shopper s1: language",
-                     "job j1 → shopper s1: too_far", "job j1 → shopper s1: rotation",
-                     "job j2 → shopper s1: rotation", "job j1 → shopper s1: capacity_week",
-                     "job j9 → shopper s1: unknown job", "job j1x → shopper nobody: unknown shopper"]:
+    for fragment in [
+        "job j1 → shopper s1: conflict_of_interest",
+        "job j1 → shopper s1: language",
+        "job j1 → shopper s1: too_far",
+        "job j1 → shopper s1: rotation",
+        "job j2 → shopper s1: rotation",
+        "job j1 → shopper s1: capacity_week",
+        "job j9 → shopper s1: unknown job",
+        "job j1x → shopper nobody: unknown shopper",
+    ]:
         assert fragment in text
     assert "capacity_day" not in text  # different days
     assert validate_assignment({"j1": "s1"}, [job("j1")], [shopper("s1")], [], RULES) == []
@@ -291,18 +341,21 @@ def worlds(draw: st.DrawFn) -> tuple[list[Job], list[Shopper], list[Past], Rules
     shoppers = []
     for i in range(n_shoppers):
         located = draw(st.booleans()) or draw(st.booleans())
-        shoppers.append(Shopper(
-            id=f"s{i}",
-            lat=draw(st.floats(49.5, 52)) if located else None,
-            lon=draw(st.floats(9.5, 11.5)) if located else None,
-            languages=frozenset(draw(st.sets(st.sampled_from(LANGUAGES), max_size=3))),
-            travel_radius_km=draw(st.sampled_from([0.0, 20.0, 60.0, 150.0, 400.0])),
-            capacity_per_day=draw(st.integers(0, 3)),
-            capacity_per_week=draw(st.integers(0, 6)),
-            excluded_brand_ids=frozenset(draw(st.sets(st.sampled_from(["brand-0", "brand-1", "brand-2"]),
-                                                      max_size=1))),
-            excluded_location_ids=frozenset(draw(st.sets(st.sampled_from(list(LOCATIONS)), max_size=1))),
-        ))
+        shoppers.append(
+            Shopper(
+                id=f"s{i}",
+                lat=draw(st.floats(49.5, 52)) if located else None,
+                lon=draw(st.floats(9.5, 11.5)) if located else None,
+                languages=frozenset(draw(st.sets(st.sampled_from(LANGUAGES), max_size=3))),
+                travel_radius_km=draw(st.sampled_from([0.0, 20.0, 60.0, 150.0, 400.0])),
+                capacity_per_day=draw(st.integers(0, 3)),
+                capacity_per_week=draw(st.integers(0, 6)),
+                excluded_brand_ids=frozenset(
+                    draw(st.sets(st.sampled_from(["brand-0", "brand-1", "brand-2"]), max_size=1))
+                ),
+                excluded_location_ids=frozenset(draw(st.sets(st.sampled_from(list(LOCATIONS)), max_size=1))),
+            )
+        )
     start = date(2026, 6, 1)
     jobs = []
     for i in range(draw(st.integers(0, 25))):
@@ -311,24 +364,39 @@ def worlds(draw: st.DrawFn) -> tuple[list[Job], list[Shopper], list[Past], Rules
         day = start + timedelta(days=draw(st.integers(0, 20)))
         window_start = datetime.combine(day, time(draw(st.integers(0, 20))), UTC)
         geocoded = draw(st.integers(0, 9)) > 0
-        jobs.append(Job(
-            id=f"j{i}", location_id=location_id, brand_id=brand_id,
-            channel=draw(st.sampled_from(["visit", "visit", "call", "chat"])),
-            lat=lat if geocoded else None, lon=lon if geocoded else None,
-            window_start=window_start, window_end=window_start + timedelta(hours=draw(st.integers(1, 11))),
-            local_date=day, language=draw(st.sampled_from([None, *LANGUAGES])),
-        ))
+        jobs.append(
+            Job(
+                id=f"j{i}",
+                location_id=location_id,
+                brand_id=brand_id,
+                channel=draw(st.sampled_from(["visit", "visit", "call", "chat"])),
+                lat=lat if geocoded else None,
+                lon=lon if geocoded else None,
+                window_start=window_start,
+                window_end=window_start + timedelta(hours=draw(st.integers(1, 11))),
+                local_date=day,
+                language=draw(st.sampled_from([None, *LANGUAGES])),
+            )
+        )
     past = []
     if shoppers:
         for _ in range(draw(st.integers(0, 12))):
             location_id = draw(st.sampled_from(list(LOCATIONS)))
             day = start + timedelta(days=draw(st.integers(-100, 25)))
             job_ids = [j.id for j in jobs]
-            past.append(Past(f"s{draw(st.integers(0, n_shoppers - 1))}", location_id, LOCATIONS[location_id][0],
-                             datetime.combine(day, time(12), UTC), day,
-                             draw(st.sampled_from([None, *job_ids])) if job_ids else None))
-    rules = Rules(rotation_days=draw(st.sampled_from([0, 1, 7, 90])),
-                  rotation_scope=draw(st.sampled_from(["location", "brand"])))
+            past.append(
+                Past(
+                    f"s{draw(st.integers(0, n_shoppers - 1))}",
+                    location_id,
+                    LOCATIONS[location_id][0],
+                    datetime.combine(day, time(12), UTC),
+                    day,
+                    draw(st.sampled_from([None, *job_ids])) if job_ids else None,
+                )
+            )
+    rules = Rules(
+        rotation_days=draw(st.sampled_from([0, 1, 7, 90])), rotation_scope=draw(st.sampled_from(["location", "brand"]))
+    )
     now = datetime.combine(start + timedelta(days=draw(st.integers(-1, 3))), time(12), UTC)
     return jobs, shoppers, past, rules, now
 
@@ -336,7 +404,8 @@ def worlds(draw: st.DrawFn) -> tuple[list[Job], list[Shopper], list[Past], Rules
 @settings(max_examples=250, deadline=None)
 @given(world=worlds())
 def test_auto_assign_never_breaks_a_rule_and_never_loses_a_job(
-        world: tuple[list[Job], list[Shopper], list[Past], Rules, datetime]) -> None:
+    world: tuple[list[Job], list[Shopper], list[Past], Rules, datetime],
+) -> None:
     jobs, shoppers, past, rules, now = world
     result = auto_assign(jobs, shoppers, past, rules, now=now)
     assert validate_assignment(result.assignments, jobs, shoppers, past, rules, now=now) == []
@@ -349,8 +418,16 @@ def test_auto_assign_never_breaks_a_rule_and_never_loses_a_job(
     run_ids = {j.id for j in jobs}
     jobs_by_id = {j.id: j for j in jobs}
     final = [p for p in past if p.job_id not in run_ids] + [
-        Past(sid, jobs_by_id[jid].location_id, jobs_by_id[jid].brand_id, jobs_by_id[jid].window_start,
-             jobs_by_id[jid].local_date, jid) for jid, sid in result.assignments.items()]
+        Past(
+            sid,
+            jobs_by_id[jid].location_id,
+            jobs_by_id[jid].brand_id,
+            jobs_by_id[jid].window_start,
+            jobs_by_id[jid].local_date,
+            jid,
+        )
+        for jid, sid in result.assignments.items()
+    ]
     for job_id, reasons in result.unfilled.items():
         assert reasons
         for reason in reasons:
@@ -363,7 +440,8 @@ def test_auto_assign_never_breaks_a_rule_and_never_loses_a_job(
 @settings(max_examples=120, deadline=None)
 @given(world=worlds())
 def test_unfilled_reason_counts_agree_with_violations(
-        world: tuple[list[Job], list[Shopper], list[Past], Rules, datetime]) -> None:
+    world: tuple[list[Job], list[Shopper], list[Past], Rules, datetime],
+) -> None:
     # One job at a time, so the run's state at the moment of failure is just the history.
     jobs, shoppers, past, rules, now = world
     for j in jobs[:5]:

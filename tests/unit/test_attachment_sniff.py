@@ -107,8 +107,23 @@ def test_other_or_truncated_bytes_are_refused(name, data):
     assert sniff(data) is None, name
 
 
-@pytest.mark.parametrize("data", [s.png(), s.JPEG, s.PDF, s.PDF_XREF_STREAM, s.WEBM_AUDIO, s.MP4_AUDIO_ONLY, s.OGG_OPUS, s.MP3_ID3, s.WAV,
-                                  s.WEBP, s.HEIC, s.OGG_VORBIS + s.OGG_THEORA])
+@pytest.mark.parametrize(
+    "data",
+    [
+        s.png(),
+        s.JPEG,
+        s.PDF,
+        s.PDF_XREF_STREAM,
+        s.WEBM_AUDIO,
+        s.MP4_AUDIO_ONLY,
+        s.OGG_OPUS,
+        s.MP3_ID3,
+        s.WAV,
+        s.WEBP,
+        s.HEIC,
+        s.OGG_VORBIS + s.OGG_THEORA,
+    ],
+)
 def test_no_prefix_of_a_file_crashes_the_sniffer(data):
     for end in range(len(data) + 1):
         sniff(data[:end])  # refused or recognised, never an exception

@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 
 from api_schemas.forms import Expr
 from backend.forms.conditions import (
-    MISSING, ConditionError, compile_condition, evaluate, is_answered, is_blank_text, is_true, kind,
+    MISSING,
+    ConditionError,
+    compile_condition,
+    evaluate,
+    is_answered,
+    is_blank_text,
+    is_true,
+    kind,
 )
 
 VECTORS = json.loads(
@@ -36,8 +43,9 @@ def _same_json(got: Any, expected: Any) -> bool:
     if isinstance(expected, (int, float)):
         return kind(got) == "number" and got == expected
     if isinstance(expected, list):
-        return isinstance(got, list) and len(got) == len(expected) and all(
-            _same_json(g, e) for g, e in zip(got, expected))
+        return (
+            isinstance(got, list) and len(got) == len(expected) and all(_same_json(g, e) for g, e in zip(got, expected))
+        )
     return got == expected
 
 
@@ -46,8 +54,29 @@ def test_there_are_enough_vectors_and_names_are_unique() -> None:
     assert len(VECTORS) >= 150
     assert len(set(names)) == len(names)
     ops = {node["op"] for v in VECTORS for node in _nodes(v["expr"])}
-    assert {"var", "self", "lit", "eq", "ne", "lt", "le", "gt", "ge", "and", "or", "not", "answered",
-            "is_na", "in", "contains", "add", "sub", "mul", "div", "count"} <= ops
+    assert {
+        "var",
+        "self",
+        "lit",
+        "eq",
+        "ne",
+        "lt",
+        "le",
+        "gt",
+        "ge",
+        "and",
+        "or",
+        "not",
+        "answered",
+        "is_na",
+        "in",
+        "contains",
+        "add",
+        "sub",
+        "mul",
+        "div",
+        "count",
+    } <= ops
 
 
 def _nodes(expr: Any) -> list[dict[str, Any]]:
@@ -96,8 +125,9 @@ def _as_struct(expr: Any) -> Expr | None:
         return None
 
 
-STRUCT_VECTORS = [v for v in VECTORS if not v.get("error") and isinstance(v["expr"], dict)
-                  and _as_struct(v["expr"]) is not None]
+STRUCT_VECTORS = [
+    v for v in VECTORS if not v.get("error") and isinstance(v["expr"], dict) and _as_struct(v["expr"]) is not None
+]
 
 
 def test_most_vectors_also_run_as_structs() -> None:
@@ -113,8 +143,11 @@ def test_vector_as_struct(vector: dict[str, Any]) -> None:
     assert _same_json(_as_json(got), vector["expected"])
 
 
-_BLANK_CHARS = ("\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
-                + "\u2028\u2029\u202f\u205f\u3000\ufeff")
+_BLANK_CHARS = (
+    "\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
 _ANSWERED = {"op": "answered", "key": "t"}
 
 
@@ -133,10 +166,12 @@ def test_a_string_is_answered_exactly_when_it_has_a_non_blank_character(text: st
 
 
 LABEL_VECTORS = json.loads(
-    (Path(__file__).resolve().parents[2] / "mobile_forms" / "label_vectors.json").read_text("utf-8"))
+    (Path(__file__).resolve().parents[2] / "mobile_forms" / "label_vectors.json").read_text("utf-8")
+)
 
 
 @pytest.mark.parametrize("vector", LABEL_VECTORS, ids=[v["name"] for v in LABEL_VECTORS])
 def test_label_references_are_filled_like_the_phone(vector: dict[str, Any]) -> None:
     from backend.forms.conditions import fill_references
+
     assert fill_references(vector["text"], vector["values"]) == vector["expected"]

@@ -47,10 +47,14 @@ def test_every_navigation_label_and_status_word_is_translated() -> None:
     from api_schemas.tasks import TaskStatus
     from backend.campaigns.assignment import REASONS
 
-    expected = ([f"role.{r.value}" for r in Role] + [f"channel.{c.value}" for c in Channel]
-                + [f"status.{s.value}" for s in ReportStatus if s.value != "draft"]
-                + [f"taskstatus.{s.value}" for s in TaskStatus] + [f"rule.{r}" for r in REASONS]
-                + [f"nav.{n}" for n in ("review", "campaigns", "forms", "shoppers", "setup", "users", "dashboard")])
+    expected = (
+        [f"role.{r.value}" for r in Role]
+        + [f"channel.{c.value}" for c in Channel]
+        + [f"status.{s.value}" for s in ReportStatus if s.value != "draft"]
+        + [f"taskstatus.{s.value}" for s in TaskStatus]
+        + [f"rule.{r}" for r in REASONS]
+        + [f"nav.{n}" for n in ("review", "campaigns", "forms", "shoppers", "setup", "users", "dashboard")]
+    )
     for lang in ("en", "de"):
         catalogue = _catalogue(lang)
         assert [k for k in expected if k not in catalogue] == [], lang

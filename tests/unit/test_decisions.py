@@ -18,14 +18,31 @@ DAY = date(2026, 6, 10)
 
 
 def _shopper(languages: set[str]) -> Shopper:
-    return Shopper(id="s1", lat=None, lon=None, languages=frozenset(languages), travel_radius_km=None,
-                   capacity_per_day=3, capacity_per_week=10)
+    return Shopper(
+        id="s1",
+        lat=None,
+        lon=None,
+        languages=frozenset(languages),
+        travel_radius_km=None,
+        capacity_per_day=3,
+        capacity_per_week=10,
+    )
 
 
 def _call(language: str) -> Job:
     start = datetime.combine(DAY, time(9), UTC)
-    return Job(id="j1", location_id="loc-1", brand_id="brand-1", channel="call", lat=None, lon=None,
-               window_start=start, window_end=start + timedelta(hours=4), local_date=DAY, language=language)
+    return Job(
+        id="j1",
+        location_id="loc-1",
+        brand_id="brand-1",
+        channel="call",
+        lat=None,
+        lon=None,
+        window_start=start,
+        window_end=start + timedelta(hours=4),
+        local_date=DAY,
+        language=language,
+    )
 
 
 def test_a_language_serves_its_regional_variants_not_the_other_way_round():
@@ -44,16 +61,23 @@ def test_the_automatic_assigner_matches_languages_the_same_way():
 
 
 def _form(*items: dict[str, Any]) -> FormDefinition:
-    return msgspec.convert({"title": {"en": "T"}, "sections": [{"type": "section", "key": "s", "items": list(items)}]},
-                           FormDefinition)
+    return msgspec.convert(
+        {"title": {"en": "T"}, "sections": [{"type": "section", "key": "s", "items": list(items)}]}, FormDefinition
+    )
 
 
 BANDS = [{"max": 20, "points": 4}, {"min": 20, "max": 60, "points": 2}, {"min": 60, "points": 1}]
 TIMED = _form({"type": "timer_sequence", "key": "t", "give_up_s": 60, "bands": BANDS, "metric": "time_to_answer_s"})
-BY_HAND = _form({"type": "yes_no", "key": "answered", "metric": "answered", "points_yes": None},
-                {"type": "duration", "key": "wait", "max": 60, "bands": BANDS, "metric": "time_to_answer_s"})
-NEVER_ANSWERED = {"events": [{"event": "dialled", "at": "2025-03-03T10:00:00+01:00"},
-                             {"event": "gave_up", "at": "2025-03-03T10:01:00+01:00"}]}
+BY_HAND = _form(
+    {"type": "yes_no", "key": "answered", "metric": "answered", "points_yes": None},
+    {"type": "duration", "key": "wait", "max": 60, "bands": BANDS, "metric": "time_to_answer_s"},
+)
+NEVER_ANSWERED = {
+    "events": [
+        {"event": "dialled", "at": "2025-03-03T10:00:00+01:00"},
+        {"event": "gave_up", "at": "2025-03-03T10:01:00+01:00"},
+    ]
+}
 
 
 @pytest.mark.parametrize("wait", [None, 5, 60])

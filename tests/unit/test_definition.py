@@ -8,7 +8,12 @@ import msgspec
 
 from api_schemas.forms import FormDefinition
 from backend.forms.definition import (
-    PER_DEFINITION_LIMIT, check_definition, find_question, iter_questions, outline, visibility,
+    PER_DEFINITION_LIMIT,
+    check_definition,
+    find_question,
+    iter_questions,
+    outline,
+    visibility,
 )
 
 
@@ -37,10 +42,13 @@ def paths(defn: dict[str, Any]) -> list[str]:
 
 
 def test_iter_questions_multiplies_weights_and_records_paths() -> None:
-    defn = msgspec.convert(form(
-        section("a", yn("q1", weight=2), section("b", yn("q2", weight=3), weight=0.5), weight=4),
-        section("c", yn("q3")),
-    ), FormDefinition)
+    defn = msgspec.convert(
+        form(
+            section("a", yn("q1", weight=2), section("b", yn("q2", weight=3), weight=0.5), weight=4),
+            section("c", yn("q3")),
+        ),
+        FormDefinition,
+    )
     infos = list(iter_questions(defn))
     assert [(i.question.key, i.path, i.section_path, i.effective_weight) for i in infos] == [
         ("q1", "sections[0].items[0]", ("a",), 8.0),
@@ -51,29 +59,42 @@ def test_iter_questions_multiplies_weights_and_records_paths() -> None:
 
 
 def test_a_valid_definition_has_no_problems() -> None:
-    assert check_definition(form(section("s", yn("q1"), yn("q2", show_if={"op": "eq", "args": [var("q1"), True]})))) == []
+    assert (
+        check_definition(form(section("s", yn("q1"), yn("q2", show_if={"op": "eq", "args": [var("q1"), True]})))) == []
+    )
 
 
 def test_every_problem_is_reported_at_once_with_paths() -> None:
     defn = form(
-        section("s",
-                yn("q1", show_if={"op": "eq", "args": [var("q2"), True]}),  # later question
-                yn("q2", show_if={"op": "answered", "key": "nope"}),  # unknown question
-                yn("q1"),  # duplicate key
-                {"type": "single_choice", "key": "c", "choices": [{"value": "a"}, {"value": "a"}]},
-                {"type": "text", "key": "t", "critical": True},
-                {"type": "integer", "key": "n", "metric": "nps",
-                 "bands": [{"min": 0, "max": 10, "points": 1}, {"min": 5, "max": 20, "points": 2}]},
-                {"type": "rating", "key": "r", "min": 5, "max": 5},
-                yn("q3", show_if={"op": "eq", "args": [var("q3"), True]}),  # itself
-                yn("q4", show_if={"op": "not", "args": [True, False]}),  # wrong arity
-                ),
+        section(
+            "s",
+            yn("q1", show_if={"op": "eq", "args": [var("q2"), True]}),  # later question
+            yn("q2", show_if={"op": "answered", "key": "nope"}),  # unknown question
+            yn("q1"),  # duplicate key
+            {"type": "single_choice", "key": "c", "choices": [{"value": "a"}, {"value": "a"}]},
+            {"type": "text", "key": "t", "critical": True},
+            {
+                "type": "integer",
+                "key": "n",
+                "metric": "nps",
+                "bands": [{"min": 0, "max": 10, "points": 1}, {"min": 5, "max": 20, "points": 2}],
+            },
+            {"type": "rating", "key": "r", "min": 5, "max": 5},
+            yn("q3", show_if={"op": "eq", "args": [var("q3"), True]}),  # itself
+            yn("q4", show_if={"op": "not", "args": [True, False]}),  # wrong arity
+        ),
     )
     found = paths(defn)
     for expected in [
-        "sections[0].items[0].show_if", "sections[0].items[1].show_if", "sections[0].items[2].key",
-        "sections[0].items[3].choices[1].value", "sections[0].items[4].critical", "sections[0].items[5].metric",
-        "sections[0].items[5].bands[1]", "sections[0].items[6].max", "sections[0].items[7].show_if",
+        "sections[0].items[0].show_if",
+        "sections[0].items[1].show_if",
+        "sections[0].items[2].key",
+        "sections[0].items[3].choices[1].value",
+        "sections[0].items[4].critical",
+        "sections[0].items[5].metric",
+        "sections[0].items[5].bands[1]",
+        "sections[0].items[6].max",
+        "sections[0].items[7].show_if",
         "sections[0].items[8].show_if",
     ]:
         assert expected in found, (expected, found)
@@ -96,21 +117,46 @@ def test_condition_on_a_section_key_is_a_problem() -> None:
 
 
 def test_constraint_may_use_self_and_own_key_but_show_if_may_not_use_self() -> None:
-    ok = form(section("s", {"type": "integer", "key": "n", "constraint": {"op": "and", "args": [
-        {"op": "ge", "args": [{"op": "self"}, 0]}, {"op": "le", "args": [var("n"), 10]}]}}))
+    ok = form(
+        section(
+            "s",
+            {
+                "type": "integer",
+                "key": "n",
+                "constraint": {
+                    "op": "and",
+                    "args": [{"op": "ge", "args": [{"op": "self"}, 0]}, {"op": "le", "args": [var("n"), 10]}],
+                },
+            },
+        )
+    )
     assert check_definition(ok) == []
     bad = form(section("s", yn("q", show_if={"op": "eq", "args": [{"op": "self"}, True]})))
     assert "sections[0].items[0].show_if" in paths(bad)
 
 
 def test_metric_tags_must_fit_the_question_type() -> None:
-    ok = form(section("s", {"type": "nps", "key": "a", "metric": "nps"}, {"type": "rating", "key": "b", "metric": "csat"},
-                      yn("c", metric="fcr"), {"type": "duration", "key": "d", "metric": "time_to_answer_s"},
-                      {"type": "timer_sequence", "key": "e", "metric": "time_to_answer_s"}))
+    ok = form(
+        section(
+            "s",
+            {"type": "nps", "key": "a", "metric": "nps"},
+            {"type": "rating", "key": "b", "metric": "csat"},
+            yn("c", metric="fcr"),
+            {"type": "duration", "key": "d", "metric": "time_to_answer_s"},
+            {"type": "timer_sequence", "key": "e", "metric": "time_to_answer_s"},
+        )
+    )
     assert check_definition(ok) == []
-    bad = form(section("s", {"type": "rating", "key": "a", "metric": "nps"}, yn("b", metric="csat"),
-                       {"type": "text", "key": "c", "metric": "time_to_answer_s"}, {"type": "nps", "key": "d", "metric": "fcr"},
-                       {"type": "timer_sequence", "key": "e", "metric": "hold_s"}))
+    bad = form(
+        section(
+            "s",
+            {"type": "rating", "key": "a", "metric": "nps"},
+            yn("b", metric="csat"),
+            {"type": "text", "key": "c", "metric": "time_to_answer_s"},
+            {"type": "nps", "key": "d", "metric": "fcr"},
+            {"type": "timer_sequence", "key": "e", "metric": "hold_s"},
+        )
+    )
     assert paths(bad) == [f"sections[0].items[{i}].metric" for i in range(5)]
 
 
@@ -119,22 +165,39 @@ def test_negative_weight_and_empty_definition() -> None:
     defn = msgspec.convert(form(section("s", yn("q"))), FormDefinition)
     defn.sections[0].weight = -1
     assert "sections[0].weight" in paths(msgspec.to_builtins(defn)) or any(
-        p.path == "sections[0].weight" for p in check_definition(defn))
+        p.path == "sections[0].weight" for p in check_definition(defn)
+    )
     assert [p.path for p in check_definition(form(section("s")))] == ["sections", "sections[0].items"]
 
 
 def test_critical_needs_a_failing_answer() -> None:
-    defn = form(section("s", yn("a", critical=True, fail_on=None), {"type": "rating", "key": "r", "critical": True},
-                        {"type": "single_choice", "key": "c", "critical": True, "choices": [{"value": "x"}]},
-                        {"type": "rating", "key": "ok", "critical": True, "fail_below": 3}))
+    defn = form(
+        section(
+            "s",
+            yn("a", critical=True, fail_on=None),
+            {"type": "rating", "key": "r", "critical": True},
+            {"type": "single_choice", "key": "c", "critical": True, "choices": [{"value": "x"}]},
+            {"type": "rating", "key": "ok", "critical": True, "fail_below": 3},
+        )
+    )
     assert paths(defn) == [f"sections[0].items[{i}].critical" for i in range(3)]
 
 
 def test_band_edges_may_touch_but_not_overlap() -> None:
-    touching = form(section("s", {"type": "duration", "key": "d", "bands": [
-        {"max": 20, "points": 2}, {"min": 20, "max": 60, "points": 1}, {"min": 60, "points": 0}]}))
+    touching = form(
+        section(
+            "s",
+            {
+                "type": "duration",
+                "key": "d",
+                "bands": [{"max": 20, "points": 2}, {"min": 20, "max": 60, "points": 1}, {"min": 60, "points": 0}],
+            },
+        )
+    )
     assert check_definition(touching) == []
-    open_ended = form(section("s", {"type": "duration", "key": "d", "bands": [{"points": 2}, {"min": 60, "points": 0}]}))
+    open_ended = form(
+        section("s", {"type": "duration", "key": "d", "bands": [{"points": 2}, {"min": 60, "points": 0}]})
+    )
     assert paths(open_ended) == ["sections[0].items[0].bands[1]"]
 
 
@@ -146,8 +209,9 @@ def test_unknown_op_in_plain_json_is_a_shape_error() -> None:
 def test_a_choice_value_must_not_be_blank() -> None:
     # A blank string never answers a required question, so a blank choice could never be chosen.
     for blank in (" ", "\t", "\ufeff", "\u00a0\u3000"):
-        found = problems(form(section("s", {"type": "single_choice", "key": "c",
-                                            "choices": [{"value": "a"}, {"value": blank}]})))
+        found = problems(
+            form(section("s", {"type": "single_choice", "key": "c", "choices": [{"value": "a"}, {"value": blank}]}))
+        )
         assert found == {("sections[0].items[0].choices[1].value", "choice without a value")}, blank
 
 
@@ -157,11 +221,17 @@ def test_shape_errors_from_plain_json_are_reported_with_a_path() -> None:
 
 
 def test_visibility_hides_questions_in_hidden_sections_and_ignores_hidden_answers() -> None:
-    defn = msgspec.convert(form(
-        section("s", yn("gate"), yn("inner", show_if={"op": "eq", "args": [var("gate"), True]})),
-        section("t", yn("later", show_if={"op": "eq", "args": [var("inner"), True]}),
-                show_if={"op": "eq", "args": [var("gate"), True]}),
-    ), FormDefinition)
+    defn = msgspec.convert(
+        form(
+            section("s", yn("gate"), yn("inner", show_if={"op": "eq", "args": [var("gate"), True]})),
+            section(
+                "t",
+                yn("later", show_if={"op": "eq", "args": [var("inner"), True]}),
+                show_if={"op": "eq", "args": [var("gate"), True]},
+            ),
+        ),
+        FormDefinition,
+    )
     view = visibility(defn, {"gate": False, "inner": True})
     assert view.shown == {"s": True, "gate": True, "inner": False, "t": False, "later": False}
     assert view.answers == {"gate": False}

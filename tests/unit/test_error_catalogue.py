@@ -56,8 +56,11 @@ def test_every_code_raised_is_in_the_catalogue_with_its_status():
     assert len(raised) > 50, "the backend was read"
     missing = [(where, code) for where, code, _ in raised if code not in CATALOGUE]
     assert missing == []
-    wrong = [(where, code, status, CATALOGUE[code].status) for where, code, status in raised
-             if CATALOGUE[code].status != status]
+    wrong = [
+        (where, code, status, CATALOGUE[code].status)
+        for where, code, status in raised
+        if CATALOGUE[code].status != status
+    ]
     assert wrong == []
 
 
@@ -68,9 +71,13 @@ def test_every_error_class_has_a_catalogued_default_code():
 
 def test_the_http_errors_litestar_raises_map_to_catalogued_codes():
     source = inspect.getsource(errors.handle_http)
-    codes = [node.value.elts[0].value for node in ast.walk(ast.parse(source))
-             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Tuple)
-             and isinstance(node.value.elts[0], ast.Constant)]
+    codes = [
+        node.value.elts[0].value
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Tuple)
+        and isinstance(node.value.elts[0], ast.Constant)
+    ]
     assert codes and all(code in CATALOGUE for code in codes), codes
 
 

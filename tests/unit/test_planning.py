@@ -50,9 +50,18 @@ def only(design: SlotDesign, start: date, end: date, zone: str) -> PlannedProbe:
 
 def test_slot_keys_are_day_type_then_daypart() -> None:
     assert slot_keys(FULL) == [
-        "weekday:morning", "weekday:afternoon", "weekday:evening", "weekday:out_of_hours",
-        "saturday:morning", "saturday:afternoon", "saturday:evening", "saturday:out_of_hours",
-        "sunday:morning", "sunday:afternoon", "sunday:evening", "sunday:out_of_hours",
+        "weekday:morning",
+        "weekday:afternoon",
+        "weekday:evening",
+        "weekday:out_of_hours",
+        "saturday:morning",
+        "saturday:afternoon",
+        "saturday:evening",
+        "saturday:out_of_hours",
+        "sunday:morning",
+        "sunday:afternoon",
+        "sunday:evening",
+        "sunday:out_of_hours",
     ]
 
 
@@ -62,31 +71,33 @@ def test_a_sound_design_has_no_problems() -> None:
     assert design_problems(SlotDesign((Daypart("late", 18, 24), Daypart("night", 0, 6)), (SUNDAY,), 3)) == []
 
 
-@pytest.mark.parametrize(("design", "path", "fragment"), [
-    (SlotDesign((), (WEEKDAY,), 1), "dayparts", "at least one"),
-    (SlotDesign((OUT_OF_HOURS,), (), 1), "day_types", "at least one"),
-    (SlotDesign((OUT_OF_HOURS,), (WEEKDAY,), 0), "probes_per_slot", "at least 1"),
-    (SlotDesign((OUT_OF_HOURS,), (WEEKDAY, WEEKDAY), 1), "day_types[1]", "duplicate"),
-    (SlotDesign((Daypart("a", 8, 12), Daypart("a", 12, 17)), (WEEKDAY,), 1), "dayparts[1].key", "duplicate"),
-    (SlotDesign((Daypart("a:b", 8, 12),), (WEEKDAY,), 1), "dayparts[0].key", "':'"),
-    (SlotDesign((Daypart("", 8, 12),), (WEEKDAY,), 1), "dayparts[0].key", "key is needed"),
-    (SlotDesign((Daypart("a", 24, 8),), (WEEKDAY,), 1), "dayparts[0].start_hour", "0 to 23"),
-    (SlotDesign((Daypart("a", -1, 8),), (WEEKDAY,), 1), "dayparts[0].start_hour", "0 to 23"),
-    (SlotDesign((Daypart("a", 8, 25),), (WEEKDAY,), 1), "dayparts[0].end_hour", "0 to 24"),
-    (SlotDesign((Daypart("a", 8, 8),), (WEEKDAY,), 1), "dayparts[0].end_hour", "differ"),
-    (SlotDesign((Daypart("a", 0, 0),), (WEEKDAY,), 1), "dayparts[0].end_hour", "differ"),
-    (SlotDesign((Daypart("day", 8, 17), Daypart("noon", 12, 14)), (WEEKDAY,), 1), "dayparts[1]", "overlaps"),
-    # 21→08 wraps past midnight, so an early-morning daypart overlaps it.
-    (SlotDesign((OUT_OF_HOURS, Daypart("early", 6, 9)), (WEEKDAY,), 1), "dayparts[1]", "hour 06:00"),
-])
+@pytest.mark.parametrize(
+    ("design", "path", "fragment"),
+    [
+        (SlotDesign((), (WEEKDAY,), 1), "dayparts", "at least one"),
+        (SlotDesign((OUT_OF_HOURS,), (), 1), "day_types", "at least one"),
+        (SlotDesign((OUT_OF_HOURS,), (WEEKDAY,), 0), "probes_per_slot", "at least 1"),
+        (SlotDesign((OUT_OF_HOURS,), (WEEKDAY, WEEKDAY), 1), "day_types[1]", "duplicate"),
+        (SlotDesign((Daypart("a", 8, 12), Daypart("a", 12, 17)), (WEEKDAY,), 1), "dayparts[1].key", "duplicate"),
+        (SlotDesign((Daypart("a:b", 8, 12),), (WEEKDAY,), 1), "dayparts[0].key", "':'"),
+        (SlotDesign((Daypart("", 8, 12),), (WEEKDAY,), 1), "dayparts[0].key", "key is needed"),
+        (SlotDesign((Daypart("a", 24, 8),), (WEEKDAY,), 1), "dayparts[0].start_hour", "0 to 23"),
+        (SlotDesign((Daypart("a", -1, 8),), (WEEKDAY,), 1), "dayparts[0].start_hour", "0 to 23"),
+        (SlotDesign((Daypart("a", 8, 25),), (WEEKDAY,), 1), "dayparts[0].end_hour", "0 to 24"),
+        (SlotDesign((Daypart("a", 8, 8),), (WEEKDAY,), 1), "dayparts[0].end_hour", "differ"),
+        (SlotDesign((Daypart("a", 0, 0),), (WEEKDAY,), 1), "dayparts[0].end_hour", "differ"),
+        (SlotDesign((Daypart("day", 8, 17), Daypart("noon", 12, 14)), (WEEKDAY,), 1), "dayparts[1]", "overlaps"),
+        # 21→08 wraps past midnight, so an early-morning daypart overlaps it.
+        (SlotDesign((OUT_OF_HOURS, Daypart("early", 6, 9)), (WEEKDAY,), 1), "dayparts[1]", "hour 06:00"),
+    ],
+)
 def test_design_problems_name_the_field(design: SlotDesign, path: str, fragment: str) -> None:
     problems = design_problems(design)
     assert any(p == path and fragment in reason for p, reason in problems), problems
 
 
 def test_touching_dayparts_do_not_overlap() -> None:
-    assert design_problems(SlotDesign((Daypart("a", 8, 12), Daypart("b", 12, 21), OUT_OF_HOURS),
-                                      (WEEKDAY,), 1)) == []
+    assert design_problems(SlotDesign((Daypart("a", 8, 12), Daypart("b", 12, 21), OUT_OF_HOURS), (WEEKDAY,), 1)) == []
 
 
 def test_plan_wave_refuses_an_unsound_design_or_a_backwards_wave() -> None:
@@ -121,8 +132,12 @@ def test_more_probes_than_dates_uses_every_date() -> None:
 
 def test_one_wave_in_each_location_s_own_calendar() -> None:
     design = SlotDesign((Daypart("evening", 17, 21),), (SATURDAY,), 1)
-    probes, _ = plan_wave(design, date(2026, 6, 6), date(2026, 6, 6),
-                          [("nyc", "America/New_York"), ("syd", "Australia/Sydney"), ("ber", "Europe/Berlin")])
+    probes, _ = plan_wave(
+        design,
+        date(2026, 6, 6),
+        date(2026, 6, 6),
+        [("nyc", "America/New_York"), ("syd", "Australia/Sydney"), ("ber", "Europe/Berlin")],
+    )
     by_location = {p.location_id: p for p in probes}
     assert by_location["nyc"].window_start == utc(2026, 6, 6, 21)  # 17:00 EDT
     assert by_location["syd"].window_start == utc(2026, 6, 6, 7)  # 17:00 AEST
@@ -131,25 +146,30 @@ def test_one_wave_in_each_location_s_own_calendar() -> None:
 
 
 def test_a_daypart_ending_at_24_ends_at_the_next_midnight() -> None:
-    probe = only(SlotDesign((Daypart("late", 18, 24),), (WEEKDAY,), 1),
-                 date(2026, 1, 5), date(2026, 1, 5), "Europe/Berlin")
+    probe = only(
+        SlotDesign((Daypart("late", 18, 24),), (WEEKDAY,), 1), date(2026, 1, 5), date(2026, 1, 5), "Europe/Berlin"
+    )
     assert (probe.window_start, probe.window_end) == (utc(2026, 1, 5, 17), utc(2026, 1, 5, 23))
 
 
-@pytest.mark.parametrize(("zone", "saturday", "start", "end", "length"), [
-    # Spring forward: the night loses an hour.
-    ("Europe/Berlin", date(2026, 3, 28), utc(2026, 3, 28, 20), utc(2026, 3, 29, 6), 10),
-    ("America/New_York", date(2026, 3, 7), utc(2026, 3, 8, 2), utc(2026, 3, 8, 12), 10),
-    ("Australia/Sydney", date(2026, 10, 3), utc(2026, 10, 3, 11), utc(2026, 10, 3, 21), 10),
-    # Fall back: the night gains an hour.
-    ("Europe/Berlin", date(2026, 10, 24), utc(2026, 10, 24, 19), utc(2026, 10, 25, 7), 12),
-    ("America/New_York", date(2026, 10, 31), utc(2026, 11, 1, 1), utc(2026, 11, 1, 13), 12),
-    ("Australia/Sydney", date(2026, 4, 4), utc(2026, 4, 4, 10), utc(2026, 4, 4, 22), 12),
-    # An ordinary Saturday night is 11 hours.
-    ("Europe/Berlin", date(2026, 3, 21), utc(2026, 3, 21, 20), utc(2026, 3, 22, 7), 11),
-])
-def test_out_of_hours_across_a_dst_change(zone: str, saturday: date, start: datetime, end: datetime,
-                                          length: int) -> None:
+@pytest.mark.parametrize(
+    ("zone", "saturday", "start", "end", "length"),
+    [
+        # Spring forward: the night loses an hour.
+        ("Europe/Berlin", date(2026, 3, 28), utc(2026, 3, 28, 20), utc(2026, 3, 29, 6), 10),
+        ("America/New_York", date(2026, 3, 7), utc(2026, 3, 8, 2), utc(2026, 3, 8, 12), 10),
+        ("Australia/Sydney", date(2026, 10, 3), utc(2026, 10, 3, 11), utc(2026, 10, 3, 21), 10),
+        # Fall back: the night gains an hour.
+        ("Europe/Berlin", date(2026, 10, 24), utc(2026, 10, 24, 19), utc(2026, 10, 25, 7), 12),
+        ("America/New_York", date(2026, 10, 31), utc(2026, 11, 1, 1), utc(2026, 11, 1, 13), 12),
+        ("Australia/Sydney", date(2026, 4, 4), utc(2026, 4, 4, 10), utc(2026, 4, 4, 22), 12),
+        # An ordinary Saturday night is 11 hours.
+        ("Europe/Berlin", date(2026, 3, 21), utc(2026, 3, 21, 20), utc(2026, 3, 22, 7), 11),
+    ],
+)
+def test_out_of_hours_across_a_dst_change(
+    zone: str, saturday: date, start: datetime, end: datetime, length: int
+) -> None:
     probe = only(SlotDesign((OUT_OF_HOURS,), (SATURDAY,), 1), saturday, saturday, zone)
     assert probe.slot_key == "saturday:out_of_hours"
     assert (probe.window_start, probe.window_end) == (start, end)
@@ -161,8 +181,9 @@ def test_out_of_hours_across_a_dst_change(zone: str, saturday: date, start: date
 
 def test_a_boundary_in_the_spring_gap_moves_to_the_end_of_the_gap() -> None:
     # Berlin, 29 March 2026: 02:00–03:00 does not exist; 02:00 becomes 03:00 CEST.
-    probe = only(SlotDesign((Daypart("small_hours", 2, 5),), (SUNDAY,), 1),
-                 date(2026, 3, 29), date(2026, 3, 29), "Europe/Berlin")
+    probe = only(
+        SlotDesign((Daypart("small_hours", 2, 5),), (SUNDAY,), 1), date(2026, 3, 29), date(2026, 3, 29), "Europe/Berlin"
+    )
     assert (probe.window_start, probe.window_end) == (utc(2026, 3, 29, 1), utc(2026, 3, 29, 3))
     assert probe.window_start.astimezone(ZoneInfo("Europe/Berlin")).hour == 3
     # New York, 8 March 2026: 02:00 EST does not exist; 02:00 becomes 03:00 EDT.
@@ -177,8 +198,12 @@ def test_a_boundary_in_the_spring_gap_moves_to_the_end_of_the_gap() -> None:
 
 def test_a_boundary_in_the_autumn_overlap_takes_the_first_occurrence() -> None:
     # Berlin, 25 October 2026: 02:00–03:00 happens twice; 02:00 is read as 02:00 CEST.
-    probe = only(SlotDesign((Daypart("small_hours", 2, 3),), (SUNDAY,), 1),
-                 date(2026, 10, 25), date(2026, 10, 25), "Europe/Berlin")
+    probe = only(
+        SlotDesign((Daypart("small_hours", 2, 3),), (SUNDAY,), 1),
+        date(2026, 10, 25),
+        date(2026, 10, 25),
+        "Europe/Berlin",
+    )
     assert (probe.window_start, probe.window_end) == (utc(2026, 10, 25, 0), utc(2026, 10, 25, 2))
     assert local_to_utc(date(2026, 11, 1), 1, ZoneInfo("America/New_York")) == utc(2026, 11, 1, 5)  # EDT
 
@@ -196,11 +221,17 @@ def test_a_daypart_that_does_not_exist_that_day_is_not_planned_on_it() -> None:
 
 
 def test_a_wave_without_a_sunday_explains_every_sunday_slot() -> None:
-    probes, problems = plan_wave(FULL, date(2026, 6, 3), date(2026, 6, 6),  # Wednesday to Saturday
-                                 [("own", "Europe/Berlin"), ("rival", "Europe/Vienna")])
+    probes, problems = plan_wave(
+        FULL,
+        date(2026, 6, 3),
+        date(2026, 6, 6),  # Wednesday to Saturday
+        [("own", "Europe/Berlin"), ("rival", "Europe/Vienna")],
+    )
     assert sorted((p.location_id, p.slot_key) for p in problems) == sorted(
-        (loc, f"sunday:{part}") for loc in ("own", "rival")
-        for part in ("morning", "afternoon", "evening", "out_of_hours"))
+        (loc, f"sunday:{part}")
+        for loc in ("own", "rival")
+        for part in ("morning", "afternoon", "evening", "out_of_hours")
+    )
     assert all("no sunday" in p.reason for p in problems)
     planned = {(p.location_id, p.slot_key) for p in probes}
     assert len(probes) == 2 * 8 * 2
@@ -208,8 +239,9 @@ def test_a_wave_without_a_sunday_explains_every_sunday_slot() -> None:
 
 
 def test_an_unknown_time_zone_is_a_problem_for_that_location_only() -> None:
-    probes, problems = plan_wave(FULL, date(2026, 6, 1), date(2026, 6, 7),
-                                 [("good", "Europe/Berlin"), ("bad", "Mars/Olympus_Mons")])
+    probes, problems = plan_wave(
+        FULL, date(2026, 6, 1), date(2026, 6, 7), [("good", "Europe/Berlin"), ("bad", "Mars/Olympus_Mons")]
+    )
     assert {p.location_id for p in probes} == {"good"}
     assert len(problems) == 12 and all(p.location_id == "bad" and "Mars" in p.reason for p in problems)
 
@@ -228,16 +260,32 @@ def test_locations_are_spread_over_different_dates_and_salt_reshuffles() -> None
 def test_dates_do_not_depend_on_the_process() -> None:
     # Pinned so that re-planning a wave after a restart (or on another server) gives the same dates.
     design = SlotDesign((Daypart("evening", 17, 21),), (WEEKDAY,), 2)
-    probes, _ = plan_wave(design, date(2026, 6, 1), date(2026, 6, 12),
-                          [("loc-1", "Europe/Berlin"), ("loc-2", "Europe/Berlin")])
+    probes, _ = plan_wave(
+        design, date(2026, 6, 1), date(2026, 6, 12), [("loc-1", "Europe/Berlin"), ("loc-2", "Europe/Berlin")]
+    )
     assert [(p.location_id, p.index, p.local_date.day) for p in probes] == [
-        ("loc-1", 0, 8), ("loc-1", 1, 1), ("loc-2", 0, 10), ("loc-2", 1, 3)]
+        ("loc-1", 0, 8),
+        ("loc-1", 1, 1),
+        ("loc-2", 0, 10),
+        ("loc-2", 1, 3),
+    ]
 
 
 # Properties -------------------------------------------------------------------------
 
-ZONES = ["UTC", "Europe/Berlin", "Europe/London", "America/New_York", "America/Santiago", "America/St_Johns",
-         "Australia/Sydney", "Australia/Lord_Howe", "Asia/Kolkata", "Pacific/Chatham", "Africa/Casablanca"]
+ZONES = [
+    "UTC",
+    "Europe/Berlin",
+    "Europe/London",
+    "America/New_York",
+    "America/Santiago",
+    "America/St_Johns",
+    "Australia/Sydney",
+    "Australia/Lord_Howe",
+    "Asia/Kolkata",
+    "Pacific/Chatham",
+    "Africa/Casablanca",
+]
 
 
 @st.composite
@@ -245,14 +293,20 @@ def designs(draw: st.DrawFn) -> SlotDesign:
     cuts = sorted(draw(st.sets(st.integers(0, 23), min_size=2, max_size=6)))
     pieces = [(cuts[i], cuts[i + 1]) for i in range(len(cuts) - 1)] + [(cuts[-1], cuts[0])]
     chosen = draw(st.lists(st.sampled_from(pieces), min_size=1, max_size=len(pieces), unique=True))
-    dayparts = tuple(Daypart(f"p{start}", start, 24 if end == 0 and start > 0 and draw(st.booleans()) else end)
-                     for start, end in chosen)
+    dayparts = tuple(
+        Daypart(f"p{start}", start, 24 if end == 0 and start > 0 and draw(st.booleans()) else end)
+        for start, end in chosen
+    )
     day_types = tuple(draw(st.lists(st.sampled_from(list(DayType)), min_size=1, max_size=3, unique=True)))
     return SlotDesign(dayparts, day_types, draw(st.integers(1, 4)))
 
 
-locations_strategy = st.lists(st.tuples(st.text("abcxyz0123", min_size=1, max_size=6), st.sampled_from(ZONES)),
-                              min_size=1, max_size=4, unique_by=lambda loc: loc[0])
+locations_strategy = st.lists(
+    st.tuples(st.text("abcxyz0123", min_size=1, max_size=6), st.sampled_from(ZONES)),
+    min_size=1,
+    max_size=4,
+    unique_by=lambda loc: loc[0],
+)
 
 
 def _wall(instant: datetime, zone: ZoneInfo) -> datetime:
@@ -264,16 +318,29 @@ def _exists(wall: datetime, zone: ZoneInfo) -> bool:
 
 
 # Waves that start just before a DST change in one of the zones, as well as anywhere.
-DST_EVES = [date(2026, 3, 28), date(2026, 10, 24), date(2026, 3, 7), date(2026, 10, 31), date(2026, 4, 4),
-            date(2026, 10, 3), date(2026, 9, 5)]
+DST_EVES = [
+    date(2026, 3, 28),
+    date(2026, 10, 24),
+    date(2026, 3, 7),
+    date(2026, 10, 31),
+    date(2026, 4, 4),
+    date(2026, 10, 3),
+    date(2026, 9, 5),
+]
 wave_starts = st.one_of(st.dates(date(2024, 1, 1), date(2028, 12, 31)), st.sampled_from(DST_EVES))
 
 
 @settings(max_examples=300, deadline=None)
-@given(design=designs(), start=wave_starts, length=st.integers(0, 30),
-       locations=locations_strategy, salt=st.sampled_from(["", "w2"]))
-def test_plan_covers_the_design_exactly(design: SlotDesign, start: date, length: int,
-                                        locations: list[tuple[str, str]], salt: str) -> None:
+@given(
+    design=designs(),
+    start=wave_starts,
+    length=st.integers(0, 30),
+    locations=locations_strategy,
+    salt=st.sampled_from(["", "w2"]),
+)
+def test_plan_covers_the_design_exactly(
+    design: SlotDesign, start: date, length: int, locations: list[tuple[str, str]], salt: str
+) -> None:
     end = start + timedelta(days=length)
     probes, problems = plan_wave(design, start, end, locations, salt=salt)
     assert plan_wave(design, start, end, locations, salt=salt) == (probes, problems)
@@ -301,13 +368,19 @@ def test_plan_covers_the_design_exactly(design: SlotDesign, start: date, length:
                 assert start <= p.local_date <= end
                 assert day_type_of(p.local_date) == day_type
                 assert p.window_start.tzinfo is not None and p.window_end > p.window_start
-                for instant, day, hour in ((p.window_start, p.local_date, part.start_hour),
-                                           (p.window_end, p.local_date + timedelta(
-                                               days=0 if part.end_hour > part.start_hour else 1), part.end_hour)):
+                for instant, day, hour in (
+                    (p.window_start, p.local_date, part.start_hour),
+                    (
+                        p.window_end,
+                        p.local_date + timedelta(days=0 if part.end_hour > part.start_hour else 1),
+                        part.end_hour,
+                    ),
+                ):
                     wanted = datetime.combine(day, time(0)) + timedelta(hours=hour)
                     # Exactly the wall time, or the end of the DST gap that swallowed it.
                     assert _wall(instant, zone) == wanted or (
-                        not _exists(wanted, zone) and wanted < _wall(instant, zone) <= wanted + timedelta(hours=1))
+                        not _exists(wanted, zone) and wanted < _wall(instant, zone) <= wanted + timedelta(hours=1)
+                    )
                 assert _wall(p.window_start, zone).date() == p.local_date
                 nominal = (part.end_hour - part.start_hour) % 24 or 24
                 assert abs(hours(p) - nominal) <= 1

@@ -56,7 +56,8 @@ def _unbounded(t: mi.Type, where: str, seen: set[int]) -> list[str]:
             problems.append(f"{where}: text without max_length")
         # A password is hashed and base64 decoded (outbox import, which names a bad one), never stored as text.
         elif (t.pattern is None or re.search(t.pattern, "a\x00b") is not None) and not where.endswith(
-                ("password", ".base64")):
+            ("password", ".base64")
+        ):
             problems.append(f"{where}: text that may hold a NUL")
     elif isinstance(t, (mi.AnyType, mi.BytesType, mi.ByteArrayType)):
         problems.append(f"{where}: {type(t).__name__} takes anything")
@@ -76,8 +77,11 @@ def test_every_array_map_and_text_in_a_request_is_bounded(request_type):
 def test_an_answer_array_of_millions_is_refused_while_decoding():
     from api_schemas.reports import ReportCreate
 
-    body = (b'{"id": "0190f5c4-0000-7000-8000-000000000001", "task_id": "0190f5c4-0000-7000-8000-000000000002",'
-            b'"started_at": "2026-01-01T10:00:00Z", "ended_at": "2026-01-01T10:05:00Z", "answers": {"q": ['
-            + b",".join([b"1"] * 100_000) + b"]}}")
+    body = (
+        b'{"id": "0190f5c4-0000-7000-8000-000000000001", "task_id": "0190f5c4-0000-7000-8000-000000000002",'
+        b'"started_at": "2026-01-01T10:00:00Z", "ended_at": "2026-01-01T10:05:00Z", "answers": {"q": ['
+        + b",".join([b"1"] * 100_000)
+        + b"]}}"
+    )
     with pytest.raises(msgspec.ValidationError, match=r"length <= 500 - at `\$.answers\[...\]`"):
         msgspec.json.decode(body, type=ReportCreate)

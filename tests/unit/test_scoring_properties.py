@@ -21,13 +21,20 @@ points = st.sampled_from([None, -2.0, 0.0, 1.0, 2.0, 5.0])
 @st.composite
 def question(draw: st.DrawFn, key: str, earlier_yes_no: list[str]) -> dict[str, Any]:
     kind = draw(st.sampled_from(["yes_no", "single_choice", "multiple_choice", "rating", "nps", "integer", "text"]))
-    q: dict[str, Any] = {"type": kind, "key": key, "weight": draw(weights), "na_allowed": draw(st.booleans()),
-                         "required": draw(st.booleans())}
+    q: dict[str, Any] = {
+        "type": kind,
+        "key": key,
+        "weight": draw(weights),
+        "na_allowed": draw(st.booleans()),
+        "required": draw(st.booleans()),
+    }
     if kind != "text":
         q["bonus"] = draw(st.booleans()) and draw(st.booleans())
     if earlier_yes_no and draw(st.booleans()):
-        q["show_if"] = {"op": "eq", "args": [{"op": "var", "key": draw(st.sampled_from(earlier_yes_no))},
-                                             draw(st.booleans())]}
+        q["show_if"] = {
+            "op": "eq",
+            "args": [{"op": "var", "key": draw(st.sampled_from(earlier_yes_no))}, draw(st.booleans())],
+        }
     if kind == "yes_no":
         q |= {"points_yes": draw(points), "points_no": draw(points), "critical": draw(st.booleans())}
     elif kind in ("single_choice", "multiple_choice"):
@@ -39,9 +46,15 @@ def question(draw: st.DrawFn, key: str, earlier_yes_no: list[str]) -> dict[str, 
     elif kind == "nps":
         q["points"] = draw(points)
     elif kind == "integer":
-        q |= {"min": 0, "max": 100, "bands": [{"max": 10, "points": draw(points) or 0.0},
-                                               {"min": 10, "max": 50, "points": draw(points) or 0.0},
-                                               {"min": 50, "points": draw(points) or 0.0}]}
+        q |= {
+            "min": 0,
+            "max": 100,
+            "bands": [
+                {"max": 10, "points": draw(points) or 0.0},
+                {"min": 10, "max": 50, "points": draw(points) or 0.0},
+                {"min": 50, "points": draw(points) or 0.0},
+            ],
+        }
     return q
 
 
@@ -56,8 +69,9 @@ def definition(draw: st.DrawFn) -> dict[str, Any]:
         for _ in range(draw(st.integers(1, 4))):
             if depth < 2 and draw(st.integers(0, 4)) == 0:
                 counter += 1
-                result.append({"type": "section", "key": f"s{counter}", "weight": draw(weights),
-                               "items": items(depth + 1)})
+                result.append(
+                    {"type": "section", "key": f"s{counter}", "weight": draw(weights), "items": items(depth + 1)}
+                )
             else:
                 counter += 1
                 q = draw(question(f"q{counter}", list(yes_no)))
@@ -141,8 +155,10 @@ def test_adding_an_na_item_changes_nothing(c: tuple[dict, dict], data: st.DataOb
     before = score(build(raw), answers)
     changed = copy.deepcopy(raw)
     target = data.draw(st.sampled_from(changed["sections"]))
-    target["items"].insert(data.draw(st.integers(0, len(target["items"]))),
-                           {"type": "yes_no", "key": "extra_na", "na_allowed": True, "weight": 7, "critical": True})
+    target["items"].insert(
+        data.draw(st.integers(0, len(target["items"]))),
+        {"type": "yes_no", "key": "extra_na", "na_allowed": True, "weight": 7, "critical": True},
+    )
     after = score(build(changed), {**answers, "extra_na": {"na": True}})
     assert same_score(before.calculated, after.calculated) and before.failed == after.failed
 
@@ -171,8 +187,15 @@ def test_hidden_questions_never_change_the_score(c: tuple[dict, dict], data: st.
     changed = copy.deepcopy(raw)
     target = data.draw(st.sampled_from(changed["sections"]))
     never = {"op": "and", "args": [False]}
-    hidden_q = {"type": "yes_no", "key": "extra_hidden", "weight": 5, "critical": True, "show_if": never,
-                "na_allowed": False, "required": True}
+    hidden_q = {
+        "type": "yes_no",
+        "key": "extra_hidden",
+        "weight": 5,
+        "critical": True,
+        "show_if": never,
+        "na_allowed": False,
+        "required": True,
+    }
     target["items"].append(hidden_q)
     after = score(build(changed), {**answers, "extra_hidden": data.draw(st.booleans())})
     assert same_score(before.calculated, after.calculated) and before.failed == after.failed

@@ -53,13 +53,25 @@ from statsmodels.stats.multitest import multipletests  # noqa: E402
 from statsmodels.stats.weightstats import CompareMeans  # noqa: E402
 
 from backend.analytics.statistics import (  # noqa: E402
-    Counts, NpsCounts, holm_reject, kaplan_meier, mean_difference, nps_and_variance, nps_interval, nps_pvalues,
-    proportion_difference, proportion_pvalues, tiers, welch_pvalues, wilson,
+    Counts,
+    NpsCounts,
+    holm_reject,
+    kaplan_meier,
+    mean_difference,
+    nps_and_variance,
+    nps_interval,
+    nps_pvalues,
+    proportion_difference,
+    proportion_pvalues,
+    tiers,
+    welch_pvalues,
+    wilson,
 )
 
 
-@pytest.mark.parametrize(("successes", "n", "low", "high"), [
-    (18, 20, 0.698966, 0.972134), (0, 30, 0.0, 0.113513), (30, 30, 0.886487, 1.0)])
+@pytest.mark.parametrize(
+    ("successes", "n", "low", "high"), [(18, 20, 0.698966, 0.972134), (0, 30, 0.0, 0.113513), (30, 30, 0.886487, 1.0)]
+)
 def test_wilson_equals_r_binom_confint(successes: int, n: int, low: float, high: float) -> None:
     got = wilson(Counts(n, successes), min_n=1)
     assert got.mean == successes / n
@@ -96,8 +108,11 @@ def _reference(times: list[float], events: list[bool]) -> tuple[float | None, fl
     return median_or_none, float(low), None if math.isinf(high) else float(high)
 
 
-@given(st.lists(st.tuples(st.integers(1, 12), st.booleans()), min_size=1, max_size=60).filter(
-    lambda rows: any(e for _, e in rows)))
+@given(
+    st.lists(st.tuples(st.integers(1, 12), st.booleans()), min_size=1, max_size=60).filter(
+        lambda rows: any(e for _, e in rows)
+    )
+)
 def test_kaplan_meier_from_counted_pairs_equals_statsmodels_on_the_raw_rows(rows: list[tuple[int, bool]]) -> None:
     """Ties and censoring: SQL hands (time, censored, count); the figures equal statsmodels' on each row."""
     pairs: dict[tuple[int, bool], int] = {}
@@ -146,7 +161,9 @@ def test_groups_in_different_tiers_differ_significantly_after_holm(groups: list[
             if result[i] != result[j]:
                 assert reject[i, j]
                 # and the better tier has the better share
-                assert (result[i] < result[j]) == (counts[i].successes / counts[i].n > counts[j].successes / counts[j].n)
+                assert (result[i] < result[j]) == (
+                    counts[i].successes / counts[i].n > counts[j].successes / counts[j].n
+                )
     assert min(result) == 1 and sorted(set(result)) == list(range(1, max(result) + 1))
 
 
@@ -192,8 +209,10 @@ def test_the_mixed_model_finds_the_strict_shopper_and_adjusts_for_her() -> None:
     rng = np.random.default_rng(7)
     bias = {"strict": -15.0, "fair1": 0.0, "fair2": 0.0, "fair3": 2.0}
     rows = []
-    for shop, visits in (("A", {"strict": 3, "fair1": 10, "fair2": 10, "fair3": 10}),
-                         ("B", {"strict": 20, "fair1": 4, "fair2": 4, "fair3": 4})):
+    for shop, visits in (
+        ("A", {"strict": 3, "fair1": 10, "fair2": 10, "fair3": 10}),
+        ("B", {"strict": 20, "fair1": 4, "fair2": 4, "fair3": 4}),
+    ):
         for shopper, count in visits.items():
             rows += [(shop, shopper, 75 + bias[shopper] + float(rng.normal(0, 4))) for _ in range(count)]
     model = shopper_model(rows)

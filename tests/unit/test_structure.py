@@ -46,8 +46,12 @@ def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
             else:
                 source = node.module or ""
             for alias in node.names:
-                found.update(filter(None, [known(f"{source}.{alias.name}")
-                                           if f"{source}.{alias.name}" in modules else known(source)]))
+                found.update(
+                    filter(
+                        None,
+                        [known(f"{source}.{alias.name}") if f"{source}.{alias.name}" in modules else known(source)],
+                    )
+                )
     # A submodule's import of its own package is how Python loads it, not a dependency.
     return {m for m in found if m != name and not name.startswith(m + ".")}
 
@@ -118,8 +122,14 @@ def test_no_module_uses_another_modules_private_names():
                         offences.append(f"{name}:{node.lineno} imports {node.module}.{alias.name}")
                     imported.add(alias.asname or alias.name)
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in imported
-                    and node.attr.startswith("_") and not node.attr.startswith("__") and node.attr != "_meta"):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in imported
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+                and node.attr != "_meta"
+            ):
                 offences.append(f"{name}:{node.lineno} uses {node.value.id}.{node.attr}")
     # The storage layer's one exception is a module of its own, checked by tests/engine.
     offences = [o for o in offences if not o.startswith("backend.db.library_internals:")]

@@ -48,16 +48,33 @@ def test_phone_and_server_derive_the_same_times() -> None:
     cases = []
     for i in range(300):
         events = _random_call(rng)
-        cases.append({"events": events, "give_up_s": rng.choice([30, 120, 300]),
-                      "clock_start": "menu_left" if i % 2 else "ring"})
-    run = subprocess.run([node, "--input-type=module", "-e", _SCRIPT, json.dumps(cases)], cwd=ROOT,
-                         capture_output=True, text=True, timeout=60, check=False)
+        cases.append(
+            {"events": events, "give_up_s": rng.choice([30, 120, 300]), "clock_start": "menu_left" if i % 2 else "ring"}
+        )
+    run = subprocess.run(
+        [node, "--input-type=module", "-e", _SCRIPT, json.dumps(cases)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     for case, phone in zip(cases, json.loads(run.stdout), strict=True):
         assert timer_problems({"events": case["events"]}) == []
         server = derive({"events": case["events"]}, give_up_s=case["give_up_s"], clock_start=case["clock_start"])
-        for name in ("answered", "censored", "time_to_answer_s", "time_to_answer_ring_s", "time_to_answer_menu_s",
-                     "menu_s", "hold_s", "transfers", "call_s", "talk_s"):
+        for name in (
+            "answered",
+            "censored",
+            "time_to_answer_s",
+            "time_to_answer_ring_s",
+            "time_to_answer_menu_s",
+            "menu_s",
+            "hold_s",
+            "transfers",
+            "call_s",
+            "talk_s",
+        ):
             expected, got = getattr(server, name), phone[name]
             if isinstance(expected, float) and got is not None:
                 assert abs(expected - got) < 1e-6, (name, case, expected, got)
