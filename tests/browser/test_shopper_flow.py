@@ -7,6 +7,7 @@ import time
 
 import httpx
 
+from tests.attachment_samples import PDF
 from tests.browser.conftest import (
     camera_jpeg,
     jpeg_size,
@@ -156,7 +157,7 @@ def test_required_and_constraint_problems_show_at_the_question_before_sending(ph
         {
             "name": "note.pdf",
             "mimeType": "application/pdf",
-            "buffer": b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n",
+            "buffer": PDF,
         }
     )
     page.locator("[data-key=recording]").get_by_text("File attached").wait_for()
