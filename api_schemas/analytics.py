@@ -119,6 +119,16 @@ class SortOrder(str, Enum):
     key = "key"  # by group key (time order for day/week/month/hour/weekday)
 
 
+class CurvePoint(msgspec.Struct, kw_only=True):
+    """One step of a Kaplan–Meier curve: from `time` on (the measure's unit), the share `survival` still waiting."""
+
+    time: float
+    survival: float  # 0–1
+    ci_low: float  # pointwise 95% interval, log(−log) transformed
+    ci_high: float
+    at_risk: int  # contacts still waiting just before `time`
+
+
 class Figure(msgspec.Struct, kw_only=True):
     """One figure with its sample size and 95% interval. Not enough data: `value`, `ci_low`, `ci_high` are null.
 
@@ -137,6 +147,8 @@ class Figure(msgspec.Struct, kw_only=True):
     q25: float | None = None
     q75: float | None = None
     not_reached: bool = False
+    # survival with curve=true only: the step function from (0, 1) to the longest time observed, at most 200 steps
+    curve: list[CurvePoint] | None = None
 
 
 class GroupKey(msgspec.Struct, kw_only=True):

@@ -14,11 +14,14 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
+from msgspec.structs import replace as replace_struct
+
 from api_schemas.accounts import Role
 from api_schemas.analytics import (
     Comparison,
     ComparisonGroup,
     CompetitorDifference,
+    CurvePoint,
     Dimension,
     Figure,
     FigureKind,
@@ -277,18 +280,33 @@ def _collect(kind: FigureKind, rows: list[dict[str, Any]], width: int) -> dict[t
     return groups
 
 
-def _figures(kind: FigureKind, spec: MeasureSql, groups: list[_Group], min_n: int) -> list[Figure]:
+def _figures(kind: FigureKind, spec: MeasureSql, groups: list[_Group], min_n: int, curve: bool = False) -> list[Figure]:
     """The figures of many groups; means and shares with their quantiles computed in one vectorised call."""
     if kind == FigureKind.mean:
         results = st.mean_intervals([g.moments for g in groups], min_n=min_n, bounds=spec.bounds)
     elif kind == FigureKind.proportion:
         results = st.wilsons([g.counts for g in groups], min_n=min_n)
     else:
-        return [_figure(kind, spec, g, min_n) for g in groups]
+        figures = [_figure(kind, spec, g, min_n) for g in groups]
+        return [with_curve(f, g) for f, g in zip(figures, groups, strict=True)] if curve else figures
     return [
         Figure(n=r.n, enough_data=r.enough_data, value=r.mean, ci_low=r.low, ci_high=r.high, pending=g.pending)
         for r, g in zip(results, groups, strict=True)
     ]
+
+
+def with_curve(figure: Figure, group: _Group) -> Figure:
+    """A survival figure with its Kaplan–Meier curve (none below the minimum n, like the median)."""
+    if not figure.enough_data or group.times is None or group.events is None:
+        return figure
+    points = st.survival_curve(group.times, group.events, group.reps)
+    return replace_struct(
+        figure,
+        curve=[
+            CurvePoint(time=p.time, survival=p.survival, ci_low=p.ci_low, ci_high=p.ci_high, at_risk=p.at_risk)
+            for p in points
+        ],
+    )
 
 
 def _figure(kind: FigureKind, spec: MeasureSql, group: _Group, min_n: int) -> Figure:
@@ -405,15 +423,20 @@ async def compare(
     filters: Filters,
     min_sample_size: int,
     sort: SortOrder,
+    curve: bool = False,
 ) -> Comparison:
     organisation_id = await scope(actor, filters.organisation_id, filters.include_pending)
     filters = replace(filters, organisation_id=organisation_id)
     spec = measure_sql(measure, filters)
     validate(measure, spec, group_by, actor, filters)
+    if curve and spec.kind != FigureKind.survival:
+        raise InvalidInput(
+            "Only waiting times have a survival curve.", errors=[("curve", "only for Kaplan–Meier measures")]
+        )
     waves = await wave_ids(filters)
     sql, args = statement(spec, [_dimension_sql(d, spec) for d in group_by], filters, waves)
     collected = list(_collect(spec.kind, await fetch_rows(sql, args, filters), len(group_by)).values())
-    figures = _figures(spec.kind, spec, collected, min_sample_size)
+    figures = _figures(spec.kind, spec, collected, min_sample_size, curve)
     tier_of = _tiers(spec.kind, spec, collected, figures)
     labels = {
         d: await group_labels(d, {g.key[k] for g in collected if g.key[k]}) if d in LABELLED else {}

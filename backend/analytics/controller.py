@@ -206,6 +206,13 @@ class AnalyticsController(Controller):
                 "(time order for trends)."
             ),
         ] = SortOrder.best,
+        curve: Annotated[
+            bool,
+            QueryParameter(
+                description="Kaplan–Meier measures only: each figure with its survival curve (time, share still "
+                "waiting, pointwise 95% interval, at risk)."
+            ),
+        ] = False,
     ) -> Comparison:
         """Compare a measure across groups of approved reports, each figure with its n and 95% interval.
 
@@ -222,6 +229,7 @@ class AnalyticsController(Controller):
             filters=filters,
             min_sample_size=min_sample_size or settings.min_sample_size,
             sort=sort,
+            curve=curve,
         )
 
     @get(

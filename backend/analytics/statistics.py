@@ -232,6 +232,65 @@ def kaplan_meier(
     )
 
 
+CURVE_POINTS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class CurvePoint:
+    """One step of a Kaplan–Meier curve: from `time` on, `survival` are still waiting (pointwise 95% interval)."""
+
+    time: float
+    survival: float
+    ci_low: float
+    ci_high: float
+    at_risk: int
+
+
+def survival_curve(
+    times: Sequence[float],
+    events: Sequence[bool],
+    counts: Sequence[int] | None = None,
+    *,
+    max_points: int = CURVE_POINTS,
+) -> list[CurvePoint]:
+    """The Kaplan–Meier step function (statsmodels SurvfuncRight, Greenwood standard errors) as points.
+
+    It starts at (0, 1), has one point per time someone was answered, and ends at the longest time
+    observed (censored times beyond the last answer keep the curve flat there). The pointwise 95% interval
+    is the log(−log) one (as R's survfit conf.type="log-log"), which stays inside 0…1. Longer curves are
+    thinned to `max_points` steps spread evenly along them (each kept point is still exact).
+    """
+    t = np.asarray(times, dtype=float)
+    e = np.asarray(events, dtype=float)
+    if counts is not None:
+        reps = np.asarray(counts, dtype=np.int64)
+        t, e = np.repeat(t, reps), np.repeat(e, reps)
+    if t.size == 0:
+        return []
+    start = CurvePoint(0.0, 1.0, 1.0, 1.0, int(t.size))
+    if e.sum() == 0:
+        return [start, CurvePoint(float(t.max()), 1.0, 1.0, 1.0, int((t >= t.max()).sum()))]
+    fit = SurvfuncRight(t, e)
+    surv = np.asarray(fit.surv_prob, dtype=float)
+    se = np.asarray(fit.surv_prob_se, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = _Z * se / (surv * np.abs(np.log(surv)))
+        low = np.where((surv > 0) & (surv < 1) & (se > 0), surv ** np.exp(spread), surv)
+        high = np.where((surv > 0) & (surv < 1) & (se > 0), surv ** np.exp(-spread), surv)
+    points = [
+        CurvePoint(float(time), float(s), float(lo), float(hi), int(r))
+        for time, s, lo, hi, r in zip(fit.surv_times, surv, low, high, fit.n_risk, strict=True)
+    ]
+    if len(points) > max_points:
+        keep = np.unique(np.linspace(0, len(points) - 1, max_points).round().astype(int))
+        points = [points[k] for k in keep]
+    last = float(t.max())
+    if last > points[-1].time:
+        end = points[-1]
+        points.append(CurvePoint(last, end.survival, end.ci_low, end.ci_high, int((t >= last).sum())))
+    return [start, *points] if points[0].time > 0 else points
+
+
 # --- Tiers ------------------------------------------------------------------------------------------
 
 
@@ -464,7 +523,9 @@ def shopper_model(rows: Sequence[tuple[str, str, float]]) -> ShopperModel | None
 __all__ = [
     "ALPHA",
     "CONFIDENCE",
+    "CURVE_POINTS",
     "Counts",
+    "CurvePoint",
     "Difference",
     "Effect",
     "MeanInterval",
@@ -485,6 +546,7 @@ __all__ = [
     "proportion_difference",
     "proportion_pvalues",
     "shopper_model",
+    "survival_curve",
     "tiers",
     "welch_pvalues",
     "wilson",

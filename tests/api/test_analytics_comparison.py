@@ -173,6 +173,42 @@ async def test_every_measure_by_relation_matches_the_reports(client):
                 )
 
 
+async def test_survival_curves_own_versus_competitors_match_the_reports(client):
+    """curve=true: each group's Kaplan–Meier steps equal statsmodels' on the answers; unanswered calls censored."""
+    w, s = await shop(client)
+    plain = await w.ok(
+        "manager",
+        "GET",
+        "/analytics/comparison",
+        params={"measure": "time_to_answer", "group_by": "relation", "min_sample_size": 1},
+    )
+    assert all(g["figure"]["curve"] is None for g in plain["groups"])
+    result = await w.ok(
+        "manager",
+        "GET",
+        "/analytics/comparison",
+        params={"measure": "time_to_answer", "group_by": "relation", "min_sample_size": 1, "curve": "true"},
+    )
+    for which, group in by_key(result).items():
+        specs = [r["spec"] for r in approved(s, which[0])]
+        times = [(sp["answer_s"], True) if sp["answered"] else (300.0, False) for sp in specs]
+        fit = SurvfuncRight(np.array([t for t, _ in times], dtype=float), np.array([e for _, e in times], dtype=float))
+        curve = group["figure"]["curve"]
+        assert curve[0] == {"time": 0.0, "survival": 1.0, "ci_low": 1.0, "ci_high": 1.0, "at_risk": len(times)}
+        steps = {p["time"]: p for p in curve[1:]}
+        for time, survival, at_risk in zip(fit.surv_times, fit.surv_prob, fit.n_risk, strict=True):
+            assert steps[time]["survival"] == pytest.approx(survival) and steps[time]["at_risk"] == at_risk
+        assert curve[-1]["time"] == max(t for t, _ in times)  # the unanswered call's 300 s keeps the curve flat
+    # Too few reports for a median: no curve either.
+    strict = await w.ok(
+        "manager",
+        "GET",
+        "/analytics/comparison",
+        params={"measure": "time_to_answer", "group_by": "relation", "min_sample_size": 50, "curve": "true"},
+    )
+    assert all(g["figure"]["curve"] is None for g in strict["groups"])
+
+
 async def test_groupings_put_each_report_in_its_group(client):
     w, s = await shop(client)
     reports = approved(s)
@@ -393,6 +429,7 @@ async def test_tenants_filters_and_suppression(client):
         ({"measure": "score", "group_by": "location", "item_key": "greeted"}, "item_key"),
         ({"measure": "score", "group_by": "location", "wave_from": w.own_brand_id}, "wave_from"),
         ({"measure": "score", "group_by": "location", "date_from": "2026-02-02", "date_to": "2026-02-01"}, "date_to"),
+        ({"measure": "score", "group_by": "relation", "curve": "true"}, "curve"),
     ):
         response = await w.call("manager", "GET", "/analytics/comparison", params=params)
         assert response.status_code in (400, 422), (params, response.text)

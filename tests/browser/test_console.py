@@ -608,6 +608,49 @@ def test_manager_filters_drills_down_exports_and_prints(desk: Desk, live: Live, 
     assert "Export XLSX" not in text and "Apply filters" not in text and "Log out" not in text
 
 
+def test_manager_sees_waiting_time_curves_own_against_competitors(desk: Desk, live: Live) -> None:
+    """Kaplan–Meier curves of time to answer, own (solid) vs competitors (dashed), with their numbers as tables."""
+    _scored_world(live)
+    page = desk.login("manager")
+    page.wait_for_selector("[data-panels=ready]")
+    api = live.api(
+        "manager", "GET", "/analytics/comparison?measure=time_to_answer&group_by=relation&sort=key&curve=true"
+    )
+    figures = {g["keys"][0]["value"]: g["figure"] for g in api["groups"]}
+    section = page.locator("[data-km='time_to_answer']")
+    assert section.get_by_role("heading", name="Waiting times: own vs competitors (Kaplan–Meier)").is_visible()
+    chart = section.locator("svg.chart")
+    assert chart.get_attribute("aria-label").startswith("Time to answer: share still waiting")
+    assert chart.locator("[data-curve]").count() == 2
+    own_line = chart.locator("[data-curve='Own'] [data-line]")
+    rival_line = chart.locator("[data-curve='Competitor'] [data-line]")
+    # Told apart by line style, not colour: solid own, dashed competitors.
+    assert own_line.get_attribute("stroke-dasharray") == "" and rival_line.get_attribute("stroke-dasharray") == "7 4"
+    # A step per answer time: one vertical move per point after the start.
+    assert own_line.get_attribute("d").count("V") == len(figures["own"]["curve"]) - 1
+    rows = {row[0]: row for row in _table(page, "[data-km-group]")}
+    assert rows["Own"][1:3] == [str(figures["own"]["n"]), str(figures["own"]["events"])] == ["7", "7"]
+    assert _number(rows["Own"][3]) == pytest.approx(figures["own"]["value"], abs=0.05)
+    assert rows["Competitor"][1] == "3"
+    # Every step of the curve as numbers.
+    steps = section.locator("[data-km-steps='competitor']")
+    steps.locator("summary").click()
+    shown = _table(page, "[data-km-steps='competitor'] [data-step]")
+    assert len(shown) == len(figures["competitor"]["curve"])
+    for row, point in zip(shown, figures["competitor"]["curve"], strict=True):
+        assert _number(row[0]) == pytest.approx(point["time"], abs=0.005)
+        assert row[1] == f"{point['survival'] * 100:.1f} %" and row[3] == str(point["at_risk"])
+    desk.look("dashboard-waiting-times")
+
+    # Another waiting time: in the URL, so a shared link shows it; no calls had a chat, so no curve.
+    before = desk.renders()
+    page.get_by_label("Measure").nth(1).select_option("chat_reply_time")
+    desk.settle(before)
+    page.wait_for_selector("[data-panels=ready] [data-km='chat_reply_time']")
+    assert "km=chat_reply_time" in page.url
+    assert page.locator("[data-km] svg").count() == 0
+
+
 def test_a_manager_reaches_neither_coordinator_pages_nor_another_organisation(desk: Desk, live: Live) -> None:
     other = _scored_world(live)
     page = desk.login("manager")

@@ -66,3 +66,21 @@ test("XLSForm problems are split into sheet and row; coverage cells name their s
   assert.equal(cellState({ planned: 1, done: 1, due: 0, missing: 0 }), "done");
   assert.equal(cellState(undefined), "none");
 });
+
+test("a Kaplan–Meier curve is drawn as steps: across at the old share, then down; its band closes on itself", async () => {
+  const { bandPath, niceTicks, stepPath } = await import("../../mobile_forms/web/console/lib/charts.js");
+  const curve = [
+    { time: 0, survival: 1, ci_low: 1, ci_high: 1 },
+    { time: 10, survival: 0.5, ci_low: 0.25, ci_high: 0.75 },
+    { time: 30, survival: 0.5, ci_low: 0.25, ci_high: 0.75 },
+  ];
+  const x = (time) => time;
+  const y = (share) => 100 - share * 100;
+  assert.equal(stepPath(curve, x, y), "M0 0 H10 V50 H30 V50");
+  assert.equal(stepPath([], x, y), "");
+  // Upper edge forward, then the lower edge back to the start.
+  assert.equal(bandPath(curve, x, y), "M0 0 H10 V25 H30 V25 L30 75 V75 H10 V0 H0 Z");
+  assert.deepEqual(niceTicks(300), [0, 100, 200, 300]);
+  assert.deepEqual(niceTicks(72), [0, 20, 40, 60, 80]);
+  assert.deepEqual(niceTicks(0), [0]);
+});

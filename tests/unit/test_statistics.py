@@ -63,6 +63,7 @@ from backend.analytics.statistics import (  # noqa: E402
     nps_pvalues,
     proportion_difference,
     proportion_pvalues,
+    survival_curve,
     tiers,
     welch_pvalues,
     wilson,
@@ -133,6 +134,46 @@ def test_kaplan_meier_respects_censoring_and_says_not_reached() -> None:
     assert kaplan_meier([10], [True], [2], min_n=3).enough_data is False
     nobody = kaplan_meier([300], [False], [4], min_n=3)
     assert nobody.enough_data and nobody.median is None and nobody.events == 0
+
+
+def test_survival_curve_equals_r_survfit_with_log_log_intervals() -> None:
+    # R: summary(survfit(Surv(c(1,2,2,3,5,8,8,10,10), c(1,1,0,1,0,1,0,0,0)) ~ 1, conf.type="log-log"))
+    points = survival_curve(
+        [1, 2, 2, 3, 5, 8, 8, 10], [True, True, False, True, False, True, False, False], [1, 1, 1, 1, 1, 1, 1, 2]
+    )
+    assert [(p.time, p.at_risk) for p in points] == [(0, 9), (1, 9), (2, 8), (3, 6), (8, 4), (10, 2)]
+    assert [p.survival for p in points] == pytest.approx(
+        [1, 8 / 9, 7 / 9, 7 / 9 * 5 / 6, 7 / 9 * 5 / 6 * 3 / 4, 7 / 9 * 5 / 6 * 3 / 4]
+    )
+    assert (points[1].ci_low, points[1].ci_high) == pytest.approx((0.4330, 0.9836), abs=5e-5)
+    assert points[-1].survival == points[-2].survival  # censored tail: flat to the longest time observed
+    assert all(p.ci_low <= p.survival <= p.ci_high for p in points)
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 400), st.booleans()), min_size=1, max_size=300).filter(
+        lambda rows: any(e for _, e in rows)
+    )
+)
+def test_survival_curve_from_counted_pairs_is_statsmodels_step_function(rows: list[tuple[int, bool]]) -> None:
+    """Counted (time, event) pairs give statsmodels' curve on the raw rows: never rising, at most 200 steps."""
+    pairs: dict[tuple[int, bool], int] = {}
+    for pair in rows:
+        pairs[pair] = pairs.get(pair, 0) + 1
+    points = survival_curve([t for t, _ in pairs], [e for _, e in pairs], list(pairs.values()))
+    fit = SurvfuncRight(np.array([t for t, _ in rows], dtype=float), np.array([e for _, e in rows], dtype=float))
+    reference = dict(zip(fit.surv_times, fit.surv_prob, strict=True))
+    assert len(points) <= 202 and points[-1].time == max(t for t, _ in rows)
+    assert all(a.survival >= b.survival and a.time < b.time for a, b in zip(points, points[1:]))
+    for p in points:
+        if p.time in reference:
+            assert p.survival == pytest.approx(reference[p.time])
+        assert 0 <= p.ci_low <= p.survival <= p.ci_high <= 1
+
+
+def test_survival_curve_without_answers_stays_at_one() -> None:
+    assert [(p.time, p.survival) for p in survival_curve([300], [False], [4])] == [(0, 1), (300, 1)]
+    assert survival_curve([], []) == []
 
 
 def test_tiers_separate_only_significant_differences() -> None:

@@ -1,6 +1,7 @@
 // SVG charts drawn here (no library): estimates with 95% intervals as error bars. Shapes, not colour,
 // tell own (filled circle) from competitor (hollow square), so they read in greyscale and for colour-blind
-// readers; "not enough data" is written out in the row, never drawn as a bar. Loaded only by the dashboard.
+// readers; "not enough data" is written out in the row, never drawn as a bar. Kaplan–Meier curves as step
+// lines, own solid and competitors dashed. Loaded only by the dashboard.
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -48,6 +49,89 @@ export function intervalChart(rows, texts, { width = 760, rowHeight = 26, labelW
         : el("rect", { x: x(score.mean) - 6, y: y - 6, width: 12, height: 12, fill: "#fff", stroke: "#1b1f24", "stroke-width": 2 }));
       group.append(el("text", { x: width - 96, y: y + 4 }, `${score.mean.toFixed(1)} (n=${score.n})`));
     }
+    svg.append(group);
+  });
+  return svg;
+}
+
+/**
+ * The SVG path of a Kaplan–Meier step function: points [{time, survival}] (time ascending, the curve
+ * starting at its first point) → "M x y H x V y …" with `x(time)`, `y(share)`. `key` picks the share
+ * (survival, ci_low or ci_high). Pure, so node tests check it.
+ */
+export function stepPath(points, x, y, key = "survival") {
+  if (!points.length) return "";
+  const r = (v) => Math.round(v * 10) / 10;
+  let path = `M${r(x(points[0].time))} ${r(y(points[0][key]))}`;
+  for (const point of points.slice(1)) path += ` H${r(x(point.time))} V${r(y(point[key]))}`;
+  return path;
+}
+
+/** The 95% band of a step function as one closed path: its upper edge forward, its lower edge back. */
+export function bandPath(points, x, y) {
+  if (!points.length) return "";
+  const r = (v) => Math.round(v * 10) / 10;
+  const back = [...points].reverse();
+  let path = `${stepPath(points, x, y, "ci_high")} L${r(x(back[0].time))} ${r(y(back[0].ci_low))}`;
+  for (const point of back.slice(1)) path += ` V${r(y(point.ci_low))} H${r(x(point.time))}`;
+  return `${path} Z`;
+}
+
+/** Round axis ticks from 0 to the first at or past max, at 1, 2 or 5 × a power of ten. */
+export function niceTicks(max, count = 5) {
+  if (!(max > 0)) return [0];
+  const raw = max / count;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  const ticks = [];
+  for (let k = 0; ; k += 1) {
+    const tick = Number((k * step).toPrecision(12));
+    ticks.push(tick);
+    if (tick >= max) return ticks;
+  }
+}
+
+/**
+ * Kaplan–Meier curves: series [{label, relation: "own"|"competitor", curve: [{time, survival, ci_low, ci_high}]}]
+ * → an <svg>: share still waiting (100 % → 0) against time. Own is a solid line, competitors dashed, each with
+ * its 95% band lightly shaded (line styles, not colour, tell them apart); texts: {title, xLabel, yLabel}.
+ */
+export function survivalChart(series, texts, { width = 760, height = 320 } = {}) {
+  const left = 56;
+  const right = 20;
+  const top = 34;
+  const bottom = 44;
+  const drawn = series.filter((s) => s.curve?.length);
+  const maxTime = Math.max(1, ...drawn.flatMap((s) => s.curve.map((p) => p.time)));
+  const ticks = niceTicks(maxTime);
+  const xMax = Math.max(maxTime, ticks[ticks.length - 1]);
+  const x = (t) => left + (t / xMax) * (width - left - right);
+  const y = (share) => top + (1 - share) * (height - top - bottom);
+  const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img", "aria-label": texts.title });
+  svg.append(el("title", {}, texts.title));
+  for (const share of [0, 0.25, 0.5, 0.75, 1]) {
+    svg.append(el("line", { x1: left, x2: width - right, y1: y(share), y2: y(share), stroke: "#c4ccd4",
+      "stroke-dasharray": share === 0.5 ? "" : "2 3" }));
+    svg.append(el("text", { x: left - 6, y: y(share) + 4, "text-anchor": "end" }, `${share * 100} %`));
+  }
+  for (const tick of ticks) {
+    svg.append(el("line", { x1: x(tick), x2: x(tick), y1: height - bottom, y2: height - bottom + 5, stroke: "#1b1f24" }));
+    svg.append(el("text", { x: x(tick), y: height - bottom + 18, "text-anchor": "middle" }, String(tick)));
+  }
+  svg.append(el("text", { x: (left + width - right) / 2, y: height - 6, "text-anchor": "middle" }, texts.xLabel));
+  svg.append(el("text", { x: left, y: 14 }, texts.yLabel));
+  drawn.forEach((s, i) => {
+    const own = s.relation === "own";
+    const group = el("g", { "data-curve": s.label });
+    group.append(el("path", { d: bandPath(s.curve, x, y), fill: own ? "#1b1f24" : "#6b7785", "fill-opacity": own ? 0.12 : 0.1,
+      stroke: "none", "data-band": "" }));
+    group.append(el("path", { d: stepPath(s.curve, x, y), fill: "none", stroke: own ? "#1b1f24" : "#4a5561",
+      "stroke-width": own ? 2.5 : 2, "stroke-dasharray": own ? "" : "7 4", "data-line": "" }));
+    // Legend: a sample of the line itself and the name.
+    const lx = left + 150 + i * 190;
+    group.append(el("line", { x1: lx, x2: lx + 28, y1: 10, y2: 10, stroke: own ? "#1b1f24" : "#4a5561",
+      "stroke-width": own ? 2.5 : 2, "stroke-dasharray": own ? "" : "7 4" }));
+    group.append(el("text", { x: lx + 34, y: 14 }, s.label));
     svg.append(group);
   });
   return svg;

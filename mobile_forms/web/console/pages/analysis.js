@@ -1,5 +1,5 @@
-// The dashboard's deeper panels over the comparison API: an hour × weekday grid, what fails most, trends by
-// week. Every figure with its n and 95% interval; groups below the minimum say "not enough data".
+// The dashboard's deeper panels over the comparison API: an hour × weekday grid, Kaplan–Meier curves of
+// waiting times (own vs competitors), what fails most, trends by week. Every figure with its n and 95% interval; groups below the minimum say "not enough data".
 
 import { apiPath, ctx, formatNumber, h, t, table } from "../lib/core.js";
 
@@ -44,12 +44,56 @@ function grid(result) {
       })))));
 }
 
+export const SURVIVAL_MEASURES = ["time_to_answer", "email_reply_time", "chat_reply_time", "resolution_time"];
+
+function percent(share) {
+  return `${formatNumber(share * 100)} %`;
+}
+
+/** Own vs competitors' Kaplan–Meier curves, with the numbers as tables (a summary, then every step). */
+function survival(result, measure, drawChart) {
+  const relation = (g) => g.keys[0].value;
+  const label = (g) => t(`relation.${relation(g)}`);
+  const unit = result.unit;
+  const pick = h("select", { id: "km-measure", onchange: (event) => {
+    const { path } = ctx.route;
+    window.location.hash = `#${path}?${new URLSearchParams({ ...ctx.route.query, km: event.target.value })}`;
+  } }, SURVIVAL_MEASURES.map((m) => h("option", { value: m, selected: m === measure }, t(`measure.${m}`))));
+  // Own first, then competitors (the API sorts by key).
+  const groups = result.groups.filter((g) => g.keys[0].value).sort((a, b) => (relation(a) === "own" ? -1 : 0) - (relation(b) === "own" ? -1 : 0));
+  const drawn = groups.filter((g) => g.figure.curve?.length);
+  return h("section", { "aria-labelledby": "km-title", "data-km": measure },
+    h("h2", { id: "km-title" }, t("analysis.km_title")),
+    h("div", { class: "form-row noprint" }, h("label", { for: "km-measure" }, t("analysis.measure")), pick),
+    h("p", { class: "muted" }, t(`measure.${measure}`), " · ", t("analysis.km_help")),
+    drawn.length ? drawChart(drawn.map((g) => ({ label: label(g), relation: relation(g), curve: g.figure.curve })),
+      { title: t("analysis.km_chart", { measure: t(`measure.${measure}`) }), xLabel: t("analysis.km_x", { unit }),
+        yLabel: t("analysis.km_y") }) : null,
+    table([t("field.relation"), { label: t("dash.n"), num: true }, { label: t("analysis.km_events"), num: true },
+      { label: t("analysis.km_median", { unit }), num: true }, { label: t("analysis.interval"), num: true },
+      { label: t("analysis.km_quartiles", { unit }), num: true }],
+    groups.map((g) => ({ attrs: { "data-km-group": relation(g) }, cells: [label(g), String(g.figure.n),
+      g.figure.events === null ? "–" : String(g.figure.events), figureText(g.figure, result.kind, ""),
+      interval(g.figure, result.kind), g.figure.enough_data
+        ? `${formatNumber(g.figure.q25)} – ${g.figure.q75 === null ? t("analysis.not_reached") : formatNumber(g.figure.q75)}`
+        : ""] })), { caption: t("analysis.km_caption"), empty: t("analysis.empty") }),
+    drawn.map((g) => h("details", { "data-km-steps": relation(g) },
+      h("summary", {}, t("analysis.km_steps", { group: label(g), count: g.figure.curve.length })),
+      table([{ label: t("analysis.km_time", { unit }), num: true }, { label: t("analysis.km_waiting"), num: true },
+        { label: t("analysis.interval"), num: true }, { label: t("analysis.km_at_risk"), num: true }],
+      g.figure.curve.map((p) => ({ attrs: { "data-step": String(p.time) }, cells: [formatNumber(p.time, 2),
+        percent(p.survival), `${percent(p.ci_low)} – ${percent(p.ci_high)}`, String(p.at_risk)] }))))));
+}
+
 export async function panels(query) {
   const measure = GRID_MEASURES.includes(query.grid) ? query.grid : "time_to_answer";
-  const [heat, fails, trend] = await Promise.all([
+  const km = SURVIVAL_MEASURES.includes(query.km) ? query.km : "time_to_answer";
+  const [heat, fails, trend, curves, { survivalChart }] = await Promise.all([
     compare(query, { measure, group_by: ["weekday", "hour"], sort: "key", limit: 200 }),
     compare(query, { measure: "item_pass_rate", group_by: "item", sort: "worst", limit: 10 }),
     compare(query, { measure: "score", group_by: "week", sort: "key", limit: 60 }),
+    compare(query, { measure: km, group_by: "relation", sort: "key", curve: true }),
+    import("../lib/charts.js"),
   ]);
   const pick = h("select", { id: "grid-measure", onchange: (event) => {
     const { path } = ctx.route;
@@ -61,6 +105,7 @@ export async function panels(query) {
       h("div", { class: "form-row noprint" }, h("label", { for: "grid-measure" }, t("analysis.measure")), pick),
       h("p", { class: "muted" }, t(`measure.${measure}`), " · ", t("analysis.grid_help")),
       grid(heat)),
+    survival(curves, km, survivalChart),
     h("section", { "aria-labelledby": "fails-title" },
       h("h2", { id: "fails-title" }, t("analysis.fails_title")),
       table([t("analysis.item"), { label: t("analysis.pass_rate"), num: true }, { label: t("analysis.interval"), num: true },
