@@ -148,3 +148,35 @@ test("a calculation is computed from the shown answers, drives show-ifs, and is 
   assert.equal(visibility(definition, { adults: 1, kids: 1 }).shown.why, false);
   assert.deepEqual(answersToSend(definition, { adults: 1, kids: 1, people: 2 }), { adults: 1, kids: 1 });
 });
+
+test("a prefetched answer is taken once, only for a GET with the same token", async () => {
+  const { takePrefetched, withPrefetched } = await import("../../mobile_forms/web/app/lib/prefetch.js");
+  const started = {
+    "/tasks?limit=200": { token: "tok-a", response: Promise.resolve("tasks") },
+    "/app/i18n/en.json": { token: null, response: Promise.resolve("texts") },
+  };
+  // Another shopper's token (a shared phone) or another method never gets it.
+  assert.equal(takePrefetched("/tasks?limit=200", { token: "tok-b" }, started), null);
+  assert.equal(takePrefetched("/tasks?limit=200", { method: "POST", token: "tok-a" }, started), null);
+  assert.equal(takePrefetched("/app/i18n/en.json", { token: "tok-a" }, started), null);
+  assert.equal(await takePrefetched("/tasks?limit=200", { token: "tok-a" }, started), "tasks");
+  assert.equal(takePrefetched("/tasks?limit=200", { token: "tok-a" }, started), null, "a body reads once");
+  assert.equal(takePrefetched("/anything", {}, undefined), null, "no inline script ran: nothing prefetched");
+
+  const calls = [];
+  const fetchImpl = withPrefetched(async (url, init) => { calls.push([url, init.method]); return "network"; }, started);
+  assert.equal(await fetchImpl("/app/i18n/en.json"), "texts");
+  assert.equal(await fetchImpl("/app/i18n/en.json"), "network");
+  const headers = { Authorization: "Bearer tok-a" };
+  assert.equal(await fetchImpl("/tasks?limit=200", { method: "GET", headers }), "network");
+  assert.deepEqual(calls, [["/app/i18n/en.json", undefined], ["/tasks?limit=200", "GET"]]);
+});
+
+test("a task window's phone zone is read once and still honoured when given", () => {
+  const task = { window_start: "2026-01-05T09:00:00Z", window_end: "2026-01-05T10:00:00Z", location: { timezone: "Europe/Prague" } };
+  const given = windowTimes(task, "en", "Asia/Tokyo");
+  assert.equal(given.phoneZone, "Asia/Tokyo");
+  assert.notEqual(given.phone, null);
+  const phones = windowTimes(task, "en");
+  assert.equal(phones.phoneZone, Intl.DateTimeFormat().resolvedOptions().timeZone);
+});

@@ -5,6 +5,7 @@ import { h, mount, uid } from "../shared/dom.js";
 import { I18n, loadCatalogues, pickLanguage } from "../shared/i18n.js";
 import * as formLib from "./lib/form.js";
 import { Outbox } from "./lib/outbox.js";
+import { withPrefetched } from "./lib/prefetch.js";
 import { openStore } from "./lib/store.js";
 import { windowTimes } from "./lib/time.js";
 
@@ -34,7 +35,7 @@ function saveSession(session) {
 
 async function setLanguage(lang) {
   const wanted = lang === "en" ? ["en"] : ["en", lang];
-  const catalogues = await loadCatalogues("/app/i18n", wanted);
+  const catalogues = await loadCatalogues("/app/i18n", wanted, withPrefetched((...a) => fetch(...a)));
   app.i18n = new I18n(catalogues, lang);
   document.documentElement.lang = lang;
   localStorage.setItem(LANG_KEY, lang);
@@ -45,7 +46,8 @@ async function setLanguage(lang) {
 async function cachedGet(path, cacheKey) {
   try {
     const data = await app.api.get(path);
-    await app.store.set(cacheKey, { at: new Date().toISOString(), data });
+    // Kept for offline use without making the screen wait for the write (on a slow phone it is not free).
+    app.store.set(cacheKey, { at: new Date().toISOString(), data }).catch(() => {});
     return { data, fresh: true };
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) throw error;
@@ -407,7 +409,7 @@ async function start() {
   ]);
   app.store = store;
   app.formLib = formLib;
-  app.api = createApi({ getToken: () => app.session?.token });
+  app.api = createApi({ getToken: () => app.session?.token, fetchImpl: withPrefetched((...a) => fetch(...a)) });
   app.outbox = new Outbox({
     store: app.store,
     shopperId: () => app.session?.user?.id ?? null,

@@ -16,8 +16,12 @@ export function formatInstant(iso, timeZone, lang) {
   return format.format(new Date(iso));
 }
 
+// The phone's own zone, read once: making a formatter to ask costs as much as formatting (per task card).
+let phoneZoneOnce = null;
+const phonesZone = () => (phoneZoneOnce ??= Intl.DateTimeFormat().resolvedOptions().timeZone);
+
 /** The window both ways; `phone` is null when the phone is in the location's zone (same wall clock). */
-export function windowTimes(task, lang, phoneZone = Intl.DateTimeFormat().resolvedOptions().timeZone) {
+export function windowTimes(task, lang, phoneZone = phonesZone()) {
   const zone = task.location?.timezone || "UTC";
   const local = `${formatInstant(task.window_start, zone, lang)} – ${formatInstant(task.window_end, zone, lang)}`;
   const phone = `${formatInstant(task.window_start, phoneZone, lang)} – ${formatInstant(task.window_end, phoneZone, lang)}`;

@@ -1,0 +1,27 @@
+// Answers the page started fetching before its modules arrived (the inline script in index.html): on a
+// slow network a cold start then waits one round trip for the modules, the texts and the task list
+// together, instead of one after the other.
+
+/** The bearer token in request headers (a plain object, as shared/api.js builds them), or null. */
+function bearerOf(headers) {
+  const value = headers?.Authorization || headers?.authorization || "";
+  return value.startsWith("Bearer ") ? value.slice("Bearer ".length) : null;
+}
+
+/**
+ * The prefetched response for a GET of `url` made with the same token, taken once (a body reads once);
+ * null when there is none, so the caller fetches as usual.
+ */
+export function takePrefetched(url, { method = "GET", token = null } = {}, started = globalThis.fieldscorePrefetched) {
+  const hit = started?.[url];
+  if (!hit || method.toUpperCase() !== "GET" || (hit.token ?? null) !== (token ?? null)) return null;
+  delete started[url];
+  return hit.response;
+}
+
+/** `fetchImpl` that answers from what was prefetched when it can. */
+export function withPrefetched(fetchImpl, started = globalThis.fieldscorePrefetched) {
+  return (url, init = {}) =>
+    takePrefetched(String(url), { method: init.method || "GET", token: bearerOf(init.headers) }, started) ??
+    fetchImpl(url, init);
+}
