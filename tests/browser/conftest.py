@@ -234,6 +234,7 @@ ALL_TYPES_FORM: dict[str, Any] = {
                     "type": "duration",
                     "key": "served_s",
                     "label": {"en": "Seconds until served", "de": "Sekunden bis bedient"},
+                    "metric": "serve_s",
                 },
                 {
                     "type": "yes_no",

@@ -169,3 +169,56 @@ def test_required_and_constraint_problems_show_at_the_question_before_sending(ph
     assert answers["greeted"] is True and answers["greeting_words"] == "Good morning, welcome to Acme"
     assert answers["offered"] == ["coffee"] and answers["clean"] == {"na": True} and answers["price"] == 12.5
     assert answers["staff"] == 6 and "recording" in answers and "arrived_at" in answers
+
+
+def test_in_store_stopwatch_runs_survives_a_reload_and_each_tap_can_be_undone(phone, live):
+    task = live.task(form="visit", location="near_location")
+    page = phone.login()
+    page.locator(f"[data-task='{task['id']}'] a").click()
+    page.get_by_role("link", name="Start report").click()
+    served = page.locator("[data-key=served_s]")
+    served.locator("[data-wait=queued]").click()
+    clock = served.get_by_role("timer")
+    page.wait_for_function("el => el.textContent !== '0:00'", arg=clock.element_handle(), timeout=5000)
+    assert served.locator("[data-wait=queued]").is_disabled() and served.locator("[data-wait=served]").is_enabled()
+
+    # The first tap is kept with the draft: the app closed in the queue still knows when it began.
+    page.reload()
+    served = page.locator("[data-key=served_s]")
+    served.locator("[data-wait=served]").wait_for()
+    assert served.locator("[data-wait=served]").is_enabled(), "the wait is still running after a reload"
+    page.wait_for_function("el => el.textContent !== '0:00'", arg=served.get_by_role("timer").element_handle())
+
+    # Undo the first tap: nothing is timing; start again, stop, undo the stop: timing goes on from the start.
+    served.locator("[data-wait=undo]").click()
+    assert served.get_by_role("timer").inner_text() == "0:00" and served.locator("[data-wait=served]").is_disabled()
+    served.locator("[data-wait=queued]").click()
+    time.sleep(1.1)
+    served.locator("[data-wait=served]").click()
+    first = served.locator("input[type=number]").input_value()
+    assert first.isdigit() and int(first) >= 1
+    served.locator("[data-wait=undo]").click()
+    assert served.locator("input[type=number]").input_value() == ""
+    assert served.locator("[data-wait=served]").is_enabled() and served.locator("[data-wait=queued]").is_disabled()
+    time.sleep(1.1)
+    served.locator("[data-wait=served]").click()
+    seconds = int(served.locator("input[type=number]").input_value())
+    assert seconds >= int(first) + 1, "the wait counts from the first tap, not from the undone second"
+    assert str(seconds) in served.inner_text()
+    screenshot(page, "22-in-store-stopwatch")
+    assert not serious_accessibility_violations(page)
+
+    # Sent with the rest of a valid visit, the seconds arrive as the answer.
+    page.locator("[data-key=greeted]").get_by_label("No", exact=True).check()
+    page.locator("[data-key=friendliness]").get_by_label("4", exact=True).check()
+    phone.context.grant_permissions(["geolocation"])
+    phone.context.set_geolocation({"latitude": 50.0861, "longitude": 14.4251, "accuracy": 12})
+    page.get_by_role("button", name="Check in here").click()
+    page.locator("[data-key=checkin]").get_by_text("accurate to 12 m").wait_for()
+    page.locator("[data-key=recording] input[type=file]").set_input_files(
+        {"name": "note.pdf", "mimeType": "application/pdf", "buffer": PDF}
+    )
+    page.locator("[data-key=recording]").get_by_text("File attached").wait_for()
+    page.get_by_role("button", name="Send report").click()
+    page.locator("[data-state=sent]").wait_for()
+    assert live.reports(task["id"])[0]["answers"]["served_s"] == seconds

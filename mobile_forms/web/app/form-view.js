@@ -89,6 +89,15 @@ export async function reportScreen(main, reportId) {
     record = { ...record, answers: { ...answers } };
     await app.store.putReport(record);
   };
+  // An in-store stopwatch's first tap, kept with the draft until the wait is over.
+  const stopwatchStart = (key) => record.stopwatches?.[key] ?? null;
+  const keepStopwatchStart = (key, iso) => {
+    const stopwatches = { ...(record.stopwatches || {}) };
+    if (iso) stopwatches[key] = iso;
+    else delete stopwatches[key];
+    record = { ...record, stopwatches };
+    save();
+  };
   const setAnswer = (key, value) => {
     if (value === undefined || value === null || (typeof value === "number" && Number.isNaN(value))) delete answers[key];
     else answers[key] = value;
@@ -129,7 +138,10 @@ export async function reportScreen(main, reportId) {
     const slot = h("div", { id: `${labelId}-problems`, "aria-live": "polite" });
     problemSlots[key] = slot;
     const hint = filled(labelOf(q.hint, app.i18n.lang, definition.default_language));
-    const context = { q, key, labelId, describedBy: `${labelId}-problems`, value: answers[key], setAnswer, editable, definition, record };
+    const context = {
+      q, key, labelId, describedBy: `${labelId}-problems`, value: answers[key], setAnswer, editable, definition, record,
+      stopwatchStart, keepStopwatchStart,
+    };
     const comments = commentsFor(key).map((c) => h("p", { class: "comment", "data-comment": key },
       h("strong", {}, t("report.coordinator_says")), " ", c.text));
     let widget;
@@ -393,24 +405,58 @@ function callTimer({ q, key, value, setAnswer, labelId, editable }) {
     list, derivedEl);
 }
 
-function waitStopwatch({ q, key, setAnswer, editable }, input) {
-  // entered → greeted (wait_s) or queued → served (serve_s); the seconds fill the question.
+function waitStopwatch({ q, key, setAnswer, editable, stopwatchStart, keepStopwatchStart }, input) {
+  // entered → greeted (wait_s) or queued → served (serve_s); the seconds fill the question. The first tap
+  // is kept with the draft, so closing the app while waiting loses nothing; either tap can be undone.
   const [startName, endName] = q.metric === "wait_s" ? ["entered", "greeted"] : ["queued", "served"];
-  let started = null;
+  let started = stopwatchStart(key);
+  let stopped = started && typeof input.value === "string" && input.value !== "";
+  const clockEl = h("div", { class: "clock small", role: "timer", "aria-live": "off", "aria-label": t("wait.clock") }, "0:00");
   const status = h("span", { "aria-live": "polite" });
-  const startButton = h("button", { type: "button", class: "secondary", disabled: !editable, onclick: () => {
+  const startButton = h("button", { type: "button", class: "secondary", "data-wait": startName, onclick: () => {
     started = isoWithOffset();
-    status.textContent = t("wait.running");
-    endButton.disabled = false;
+    stopped = false;
+    keepStopwatchStart(key, started);
+    paint();
   } }, t(`wait.${startName}`));
-  const endButton = h("button", { type: "button", class: "secondary", disabled: true, onclick: () => {
+  const endButton = h("button", { type: "button", class: "secondary", "data-wait": endName, onclick: () => {
     const seconds = waitSeconds(started, isoWithOffset());
     input.value = String(seconds);
     setAnswer(key, seconds);
-    status.textContent = t("wait.done", { s: seconds });
-    endButton.disabled = true;
+    stopped = true;
+    paint();
   } }, t(`wait.${endName}`));
-  return h("div", { class: "row", style: "margin-top:6px" }, startButton, endButton, status);
+  const undoButton = h("button", { type: "button", class: "secondary", "data-wait": "undo", onclick: () => {
+    if (stopped) {
+      // The second tap was a mistake: the wait goes on from the first.
+      input.value = "";
+      setAnswer(key, undefined);
+      stopped = false;
+    } else {
+      started = null;
+      keepStopwatchStart(key, null);
+    }
+    paint();
+  } }, t("timer.undo"));
+  function tick() {
+    if (!started) clockEl.textContent = "0:00";
+    else if (!stopped) clockEl.textContent = clock((Date.now() - new Date(started).getTime()) / 1000);
+  }
+  function paint() {
+    startButton.disabled = !editable || Boolean(started);
+    endButton.disabled = !editable || !started || stopped;
+    undoButton.disabled = !editable || !started;
+    status.textContent = !started ? "" : stopped ? t("wait.done", { s: input.value }) : t("wait.running");
+    if (stopped) clockEl.textContent = clock(Number(input.value));
+    tick();
+  }
+  const ticking = setInterval(() => {
+    if (!document.body.contains(clockEl)) clearInterval(ticking);
+    else tick();
+  }, 250);
+  paint();
+  return h("div", { class: "stopwatch", role: "group", "aria-label": t("wait.clock") },
+    clockEl, h("div", { class: "row" }, startButton, endButton, undoButton), status);
 }
 
 function attachmentInput({ q, key, value, setAnswer, labelId, describedBy, record }) {
