@@ -99,11 +99,16 @@ class GenerationResult(msgspec.Struct, kw_only=True):
 
 
 class CoverageCell(msgspec.Struct, kw_only=True):
+    """Probes planned in one location × slot and where each stands (they add up to `planned`): done (a report is
+    in: coordinators count submitted ones, managers approved ones), due, missing (no report and no more time),
+    unanswered (its contacts' reports say nobody answered, and no retry is still due)."""
+
     slot_key: str
     planned: int
     done: int
     due: int
     missing: int
+    unanswered: int = 0
 
 
 class CoverageRow(msgspec.Struct, kw_only=True):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from enum import Enum
+from typing import Annotated
 
 import msgspec
 
-from api_schemas.common import AwareDatetime, Request
+from api_schemas.common import NOT_BLANK, AwareDatetime, Request
 from api_schemas.forms import Channel
 
 
@@ -71,3 +72,9 @@ class TaskCreate(Request, kw_only=True):
 
 class TaskAssign(Request, kw_only=True):
     shopper_id: uuid.UUID
+
+
+class TaskCancel(Request, kw_only=True):
+    """Why the task is called off (kept in the audit log); open, assigned and accepted tasks only."""
+
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=NOT_BLANK)] | None = None

@@ -103,6 +103,7 @@ CATALOGUE: dict[str, Code] = {
     "task.not_assignable": Code(409, "The shopper may not take this task; `errors` gives each rule broken."),
     "task.not_open": Code(409, "The caller has this task already."),
     "task.not_submittable": Code(409, "The task's status takes no report."),
+    "task.not_cancellable": Code(409, "Only open, assigned or accepted tasks can be cancelled."),
     # Reports
     "report.not_found": Code(404, "No such report, or not visible to the caller."),
     "report.revision_not_found": Code(404, "No such revision of the report."),

@@ -377,6 +377,26 @@ def _client_cell_state(status: str, wave_over: bool) -> str:
     return "missing" if wave_over else "due"
 
 
+# A probe's state from its attempts: done beats due (a retry may still be answered), which beats
+# unanswered (every attempt so far reached nobody), which beats missing.
+PROBE_STATES = ("done", "due", "unanswered", "missing")
+
+
+async def _unanswered_tasks(wave_id: uuid.UUID) -> set[str]:
+    """The wave's tasks whose report says nobody answered (the scoring's `answered` metric, as for retries)."""
+    answered = (
+        "(r.score_detail::jsonb -> 'metrics' ->> 'answered')"
+        if db.is_postgres()
+        else "json_extract(r.score_detail, '$.metrics.answered')"
+    )
+    rows = await Task.raw(
+        f"SELECT r.task AS task, {answered} AS answered FROM report r JOIN task t ON t.id = r.task"
+        " WHERE t.wave = {} AND t.channel <> 'visit'",
+        wave_id,
+    )
+    return {str(r["task"]) for r in rows if r["answered"] in (False, 0, "false")}
+
+
 async def coverage(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID, page: PageParams) -> Coverage:
     campaign = await _campaign_row(actor, campaign_id)
     wave = await _wave_row(actor, campaign_id, wave_id)
@@ -390,8 +410,9 @@ async def coverage(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID, pag
         await _campaign_locations(campaign_id), key=lambda loc: (relations.get(str(loc["brand"])) != "own", loc["name"])
     )
     rows = await Task.select(
-        Task.location, Task.channel, Task.slot_key, Task.probe_index, Task.status, Task.window_end
+        Task.id, Task.location, Task.channel, Task.slot_key, Task.probe_index, Task.status, Task.window_end
     ).where((Task.wave == wave_id) & Task.slot_key.is_not_null())
+    unanswered = await _unanswered_tasks(wave_id)
     now = moments.now()
     # Every zone's calendar day has ended by the next UTC day's end (UTC-12 is the latest).
     wave_over = now.date() > wave["ends_on"] + dt.timedelta(days=1)
@@ -403,6 +424,8 @@ async def coverage(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID, pag
             if actor.role == Role.manager
             else _cell_state(r["status"], r["window_end"], now)
         )
+        if state == "done" and str(r["id"]) in unanswered:
+            state = "unanswered"
         probes[(str(r["location"]), r["channel"], r["slot_key"], r["probe_index"])].add(state)
     keys_by_channel = {
         ch: planning.slot_keys(_design(msgspec.convert(spec, SlotDesign)))
@@ -414,7 +437,7 @@ async def coverage(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID, pag
             cells = []
             for key in keys:
                 states = [
-                    min(v, key=("done", "due", "missing").index)
+                    min(v, key=PROBE_STATES.index)
                     for (lid, ch, sk, _), v in probes.items()
                     if lid == str(loc["id"]) and ch == channel and sk == key
                 ]
@@ -425,6 +448,7 @@ async def coverage(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID, pag
                         done=states.count("done"),
                         due=states.count("due"),
                         missing=states.count("missing"),
+                        unanswered=states.count("unanswered"),
                     )
                 )
             table.append(

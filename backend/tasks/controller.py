@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from api_schemas.accounts import Role
 from api_schemas.common import Page
 from api_schemas.forms import Channel, FormVersion
-from api_schemas.tasks import Task, TaskAssign, TaskCreate, TaskStatus
+from api_schemas.tasks import Task, TaskAssign, TaskCancel, TaskCreate, TaskStatus
 from backend.accounts.guards import ALL_ROLES, STAFF, requires_roles, roles
 from backend.deps import ActorDep, PageDep
 from backend.frontend import GZIP
@@ -80,6 +80,19 @@ class TaskController(Controller):
     )
     async def assign(self, actor: ActorDep, task_id: FromPath[uuid.UUID], data: JSONBody[TaskAssign]) -> Task:
         return await service.assign(actor, task_id, data)
+
+    @post(
+        "/{task_id:uuid}/cancel",
+        operation_id="CancelTask",
+        opt=roles(*STAFF),
+        status_code=200,
+        responses=problems(404, 409, 422),
+    )
+    async def cancel(self, actor: ActorDep, task_id: FromPath[uuid.UUID], data: JSONBody[TaskCancel]) -> Task:
+        """Call off an open, assigned or accepted task (409 task.not_cancellable otherwise: a task with a report
+        is decided by review); its shopper sees it cancelled and can no longer report on it. Audited with the
+        reason."""
+        return await service.cancel(actor, task_id, data)
 
     @post(
         "/{task_id:uuid}/accept",

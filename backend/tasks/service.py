@@ -13,7 +13,7 @@ import msgspec
 from api_schemas.accounts import Role
 from api_schemas.common import Page
 from api_schemas.forms import Channel, FormStatus, FormVersion
-from api_schemas.tasks import Task, TaskAssign, TaskCreate, TaskStatus
+from api_schemas.tasks import Task, TaskAssign, TaskCancel, TaskCreate, TaskStatus
 from backend import db, moments
 from backend.accounts.security import Actor
 from backend.accounts.tables import Organisation, User
@@ -369,9 +369,46 @@ async def accept(actor: Actor, task_id: uuid.UUID) -> Task:
     return await get_task(actor, task_id)
 
 
+CANCELLABLE = (TaskStatus.open, TaskStatus.assigned, TaskStatus.accepted)
+
+
+async def cancel(actor: Actor, task_id: uuid.UUID, data: TaskCancel) -> Task:
+    """Staff call a task off before any report came in (audited with the reason). Once a report is in
+    (submitted, returned) it is decided by review instead, and a final task stays as it ended."""
+    async with db.writing():
+        row = await task_row(actor, task_id)
+        current = TaskStatus(row["status"])
+        if current not in CANCELLABLE:
+            raise Conflict(
+                f"A task that is {current.value} cannot be cancelled; only open, assigned or accepted ones can.",
+                code="task.not_cancellable",
+            )
+        await move(
+            actor,
+            task_id,
+            current,
+            TaskStatus.cancelled,
+            detail={"reason": data.reason, "shopper_id": None if row["shopper_id"] is None else str(row["shopper_id"])},
+            shopper_was=row["shopper_id"],
+        )
+    return await get_task(actor, task_id)
+
+
 async def form_for_task(actor: Actor, task_id: uuid.UUID) -> FormVersion:
     row = await task_row(actor, task_id)
     return await forms.get_version_by_id(row["form_version_id"])
 
 
-__all__ = ["accept", "assign", "create_task", "form_for_task", "get_task", "list_tasks", "move", "task_row", "to_task"]
+__all__ = [
+    "CANCELLABLE",
+    "accept",
+    "assign",
+    "cancel",
+    "create_task",
+    "form_for_task",
+    "get_task",
+    "list_tasks",
+    "move",
+    "task_row",
+    "to_task",
+]

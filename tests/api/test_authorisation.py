@@ -118,6 +118,18 @@ async def test_every_route_declares_who_may_call_it(app):
     assert not problems, "\n".join(problems)
 
 
+# Routes whose roles the matrix pins as well as checks (a change of their roles must be deliberate).
+PINNED_ROLES = {
+    ("POST", "/tasks/{task_id:uuid}/cancel"): {Role.admin, Role.coordinator},
+    ("POST", "/tasks/{task_id:uuid}/assign"): {Role.admin, Role.coordinator},
+}
+
+
+async def test_pinned_routes_keep_their_roles(app):
+    declared = {(c.method, c.path): set(c.roles) for c in route_cases(app) if (c.method, c.path) in PINNED_ROLES}
+    assert declared == PINNED_ROLES
+
+
 async def test_route_role_matrix(client, app):
     w = await build_world(client)
     objects = await _objects(w)

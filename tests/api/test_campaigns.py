@@ -708,3 +708,40 @@ async def test_claiming_a_task_one_cannot_see_is_as_unknown_as_a_made_up_id(clie
     assert own.status_code == 409 and own.json()["code"] == "task.not_open"
     still = await w.ok("coordinator", "GET", f"/tasks/{theirs['id']}")
     assert (still["status"], still["shopper_id"]) == ("assigned", w.users["other_shopper"]["id"])
+
+
+async def test_coverage_counts_a_probe_nobody_answered_once_no_retry_is_due(client):
+    """A call nobody answered is "unanswered" in the coverage grid, not done; while its retry is due the
+    probe is still due; with the retry called off (cancelled) it is unanswered."""
+    w = await build_world(client)
+    (s1,) = await add_shoppers(w, 1)
+    hotline, current = await _hotline_task_now(w, s1)
+    url = f"/campaigns/{current['campaign_id']}/waves/{current['wave_id']}/coverage"
+
+    def cell(cov: dict) -> dict:
+        (row,) = cov["rows"]
+        return next(c for c in row["cells"] if c["slot_key"] == current["slot_key"])
+
+    before = cell(await w.ok("coordinator", "GET", url))
+    assert before["unanswered"] == 0 and before["done"] == 0
+    dialled = dt.datetime.now(UTC) - dt.timedelta(minutes=10)
+    await w.ok(
+        s1,
+        "POST",
+        "/reports",
+        status=201,
+        json={"id": new_id(), **_call(current, dialled, ("dialled", 0), ("gave_up", 60))},
+    )
+    (retry,) = _retries(
+        (await w.ok("coordinator", "GET", "/tasks", params={"location_id": hotline["id"], "limit": 100}))["items"],
+        current,
+    )
+    pending = cell(await w.ok("coordinator", "GET", url))
+    assert (pending["unanswered"], pending["done"], pending["planned"]) == (0, 0, before["planned"])  # retry due
+
+    await w.ok("coordinator", "POST", f"/tasks/{retry['id']}/cancel", status=200, json={"reason": "enough calls"})
+    after = cell(await w.ok("coordinator", "GET", url))
+    assert (after["unanswered"], after["done"]) == (1, 0)
+    assert (
+        after["done"] + after["due"] + after["missing"] + after["unanswered"] == after["planned"] == before["planned"]
+    )

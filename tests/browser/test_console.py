@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import openpyxl
@@ -278,7 +279,10 @@ def test_coordinator_uploads_publishes_plans_assigns_and_reviews(desk: Desk, liv
     row = page.locator("[data-coverage]").first
     assert "Acme Prague Centre" in row.inner_text()
     assert [c.get_attribute("data-state") for c in row.locator("[data-state]").all()] == ["due"] * 3
-    assert row.locator("[data-state]").first.get_attribute("aria-label") == "0 done, 1 due, 0 missing of 1 planned"
+    assert (
+        row.locator("[data-state]").first.get_attribute("title")
+        == "0 done, 1 due, 0 unanswered, 0 missing of 1 planned"
+    )
     desk.click(page.get_by_role("button", name="Assign automatically"))
     assignment = page.locator("[data-result]").inner_text()
     assigned = int(re.match(r"(\d+) of 3 tasks assigned", assignment).group(1))
@@ -425,6 +429,173 @@ def _manager(live: Live, name: str, organisation_id: str) -> None:
     live.world["tokens"][name] = httpx.post(
         f"{live.base}/auth/login", json={"email": email, "password": PASSWORD}, timeout=30
     ).json()["access_token"]
+
+
+TIMER_CALL_FORM = {
+    "title": {"en": "Reachability"},
+    "sections": [
+        {
+            "key": "reach",
+            "items": [
+                {
+                    "type": "timer_sequence",
+                    "key": "call",
+                    "label": {"en": "The call"},
+                    "required": True,
+                    "give_up_s": 60,
+                    "metric": "time_to_answer_s",
+                    "bands": [{"min": 0, "max": 20, "points": 1}, {"min": 20, "points": 0}],
+                },
+            ],
+        }
+    ],
+}
+
+
+def _zone_where_it_is_daytime() -> str:
+    """A fixed-offset zone where it is now between 03:00 and 20:00, so "ten minutes ago" is today there."""
+    now = dt.datetime.now(dt.timezone.utc)
+    for offset in range(-12, 13):
+        name = f"Etc/GMT{'+' if offset <= 0 else '-'}{abs(offset)}" if offset else "Etc/UTC"
+        if 3 <= now.astimezone(ZoneInfo(name)).hour < 20:
+            return name
+    raise AssertionError("no zone found")
+
+
+def _hotline_wave(live: Live) -> dict[str, Any]:
+    """A call campaign over a hotline, one wave from today, generated; the probe whose window holds now is
+    assigned to the shopper and reported as nobody answering (so a retry is planned)."""
+    zone = _zone_where_it_is_daytime()
+    brand_id = live.api("coordinator", "GET", f"/locations/{live.world['call_location']}")["brand_id"]
+    hotline = live.api(
+        "coordinator", "POST", "/locations", json={"brand_id": brand_id, "name": "Acme Hotline", "timezone": zone}
+    )
+    form = live.api(
+        "coordinator", "POST", "/forms", json={"name": "Reach", "channel": "call", "definition": TIMER_CALL_FORM}
+    )
+    version = live.api("coordinator", "POST", f"/forms/{form['id']}/publish")
+    campaign = live.api(
+        "coordinator",
+        "POST",
+        "/campaigns",
+        json={
+            "organisation_id": live.world["organisation_id"],
+            "name": "Hotline reach",
+            "location_ids": [hotline["id"]],
+            "forms": {"call": version["id"]},
+            "slot_designs": {
+                "call": {
+                    "dayparts": [{"key": "day", "start_hour": 0, "end_hour": 24}],
+                    "day_types": ["weekday", "saturday", "sunday"],
+                    "probes_per_slot": 11,
+                }
+            },
+            "call_rules": {"give_up_s": 60, "max_attempts": 2, "retry_after_hours": 24},
+        },
+    )
+    today = dt.datetime.now(dt.timezone.utc).astimezone(ZoneInfo(zone)).date()
+    wave = live.api(
+        "coordinator",
+        "POST",
+        f"/campaigns/{campaign['id']}/waves",
+        json={
+            "name": "Fortnight",
+            "starts_on": today.isoformat(),
+            "ends_on": (today + dt.timedelta(days=14)).isoformat(),
+        },
+    )
+    live.api("coordinator", "POST", f"/campaigns/{campaign['id']}/waves/{wave['id']}/generate")
+    tasks = live.api("coordinator", "GET", f"/tasks?wave_id={wave['id']}&limit=100")["items"]
+    now = dt.datetime.now(dt.timezone.utc)
+    current = next(
+        t
+        for t in tasks
+        if dt.datetime.fromisoformat(t["window_start"]) <= now <= dt.datetime.fromisoformat(t["window_end"])
+    )
+    live.api(
+        "coordinator",
+        "POST",
+        f"/tasks/{current['id']}/assign",
+        json={"shopper_id": live.world["users"]["shopper"]["id"]},
+    )
+    dialled = now - dt.timedelta(minutes=10)
+    events = [("dialled", 0), ("gave_up", 60)]
+    live.api(
+        "shopper",
+        "POST",
+        "/reports",
+        json={
+            "id": new_uuid(),
+            "task_id": current["id"],
+            "started_at": dialled.isoformat(),
+            "ended_at": (dialled + dt.timedelta(seconds=70)).isoformat(),
+            "answers": {
+                "call": {
+                    "events": [{"event": e, "at": (dialled + dt.timedelta(seconds=s)).isoformat()} for e, s in events]
+                }
+            },
+        },
+    )
+    (retry,) = [
+        t
+        for t in live.api("coordinator", "GET", f"/tasks?wave_id={wave['id']}&limit=100")["items"]
+        if t["retry_of"] == current["id"]
+    ]
+    return {"campaign": campaign, "wave": wave, "current": current, "retry": retry}
+
+
+def test_coordinator_cancels_a_task_after_confirming_and_sees_the_probe_unanswered(desk: Desk, live: Live) -> None:
+    """The board's Cancel asks first (with a reason for the audit log); a call nobody answered whose retry
+    is called off shows as unanswered in the coverage grid, with its symbol, its words and the legend."""
+    plan = _hotline_wave(live)
+    page = desk.login("coordinator")
+    desk.go(f"#/campaigns/{plan['campaign']['id']}/waves/{plan['wave']['id']}?status=open")
+    legend = page.locator("[data-legend]")
+    assert [legend.nth(i).inner_text() for i in range(legend.count())] == [
+        "✓ done – a report is in (for a call or message: someone answered)",
+        "◷ due – still to do, its window not over",
+        "⊘ unanswered – called or written, nobody answered, no retry due",
+        "✗ missing – no report and no time left",
+    ]
+    slot = plan["current"]["slot_key"]
+    column = [
+        "Location",
+        "Own or competitor",
+        "Channel",
+        *sorted({slot, "saturday:day", "sunday:day", "weekday:day"}),
+    ].index(slot)
+    cell = page.locator("[data-coverage] td").nth(column).locator("[data-state]")
+    assert cell.get_attribute("data-state") == "due"  # its retry is still due
+
+    # Cancel the retry: the first click only asks; "No, keep it" leaves it as it was.
+    row = page.locator(f"[data-task='{plan['retry']['id']}']")
+    row.get_by_role("button", name="Cancel task at Acme Hotline").click()
+    question = row.get_by_role("group", name="Cancel the task at Acme Hotline?", exact=False)
+    assert question.is_visible()
+    desk.look("wave-cancel-confirm")
+    question.get_by_role("button", name="No, keep it").click()
+    assert not question.is_visible()
+    assert live.api("coordinator", "GET", f"/tasks/{plan['retry']['id']}")["status"] == "open"
+    row.get_by_role("button", name="Cancel task at Acme Hotline").click()
+    question.get_by_label("Reason (optional, kept in the audit log)").fill("Enough calls this wave")
+    desk.click(question.get_by_role("button", name="Yes, cancel the task"))
+    assert page.locator("[data-flash]").inner_text() == "The task at Acme Hotline is cancelled."
+    assert live.api("coordinator", "GET", f"/tasks/{plan['retry']['id']}")["status"] == "cancelled"
+    (entry,) = live.api("coordinator", "GET", f"/audit?entity_id={plan['retry']['id']}&action=task.cancelled")["items"]
+    assert entry["detail"]["reason"] == "Enough calls this wave"
+    assert page.locator(f"[data-task='{plan['retry']['id']}']").count() == 0  # the board shows open tasks only
+
+    cell = page.locator("[data-coverage] td").nth(column).locator("[data-state]")
+    assert cell.get_attribute("data-state") == "unanswered"
+    assert "⊘1" in cell.inner_text()
+    assert re.match(r"\d+ done, \d+ due, 1 unanswered, \d+ missing of \d+ planned", cell.get_attribute("title"))
+    assert cell.locator(".sr-only").inner_text() == cell.get_attribute("title")  # read out in words
+    desk.look("wave-unanswered")
+
+    # A submitted task cannot be cancelled: no button, and the API says why.
+    desk.go(f"#/campaigns/{plan['campaign']['id']}/waves/{plan['wave']['id']}?status=submitted")
+    submitted = page.locator(f"[data-task='{plan['current']['id']}']")
+    assert submitted.get_by_role("button", name=re.compile("Cancel task")).count() == 0
 
 
 def _scored_world(live: Live) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import { apiPath, hashFor, parseHash } from "../../mobile_forms/web/console/lib/
 import { parseDayparts } from "../../mobile_forms/web/console/pages/campaigns.js";
 import { openingHoursText, parseOpeningHours } from "../../mobile_forms/web/console/pages/setup.js";
 import { sheetAndRow } from "../../mobile_forms/web/console/pages/forms.js";
-import { cellState } from "../../mobile_forms/web/console/pages/wave.js";
+import { cellState, cellText } from "../../mobile_forms/web/console/pages/wave.js";
 
 const est = (mean, low, high, enough = true) => ({ score: { n: 5, mean, ci_low: low, ci_high: high, enough_data: enough } });
 
@@ -65,6 +65,10 @@ test("XLSForm problems are split into sheet and row; coverage cells name their s
   assert.equal(cellState({ planned: 2, done: 1, due: 0, missing: 1 }), "missing");
   assert.equal(cellState({ planned: 1, done: 1, due: 0, missing: 0 }), "done");
   assert.equal(cellState(undefined), "none");
+  // Nobody answered (and no retry due): worse than due, not as bad as missing.
+  assert.equal(cellState({ planned: 3, done: 1, due: 1, unanswered: 1, missing: 0 }), "unanswered");
+  assert.equal(cellState({ planned: 2, done: 0, due: 0, unanswered: 1, missing: 1 }), "missing");
+  assert.equal(cellText({ planned: 3, done: 1, due: 0, unanswered: 2, missing: 0 }), "✓1 ⊘2");
 });
 
 test("a Kaplan–Meier curve is drawn as steps: across at the old share, then down; its band closes on itself", async () => {

@@ -1,27 +1,42 @@
 // One wave: generate its tasks, run auto-assignment (what could not be filled and why), the coverage
 // grid (location × slot, symbols and numbers so no state is told by colour alone), and the assignment
-// board (tasks with filters and pages, assign or reassign by hand, the refusing rule shown).
+// board (tasks with filters and pages, assign or reassign by hand, the refusing rule shown, cancel after a
+// confirmation).
 
 import {
-  all, apiPath, ctx, errorBox, filterBar, formatTime, h, heading, mount, notice, pager, t, table, withProgress,
+  all, apiPath, ctx, errorBox, field, filterBar, formatTime, h, heading, mount, notice, pager, reloadWith, t, table,
+  withProgress,
 } from "../lib/core.js";
 
-export const SYMBOLS = { done: "✓", due: "◷", missing: "✗" };
+// Each state has its symbol, its word in the legend and the cell's label, and a tint from the Okabe–Ito
+// palette (told apart by colour-blind readers; in greyscale the symbols still do it).
+export const STATES = ["done", "due", "unanswered", "missing"];
+export const SYMBOLS = { done: "✓", due: "◷", unanswered: "⊘", missing: "✗" };
+// The API's rule (POST /tasks/{id}/cancel): a task with a report is decided by review instead.
+export const CANCELLABLE = ["open", "assigned", "accepted"];
 
-/** A coverage cell's state for its colour and symbol: missing beats due beats done; nothing planned is "none". */
+/** A coverage cell's state for its tint: the worst of its probes (missing, unanswered, due, done); "none" if none. */
 export function cellState(cell) {
   if (!cell || !cell.planned) return "none";
   if (cell.missing) return "missing";
+  if (cell.unanswered) return "unanswered";
   if (cell.due) return "due";
   return "done";
 }
 
+/** "✓1 ⊘1": each state present with its symbol and count (the tint alone never says it). */
+export function cellText(cell) {
+  return STATES.filter((k) => cell[k]).map((k) => `${SYMBOLS[k]}${cell[k]}`).join(" ");
+}
+
 function coverageCell(cell) {
   const state = cellState(cell);
-  if (state === "none") return h("span", { class: "muted", "aria-label": t("coverage.none") }, "·");
-  const text = t("coverage.cell", { done: cell.done, due: cell.due, missing: cell.missing, planned: cell.planned });
-  return h("span", { "aria-label": text, title: text, "data-state": state, class: `cell s-${state}` },
-    ["done", "due", "missing"].filter((k) => cell[k]).map((k) => `${SYMBOLS[k]}${cell[k]}`).join(" "));
+  if (state === "none") return h("span", { class: "muted", title: t("coverage.none") }, "·");
+  const text = t("coverage.cell", { done: cell.done, due: cell.due, missing: cell.missing,
+    unanswered: cell.unanswered || 0, planned: cell.planned });
+  // The words for screen readers; the symbols and counts for the eye.
+  return h("span", { title: text, "data-state": state, class: `cell s-${state}` },
+    h("span", { "aria-hidden": "true" }, cellText(cell)), h("span", { class: "sr-only" }, text));
 }
 
 /** "rotation: 2" (auto-assignment's reason with its count of shoppers) → "2 shoppers: worked this location …". */
@@ -105,6 +120,31 @@ export async function render({ params: [campaignId, waveId], query }) {
       }
     };
     const assignable = ["open", "assigned"].includes(task.status);
+    const cancellable = CANCELLABLE.includes(task.status);
+    // Cancelling asks first, inline: the reason (kept in the audit log) and a second, explicit button.
+    const confirmBox = h("div", { class: "confirm", hidden: true, role: "group",
+      "aria-label": t("wave.cancel_confirm", { location: task.location.name }) });
+    const askCancel = h("button", { type: "button", class: "secondary", "aria-expanded": "false",
+      "aria-label": t("wave.cancel_task", { location: task.location.name }) }, t("wave.cancel"));
+    askCancel.onclick = () => {
+      const reason = h("input", { type: "text", maxlength: 500 });
+      const yes = h("button", { type: "button", class: "danger" }, t("wave.cancel_yes"));
+      const keep = h("button", { type: "button", class: "secondary" }, t("wave.cancel_keep"));
+      keep.onclick = () => { confirmBox.hidden = true; askCancel.setAttribute("aria-expanded", "false"); askCancel.focus(); };
+      yes.onclick = async () => {
+        try {
+          await withProgress(yes, t("wave.cancelling"), () => ctx.api.post(`/tasks/${task.id}/cancel`,
+            { json: reason.value.trim() ? { reason: reason.value.trim() } : {} }));
+          sessionStorage.removeItem(`wave:${waveId}:result`);
+          reloadWith(t("wave.cancelled", { location: task.location.name }));
+        } catch (error) { mount(why, errorBox(error)); }
+      };
+      mount(confirmBox, h("p", {}, t("wave.cancel_confirm", { location: task.location.name })),
+        field(t("wave.cancel_reason"), reason), h("span", { class: "actions" }, yes, keep));
+      confirmBox.hidden = false;
+      askCancel.setAttribute("aria-expanded", "true");
+      reason.focus();
+    };
     const unfilled = lastUnfilled?.[task.id];
     return { attrs: { "data-task": task.id }, cells: [
       task.location.name, t(`channel.${task.channel}`), task.slot_key || "",
@@ -113,7 +153,8 @@ export async function render({ params: [campaignId, waveId], query }) {
       task.shopper_id ? shopperName[task.shopper_id] || task.shopper_id : "–",
       h("div", {}, unfilled ? h("div", { class: "flag", "data-unfilled": "" }, `${t("wave.unfilled")}:`,
         h("ul", {}, unfilled.map((reason) => h("li", {}, reasonText(reason))))) : null,
-        assignable ? h("span", { class: "actions" }, picker, assign) : null, why),
+        assignable || cancellable ? h("span", { class: "actions" }, assignable ? [picker, assign] : null,
+          cancellable ? askCancel : null) : null, confirmBox, why),
     ] };
   });
 
@@ -124,7 +165,9 @@ export async function render({ params: [campaignId, waveId], query }) {
     h("div", { class: "actions" }, generate, autoAssign),
     result,
     h("h2", {}, t("coverage.title")),
-    h("p", { class: "legend" }, ["done", "due", "missing"].map((k) => h("span", {}, `${SYMBOLS[k]} ${t(`coverage.${k}`)}`))),
+    h("ul", { class: "legend", "aria-label": t("coverage.legend") }, STATES.map((k) => h("li", { "data-legend": k },
+      h("span", { class: `cell s-${k}`, "aria-hidden": "true" }, SYMBOLS[k]), " ", h("strong", {}, t(`coverage.${k}`)),
+      " – ", t(`coverage.${k}_help`)))),
     table([t("field.location"), t("field.relation"), t("field.channel"), ...coverage.slot_keys],
       coverageRows, { className: "cov", empty: t("coverage.empty") }),
     pager({ total: coverage.total_rows, limit: coverage.limit, offset: coverage.offset }, "coffset"),
