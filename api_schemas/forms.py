@@ -241,6 +241,9 @@ class TimerSequence(_Question, tag="timer_sequence"):
 
 class Text(_Question, tag="text"):
     max_length: Annotated[int, msgspec.Meta(ge=1, le=20_000)] = 2000
+    # XLSForm's barcode: the answer is the code as text, typed (or pasted) in a text field on the
+    # phone (a web app has no dependable scanner); exported back as `barcode`.
+    barcode: bool = False
 
 
 class Photo(_Question, tag="photo"):
@@ -257,6 +260,11 @@ class Gps(_Question, tag="gps"):
 
 class Note(_Question, tag="note"):
     pass
+
+
+class Acknowledge(_Question, tag="acknowledge"):
+    """XLSForm's acknowledge (older spelling: trigger): the shopper confirms by ticking OK; the
+    answer is ``true``. Never scored."""
 
 
 class Calculate(_Question, tag="calculate"):
@@ -282,6 +290,7 @@ Question = Union[
     File,
     Gps,
     Note,
+    Acknowledge,
     Calculate,
 ]
 
@@ -295,6 +304,12 @@ class Section(
     show_if: Expr | None = None
     items: Annotated[list[Union[Question, Section]], msgspec.Meta(max_length=2000)] = []
     xlsform: XLSFormCells = {}
+    # XLSForm's repeat: the section's questions are answered once per instance, and the report's
+    # answer under the section's key is the list of instances, each {question key: answer}
+    # (backend/forms/answers.py). `repeat_count` (an expression over earlier answers outside the
+    # repeat, or a number) fixes how many instances there are; without it the shopper adds them.
+    repeat: bool = False
+    repeat_count: Expr | None = None
 
 
 class XLSFormRow(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
@@ -419,7 +434,24 @@ AnswerValue = Union[
 ]
 MAX_ANSWERS = 2000
 AnswerKey = Annotated[str, msgspec.Meta(max_length=64, pattern=NO_NUL)]  # a QuestionKey's length
-Answers = Annotated[dict[AnswerKey, AnswerValue], msgspec.Meta(max_length=MAX_ANSWERS)]
+# One instance of a repeat section: its questions' answers, in the shapes above.
+AnswerInstance = Annotated[dict[AnswerKey, AnswerValue], msgspec.Meta(max_length=MAX_ANSWERS)]
+# A repeat's answer is a list of instances; msgspec allows one array type in a union, so the
+# multiple-choice list and the instance list share it (answers.py tells them apart per question).
+AnswerTop = Union[
+    AnswerLeaf,
+    Annotated[list[Union[AnswerLeaf, AnswerInstance]], msgspec.Meta(max_length=500)],
+    Annotated[
+        dict[
+            AnswerPartKey,
+            Union[
+                AnswerLeaf, Annotated[list[Union[AnswerLeaf, AnswerEvent]], msgspec.Meta(max_length=MAX_TIMER_EVENTS)]
+            ],
+        ],
+        msgspec.Meta(max_length=8),
+    ],
+]
+Answers = Annotated[dict[AnswerKey, AnswerTop], msgspec.Meta(max_length=MAX_ANSWERS)]
 
 
 class ScorePreview(Request, kw_only=True):
@@ -427,6 +459,7 @@ class ScorePreview(Request, kw_only=True):
 
 
 __all__ = [
+    "Acknowledge",
     "Answers",
     "Band",
     "Calculate",

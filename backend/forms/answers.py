@@ -15,8 +15,15 @@ timer_sequence     {"events": [{"event": <TimerEvent>, "at": <ISO-8601 with offs
 text               string of at most max_length characters
 photo, file        {"attachment": <sha256 as 64 lowercase hex digits>}
 gps                {"lat": -90..90, "lon": -180..180, "accuracy_m": ≥ 0 (optional)}
+acknowledge        JSON ``true`` (the shopper ticked OK; leave the key out when not)
 note               no answer at all (display only)
 any, if na_allowed {"na": true}
+repeat section     under the SECTION's key: a list of instances, each {question key: answer} for the
+                   repeat's questions (their keys appear nowhere else); as many as its
+                   ``repeat_count`` says when it has one (``answer.repeat_count``), else any number
+                   up to 500. Each instance is checked like a report of those questions, with the
+                   answers outside the repeat visible to its conditions; its problems are keyed
+                   ``section[i].question``.
 =================  ==============================================================================
 
 A missing key means unanswered; ``null`` is not an answer (leave the key out instead).
@@ -152,6 +159,8 @@ def shape_checker(question: Question) -> Callable[[Any], list[str]]:
             return [problem] if problem else []
 
         return number
+    if kind == "acknowledge":
+        return lambda value: [] if value is True else [wrong + "true (leave it out when not acknowledged)"]
     if kind == "timestamp":
         return lambda value: [] if parse_instant(value) else [wrong + "an ISO-8601 date-time with a UTC offset"]
     if kind == "timer_sequence":
@@ -212,6 +221,7 @@ class _Rules:
     shape: Callable[[Any], list[str]]
     constraint: Callable[..., bool] | None
     constraint_failed: str  # the reason when the constraint does not hold
+    repeat: str | None  # the repeat section it is answered in, per instance
 
 
 @per_definition
@@ -231,9 +241,10 @@ def _rules(defn: FormDefinition) -> tuple[tuple[_Rules, ...], frozenset[str]]:
                 shape=shape_checker(q),
                 constraint=None if q.constraint is None else compile_condition(q.constraint),
                 constraint_failed=f"answer.constraint: {message}",
+                repeat=info.repeat,
             )
         )
-    return tuple(rules), frozenset(r.key for r in rules)
+    return tuple(rules), frozenset(r.key for r in rules if r.repeat is None) | frozenset(outline(defn).repeats)
 
 
 def check_answers(
@@ -241,11 +252,56 @@ def check_answers(
 ) -> list[tuple[str, str]]:
     """Every problem as (question key, reason), in document order then unknown keys. `view`: the
     answers' visibility when already decided (backend.forms.interpretation)."""
-    problems: list[tuple[str, str]] = []
     view = view if view is not None else visibility(defn, answers)
-    shown_keys = view.shown
     rules, known = _rules(defn)
+    problems = _check(rules, None, answers, view, "")
+    for repeat in outline(defn).repeats:
+        problems += _check_repeat(rules, repeat, answers, view)
+    problems += [(key, "answer.unknown_question: no question has this key") for key in answers if key not in known]
+    return problems
+
+
+def _check_repeat(
+    rules: tuple[_Rules, ...], repeat: str, answers: Mapping[str, Any], view: Visibility
+) -> list[tuple[str, str]]:
+    """A repeat's answer: a list of instances, each checked like a report of the repeat's questions."""
+    if repeat not in answers:
+        return []
+    given = answers[repeat]
+    if not view.shown.get(repeat, False):
+        return [(repeat, "answer.hidden: the repeat is not shown, so it takes no answer")]
+    if not isinstance(given, list) or not all(isinstance(i, Mapping) for i in given):
+        return [(repeat, "answer.wrong_type: a repeat's answer is a list of instances, each {question key: answer}")]
+    problems: list[tuple[str, str]] = []
+    if repeat in view.counts and len(given) != (view.counts[repeat] or 0):
+        problems.append(
+            (
+                repeat,
+                f"answer.repeat_count: the form asks for {view.counts[repeat] or 0} instance(s) "
+                f"(its repeat_count), not {len(given)}",
+            )
+        )
+    known = {r.key for r in rules if r.repeat == repeat}
+    for index, (instance, instance_view) in enumerate(zip(given, view.instances.get(repeat, []), strict=True)):
+        where = f"{repeat}[{index}]."
+        problems += _check(rules, repeat, instance, instance_view, where)
+        problems += [
+            (where + key, "answer.unknown_question: no question of this repeat has this key")
+            for key in instance
+            if key not in known
+        ]
+    return problems
+
+
+def _check(
+    rules: tuple[_Rules, ...], repeat: str | None, answers: Mapping[str, Any], view: Visibility, where: str
+) -> list[tuple[str, str]]:
+    """The problems of the questions answered in `repeat` (None: outside repeats), keys prefixed `where`."""
+    problems: list[tuple[str, str]] = []
+    shown_keys = view.shown
     for rule in rules:
+        if rule.repeat != repeat:
+            continue
         key = rule.key
         shown = shown_keys.get(key, False)
         if key not in answers:
@@ -286,8 +342,7 @@ def check_answers(
             problems += [(key, reason) for reason in shape]
         elif rule.constraint is not None and not rule.constraint(view.answers, value):
             problems.append((key, rule.constraint_failed))
-    problems += [(key, "answer.unknown_question: no question has this key") for key in answers if key not in known]
-    return problems
+    return [(where + key, reason) for key, reason in problems]
 
 
 __all__ = ["check_answers", "shape_checker", "shape_problems"]

@@ -9,6 +9,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any, Final, TypeVar, Union
 
 import msgspec
@@ -38,7 +39,7 @@ from backend.forms.conditions import (
 Node = Union[Question, Section]
 
 # Types that can never earn points nor fail: critical/bonus make no sense on them.
-UNSCORABLE_TYPES: Final = frozenset({"text", "photo", "file", "gps", "note", "timestamp", "calculate"})
+UNSCORABLE_TYPES: Final = frozenset({"text", "photo", "file", "gps", "note", "timestamp", "calculate", "acknowledge"})
 # Types that take no answer from the shopper: a note is display only, a calculation is computed.
 UNANSWERED_TYPES: Final = frozenset({"note", "calculate"})
 _NUMERIC: Final = frozenset({"integer", "decimal", "duration"})
@@ -82,6 +83,12 @@ class QuestionInfo:
     sections: tuple[Section, ...]
     effective_weight: float
     index: int  # position in document order
+    repeat: str | None = None  # key of the repeat section it is answered in, per instance
+
+
+def repeat_of(parents: tuple[Section, ...]) -> str | None:
+    """The key of the innermost repeat section among `parents`, or None."""
+    return next((s.key for s in reversed(parents) if s.repeat), None)
 
 
 def _walk(defn: FormDefinition) -> Iterator[tuple[Node, str, tuple[Section, ...]]]:
@@ -112,7 +119,7 @@ def iter_questions(defn: FormDefinition) -> Iterator[QuestionInfo]:
         weight = node.weight
         for section in parents:
             weight *= section.weight
-        yield QuestionInfo(node, path, tuple(s.key for s in parents), parents, weight, index)
+        yield QuestionInfo(node, path, tuple(s.key for s in parents), parents, weight, index, repeat_of(parents))
         index += 1
 
 
@@ -127,6 +134,12 @@ class Visibility:
 
     shown: dict[str, bool]
     answers: dict[str, Any]
+    # Per shown repeat section: one Visibility per instance answered, whose `answers` are the visible
+    # answers outside the repeat (as far as the repeat) and the instance's own shown answers.
+    instances: dict[str, list[Visibility]] = dataclass_field(default_factory=dict)
+    # Per shown repeat section with a repeat_count: how many instances it asks for (None when the
+    # count has no whole-number value, e.g. unanswered: then it asks for none).
+    counts: dict[str, int | None] = dataclass_field(default_factory=dict)
 
 
 T = TypeVar("T")
@@ -168,14 +181,15 @@ class Outline:
     """A definition walked once: its questions, and its nodes as visibility needs them."""
 
     questions: tuple[QuestionInfo, ...]
-    # (key, enclosing section keys, compiled show-if or None, is a question), in document order.
-    # With unique keys a section's shown state already includes its parents', so only the
-    # innermost enclosing section is listed.
-    nodes: tuple[tuple[str, tuple[str, ...], Callable[..., bool] | None, bool], ...]
+    # (key, enclosing section keys, compiled show-if or None, is a question, enclosing repeat key or
+    # None), in document order. With unique keys a section's shown state already includes its
+    # parents', so only the innermost enclosing section is listed.
+    nodes: tuple[tuple[str, tuple[str, ...], Callable[..., bool] | None, bool, str | None], ...]
     conditional: bool  # some node has a show-if, or a value is calculated
     calculations: dict[str, Callable[[Mapping[str, Any]], Any]]  # key of a Calculate → its value
-    question_keys: tuple[str, ...]  # document order, duplicates kept
+    question_keys: tuple[str, ...]  # document order, duplicates kept; none inside a repeat
     node_keys: tuple[str, ...]
+    repeats: dict[str, Callable[[Mapping[str, Any]], Any] | None]  # repeat key → its compiled count
 
 
 @per_definition
@@ -189,18 +203,31 @@ def outline(defn: FormDefinition) -> Outline:
             tuple(s.key for s in (parents[-1:] if unique else parents)),
             None if node.show_if is None else compile_condition(node.show_if),
             not isinstance(node, Section),
+            repeat_of(parents),
         )
         for node, _path, parents in walked
     )
     calculations = {node.key: compile_value(node.calculation) for node, _p, _s in walked if isinstance(node, Calculate)}
+    repeats = {
+        node.key: None if node.repeat_count is None else compile_value(node.repeat_count)
+        for node, _p, _s in walked
+        if isinstance(node, Section) and node.repeat
+    }
     return Outline(
         questions=tuple(iter_questions(defn)),
         nodes=nodes,
-        conditional=bool(calculations) or any(show_if is not None for _k, _p, show_if, _q in nodes),
+        conditional=bool(calculations) or bool(repeats) or any(n[2] is not None for n in nodes),
         calculations=calculations,
-        question_keys=tuple(key for key, _p, _s, is_question in nodes if is_question),
-        node_keys=tuple(key for key, _p, _s, _q in nodes),
+        question_keys=tuple(n[0] for n in nodes if n[3] and n[4] is None),
+        node_keys=tuple(n[0] for n in nodes if n[4] is None),
+        repeats=repeats,
     )
+
+
+def _whole_count(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return int(value) if value == int(value) and value >= 0 else None
 
 
 def visibility(defn: FormDefinition, answers: Mapping[str, Any]) -> Visibility:
@@ -218,7 +245,11 @@ def visibility(defn: FormDefinition, answers: Mapping[str, Any]) -> Visibility:
         )
     shown: dict[str, bool] = {}
     visible: dict[str, Any] = {}
-    for key, parents, show_if, is_question in plan.nodes:
+    instances: dict[str, list[Visibility]] = {}
+    counts: dict[str, int | None] = {}
+    for key, parents, show_if, is_question, repeat in plan.nodes:
+        if repeat is not None:
+            continue  # decided per instance, below
         is_shown = True
         for parent in parents:
             if not shown.get(parent, True):
@@ -234,6 +265,37 @@ def visibility(defn: FormDefinition, answers: Mapping[str, Any]) -> Visibility:
                 visible[key] = value
         elif is_shown and is_question and key in answers:
             visible[key] = answers[key]
+        if is_shown and key in plan.repeats:
+            count = plan.repeats[key]
+            if count is not None:
+                counts[key] = _whole_count(count(visible))
+            given = answers.get(key)
+            instances[key] = [
+                _instance(plan, key, visible, instance)
+                for instance in (given if isinstance(given, list) else [])
+                if isinstance(instance, Mapping)
+            ]
+    return Visibility(shown, visible, instances, counts)
+
+
+def _instance(plan: Outline, repeat: str, outside: Mapping[str, Any], answers: Mapping[str, Any]) -> Visibility:
+    """One repeat instance: its nodes' show-ifs over the answers outside (so far) and its own."""
+    shown: dict[str, bool] = {repeat: True}
+    visible = dict(outside)
+    for key, parents, show_if, is_question, in_repeat in plan.nodes:
+        if in_repeat != repeat:
+            continue
+        is_shown = all(shown.get(parent, True) for parent in parents)
+        if is_shown and show_if is not None:
+            is_shown = show_if(visible, MISSING)
+        shown.setdefault(key, is_shown)
+        if is_shown and is_question and key in plan.calculations:
+            value = plan.calculations[key](visible)
+            if value is not MISSING:
+                visible[key] = value
+        elif is_shown and is_question and key in answers:
+            visible[key] = answers[key]
+    del shown[repeat]
     return Visibility(shown, visible)
 
 
@@ -356,7 +418,9 @@ def check_definition(defn: FormDefinition | Mapping[str, Any]) -> list[Definitio
     # First occurrence of each key: its document position, its node (questions and sections
     # share one namespace because conditions and answers refer to both by bare key).
     first: dict[str, tuple[int, Node]] = {}
+    target_index: dict[str, int] = {}
     for position, (node, path, _parents) in enumerate(nodes):
+        target_index.setdefault(node.key, position)
         if node.key in first:
             problems.append(DefinitionProblem(path=f"{path}.key", reason=f"duplicate key {node.key!r}"))
         else:
@@ -364,6 +428,35 @@ def check_definition(defn: FormDefinition | Mapping[str, Any]) -> list[Definitio
 
     if not any(not isinstance(node, Section) for node, _p, _s in nodes):
         problems.append(DefinitionProblem(path="sections", reason="the form has no questions"))
+
+    # The repeat each node is answered in (None outside repeats); a section's own repeat counts for its
+    # items, not for its show-if or count, which are decided outside it.
+    repeat_at = [repeat_of(parents) for _node, _path, parents in nodes]
+    for (node, path, _parents), repeat in zip(nodes, repeat_at, strict=True):
+        if isinstance(node, Section):
+            if node.repeat and repeat is not None:
+                problems.append(
+                    DefinitionProblem(
+                        path=f"{path}.repeat", reason=f"a repeat inside repeat {repeat!r} is not supported"
+                    )
+                )
+            if node.repeat_count is not None and not node.repeat:
+                problems.append(
+                    DefinitionProblem(path=f"{path}.repeat_count", reason="repeat_count needs repeat: true")
+                )
+        elif repeat is not None:
+            kind = question_type(node)
+            if kind in ("photo", "file", "timer_sequence"):
+                problems.append(
+                    DefinitionProblem(path=path, reason=f"a {kind} question inside repeat {repeat!r} is not supported")
+                )
+            if node.metric is not None:
+                problems.append(
+                    DefinitionProblem(
+                        path=f"{path}.metric",
+                        reason=f"inside repeat {repeat!r}: a metric needs one answer per report",
+                    )
+                )
 
     answered_tag = any(
         not isinstance(n, Section) and n.metric is not None and n.metric.value == "answered" for n, _p, _s in nodes
@@ -380,6 +473,9 @@ def check_definition(defn: FormDefinition | Mapping[str, Any]) -> list[Definitio
             conditions.append(("constraint", node.constraint))
         if isinstance(node, Calculate):
             conditions.append(("calculation", node.calculation))
+        if is_section:
+            conditions.append(("repeat_count", node.repeat_count))
+        own_repeat = repeat_at[position]
         for field, expr in conditions:
             if expr is None:
                 continue
@@ -397,6 +493,11 @@ def check_definition(defn: FormDefinition | Mapping[str, Any]) -> list[Definitio
                     reason = f"refers to section {key!r}; conditions use questions"
                 elif field == "constraint" and key == node.key:
                     continue  # var(own key) in a constraint is the answer itself, like self
+                elif repeat_at[target_index[key]] not in (None, own_repeat):
+                    reason = (
+                        f"refers to {key!r}, which is answered per instance of repeat "
+                        f"{repeat_at[target_index[key]]!r}; only questions of the same instance may be used"
+                    )
                 elif key == node.key or position < target[0] <= inner_end:
                     reason = f"refers to {key!r} which depends on this condition (cycle)"
                 elif target[0] > position:

@@ -75,6 +75,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
 
 from api_schemas.forms import (
+    Acknowledge,
     Band,
     Calculate,
     Choice,
@@ -1018,10 +1019,16 @@ _SIMPLE_TYPES: Final[dict[str, str]] = {
     "duration": "duration",
     "timer_sequence": "timer_sequence",
     "calculate": "calculate",
+    "acknowledge": "acknowledge",
+    "barcode": "barcode",
     "begin_group": "begin",
     "begin group": "begin",
     "end_group": "end",
     "end group": "end",
+    "begin_repeat": "begin_repeat",
+    "begin repeat": "begin_repeat",
+    "end_repeat": "end_repeat",
+    "end repeat": "end_repeat",
 }
 # pyxform's older spellings of the same types (read as the type; exported in today's spelling).
 _LEGACY_TYPES: Final[dict[str, str]] = {
@@ -1050,28 +1057,23 @@ _LEGACY_TYPES: Final[dict[str, str]] = {
     "q audio": "audio",
     "add audio prompt": "audio",
     "add file prompt": "file",
+    "trigger": "acknowledge",
+    "q acknowledge": "acknowledge",
+    "add acknowledge prompt": "acknowledge",
+    "q barcode": "barcode",
+    "add barcode prompt": "barcode",
 }
 _WHY_NOT: Final[dict[str, str]] = {
-    "begin_repeat": "repeat groups are not supported",
-    "begin repeat": "repeat groups are not supported",
-    "end_repeat": "repeat groups are not supported",
-    "end repeat": "repeat groups are not supported",
-    "end loop": "loops over a choice list are not supported",
+    "end loop": "end loop without a matching begin loop",
+    "end_loop": "end loop without a matching begin loop",
     "video": "video questions are not supported (use file)",
     "q video": "video questions are not supported (use file)",
     "add video prompt": "video questions are not supported (use file)",
-    "barcode": "barcode questions are not supported (use text)",
-    "q barcode": "barcode questions are not supported (use text)",
-    "add barcode prompt": "barcode questions are not supported (use text)",
     "geotrace": "geotrace is not supported (only geopoint)",
     "q geotrace": "geotrace is not supported (only geopoint)",
     "geoshape": "geoshape is not supported (only geopoint)",
     "q geoshape": "geoshape is not supported (only geopoint)",
     "rank": "rank questions are not supported",
-    "acknowledge": "acknowledge is not supported (use yes_no)",
-    "q acknowledge": "acknowledge is not supported (use yes_no)",
-    "add acknowledge prompt": "acknowledge is not supported (use yes_no)",
-    "trigger": "acknowledge is not supported (use yes_no)",
     "osm": "OpenStreetMap questions are not supported",
     "xml-external": "external data files are not supported",
     "csv-external": "external data files are not supported",
@@ -1169,7 +1171,7 @@ def _parse_type(text: str) -> _Type:
     if lower in ("select_one", "select_multiple", "select one", "select all that apply"):
         raise _CellError(f"type: '{normal}' needs a choice list name")
     if lower.startswith("begin loop over") or lower.startswith("begin_loop over"):
-        raise _CellError(f"type: '{normal}' — loops over a choice list are not supported")
+        raise _CellError(f"type: '{normal}' — a loop inside a loop is not supported")
     if lower in _WHY_NOT:
         raise _CellError(f"type: '{normal}' — {_WHY_NOT[lower]}")
     if lower in _METADATA:
@@ -1268,14 +1270,29 @@ def _read_choices(
 _REFERENCE: Final = re.compile(r"\$\{([^}]*)\}")
 
 
-def _fillable(base: str, labels: dict[str, str], kinds: dict[str, str]) -> dict[str, str]:
-    """`labels` when every ${name} in them names a question the phone can fill in; else an error.
+def _fillable(
+    base: str, labels: dict[str, str], kinds: dict[str, str], row: _Row | None = None, notes: _Notes | None = None
+) -> dict[str, str]:
+    """`labels` when every ${name} in them names a question (or metadata row) the phone can fill in;
+    else an error.
 
-    A reference that cannot be filled would show the shopper "${name}" as it is.
+    A reference that cannot be filled would show the shopper "${name}" as it is. A metadata row is
+    filled in by the phone (`metadataValues` in mobile_forms/web/app/lib/form.js): start, end and
+    today from the report's own times, anything a web app cannot read (device id, SIM serial, phone
+    number, user name…) as nothing; the import says so.
     """
     for text in labels.values():
         for match in _REFERENCE.finditer(text):
             name = match.group(1).strip()
+            if kinds.get(name) == "metadata" and row is not None and notes is not None:
+                notes.add(
+                    row.sheet,
+                    row.number,
+                    base,
+                    f"${{{name}}} is form metadata: the phone fills in the report's start, end or today, "
+                    "and leaves device details (device id, SIM, phone number, user) blank",
+                )
+                continue
             if kinds.get(name) in (None, "section", "metadata"):
                 what = {"section": "a group", "metadata": "form metadata"}.get(kinds.get(name, ""), "")
                 raise _CellError(
@@ -1310,7 +1327,7 @@ def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context) -> Que
 
     lang = ctx.default_language
     for base in ("label", "hint", "constraint_message"):
-        take(base, lambda base=base: _fillable(base, row.labels(base, lang), ctx.kinds))
+        take(base, lambda base=base: _fillable(base, row.labels(base, lang), ctx.kinds, row, ctx.notes))
     take("required", lambda: _bool(row, "required"))
     take("show_if", lambda: condition("relevant"))
     take("constraint", lambda: condition("constraint"))
@@ -1387,6 +1404,15 @@ def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context) -> Que
         take("bands", lambda: _bands(row))
     elif tag == "text":
         take("max_length", lambda: _num(row, "max_length", 1, 20_000, integer=True))
+        if kind == "barcode":
+            data["barcode"] = True
+            ctx.notes.add(
+                row.sheet,
+                row.number,
+                "type",
+                "'barcode' is a text question here: the phone shows a text field to type or paste the "
+                "code (a web app has no dependable scanner); exported as barcode",
+            )
     elif tag == "file":
         data["accept"] = "audio" if kind == "audio" else "any"
     elif tag == "calculate":
@@ -1425,6 +1451,7 @@ _QUESTION_CLASSES: Final[dict[str, type[Any]]] = {
     "file": File,
     "gps": Gps,
     "note": Note,
+    "acknowledge": Acknowledge,
     "calculate": Calculate,
 }
 # Fieldscore's own survey columns (not XLSForm's): one on a row whose type does not use it is an error.
@@ -1471,6 +1498,87 @@ def _read_settings(
     return title, language, kept
 
 
+_LOOP: Final = re.compile(r"^begin[ _]loop\s+over\s+(\S+)$", re.IGNORECASE)
+_LOOP_END: Final = frozenset({"end loop", "end_loop"})
+_LOOP_FIELDS: Final = re.compile(r"%\((name|label)\)s")
+
+
+def _row_type(row: _Row) -> str:
+    value = row.cells.get(("type", None))
+    return "" if value is None else " ".join(_text(value).split())
+
+
+def _expand_loops(
+    rows: list[_Row], lists: dict[str, _ChoiceList], language: str, problems: list[Problem], notes: _Notes
+) -> list[_Row]:
+    """`begin loop over LIST` … `end loop` written out as pyxform does: a group per choice of LIST.
+
+    The loop becomes a group (its name and label); inside it, for each choice, a group named
+    LOOP_CHOICE labelled with the choice's label, holding the loop's rows with their names suffixed
+    `_CHOICE` (names are unique across a Fieldscore form), `%(name)s` / `%(label)s` replaced by the
+    choice's name and label, and `${inner}` references to rows of the same loop pointed at that
+    choice's copy. The export writes these groups, which read back to the same form.
+    """
+    out: list[_Row] = []
+    index = 0
+    while index < len(rows):
+        row = rows[index]
+        match = _LOOP.match(_row_type(row))
+        if match is None:
+            out.append(row)
+            index += 1
+            continue
+        end = next((j for j in range(index + 1, len(rows)) if _row_type(rows[j]).lower() in _LOOP_END), None)
+        if end is None:
+            problems.append((row.sheet, row.number, "type: begin loop has no matching end loop"))
+            return out + rows[index + 1 :]
+        inner = rows[index + 1 : end]
+        index = end + 1
+        list_name = match.group(1)
+        choice_list = lists.get(list_name)
+        if choice_list is None:
+            problems.append((row.sheet, row.number, f"type: loop over unknown choice list '{list_name}'"))
+            continue
+        loop_name = row.name("name") or ""
+        notes.add(
+            row.sheet,
+            row.number,
+            "type",
+            f"the loop over '{list_name}' is written out as a group per choice ({loop_name}_<choice>), "
+            "its questions named <name>_<choice>, as pyxform does; exported as those groups",
+        )
+        names = {n for r in inner if (n := r.name("name"))}
+        out.append(_Row(row.sheet, row.number, {**row.cells, ("type", None): "begin_group"}))
+        for choice in choice_list.choices:
+
+            def fill(text: str, lang: str | None, choice: Choice = choice) -> str:
+                label = choice.label.get(lang or language) or next(iter(choice.label.values()), choice.value)
+                text = _LOOP_FIELDS.sub(lambda m: choice.value if m.group(1) == "name" else label, text)
+                return _REFERENCE.sub(
+                    lambda m: (
+                        f"${{{m.group(1).strip()}_{choice.value}}}" if m.group(1).strip() in names else m.group(0)
+                    ),
+                    text,
+                )
+
+            group = {("type", None): "begin_group", ("name", None): f"{loop_name}_{choice.value}"}
+            group.update({("label", lang): text for lang, text in choice.label.items()})
+            out.append(_Row(row.sheet, row.number, group))
+            for original in inner:
+                cells = {
+                    column: fill(value, column[1]) if isinstance(value, str) else value
+                    for column, value in original.cells.items()
+                }
+                name = original.name("name")
+                if name and _row_type(original).lower() not in ("end group", "end_group"):
+                    cells[("name", None)] = f"{name}_{choice.value}"
+                original.used.clear()
+                out.append(_Row(original.sheet, original.number, cells))
+            out.append(_Row(row.sheet, row.number, {("type", None): "end_group"}))
+        out.append(_Row(rows[end].sheet, rows[end].number, {("type", None): "end_group"}))
+    return out
+
+
 @dataclass
 class _Open:
     row: _Row
@@ -1506,7 +1614,7 @@ def read_xlsform(data: bytes) -> Imported:
                 notes.add(unused, 0, "", f"the '{unused}' sheet is ignored: questions that use it are refused")
         title, language, settings = _read_settings(read("settings"), problems, notes)
         lists = _read_choices(read("choices"), language, problems, notes)
-        survey_rows = read("survey")
+        survey_rows = _expand_loops(read("survey"), lists, language, problems, notes)
         header = next(iter(sheets["survey"]()), ())
         texts = [_text(h).strip() for h in header if not _blank(h)]
         columns = {_column(t, any("::" in t for t in texts)) for t in texts}
@@ -1536,7 +1644,7 @@ def read_xlsform(data: bytes) -> Imported:
             continue
         kind, list_name = parsed_type.kind, parsed_type.list_name
         name = row.name("name")
-        if kind == "end":
+        if kind in ("end", "end_repeat"):
             parsed.append((row, parsed_type))
             continue
         names = [name]
@@ -1555,7 +1663,7 @@ def read_xlsform(data: bytes) -> Imported:
             problem = f"name: '{taken}' is already used in row {first_row[taken]}"
         if problem is not None:
             problems.append((row.sheet, row.number, problem))
-            if kind == "begin":
+            if kind in ("begin", "begin_repeat"):
                 # Still open the group, or its end_group would be reported as unmatched too.
                 parsed.append((row, _Type("begin_invalid")))
             continue
@@ -1578,7 +1686,9 @@ def read_xlsform(data: bytes) -> Imported:
             if parsed_type.or_other:
                 kinds[f"{name}_other"] = "text"
         else:
-            kinds[name] = {"begin": "section", "audio": "file"}.get(kind, kind)
+            kinds[name] = {"begin": "section", "begin_repeat": "section", "audio": "file", "barcode": "text"}.get(
+                kind, kind
+            )
         parsed.append((row, parsed_type))
 
     ctx = _Context(language, kinds, lists, problems, notes)
@@ -1598,15 +1708,21 @@ def read_xlsform(data: bytes) -> Imported:
         if kind == "begin_invalid":
             row.used.update(row.cells)  # the row's name problem is already reported
             stack.append(_Open(row, {}, [None]))
-        elif kind == "begin":
-            section = _section_start(row, ctx)
+        elif kind in ("begin", "begin_repeat"):
+            section = _section_start(row, ctx, repeat=kind == "begin_repeat")
             stack.append(_Open(row, section, []))
-        elif kind == "end":
-            notes.ignore(row, "ignored on an end_group row (ODK tools ignore it too)")
+        elif kind in ("end", "end_repeat"):
+            word = "end_repeat" if kind == "end_repeat" else "end_group"
+            notes.ignore(row, f"ignored on an {word} row (ODK tools ignore it too)")
             if not stack:
-                problems.append((row.sheet, row.number, "type: end_group without a matching begin_group"))
+                problems.append(
+                    (row.sheet, row.number, f"type: {word} without a matching {word.replace('end', 'begin')}")
+                )
                 continue
             opened = stack.pop()
+            if opened.data and bool(opened.data.get("repeat")) != (kind == "end_repeat"):
+                began = "begin_repeat" if opened.data.get("repeat") else "begin_group"
+                problems.append((row.sheet, row.number, f"type: {word} closes the {began} of row {opened.row.number}"))
             section = _section_end(opened, ctx)
             (stack[-1].items if stack else top).append(section)
         elif kind == "metadata":
@@ -1632,7 +1748,8 @@ def read_xlsform(data: bytes) -> Imported:
             (
                 opened.row.sheet,
                 opened.row.number,
-                f"type: begin_group '{opened.data.get('key')}' has no matching end_group",
+                f"type: {'begin_repeat' if opened.data.get('repeat') else 'begin_group'} "
+                f"'{opened.data.get('key')}' has no matching {'end_repeat' if opened.data.get('repeat') else 'end_group'}",
             )
         )
     if not any(t.kind not in ("end", "metadata") for _row, t in parsed) and not problems:
@@ -1687,20 +1804,24 @@ def _other_text(row: _Row, question: Question | None, ctx: _Context) -> Question
     return Text(key=f"{question.key}_other", label=dict.fromkeys(sorted(languages), _SPECIFY_OTHER), show_if=chosen)
 
 
-def _section_start(row: _Row, ctx: _Context) -> dict[str, Any]:
+def _section_start(row: _Row, ctx: _Context, repeat: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {"key": row.name("name")}
+    if repeat:
+        data["repeat"] = True
     for key, read in (
         ("label", lambda: _fillable("label", row.labels("label", ctx.default_language), ctx.kinds)),
         ("weight", lambda: _num(row, "weight", 0, 1000)),
         ("show_if", lambda: row.raw("relevant")),
+        ("repeat_count", lambda: row.raw("repeat_count") if repeat else None),
     ):
         try:
             value = read()
-            if key == "show_if" and value is not None:
+            if key in ("show_if", "repeat_count") and value is not None:
+                column = "relevant" if key == "show_if" else key
                 try:
                     value = parse_xpath(_text(value), ctx.kinds)
                 except _ExprError as error:
-                    raise _CellError(f"relevant: {error}") from None
+                    raise _CellError(f"{column}: {error}") from None
             if value is not None:
                 data[key] = value
         except _CellError as error:
@@ -1767,6 +1888,7 @@ _EXPORT_TYPES: Final[dict[type[Any], str]] = {
     Photo: "image",
     Gps: "geopoint",
     Note: "note",
+    Acknowledge: "acknowledge",
     Calculate: "calculate",
 }
 _SURVEY_ORDER: Final = (
@@ -1779,6 +1901,7 @@ _SURVEY_ORDER: Final = (
     "constraint",
     "constraint_message",
     "calculation",
+    "repeat_count",
     "points",
     "weight",
     "critical",
@@ -1929,11 +2052,12 @@ def export_xlsform(defn: FormDefinition) -> bytes:
         survey.add(
             {
                 **section.xlsform,
-                "type": "begin_group",
+                "type": "begin_repeat" if section.repeat else "begin_group",
                 "name": section.key,
                 **_labels_cells("label", section.label, ("survey", number), problems),
                 "weight": None if section.weight == 1.0 else section.weight,
                 "relevant": expression(section.show_if, "relevant", number),
+                "repeat_count": expression(section.repeat_count, "repeat_count", number),
             }
         )
         for item in section.items:
@@ -1941,7 +2065,7 @@ def export_xlsform(defn: FormDefinition) -> bytes:
                 emit_section(item)
             else:
                 emit_question(item)
-        survey.add({"type": "end_group", "name": section.key})
+        survey.add({"type": "end_repeat" if section.repeat else "end_group", "name": section.key})
 
     def emit_question(q: Any) -> None:
         number = len(survey.rows) + 2
@@ -2001,6 +2125,8 @@ def export_xlsform(defn: FormDefinition) -> bytes:
             )
         elif isinstance(q, Text):
             row["max_length"] = None if q.max_length == 2000 else q.max_length
+            if q.barcode:
+                row["type"] = "barcode"
         elif isinstance(q, Calculate):
             row["calculation"] = expression(q.calculation, "calculation", number)
         survey.add(row)

@@ -14,7 +14,7 @@ Rules
   Likewise, when a yes_no tagged ``answered`` says nobody answered, each waiting-time question with a
   deadline (time_to_answer_s / reply_h / reply_s with a ``max``) is scored at its deadline's band,
   whatever was entered or left out: a censored time scores the same by timer or by hand.
-  text/photo/file/gps/note/timestamp, and any item whose possible is 0, are ``unscored``.
+  text/photo/file/gps/note/timestamp/acknowledge/calculate, and any item whose possible is 0, are ``unscored``.
 * Excluded (status na / hidden / unanswered / unscored, contribution 0): N/A answers (0/0), hidden
   questions (their own show-if or any enclosing section's is false), unanswered optional
   questions, and answers of the wrong shape (score() assumes check_answers passed; a bad answer
@@ -49,7 +49,7 @@ first source of a key in document order wins:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -171,6 +171,7 @@ class _Item:
     # A waiting time (a censorable metric with a deadline, not a timer): when the contact was not
     # answered it is scored at its deadline, as a timer's censored time is scored at give_up_s.
     censor_at: float | None
+    repeat: str | None  # the repeat section it is answered in, per instance
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +181,8 @@ class _Plan:
     tree: tuple[Any, ...]
     # For a contact nobody answered: (tag, deadline figure) of each waiting-time question, in order.
     censored: tuple[tuple[str, float], ...]
+    # Sections inside a repeat: shown per instance, so their items' own means already say it.
+    inside_repeats: frozenset[str] = frozenset()
 
 
 @per_definition
@@ -211,6 +214,7 @@ def _plan(defn: FormDefinition) -> _Plan:
                 csat_threshold=q.max - 1 if isinstance(q, Rating) else None,
                 hours=hours,
                 censor_at=None,
+                repeat=info.repeat,
             )
         )
         deadline = getattr(q, "max", None)
@@ -225,7 +229,17 @@ def _plan(defn: FormDefinition) -> _Plan:
             for item in section_items
         )
 
-    return _Plan(tuple(items), tree(defn.sections), tuple(censored))  # type: ignore[arg-type]
+    inside = frozenset(node.key for node in _sections_in(defn.sections, repeated=False) if isinstance(node, Section))
+    return _Plan(tuple(items), tree(defn.sections), tuple(censored), inside)  # type: ignore[arg-type]
+
+
+def _sections_in(items: list[Any], repeated: bool) -> Iterator[Section]:
+    """The sections inside a repeat section (not the repeat itself)."""
+    for item in items:
+        if isinstance(item, Section):
+            if repeated:
+                yield item
+            yield from _sections_in(item.items, repeated or item.repeat)
 
 
 # A section's tally while scoring: (fraction or None when nothing counted, the scale its children's
@@ -242,7 +256,7 @@ def _metrics(
     metrics: dict[str, Any] = {}
     explicit_answered: bool | None = None
     for index, it in enumerate(plan.items):
-        if it.key not in valid or not shown.get(it.key, False):
+        if it.repeat is not None or it.key not in valid or not shown.get(it.key, False):
             continue
         value = valid[it.key]
         if it.timer is not None:
@@ -306,6 +320,46 @@ def _nobody_answered(plan: _Plan, shown: Mapping[str, bool], answers: Mapping[st
     return False
 
 
+def _judge(it: _Item, value: Any, shown: bool) -> tuple[str, float, float, float | None, bool]:
+    """(status, earned, possible, fraction or None when excluded, critical failed) of one plain answer
+    (no timer: a timer is never inside a repeat)."""
+    if not shown:
+        return "hidden", 0.0, 0.0, None, False
+    if it.unscorable:
+        return "unscored", 0.0, 0.0, None, False
+    if is_na_answer(value):
+        return "na", 0.0, 0.0, None, False
+    if value is None or it.shape(value):
+        if it.required and it.possible > 0:
+            return "unanswered", 0.0, it.possible, 0.0, False
+        return "unanswered", 0.0, 0.0, None, False
+    critical_failed = it.critical and _critical_failed(it.question, value)
+    if it.possible <= 0:
+        return "unscored", 0.0, 0.0, None, critical_failed
+    earned = min(max(it.earned(value), 0.0), it.possible)
+    return ("bonus" if it.bonus else "scored"), earned, it.possible, earned / it.possible, critical_failed
+
+
+def _over_instances(it: _Item, reading: Interpreted) -> tuple[str, float, float, float | None, bool]:
+    """A question inside a repeat counts as the mean over the instances in which it counts
+    (docs/scoring.md): earned is the mean earned, the fraction the mean fraction; it fails when it
+    fails in any instance. No instance counting (none added, all hidden, N/A…) excludes it."""
+    assert it.repeat is not None
+    if not reading.view.shown.get(it.repeat, False):
+        return "hidden", 0.0, 0.0, None, False
+    judged = [
+        _judge(it, view.answers.get(it.key) if view.shown.get(it.key, False) else None, view.shown.get(it.key, False))
+        for view in reading.view.instances.get(it.repeat, [])
+    ]
+    failed = any(j[4] for j in judged)
+    counted = [j for j in judged if j[3] is not None]
+    if not counted:
+        return (judged[0][0] if judged else "unanswered"), 0.0, 0.0, None, failed
+    earned = sum(j[1] for j in counted) / len(counted)
+    fraction = sum(j[3] for j in counted if j[3] is not None) / len(counted)
+    return counted[0][0], earned, it.possible, fraction, failed
+
+
 def score(defn: FormDefinition, answers: Mapping[str, Any], reading: Interpreted | None = None) -> ScoreResult:
     """The calculated and final score, failure, per-item explanation and metrics of a report.
     `reading`: the answers as already interpreted (visibility, timers), else interpreted here."""
@@ -320,6 +374,23 @@ def score(defn: FormDefinition, answers: Mapping[str, Any], reading: Interpreted
     failed = False
     nobody_answered = _nobody_answered(plan, shown_keys, answers, reading)
     for index, it in enumerate(plan.items):
+        if it.repeat is not None:
+            status, earned, possible, fraction, critical_failed = _over_instances(it, reading)
+            failed = failed or critical_failed
+            fractions.append(fraction)
+            items.append(
+                ScoreItem(
+                    key=it.key,
+                    section_path=list(it.section_path),
+                    earned=earned,
+                    possible=possible,
+                    effective_weight=it.effective_weight,
+                    contribution=0.0,
+                    status=status,
+                    critical_failed=critical_failed,
+                )
+            )
+            continue
         value = answers.get(it.key)
         if nobody_answered and it.censor_at is not None and not is_na_answer(value):
             value = it.censor_at  # censored at the deadline, whatever was entered (docs/scoring.md)
@@ -385,7 +456,8 @@ def score(defn: FormDefinition, answers: Mapping[str, Any], reading: Interpreted
             else:
                 weight, key, grandchildren = child
                 node = tally(grandchildren)
-                fraction, bonus = (node[0], node[3]) if shown_keys.get(key, False) else (None, False)
+                shown = shown_keys.get(key, False) or key in plan.inside_repeats
+                fraction, bonus = (node[0], node[3]) if shown else (None, False)
             if fraction is not None:
                 numerator += weight * fraction
                 if bonus:

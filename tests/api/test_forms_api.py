@@ -117,7 +117,7 @@ async def test_malformed_spreadsheets_name_the_row_and_create_nothing(client):
     survey.append(["type", "name", "label"])
     survey.append(["begin_group", "g", "Group"])
     survey.append(["select_one nolist", "q1", "Q1"])
-    survey.append(["barcode", "q2", "Q2"])
+    survey.append(["geotrace", "q2", "Q2"])
     survey.append(["integer", "q1", "again"])
     survey.append(["text", "q3", "Q3"])
     buffer = io.BytesIO()
@@ -227,3 +227,82 @@ async def test_score_preview_of_a_malformed_draft_lists_the_definitions_problems
     assert [(e["field"], e["reason"]) for e in body["errors"]] == [
         (f"definition.{p['path']}", p["reason"]) for p in listed
     ]
+
+
+async def test_a_repeat_form_imports_checks_each_instance_scores_and_exports_back(client):
+    """pyxform's tutorial: a household roster as a repeat, answered once per member."""
+    w = await build_world(client)
+    imported = await w.ok(
+        "coordinator",
+        "POST",
+        "/forms/import",
+        data={"name": "Roster", "channel": "visit"},
+        files={"file": ("tutorial.xls", (CORPUS / "pyx__tutorial.xls").read_bytes(), "application/vnd.ms-excel")},
+    )
+    version = await w.ok("coordinator", "GET", f"/forms/{imported['id']}/versions/1")
+    (repeat,) = version["definition"]["sections"]
+    assert repeat["repeat"] is True and repeat["items"][0]["key"] == "name"
+    member = {"name": "Ana", "relationship_to_household_head": "wife_or_husband", "sex": "female", "resident": True}
+    preview = await w.ok(
+        "coordinator",
+        "POST",
+        f"/forms/{imported['id']}/versions/1/score-preview",
+        json={"answers": {"member": [member, {**member, "name": "Bo", "resident": False}]}},
+    )
+    assert {i["key"]: i["status"] for i in preview["items"]}["resident"] == "unscored"  # the sheet gives no points
+    bad = await w.call(
+        "coordinator",
+        "POST",
+        f"/forms/{imported['id']}/versions/1/score-preview",
+        json={"answers": {"member": [member, {**member, "sex": "other"}]}},
+    )
+    assert bad.status_code == 422
+    assert any(e["field"] == "answers.member[1].sex" for e in bad.json()["errors"])
+    exported = await w.call("coordinator", "GET", f"/forms/{imported['id']}/versions/1/xlsform")
+    again = await w.ok(
+        "coordinator",
+        "POST",
+        "/forms/import",
+        data={"name": "Roster again", "channel": "visit"},
+        files={"file": ("again.xlsx", exported.content, XLSX)},
+    )
+    second = await w.ok("coordinator", "GET", f"/forms/{again['id']}/versions/1")
+    assert msgspec.convert(second["definition"], FormDefinition) == msgspec.convert(
+        version["definition"], FormDefinition
+    )
+
+
+async def test_a_scored_item_in_a_repeat_counts_as_its_mean_over_instances_over_http(client):
+    w = await build_world(client)
+    definition = {
+        "title": {"en": "Counters"},
+        "sections": [
+            {
+                "key": "s",
+                "items": [
+                    {"type": "yes_no", "key": "clean"},
+                    {
+                        "type": "section",
+                        "key": "desks",
+                        "repeat": True,
+                        "items": [{"type": "yes_no", "key": "greeted"}],
+                    },
+                ],
+            }
+        ],
+    }
+    form = await w.ok("coordinator", "POST", "/forms", json={"name": "C", "channel": "visit", "definition": definition})
+    answers = {"clean": True, "desks": [{"greeted": True}, {"greeted": False}, {"greeted": True}, {"greeted": True}]}
+    preview = await w.ok(
+        "coordinator", "POST", f"/forms/{form['id']}/versions/1/score-preview", json={"answers": answers}
+    )
+    greeted = next(i for i in preview["items"] if i["key"] == "greeted")
+    assert greeted["earned"] == pytest.approx(0.75) and greeted["status"] == "scored"
+    assert preview["calculated"] == pytest.approx(100 * (1 + 0.75) / 2)
+    wrong = await w.call(
+        "coordinator",
+        "POST",
+        f"/forms/{form['id']}/versions/1/score-preview",
+        json={"answers": {"desks": {"greeted": True}}},
+    )
+    assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "answers.desks"

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { allowedTaps, derive, giveUpTap, tap, undo } from "../../mobile_forms/web/app/lib/timer.js";
 import { exifOrientation, fitWithin, uprightSize } from "../../mobile_forms/web/app/lib/image.js";
-import { answersToSend, checkAnswers, labelOf, visibility } from "../../mobile_forms/web/app/lib/form.js";
+import { answersToSend, checkAnswers, labelOf, metadataValues, visibility } from "../../mobile_forms/web/app/lib/form.js";
 import { clock, isoWithOffset, windowTimes } from "../../mobile_forms/web/app/lib/time.js";
 
 const at = (s) => new Date(Date.UTC(2026, 0, 5, 9, 0, 0) + s * 1000);
@@ -179,4 +179,55 @@ test("a task window's phone zone is read once and still honoured when given", ()
   assert.notEqual(given.phone, null);
   const phones = windowTimes(task, "en");
   assert.equal(phones.phoneZone, Intl.DateTimeFormat().resolvedOptions().timeZone);
+});
+
+test("a repeat is answered per instance: show-ifs, calculations and problems per instance, as the server keys them", () => {
+  const definition = { title: { en: "F" }, sections: [{ type: "section", key: "s", items: [
+    { type: "integer", key: "adults" },
+    { type: "section", key: "people", repeat: true, items: [
+      { type: "integer", key: "age", required: true },
+      { type: "calculate", key: "months", calculation: { op: "mul", args: [{ op: "var", key: "age" }, 12] } },
+      { type: "yes_no", key: "votes", required: true, show_if: { op: "ge", args: [{ op: "var", key: "age" }, 18] } },
+      { type: "note", key: "n", label: { en: "${adults} adults" } },
+    ] },
+  ] }] };
+  const answers = { adults: 2, people: [{ age: 30, votes: true }, { age: 10, votes: false }, {}] };
+  const view = visibility(definition, answers);
+  assert.equal(view.shown.people, true);
+  assert.equal(view.shown.age, undefined); // answered per instance, not at the top
+  assert.deepEqual(view.instances.people.map((i) => i.shown.votes), [true, false, false]);
+  assert.equal(view.instances.people[0].visible.months, 360);
+  assert.equal(view.instances.people[1].visible.adults, 2); // answers outside the repeat are visible inside
+  assert.deepEqual(Object.keys(checkAnswers(definition, answers, "en")), ["people[2].age"]);
+  assert.deepEqual(answersToSend(definition, answers), { adults: 2, people: [{ age: 30, votes: true }, { age: 10 }, {}] });
+});
+
+test("a repeat_count fixes how many instances are sent", () => {
+  const definition = { title: { en: "F" }, sections: [{ type: "section", key: "s", items: [
+    { type: "integer", key: "n" },
+    { type: "section", key: "r", repeat: true, repeat_count: { op: "var", key: "n" }, items: [{ type: "text", key: "name" }] },
+  ] }] };
+  assert.deepEqual(visibility(definition, { n: 2 }).counts, { r: 2 });
+  assert.deepEqual(answersToSend(definition, { n: 2, r: [{ name: "a" }, { name: "b" }, { name: "c" }] }).r, [{ name: "a" }, { name: "b" }]);
+  assert.deepEqual(answersToSend(definition, { n: 2, r: [] }).r, [{}, {}]);
+  assert.deepEqual(answersToSend(definition, { r: [{ name: "a" }] }).r, []); // unanswered count: none
+});
+
+test("metadata rows fill into labels: start, end and today from the report, device details blank", () => {
+  const definition = { xlsform_rows: [{ type: "start", name: "began" }, { type: "today", name: "day" },
+    { type: "deviceid", name: "dev" }, { type: "end", name: "finished" }] };
+  const now = new Date(2026, 11, 3, 10, 0, 0);
+  const values = metadataValues(definition, "2026-12-03T09:00:00+01:00", now);
+  assert.equal(values.began, "2026-12-03T09:00:00+01:00");
+  assert.equal(values.day, "2026-12-03");
+  assert.equal(values.dev, "");
+  assert.equal(values.finished, now.toISOString());
+});
+
+test("an acknowledge question is answered by true and checked like any other", () => {
+  const definition = { title: { en: "F" }, sections: [{ type: "section", key: "s", items: [
+    { type: "acknowledge", key: "ok", required: true }] }] };
+  assert.deepEqual(Object.keys(checkAnswers(definition, {}, "en")), ["ok"]);
+  assert.deepEqual(checkAnswers(definition, { ok: true }, "en"), {});
+  assert.deepEqual(answersToSend(definition, { ok: true }), { ok: true });
 });

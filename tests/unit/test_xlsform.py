@@ -537,11 +537,11 @@ def test_duplicate_names_point_at_the_second_row() -> None:
     ("type_", "reason"),
     [
         ("colour_picker", "unknown type 'colour_picker'"),
-        ("begin_repeat", "repeat groups are not supported"),
+        ("begin_repeat", "begin_repeat 'q' has no matching end_repeat"),
         ("select_one yn or_other extra", "expected one list name"),
         ("select_one_from_file shops.csv", "choices from files (external choices) are not supported"),
         ("geotrace", "geotrace is not supported"),
-        ("begin loop over yn", "loops over a choice list are not supported"),
+        ("begin loop over yn", "begin loop has no matching end loop"),
         ("select_one", "needs a choice list name"),
     ],
 )
@@ -1303,9 +1303,14 @@ def test_references_in_labels_must_be_fillable() -> None:
         ["text", "y", "Ask ${nobody}", None],
     ]
     assert problems_of(xlsx(survey)) == [
-        ("survey", 5, "label: ${start} cannot be filled in: 'start' is form metadata, not a question"),
         ("survey", 6, "label: ${nobody} cannot be filled in: no question is named 'nobody'"),
     ]
+    # A metadata row is filled in by the phone (start/end/today; device details blank), and said so.
+    imported = read_xlsform(xlsx(survey[:5]))
+    assert any(
+        w.row == 5 and w.column == "label" and "${start} is form metadata" in w.message for w in imported.warnings
+    )
+    assert only_section_items(imported.definition)[2].label == {"en": "Since ${start}"}
     defn = import_xlsform(xlsx(survey[:3]))
     assert only_section_items(defn)[1].label == {"en": "How old is ${who}?"}  # filled in on the phone
     assert import_xlsform(export_xlsform(defn)) == defn

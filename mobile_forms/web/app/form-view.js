@@ -3,7 +3,7 @@
 
 import { h, mount, uid } from "../shared/dom.js";
 import { app, findTask, formFor, refreshStatus } from "./main.js";
-import { answersToSend, checkAnswers, labelOf, outline, visibility } from "./lib/form.js";
+import { answersToSend, checkAnswers, labelOf, metadataValues, outline, visibility } from "./lib/form.js";
 import { fillReferences, textOf } from "../shared/conditions.js";
 import { downscalePhoto, sha256Hex } from "./lib/image.js";
 import { clock, isoWithOffset } from "./lib/time.js";
@@ -98,22 +98,47 @@ export async function reportScreen(main, reportId) {
     record = { ...record, stopwatches };
     save();
   };
-  const setAnswer = (key, value) => {
-    if (value === undefined || value === null || (typeof value === "number" && Number.isNaN(value))) delete answers[key];
-    else answers[key] = value;
-    if (problems[key]) {
-      delete problems[key];
+  // `scope`: the repeat instance a question is answered in ({repeat, index, prefix}), or null.
+  const answersIn = (scope) => (scope ? answers[scope.repeat][scope.index] : answers);
+  const setterIn = (scope) => (key, value) => {
+    const target = answersIn(scope);
+    const full = scope ? scope.prefix + key : key;
+    if (value === undefined || value === null || (typeof value === "number" && Number.isNaN(value))) delete target[key];
+    else target[key] = value;
+    if (problems[full]) {
+      delete problems[full];
       showProblems();
     }
     applyVisibility();
     save();
   };
+  const setAnswer = setterIn(null);
+  const rendered = {}; // repeat key → instances drawn, to redraw when a repeat_count changes
+  const redraw = async () => {
+    window.removeEventListener("outbox-change", onChange);
+    await save();
+    await reportScreen(main, record.id);
+  };
 
   function applyVisibility() {
-    const { shown, visible } = visibility(definition, answers);
+    const view = visibility(definition, answers);
+    const shown = { ...view.shown };
+    for (const [repeat, list] of Object.entries(view.instances)) {
+      list.forEach((instance, i) => {
+        for (const [key, isShown] of Object.entries(instance.shown)) shown[`${repeat}[${i}].${key}`] = isShown;
+      });
+    }
     for (const [key, el] of Object.entries(wrappers)) el.hidden = shown[key] === false;
-    for (const el of main.querySelectorAll("[data-template]")) el.textContent = fillReferences(el.dataset.template, visible);
-    for (const el of main.querySelectorAll("[data-calc]")) el.textContent = textOf(visible[el.dataset.calc]) ?? "";
+    const meta = metadataValues(definition, record.started_at);
+    const valuesAt = (el) => {
+      const instance = el.closest("[data-instance]");
+      if (!instance) return { ...meta, ...view.visible };
+      const [repeat, i] = instance.dataset.instance.split("|");
+      return { ...meta, ...(view.instances[repeat]?.[Number(i)]?.visible || {}) };
+    };
+    for (const el of main.querySelectorAll("[data-template]")) el.textContent = fillReferences(el.dataset.template, valuesAt(el));
+    for (const el of main.querySelectorAll("[data-calc]")) el.textContent = textOf(valuesAt(el)[el.dataset.calc]) ?? "";
+    if (Object.entries(view.counts).some(([repeat, count]) => repeat in rendered && rendered[repeat] !== count)) redraw();
   }
 
   function showProblems() {
@@ -132,17 +157,18 @@ export async function reportScreen(main, reportId) {
   const commentsFor = (key) => (record.comments || []).filter((c) => c.question_key === key);
   const generalSlot = h("div", {});
 
-  function questionBlock(q) {
+  function questionBlock(q, scope = null) {
     const key = q.key;
+    const full = scope ? scope.prefix + key : key;
     const labelId = uid("q");
     const slot = h("div", { id: `${labelId}-problems`, "aria-live": "polite" });
-    problemSlots[key] = slot;
+    problemSlots[full] = slot;
     const hint = filled(labelOf(q.hint, app.i18n.lang, definition.default_language));
     const context = {
-      q, key, labelId, describedBy: `${labelId}-problems`, value: answers[key], setAnswer, editable, definition, record,
-      stopwatchStart, keepStopwatchStart,
+      q, key, labelId, describedBy: `${labelId}-problems`, value: answersIn(scope)[key], setAnswer: setterIn(scope),
+      editable, definition, record, stopwatchStart, keepStopwatchStart,
     };
-    const comments = commentsFor(key).map((c) => h("p", { class: "comment", "data-comment": key },
+    const comments = commentsFor(full).map((c) => h("p", { class: "comment", "data-comment": key },
       h("strong", {}, t("report.coordinator_says")), " ", c.text));
     let widget;
     try {
@@ -163,14 +189,43 @@ export async function reportScreen(main, reportId) {
             q.type === "timer_sequence" || q.type === "gps" ? { id: labelId } : { id: labelId, for: `${labelId}-input` },
             questionText(q, definition), required),
         hint ? h("p", { class: "hint" }, hint) : null, comments, widget, naBox, slot);
-    wrappers[key] = block;
+    wrappers[full] = block;
     return block;
   }
 
-  function sectionBlock(section) {
+  function sectionBlock(section, scope = null) {
+    if (section.repeat) return repeatBlock(section);
     const block = h("fieldset", { class: "section", "data-section": section.key },
       h("legend", {}, labelOf(section.label, app.i18n.lang, definition.default_language) || section.key),
-      (section.items || []).map((item) => (item.type === "section" ? sectionBlock(item) : questionBlock(item))));
+      (section.items || []).map((item) => (item.type === "section" ? sectionBlock(item, scope) : questionBlock(item, scope))));
+    wrappers[scope ? scope.prefix + section.key : section.key] = block;
+    return block;
+  }
+
+  // A repeat: its questions once per instance; the shopper adds and removes instances, unless the
+  // form's repeat_count says how many there are.
+  function repeatBlock(section) {
+    const title = labelOf(section.label, app.i18n.lang, definition.default_language) || section.key;
+    if (!Array.isArray(answers[section.key])) answers[section.key] = [];
+    const list = answers[section.key];
+    const count = visibility(definition, answers).counts[section.key];
+    const fixed = count !== undefined;
+    if (fixed) {
+      while (list.length < count) list.push({});
+      list.length = count;
+      rendered[section.key] = count;
+    }
+    const instances = list.map((_, index) => {
+      const scope = { repeat: section.key, index, prefix: `${section.key}[${index}].` };
+      return h("fieldset", { class: "instance", "data-instance": `${section.key}|${index}` },
+        h("legend", {}, `${title} ${index + 1}`),
+        (section.items || []).map((item) => (item.type === "section" ? sectionBlock(item, scope) : questionBlock(item, scope))),
+        editable && !fixed ? h("button", { type: "button", class: "secondary",
+          onclick: () => { list.splice(index, 1); redraw(); } }, t("form.remove_instance")) : null);
+    });
+    const block = h("fieldset", { class: "section repeat", "data-section": section.key }, h("legend", {}, title), instances,
+      editable && !fixed ? h("button", { type: "button", class: "secondary",
+        onclick: () => { list.push({}); redraw(); } }, t("form.add_instance")) : null);
     wrappers[section.key] = block;
     return block;
   }
@@ -180,7 +235,7 @@ export async function reportScreen(main, reportId) {
     t(`state.${record.state}`)), record.replaces_revision ? ` · ${t("report.revision_fix", { n: record.replaces_revision })}` : "");
   const formEl = h("form", { novalidate: true, onsubmit: (e) => { e.preventDefault(); submit(); } },
     h("fieldset", { class: "plain", disabled: !editable, style: "border:none;padding:0;margin:0" },
-      definition.sections.map(sectionBlock)),
+      definition.sections.map((section) => sectionBlock(section))),
     editable ? h("div", { class: "actions" }, h("button", { type: "submit", class: "wide" }, t("report.submit"))) : null);
 
   const waitingInfo = record.state === "waiting" ? h("div", { class: "notice warn", role: "status" },
@@ -213,9 +268,10 @@ export async function reportScreen(main, reportId) {
     const keys = Object.keys(found);
     if (keys.length) {
       mount(generalSlot, h("div", { class: "notice bad", role: "alert" }, t("report.problems", { count: keys.length })));
-      const first = outline(definition).find((n) => found[n.key]);
-      wrappers[first.key]?.scrollIntoView({ block: "center" });
-      wrappers[first.key]?.querySelector("input, textarea, select, button")?.focus();
+      // Wrappers are drawn in document order, repeat instances included (keys like "people[0].age").
+      const first = Object.keys(wrappers).find((key) => found[key]) ?? keys[0];
+      wrappers[first]?.scrollIntoView({ block: "center" });
+      wrappers[first]?.querySelector("input, textarea, select, button")?.focus();
       return;
     }
     const endedAt = record.replaces_revision ? record.ended_at : isoWithOffset();
@@ -237,8 +293,8 @@ export async function reportScreen(main, reportId) {
       window.removeEventListener("outbox-change", onChange);
       await reportScreen(main, record.id);
       if (now.state === "draft" && Object.keys(now.problems || {}).length) {
-        const first = outline(definition).find((n) => now.problems[n.key]);
-        if (first) wrappers[first.key]?.scrollIntoView({ block: "center" });
+        const first = Object.keys(wrappers).find((key) => now.problems[key]);
+        if (first) wrappers[first]?.scrollIntoView({ block: "center" });
       }
     }
   };
@@ -278,6 +334,10 @@ function renderWidget(context) {
       return null;
     case "calculate": // computed from the answers, shown read-only (filled in by applyVisibility)
       return h("output", { "data-calc": key, "aria-labelledby": labelId }, "");
+    case "acknowledge": // XLSForm's acknowledge: ticked means true, unticked means no answer
+      return h("label", { class: "choice", for: `${labelId}-input` },
+        h("input", { id: `${labelId}-input`, type: "checkbox", checked: real === true, "aria-describedby": describedBy,
+          onchange: (e) => setAnswer(key, e.target.checked ? true : undefined) }), t("form.ok"));
     case "yes_no":
       return choiceList(context, [[true, t("form.yes")], [false, t("form.no")]],
         { selected: real, onPick: (v) => setAnswer(key, v) });
@@ -332,6 +392,11 @@ function renderWidget(context) {
       }, t("form.now")));
     }
     case "text":
+      if (q.barcode) { // a barcode is typed or pasted: one line, no autocorrect
+        return h("input", { id: `${labelId}-input`, type: "text", autocomplete: "off", spellcheck: false,
+          maxLength: q.max_length ?? 2000, value: typeof real === "string" ? real : "", "aria-describedby": describedBy,
+          oninput: (e) => setAnswer(key, e.target.value === "" ? undefined : e.target.value) });
+      }
       return h("textarea", { id: `${labelId}-input`, maxLength: q.max_length ?? 2000, value: typeof real === "string" ? real : "",
         "aria-describedby": describedBy, oninput: (e) => setAnswer(key, e.target.value === "" ? undefined : e.target.value) });
     case "timer_sequence":

@@ -17,25 +17,29 @@ export function labelOf(labels, lang, defaultLanguage = "en") {
   return Object.values(labels)[0] || "";
 }
 
-/** Sections and questions in document order: {node, key, isQuestion, parents: [section keys], depth}. */
+/**
+ * Sections and questions in document order: {node, key, isQuestion, parents: [section keys], depth,
+ * repeat}. `repeat` is the key of the repeat section the node is answered in (per instance), or null.
+ */
 export function outline(definition) {
   const nodes = [];
-  const walk = (items, parents) => {
+  const walk = (items, parents, repeat) => {
     for (const node of items) {
       const isQuestion = node.type !== "section";
-      nodes.push({ node, key: node.key, isQuestion, parents, depth: parents.length });
-      if (!isQuestion) walk(node.items || [], [...parents, node.key]);
+      nodes.push({ node, key: node.key, isQuestion, parents, depth: parents.length, repeat });
+      if (!isQuestion) walk(node.items || [], [...parents, node.key], node.repeat ? node.key : repeat);
     }
   };
-  walk(definition.sections, []);
+  walk(definition.sections, [], null);
   return nodes;
 }
 
-/** Show-ifs in document order over the answers of the questions shown so far (as the server does). */
-export function visibility(definition, answers) {
-  const shown = {};
-  const visible = {};
-  for (const { node, key, isQuestion, parents } of outline(definition)) {
+const has = (object, key) => Object.prototype.hasOwnProperty.call(object, key);
+
+// One pass of show-ifs and calculations over the nodes answered in `repeat` (null: outside repeats).
+function decide(nodes, repeat, answers, shown, visible, onRepeat) {
+  for (const { node, key, isQuestion, parents, repeat: inRepeat } of nodes) {
+    if (inRepeat !== repeat) continue;
     let isShown = parents.every((parent) => shown[parent] !== false);
     if (isShown && node.show_if) isShown = isTrue(node.show_if, visible);
     if (!(key in shown)) shown[key] = isShown;
@@ -43,22 +47,93 @@ export function visibility(definition, answers) {
       // A shown calculation's value (never a typed one) joins the answers, as on the server.
       const value = evaluate(node.calculation, visible);
       if (value !== undefined) visible[key] = value;
-    } else if (isShown && isQuestion && Object.prototype.hasOwnProperty.call(answers, key)) {
+    } else if (isShown && isQuestion && has(answers, key)) {
       visible[key] = answers[key];
     }
+    if (isShown && !isQuestion && node.repeat && onRepeat) onRepeat(node, visible);
   }
-  return { shown, visible };
 }
 
-/** The answers to send: only shown questions (the server refuses an answer to a hidden one), no notes. */
-export function answersToSend(definition, answers) {
-  const { shown } = visibility(definition, answers);
+/** How many instances a repeat's repeat_count asks for over `visible` (null: no count; 0 when unanswered). */
+export function repeatCount(section, visible) {
+  if (!section.repeat_count) return null;
+  let value;
+  try {
+    value = evaluate(section.repeat_count, visible);
+  } catch {
+    return 0;
+  }
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 ? value : 0;
+}
+
+/**
+ * Show-ifs in document order over the answers of the questions shown so far (as the server does).
+ * `instances[repeatKey]` holds, per instance of a shown repeat, its own {shown, visible}: the answers
+ * outside the repeat so far plus the instance's; `counts[repeatKey]` what its repeat_count asks for.
+ */
+export function visibility(definition, answers) {
+  const nodes = outline(definition);
+  const shown = {};
+  const visible = {};
+  const instances = {};
+  const counts = {};
+  decide(nodes, null, answers, shown, visible, (section, outside) => {
+    const count = repeatCount(section, outside);
+    if (count !== null) counts[section.key] = count;
+    const given = Array.isArray(answers[section.key]) ? answers[section.key] : [];
+    instances[section.key] = given.map((instance) => {
+      const own = { [section.key]: true };
+      const seen = { ...outside };
+      decide(nodes, section.key, instance || {}, own, seen, null);
+      delete own[section.key];
+      return { shown: own, visible: seen };
+    });
+  });
+  return { shown, visible, instances, counts };
+}
+
+// Metadata rows the phone can fill into labels (${start} …) from the report's own times; what a web app
+// cannot read (device id, SIM serial, phone number, user name) fills in as nothing, as the import warns.
+const META_TIMES = { start: "start", "start time": "start", end: "end", "end time": "end", today: "today" };
+
+/** The values of the form's metadata rows (definition.xlsform_rows) by name, for ${name} in labels. */
+export function metadataValues(definition, startedAt, now = new Date()) {
+  const values = {};
+  const pad = (n) => String(n).padStart(2, "0");
+  for (const row of definition.xlsform_rows || []) {
+    if (!row.name) continue;
+    const time = META_TIMES[String(row.type).toLowerCase()];
+    if (time === "start") values[row.name] = startedAt || "";
+    else if (time === "end") values[row.name] = now.toISOString();
+    else if (time === "today") values[row.name] = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+    else values[row.name] = "";
+  }
+  return values;
+}
+
+function shownAnswers(nodes, repeat, answers, shown) {
   const out = {};
-  for (const { node, key, isQuestion } of outline(definition)) {
-    if (!isQuestion || UNANSWERED.has(node.type) || !shown[key]) continue;
-    if (Object.prototype.hasOwnProperty.call(answers, key) && answers[key] !== null && answers[key] !== undefined) {
-      out[key] = answers[key];
-    }
+  for (const { node, key, isQuestion, repeat: inRepeat } of nodes) {
+    if (inRepeat !== repeat || !isQuestion || UNANSWERED.has(node.type) || !shown[key]) continue;
+    if (has(answers, key) && answers[key] !== null && answers[key] !== undefined) out[key] = answers[key];
+  }
+  return out;
+}
+
+/**
+ * The answers to send: only shown questions (the server refuses an answer to a hidden one), no notes;
+ * a shown repeat as its list of instances (as many as its repeat_count asks for), each likewise.
+ */
+export function answersToSend(definition, answers) {
+  const view = visibility(definition, answers);
+  const nodes = outline(definition);
+  const out = shownAnswers(nodes, null, answers, view.shown);
+  for (const { node, key } of nodes) {
+    if (!node.repeat || node.type !== "section" || !view.shown[key] || !Array.isArray(answers[key])) continue;
+    let list = answers[key].map((instance, i) => shownAnswers(nodes, key, instance || {}, view.instances[key][i].shown));
+    if (has(view.counts, key)) list = list.slice(0, view.counts[key]);
+    while (has(view.counts, key) && list.length < view.counts[key]) list.push({});
+    out[key] = list;
   }
   return out;
 }
@@ -82,11 +157,24 @@ function numberProblem(question, value) {
  * Required (only where shown), numeric ranges, text length, constraints (with the form's own message).
  */
 export function checkAnswers(definition, answers, lang) {
-  const { shown, visible } = visibility(definition, answers);
+  const view = visibility(definition, answers);
+  const nodes = outline(definition);
   const problems = {};
-  const add = (key, problem) => (problems[key] ||= []).push(problem);
-  for (const { node: q, key, isQuestion } of outline(definition)) {
-    if (!isQuestion || UNANSWERED.has(q.type) || !shown[key]) continue;
+  checkScope(definition, nodes, null, answers, view, lang, "", problems);
+  for (const [repeat, list] of Object.entries(view.instances)) {
+    list.forEach((instanceView, i) => {
+      checkScope(definition, nodes, repeat, answers[repeat][i] || {}, instanceView, lang, `${repeat}[${i}].`, problems);
+    });
+  }
+  return problems;
+}
+
+// The problems of the questions answered in `repeat` (null: outside repeats), keyed `prefix + key`
+// as the server keys them.
+function checkScope(definition, nodes, repeat, answers, { shown, visible }, lang, prefix, problems) {
+  const add = (key, problem) => (problems[prefix + key] ||= []).push(problem);
+  for (const { node: q, key, isQuestion, repeat: inRepeat } of nodes) {
+    if (inRepeat !== repeat || !isQuestion || UNANSWERED.has(q.type) || !shown[key]) continue;
     const has = Object.prototype.hasOwnProperty.call(answers, key);
     const value = answers[key];
     if (!has || !isAnswered(value)) {
@@ -121,5 +209,4 @@ export function checkAnswers(definition, answers, lang) {
       }
     }
   }
-  return problems;
 }

@@ -1,0 +1,200 @@
+"""XLSForm repeats, loops, acknowledge and barcode: read, checked, answered per instance, scored, exported."""
+
+from __future__ import annotations
+
+import pytest
+
+from api_schemas.forms import (
+    Acknowledge,
+    Expr,
+    FormDefinition,
+    Integer,
+    Op,
+    Photo,
+    Section,
+    SingleChoice,
+    Text,
+    YesNo,
+)
+from backend.forms.answers import check_answers
+from backend.forms.definition import check_definition, visibility
+from backend.forms.xlsform import export_xlsform, import_xlsform, read_xlsform
+from backend.scoring.engine import score
+from tests.unit.test_xlsform import YES_NO, problems_of, sheet_rows, xlsx
+
+
+def var(key: str) -> Expr:
+    return Expr(op=Op.var, key=key)
+
+
+HOUSEHOLD = [
+    ["type", "name", "label", "repeat_count", "relevant", "constraint"],
+    ["integer", "members", "How many?", None, None, None],
+    ["begin_repeat", "person", "Person", "${members}", None, None],
+    ["integer", "age", "Age of the person", None, None, ". >= 0"],
+    ["select_one yn", "votes", "Votes?", None, "${age} >= 18", None],
+    ["end_repeat", None, None, None, None, None],
+    ["note", "bye", "Thanks", None, None, None],
+]
+
+
+def test_a_repeat_is_read_as_a_repeat_section_and_exported_back() -> None:
+    defn = import_xlsform(xlsx(HOUSEHOLD, YES_NO))
+    repeat = defn.sections[1]  # a top-level repeat is a section of its own, like a top-level group
+    assert isinstance(repeat, Section) and repeat.repeat and repeat.key == "person"
+    assert repeat.repeat_count == var("members")
+    assert [q.key for q in repeat.items] == ["age", "votes"]
+    assert check_definition(defn) == []
+    exported = export_xlsform(defn)
+    types = [row[0] for row in sheet_rows(exported, "survey")[1:]]
+    assert types[3:7] == ["begin_repeat", "integer", "select_one yes_no", "end_repeat"]
+    assert import_xlsform(exported) == defn
+
+
+def test_repeat_spellings_and_unmatched_ends() -> None:
+    spelled = [["type", "name", "label", "jr:count"], ["begin repeat", "r", "R", 2], ["text", "t", "T"], ["end repeat"]]
+    repeat = import_xlsform(xlsx(spelled)).sections[0]
+    assert repeat.repeat and repeat.repeat_count == Expr(op=Op.lit, args=[2])
+    crossed = [["type", "name", "label"], ["begin_repeat", "r", "R"], ["text", "t", "T"], ["end_group"]]
+    assert problems_of(xlsx(crossed)) == [("survey", 4, "type: end_group closes the begin_repeat of row 2")]
+
+
+def test_answers_inside_a_repeat_are_checked_per_instance() -> None:
+    defn = import_xlsform(xlsx(HOUSEHOLD, YES_NO))
+    ok = {"members": 2, "person": [{"age": 40, "votes": True}, {"age": 9}]}
+    assert check_answers(defn, ok) == []
+    problems = check_answers(defn, {"members": 2, "person": [{"age": -1}, {"age": 9, "votes": False}, {}]})
+    codes = [(key, reason.split(":")[0]) for key, reason in problems]
+    assert codes == [
+        ("person", "answer.repeat_count"),
+        ("person[0].age", "answer.constraint"),
+        ("person[1].votes", "answer.hidden"),  # 9 years old: the question is not shown in that instance
+    ]
+    assert check_answers(defn, {"members": 1, "person": "x"})[0][1].startswith("answer.wrong_type")
+    assert check_answers(defn, {"members": 0, "age": 3}) == [
+        ("age", "answer.unknown_question: no question has this key")
+    ]
+    view = visibility(defn, ok)
+    assert [i.shown["votes"] for i in view.instances["person"]] == [True, False]
+    assert view.instances["person"][1].answers["members"] == 2  # answers outside are visible inside
+
+
+def test_a_scored_item_in_a_repeat_counts_as_its_mean_over_instances() -> None:
+    defn = FormDefinition(
+        title={"en": "F"},
+        sections=[
+            Section(
+                key="s",
+                items=[
+                    YesNo(key="clean"),
+                    Section(
+                        key="counters",
+                        repeat=True,
+                        items=[YesNo(key="greeted"), YesNo(key="smiled", show_if=var("greeted"))],
+                    ),
+                ],
+            )
+        ],
+    )
+    assert check_definition(defn) == []
+    answers = {"clean": True, "counters": [{"greeted": True, "smiled": True}, {"greeted": False}, {"greeted": True}]}
+    assert check_answers(defn, answers) == []
+    result = score(defn, answers)
+    by_key = {item.key: item for item in result.items}
+    assert by_key["greeted"].earned == pytest.approx(2 / 3) and by_key["greeted"].status == "scored"
+    assert by_key["smiled"].earned == 1.0  # shown and answered in one instance only
+    # clean = 1; counters = mean(greeted 2/3, smiled 1) = 5/6; the form = mean(1, 5/6)
+    assert result.calculated == pytest.approx(100 * (1 + 5 / 6) / 2)
+    assert sum(item.contribution for item in result.items) == pytest.approx(result.calculated)
+    empty = score(defn, {"clean": True, "counters": []})
+    assert {i.key: i.status for i in empty.items}["greeted"] == "unanswered" and empty.calculated == 100.0
+
+
+def test_a_critical_failure_in_any_instance_fails_the_report() -> None:
+    defn = FormDefinition(
+        title={"en": "F"},
+        sections=[Section(key="s", items=[Section(key="r", repeat=True, items=[YesNo(key="safe", critical=True)])])],
+    )
+    assert score(defn, {"r": [{"safe": True}, {"safe": False}]}).failed
+    assert not score(defn, {"r": [{"safe": True}]}).failed
+
+
+def test_what_a_repeat_cannot_hold_or_be_referred_to_from() -> None:
+    defn = FormDefinition(
+        title={"en": "F"},
+        sections=[
+            Section(
+                key="s",
+                items=[
+                    Section(
+                        key="r",
+                        repeat=True,
+                        items=[
+                            Integer(key="n"),
+                            Photo(key="p"),
+                            Section(key="inner", repeat=True, items=[Text(key="t")]),
+                        ],
+                    ),
+                    Text(key="after", show_if=Expr(op=Op.gt, args=[var("n"), 1])),
+                ],
+            )
+        ],
+    )
+    reasons = sorted(p.reason for p in check_definition(defn))
+    assert reasons == [
+        "a photo question inside repeat 'r' is not supported",
+        "a repeat inside repeat 'r' is not supported",
+        "refers to 'n', which is answered per instance of repeat 'r'; only questions of the same instance may be used",
+    ]
+
+
+def test_a_loop_is_written_out_as_a_group_per_choice() -> None:
+    survey = [
+        ["type", "name", "label"],
+        ["begin loop over kinds", "loop", "Toilets"],
+        ["integer", "number", "How many %(label)s (%(name)s)?"],
+        ["text", "note", "About ${number}"],
+        ["end loop"],
+    ]
+    choices = [["list_name", "name", "label"], ["kinds", "pit", "Pit latrines"], ["kinds", "flush", "Flush toilets"]]
+    imported = read_xlsform(xlsx(survey, choices))
+    (loop,) = imported.definition.sections
+    assert loop.key == "loop" and [g.key for g in loop.items] == ["loop_pit", "loop_flush"]
+    pit = loop.items[0]
+    assert pit.label == {"en": "Pit latrines"}
+    assert [q.key for q in pit.items] == ["number_pit", "note_pit"]
+    assert pit.items[0].label == {"en": "How many Pit latrines (pit)?"}
+    assert pit.items[1].label == {"en": "About ${number_pit}"}
+    assert any("group per choice" in w.message for w in imported.warnings)
+    assert import_xlsform(export_xlsform(imported.definition)) == imported.definition
+
+
+def test_acknowledge_trigger_and_barcode() -> None:
+    survey = [
+        ["type", "name", "label"],
+        ["acknowledge", "ok", "I agree"],
+        ["trigger", "tr", "Push"],
+        ["barcode", "code", "Scan it"],
+        ["text", "echo", "You agreed: ${ok}"],
+    ]
+    imported = read_xlsform(xlsx(survey))
+    ok, tr, code, _echo = imported.definition.sections[0].items
+    assert isinstance(ok, Acknowledge) and isinstance(tr, Acknowledge)
+    assert isinstance(code, Text) and code.barcode
+    assert any(w.row == 4 and "barcode" in w.message for w in imported.warnings)
+    assert any(w.row == 3 and "'trigger' is an older spelling" in w.message for w in imported.warnings)
+    exported = export_xlsform(imported.definition)
+    assert [row[0] for row in sheet_rows(exported, "survey")[2:-1]] == ["acknowledge", "acknowledge", "barcode", "text"]
+    assert import_xlsform(exported) == imported.definition
+    defn = imported.definition
+    assert check_answers(defn, {"ok": True, "code": "4006381333931"}) == []
+    assert check_answers(defn, {"ok": False})[0][1].startswith("answer.wrong_type")
+    assert score(defn, {"ok": True}).items[0].status == "unscored"
+
+
+def test_single_choice_stays_single_choice_inside_a_repeat() -> None:
+    survey = [["type", "name", "label"], ["begin_repeat", "r", "R"], ["select_one c", "pick", "Pick"], ["end_repeat"]]
+    choices = [["list_name", "name", "label"], ["c", "a", "A"], ["c", "b", "B"]]
+    defn = import_xlsform(xlsx(survey, choices))
+    assert isinstance(defn.sections[0].items[0], SingleChoice)
+    assert check_answers(defn, {"r": [{"pick": "a"}, {"pick": "z"}]})[0][0] == "r[1].pick"
