@@ -384,6 +384,10 @@ class DefinitionProblem(msgspec.Struct, kw_only=True):
     reason: str
 
 
+# How an item came out in a score: see docs/scoring.md.
+ItemStatus = Literal["scored", "na", "hidden", "unanswered", "unscored", "bonus"]
+
+
 class ScoreItem(msgspec.Struct, kw_only=True):
     """One item's share of the total: contribution = weight_share × earned / possible."""
 
@@ -393,7 +397,7 @@ class ScoreItem(msgspec.Struct, kw_only=True):
     possible: float
     effective_weight: float
     contribution: float
-    status: Literal["scored", "na", "hidden", "unanswered", "unscored", "bonus"]
+    status: ItemStatus
     critical_failed: bool = False
 
 

@@ -106,7 +106,7 @@ def _tune_gc() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, engine: Engine[Any] | None = None) -> Litestar:
     settings = settings or load_settings()
     if engine is None:
         engine = db.create_engine(settings.database_url, sqlite_timeout_s=settings.sqlite_timeout_s)

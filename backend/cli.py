@@ -7,6 +7,10 @@ import asyncio
 import getpass
 import os
 import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from api_schemas.accounts import User
 
 
 def _migrate() -> None:
@@ -17,7 +21,7 @@ def _migrate() -> None:
 
     db.bind(DB)
 
-    async def forwards() -> object:
+    async def forwards() -> Any:  # Piccolo's MigrationResult (success, message)
         try:
             return await run_forwards(app_name="all")
         finally:
@@ -69,7 +73,7 @@ def cmd_create_user(args: argparse.Namespace) -> None:
         raise SystemExit(f"fieldscore create-user: {exc}") from None
     system = Actor(user_id=None, role=Role.admin, organisation_id=None)  # type: ignore[arg-type]
 
-    async def create() -> object:
+    async def create() -> User:
         try:
             return await service.create_user(system, data, settings.passwords())
         finally:

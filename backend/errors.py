@@ -337,15 +337,16 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
 
 def _body_limit(request: Request[Any, Any, Any]) -> int | None:
     try:
-        return request.route_handler.resolve_request_max_body_size()  # type: ignore[attr-defined]
+        limit: int | None = request.route_handler.resolve_request_max_body_size()
+        return limit
     except Exception:
         return None
 
 
 def _unique_field(exc: Exception) -> str | None:
     """The column a unique violation is about, from PostgreSQL's constraint name or SQLite's message."""
-    constraint = getattr(exc, "constraint_name", None)
-    table = getattr(exc, "table_name", None)
+    constraint: str | None = getattr(exc, "constraint_name", None)
+    table: str | None = getattr(exc, "table_name", None)
     if constraint and table and constraint.startswith(f"{table}_") and constraint.endswith("_key"):
         return constraint[len(table) + 1 : -len("_key")]
     match = re.search(r"UNIQUE constraint failed: \w+\.(\w+)", str(exc))

@@ -80,4 +80,5 @@ async def requires_roles(connection: ASGIConnection[Any, Any, Any, Any], handler
 
 
 def provide_actor(request: Request[Any, Any, Any]) -> Actor:
-    return request.user
+    actor: Actor = request.user  # set by the authentication middleware on every route that is not public
+    return actor

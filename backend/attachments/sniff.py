@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -148,7 +149,7 @@ def _riff(data: bytes) -> str | None:
     return None
 
 
-def _riff_chunks(data: bytes):
+def _riff_chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
     """(id, data start, data end) of each whole chunk after the RIFF header; stops at a partial one."""
     pos = 12
     while pos + 8 <= len(data):
@@ -207,7 +208,7 @@ def _mpeg_frames(data: bytes, pos: int) -> bool:
 # ---------------------------------------------------------------- ISO base media (MP4, M4A, HEIF)
 
 
-def _boxes(data: bytes, start: int, end: int):
+def _boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
     """(type, payload start, payload end) of each box in data[start:end]; stops at a malformed one."""
     pos = start
     while pos + 8 <= end:
@@ -324,9 +325,11 @@ def _ebml_tracks(data: bytes) -> set[int]:
     pos, end = segment[1], min(segment[2] or len(data), len(data))
     while pos < end:
         child = _element(data, pos)
-        if child is None or child[0] == _CLUSTER or child[2] is None:
-            return set()  # tracks come before the first cluster; an unknown-size element cannot be skipped
+        if child is None:
+            return set()
         ident, start, stop = child
+        if ident == _CLUSTER or stop is None:
+            return set()  # tracks come before the first cluster; an unknown-size element cannot be skipped
         if ident == _TRACKS:
             return _track_types(data, start, min(stop, len(data)))
         pos = stop
@@ -338,19 +341,24 @@ def _track_types(data: bytes, start: int, end: int) -> set[int]:
     pos = start
     while pos < end:
         entry = _element(data, pos)
-        if entry is None or entry[2] is None:
+        if entry is None:
             return set()
         ident, e_start, e_stop = entry
+        if e_stop is None:
+            return set()
         if ident == _TRACK_ENTRY:
             track_type = 0
             inner = e_start
             while inner < min(e_stop, end):
                 field = _element(data, inner)
-                if field is None or field[2] is None:
+                if field is None:
                     return set()
-                if field[0] == _TRACK_TYPE:
-                    track_type = int.from_bytes(data[field[1] : field[2]], "big")
-                inner = field[2]
+                f_ident, f_start, f_stop = field
+                if f_stop is None:
+                    return set()
+                if f_ident == _TRACK_TYPE:
+                    track_type = int.from_bytes(data[f_start:f_stop], "big")
+                inner = f_stop
             types.add(track_type)
         pos = e_stop
     return types

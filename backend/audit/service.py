@@ -131,7 +131,8 @@ _MANAGER_DETAIL: dict[str, frozenset[str]] = {
 
 
 def _manager_scope(actor: Actor) -> WhereRaw:
-    parts, args = [], []
+    parts: list[str] = []
+    args: list[object] = []
     for entity, (actions, visible_ids) in _MANAGER_ENTITIES.items():
         listed = ", ".join(f"'{a}'" for a in actions)
         parts.append(f"(entity = '{entity}' AND action IN ({listed}) AND entity_id IN ({visible_ids}))")

@@ -61,8 +61,9 @@ async def import_outbox(
                 ImportedReport(id=report.id, outcome="refused", code=exc.code, detail=str(exc), errors=exc.errors)
             )
             continue
-        outcome = "created" if created else "unchanged"
-        outcomes.append(ImportedReport(id=report.id, outcome=outcome, revision=stored.revision))
+        outcomes.append(
+            ImportedReport(id=report.id, outcome="created" if created else "unchanged", revision=stored.revision)
+        )
         if created:
             await record(
                 actor.user_id,

@@ -56,6 +56,7 @@ from typing import Any
 from api_schemas.forms import (
     Band,
     FormDefinition,
+    ItemStatus,
     MultipleChoice,
     Nps,
     Question,
@@ -103,7 +104,8 @@ def _possible(q: Question) -> float:
         return 0.0 if q.points is None or q.max <= q.min else max(q.points, 0.0)
     if isinstance(q, Nps):
         return 0.0 if q.points is None else max(q.points, 0.0)
-    return max([0.0, *(b.points for b in getattr(q, "bands", []))])
+    bands: list[Any] = getattr(q, "bands", [])
+    return max([0.0, *(float(b.points) for b in bands)])
 
 
 def _earner(q: Question) -> Callable[[Any], float]:
@@ -230,7 +232,7 @@ def _plan(defn: FormDefinition) -> _Plan:
         )
 
     inside = frozenset(node.key for node in _sections_in(defn.sections, repeated=False) if isinstance(node, Section))
-    return _Plan(tuple(items), tree(defn.sections), tuple(censored), inside)  # type: ignore[arg-type]
+    return _Plan(tuple(items), tree(defn.sections), tuple(censored), inside)
 
 
 def _sections_in(items: list[Any], repeated: bool) -> Iterator[Section]:
@@ -395,6 +397,7 @@ def score(defn: FormDefinition, answers: Mapping[str, Any], reading: Interpreted
         if nobody_answered and it.censor_at is not None and not is_na_answer(value):
             value = it.censor_at  # censored at the deadline, whatever was entered (docs/scoring.md)
         fraction: float | None = None
+        status: ItemStatus
         earned = possible = 0.0
         critical_failed = False
         if not shown_keys.get(it.key, False):

@@ -7,7 +7,7 @@ from api_schemas.tasks import TaskStatus as S
 
 _STAFF = frozenset({Role.admin, Role.coordinator})
 _SHOPPER = frozenset({Role.shopper})
-_SYSTEM = frozenset()  # done by the service itself (e.g. expiry), never directly by a user
+_SYSTEM: frozenset[Role] = frozenset()  # done by the service itself (e.g. expiry), never directly by a user
 
 # (from, to) → roles allowed to make that move.
 TRANSITIONS: dict[tuple[S, S], frozenset[Role]] = {

@@ -50,7 +50,8 @@ TASK_COLUMNS = (
     t.Task.language,
     t.Task.location.id.as_alias("location_id"),
     t.Task.location.name.as_alias("location_name"),
-    t.Task.location.brand.name.as_alias("location_brand_name"),
+    # Piccolo types a join through two foreign keys as Column | Any; it is the brand's name column.
+    t.Task.location.brand.name.as_alias("location_brand_name"),  # type: ignore[union-attr]
     t.Task.location.address.as_alias("location_address"),
     t.Task.location.region.as_alias("location_region"),
     t.Task.location.timezone.as_alias("location_timezone"),

@@ -28,5 +28,5 @@ class Task(Table):
     slot_key = Varchar(length=80, null=True, default=None)
     probe_index = Integer(null=True, default=None)
     attempt = Integer(default=1)
-    retry_of = ForeignKey("self", null=True, default=None, on_delete=OnDelete.set_null)
+    retry_of: ForeignKey["Task"] = ForeignKey("self", null=True, default=None, on_delete=OnDelete.set_null)
     language = Varchar(length=16, null=True, default=None)

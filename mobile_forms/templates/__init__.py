@@ -14,7 +14,8 @@ def load_template(name: str) -> dict[str, Any]:
     if name not in TEMPLATE_NAMES:
         raise KeyError(f"unknown template {name!r}; choose one of {', '.join(TEMPLATE_NAMES)}")
     text = resources.files(__name__).joinpath(f"{name}.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    definition: dict[str, Any] = json.loads(text)
+    return definition
 
 
 __all__ = ["TEMPLATE_NAMES", "load_template"]
