@@ -322,7 +322,7 @@ def _nobody_answered(plan: _Plan, shown: Mapping[str, bool], answers: Mapping[st
     return False
 
 
-def _judge(it: _Item, value: Any, shown: bool) -> tuple[str, float, float, float | None, bool]:
+def _judge(it: _Item, value: Any, shown: bool) -> tuple[ItemStatus, float, float, float | None, bool]:
     """(status, earned, possible, fraction or None when excluded, critical failed) of one plain answer
     (no timer: a timer is never inside a repeat)."""
     if not shown:
@@ -342,7 +342,7 @@ def _judge(it: _Item, value: Any, shown: bool) -> tuple[str, float, float, float
     return ("bonus" if it.bonus else "scored"), earned, it.possible, earned / it.possible, critical_failed
 
 
-def _over_instances(it: _Item, reading: Interpreted) -> tuple[str, float, float, float | None, bool]:
+def _over_instances(it: _Item, reading: Interpreted) -> tuple[ItemStatus, float, float, float | None, bool]:
     """A question inside a repeat counts as the mean over the instances in which it counts
     (docs/scoring.md): earned is the mean earned, the fraction the mean fraction; it fails when it
     fails in any instance. No instance counting (none added, all hidden, N/A…) excludes it."""
@@ -375,6 +375,8 @@ def score(defn: FormDefinition, answers: Mapping[str, Any], reading: Interpreted
     timers: dict[int, TimerMetrics] = {}
     failed = False
     nobody_answered = _nobody_answered(plan, shown_keys, answers, reading)
+    fraction: float | None
+    status: ItemStatus
     for index, it in enumerate(plan.items):
         if it.repeat is not None:
             status, earned, possible, fraction, critical_failed = _over_instances(it, reading)
@@ -396,8 +398,7 @@ def score(defn: FormDefinition, answers: Mapping[str, Any], reading: Interpreted
         value = answers.get(it.key)
         if nobody_answered and it.censor_at is not None and not is_na_answer(value):
             value = it.censor_at  # censored at the deadline, whatever was entered (docs/scoring.md)
-        fraction: float | None = None
-        status: ItemStatus
+        fraction = None
         earned = possible = 0.0
         critical_failed = False
         if not shown_keys.get(it.key, False):
