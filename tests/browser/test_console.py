@@ -822,6 +822,51 @@ def test_manager_sees_waiting_time_curves_own_against_competitors(desk: Desk, li
     assert page.locator("[data-km] svg").count() == 0
 
 
+def test_manager_filters_by_campaign_waves_and_dates_apply_to_every_figure(desk: Desk, live: Live) -> None:
+    """The main figures come from the comparison API with the filters in the URL: a campaign (and its waves)
+    keeps only its reports, in the brands, the locations and the panels alike; days outside the data, none."""
+    _scored_world(live)
+    plan = _hotline_wave(live)
+    (report,) = live.api("coordinator", "GET", f"/reports?task_id={plan['current']['id']}")["items"]
+    live.api("coordinator", "POST", f"/reports/{report['id']}/approve", json={})
+    page = desk.login("manager")
+    page.wait_for_selector("[data-panels=ready]")
+    assert len(_table(page, "[data-location-row]")) == 5  # the hotline's report counts too
+
+    page.get_by_label("Campaign").select_option(label="Hotline reach")
+    desk.click(page.get_by_role("button", name="Apply filters"))
+    assert f"campaign_id={plan['campaign']['id']}" in page.url
+    locations = _table(page, "[data-location-row]")
+    assert [(row[0], row[3], row[4]) for row in locations] == [("Acme Hotline", "1", "not enough data")]
+    assert [(row[0], row[2]) for row in _table(page, "[data-brand-row]")] == [("Acme", "1")]
+    page.wait_for_selector("[data-panels=ready]")
+    assert [row[3] for row in _table(page, "[data-week]")] == ["1"]  # the panels are filtered too
+    assert [row[1] for row in _table(page, "[data-km-group]")] == ["1"]
+
+    # The wave range (the chosen campaign's waves), also in the URL; a shared link shows the same.
+    page.get_by_label("From wave").select_option(plan["wave"]["id"])
+    page.get_by_label("To wave").select_option(plan["wave"]["id"])
+    desk.click(page.get_by_role("button", name="Apply filters"))
+    assert f"wave_from={plan['wave']['id']}" in page.url and f"wave_to={plan['wave']['id']}" in page.url
+    assert [row[0] for row in _table(page, "[data-location-row]")] == ["Acme Hotline"]
+    desk.look("dashboard-filtered")
+    shared = desk.context.new_page()
+    shared.goto(page.url)
+    shared.wait_for_selector("body[data-ready=true] [data-location-row]")
+    assert [row[0] for row in _table(shared, "[data-location-row]")] == ["Acme Hotline"]
+    assert shared.get_by_label("From wave").input_value() == plan["wave"]["id"]
+    shared.close()
+
+    # Days before any report: nothing, said in words.
+    before = (dt.date.today() - dt.timedelta(days=2)).isoformat()
+    desk.go(f"#/dashboard?date_to={before}")
+    assert page.get_by_label("To day").input_value() == before
+    assert page.get_by_text("No scores for these filters.").is_visible()
+    assert page.locator("[data-location-row]").count() == 0
+    api = live.api("manager", "GET", f"/analytics/comparison?measure=score&group_by=brand&date_to={before}")
+    assert api["groups"] == []
+
+
 def test_a_manager_reaches_neither_coordinator_pages_nor_another_organisation(desk: Desk, live: Live) -> None:
     other = _scored_world(live)
     page = desk.login("manager")

@@ -88,3 +88,30 @@ test("a Kaplan–Meier curve is drawn as steps: across at the old share, then do
   assert.deepEqual(niceTicks(72), [0, 20, 40, 60, 80]);
   assert.deepEqual(niceTicks(0), [0]);
 });
+
+test("the dashboard's brands and locations come from comparison groups, own first and best first", async () => {
+  const { apiFilters, joinScores } = await import("../../mobile_forms/web/console/pages/dashboard.js");
+  const figure = (n, value, low, high, enough = true) => ({ n, value, ci_low: low, ci_high: high, enough_data: enough });
+  const brandGroups = [
+    { keys: [{ value: "r", label: "Rival" }, { value: "competitor" }], figure: figure(3, 40, 30, 50) },
+    { keys: [{ value: "a", label: "Acme" }, { value: "own" }], figure: figure(7, 70, 60, 80) },
+  ];
+  const locationGroups = [
+    { keys: [{ value: "l1", label: "Rival hotline" }], figure: figure(3, 40, 30, 50) },
+    { keys: [{ value: "l2", label: "Acme Brno" }], figure: figure(1, null, null, null, false) },
+    { keys: [{ value: "l3", label: "Acme Prague" }], figure: figure(6, 75, 65, 85) },
+  ];
+  const places = new Map([["l1", { brand_id: "r", region: "East" }], ["l2", { brand_id: "a", region: "Moravia" }],
+    ["l3", { brand_id: "a", region: "Bohemia" }]]);
+  const { brands, locations } = joinScores(brandGroups, locationGroups, places);
+  assert.deepEqual(brands.map((b) => [b.brand_name, b.relation, b.score.mean]), [["Acme", "own", 70], ["Rival", "competitor", 40]]);
+  assert.deepEqual(locations.map((l) => [l.location_name, l.brand_name, l.relation, l.region]), [
+    ["Acme Prague", "Acme", "own", "Bohemia"], ["Acme Brno", "Acme", "own", "Moravia"],
+    ["Rival hotline", "Rival", "competitor", "East"]]);
+  assert.deepEqual(locations[1].score, { n: 1, mean: null, ci_low: null, ci_high: null, enough_data: false });
+  // A wave of another campaign (left in the URL after the campaign changed) is not sent.
+  const params = apiFilters({ campaign_id: "c", wave_from: "w1", wave_to: "old", date_from: "2026-01-01", brand: "a" }, "o",
+    [{ id: "w1" }]);
+  assert.deepEqual([params.organisation_id, params.wave_from, params.wave_to, params.date_from, params.brand],
+    ["o", "w1", "", "2026-01-01", undefined]);
+});

@@ -4,7 +4,9 @@
 import { apiPath, ctx, formatNumber, h, t, table } from "../lib/core.js";
 
 export const GRID_MEASURES = ["time_to_answer", "service_level", "unanswered_rate"];
-const SHARED = ["organisation_id", "channel", "region", "relation", "basis"];
+// The dashboard's filters (pages/dashboard.js FILTERS), applied to every panel as to the main figures.
+const SHARED = ["organisation_id", "campaign_id", "wave_from", "wave_to", "date_from", "date_to", "channel", "region",
+  "relation", "basis", "min_sample_size"];
 
 /** A figure as the reader sees it: percentages for shares, the unit otherwise, or "not enough data". */
 export function figureText(figure, kind, unit) {

@@ -1,28 +1,84 @@
-// The manager's dashboard over the analytics API: own locations beside competitors, scores with 95%
-// intervals as error bars and tier-aware ranks, "not enough data" said in words; drill-down brand →
-// region → location → report; filters in the URL; CSV / XLSX of what is shown; a printable report.
+// The manager's dashboard over the analytics API (GET /analytics/comparison): own locations beside
+// competitors, scores with 95% intervals as error bars and tier-aware ranks, "not enough data" said in
+// words; drill-down brand → region → location → report; filters (campaign, wave range, dates, channel,
+// region, …) in the URL and applied to every figure; CSV / XLSX of what is shown; a printable report.
 
 import {
-  all, apiPath, ctx, errorBox, filterBar, formatNumber, h, heading, hashFor, mount, pager, role, t, table,
+  all, apiPath, cached, ctx, errorBox, filterBar, formatNumber, h, heading, hashFor, mount, pager, role, t, table,
 } from "../lib/core.js";
 import { rankText, tierRanks } from "../lib/stats.js";
 import { CHANNELS } from "./forms.js";
 
 const PAGE = 25;
-const API_FILTERS = ["organisation_id", "channel", "relation", "region", "basis", "include_failed", "min_sample_size"];
+// The dashboard's filters, all kept in the URL and all passed to GET /analytics/comparison (its panels too).
+export const FILTERS = ["organisation_id", "campaign_id", "wave_from", "wave_to", "date_from", "date_to", "channel",
+  "relation", "region", "basis", "min_sample_size"];
 
-/** Every location's scores for the filters (the API pages them; a tenant has at most a few thousand). */
-async function scores(query) {
-  const params = Object.fromEntries(API_FILTERS.map((k) => [k, query[k]]));
+/** A comparison figure as the score estimate the charts, tables and exports use. */
+export function estimate(figure) {
+  return { n: figure.n, mean: figure.value, ci_low: figure.ci_low, ci_high: figure.ci_high,
+    enough_data: figure.enough_data && figure.value !== null };
+}
+
+/** Every group of one score comparison for the filters (the API pages them, 500 at a time). */
+async function scoreGroups(params, groupBy) {
+  const groups = [];
   let first = null;
-  const locations = [];
-  for (let offset = 0; offset < 10000; offset += 500) {
-    const page = await ctx.api.get(apiPath("/analytics/location-scores", { ...params, limit: 500, offset }));
+  for (let offset = 0; offset < 20000; offset += 500) {
+    const page = await ctx.api.get(apiPath("/analytics/comparison",
+      { ...params, measure: "score", group_by: groupBy, sort: "key", limit: 500, offset }));
     first ||= page;
-    locations.push(...page.locations);
-    if (locations.length >= page.total_locations || !page.locations.length) break;
+    groups.push(...page.groups);
+    if (groups.length >= page.total || !page.groups.length) break;
   }
-  return { ...first, locations };
+  return { ...first, groups };
+}
+
+/** The organisation's locations (brand, region), once per session: what a location group's row also shows. */
+function locationsOf(organisationId) {
+  return cached(`dashboard-locations:${organisationId}`, async () => {
+    const byId = new Map();
+    for (let offset = 0; offset < 20000; offset += 500) {
+      const page = await ctx.api.get(apiPath("/locations", { organisation_id: organisationId, limit: 500, offset }));
+      page.items.forEach((l) => byId.set(l.id, l));
+      if (byId.size >= page.total || !page.items.length) break;
+    }
+    return byId;
+  });
+}
+
+/**
+ * Brands ({brand_id, brand_name, relation, score}) and locations ({location_id, location_name, region, brand_id,
+ * brand_name, relation, score}) from the comparison API's groups by brand × relation and by location, and the
+ * locations' brand and region. Pure, so node tests check it.
+ */
+export function joinScores(brandGroups, locationGroups, locations) {
+  const brands = brandGroups.map((g) => ({ brand_id: g.keys[0].value, brand_name: g.keys[0].label || "",
+    relation: g.keys[1].value, score: estimate(g.figure) }));
+  const brandById = new Map(brands.map((b) => [b.brand_id, b]));
+  const rows = locationGroups.map((g) => {
+    const place = locations.get(g.keys[0].value) || {};
+    const brand = brandById.get(place.brand_id) || {};
+    return { location_id: g.keys[0].value, location_name: g.keys[0].label || place.name || "", region: place.region || "",
+      brand_id: place.brand_id, brand_name: brand.brand_name || "", relation: brand.relation || "competitor",
+      score: estimate(g.figure) };
+  });
+  // Own first, then the best estimates, "not enough data" last, then by name.
+  const order = (name) => (a, b) => (a.relation === "own" ? 0 : 1) - (b.relation === "own" ? 0 : 1)
+    || (b.score.enough_data ? b.score.mean : -1) - (a.score.enough_data ? a.score.mean : -1)
+    || a[name].localeCompare(b[name]);
+  brands.sort(order("brand_name"));
+  rows.sort(order("location_name"));
+  return { brands, locations: rows };
+}
+
+/** Filters from the URL for the API: waves only when they belong to the chosen campaign's waves. */
+export function apiFilters(query, organisationId, waves) {
+  const params = Object.fromEntries(FILTERS.map((k) => [k, query[k]]));
+  params.organisation_id = organisationId;
+  const known = new Set(waves.map((w) => w.id));
+  for (const key of ["wave_from", "wave_to"]) if (params[key] && !known.has(params[key])) params[key] = "";
+  return params;
 }
 
 function estimateCells(score) {
@@ -58,10 +114,17 @@ async function save(bytes, type, filename) {
 export async function render({ query }) {
   const manager = role() === "manager";
   const organisations = await all("/organisations");
-  const organisationId = manager ? ctx.session.user.organisation_id : (query.organisation_id || organisations[0]?.id);
+  // A manager's own organisation unless the URL names another: then the API answers 404, as it should.
+  const organisationId = query.organisation_id || (manager ? ctx.session.user.organisation_id : organisations[0]?.id);
   if (!organisationId) return [heading(t("dash.title")), h("p", {}, t("dash.no_organisation"))];
-  const effective = { ...query, organisation_id: manager ? query.organisation_id : organisationId };
-  const data = await scores(effective);
+  const campaigns = await all("/campaigns", { organisation_id: organisationId });
+  const campaign = campaigns.find((c) => c.id === query.campaign_id);
+  const waves = campaign ? await all(`/campaigns/${campaign.id}/waves`) : [];
+  const params = apiFilters({ ...query, campaign_id: campaign ? campaign.id : "" }, organisationId, waves);
+  const [byBrand, byLocation, places] = await Promise.all([
+    scoreGroups(params, ["brand", "relation"]), scoreGroups(params, "location"), locationsOf(organisationId)]);
+  const data = { ...joinScores(byBrand.groups, byLocation.groups, places), organisation_id: byBrand.organisation_id,
+    min_sample_size: byBrand.min_sample_size };
   const organisation = organisations.find((o) => o.id === data.organisation_id);
 
   // Drill-down: brand → region → location (→ its reports). Brand is chosen here; region also filters the API.
@@ -99,7 +162,7 @@ export async function render({ query }) {
   // The comparison API's panels fill in after the main figures are shown (they take the longest).
   const panelsHolder = h("div", { "data-panels": "loading" }, h("p", { class: "muted", role: "status" }, t("loading")));
   import("./analysis.js")
-    .then((analysis) => analysis.panels({ ...query, organisation_id: manager ? "" : organisationId }))
+    .then((analysis) => analysis.panels({ ...query, ...params, organisation_id: manager ? "" : organisationId }))
     .then((nodes) => { mount(panelsHolder, nodes); panelsHolder.dataset.panels = "ready"; })
     .catch((error) => { mount(panelsHolder, errorBox(error)); panelsHolder.dataset.panels = "failed"; })
     .finally(() => performance.mark("fieldscore:panels"));
@@ -107,6 +170,12 @@ export async function render({ query }) {
   const filters = [
     ...(manager ? [] : [{ name: "organisation_id", label: t("field.organisation"), type: "select",
       options: organisations.map((o) => [o.id, o.name]) }]),
+    { name: "campaign_id", label: t("field.campaign"), type: "select",
+      options: [["", t("filters.any")], ...campaigns.map((c) => [c.id, c.name])] },
+    ...(campaign ? ["wave_from", "wave_to"].map((name) => ({ name, label: t(`dash.${name}`), type: "select",
+      options: [["", t("filters.any")], ...waves.map((w) => [w.id, `${w.name} (${w.starts_on})`])] })) : []),
+    { name: "date_from", label: t("dash.date_from"), type: "date" },
+    { name: "date_to", label: t("dash.date_to"), type: "date" },
     { name: "channel", label: t("field.channel"), type: "select", options: [["", t("filters.any")], ...CHANNELS.map((c) => [c, t(`channel.${c}`)])] },
     { name: "relation", label: t("field.relation"), type: "select",
       options: [["", t("filters.any")], ["own", t("relation.own")], ["competitor", t("relation.competitor")]] },
@@ -119,7 +188,8 @@ export async function render({ query }) {
     heading(t("dash.title_for", { organisation: organisation?.name || "" })),
     h("p", { class: "print-only" }, t("dash.printed", { when: new Date().toLocaleString(ctx.i18n.lang) })),
     h("p", { class: "muted" }, t("dash.explain", { min: data.min_sample_size })),
-    filterBar(filters, { ...query, organisation_id: organisationId }),
+    filterBar(filters, { ...query, ...params }),
+    campaign ? null : h("p", { class: "muted noprint" }, t("dash.waves_hint")),
     h("div", { class: "actions" },
       h("button", { type: "button", class: "secondary", onclick: () => exportAs("csv") }, t("dash.export_csv")),
       h("button", { type: "button", class: "secondary", onclick: () => exportAs("xlsx") }, t("dash.export_xlsx")),
@@ -136,7 +206,7 @@ export async function render({ query }) {
       data.brands.map((b, i) => ({ attrs: { "data-brand-row": b.brand_id }, cells: [
         h("a", { href: link({ brand: b.brand_id, region: "" }) }, b.brand_name), t(`relation.${b.relation}`),
         ...estimateCells(b.score), rankText(brandRanks[i])] })),
-      { caption: t("dash.table_caption"), empty: t("dash.no_brands") })),
+      { caption: t("dash.table_caption"), empty: t("dash.no_scores") })),
 
     brand && !query.region ? h("section", { "aria-labelledby": "regions-title" },
       h("h2", { id: "regions-title" }, t("dash.regions", { brand: brand.brand_name })),
