@@ -14,6 +14,7 @@ class AttachmentKind(str, Enum):
     image = "image"
     document = "document"
     audio = "audio"
+    video = "video"
 
 
 class Attachment(msgspec.Struct, kw_only=True):

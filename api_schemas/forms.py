@@ -251,7 +251,8 @@ class Photo(_Question, tag="photo"):
 
 
 class File(_Question, tag="file"):
-    accept: Literal["audio", "any"] = "any"
+    # any: an image, document or audio; audio: a recording; video: a video clip (XLSForm's video).
+    accept: Literal["audio", "video", "any"] = "any"
 
 
 class Gps(_Question, tag="gps"):

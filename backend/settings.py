@@ -39,6 +39,7 @@ class Settings:
     attachment_max_image_bytes: int = 10 * 1024 * 1024
     attachment_max_document_bytes: int = 10 * 1024 * 1024
     attachment_max_audio_bytes: int = 25 * 1024 * 1024
+    attachment_max_video_bytes: int = 25 * 1024 * 1024  # a phone's short clip; longer ones are refused
     # Serving processes (load_settings) tune the cyclic garbage collector; see backend.app._tune_gc.
     tune_gc: bool = False
     extra: dict[str, str] = field(default_factory=dict)

@@ -22,7 +22,7 @@ from backend.attachments.store import AttachmentStore, LocalDirectoryStore
 from backend.deps import ActorDep, SettingsDep
 from backend.openapi import problems
 
-# Above the largest per-kind limit (audio, 25 MiB) so the per-kind check gives the precise answer.
+# Above the largest per-kind limit (audio and video, 25 MiB) so the per-kind check gives the precise answer.
 MAX_BODY_BYTES = 26 * 1024 * 1024
 READERS = (Role.admin, Role.coordinator, Role.manager, Role.shopper)
 
@@ -72,6 +72,9 @@ _EXTENSIONS = {
     "audio/ogg": "ogg",
     "audio/wav": "wav",
     "audio/webm": "webm",
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+    "video/webm": "webm",
 }
 _SERVED_HEADERS = [
     ResponseHeader(

@@ -40,6 +40,7 @@ def size_limit(settings: Settings, kind: Kind) -> int:
         "image": settings.attachment_max_image_bytes,
         "document": settings.attachment_max_document_bytes,
         "audio": settings.attachment_max_audio_bytes,
+        "video": settings.attachment_max_video_bytes,
     }[kind]
 
 
@@ -145,6 +146,8 @@ def _fits(question: Photo | File, kind: str) -> bool:
         return kind == "image"
     if question.accept == "audio":
         return kind == "audio"
+    if question.accept == "video":
+        return kind == "video"
     return kind in ("image", "document", "audio")
 
 
@@ -191,7 +194,7 @@ async def check_attachment_answers(
         if shopper_id not in uploaders.get(sha256, ()):
             problems.append((question.key, "attachment.missing: upload it with POST /attachments first"))
         elif not _fits(question, kinds[sha256]):
-            needed = "an image" if isinstance(question, Photo) else "audio"
+            needed = "an image" if isinstance(question, Photo) else "a video" if question.accept == "video" else "audio"
             problems.append((question.key, f"attachment.wrong_kind: needs {needed}, got {kinds[sha256]}"))
     return problems
 

@@ -18,10 +18,15 @@ audio      audio/mpeg (two consecutive valid MPEG-audio frames, after an ID3v2 t
            M4A/M4B: Apple's .m4v video lists M4A too), audio/ogg (``OggS`` whose every beginning-of-
            stream packet is Vorbis, Opus, FLAC or Speex), audio/wav (RIFF…WAVE with a whole ``fmt ``
            chunk), audio/webm (EBML whose tracks are all audio, as browsers' MediaRecorder writes)
+video      video/mp4 (``ftyp`` with a generic MP4 or M4V brand, not an M4A/M4B or HEIF one, a video
+           track and otherwise only sound, text, timecode, hint or metadata tracks), video/quicktime
+           (the same under the ``qt`` brand, as iPhones record), video/webm (EBML with a video track
+           and otherwise only audio tracks). Only a file question with accept="video" takes one
+           (XLSForm's video type).
 =========  ======================================================================================
 
-Anything else — including video in the same containers (MP4/WebM/Ogg with a video track),
-truncated headers and empty input — is not accepted (``sniff`` returns None).
+Anything else — including Ogg Theora video, truncated headers and empty input — is not accepted
+(``sniff`` returns None).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final, Literal
 
-Kind = Literal["image", "document", "audio"]
+Kind = Literal["image", "document", "audio", "video"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +58,9 @@ ACCEPTED: Final[dict[str, Kind]] = {
     "audio/ogg": "audio",
     "audio/wav": "audio",
     "audio/webm": "audio",
+    "video/mp4": "video",
+    "video/quicktime": "video",
+    "video/webm": "video",
 }
 
 _HEIF_BRANDS: Final = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"})
@@ -60,6 +68,9 @@ _HEIF_STRUCTURAL: Final = frozenset({b"mif1", b"msf1"})
 _M4A_BRANDS: Final = frozenset({b"M4A ", b"M4B "})
 # Generic MP4 brands: audio or video, told apart by the tracks' handler types.
 _MP4_GENERIC: Final = frozenset({b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"dash"})
+_VIDEO_BRANDS: Final = frozenset({b"M4V ", b"qt  "})
+# A video track, and beside it only what recorders add: sound, subtitles/chapters, timecode, hints, metadata.
+_VIDEO_TRACKS: Final = frozenset({b"vide", b"soun", b"text", b"sbtl", b"tmcd", b"hint", b"meta"})
 _OGG_AUDIO_CODECS: Final = (b"\x01vorbis", b"OpusHead", b"\x7fFLAC", b"Speex   ")
 
 
@@ -87,7 +98,10 @@ def _media_type(data: bytes) -> str | None:
     if data.startswith(b"OggS"):
         return "audio/ogg" if _ogg_audio(data) else None
     if data.startswith(b"\x1a\x45\xdf\xa3"):
-        return "audio/webm" if _ebml_tracks(data) == {2} else None
+        tracks = _ebml_tracks(data)
+        if tracks == {2}:
+            return "audio/webm"
+        return "video/webm" if 1 in tracks and tracks <= {1, 2} else None
     return None
 
 
@@ -238,6 +252,10 @@ def _iso_bmff(data: bytes) -> str | None:
         handlers = _mp4_handlers(data)
         has_meta = any(kind == b"meta" for kind, _, _ in _boxes(data, 0, len(data)))
         return "image/heic" if (has_meta or handlers) and handlers <= {b"pict"} else None
+    if data[8:12] not in _M4A_BRANDS and brands & (_MP4_GENERIC | _VIDEO_BRANDS):
+        handlers = _mp4_handlers(data)
+        if b"vide" in handlers and handlers <= _VIDEO_TRACKS:
+            return "video/quicktime" if data[8:12] == b"qt  " else "video/mp4"
     if not brands & (_M4A_BRANDS | _MP4_GENERIC):
         return None
     handlers = _mp4_handlers(data)

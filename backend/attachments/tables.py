@@ -17,7 +17,7 @@ class Attachment(Table):
     sha256 = Varchar(length=64)  # indexed by the unique (sha256, uploaded_by)
     size = Integer()
     media_type = Varchar(length=64)  # sniffed from the bytes, never the declared Content-Type
-    kind = Varchar(length=16)  # image, document, audio
+    kind = Varchar(length=16)  # image, document, audio, video
     uploaded_by = ForeignKey(User, null=False, on_delete=OnDelete.restrict, index=True)
     uploaded_at = Timestamptz()
 

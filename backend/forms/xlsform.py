@@ -1013,6 +1013,7 @@ _SIMPLE_TYPES: Final[dict[str, str]] = {
     "image": "photo",
     "photo": "photo",
     "audio": "audio",
+    "video": "video",
     "file": "file",
     "range": "rating",
     "nps": "nps",
@@ -1056,6 +1057,8 @@ _LEGACY_TYPES: Final[dict[str, str]] = {
     "add photo prompt": "photo",
     "q audio": "audio",
     "add audio prompt": "audio",
+    "q video": "video",
+    "add video prompt": "video",
     "add file prompt": "file",
     "trigger": "acknowledge",
     "q acknowledge": "acknowledge",
@@ -1066,9 +1069,6 @@ _LEGACY_TYPES: Final[dict[str, str]] = {
 _WHY_NOT: Final[dict[str, str]] = {
     "end loop": "end loop without a matching begin loop",
     "end_loop": "end loop without a matching begin loop",
-    "video": "video questions are not supported (use file)",
-    "q video": "video questions are not supported (use file)",
-    "add video prompt": "video questions are not supported (use file)",
     "geotrace": "geotrace is not supported (only geopoint)",
     "q geotrace": "geotrace is not supported (only geopoint)",
     "geoshape": "geoshape is not supported (only geopoint)",
@@ -1414,7 +1414,7 @@ def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context) -> Que
                 "code (a web app has no dependable scanner); exported as barcode",
             )
     elif tag == "file":
-        data["accept"] = "audio" if kind == "audio" else "any"
+        data["accept"] = kind if kind in ("audio", "video") else "any"
     elif tag == "calculate":
         take("calculation", lambda: condition("calculation"))
         if row.cells.get(("calculation", None)) is None:
@@ -1625,6 +1625,9 @@ def read_xlsform(data: bytes) -> Imported:
         raise XLSFormError(problems)
 
     # First pass: every name and its type, so expressions may refer to later questions.
+    all_names = {n for r in survey_rows if (n := r.name("name"))}
+    for r in survey_rows:
+        r.used.discard(("name", None))
     kinds: dict[str, str] = {}
     parsed: list[tuple[_Row, _Type]] = []
     first_row: dict[str, int] = {}
@@ -1647,6 +1650,14 @@ def read_xlsform(data: bytes) -> Imported:
         if kind in ("end", "end_repeat"):
             parsed.append((row, parsed_type))
             continue
+        if not name and kind == "note":
+            # pyxform lets a note go without a name (nothing can refer to it); ours need one.
+            number = row.number
+            while f"note_row{number}" in first_row or f"note_row{number}" in all_names:
+                number += 1
+            name = f"note_row{number}"
+            row.cells[("name", None)] = name
+            notes.add(row.sheet, row.number, "name", f"a note without a name is named '{name}' (exported with it)")
         names = [name]
         if parsed_type.or_other and name:
             names.append(f"{name}_other")  # the text question XLSForm adds for the "other" answer
@@ -1686,9 +1697,13 @@ def read_xlsform(data: bytes) -> Imported:
             if parsed_type.or_other:
                 kinds[f"{name}_other"] = "text"
         else:
-            kinds[name] = {"begin": "section", "begin_repeat": "section", "audio": "file", "barcode": "text"}.get(
-                kind, kind
-            )
+            kinds[name] = {
+                "begin": "section",
+                "begin_repeat": "section",
+                "audio": "file",
+                "video": "file",
+                "barcode": "text",
+            }.get(kind, kind)
         parsed.append((row, parsed_type))
 
     ctx = _Context(language, kinds, lists, problems, notes)
@@ -2092,7 +2107,7 @@ def export_xlsform(defn: FormDefinition) -> bytes:
             keyword = "select_multiple" if isinstance(q, MultipleChoice) else "select_one"
             row["type"] = f"{keyword} {choice_list(q)}"
         elif isinstance(q, File):
-            row["type"] = "audio" if q.accept == "audio" else "file"
+            row["type"] = q.accept if q.accept in ("audio", "video") else "file"
         else:
             row["type"] = _EXPORT_TYPES[type(q)]
         row.update(_labels_cells("label", q.label, where, problems))

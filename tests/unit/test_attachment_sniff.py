@@ -25,6 +25,15 @@ ACCEPTED_SAMPLES = [
     ("ogg vorbis", s.OGG_VORBIS, "audio/ogg", "audio"),
     ("wav", s.WAV, "audio/wav", "audio"),
     ("webm audio", s.WEBM_AUDIO, "audio/webm", "audio"),
+    ("mp4 with video and sound", s.MP4_VIDEO, "video/mp4", "video"),
+    ("m4v video listing m4a", s.M4V, "video/mp4", "video"),
+    (
+        "quicktime from a phone",
+        s.mp4_with_tracks(b"vide", b"soun", b"meta", major=b"qt  ", compatible=(b"qt  ",)),
+        "video/quicktime",
+        "video",
+    ),
+    ("webm with video", s.WEBM_VIDEO, "video/webm", "video"),
 ]
 
 
@@ -47,7 +56,6 @@ REFUSED = [
     ("jpeg start of image only", s.JPEG[:3]),
     ("jpeg cut inside its first segment", s.JPEG[:12]),
     ("jpeg soi then no marker", b"\xff\xd8\xff\x00" + bytes(20)),
-    ("m4v video listing m4a", s.M4V),
     ("m4a brand without a sound track", s.ftyp(b"M4A ", b"M4A ") + s.box(b"mdat", bytes(16))),
     ("m4a brand with a video track", s.mp4_with_tracks(b"soun", b"vide", major=b"M4A ")),
     ("generic mp4 with a chapter track", s.mp4_with_tracks(b"soun", b"text")),
@@ -57,11 +65,11 @@ REFUSED = [
     ("ftyp truncated", s.HEIC[:10]),
     ("ftyp box larger than the data", s.M4A[:12]),
     ("avif", s.AVIF),
-    ("mp4 with video", s.MP4_VIDEO),
+    ("mp4 with video and an unknown track", s.mp4_with_tracks(b"vide", b"zzzz")),
     ("mp4 without tracks", s.ftyp(b"isom", b"mp42") + s.box(b"mdat", bytes(8))),
     ("ogg theora video", s.OGG_THEORA),
     ("ogg page header only", s.OGG_OPUS[:20]),
-    ("webm with video", s.WEBM_VIDEO),
+    ("webm with video and an unknown track", s.webm(1, 17)),
     ("webm cut inside the header", s.WEBM_AUDIO[:6]),
     ("webm without tracks", s.WEBM_AUDIO[:40]),
     ("mpeg sync with reserved version", b"\xff\xe8\x90\x64" + bytes(8)),

@@ -612,12 +612,12 @@ def test_every_problem_is_reported_at_once() -> None:
         ["text", "bad name", "x", None],
         ["integer", "n", "x", "numbers"],
         ["decimal", "d", "x", None],
-        ["video", "v", None, None],
+        ["geoshape", "v", None, None],
     ]
     problems = problems_of(xlsx(survey))
     assert [(s, r) for s, r, _ in problems] == [("survey", 2), ("survey", 5)]
     assert "must be letters, digits, _, - and ." in problems[0][2]
-    assert "video questions are not supported" in problems[1][2]
+    assert "geoshape is not supported" in problems[1][2]
 
 
 def test_fieldscore_columns_a_type_does_not_use_are_refused() -> None:

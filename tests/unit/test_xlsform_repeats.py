@@ -198,3 +198,31 @@ def test_single_choice_stays_single_choice_inside_a_repeat() -> None:
     defn = import_xlsform(xlsx(survey, choices))
     assert isinstance(defn.sections[0].items[0], SingleChoice)
     assert check_answers(defn, {"r": [{"pick": "a"}, {"pick": "z"}]})[0][0] == "r[1].pick"
+
+
+def test_a_video_question_is_a_file_question_taking_video_only() -> None:
+    from api_schemas.forms import File
+    from backend.attachments.service import _fits
+
+    survey = [["type", "name", "label"], ["video", "clip", "Film the queue"], ["audio", "rec", "Record"]]
+    defn = import_xlsform(xlsx(survey))
+    clip, rec = defn.sections[0].items
+    assert isinstance(clip, File) and clip.accept == "video" and rec.accept == "audio"
+    assert [row[0] for row in sheet_rows(export_xlsform(defn), "survey")[2:-1]] == ["video", "audio"]
+    assert import_xlsform(export_xlsform(defn)) == defn
+    assert _fits(clip, "video") and not _fits(clip, "image")
+    assert not _fits(File(key="any"), "video")  # a plain file question still takes no video
+
+
+def test_a_note_without_a_name_is_named_after_its_row() -> None:
+    survey = [
+        ["type", "name", "label"],
+        ["note", None, "Welcome"],
+        ["text", "note_row2", "Taken"],
+        ["note", None, "Bye"],
+    ]
+    imported = read_xlsform(xlsx(survey))
+    assert [q.key for q in imported.definition.sections[0].items] == ["note_row3", "note_row2", "note_row4"]
+    assert any(w.column == "name" and "named 'note_row3'" in w.message for w in imported.warnings)
+    assert import_xlsform(export_xlsform(imported.definition)) == imported.definition
+    assert problems_of(xlsx([["type", "name", "label"], ["text", None, "Q"]])) == [("survey", 2, "name: missing")]

@@ -537,7 +537,7 @@ function attachmentInput({ q, key, value, setAnswer, labelId, describedBy, recor
     return undefined;
   };
   const input = h("input", {
-    id: `${labelId}-input`, type: "file", accept: isPhoto ? "image/*" : q.accept === "audio" ? "audio/*" : null,
+    id: `${labelId}-input`, type: "file", accept: isPhoto ? "image/*" : q.accept === "audio" ? "audio/*" : q.accept === "video" ? "video/*" : null,
     capture: isPhoto ? "environment" : null, "aria-describedby": describedBy,
     onchange: async (e) => {
       const file = e.target.files?.[0];
