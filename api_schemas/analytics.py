@@ -154,7 +154,9 @@ class Figure(msgspec.Struct, kw_only=True):
 class GroupKey(msgspec.Struct, kw_only=True):
     dimension: Dimension
     value: str | None  # id, name or number as text; null when the reports have none (e.g. no wave)
-    label: str | None  # display name for ids (location, brand, wave, campaign, shopper), else null
+    label: (
+        str | None
+    )  # display name for ids (location, brand, wave, campaign, shopper) and items and sections, else null
 
 
 class TargetCheck(msgspec.Struct, kw_only=True):

@@ -40,6 +40,7 @@ from backend.accounts.tables import Organisation, User
 from backend.analytics import facts as analytics_facts
 from backend.analytics import statistics as st
 from backend.analytics import targets
+from backend.analytics.labels import item_labels
 from backend.analytics.measures import DIMENSIONS, MEASURES, MeasureSql, method_text
 from backend.analytics.tables import ReportFact
 from backend.campaigns.tables import Campaign, Wave
@@ -439,7 +440,11 @@ async def compare(
     figures = _figures(spec.kind, spec, collected, min_sample_size, curve)
     tier_of = _tiers(spec.kind, spec, collected, figures)
     labels = {
-        d: await group_labels(d, {g.key[k] for g in collected if g.key[k]}) if d in LABELLED else {}
+        d: await group_labels(d, {g.key[k] for g in collected if g.key[k]})
+        if d in LABELLED
+        else await item_labels(organisation_id, {g.key[k] for g in collected if g.key[k]})
+        if d in (Dimension.item, Dimension.section)
+        else {}
         for k, d in enumerate(group_by)
     }
     goals = await targets.applicable(organisation_id, measure, filters.threshold_s)

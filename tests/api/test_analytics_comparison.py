@@ -16,6 +16,7 @@ from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from backend.analytics.facts import daypart
 from tests.api.analytics_fixture import Shopped, publish_full_form
+from tests.builders import make_task, publish_form, report_body
 from tests.world import World, build_world
 
 PRAGUE = ZoneInfo("Europe/Prague")
@@ -461,3 +462,32 @@ async def test_own_versus_each_competitor(client):
     assert comp["difference"] == pytest.approx(own_rate - rival_rate)
     assert comp["ci_low"] <= comp["difference"] <= comp["ci_high"]
     assert "Newcombe" in shares["method"]
+
+
+async def test_items_and_sections_carry_their_labels_from_the_form(client):
+    """What fails most names the questions as the form does, not by their keys; a key without a label has none."""
+    w = await build_world(client)
+    version_id = await publish_form(w)
+    for location in (w.own_location_id, w.competitor_location_id):
+        task = await make_task(w, version_id, location)
+        report = await w.ok("shopper", "POST", "/reports", status=201, json=report_body(task, greeted=False))
+        await w.ok("coordinator", "POST", f"/reports/{report['id']}/approve", status=200, json={})
+    items = await w.ok(
+        "manager",
+        "GET",
+        "/analytics/comparison",
+        params={"measure": "item_pass_rate", "group_by": "item", "sort": "worst", "min_sample_size": 1},
+    )
+    labels = {g["keys"][0]["value"]: g["keys"][0]["label"] for g in items["groups"]}
+    assert labels["greeted"] == "Greeted politely?" and labels["answer_s"] == "Seconds to answer"
+    assert items["groups"][0]["keys"][0]["value"] == "greeted"  # failed by both: worst
+    sections = await w.ok(
+        "manager",
+        "GET",
+        "/analytics/comparison",
+        params={"measure": "section_score", "group_by": "section", "min_sample_size": 1},
+    )
+    assert {g["keys"][0]["value"]: g["keys"][0]["label"] for g in sections["groups"]} == {
+        "reach": "Reaching someone",
+        "conduct": "Conduct",
+    }

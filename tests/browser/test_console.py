@@ -680,6 +680,10 @@ def test_manager_filters_drills_down_exports_and_prints(desk: Desk, live: Live, 
         g["keys"][0]["value"] for g in worst["groups"]
     ]
     assert shown.count() >= 1
+    # Named as the form names them, not by their keys.
+    names = [row[0] for row in _table(page, "[data-item]")]
+    assert names == [g["keys"][0]["label"] for g in worst["groups"]]
+    assert "Greeted politely?" in names and "greeted" not in names
     weeks = live.api("manager", "GET", "/analytics/comparison?measure=score&group_by=week&sort=key")
     assert page.locator("[data-week]").count() == len(weeks["groups"]) >= 1
     desk.look("dashboard")
