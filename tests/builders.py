@@ -9,6 +9,8 @@ import random
 import uuid
 from typing import Any
 
+import httpx
+
 from backend import db
 from backend.reports.tables import Report
 from backend.tasks.tables import Task
@@ -156,3 +158,20 @@ def content_problems(body: dict[str, Any], stored: dict[str, Any], shopper_id: s
         if aware(stored[key]) != aware(body[key]):
             problems.append(f"{key} {stored[key]!r} != {body[key]}")
     return problems
+
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def assert_problem(response: httpx.Response, status: int, code: str, *fields: str) -> dict[str, Any]:
+    assert response.status_code == status, f"{response.status_code}: {response.text}"
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
+    problem = response.json()
+    assert problem["status"] == status and problem["code"] == code, problem
+    named = {e["field"] for e in problem.get("errors", [])}
+    assert set(fields) <= named, f"expected errors naming {fields}, got {problem.get('errors')}"
+    return problem
+
+
+async def total(w: World, url: str, **params: Any) -> int:
+    return (await w.ok("admin", "GET", url, params=params))["total"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from backend.analytics.targets import status
 from api_schemas.analytics import Figure, TargetDirection
+from backend.analytics.targets import status
 from tests.api.analytics_fixture import Shopped, publish_full_form
 from tests.world import build_world, other_organisation_location
 

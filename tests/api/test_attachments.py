@@ -12,10 +12,10 @@ import msgspec
 import pytest
 
 from api_schemas.forms import FormDefinition
+from backend.attachments import store as store_module
 from backend.attachments import tables as t
 from backend.attachments.controller import MAX_BODY_BYTES
 from backend.attachments.service import check_attachment_answers, link_attachments
-from backend.attachments import store as store_module
 from backend.attachments.store import LocalDirectoryStore
 from backend.settings import Settings
 from tests import attachment_samples as samples

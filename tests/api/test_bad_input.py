@@ -6,30 +6,13 @@ import copy
 import datetime as dt
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.api.forms_fixture import SMALL_CALL_FORM
-from tests.builders import campaign
-from tests.builders import publish_form
+from tests.builders import assert_problem, campaign, publish_form, total
 from tests.world import PASSWORD, World, build_world
 
 UTC = dt.timezone.utc
-PROBLEM_JSON = "application/problem+json"
-
-
-def assert_problem(response: httpx.Response, status: int, code: str, *fields: str) -> dict[str, Any]:
-    assert response.status_code == status, f"{response.status_code}: {response.text}"
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    problem = response.json()
-    assert problem["status"] == status and problem["code"] == code, problem
-    named = {e["field"] for e in problem.get("errors", [])}
-    assert set(fields) <= named, f"expected errors naming {fields}, got {problem.get('errors')}"
-    return problem
-
-
-async def total(w: World, url: str, **params: Any) -> int:
-    return (await w.ok("admin", "GET", url, params=params))["total"]
 
 
 def location(w: World, **changes: Any) -> dict[str, Any]:

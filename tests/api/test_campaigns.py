@@ -9,8 +9,8 @@ import zoneinfo
 
 import pytest
 
-from tests.builders import ALL_DAYS, DAYPARTS, campaign, make_task, publish_form, report_body
 from backend.tasks.tables import Task
+from tests.builders import ALL_DAYS, DAYPARTS, campaign, make_task, publish_form, report_body
 from tests.world import World, add_shoppers, build_world, new_id
 
 UTC = dt.timezone.utc

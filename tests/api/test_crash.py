@@ -21,8 +21,7 @@ import pytest
 from backend.audit.tables import AuditEntry
 from backend.reports.tables import Report
 from backend.tasks.tables import Task
-from tests.builders import publish_form
-from tests.builders import content_problems, insert_assigned_tasks, intended_report, stored_reports
+from tests.builders import content_problems, insert_assigned_tasks, intended_report, publish_form, stored_reports
 from tests.world import add_shoppers, bearer, build_world
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from tests.api.forms_fixture import SMALL_CALL_FORM, answers
-from tests.builders import make_task, publish_form, report_body  # noqa: F401 - also for branches in flight
+from tests.builders import make_task, publish_form, report_body
 from tests.world import add_shoppers, build_world, new_id
 
 UTC = dt.timezone.utc

@@ -50,7 +50,7 @@ async def test_the_service_worker_precaches_the_app_and_is_versioned_by_content(
 
 
 async def test_the_lists_a_phone_loads_on_start_come_gzipped(client):
-    from tests.api.test_end_to_end import make_task, publish_form
+    from tests.builders import make_task, publish_form
     from tests.world import build_world
 
     w = await build_world(client)

@@ -7,8 +7,8 @@ import datetime as dt
 import re
 
 from backend.accounts.guards import PUBLIC
-from tests.api.test_authorisation import ROLE_USERS, fill, route_cases, _objects
-from tests.api.test_end_to_end import make_task, publish_form, report_body
+from tests.api.test_authorisation import ROLE_USERS, _objects, fill, route_cases
+from tests.builders import make_task, report_body
 from tests.world import build_world
 
 # Operations with a required query parameter get it, so what is checked is the unknown one.

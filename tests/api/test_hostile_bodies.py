@@ -14,8 +14,7 @@ from api_schemas.accounts import Role
 from backend.accounts.guards import PUBLIC
 from tests.api.forms_fixture import SMALL_CALL_FORM
 from tests.api.test_authorisation import Objects, fill
-from tests.api.test_bad_input import assert_problem, total
-from tests.api.test_end_to_end import make_task, publish_form, report_body
+from tests.builders import assert_problem, make_task, publish_form, report_body, total
 from tests.world import World, build_world, new_id
 
 DEEP = 1_000

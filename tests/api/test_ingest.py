@@ -15,8 +15,7 @@ from backend import db
 from backend.db.raw_sql import numbered as numbered_placeholders
 from backend.reports import storage
 from tests.api.forms_fixture import answers
-from tests.builders import make_task, publish_form, report_body
-from tests.builders import insert_assigned_tasks
+from tests.builders import insert_assigned_tasks, make_task, publish_form, report_body
 from tests.world import add_shoppers, build_world
 
 UTC = dt.timezone.utc
@@ -199,9 +198,9 @@ async def test_hot_path_reads_see_every_commit(client):
 
 async def test_batched_and_single_writes_store_the_same(client, monkeypatch):
     """The batch writer's hand-written SQL and the Piccolo path write the same rows for the same report."""
+    from backend.audit.tables import AuditEntry
     from backend.reports import submission
     from backend.reports.tables import Report, ReportRevision
-    from backend.audit.tables import AuditEntry
 
     w = await build_world(client)
     version_id = await publish_form(w)

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api.forms_fixture import SMALL_CALL_FORM
-from tests.builders import campaign
-from tests.builders import publish_form
+from tests.builders import campaign, publish_form
 from tests.world import build_world
 
 

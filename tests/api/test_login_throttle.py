@@ -21,7 +21,7 @@ from backend.accounts.tables import User
 from backend.app import create_app
 from backend.errors import Busy
 from backend.settings import Settings
-from tests.api.test_bad_input import assert_problem
+from tests.builders import assert_problem
 from tests.conftest import with_replaced
 from tests.world import PASSWORD, World, build_world
 

@@ -48,9 +48,9 @@ from backend import db
 from backend.accounts.guards import PUBLIC
 from backend.app import create_app
 from backend.settings import Settings
+from tests.attachment_samples import png
 from tests.builders import make_task, publish_form, report_body
 from tests.conftest import PG_ADMIN_DSN, _pg_base, _pg_execute
-from tests.attachment_samples import png
 from tests.world import PASSWORD, build_world, other_organisation_location
 
 ROLES = ("admin", "coordinator", "manager", "shopper")

@@ -8,8 +8,8 @@ import copy
 import hashlib
 
 from tests.api.forms_fixture import SMALL_CALL_FORM
-from tests.api.test_end_to_end import make_task, report_body
 from tests.attachment_samples import png
+from tests.builders import make_task, report_body
 from tests.world import build_world
 
 PHOTO_FORM = copy.deepcopy(SMALL_CALL_FORM)

@@ -7,7 +7,7 @@ import pytest
 
 from backend.accounts import throttle
 from backend.accounts.password_policy import common_passwords, password_problem
-from tests.api.test_bad_input import assert_problem, total
+from tests.builders import assert_problem, total
 from tests.world import PASSWORD, bearer, build_world
 
 WEAK = ["aaaaaaaaaa", "1234567890", " " * 10, "Password123", "qwertyuiop", "ZZZZZZZZZZZZZZZZ"]

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from tests.browser.conftest import PASSWORD, persistent_phone, screenshot
-from tests.browser.test_shopper_flow import answer_call_questions, check_screen, tap_call
+from tests.browser.conftest import PASSWORD, persistent_phone
+from tests.browser.steps import answer_call_questions, check_screen, tap_call
 
 
 def fill_call(page) -> None:

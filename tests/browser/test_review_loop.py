@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from tests.browser.test_shopper_flow import check_screen
+from tests.browser.steps import check_screen
 
 
 def _now(offset_s: float = 0) -> str:

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backend.geo import distance_km
 from backend.campaigns.assignment import (
     REASONS,
     Job,
@@ -21,6 +20,7 @@ from backend.campaigns.assignment import (
     validate_assignment,
     violations,
 )
+from backend.geo import distance_km
 
 BERLIN = (52.5200, 13.4050)
 POTSDAM = (52.3906, 13.0645)  # about 27 km from Berlin centre
