@@ -113,16 +113,20 @@ async function save(bytes, type, filename) {
 
 export async function render({ query }) {
   const manager = role() === "manager";
-  const organisations = await all("/organisations");
+  const organisationsLoaded = all("/organisations");
   // A manager's own organisation unless the URL names another: then the API answers 404, as it should.
-  const organisationId = query.organisation_id || (manager ? ctx.session.user.organisation_id : organisations[0]?.id);
+  const organisationId = query.organisation_id
+    || (manager ? ctx.session.user.organisation_id : (await organisationsLoaded)[0]?.id);
   if (!organisationId) return [heading(t("dash.title")), h("p", {}, t("dash.no_organisation"))];
-  const campaigns = await all("/campaigns", { organisation_id: organisationId });
+  // Everything the first render needs is asked for at once; only a chosen campaign's waves come first
+  // (a wave range is checked against them before it is sent).
+  const campaignsLoaded = all("/campaigns", { organisation_id: organisationId });
+  const waves = query.campaign_id ? await all(`/campaigns/${query.campaign_id}/waves`) : [];
+  const params = apiFilters(query, organisationId, waves);
+  const [organisations, campaigns, byBrand, byLocation, places] = await Promise.all([organisationsLoaded,
+    campaignsLoaded, scoreGroups(params, ["brand", "relation"]), scoreGroups(params, "location"),
+    locationsOf(organisationId)]);
   const campaign = campaigns.find((c) => c.id === query.campaign_id);
-  const waves = campaign ? await all(`/campaigns/${campaign.id}/waves`) : [];
-  const params = apiFilters({ ...query, campaign_id: campaign ? campaign.id : "" }, organisationId, waves);
-  const [byBrand, byLocation, places] = await Promise.all([
-    scoreGroups(params, ["brand", "relation"]), scoreGroups(params, "location"), locationsOf(organisationId)]);
   const data = { ...joinScores(byBrand.groups, byLocation.groups, places), organisation_id: byBrand.organisation_id,
     min_sample_size: byBrand.min_sample_size };
   const organisation = organisations.find((o) => o.id === data.organisation_id);
