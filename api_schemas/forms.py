@@ -111,6 +111,7 @@ class Op(str, Enum):
     coalesce = "coalesce"  # the first answered value
     regex = "regex"  # string args[0] contains a match of pattern args[1]
     strlen = "strlen"  # characters in a string
+    today = "today"  # today's date, YYYY-MM-DD
 
 
 Scalar = Union[Annotated[str, msgspec.Meta(max_length=2000, pattern=NO_NUL)], int, float, bool, None]

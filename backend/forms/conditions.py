@@ -31,7 +31,9 @@ always an error, never silently skipped)
 * ``eq``/``ne`` (2 args): true only when both are bool/number/string of the SAME kind and
   equal (``eq``) or different (``ne``). Anything involving missing, lists, other or two
   kinds (``"1"`` vs ``1``, ``true`` vs ``1``) is false for BOTH ``eq`` and ``ne``.
-* ``lt``/``le``/``gt``/``ge`` (2 args): numbers only; otherwise false.
+* ``lt``/``le``/``gt``/``ge`` (2 args): two numbers, or two dates — strings that begin with an ISO
+  date ``YYYY-MM-DD`` (a date, or a date-time such as a timestamp answer) — compared by those first
+  ten characters (the date as written, in its own offset); otherwise false.
 * ``and`` (any args, none → true), ``or`` (any args, none → false): a value counts as true
   only when it is the boolean ``true``; the result is always a boolean.
 * ``not`` (1 arg): ``true`` unless the value is the boolean ``true`` (so not(missing) is true).
@@ -62,6 +64,9 @@ Value functions (XLSForm's calculations; every argument is still evaluated):
   compile. Write patterns in the syntax both Python ``re`` and JavaScript ``RegExp`` read alike.
 * ``strlen`` (1 arg): the number of characters (code points) of a string; missing → 0;
   anything else → missing.
+* ``today`` (no args): today's date as ``YYYY-MM-DD``, in UTC, when evaluated (on the phone while
+  filling in, on the server when the report arrives); ``answers["__today"]`` when the caller gives
+  one (the shared vectors pin the day so; no question key starts with ``__``).
 
 Blank strings
 -------------
@@ -81,6 +86,7 @@ these up front, so a published form never raises.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import operator
 import re
@@ -148,6 +154,7 @@ _ARITY: Final[dict[str, tuple[int, int | None]]] = {
     "coalesce": (1, None),
     "regex": (2, 2),
     "strlen": (1, 1),
+    "today": (0, 0),
 }
 _VALUE_FUNCTIONS: Final = frozenset({"if", "concat", "coalesce", "regex", "strlen"})
 _NODE_FIELDS = frozenset({"op", "args", "key"})
@@ -282,6 +289,26 @@ def _arith(op: str, values: list[Any]) -> Any:
     return result if math.isfinite(result) else MISSING
 
 
+_ORDER: Final = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
+_DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _ordered(compare: Callable[[Any, Any], bool], a: Any, b: Any) -> bool:
+    """lt/le/gt/ge: two numbers, or two dates by their YYYY-MM-DD (see the docstring); else false."""
+    if kind(a) == "number" and kind(b) == "number":
+        return compare(a, b)
+    if isinstance(a, str) and isinstance(b, str) and _DATE.match(a) and _DATE.match(b):
+        return compare(a[:10], b[:10])
+    return False
+
+
+def _today(answers: Mapping[str, Any]) -> str:
+    pinned = answers.get("__today")
+    if isinstance(pinned, str):
+        return pinned
+    return dt.datetime.now(dt.UTC).date().isoformat()
+
+
 def _text_of(value: Any) -> str | None:
     """A value as ``concat`` writes it, or None when it has no agreed text (see the docstring)."""
     if value is MISSING:
@@ -344,16 +371,15 @@ def _eval(node: Any, answers: Mapping[str, Any], self_value: Any, depth: int) ->
         return is_na_answer(answers.get(key, MISSING))
     if op == "self":
         return value_of(self_value)
+    if op == "today":
+        return _today(answers)
     values = [_eval(arg, answers, self_value, depth + 1) for arg in args]
     if op == "eq":
         return _same(values[0], values[1])
     if op == "ne":
         return _differ(values[0], values[1])
     if op in ("lt", "le", "gt", "ge"):
-        a, b = values
-        if kind(a) != "number" or kind(b) != "number":
-            return False
-        return {"lt": a < b, "le": a <= b, "gt": a > b, "ge": a >= b}[op]
+        return _ordered(_ORDER[op], values[0], values[1])
     if op == "and":
         return all(v is True for v in values)
     if op == "or":
@@ -389,7 +415,6 @@ def is_true(expr: Expr | Mapping[str, Any] | Any, answers: Mapping[str, Any], *,
 
 # A compiled node: (answers, self_value) -> value, exactly what ``_eval`` returns for it.
 _Compiled = Callable[[Mapping[str, Any], Any], Any]
-_ORDER: Final = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
 
 
 def _constant(value: Any) -> _Compiled:
@@ -417,6 +442,8 @@ def _compile(node: Any, depth: int) -> _Compiled:
         return lambda answers, self_value: is_na_answer(answers.get(key, MISSING))
     if op == "self":
         return lambda answers, self_value: value_of(self_value)
+    if op == "today":
+        return lambda answers, self_value: _today(answers)
     # Every argument is still evaluated, as in _eval (no short-circuit).
     compiled = [_compile(arg, depth + 1) for arg in args]
     if op in ("eq", "ne", "contains") or op in _ORDER:
@@ -435,8 +462,7 @@ def _compile(node: Any, depth: int) -> _Compiled:
         compare = _ORDER[op]
 
         def ordered(answers: Mapping[str, Any], self_value: Any) -> Any:
-            a, b = first(answers, self_value), second(answers, self_value)
-            return kind(a) == "number" and kind(b) == "number" and compare(a, b)
+            return _ordered(compare, first(answers, self_value), second(answers, self_value))
 
         return ordered
     if op == "not":

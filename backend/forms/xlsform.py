@@ -354,6 +354,7 @@ class _Parser:
             "is-na",
             "list",
             "lit",
+            "today",
             *_FUNCTIONS,
         ):
             raise _ExprError(f"function {name}() at character {token.pos} is not supported")
@@ -364,6 +365,7 @@ class _Parser:
             "count-selected": 1,
             "true": 0,
             "false": 0,
+            "today": 0,
             "is-na": 1,
             "lit": 1,
             "if": 3,
@@ -373,6 +375,8 @@ class _Parser:
         }.get(name)
         if wanted is not None and len(args) != wanted:
             raise _ExprError(f"{name}() takes {wanted} argument(s), got {len(args)}")
+        if name == "today":
+            return Expr(op=Op.today)
         if name == "true":
             return True
         if name == "false":
@@ -542,6 +546,7 @@ class _Writer:
             Op.coalesce: (2, 2),
             Op.regex: (2, 2),
             Op.strlen: (1, 1),
+            Op.today: (0, 0),
         }.get(op)
         if arity is None:
             arity = (2, 2) if op in (Op.eq, Op.ne, Op.lt, Op.le, Op.gt, Op.ge) else (2, 10**9)
@@ -555,6 +560,8 @@ class _Writer:
             return f"${{{node.key}}}", _PRIMARY
         if op is Op.self_:
             return ".", _PRIMARY
+        if op is Op.today:
+            return "today()", _PRIMARY
         if op is Op.answered:
             return f"${{{node.key}}} != ''", _EQ
         if op is Op.is_na:
@@ -1289,8 +1296,9 @@ def _fillable(
                     row.sheet,
                     row.number,
                     base,
-                    f"${{{name}}} is form metadata: the phone fills in the report's start, end or today, "
-                    "and leaves device details (device id, SIM, phone number, user) blank",
+                    f"${{{name}}} is form metadata (or a pulldata() calculation), not a question: the phone "
+                    "fills in the report's start, end or today, and anything else (device id, SIM, phone "
+                    "number, user, pulled data) as nothing",
                 )
                 continue
             if kinds.get(name) in (None, "section", "metadata"):
@@ -1498,6 +1506,7 @@ def _read_settings(
     return title, language, kept
 
 
+_PULLDATA: Final = re.compile(r"\bpulldata\s*\(", re.IGNORECASE)
 _LOOP: Final = re.compile(r"^begin[ _]loop\s+over\s+(\S+)$", re.IGNORECASE)
 _LOOP_END: Final = frozenset({"end loop", "end_loop"})
 _LOOP_FIELDS: Final = re.compile(r"%\((name|label)\)s")
@@ -1696,6 +1705,10 @@ def read_xlsform(data: bytes) -> Imported:
                 kinds[name] = "single_choice"
             if parsed_type.or_other:
                 kinds[f"{name}_other"] = "text"
+        elif kind == "calculate" and _PULLDATA.search(_text(row.cells.get(("calculation", None), ""))):
+            # Reads a CSV attached to the form in ODK, which Fieldscore has not: kept, not computed.
+            kinds[name] = "metadata"
+            parsed_type = _Type("pulldata")
         else:
             kinds[name] = {
                 "begin": "section",
@@ -1740,6 +1753,19 @@ def read_xlsform(data: bytes) -> Imported:
                 problems.append((row.sheet, row.number, f"type: {word} closes the {began} of row {opened.row.number}"))
             section = _section_end(opened, ctx)
             (stack[-1].items if stack else top).append(section)
+        elif kind == "pulldata":
+            notes.add(
+                row.sheet,
+                row.number,
+                "calculation",
+                "pulldata() reads a CSV file attached to the form in ODK, which Fieldscore does not have: "
+                "the calculation is kept for export and not computed; a label that shows it fills in as "
+                "nothing, and a condition may not use it",
+            )
+            row.used.update({("name", None), ("type", None)})
+            kept_rows.append(
+                XLSFormRow(type="calculate", name=row.name("name") or "", cells=notes.keep(row, silent=_ALL))
+            )
         elif kind == "metadata":
             type_text = " ".join(_text(row.raw("type")).split())
             name = row.name("name") or ""
@@ -1767,7 +1793,7 @@ def read_xlsform(data: bytes) -> Imported:
                 f"'{opened.data.get('key')}' has no matching {'end_repeat' if opened.data.get('repeat') else 'end_group'}",
             )
         )
-    if not any(t.kind not in ("end", "metadata") for _row, t in parsed) and not problems:
+    if not any(t.kind not in ("end", "metadata", "pulldata") for _row, t in parsed) and not problems:
         problems.append(("survey", 0, "the survey sheet has no questions"))
     if problems:
         # Sheet by sheet, top to bottom, as someone fixing the spreadsheet would read them.

@@ -444,7 +444,7 @@ def test_expressions_are_written_as_readable_xpath() -> None:
     ("source", "reason"),
     [
         ("pulldata('fruits', 'name', 'name', 'mango') = 1", "function pulldata() at character 1 is not supported"),
-        ("today() > 3", "function today() at character 1 is not supported"),
+        ("now() > 3", "function now() at character 1 is not supported"),
         ("${nope} = 1", "unknown question ${nope}"),
         ("${grp} = 1", "is a group"),
         ("${a} = ", "unexpected the end"),

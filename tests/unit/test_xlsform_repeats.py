@@ -226,3 +226,40 @@ def test_a_note_without_a_name_is_named_after_its_row() -> None:
     assert any(w.column == "name" and "named 'note_row3'" in w.message for w in imported.warnings)
     assert import_xlsform(export_xlsform(imported.definition)) == imported.definition
     assert problems_of(xlsx([["type", "name", "label"], ["text", None, "Q"]])) == [("survey", 2, "name: missing")]
+
+
+def test_today_and_date_comparisons_in_expressions() -> None:
+    from backend.forms.xlsform import parse_xpath, write_xpath
+
+    kinds = {"d": "timestamp"}
+    expr = parse_xpath(". >= today()", kinds)
+    assert expr == Expr(op=Op.ge, args=[Expr(op=Op.self_), Expr(op=Op.today)])
+    assert write_xpath(expr, kinds) == ". >= today()"
+    survey = [["type", "name", "label", "constraint"], ["date", "d", "When?", ". >= today()"]]
+    defn = import_xlsform(xlsx(survey))
+    assert check_definition(defn) == []
+    assert import_xlsform(export_xlsform(defn)) == defn
+    assert check_answers(defn, {"d": "2999-01-01T10:00:00+00:00"}) == []
+    assert check_answers(defn, {"d": "2000-01-01T10:00:00+00:00"})[0][1].startswith("answer.constraint")
+
+
+def test_a_pulldata_calculation_is_kept_for_export_and_not_computed() -> None:
+    survey = [
+        ["type", "name", "label", "calculation"],
+        ["calculate", "fruit", None, "pulldata('fruits', 'name', 'name', 'mango')"],
+        ["note", "n", "The fruit: ${fruit}", None],
+        ["text", "t", "Why?", None],
+    ]
+    imported = read_xlsform(xlsx(survey))
+    (kept,) = imported.definition.xlsform_rows
+    assert (kept.type, kept.name, kept.cells) == (
+        "calculate",
+        "fruit",
+        {"calculation": "pulldata('fruits', 'name', 'name', 'mango')"},
+    )
+    assert any(w.column == "calculation" and "pulldata()" in w.message for w in imported.warnings)
+    assert [q.key for q in imported.definition.sections[0].items] == ["n", "t"]
+    assert import_xlsform(export_xlsform(imported.definition)) == imported.definition
+    refers = [["type", "name", "label", "relevant", "calculation"], ["calculate", "fruit", None, None, "pulldata('f')"]]
+    refers.append(["text", "t", "Why?", "${fruit} = 'mango'", None])
+    assert problems_of(xlsx(refers))[0][:2] == ("survey", 3)

@@ -21,8 +21,28 @@ const ARITY = {
   eq: [2, 2], ne: [2, 2], lt: [2, 2], le: [2, 2], gt: [2, 2], ge: [2, 2],
   and: [0, null], or: [0, null], not: [1, 1], in: [2, null], contains: [2, 2],
   count: [1, 1], add: [2, null], sub: [2, null], mul: [2, null], div: [2, null],
-  if: [3, 3], concat: [0, null], coalesce: [1, null], regex: [2, 2], strlen: [1, 1],
+  if: [3, 3], concat: [0, null], coalesce: [1, null], regex: [2, 2], strlen: [1, 1], today: [0, 0],
 };
+const DATE = /^\d{4}-\d{2}-\d{2}/;
+
+// lt/le/gt/ge: two numbers, or two dates by their YYYY-MM-DD (as _ordered in conditions.py); else false.
+function ordered(op, a, b) {
+  let x;
+  let y;
+  if (kind(a) === "number" && kind(b) === "number") [x, y] = [a, b];
+  else if (typeof a === "string" && typeof b === "string" && DATE.test(a) && DATE.test(b)) [x, y] = [a.slice(0, 10), b.slice(0, 10)];
+  else return false;
+  if (op === "lt") return x < y;
+  if (op === "le") return x <= y;
+  if (op === "gt") return x > y;
+  return x >= y;
+}
+
+// today(): the date in UTC when evaluated, or answers["__today"] when the caller pins it (the vectors do).
+function today(answers) {
+  const pinned = has(answers, "__today") ? answers.__today : undefined;
+  return typeof pinned === "string" ? pinned : new Date().toISOString().slice(0, 10);
+}
 const NODE_FIELDS = new Set(["op", "args", "key"]);
 // The same class as _BLANK in conditions.py, character for character: the union of what JavaScript's
 // trim() and Python's str.isspace() call white space, written out so neither runtime decides.
@@ -204,6 +224,8 @@ function ev(node, answers, selfValue, depth) {
       return isNaAnswer(answerOf(answers, key));
     case "self":
       return valueOf(selfValue);
+    case "today":
+      return today(answers);
     default:
       break;
   }
@@ -216,14 +238,8 @@ function ev(node, answers, selfValue, depth) {
     case "lt":
     case "le":
     case "gt":
-    case "ge": {
-      const [a, b] = values;
-      if (kind(a) !== "number" || kind(b) !== "number") return false;
-      if (op === "lt") return a < b;
-      if (op === "le") return a <= b;
-      if (op === "gt") return a > b;
-      return a >= b;
-    }
+    case "ge":
+      return ordered(op, values[0], values[1]);
     case "and":
       return values.every((v) => v === true);
     case "or":
