@@ -21,12 +21,28 @@ class DayType(str, Enum):
     sunday = "sunday"
 
 
+class LocationIs(str, Enum):
+    """When in a location's opening hours a daypart's probes fall."""
+
+    open = "open"
+    closed = "closed"
+    any = "any"
+
+
 class Daypart(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Local hours; an end at or before the start wraps past midnight (21→8 is out of hours)."""
+    """Local hours; an end at or before the start wraps past midnight (21→8 is out of hours).
+
+    `location_is` ties the daypart to each location's opening hours: `open` plans a probe only while the
+    location is open (its window is the longest open stretch of the daypart that day), `closed` only while
+    it is closed (an out-of-hours test: a 24-hour location has none), `any` ignores the hours. Unset:
+    `open` for visits, `any` for the other channels. A location without opening hours is planned over the
+    whole daypart. Days on which the stretch does not exist are skipped; a slot with no such day at all is
+    listed in the generation's `problems`."""
 
     key: Code
     start_hour: Hour
     end_hour: Hour
+    location_is: LocationIs | None = None
 
 
 class SlotDesign(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -93,8 +109,12 @@ class PlanProblem(msgspec.Struct, kw_only=True):
 
 
 class GenerationResult(msgspec.Struct, kw_only=True):
+    """What generation did. `already_over` counts the tasks just created whose window had already ended
+    (a wave generated after it started): they show as missing in the coverage grid at once."""
+
     created: int
     existing: int
+    already_over: int = 0
     problems: list[PlanProblem]
 
 

@@ -60,7 +60,11 @@ class OrganisationBrandSet(Request, kw_only=True):
 
 
 class OpeningInterval(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Open from `opens` to `closes` in the location's local time; closes may be 24:00."""
+    """Open from `opens` on `day` to `closes`, in the location's own time zone. A `closes` earlier than
+    `opens` is on the next day (`fri 22:00–02:00` is Friday 22:00 to Saturday 02:00); `closes` 24:00 is the
+    midnight ending the day, so `00:00–24:00` is all day (all seven days so: a 24-hour location). A weekday
+    with no interval is closed; no intervals at all means the hours are not known. `opens` equal to
+    `closes`, or intervals that overlap (across midnight too), are refused (422 naming the interval)."""
 
     day: Weekday
     opens: ClockTime

@@ -45,6 +45,21 @@ class ReportScore(msgspec.Struct, kw_only=True):
     failed: bool
 
 
+class RetryState(str, Enum):
+    scheduled = "scheduled"
+    none_left = "none_left"
+
+
+class CallRetry(msgspec.Struct, kw_only=True):
+    """For a call nobody answered, in a campaign's planned probe: whether it is called again. `scheduled`:
+    a retry task exists (open, on the job board and offered to automatic assignment, on a later day of the
+    same slot). `none_left`: it is not called again, `reason` says why (no slot left in the wave, or the
+    call rules' attempts are used up); the coverage grid counts such a probe as `unanswered`."""
+
+    state: RetryState
+    reason: str | None = None
+
+
 class Report(msgspec.Struct, kw_only=True):
     id: uuid.UUID
     task_id: uuid.UUID
@@ -61,6 +76,8 @@ class Report(msgspec.Struct, kw_only=True):
     score: ReportScore | None  # None for shoppers: they see no scores
     review_reason: str | None
     flags: list[Flag] = []  # evidence flags; empty for shoppers
+    # An unanswered call's retry, for its shopper and staff; None otherwise and always for managers (blind).
+    retry: CallRetry | None = None
 
 
 class ReportRevision(msgspec.Struct, kw_only=True):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -57,6 +57,9 @@ class Task(msgspec.Struct, kw_only=True):
     attempt: int = 1
     retry_of: uuid.UUID | None = None
     language: str | None = None
+    # The window against the location's opening hours (local time, DST included): open throughout, closed
+    # throughout (out of hours), partly_open, or unknown (the location has no hours, or an older task).
+    location_hours: Literal["open", "closed", "partly_open", "unknown"] | None = None
     distance_km: float | None = None  # from the shopper's home, on the job board
 
 

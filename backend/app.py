@@ -164,6 +164,7 @@ def create_app(settings: Settings | None = None, engine: Engine[Any] | None = No
             "with a stable `code`. Authenticate with `Authorization: Bearer <token>` from POST /auth/login."
             "\n\n## Problem codes\n\n" + catalogue_markdown(),
             path="/schema",
+            use_handler_docstrings=True,  # a route's docstring is its operation's description
             render_plugins=[
                 SwaggerRenderPlugin(
                     path="/",

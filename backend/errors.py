@@ -94,6 +94,7 @@ CATALOGUE: dict[str, Code] = {
     "wave.invalid": Code(422, "The wave breaks a rule; `errors` names each field."),
     "wave.overlap": Code(409, "The wave overlaps another wave of the campaign."),
     "wave.too_large": Code(422, "Generating the wave would create more tasks than the configured cap."),
+    "wave.past": Code(409, "The wave is over: every window its generation would create has already ended."),
     # Tasks
     "task.not_found": Code(404, "No such task, or not visible to the caller."),
     "task.invalid_window": Code(422, "The task's time window is invalid."),

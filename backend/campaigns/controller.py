@@ -71,12 +71,19 @@ class CampaignController(Controller):
         operation_id="GenerateWaveTasks",
         opt=roles(*STAFF),
         status_code=200,
-        responses=problems(404, 422),
+        responses=problems(404, 409, 422),
     )
     async def generate(
         self, actor: ActorDep, settings: SettingsDep, campaign_id: FromPath[uuid.UUID], wave_id: FromPath[uuid.UUID]
     ) -> GenerationResult:
         """Create the wave's tasks over the slot design in each location's own time zone; idempotent.
+        Each daypart's probes are kept to the location's opening hours as its `location_is` asks (open for
+        visits unless said otherwise): a window is the longest open (or closed) stretch of the daypart that
+        day, overnight hours and daylight-saving days included; each task says how its window stands
+        (`location_hours`). A slot that cannot be planned is listed in `problems`, never silently dropped.
+        A wave that is over (every window it would create has already ended) is refused: 409 `wave.past`.
+        A wave already under way is generated whole, and `already_over` counts the tasks whose window had
+        ended: they are missing in the coverage grid at once.
         A plan larger than the configured cap (FIELDSCORE_MAX_WAVE_TASKS) is refused: 422 `wave.too_large`."""
         return await service.generate(actor, campaign_id, wave_id, max_tasks=settings.max_wave_tasks)
 
@@ -89,8 +96,10 @@ class CampaignController(Controller):
     async def coverage(
         self, actor: ActorDep, page: PageDep, campaign_id: FromPath[uuid.UUID], wave_id: FromPath[uuid.UUID]
     ) -> Coverage:
-        """Location × slot: done / due / missing. For a manager only approved probes are done, and the
-        rest are due until the wave is over, missing after (no visit or call shows before approval)."""
+        """Location × slot: done / due / unanswered / missing. For a manager only approved probes are done,
+        and the rest are due until the wave is over, missing after (no visit or call shows before approval).
+        `unanswered`: a call whose every attempt reached nobody and that is not called again (no slot left
+        in the wave, or the call rules' attempts used up; a scheduled retry keeps the probe due)."""
         return await service.coverage(actor, campaign_id, wave_id, page)
 
     @post(

@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from backend.locations import hours
 
 __all__ = [
     "DayType",
     "Daypart",
+    "PlanLocation",
     "PlanProblem",
     "PlannedProbe",
     "SlotDesign",
@@ -31,11 +34,16 @@ class DayType(str, Enum):
 
 @dataclass(frozen=True, slots=True)
 class Daypart:
-    """Local hours `start_hour`..`end_hour`; `end_hour <= start_hour` wraps past midnight (21→8)."""
+    """Local hours `start_hour`..`end_hour`; `end_hour <= start_hour` wraps past midnight (21→8).
+
+    `location_is`: `open` / `closed` keeps a probe to the longest stretch of the daypart in which the
+    location is open / closed that day (a location without hours is planned over the whole daypart);
+    `any` ignores the hours."""
 
     key: str
     start_hour: int
     end_hour: int
+    location_is: str = "any"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +57,8 @@ class SlotDesign:
 
 @dataclass(frozen=True, slots=True)
 class PlannedProbe:
-    """One probe: (location_id, slot_key, index) is its natural key; the window is UTC-aware."""
+    """One probe: (location_id, slot_key, index) is its natural key; the window is UTC-aware. `hours` is
+    the window against the location's opening hours: open, closed, partly_open or unknown (no hours)."""
 
     location_id: str
     slot_key: str
@@ -57,6 +66,7 @@ class PlannedProbe:
     local_date: date
     window_start: datetime
     window_end: datetime
+    hours: str = "unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +131,8 @@ def design_problems(design: SlotDesign) -> list[tuple[str, str]]:
         if not isinstance(part.end_hour, int) or isinstance(part.end_hour, bool) or not 0 <= part.end_hour <= 24:
             problems.append((f"{path}.end_hour", "must be a whole hour from 0 to 24"))
             ok = False
+        if part.location_is not in ("open", "closed", "any"):
+            problems.append((f"{path}.location_is", "must be open, closed or any"))
         if ok and part.start_hour == part.end_hour % 24 and part.end_hour != 24:
             problems.append((f"{path}.end_hour", "must differ from start_hour"))
             ok = False
@@ -149,26 +161,7 @@ def local_to_utc(day: date, hour: int, zone: ZoneInfo) -> datetime:
     a wall time that occurs twice in an autumn fall-back overlap takes its first
     occurrence (fold=0, still on summer time).
     """
-    if hour == 24:
-        day, hour = day + timedelta(days=1), 0
-    wall = datetime.combine(day, time(hour))
-    first = wall.replace(tzinfo=zone, fold=0)
-    utc = first.astimezone(UTC)
-    if utc.astimezone(zone).replace(tzinfo=None) == wall:
-        return utc
-    # In a gap, fold=0 reads the wall time with the offset before the transition (landing
-    # after the gap) and fold=1 with the offset after it (landing before); the transition
-    # is the first instant between them that has the later offset.
-    later_offset = utc.astimezone(zone).utcoffset()
-    low = int(wall.replace(tzinfo=zone, fold=1).timestamp())
-    high = int(utc.timestamp())
-    while low < high:
-        middle = (low + high) // 2
-        if datetime.fromtimestamp(middle, zone).utcoffset() == later_offset:
-            high = middle
-        else:
-            low = middle + 1
-    return datetime.fromtimestamp(high, UTC)
+    return hours.wall_to_utc(day, hour * 60, zone)
 
 
 def _window(day: date, part: Daypart, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -183,23 +176,57 @@ def _rotation(location_id: str, slot_key: str, salt: str) -> int:
     return int.from_bytes(digest, "big")
 
 
+PlanLocation = tuple[str, str] | tuple[str, str, Sequence[hours.Interval]]
+
+
+def _fitted(
+    day: date, part: Daypart, zone: ZoneInfo, opening: Sequence[hours.Interval]
+) -> tuple[date, datetime, datetime, str] | None:
+    """The probe window of `part` on `day` fitted to the opening hours as the daypart asks, with how it
+    stands against them; None when the daypart (or the stretch it asks for) does not exist that day."""
+    start, end = _window(day, part, zone)
+    if end <= start:
+        return None
+    if opening and part.location_is in ("open", "closed"):
+        spans = (hours.open_spans if part.location_is == "open" else hours.closed_spans)(opening, zone, start, end)
+        best = hours.longest(spans)
+        if best is None:
+            return None
+        start, end = best
+    return day, start, end, hours.classify(opening, zone, start, end)
+
+
+def _no_day_reason(part: Daypart, day_type: DayType, zone_name: str, opening: bool) -> str:
+    if opening and part.location_is == "open":
+        return f"the location is closed throughout the {part.key} daypart on every {day_type.value} of the wave"
+    if opening and part.location_is == "closed":
+        return (
+            f"the location is open throughout the {part.key} daypart on every {day_type.value} of the wave "
+            "(no out-of-hours time to probe)"
+        )
+    return (
+        f"the {part.key} daypart does not exist on any {day_type.value} "
+        f"of the wave in {zone_name} (daylight saving change)"
+    )
+
+
 def plan_wave(
     design: SlotDesign,
     wave_start: date,
     wave_end: date,
-    locations: Sequence[tuple[str, str]],
+    locations: Sequence[PlanLocation],
     *,
     salt: str = "",
 ) -> tuple[list[PlannedProbe], list[PlanProblem]]:
     """Every location × slot × probe index of one wave, or a problem saying why a slot cannot be planned.
 
-    `locations` are (location_id, IANA time zone); wave dates are inclusive and read in each
-    location's own calendar. The probes of one slot go to distinct dates of the right day
-    type where the wave has enough of them, evenly spaced from a rotation offset that is a
-    stable hash of location, slot and `salt`, so that locations fall on different dates.
-    A date on which the daypart does not exist at all (a one-hour daypart inside a DST
-    gap) is not used. Raises ValueError for an unsound design or a wave that ends before
-    it starts.
+    `locations` are (location_id, IANA time zone) or (location_id, zone, opening hours); wave dates are
+    inclusive and read in each location's own calendar. The probes of one slot go to distinct dates of
+    the right day type where the wave has enough of them, evenly spaced from a rotation offset that is a
+    stable hash of location, slot and `salt`, so that locations fall on different dates. A date on which
+    the daypart does not exist at all (a one-hour daypart inside a DST gap), or has no stretch in which
+    the location is open (closed) when the daypart asks for that, is not used. Raises ValueError for an
+    unsound design or a wave that ends before it starts.
     """
     problems = design_problems(design)
     if problems:
@@ -215,7 +242,9 @@ def plan_wave(
 
     probes: list[PlannedProbe] = []
     plan_problems: list[PlanProblem] = []
-    for location_id, zone_name in locations:
+    for location in locations:
+        location_id, zone_name = location[0], location[1]
+        opening: Sequence[hours.Interval] = location[2] if len(location) > 2 else ()  # type: ignore[misc]
         try:
             zone = ZoneInfo(zone_name)
         except (ZoneInfoNotFoundError, ValueError):
@@ -225,22 +254,20 @@ def plan_wave(
         for day_type in design.day_types:
             for part in design.dayparts:
                 key = f"{day_type.value}:{part.key}"
-                windows = [(d, *_window(d, part, zone)) for d in dates_by_type[day_type]]
-                usable = [w for w in windows if w[2] > w[1]]
+                days = dates_by_type[day_type]
+                usable = [w for w in (_fitted(d, part, zone, opening) for d in days) if w is not None]
                 if not usable:
-                    if windows:
-                        reason = (
-                            f"the {part.key} daypart does not exist on any {day_type.value} "
-                            f"of the wave in {zone_name} (daylight saving change)"
-                        )
-                    else:
-                        reason = f"the wave {wave_start}..{wave_end} has no {day_type.value}"
+                    reason = (
+                        _no_day_reason(part, day_type, zone_name, bool(opening))
+                        if days
+                        else f"the wave {wave_start}..{wave_end} has no {day_type.value}"
+                    )
                     plan_problems.append(PlanProblem(location_id, key, reason))
                     continue
                 n = len(usable)
                 offset = _rotation(location_id, key, salt) % n
                 count = design.probes_per_slot
                 for index in range(count):
-                    local_date, start, end = usable[(offset + index * n // count) % n]
-                    probes.append(PlannedProbe(location_id, key, index, local_date, start, end))
+                    local_date, start, end, standing = usable[(offset + index * n // count) % n]
+                    probes.append(PlannedProbe(location_id, key, index, local_date, start, end, standing))
     return probes, plan_problems

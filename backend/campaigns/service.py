@@ -41,16 +41,26 @@ from backend.errors import Conflict, InvalidInput, NotFound
 from backend.forms.tables import FormVersion
 from backend.geo import distance_km
 from backend.ids import uuid7
+from backend.locations import hours
 from backend.locations.tables import Location, OrganisationBrand
 from backend.pagination import PageParams, contains, page_of, paged, scoped_row
 from backend.tasks import service as tasks
 from backend.tasks.tables import Task
 
 
-def _design(spec: SlotDesign) -> planning.SlotDesign:
+def _design(spec: SlotDesign, channel: str | Channel) -> planning.SlotDesign:
+    """The pure planner's design; a daypart that does not say how it stands to the opening hours is kept
+    to them for visits (a store is visited while it is open) and ignores them on the other channels."""
+    default = "open" if Channel(channel) == Channel.visit else "any"
     return planning.SlotDesign(
         dayparts=tuple(
-            planning.Daypart(key=d.key, start_hour=d.start_hour, end_hour=d.end_hour) for d in spec.dayparts
+            planning.Daypart(
+                key=d.key,
+                start_hour=d.start_hour,
+                end_hour=d.end_hour,
+                location_is=d.location_is.value if d.location_is else default,
+            )
+            for d in spec.dayparts
         ),
         day_types=tuple(planning.DayType(x.value) for x in spec.day_types),
         probes_per_slot=spec.probes_per_slot,
@@ -154,7 +164,7 @@ async def _check_campaign(data: CampaignCreate) -> list[tuple[str, str]]:
     for channel, spec in data.slot_designs.items():
         if channel not in data.forms:
             problems.append((f"slot_designs.{channel.value}", "no form for this channel"))
-        for path, reason in planning.design_problems(_design(spec)):
+        for path, reason in planning.design_problems(_design(spec, channel)):
             problems.append(
                 (f"slot_designs.{channel.value}.{path}" if path else f"slot_designs.{channel.value}", reason)
             )
@@ -279,6 +289,7 @@ async def _campaign_locations(campaign_id: uuid.UUID) -> list[dict[str, Any]]:
         t.CampaignLocation.location.timezone.as_alias("timezone"),
         t.CampaignLocation.location.name.as_alias("name"),
         t.CampaignLocation.location.brand.as_alias("brand"),
+        t.CampaignLocation.location.opening_hours.as_alias("opening_hours"),
     ).where(t.CampaignLocation.campaign == campaign_id)
 
 
@@ -298,12 +309,12 @@ async def generate(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID, *, 
         problems: list[PlanProblem] = []
         plans = []
         for channel, spec in campaign["slot_designs"].items():
-            design = _design(msgspec.convert(spec, SlotDesign))
+            design = _design(msgspec.convert(spec, SlotDesign), channel)
             probes, plan_problems = planning.plan_wave(
                 design,
                 wave["starts_on"],
                 wave["ends_on"],
-                [(str(loc["id"]), loc["timezone"]) for loc in locations],
+                [(str(loc["id"]), loc["timezone"], hours.from_stored(loc["opening_hours"])) for loc in locations],
                 salt=str(wave_id),
             )
             problems += [
@@ -314,6 +325,24 @@ async def generate(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID, *, 
             ]
             plans.append((channel, probes))
         planned = sum(len(probes) for _, probes in plans)
+        now = moments.now()
+        new = [
+            probe
+            for channel, probes in plans
+            for probe in probes
+            if (probe.location_id, channel, probe.slot_key, probe.index) not in existing
+        ]
+        # A wave nobody can work in any more is refused rather than filled with tasks born missing; the
+        # date rule also holds for a plan with nothing in it (every zone's last day has ended by then).
+        if (new and all(p.window_end <= now for p in new)) or (
+            not existing and now.date() > wave["ends_on"] + dt.timedelta(days=1)
+        ):
+            raise Conflict(
+                f"The wave {wave['name']!r} is over ({wave['starts_on']}..{wave['ends_on']}): every window it would "
+                "plan has already ended. Plan a wave that is still to come.",
+                code="wave.past",
+                errors=[("wave_id", "every planned window has already ended")],
+            )
         if planned > max_tasks:
             raise InvalidInput(
                 f"The wave's plan has {planned:,} tasks, more than the {max_tasks:,} allowed; shorten the wave, "
@@ -322,8 +351,7 @@ async def generate(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID, *, 
                 errors=[("wave_id", f"the plan has {planned} tasks, more than the cap of {max_tasks}")],
             )
         rows: list[Task] = []
-        found = 0
-        now = moments.now()
+        found = already_over = 0
         for channel, probes in plans:
             for probe in probes:
                 if (probe.location_id, channel, probe.slot_key, probe.index) in existing:
@@ -349,12 +377,20 @@ async def generate(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID, *, 
                         probe_index=probe.index,
                         attempt=1,
                         language=campaign["language"],
+                        location_hours=probe.hours,
                     )
                 )
+                already_over += probe.window_end <= now
         for start in range(0, len(rows), 500):
             await Task.insert(*rows[start : start + 500])
-        await record(actor.user_id, "wave.generated", "wave", wave_id, {"created": len(rows), "existing": found})
-    return GenerationResult(created=len(rows), existing=found, problems=problems)
+        await record(
+            actor.user_id,
+            "wave.generated",
+            "wave",
+            wave_id,
+            {"created": len(rows), "existing": found, "already_over": already_over},
+        )
+    return GenerationResult(created=len(rows), existing=found, already_over=already_over, problems=problems)
 
 
 # ---------------------------------------------------------------- coverage
@@ -428,7 +464,7 @@ async def coverage(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID, pag
             state = "unanswered"
         probes[(str(r["location"]), r["channel"], r["slot_key"], r["probe_index"])].add(state)
     keys_by_channel = {
-        ch: planning.slot_keys(_design(msgspec.convert(spec, SlotDesign)))
+        ch: planning.slot_keys(_design(msgspec.convert(spec, SlotDesign), ch))
         for ch, spec in campaign["slot_designs"].items()
     }
     table: list[CoverageRow] = []
@@ -638,23 +674,21 @@ async def claim(actor: Actor, task_id: uuid.UUID) -> TaskSchema:
 # ---------------------------------------------------------------- retries
 
 
+async def _retry_state(task_id: uuid.UUID, state: str | None) -> None:
+    await Task.update({Task.retry_state: state}).where(Task.id == task_id)
+
+
 async def schedule_retry(actor: Actor, task_id: uuid.UUID) -> uuid.UUID | None:
     """After an unanswered call probe: the next attempt on another day in the same slot, if the rules allow.
 
-    Runs inside the caller's transaction. Returns the retry's id, or None when no retry is due.
+    Runs inside the caller's transaction. Returns the retry's id, or None when no retry is due. What was
+    decided is kept on the task (`retry_state`: scheduled, or none left because no_slot_left or
+    attempts_used), for the submit response and the coverage grid.
 
     One retry per task: a report corrected again looks for no second one while its retry is planned, under
     way or done, nor says again that none was possible. A retry the system cancelled because the call was
     corrected to answered is the task's retry still (the planned-probe key holds one attempt n + 1): when
     the call is corrected back to unanswered, it is opened again on the next day the slot allows."""
-    retry = await Task.select(Task.id, Task.status).where(Task.retry_of == task_id).first()
-    cancelled_by_system = (
-        retry is not None
-        and retry["status"] == TaskStatus.cancelled.value
-        and await recorded("task.cancelled", "task", retry["id"], by_system=True)
-    )
-    if (retry is not None and not cancelled_by_system) or await recorded("task.retry_not_possible", "task", task_id):
-        return None
     row = (
         await Task.select(
             Task.id,
@@ -670,6 +704,7 @@ async def schedule_retry(actor: Actor, task_id: uuid.UUID) -> uuid.UUID | None:
             Task.attempt,
             Task.language,
             Task.location.timezone.as_alias("tz"),
+            Task.location.opening_hours.as_alias("opening_hours"),
         )
         .where(Task.id == task_id)
         .first()
@@ -684,30 +719,50 @@ async def schedule_retry(actor: Actor, task_id: uuid.UUID) -> uuid.UUID | None:
     )
     rules = msgspec.convert(campaign["call_rules"], CallRules)
     if row["attempt"] >= rules.max_attempts:
+        await _retry_state(task_id, "attempts_used")
+        return None
+    retry = await Task.select(Task.id, Task.status).where(Task.retry_of == task_id).first()
+    cancelled_by_system = (
+        retry is not None
+        and retry["status"] == TaskStatus.cancelled.value
+        and await recorded("task.cancelled", "task", retry["id"], by_system=True)
+    )
+    if retry is not None and not cancelled_by_system:
+        await _retry_state(task_id, "scheduled")
+        return None
+    if await recorded("task.retry_not_possible", "task", task_id):
+        await _retry_state(task_id, "no_slot_left")
         return None
     wave = await t.Wave.select(t.Wave.ends_on).where(t.Wave.id == row["wave"]).first()
-    design = _design(msgspec.convert(campaign["slot_designs"][row["channel"]], SlotDesign))
+    design = _design(msgspec.convert(campaign["slot_designs"][row["channel"]], SlotDesign), row["channel"])
     day_type, daypart_key = row["slot_key"].split(":", 1)
     slot = planning.SlotDesign(
         dayparts=tuple(d for d in design.dayparts if d.key == daypart_key),
         day_types=(planning.DayType(day_type),),
         probes_per_slot=1,
     )
+    opening = hours.from_stored(row["opening_hours"])
     first = moments.aware(row["window_start"]) + dt.timedelta(hours=rules.retry_after_hours)
     day = moments.local_date(first, row["tz"])
     if day <= moments.local_date(row["window_start"], row["tz"]):
         day += dt.timedelta(days=1)
     while day <= wave["ends_on"]:
-        probes, _ = planning.plan_wave(slot, day, day, [(str(row["location"]), row["tz"])])
+        probes, _ = planning.plan_wave(slot, day, day, [(str(row["location"]), row["tz"], opening)])
         if probes and probes[0].window_end > moments.now():
             probe = probes[0]
+            await _retry_state(task_id, "scheduled")
             if retry is not None:  # cancelled when the call was corrected to answered: opened again
                 await tasks.move(
                     None,
                     retry["id"],
                     TaskStatus.cancelled,
                     TaskStatus.open,
-                    {Task.window_start: probe.window_start, Task.window_end: probe.window_end, Task.shopper: None},
+                    {
+                        Task.window_start: probe.window_start,
+                        Task.window_end: probe.window_end,
+                        Task.shopper: None,
+                        Task.location_hours: probe.hours,
+                    },
                     {"reason": "the call it retries was corrected to unanswered", "retry_of": str(row["id"])},
                 )
                 return retry["id"]
@@ -732,6 +787,7 @@ async def schedule_retry(actor: Actor, task_id: uuid.UUID) -> uuid.UUID | None:
                     attempt=row["attempt"] + 1,
                     retry_of=row["id"],
                     language=row["language"],
+                    location_hours=probe.hours,
                 )
             )
             await record(
@@ -743,6 +799,7 @@ async def schedule_retry(actor: Actor, task_id: uuid.UUID) -> uuid.UUID | None:
             )
             return new_id
         day += dt.timedelta(days=1)
+    await _retry_state(task_id, "no_slot_left")
     await record(actor.user_id, "task.retry_not_possible", "task", row["id"], {"reason": "no slot left in the wave"})
     return None
 
@@ -754,7 +811,9 @@ _RETRY_NOT_STARTED = (TaskStatus.open.value, TaskStatus.assigned.value)
 
 async def cancel_retry(task_id: uuid.UUID, report_id: uuid.UUID, revision: int) -> None:
     """After a report of `task_id` is corrected to say the call was answered: its retry, if not yet under
-    way, is no longer needed and the system cancels it (audited with why). Inside the caller's transaction."""
+    way, is no longer needed and the system cancels it (audited with why). Inside the caller's transaction.
+    The call answered, whether it would have been retried no longer applies: the task's retry state is cleared."""
+    await _retry_state(task_id, None)
     retries = await Task.select(Task.id, Task.status).where(
         (Task.retry_of == task_id) & Task.status.is_in(list(_RETRY_NOT_STARTED))
     )

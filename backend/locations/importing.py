@@ -2,7 +2,7 @@
 
 One row per location. The header names the columns (any order, case ignored); `brand`, `name`, `code` and
 `timezone` are required, `region`, `district`, `address`, `lat`, `lon`, `phone`, `email` and `opening_hours`
-(``mon 09:00-17:00, sat 10:00-14:00``) may be left out or blank. The location's `code` is what a re-import
+(``mon 09:00-17:00, fri 22:00-02:00, sun closed``, or ``24/7``) may be left out or blank. The location's `code` is what a re-import
 matches on, so importing the same file again changes nothing. Every problem names its row and column.
 """
 
@@ -21,7 +21,9 @@ from api_schemas.locations import LocationCreate
 REQUIRED: Final = ("brand", "name", "code", "timezone")
 OPTIONAL: Final = ("region", "district", "address", "lat", "lon", "phone", "email", "opening_hours")
 MAX_ROWS: Final = 10_000
-_HOURS = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+(\d{2}:\d{2})\s*-\s*(\d{2}:\d{2})$")
+_HOURS = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+(\d{2}:\d{2})\s*[-–]\s*(\d{2}:\d{2})$")
+_CLOSED = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\s+closed$")
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 Problem = tuple[str, str]  # ("row 3.timezone", "not an IANA time zone name")
 
@@ -92,13 +94,20 @@ def header_problems(rows: list[dict[str, str]]) -> list[Problem]:
 
 
 def parse_opening_hours(text: str) -> list[dict[str, str]]:
+    """``mon 09:00-17:00, fri 22:00-02:00`` (closing the next day), ``sun closed`` (no interval that day:
+    said for the reader, it adds nothing) or ``24/7`` (every day 00:00-24:00)."""
     intervals = []
     for part in (p.strip() for p in text.split(",")):
-        if not part:
+        if not part or _CLOSED.match(part.lower()):
+            continue
+        if part.lower() in ("24/7", "24h", "24 hours"):
+            intervals += [{"day": day, "opens": "00:00", "closes": "24:00"} for day in _DAYS]
             continue
         match = _HOURS.match(part.lower())
         if not match:
-            raise ValueError(f"cannot read {part!r}: write e.g. 'mon 09:00-17:00'")
+            raise ValueError(
+                f"cannot read {part!r}: write e.g. 'mon 09:00-17:00', 'fri 22:00-02:00', 'sun closed' or '24/7'"
+            )
         intervals.append({"day": match.group(1), "opens": match.group(2), "closes": match.group(3)})
     return intervals
 

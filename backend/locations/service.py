@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import uuid
 import zoneinfo
 from typing import Any
@@ -30,7 +29,7 @@ from backend.accounts.security import Actor
 from backend.accounts.tables import Organisation
 from backend.audit.service import record
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
-from backend.locations import importing
+from backend.locations import hours, importing
 from backend.locations import tables as t
 from backend.pagination import PageParams, contains, converted_page, scoped_row
 
@@ -49,17 +48,10 @@ def check_timezone(name: str) -> None:
 
 
 def check_opening_hours(intervals: list[OpeningInterval]) -> None:
-    problems: list[tuple[str, str]] = []
-    by_day: dict[str, list[tuple[str, str, int]]] = {}
-    for i, interval in enumerate(intervals):
-        if interval.closes <= interval.opens:
-            problems.append((f"opening_hours[{i}].closes", "must be after opens"))
-        by_day.setdefault(interval.day.value, []).append((interval.opens, interval.closes, i))
-    for spans in by_day.values():
-        spans.sort()
-        for (_, closes, _), (opens, _, j) in itertools.pairwise(spans):
-            if opens < closes:
-                problems.append((f"opening_hours[{j}]", "overlaps another interval on the same day"))
+    """Overnight intervals (22:00–02:00), whole days (00:00–24:00) and closed days (no interval) are
+    sound; an interval that opens and closes at the same time, or overlaps another (across midnight
+    too), is 422 naming it (rules in backend/locations/hours.py)."""
+    problems = hours.hours_problems([(i.day.value, i.opens, i.closes) for i in intervals])
     if problems:
         raise InvalidInput("Opening hours are inconsistent.", errors=problems)
 

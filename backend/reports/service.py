@@ -16,6 +16,7 @@ from api_schemas.reports import (
     AnswerChange,
     BulkApprove,
     BulkApproveResult,
+    CallRetry,
     Report,
     ReportComment,
     ReportDiff,
@@ -24,6 +25,7 @@ from api_schemas.reports import (
     ReportReturn,
     ReportRevision,
     ReportStatus,
+    RetryState,
 )
 from api_schemas.tasks import TaskStatus
 from backend import db
@@ -62,7 +64,23 @@ _COLUMNS = (
     t.Report.failed,
     t.Report.review_reason,
     t.Report.flags,
+    t.Report.task.retry_state.as_alias("retry_state"),
 )
+
+
+def call_retry(state: str | None) -> CallRetry | None:
+    """A task's stored retry state (see backend.campaigns.service.schedule_retry) as the report shows it."""
+    if state == "scheduled":
+        return CallRetry(state=RetryState.scheduled)
+    if state in NO_RETRY_REASONS:
+        return CallRetry(state=RetryState.none_left, reason=NO_RETRY_REASONS[state])
+    return None
+
+
+NO_RETRY_REASONS = {
+    "no_slot_left": "no slot left in the wave: no later day of this slot before the wave ends",
+    "attempts_used": "the campaign's call rules allow no further attempt (max_attempts reached)",
+}
 
 
 def _to_report(row: dict[str, Any], actor: Actor) -> Report:
@@ -74,12 +92,17 @@ def _to_report(row: dict[str, Any], actor: Actor) -> Report:
     staff = actor.role in (Role.admin, Role.coordinator)
     return msgspec.convert(
         {
-            **{k: v for k, v in row.items() if not k.startswith("score_") and k not in ("failed", "flags")},
+            **{
+                k: v
+                for k, v in row.items()
+                if not k.startswith("score_") and k not in ("failed", "flags", "retry_state")
+            },
             "shopper_id": None if actor.role == Role.manager else row["shopper_id"],
             "score": None
             if shopper
             else {"calculated": row["score_calculated"], "final": row["score_final"], "failed": row["failed"]},
             "flags": row["flags"] if staff else [],
+            "retry": None if actor.role == Role.manager else call_retry(row.get("retry_state")),
         },
         Report,
     )

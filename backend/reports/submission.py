@@ -29,7 +29,7 @@ from typing import Any
 import msgspec
 
 from api_schemas.forms import FormDefinition, ScoreResult
-from api_schemas.reports import Flag, Report, ReportCreate, ReportStatus
+from api_schemas.reports import CallRetry, Flag, Report, ReportCreate, ReportStatus
 from api_schemas.tasks import TaskStatus
 from backend import db, moments
 from backend.accounts.security import Actor
@@ -44,7 +44,7 @@ from backend.ids import uuid7
 from backend.moments import in_utc
 from backend.reports import evidence, storage
 from backend.reports import tables as t
-from backend.reports.service import get_report
+from backend.reports.service import call_retry, get_report
 from backend.reports.storage import Basis, Context, StoredReport, TaskContext
 from backend.scoring.engine import score
 from backend.tasks import service as tasks
@@ -101,7 +101,8 @@ async def _submit_once(actor: Actor, data: ReportCreate, digest: str) -> tuple[R
             return await get_report(actor, data.id), False  # as stored: it may have been reviewed since
         revision = await prepare(actor, data, digest, number, context)
         if await store(actor, data, revision):
-            return as_submitted(revision, data), number == 1
+            retry = await _retry(data.task_id) if revision.answered is False else None
+            return as_submitted(revision, data, retry), number == 1
     raise Conflict("The report or its task kept changing; try again.", code="report.busy")
 
 
@@ -422,7 +423,13 @@ async def _write(actor: Actor, data: ReportCreate, r: Revision) -> None:
 # ---------------------------------------------------------------- the answer
 
 
-def as_submitted(r: Revision, data: ReportCreate) -> Report:
+async def _retry(task_id: uuid.UUID) -> CallRetry | None:
+    """What the write just decided about an unanswered call's retry (stored on its task)."""
+    row = await Task.select(Task.retry_state).where(Task.id == task_id).first()
+    return call_retry(None if row is None else row["retry_state"])
+
+
+def as_submitted(r: Revision, data: ReportCreate, retry: CallRetry | None = None) -> Report:
     """The stored revision as GET /reports/{id} shows it to its shopper (the only role that submits: no
     score, no flags, no review reason: a resubmission clears it), built from what was written."""
     return Report(
@@ -441,4 +448,5 @@ def as_submitted(r: Revision, data: ReportCreate) -> Report:
         score=None,
         review_reason=None,
         flags=[],
+        retry=retry,
     )

@@ -23,6 +23,7 @@ from backend.errors import Conflict, InvalidInput, NotFound
 from backend.forms import service as forms
 from backend.forms.tables import FormVersion as FormVersionRow
 from backend.ids import uuid7
+from backend.locations import hours
 from backend.locations.tables import Location, OrganisationBrand
 from backend.moments import in_utc
 from backend.pagination import PageParams, page_of, paged, scoped_row
@@ -48,6 +49,7 @@ TASK_COLUMNS = (
     t.Task.attempt,
     t.Task.retry_of,
     t.Task.language,
+    t.Task.location_hours.as_alias("hours"),
     t.Task.location.id.as_alias("location_id"),
     t.Task.location.name.as_alias("location_name"),
     # Piccolo types a join through two foreign keys as Column | Any; it is the brand's name column.
@@ -87,6 +89,7 @@ def to_task(row: dict[str, Any], *, hide_shopper: bool = False, distance_km: flo
             "attempt": row["attempt"],
             "retry_of": row["retry_of"],
             "language": row["language"],
+            "location_hours": row.get("hours"),
             "distance_km": distance_km,
         },
         Task,
@@ -168,7 +171,11 @@ async def create_task(actor: Actor, data: TaskCreate, *, as_of: dt.datetime | No
     async with db.writing():
         if not await Organisation.exists().where(Organisation.id == data.organisation_id):
             raise InvalidInput("Unknown organisation.", errors=[("organisation_id", "no such organisation")])
-        location = await Location.select(Location.brand).where(Location.id == data.location_id).first()
+        location = (
+            await Location.select(Location.brand, Location.timezone, Location.opening_hours)
+            .where(Location.id == data.location_id)
+            .first()
+        )
         if location is None:
             raise InvalidInput("Unknown location.", errors=[("location_id", "no such location")])
         if not await OrganisationBrand.exists().where(
@@ -221,6 +228,9 @@ async def create_task(actor: Actor, data: TaskCreate, *, as_of: dt.datetime | No
                 created_by=actor.user_id,
                 created_at=moments.now(),
                 updated_at=moments.now(),
+                location_hours=hours.classify(
+                    hours.from_stored(location["opening_hours"]), zoneinfo.ZoneInfo(location["timezone"]), start, end
+                ),
             )
         )
         if data.shopper_id:

@@ -30,3 +30,7 @@ class Task(Table):
     attempt = Integer(default=1)
     retry_of: ForeignKey["Task"] = ForeignKey("self", null=True, default=None, on_delete=OnDelete.set_null)
     language = Varchar(length=16, null=True, default=None)
+    # A planned probe's window against its location's opening hours: open, closed, partly_open, unknown.
+    location_hours = Varchar(length=16, null=True, default=None)
+    # For an unanswered call: scheduled (a retry exists), no_slot_left or attempts_used; NULL otherwise.
+    retry_state = Varchar(length=16, null=True, default=None)

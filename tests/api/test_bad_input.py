@@ -48,7 +48,7 @@ BODY_CASES = [
     (
         "closes_before_opens",
         "/locations",
-        {"opening_hours": [{"day": "mon", "opens": "18:00", "closes": "09:00"}]},
+        {"opening_hours": [{"day": "mon", "opens": "09:00", "closes": "09:00"}]},
         422,
         "validation.failed",
         ["opening_hours[0].closes"],

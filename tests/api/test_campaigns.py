@@ -45,9 +45,9 @@ async def test_generation_covers_every_slot_once_and_is_idempotent(client):
         json={"name": "W1", "starts_on": "2027-03-01", "ends_on": "2027-03-31"},
     )
     first = await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{wave['id']}/generate", status=200)
-    assert first == {"created": 2 * 4 * 3, "existing": 0, "problems": []}
+    assert first == {"created": 2 * 4 * 3, "existing": 0, "already_over": 0, "problems": []}
     again = await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{wave['id']}/generate", status=200)
-    assert again == {"created": 0, "existing": 24, "problems": []}
+    assert again == {"created": 0, "existing": 24, "already_over": 0, "problems": []}
     listed = await w.ok("coordinator", "GET", "/tasks", params={"organisation_id": w.organisation_id, "limit": 100})
     assert listed["total"] == 24
     own = [t for t in listed["items"] if t["location"]["id"] == w.own_location_id]
