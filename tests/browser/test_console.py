@@ -128,7 +128,7 @@ GOOD_XLSFORM = _xlsform(
     ],
     [["list_name", "name", "label"], ["yn", "yes", "Yes"], ["yn", "no", "No"]],
 )
-BAD_XLSFORM = _xlsform([["type", "name", "label"], ["select_one nolist", "q1", "Q1"], ["barcode", "q2", "Q2"]])
+BAD_XLSFORM = _xlsform([["type", "name", "label"], ["select_one nolist", "q1", "Q1"], ["geotrace", "q2", "Q2"]])
 
 
 def _submit(
