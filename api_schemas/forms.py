@@ -167,6 +167,13 @@ class YesNo(_Question, tag="yes_no"):
     points_yes: Points | None = 1.0
     points_no: Points | None = 0.0
     fail_on: Literal["yes", "no"] | None = "no"
+    # From an XLSForm yes/no list: its choices' own labels (when not just "Yes"/"No") and other
+    # columns, kept so the export gives them back; the phone shows a label in the shopper's language
+    # when the form has one, else its own Yes/No.
+    yes_label: Labels = {}
+    no_label: Labels = {}
+    yes_xlsform: XLSFormCells = {}
+    no_xlsform: XLSFormCells = {}
 
 
 class SingleChoice(_Question, tag="single_choice"):

@@ -1354,24 +1354,14 @@ def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context) -> Que
             data.update(
                 points_yes=yes.points, points_no=no.points, fail_on="yes" if yes.fail else "no" if no.fail else None
             )
-            # A yes/no question has no choices of its own: the app shows its own Yes/No.
-            lost = sorted(
-                {c for choice in (yes, no) for c in choice.xlsform}
-                | (
-                    {"label"}
-                    if (yes.label, no.label)
-                    not in (({}, {}), ({ctx.default_language: "Yes"}, {ctx.default_language: "No"}))
-                    else set()
-                )
-            )
-            for column in lost:
-                ctx.notes.add(
-                    row.sheet,
-                    row.number,
-                    "type",
-                    f"list '{list_name}' is read as yes/no: its "
-                    f"'{column}' column is not kept for this question (the app shows its own Yes/No)",
-                )
+            # The list's own labels and columns stay with the question (the export writes them back);
+            # plain "Yes"/"No" in the default language is what the export writes anyway.
+            if (yes.label, no.label) not in (({}, {}), ({lang: "Yes"}, {lang: "No"})):
+                data.update(yes_label=yes.label, no_label=no.label)
+            if yes.xlsform:
+                data["yes_xlsform"] = yes.xlsform
+            if no.xlsform:
+                data["no_xlsform"] = no.xlsform
             if yes.fail and no.fail:
                 errors.append(f"type: list '{list_name}' fails on both yes and no")
         else:
@@ -2048,21 +2038,24 @@ def export_xlsform(defn: FormDefinition) -> bytes:
 
     def choice_list(question: Any) -> str:
         if isinstance(question, YesNo):
-            content: tuple[Any, ...] = ("yes_no", question.points_yes, question.points_no, question.fail_on)
+            labelled = bool(question.yes_label or question.no_label)
             rows = [
                 Choice(
                     value="yes",
-                    label={defn.default_language: "Yes"},
+                    label=question.yes_label if labelled else {defn.default_language: "Yes"},
                     points=question.points_yes,
                     fail=question.fail_on == "yes",
+                    xlsform=question.yes_xlsform,
                 ),
                 Choice(
                     value="no",
-                    label={defn.default_language: "No"},
+                    label=question.no_label if labelled else {defn.default_language: "No"},
                     points=question.points_no,
                     fail=question.fail_on == "no",
+                    xlsform=question.no_xlsform,
                 ),
             ]
+            content: tuple[Any, ...] = ("yes_no", msgspec.json.encode(rows))
         else:
             content = ("choices", msgspec.json.encode(question.choices))
             rows = question.choices

@@ -306,3 +306,45 @@ async def test_a_scored_item_in_a_repeat_counts_as_its_mean_over_instances_over_
         json={"answers": {"desks": {"greeted": True}}},
     )
     assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "answers.desks"
+
+
+async def test_a_form_with_every_widget_imports_keeps_yes_no_labels_and_exports_back(client):
+    """pyxform's flat_xlsform_test: acknowledge, barcode, video, metadata in labels, a yes/no list in two languages."""
+    w = await build_world(client)
+    content = (CORPUS / "pyx__flat_xlsform_test.xlsx").read_bytes()
+    imported = await w.ok(
+        "coordinator",
+        "POST",
+        "/forms/import",
+        data={"name": "Flat", "channel": "visit"},
+        files={"file": ("flat.xlsx", content, XLSX)},
+    )
+    messages = [x["message"] for x in imported["warnings"]]
+    assert any("barcode" in m for m in messages) and any("${start} is form metadata" in m for m in messages)
+    version = await w.ok("coordinator", "GET", f"/forms/{imported['id']}/versions/1")
+    questions = {}
+
+    def walk(items):
+        for item in items:
+            if item["type"] == "section":
+                walk(item["items"])
+            else:
+                questions[item["key"]] = item
+
+    walk(version["definition"]["sections"])
+    assert questions["acknowledge_test"]["type"] == "acknowledge"
+    assert questions["video_test"]["accept"] == "video"
+    assert questions["barcode_test"]["barcode"] is True
+    assert questions["skip_to_end"]["yes_label"] == {"en": "Yes", "chinese": "是"}
+    exported = await w.call("coordinator", "GET", f"/forms/{imported['id']}/versions/1/xlsform")
+    again = await w.ok(
+        "coordinator",
+        "POST",
+        "/forms/import",
+        data={"name": "Flat again", "channel": "visit"},
+        files={"file": ("again.xlsx", exported.content, XLSX)},
+    )
+    second = await w.ok("coordinator", "GET", f"/forms/{again['id']}/versions/1")
+    assert msgspec.convert(second["definition"], FormDefinition) == msgspec.convert(
+        version["definition"], FormDefinition
+    )

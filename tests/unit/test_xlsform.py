@@ -1316,16 +1316,26 @@ def test_references_in_labels_must_be_fillable() -> None:
     assert import_xlsform(export_xlsform(defn)) == defn
 
 
-def test_a_yes_no_list_says_its_labels_are_not_kept() -> None:
-    choices = [["list_name", "name", "label::en", "label::de"], ["yn", "yes", "Yes", "Ja"], ["yn", "no", "No", "Nein"]]
-    imported = read_xlsform(xlsx([["type", "name"], ["select_one yn", "q"]], choices))
-    assert isinstance(only_section_items(imported.definition)[0], YesNo)
-    assert imported.warnings == [
-        ImportWarning(
-            "survey",
-            2,
-            "type",
-            "list 'yn' is read as yes/no: its 'label' column "
-            "is not kept for this question (the app shows its own Yes/No)",
-        )
+def test_a_yes_no_list_keeps_its_labels_in_every_language_and_its_columns() -> None:
+    choices = [
+        ["list_name", "name", "label::en", "label::de", "image"],
+        ["yn", "yes", "Yes", "Ja", "tick.png"],
+        ["yn", "no", "No", "Nein", None],
     ]
+    imported = read_xlsform(xlsx([["type", "name"], ["select_one yn", "q"]], choices))
+    (q,) = only_section_items(imported.definition)
+    assert isinstance(q, YesNo)
+    assert (q.yes_label, q.no_label) == ({"en": "Yes", "de": "Ja"}, {"en": "No", "de": "Nein"})
+    assert q.yes_xlsform == {"image": "tick.png"} and q.no_xlsform == {}
+    assert not any("yes/no" in w.message for w in imported.warnings)  # nothing is dropped any more
+    exported = export_xlsform(imported.definition)
+    assert import_xlsform(exported) == imported.definition
+    header, *rows = sheet_rows(exported, "choices")
+    by_column = [dict(zip(header, row, strict=True)) for row in rows]
+    assert [(r["name"], r["label::en"], r["label::de"], r["image"]) for r in by_column] == [
+        ("yes", "Yes", "Ja", "tick.png"),
+        ("no", "No", "Nein", None),
+    ]
+    # A plain Yes/No list stays label-free: the app says Yes/No in the shopper's language.
+    plain = import_xlsform(xlsx([["type", "name"], ["select_one yn", "q"]], YES_NO))
+    assert only_section_items(plain)[0].yes_label == {}

@@ -339,7 +339,8 @@ function renderWidget(context) {
         h("input", { id: `${labelId}-input`, type: "checkbox", checked: real === true, "aria-describedby": describedBy,
           onchange: (e) => setAnswer(key, e.target.checked ? true : undefined) }), t("form.ok"));
     case "yes_no":
-      return choiceList(context, [[true, t("form.yes")], [false, t("form.no")]],
+      // The form's own yes/no labels when it has them in the shopper's language, else the app's.
+      return choiceList(context, [[true, q.yes_label?.[lang] || t("form.yes")], [false, q.no_label?.[lang] || t("form.no")]],
         { selected: real, onPick: (v) => setAnswer(key, v) });
     case "single_choice":
       return choiceList(context, q.choices.map((c) => [c.value, labelOf(c.label, lang, definition.default_language) || c.value]),
