@@ -109,7 +109,11 @@ def _tune_gc() -> None:
 def create_app(settings: Settings | None = None, engine: Engine[Any] | None = None) -> Litestar:
     settings = settings or load_settings()
     if engine is None:
-        engine = db.create_engine(settings.database_url, sqlite_timeout_s=settings.sqlite_timeout_s)
+        engine = db.create_engine(
+            settings.database_url,
+            sqlite_timeout_s=settings.sqlite_timeout_s,
+            analytics_replica_url=settings.analytics_replica_url,
+        )
     db.bind(engine)
     passwords = settings.passwords()
     throttle = LoginThrottle(

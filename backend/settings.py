@@ -16,6 +16,8 @@ class Settings:
     token_ttl_hours: float = 12.0
     pg_pool_min: int = 2
     pg_pool_max: int = 20
+    # PostgreSQL: a streaming read replica for analytics reads (comparisons, shopper effects); None: the primary.
+    analytics_replica_url: str | None = None
     sqlite_timeout_s: float = 30.0
     # Argon2id cost: OWASP's recommendation (why: backend.accounts.security). Tests lower it.
     argon2_time_cost: int = ARGON2_TIME_COST
@@ -73,11 +75,19 @@ def load_settings() -> Settings:
     url = os.environ.get("FIELDSCORE_DATABASE_URL") or f"sqlite:///{data_dir / 'fieldscore.sqlite3'}"
     if not url.startswith(("sqlite:///", "postgres://", "postgresql://")):
         raise SystemExit(f"FIELDSCORE_DATABASE_URL must start with sqlite:/// or postgresql:// (got {url!r})")
+    replica = os.environ.get("FIELDSCORE_ANALYTICS_REPLICA_URL") or None
+    if replica and not (
+        url.startswith(("postgres://", "postgresql://")) and replica.startswith(("postgres://", "postgresql://"))
+    ):
+        raise SystemExit(
+            "FIELDSCORE_ANALYTICS_REPLICA_URL is a PostgreSQL replica of a PostgreSQL FIELDSCORE_DATABASE_URL"
+        )
     return Settings(
         database_url=url,
         data_dir=data_dir,
         token_ttl_hours=_number("FIELDSCORE_TOKEN_TTL_HOURS", 12.0),
         pg_pool_max=int(_number("FIELDSCORE_PG_POOL_MAX", 20)),
+        analytics_replica_url=replica,
         argon2_time_cost=int(_number("FIELDSCORE_ARGON2_TIME_COST", ARGON2_TIME_COST)),
         argon2_memory_kib=int(_number("FIELDSCORE_ARGON2_MEMORY_KIB", ARGON2_MEMORY_KIB)),
         password_hash_concurrency=int(_number("FIELDSCORE_PASSWORD_HASH_CONCURRENCY", 0)),

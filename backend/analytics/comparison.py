@@ -38,8 +38,8 @@ from backend import db
 from backend.accounts.security import Actor
 from backend.accounts.tables import Organisation, User
 from backend.analytics import facts as analytics_facts
+from backend.analytics import rollups, targets
 from backend.analytics import statistics as st
-from backend.analytics import targets
 from backend.analytics.labels import item_labels
 from backend.analytics.measures import DIMENSIONS, MEASURES, MeasureSql, method_text
 from backend.analytics.tables import ReportFact
@@ -89,7 +89,7 @@ async def scope(actor: Actor, organisation_id: uuid.UUID | None, include_pending
 
 
 def measure_sql(measure: Measure, filters: Filters) -> MeasureSql:
-    spec = MEASURES[measure]
+    spec = replace(MEASURES[measure], key=measure.value)
     if measure == Measure.score:
         column = "f.score_final" if filters.basis == ScoreBasis.final else "f.score_calculated"
         return replace(spec, value=column)
@@ -146,75 +146,173 @@ def validate(measure: Measure, spec: MeasureSql, group_by: list[Dimension], acto
         raise Forbidden("Shoppers are never named to managers.", code="analytics.shopper_hidden")
 
 
-def statement(
-    spec: MeasureSql, dims: list[str], filters: Filters, waves: list[uuid.UUID] | None
-) -> tuple[str, list[Any]]:
-    args: list[Any] = []
-    select = [f"{d} AS g{k}" for k, d in enumerate(dims)]
-    where = ["f.organisation = {}"]
-    args_where: list[Any] = [filters.organisation_id]
-    if spec.items:
-        where.append(f"i.kind = '{spec.items}'")
-    if spec.kind == FigureKind.mean:
-        where.append(f"{spec.value} IS NOT NULL")
-        select += ["COUNT(*) AS n", f"SUM({spec.value}) AS s", f"SUM({spec.value} * {spec.value}) AS ss"]
-    elif spec.kind == FigureKind.proportion:
-        where.append(spec.base or "1 = 1")
-        select += ["COUNT(*) AS n", f"SUM(CASE WHEN {spec.value} THEN 1 ELSE 0 END) AS x"]
-        if "{}" in spec.value:
-            args.append(filters.threshold_s)
-    elif spec.kind == FigureKind.nps:
-        where.append(f"{spec.value} IS NOT NULL")
-        select += [
-            "COUNT(*) AS n",
-            f"SUM(CASE WHEN {spec.value} >= 9 THEN 1 ELSE 0 END) AS promoters",
-            f"SUM(CASE WHEN {spec.value} <= 6 THEN 1 ELSE 0 END) AS detractors",
-        ]
-    else:
-        where.append(f"{spec.value} IS NOT NULL")
-        censored = spec.censored or "FALSE"
-        select += [f"{spec.value} AS t", f"CASE WHEN {censored} THEN 1 ELSE 0 END AS c", "COUNT(*) AS n"]
-    select.append("SUM(CASE WHEN f.pending THEN 1 ELSE 0 END) AS pending")
-    args.extend(args_where)
-    if filters.campaign_id is not None:
-        where.append("f.campaign = {}")
-        args.append(filters.campaign_id)
-    if waves is not None:
-        if not waves:
-            where.append("1 = 0")
-        else:
-            where.append("f.wave IN (" + ", ".join("{}" for _ in waves) + ")")
-            args.extend(waves)
-    for condition, value in (
-        ("f.local_day >= {}", filters.date_from.isoformat() if filters.date_from else None),
-        ("f.local_day <= {}", filters.date_to.isoformat() if filters.date_to else None),
-        ("f.channel = {}", filters.channel.value if filters.channel else None),
-        ("l.brand = {}", filters.brand_id),
-        ("l.region = {}", filters.region),
-        ("ob.relation = {}", filters.relation.value if filters.relation else None),
-        ("i.key = {}", filters.item_key),
+_LOCATION_FILTERS = ("l.brand = {}", "l.region = {}", "ob.relation = {}")
+
+
+def _is_place(dimension_sql: str) -> bool:
+    """A grouping a location determines (joined from location / organisation_brand after aggregating)."""
+    return dimension_sql.startswith(("l.", "ob."))
+
+
+def rollup_source(spec: MeasureSql, dims: list[str], filters: Filters, waves: list[uuid.UUID] | None) -> str | None:
+    """The rollup (backend.analytics.rollups) that answers this comparison, or None for the fact tables: a
+    survival or item measure grouped and filtered only by what a location determines (and item / section)."""
+    if (
+        filters.include_pending
+        or filters.campaign_id is not None
+        or waves is not None
+        or filters.date_from is not None
+        or filters.date_to is not None
+        or filters.channel is not None
     ):
-        if value is not None:
-            where.append(condition)
-            args.append(value)
+        return None
+    if spec.kind == FigureKind.survival and spec.key and all(_is_place(d) or d == "f.location" for d in dims):
+        return "survival_rollup"
+    if spec.items and all(_is_place(d) or d in ("f.location", "i.key", "i.section") for d in dims):
+        return "item_rollup"
+    return None
+
+
+def statement(
+    spec: MeasureSql,
+    dims: list[str],
+    filters: Filters,
+    waves: list[uuid.UUID] | None,
+    *,
+    postgres: bool | None = None,
+) -> tuple[str, list[Any]]:
+    """One SQL statement: sums per group (columns g0, g1, … and the kind's sums; survival: one row per group,
+    time t and censored c, with its count n).
+
+    Two stages, so the fact tables are read in index order without joins: the inner query aggregates per
+    location (and the groupings stored on the fact rows) from report_fact — or from a rollup when one answers
+    (`rollup_source`) — with the brand / region / relation filters pushed down as the list of matching
+    locations; the outer query joins those few thousand rows to location and organisation_brand and adds
+    them up per group. A fact whose location's brand is no longer in the organisation's program drops out
+    at that join, as before."""
+    source = rollup_source(spec, dims, filters, waves)
+    place = "i.location" if source == "item_rollup" else "f.location"
+    dims = ["a.loc" if d == "f.location" else d for d in dims]
+    inner: list[str] = [f"{place} AS loc"]
+    inner_group = [place]
+    args: list[Any] = []
+    for k, d in enumerate(dims):
+        if not _is_place(d) and d != "a.loc":
+            inner.append(f"{d} AS d{k}")
+            inner_group.append(d)
+    where: list[str] = []
+    if source == "survival_rollup":
+        where += ["f.organisation = {}", "f.measure = {}"]
+        args += [filters.organisation_id, spec.key]
+        inner += ["f.t AS t", "CASE WHEN f.censored THEN 1 ELSE 0 END AS c", "SUM(f.n) AS n"]
+        inner_group += ["f.t", "f.censored"]
+    elif source == "item_rollup":
+        where += ["i.organisation = {}", f"i.kind = '{spec.items}'"]
+        args.append(filters.organisation_id)
+        if spec.kind == FigureKind.mean:
+            inner += ["SUM(i.n) AS n", "SUM(i.score_sum) AS s", "SUM(i.score_sq) AS ss"]
+        else:
+            where.append("i.judged > 0")
+            inner += ["SUM(i.judged) AS n", "SUM(i.passed) AS x"]
+    else:
+        where.append("f.organisation = {}")
+        if spec.items:
+            where.append(f"i.kind = '{spec.items}'")
+        if spec.kind == FigureKind.mean:
+            where.append(f"{spec.value} IS NOT NULL")
+            inner += ["COUNT(*) AS n", f"SUM({spec.value}) AS s", f"SUM({spec.value} * {spec.value}) AS ss"]
+        elif spec.kind == FigureKind.proportion:
+            where.append(spec.base or "1 = 1")
+            inner += ["COUNT(*) AS n", f"SUM(CASE WHEN {spec.value} THEN 1 ELSE 0 END) AS x"]
+            if "{}" in spec.value:
+                args.append(filters.threshold_s)
+        elif spec.kind == FigureKind.nps:
+            where.append(f"{spec.value} IS NOT NULL")
+            inner += [
+                "COUNT(*) AS n",
+                f"SUM(CASE WHEN {spec.value} >= 9 THEN 1 ELSE 0 END) AS promoters",
+                f"SUM(CASE WHEN {spec.value} <= 6 THEN 1 ELSE 0 END) AS detractors",
+            ]
+        else:
+            where.append(f"{spec.value} IS NOT NULL")
+            censored = spec.censored or "FALSE"
+            # The time rounded half up to the measure's resolution, as the rollup holds it (rollups.bucket):
+            # the same IEEE arithmetic on both engines (SQLite's CAST truncates; times are never negative).
+            steps = rollups.resolution(spec.key)
+            postgres = db.is_postgres() if postgres is None else postgres
+            k = f"FLOOR({spec.value} * {steps} + 0.5)" if postgres else f"CAST({spec.value} * {steps} + 0.5 AS INTEGER)"
+            t = f"{k} / {steps}.0"
+            inner += [f"{t} AS t", f"CASE WHEN {censored} THEN 1 ELSE 0 END AS c", "COUNT(*) AS n"]
+            inner_group += [t, f"CASE WHEN {censored} THEN 1 ELSE 0 END"]
+        if filters.include_pending:
+            inner.append("SUM(CASE WHEN f.pending THEN 1 ELSE 0 END) AS pending")
+        args.append(filters.organisation_id)
+        if filters.campaign_id is not None:
+            where.append("f.campaign = {}")
+            args.append(filters.campaign_id)
+        if waves is not None:
+            if not waves:
+                where.append("1 = 0")
+            else:
+                where.append("f.wave IN (" + ", ".join("{}" for _ in waves) + ")")
+                args.extend(waves)
+        for condition, value in (
+            ("f.local_day >= {}", filters.date_from.isoformat() if filters.date_from else None),
+            ("f.local_day <= {}", filters.date_to.isoformat() if filters.date_to else None),
+            ("f.channel = {}", filters.channel.value if filters.channel else None),
+        ):
+            if value is not None:
+                where.append(condition)
+                args.append(value)
+        if spec.value in ("f.score_final", "f.score_calculated") and not filters.include_failed:
+            where.append("NOT f.failed")
+    if filters.item_key is not None:
+        where.append("i.key = {}")
+        args.append(filters.item_key)
     if filters.section_key is not None:
         where.append("i.key = {}" if spec.items == "section" else "i.section = {}")
         args.append(filters.section_key)
-    if spec.value in ("f.score_final", "f.score_calculated") and not filters.include_failed:
-        where.append("NOT f.failed")
-    group = [f"g{k}" for k in range(len(dims))]
+    places = [
+        (condition, value)
+        for condition, value in zip(
+            _LOCATION_FILTERS,
+            (filters.brand_id, filters.region, filters.relation.value if filters.relation else None),
+            strict=True,
+        )
+        if value is not None
+    ]
+    if places:
+        where.append(
+            f"{place} IN (SELECT l.id FROM location l JOIN organisation_brand ob ON ob.brand = l.brand "
+            "AND ob.organisation = {} WHERE " + " AND ".join(c for c, _ in places) + ")"
+        )
+        args += [filters.organisation_id, *(v for _, v in places)]
+    table = {
+        "survival_rollup": "survival_rollup f",
+        "item_rollup": "item_rollup i",
+        None: "report_fact f" + (" JOIN item_fact i ON i.report = f.id" if spec.items else ""),
+    }[source]
+    inner_sql = f"SELECT {', '.join(inner)} FROM {table} WHERE {' AND '.join(where)} GROUP BY {', '.join(inner_group)}"
+
+    outer = [f"{d if _is_place(d) or d == 'a.loc' else f'a.d{k}'} AS g{k}" for k, d in enumerate(dims)]
+    outer_group = [d if _is_place(d) or d == "a.loc" else f"a.d{k}" for k, d in enumerate(dims)]
+    sums = {
+        FigureKind.mean: ("n", "s", "ss"),
+        FigureKind.proportion: ("n", "x"),
+        FigureKind.nps: ("n", "promoters", "detractors"),
+        FigureKind.survival: ("n",),
+    }[spec.kind]
+    outer += [f"SUM(a.{column}) AS {column}" for column in sums]
     if spec.kind == FigureKind.survival:
-        group += ["t", "c"]
+        outer += ["a.t AS t", "a.c AS c"]
+        outer_group += ["a.t", "a.c"]
+    outer.append("SUM(a.pending) AS pending" if filters.include_pending and source is None else "0 AS pending")
     sql = (
-        "SELECT " + ", ".join(select) + " FROM report_fact f"
-        " JOIN location l ON l.id = f.location"
-        " JOIN organisation_brand ob ON ob.organisation = f.organisation AND ob.brand = l.brand"
-        + (" JOIN item_fact i ON i.report = f.id" if spec.items else "")
-        + " WHERE "
-        + " AND ".join(where)
-        + (" GROUP BY " + ", ".join(group) if group else "")
+        f"SELECT {', '.join(outer)} FROM ({inner_sql}) a JOIN location l ON l.id = a.loc "
+        "JOIN organisation_brand ob ON ob.organisation = {} AND ob.brand = l.brand"
+        + (" GROUP BY " + ", ".join(outer_group) if outer_group else "")
     )
-    return sql, args
+    return sql, [*args, filters.organisation_id]
 
 
 class _Preview(Exception):
@@ -223,8 +321,8 @@ class _Preview(Exception):
 
 
 async def fetch_rows(sql: str, args: list[Any], filters: Filters) -> list[dict[str, Any]]:
-    if not filters.include_pending:
-        return await ReportFact.raw(sql, *args)
+    if not filters.include_pending:  # on the analytics replica when there is one (backend.db.analytics_node)
+        return await ReportFact.raw(sql, *args).run(node=db.analytics_node())
     # The organisation's pending reports are counted as if approved, inside a transaction that is rolled
     # back: the same statement sees them, and nothing is stored.
     pending = await analytics_facts.facts_where(
@@ -258,7 +356,10 @@ class _Group:
     reps: list[int] | None = None
 
 
-def _collect(kind: FigureKind, rows: list[dict[str, Any]], width: int) -> dict[tuple[str | None, ...], _Group]:
+def _collect(
+    kind: FigureKind, rows: list[dict[str, Any]], width: int, steps: int = 1
+) -> dict[tuple[str | None, ...], _Group]:
+    """Rows of `statement` per group; survival times rounded to 1/steps of their unit (as the rollups hold them)."""
     groups: dict[tuple[str | None, ...], _Group] = {}
     for row in rows:
         key = tuple(key_text(row[f"g{k}"]) for k in range(width))
@@ -275,10 +376,14 @@ def _collect(kind: FigureKind, rows: list[dict[str, Any]], width: int) -> dict[t
             group.nps += st.NpsCounts(p, n - p - d, d)
         else:
             assert group.times is not None and group.events is not None and group.reps is not None
-            group.times.append(float(row["t"]))
+            group.times.append(rollups.bucket(float(row["t"]), steps))
             group.events.append(not bool(row["c"]))
             group.reps.append(int(row["n"]))
     return groups
+
+
+def _steps(spec: MeasureSql) -> int:
+    return rollups.resolution(spec.key) if spec.kind == FigureKind.survival else 1
 
 
 def _figures(kind: FigureKind, spec: MeasureSql, groups: list[_Group], min_n: int, curve: bool = False) -> list[Figure]:
@@ -436,7 +541,7 @@ async def compare(
         )
     waves = await wave_ids(filters)
     sql, args = statement(spec, [_dimension_sql(d, spec) for d in group_by], filters, waves)
-    collected = list(_collect(spec.kind, await fetch_rows(sql, args, filters), len(group_by)).values())
+    collected = list(_collect(spec.kind, await fetch_rows(sql, args, filters), len(group_by), _steps(spec)).values())
     figures = _figures(spec.kind, spec, collected, min_sample_size, curve)
     tier_of = _tiers(spec.kind, spec, collected, figures)
     labels = {
@@ -510,7 +615,7 @@ async def own_versus_competitors(
     waves = await wave_ids(filters)
     sql, args = statement(spec, ["ob.relation", "l.brand"], filters, waves)
     rows = await fetch_rows(sql, args, filters)
-    by_brand = _collect(spec.kind, rows, 2)
+    by_brand = _collect(spec.kind, rows, 2, _steps(spec))
     own = _Group(("own",), times=[], events=[], reps=[])
     competitors: dict[str, _Group] = {}
     for (relation, brand), g in by_brand.items():

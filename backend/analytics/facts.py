@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from api_schemas.forms import FormDefinition, ScoreItem, ScoreResult, Section
+from backend.analytics import rollups
 from backend.analytics.tables import ItemFact, ReportFact
 
 # Dayparts for reports without a planned slot (a task made by hand): local hours [start, end).
@@ -229,12 +230,14 @@ async def facts_where(condition: str, *args: Any) -> list[Facts]:
 
 
 async def insert(all_facts: list[Facts]) -> None:
+    """Store facts and add them to the rollups (backend.analytics.rollups); inside a write transaction."""
     if not all_facts:
         return
     await ReportFact.insert(*(ReportFact(**f.report) for f in all_facts))
     items = [ItemFact(**item) for f in all_facts for item in f.items]
     for start in range(0, len(items), 500):
         await ItemFact.insert(*items[start : start + 500])
+    await rollups.add([(f.report, f.items) for f in all_facts])
 
 
 async def record(report_id: uuid.UUID) -> None:
@@ -243,12 +246,14 @@ async def record(report_id: uuid.UUID) -> None:
 
 
 async def rebuild(batch: int = 2000) -> int:
-    """Recompute every fact from the approved reports (deletes what was there); returns the number of reports."""
+    """Recompute every fact and rollup from the approved reports (deletes what was there); returns the number of
+    reports."""
     from backend import db
 
     async with db.writing():
         await ItemFact.delete(force=True)
         await ReportFact.delete(force=True)
+        await rollups.clear()
     done = 0
     last = ""
     while True:

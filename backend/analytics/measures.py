@@ -25,6 +25,7 @@ class MeasureSql:
     items: str | None = None  # "item" or "section": one row per item_fact of that kind
     bounds: tuple[float, float] = (0.0, float("inf"))
     description: str = ""
+    key: str = ""  # the Measure's value (filled in by the comparison service)
 
 
 def _share(flag: str, what: str) -> MeasureSql:

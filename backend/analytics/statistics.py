@@ -191,27 +191,43 @@ def _quantile(fit: SurvfuncRight, p: float) -> float | None:
     return None if math.isnan(value) else value
 
 
+def _greenwood(survival: np.ndarray, at_risk: np.ndarray, died: np.ndarray) -> np.ndarray:
+    """Greenwood's standard error of a Kaplan–Meier curve, as statsmodels computes it for unweighted rows."""
+    denominator = np.clip(at_risk * (at_risk - died), 1e-12, np.inf)
+    terms = died / denominator
+    terms[(at_risk == died) | (at_risk == 0)] = np.nan
+    se = np.sqrt(np.cumsum(terms))
+    finite = np.isfinite(se) | (survival != 0)
+    se[finite] *= survival[finite]
+    se[~finite] = np.nan
+    return se
+
+
 def kaplan_meier(
     times: Sequence[float], events: Sequence[bool], counts: Sequence[int] | None = None, *, min_n: int
 ) -> Survival:
     """Kaplan–Meier median, quartiles and the median's 95% interval of right-censored times.
 
-    `counts` repeats each (time, event) pair that many times: SQL returns distinct pairs with a count.
-    (statsmodels' own freq_weights give a different standard error than the repeated rows, so rows are
-    repeated.) When the data are so dense that no observed time lies inside the test's band, statsmodels
-    has no interval; the interval is then the median itself (narrower than the data's resolution).
+    `counts`: how many contacts share each (time, event) pair (SQL returns distinct pairs with a count), given
+    to statsmodels as frequency weights, so a million contacts cost as much as their few hundred distinct
+    times. statsmodels computes a weighted curve's standard error by Tsiatis' formula; with whole-number
+    frequency weights the risk sets and event counts are those of the repeated rows, so Greenwood's
+    formula (what it uses for unweighted rows) is put back from them, and every figure equals statsmodels'
+    on the repeated rows. When the data are so dense that no observed time lies inside the test's band,
+    statsmodels has no interval; the interval is then the median itself (narrower than the data's resolution).
     """
     t = np.asarray(times, dtype=float)
     e = np.asarray(events, dtype=float)
-    if counts is not None:
-        reps = np.asarray(counts, dtype=np.int64)
-        t, e = np.repeat(t, reps), np.repeat(e, reps)
-    n, n_events = int(t.size), int(e.sum())
+    w = np.ones_like(t) if counts is None else np.asarray(counts, dtype=float)
+    keep = w > 0
+    t, e, w = t[keep], e[keep], w[keep]
+    n, n_events = int(w.sum()), int((w * e).sum())
     if n < max(min_n, 1):
         return Survival(n, n_events, False)
     if n_events == 0:  # nobody was ever answered: nothing reached
         return Survival(n, 0, True)
-    fit = SurvfuncRight(t, e)
+    fit = SurvfuncRight(t, e, freq_weights=w)
+    fit.surv_prob_se = _greenwood(fit.surv_prob, fit.n_risk, fit.n_events)
     median = _quantile(fit, 0.5)
     with warnings.catch_warnings():
         # log(-log(S)) at S = 1 or 0 divides by zero; those points are outside the band anyway.
@@ -262,17 +278,17 @@ def survival_curve(
     """
     t = np.asarray(times, dtype=float)
     e = np.asarray(events, dtype=float)
-    if counts is not None:
-        reps = np.asarray(counts, dtype=np.int64)
-        t, e = np.repeat(t, reps), np.repeat(e, reps)
+    w = np.ones_like(t) if counts is None else np.asarray(counts, dtype=float)
+    keep = w > 0
+    t, e, w = t[keep], e[keep], w[keep]
     if t.size == 0:
         return []
-    start = CurvePoint(0.0, 1.0, 1.0, 1.0, int(t.size))
-    if e.sum() == 0:
-        return [start, CurvePoint(float(t.max()), 1.0, 1.0, 1.0, int((t >= t.max()).sum()))]
-    fit = SurvfuncRight(t, e)
+    start = CurvePoint(0.0, 1.0, 1.0, 1.0, int(w.sum()))
+    if (w * e).sum() == 0:
+        return [start, CurvePoint(float(t.max()), 1.0, 1.0, 1.0, int(w[t >= t.max()].sum()))]
+    fit = SurvfuncRight(t, e, freq_weights=w)  # counted rows as weights, Greenwood's SE (see kaplan_meier)
     surv = np.asarray(fit.surv_prob, dtype=float)
-    se = np.asarray(fit.surv_prob_se, dtype=float)
+    se = _greenwood(surv, fit.n_risk, fit.n_events)
     with np.errstate(divide="ignore", invalid="ignore"):
         spread = _Z * se / (surv * np.abs(np.log(surv)))
         low = np.where((surv > 0) & (surv < 1) & (se > 0), surv ** np.exp(spread), surv)
@@ -287,7 +303,7 @@ def survival_curve(
     last = float(t.max())
     if last > points[-1].time:
         end = points[-1]
-        points.append(CurvePoint(last, end.survival, end.ci_low, end.ci_high, int((t >= last).sum())))
+        points.append(CurvePoint(last, end.survival, end.ci_low, end.ci_high, int(w[t >= last].sum())))
     return [start, *points] if points[0].time > 0 else points
 
 

@@ -84,3 +84,36 @@ class Target(Table, tablename="analytics_target"):
     created_by = UUID(null=True, default=None)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+
+
+class SurvivalRollup(Table):
+    """How many of an organisation's approved reports at a location had each (time, censored) pair of a
+    survival measure, the time rounded to the measure's resolution (backend.analytics.rollups). Kept by
+    backend.analytics.facts.insert in the approval's transaction; unique per (organisation, location,
+    measure, t, censored)."""
+
+    organisation = UUID()
+    location = UUID()
+    measure = Varchar(length=32)
+    t = DoublePrecision()
+    censored = Boolean()
+    n = Integer()
+
+
+class ItemRollup(Table):
+    """Sums over an organisation's approved reports at a location, per scored item or section (item_fact
+    rows with the same kind, key and section): how many, how many passed (of those with a pass/fail), the
+    scores' sum and sum of squares, how many failed critically. Unique per (organisation, location, kind,
+    key, section)."""
+
+    organisation = UUID()
+    location = UUID()
+    kind = Varchar(length=8)
+    key = Varchar(length=64)
+    section = Varchar(length=64)
+    n = Integer()
+    judged = Integer()  # rows with passed not null
+    passed = Integer()
+    score_sum = DoublePrecision()
+    score_sq = DoublePrecision()
+    critical = Integer()

@@ -9,6 +9,7 @@
 
 from backend.db.binding import (
     all_tables,
+    analytics_node,
     bind,
     close_pool,
     create_engine,
@@ -25,6 +26,7 @@ __all__ = [
     "FieldscoreSQLiteEngine",
     "Session",
     "all_tables",
+    "analytics_node",
     "bind",
     "close_pool",
     "create_engine",

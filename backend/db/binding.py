@@ -21,8 +21,14 @@ from backend.db import library_internals as internals
 from backend.db.registry import APP_REGISTRY
 from backend.db.sqlite import FieldscoreSQLiteEngine
 
+ANALYTICS_NODE = "analytics"
 
-def create_engine(url: str, *, sqlite_timeout_s: float = 30.0) -> Engine[Any]:
+
+def create_engine(url: str, *, sqlite_timeout_s: float = 30.0, analytics_replica_url: str | None = None) -> Engine[Any]:
+    """`analytics_replica_url` (PostgreSQL only): a read replica that analytics reads go to (Piccolo's extra
+    node "analytics", see `analytics_node`); everything else, and every write, stays on `url`."""
+    if analytics_replica_url and not url.startswith(("postgres://", "postgresql://")):
+        raise ValueError("an analytics replica needs a PostgreSQL primary")
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -30,7 +36,10 @@ def create_engine(url: str, *, sqlite_timeout_s: float = 30.0) -> Engine[Any]:
             conn.execute("PRAGMA journal_mode = WAL")
         return FieldscoreSQLiteEngine(path=str(path), timeout=sqlite_timeout_s)
     if url.startswith(("postgres://", "postgresql://")):
-        return PostgresEngine(config={"dsn": url})
+        replicas = (
+            {ANALYTICS_NODE: PostgresEngine(config={"dsn": analytics_replica_url})} if analytics_replica_url else {}
+        )
+        return PostgresEngine(config={"dsn": url}, extra_nodes=replicas)
     raise ValueError(f"unsupported database URL: {url}")
 
 
@@ -71,6 +80,15 @@ def is_postgres() -> bool:
     return isinstance(engine(), PostgresEngine)
 
 
+def analytics_node() -> str | None:
+    """The node analytics reads run on (`query.run(node=...)`): the replica when one is configured, else None
+    (the primary)."""
+    current = engine()
+    if isinstance(current, PostgresEngine) and ANALYTICS_NODE in current.extra_nodes:
+        return ANALYTICS_NODE
+    return None
+
+
 async def _keep_session(connection: Any) -> None:
     """Pool release hook. asyncpg's default resets every released connection with a round trip
     (RESET ALL, UNLISTEN *, …); this app never changes session state (only SET LOCAL and transaction-
@@ -81,10 +99,14 @@ async def _keep_session(connection: Any) -> None:
 async def open_pool(current: Engine[Any], *, min_size: int, max_size: int) -> None:
     if isinstance(current, PostgresEngine):
         await current.start_connection_pool(min_size=min(min_size, max_size), max_size=max_size, reset=_keep_session)
+        for node in current.extra_nodes.values():
+            await node.start_connection_pool(min_size=min(min_size, max_size), max_size=max_size, reset=_keep_session)
 
 
 async def close_pool(current: Engine[Any]) -> None:
     if isinstance(current, PostgresEngine):
         await current.close_connection_pool()
+        for node in current.extra_nodes.values():
+            await node.close_connection_pool()
     elif isinstance(current, FieldscoreSQLiteEngine):
         await current.close()

@@ -4,10 +4,14 @@ every state (planned, assigned, accepted, submitted, returned, rejected, approve
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import uuid
 from dataclasses import dataclass
 from typing import Any
+
+import openpyxl
 
 from tests.builders import make_task, publish_form, report_body
 from tests.world import World, add_shoppers, build_world
@@ -202,7 +206,7 @@ async def test_evidence_flags_that_link_a_shoppers_reports_are_not_shown_to_a_ma
 
 async def test_a_managers_analytics_count_only_approved_reports(client):
     w = await build_world(client)
-    await _fieldwork(w)
+    work = await _fieldwork(w)
     scores = await w.ok("manager", "GET", "/analytics/location-scores", params={"min_sample_size": 2})
     counts = {row["location_id"]: row["score"]["n"] for row in scores["locations"]}
     assert counts.get(w.own_location_id) == 1 and counts.get(w.competitor_location_id, 0) == 0
@@ -222,6 +226,39 @@ async def test_a_managers_analytics_count_only_approved_reports(client):
     for params in ({"group_by": "shopper"}, {"group_by": "location", "include_pending": "true"}):
         refused = await w.call("manager", "GET", "/analytics/comparison", params={"measure": "score", **params})
         assert refused.status_code == 403, params
+    # Shopper effects: the approved report only, and no shopper named.
+    effects = await w.ok("manager", "GET", "/analytics/shopper-effects", params={"min_sample_size": 1})
+    assert sum(g["raw"]["n"] for g in effects["groups"]) == 1 and effects["shoppers"] == []
+    assert not any(shopper in repr(effects) for shopper in work.shopper_ids)
+    refused = await w.call("manager", "GET", "/analytics/shopper-effects", params={"include_pending": "true"})
+    assert refused.status_code == 403
+    # Exports: a comparison counts the approved report only; the reports export lists it alone, without a shopper.
+    for group_by in ("hour", "location"):
+        exported = await w.call(
+            "manager",
+            "GET",
+            "/analytics/exports/comparison.csv",
+            params={"measure": "score", "group_by": group_by, "min_sample_size": 1},
+        )
+        assert exported.status_code == 200
+        table = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
+        assert sum(int(row["n"]) for row in table) == 1, group_by
+    exported = await w.call("manager", "GET", "/analytics/exports/reports.csv")
+    assert exported.status_code == 200
+    table = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert [row["report_id"] for row in table] == [work.approved_report] and "shopper" not in table[0]
+    hidden = [*work.hidden_reports.values(), *work.hidden_tasks.values(), *work.shopper_ids]
+    assert not any(secret in exported.text for secret in hidden)
+    workbook = await w.call("manager", "GET", "/analytics/exports/reports.xlsx")
+    assert workbook.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook.content), read_only=True).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert len(rows) == 2 and rows[1][0] == work.approved_report
+    for refused_params in ({"group_by": "shopper"}, {"group_by": "location", "include_pending": "true"}):
+        refused = await w.call(
+            "manager", "GET", "/analytics/exports/comparison.csv", params={"measure": "score", **refused_params}
+        )
+        assert refused.status_code == 403, refused_params
 
 
 async def test_a_managers_coverage_grid_shows_approvals_only(client):
