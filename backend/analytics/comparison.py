@@ -240,8 +240,10 @@ def statement(
             # the same IEEE arithmetic on both engines (SQLite's CAST truncates; times are never negative).
             steps = rollups.resolution(spec.key)
             postgres = db.is_postgres() if postgres is None else postgres
-            k = f"FLOOR({spec.value} * {steps} + 0.5)" if postgres else f"CAST({spec.value} * {steps} + 0.5 AS INTEGER)"
-            t = f"{k} / {steps}.0"
+            whole = (
+                f"FLOOR({spec.value} * {steps} + 0.5)" if postgres else f"CAST({spec.value} * {steps} + 0.5 AS INTEGER)"
+            )
+            t = f"{whole} / {steps}.0"
             inner += [f"{t} AS t", f"CASE WHEN {censored} THEN 1 ELSE 0 END AS c", "COUNT(*) AS n"]
             inner_group += [t, f"CASE WHEN {censored} THEN 1 ELSE 0 END"]
         if filters.include_pending:

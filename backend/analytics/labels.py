@@ -36,8 +36,9 @@ async def item_labels(organisation_id: uuid.UUID, keys: set[str]) -> dict[str, s
     if not keys:
         return {}
     rows = await ReportFact.raw(
-        "SELECT v.id AS v FROM form_version v WHERE v.id IN"
-        " (SELECT DISTINCT f.form_version FROM report_fact f WHERE f.organisation = {})"
+        # One index probe per form version (report_fact_form_version), not a walk over every fact.
+        "SELECT v.id AS v FROM form_version v WHERE EXISTS"
+        " (SELECT 1 FROM report_fact f WHERE f.organisation = {} AND f.form_version = v.id)"
         " ORDER BY v.published_at DESC",
         organisation_id,
     )

@@ -200,7 +200,7 @@ def _greenwood(survival: np.ndarray, at_risk: np.ndarray, died: np.ndarray) -> n
     finite = np.isfinite(se) | (survival != 0)
     se[finite] *= survival[finite]
     se[~finite] = np.nan
-    return se
+    return np.asarray(se, dtype=float)
 
 
 def kaplan_meier(

@@ -17,8 +17,11 @@ CREATE = (
     "CREATE INDEX report_fact_answer_grid ON report_fact (organisation, location, local_weekday, local_hour, "
     "time_to_answer_s, time_to_answer_censored, channel, wave)",
     "DROP INDEX report_fact_organisation_location",
+    # Which form versions an organisation's reports used (the labels of items and sections).
+    "CREATE INDEX report_fact_form_version ON report_fact (organisation, form_version)",
 )
 DROP = (
+    "DROP INDEX report_fact_form_version",
     "CREATE INDEX report_fact_organisation_location ON report_fact (organisation, location)",
     "DROP INDEX report_fact_answer_grid",
     "DROP INDEX report_fact_score",
