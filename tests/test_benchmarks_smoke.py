@@ -53,3 +53,44 @@ def test_the_login_flood_rewrites_only_its_own_section(tmp_path: Path) -> None:
         answers = row.split("|")[3]
         counts = dict((int(status), int(n)) for n, status in re.findall(r"(\d+) × (\d{3})", answers))
         assert sum(counts.values()) == 20 and set(counts) <= {401, 429, 503}, row
+
+
+def test_the_dashboard_benchmark_grows_the_facts_under_new_ids_with_their_items(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    """`--reports N`: each report's facts are copied whole (with its items) until there are N, ids all new."""
+    import shutil
+    import sqlite3
+    import uuid
+
+    from benchmarks.dashboard import grow_facts
+
+    database = tmp_path / "grow.sqlite3"
+    shutil.copy(sqlite_template, database)
+    db = sqlite3.connect(database)
+    ids = [str(uuid.uuid4()) for _ in range(2)]
+    for k, report in enumerate(ids):
+        db.execute(
+            "INSERT INTO report_fact (id, organisation, location, form_version, channel, started_at, local_day, "
+            "local_week, local_month, local_weekday, local_hour, daypart, score_final, failed, pending) "
+            "VALUES (?, ?, ?, ?, 'call', '2026-11-30 10:00:00+00:00', '2026-11-30', '2026-W49', '2026-11', 1, 11, "
+            "'morning', ?, 0, 0)",
+            (report, str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()), 50.0 + k),
+        )
+        for key in ("greeted", "thanked"):
+            db.execute(
+                "INSERT INTO item_fact (report, kind, key, section, score, passed, critical_failed) "
+                "VALUES (?, 'item', ?, 'conduct', 100.0, 1, 0)",
+                (report, key),
+            )
+    db.commit()
+    db.close()
+    assert grow_facts(database, 7) == 7
+    db = sqlite3.connect(database)
+    rows = db.execute("SELECT id, score_final FROM report_fact").fetchall()
+    assert len({r[0] for r in rows}) == 7 and all(uuid.UUID(r[0]) for r in rows)
+    scores = [r[1] for r in rows]
+    assert sorted(scores.count(v) for v in (50.0, 51.0)) == [3, 4]  # copied round by round
+    items = db.execute("SELECT report, COUNT(*) FROM item_fact GROUP BY report").fetchall()
+    assert len(items) == 7 and {n for _, n in items} == {2}
+    assert grow_facts(database, 5) == 7  # never shrinks
