@@ -178,6 +178,9 @@ class YesNo(_Question, tag="yes_no"):
 
 class SingleChoice(_Question, tag="single_choice"):
     choices: Annotated[list[Choice], msgspec.Meta(max_length=500)] = []
+    # XLSForm's select_one_external: the choices came from (and export to) the external_choices
+    # sheet; ODK shows them as a search box, the phone as a list.
+    external: bool = False
 
 
 class MultipleChoice(_Question, tag="multiple_choice"):

@@ -1146,6 +1146,7 @@ class _Type:
     kind: str  # a question type tag, begin, end, select_one, select_multiple or metadata
     list_name: str | None = None
     or_other: bool = False
+    external: bool = False  # select_one_external: the list is on the external_choices sheet
     legacy: str | None = None  # an older spelling that was read as `kind`
 
 
@@ -1158,9 +1159,18 @@ def _parse_type(text: str) -> _Type:
     if lower in _LEGACY_TYPES:
         return _Type(_LEGACY_TYPES[lower], legacy=normal)
     head = words[0].lower() if words else ""
-    if head.endswith("_from_file") or lower.startswith(
-        ("select_one_external", "select one external", "select one from file", "select multiple from file")
-    ):
+    if head == "osm":
+        raise _CellError(
+            f"type: '{normal}' — OpenStreetMap questions are not supported: they need OpenMapKit to draw "
+            "and tag map features, which the phone app does not have"
+        )
+    for prefix in ("select_one_external ", "select one external "):
+        if lower.startswith(prefix):
+            rest = normal[len(prefix) :].split()
+            if len(rest) != 1:
+                raise _CellError(f"type: '{normal}' — expected one list name after '{prefix.strip()}'")
+            return _Type("select_one", rest[0], external=True)
+    if head.endswith("_from_file") or lower.startswith(("select one from file", "select multiple from file")):
         raise _CellError(
             f"type: '{normal}' — choices from files (external choices) are not supported; "
             "put the choices on the choices sheet"
@@ -1202,6 +1212,7 @@ class _Context:
     lists: dict[str, _ChoiceList]
     problems: list[Problem]
     notes: _Notes
+    external_lists: dict[str, _ChoiceList] = field(default_factory=dict)
 
 
 def _field_name(path: str) -> str:
@@ -1310,7 +1321,7 @@ def _fillable(
     return labels
 
 
-def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context) -> Question | None:
+def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context, external: bool = False) -> Question | None:
     errors: list[str] = []
     data: dict[str, Any] = {"key": row.name("name")}
     tag = ctx.kinds.get(data["key"] or "", kind)
@@ -1347,7 +1358,16 @@ def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context) -> Que
 
     if tag in ("yes_no", "single_choice", "multiple_choice"):
         assert list_name is not None
-        choice_list = ctx.lists[list_name]
+        choice_list = (ctx.external_lists if external else ctx.lists)[list_name]
+        if external:
+            data["external"] = True
+            ctx.notes.add(
+                row.sheet,
+                row.number,
+                "type",
+                f"select_one_external: the choices of '{list_name}' come from the external_choices sheet; the "
+                "phone shows them as a list (ODK shows a search box); exported to that sheet again",
+            )
         if tag == "yes_no":
             by_value = {c.value: c for c in choice_list.choices}
             yes, no = by_value["yes"], by_value["no"]
@@ -1608,12 +1628,18 @@ def read_xlsform(data: bytes) -> Imported:
         def read(name: str) -> list[_Row]:
             return _sheet_rows(sheets[name](), name, problems, notes) if name in sheets else []
 
-        for unused in ("external_choices", "entities"):
-            if unused in sheets and _sheet_rows(sheets[unused](), unused, [], _Notes()):
-                notes.add(unused, 0, "", f"the '{unused}' sheet is ignored: questions that use it are refused")
         title, language, settings = _read_settings(read("settings"), problems, notes)
         lists = _read_choices(read("choices"), language, problems, notes)
         survey_rows = _expand_loops(read("survey"), lists, language, problems, notes)
+        external_lists: dict[str, _ChoiceList] = {}
+        if any(_row_type(r).lower().startswith(("select_one_external", "select one external")) for r in survey_rows):
+            external_lists = _read_choices(read("external_choices"), language, problems, notes)
+        elif "external_choices" in sheets and _sheet_rows(
+            sheets["external_choices"](), "external_choices", [], _Notes()
+        ):
+            notes.add("external_choices", 0, "", "the 'external_choices' sheet is ignored: no question uses it")
+        if "entities" in sheets and _sheet_rows(sheets["entities"](), "entities", [], _Notes()):
+            notes.add("entities", 0, "", "the 'entities' sheet is ignored: questions that use it are refused")
         header = next(iter(sheets["survey"]()), ())
         texts = [_text(h).strip() for h in header if not _blank(h)]
         columns = {_column(t, any("::" in t for t in texts)) for t in texts}
@@ -1680,7 +1706,20 @@ def read_xlsform(data: bytes) -> Imported:
         assert name is not None
         for each in names:
             first_row[each] = row.number
-        if kind in ("select_one", "select_multiple"):
+        if kind == "select_one" and parsed_type.external:
+            assert list_name is not None
+            kinds[name] = "single_choice"
+            if list_name not in external_lists:
+                problems.append(
+                    (
+                        row.sheet,
+                        row.number,
+                        f"type: select_one_external refers to unknown list '{list_name}' "
+                        "(not on the external_choices sheet)",
+                    )
+                )
+                continue
+        elif kind in ("select_one", "select_multiple"):
             assert list_name is not None
             if list_name not in lists:
                 # Still known by name, so conditions that refer to it do not add false problems.
@@ -1709,7 +1748,7 @@ def read_xlsform(data: bytes) -> Imported:
             }.get(kind, kind)
         parsed.append((row, parsed_type))
 
-    ctx = _Context(language, kinds, lists, problems, notes)
+    ctx = _Context(language, kinds, lists, problems, notes, external_lists)
     top: list[Any] = []
     stack: list[_Open] = []
     kept_rows: list[XLSFormRow] = []
@@ -1769,7 +1808,7 @@ def read_xlsform(data: bytes) -> Imported:
             row.used.add(("name", None))
             kept_rows.append(XLSFormRow(type=type_text, name=name, cells=notes.keep(row, silent=_ALL)))
         else:
-            question = _question(row, kind, list_name, ctx)
+            question = _question(row, kind, list_name, ctx, parsed_type.external)
             items = stack[-1].items if stack else top
             items.append(question)
             if parsed_type.or_other:
@@ -2025,6 +2064,7 @@ def export_xlsform(defn: FormDefinition) -> bytes:
     writer = _Writer(kinds)
     survey = _Sheet("survey", _SURVEY_ORDER)
     choices = _Sheet("choices", ("list_name", "name", "label", "points", "fail"))
+    external = _Sheet("external_choices", ("list_name", "name", "label"))
     lists: dict[tuple[Any, ...], str] = {}
 
     def expression(expr: Expr | None, base: str, row_number: int) -> str | None:
@@ -2057,7 +2097,7 @@ def export_xlsform(defn: FormDefinition) -> bytes:
             ]
             content: tuple[Any, ...] = ("yes_no", msgspec.json.encode(rows))
         else:
-            content = ("choices", msgspec.json.encode(question.choices))
+            content = ("choices", getattr(question, "external", False), msgspec.json.encode(question.choices))
             rows = question.choices
         if content in lists:
             return lists[content]
@@ -2067,14 +2107,15 @@ def export_xlsform(defn: FormDefinition) -> bytes:
         else:
             name = f"{question.key}_choices"  # never yes_no or yes_no_<n>, never another key's
         lists[content] = name
+        sheet = external if getattr(question, "external", False) else choices
         for choice in rows:
-            number = len(choices.rows) + 2
-            choices.add(
+            number = len(sheet.rows) + 2
+            sheet.add(
                 {
                     **choice.xlsform,
                     "list_name": name,
                     "name": choice.value,
-                    **_labels_cells("label", choice.label, ("choices", number), problems),
+                    **_labels_cells("label", choice.label, (sheet.name, number), problems),
                     "points": choice.points,
                     "fail": "yes" if choice.fail else None,
                 }
@@ -2112,7 +2153,7 @@ def export_xlsform(defn: FormDefinition) -> bytes:
                     problems.append((*where, "type: a choice question needs at least one choice"))
                 if len(set(values)) != len(values):
                     problems.append((*where, "type: two choices have the same name"))
-                if isinstance(q, SingleChoice) and sorted(values) == ["no", "yes"]:
+                if isinstance(q, SingleChoice) and not q.external and sorted(values) == ["no", "yes"]:
                     problems.append(
                         (
                             *where,
@@ -2124,6 +2165,8 @@ def export_xlsform(defn: FormDefinition) -> bytes:
                     if not value.strip():
                         problems.append((*where, "type: a choice name is blank"))
             keyword = "select_multiple" if isinstance(q, MultipleChoice) else "select_one"
+            if isinstance(q, SingleChoice) and q.external:
+                keyword = "select_one_external"
             row["type"] = f"{keyword} {choice_list(q)}"
         elif isinstance(q, File):
             row["type"] = q.accept if q.accept in ("audio", "video") else "file"
@@ -2183,7 +2226,7 @@ def export_xlsform(defn: FormDefinition) -> bytes:
                 f"default_language: '{defn.default_language}' would read back as '{_language(defn.default_language)}'",
             )
         )
-    for sheet in (survey, choices, settings):
+    for sheet in (survey, choices, external, settings):
         for number, row in enumerate(sheet.rows, start=2):
             for column, value in row.items():
                 if isinstance(value, str) and ILLEGAL_CHARACTERS_RE.search(value):
@@ -2196,7 +2239,7 @@ def export_xlsform(defn: FormDefinition) -> bytes:
                     )
     if problems:
         raise XLSFormError(problems)
-    return _workbook_bytes([survey, choices, settings])
+    return _workbook_bytes([survey, choices, external, settings])
 
 
 def _cell_value(value: Any) -> Any:

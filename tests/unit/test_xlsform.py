@@ -677,9 +677,7 @@ def test_extra_sheets_and_settings_columns_are_warnings_and_settings_are_kept() 
     assert imported.definition.title == {"en": "T"}  # `title` is pyxform's other spelling of form_title
     assert imported.definition.xlsform_settings == {"form_id": "shop_v1", "version": "7", "style": "pages"}
     assert imported.warnings == [
-        ImportWarning(
-            "external_choices", 0, "", "the 'external_choices' sheet is ignored: questions that use it are refused"
-        ),
+        ImportWarning("external_choices", 0, "", "the 'external_choices' sheet is ignored: no question uses it"),
         ImportWarning("settings", 2, "style", "kept for export; it has no effect in Fieldscore"),
     ]
     settings = sheet_rows(export_xlsform(imported.definition), "settings")

@@ -263,3 +263,31 @@ def test_a_pulldata_calculation_is_kept_for_export_and_not_computed() -> None:
     refers = [["type", "name", "label", "relevant", "calculation"], ["calculate", "fruit", None, None, "pulldata('f')"]]
     refers.append(["text", "t", "Why?", "${fruit} = 'mango'", None])
     assert problems_of(xlsx(refers))[0][:2] == ("survey", 3)
+
+
+def test_select_one_external_reads_the_external_choices_sheet_and_exports_to_it() -> None:
+    survey = [
+        ["type", "name", "label"],
+        ["select_one c", "zone", "Zone"],
+        ["select_one_external shops", "shop", "Shop"],
+    ]
+    choices = [["list_name", "name", "label"], ["c", "n", "North"], ["c", "s", "South"]]
+    external = [["list_name", "name", "label", "zone"], ["shops", "a1", "Alpha", "n"], ["shops", "b2", "Beta", "s"]]
+    imported = read_xlsform(xlsx(survey, choices, external_choices=external))
+    zone, shop = imported.definition.sections[0].items
+    assert isinstance(shop, SingleChoice) and shop.external and not zone.external
+    assert [(c.value, c.label, c.xlsform) for c in shop.choices] == [
+        ("a1", {"en": "Alpha"}, {"zone": "n"}),
+        ("b2", {"en": "Beta"}, {"zone": "s"}),
+    ]
+    assert any("external_choices sheet" in w.message for w in imported.warnings)
+    exported = export_xlsform(imported.definition)
+    assert sheet_rows(exported, "external_choices")[1][:3] == ("shop_choices", "a1", "Alpha")
+    assert sheet_rows(exported, "survey")[3][0] == "select_one_external shop_choices"
+    assert import_xlsform(exported) == imported.definition
+    missing = problems_of(xlsx(survey, choices))
+    assert missing == [
+        ("survey", 3, "type: select_one_external refers to unknown list 'shops' (not on the external_choices sheet)")
+    ]
+    osm = problems_of(xlsx([["type", "name", "label"], ["osm c", "map", "Map"]], choices))
+    assert "OpenStreetMap questions are not supported" in osm[0][2]
