@@ -32,7 +32,7 @@ from backend.errors import EXCEPTION_HANDLERS, catalogue_markdown
 from backend.forms.controller import FormController
 from backend.frontend import PUBLIC_PATHS, front_end_routes
 from backend.locations.controller import BrandController, LocationController, OrganisationBrandController
-from backend.openapi import document_json_bodies, problems
+from backend.openapi import document_json_bodies, document_operations, problems
 from backend.pagination import provide_page
 from backend.query_parameters import QueryParameterCheck
 from backend.reports.controller import ReportController
@@ -73,7 +73,7 @@ CONTROLLERS: list[Any] = [
     guards=[requires_roles],
 )
 async def health() -> Health:
-    """Liveness and database reachability."""
+    """Liveness and database reachability: `status`, the database kind and the server's time. Needs no token."""
     await db.engine().run_ddl("SELECT 1")
     return Health(
         status="ok", database="postgresql" if db.is_postgres() else "sqlite", time=dt.datetime.now(dt.timezone.utc)
@@ -182,5 +182,6 @@ def create_app(settings: Settings | None = None, engine: Engine[Any] | None = No
     )
     for route in application.routes:
         document_json_bodies(getattr(route, "route_handlers", []))
+    document_operations(application)
     query_check.learn(application)
     return application

@@ -57,9 +57,13 @@ class AuthController(Controller):
         login_throttle: ThrottleDep,
         settings: SettingsDep,
     ) -> Token:
-        """Exchange e-mail and password for a bearer token. Wrong guesses are slowed per account and
-        client address and per address (429 with Retry-After); 503 with Retry-After when the server is
-        busy checking other passwords."""
+        """Exchange e-mail and password for a bearer token (`access_token`; send it as `Authorization: Bearer
+        <token>`), valid until `expires_at`, with the user it belongs to.
+
+        Problems: 401 `auth.invalid_credentials` (which of the two was wrong is not said); 429 `auth.rate_limited`
+        with Retry-After after repeated wrong guesses (slowed per account and client address, and per address);
+        503 `server.busy` with Retry-After when the server is busy checking other passwords.
+        """
         return await service.login(data, passwords, login_throttle, settings.token_ttl_hours, client_address(request))
 
     @post(
@@ -77,17 +81,26 @@ class AuthController(Controller):
         passwords: PasswordsDep,
         login_throttle: ThrottleDep,
     ) -> None:
-        """Change your own password (the current one is required: 403 `auth.wrong_password`); your other
-        sessions end, this one stays. A common password or one character repeated is 422 `password.weak`."""
+        """Change your own password. The current one is required; your other sessions end, this one stays.
+
+        Problems: 403 `auth.wrong_password` (the current password is wrong; repeated guesses are slowed like
+        logins: 429 `auth.rate_limited`); 422 `password.weak` (too short, too common, one character repeated, or
+        containing the e-mail); 503 `server.busy` with Retry-After.
+        """
         await service.change_password(actor, data, passwords, login_throttle, client_address(request))
 
     @post("/logout", operation_id="Logout", opt=roles(*ALL_ROLES), status_code=204, responses=problems())
     async def logout(self, actor: ActorDep) -> None:
-        """Revoke the token used for this request."""
+        """Revoke the token used for this request (other sessions of the same user stay). A revoked token answers
+        401 `auth.invalid_token` from then on.
+        """
         await service.logout(actor)
 
     @get("/me", operation_id="GetMe", opt=roles(*ALL_ROLES), responses=problems())
     async def me(self, actor: ActorDep) -> User:
+        """The user the token belongs to: id, e-mail, name, role and (managers) organisation. Use it after logging in
+        to learn your own id (a shopper's id is the `shopper_id` of their tasks).
+        """
         return await service.get_user_unscoped(actor.user_id)
 
 
@@ -103,11 +116,16 @@ class OrganisationController(Controller):
         responses=problems(),
     )
     async def list_organisations(self, actor: ActorDep, page: PageDep, q: Search = None) -> Page[Organisation]:
-        """Client organisations; a manager sees only their own."""
+        """Client organisations by name (`q` searches the name); a manager sees only their own."""
         return await service.list_organisations(actor, page, q)
 
     @post("/", operation_id="CreateOrganisation", opt=roles(*ADMIN), responses=problems(409))
     async def create_organisation(self, actor: ActorDep, data: JSONBody[OrganisationCreate]) -> Organisation:
+        """Create a client organisation: the company whose locations are shopped and whose managers read the results.
+        Then mark its own and competitor brands (PUT /organisations/{organisation_id}/brands/{brand_id}).
+
+        Problems: 409 `organisation.duplicate_name`.
+        """
         return await service.create_organisation(actor, data)
 
     @get(
@@ -117,6 +135,10 @@ class OrganisationController(Controller):
         responses=problems(404),
     )
     async def get_organisation(self, actor: ActorDep, organisation_id: FromPath[uuid.UUID]) -> Organisation:
+        """One organisation. A manager may read only their own; any other id is 404 like a made-up one.
+
+        Problems: 404 `organisation.not_found`.
+        """
         return await service.get_organisation(actor, organisation_id)
 
     @patch(
@@ -125,6 +147,10 @@ class OrganisationController(Controller):
     async def update_organisation(
         self, actor: ActorDep, organisation_id: FromPath[uuid.UUID], data: JSONBody[OrganisationUpdate]
     ) -> Organisation:
+        """Rename an organisation.
+
+        Problems: 404 `organisation.not_found`; 409 `organisation.duplicate_name`.
+        """
         return await service.update_organisation(actor, organisation_id, data)
 
 
@@ -143,23 +169,44 @@ class UserController(Controller):
         is_active: FromQuery[bool | None] = None,
         q: Search = None,
     ) -> Page[User]:
-        """By email. Admins see everyone; coordinators see shoppers, to find whom to assign work to."""
+        """Accounts by e-mail, filtered by role, organisation, active or not, and `q` (e-mail or name). Admins see
+        everyone; coordinators see shoppers only, to find whom to assign work to.
+
+        Problems: 404 `organisation.not_found` (an `organisation_id` filter on an organisation that does not exist).
+        """
         await require_visible(actor, organisation_id=organisation_id)
         return await service.list_users(actor, page, role, organisation_id, q, is_active)
 
     @post("/", operation_id="CreateUser", opt=roles(*ADMIN), responses=problems(409, 422))
     async def create_user(self, actor: ActorDep, data: JSONBody[UserCreate], passwords: PasswordsDep) -> User:
+        """Create an account: an admin, a coordinator (plans and reviews field work), a manager (reads their
+        organisation's results; `organisation_id` required) or a shopper (does visits and calls). The password
+        must pass the password policy. A shopper's profile (home, languages, capacity) is set with
+        PUT /users/{user_id}/shopper-profile.
+
+        Problems: 409 `user.duplicate_email`; 422 `password.weak`, or `validation.failed` (a manager without an
+        organisation, an organisation given to another role, an unknown organisation).
+        """
         return await service.create_user(actor, data, passwords)
 
     @get("/{user_id:uuid}", operation_id="GetUser", opt=roles(*ALL_ROLES), responses=problems(404))
     async def get_user(self, actor: ActorDep, user_id: FromPath[uuid.UUID]) -> User:
-        """Admins see anyone, coordinators shoppers; everyone else only themselves."""
+        """One account. Admins see anyone, coordinators shoppers (and themselves); everyone else only themselves:
+        any other id is 404 like a made-up one.
+
+        Problems: 404 `user.not_found`.
+        """
         return await service.get_user(actor, user_id)
 
     @patch("/{user_id:uuid}", operation_id="UpdateUser", opt=roles(*ADMIN), responses=problems(404, 422))
     async def update_user(
         self, actor: ActorDep, user_id: FromPath[uuid.UUID], data: JSONBody[UserUpdate], passwords: PasswordsDep
     ) -> User:
+        """Change a user's name, password, organisation, or deactivate them (`is_active: false` ends all their
+        sessions at once and refuses their logins). Only the fields sent change.
+
+        Problems: 404 `user.not_found`; 422 `password.weak`, or `validation.failed` (an organisation rule broken).
+        """
         return await service.update_user(actor, user_id, data, passwords)
 
     @get(
@@ -169,6 +216,11 @@ class UserController(Controller):
         responses=problems(404),
     )
     async def get_shopper_profile(self, actor: ActorDep, user_id: FromPath[uuid.UUID]) -> ShopperProfile:
+        """A shopper's profile: home coordinates, travel radius, languages, daily and weekly capacity and
+        conflict-of-interest exclusions, which auto-assignment and the job board use. A shopper reads their own.
+
+        Problems: 404 `shopper.not_found` (no such shopper, or not visible to the caller).
+        """
         return await service.get_shopper_profile(actor, user_id)
 
     @put(
@@ -180,4 +232,12 @@ class UserController(Controller):
     async def set_shopper_profile(
         self, actor: ActorDep, user_id: FromPath[uuid.UUID], data: JSONBody[ShopperProfileUpdate]
     ) -> ShopperProfile:
+        """Replace a shopper's profile. Tasks are offered and assigned only within `travel_radius_km` of home, in the
+        shopper's languages (`de` serves `de-AT`), within capacity, and never at an excluded brand or location.
+        A shopper may edit their own profile and add exclusions, but not remove one (403
+        `profile.exclusion_locked`): only a coordinator can lift a declared conflict of interest.
+
+        Problems: 403 `profile.exclusion_locked`; 404 `shopper.not_found`; 422 `validation.failed` (one home
+        coordinate without the other).
+        """
         return await service.set_shopper_profile(actor, user_id, data)

@@ -162,7 +162,11 @@ class AnalyticsController(Controller):
         min_sample_size: Annotated[int | None, QueryParameter(ge=2, le=1000)] = None,
     ) -> LocationScores:
         """Mean score per location and per brand from approved reports, own and competitors side by side,
-        each with its number of reports and 95% t-interval; small samples show as not enough data."""
+        each with its number of reports and 95% t-interval; small samples show as not enough data.
+
+        Problems: 404 `organisation.not_found`; 422 `validation.failed` (admins and coordinators must name the
+        organisation).
+        """
         await require_visible(actor, organisation_id=organisation_id)
         return await service.location_scores(
             actor,
@@ -220,6 +224,11 @@ class AnalyticsController(Controller):
         who shopped. Coordinators may preview with pending reports (`include_pending`). Groups get tiers:
         equal tiers are not significantly different (the test and correction are in `method`). Groups are
         paged with limit/offset; `total` counts them all.
+
+        Problems: 403 `analytics.pending_not_allowed` (a manager asking for pending reports) or
+        `analytics.shopper_hidden` (a manager grouping by shopper); 404 `organisation.not_found`; 422
+        `validation.failed` (a missing organisation for staff, a grouping or section/item filter the measure does
+        not take, a wave not of the organisation's campaigns, date_to before date_from).
         """
         return await comparison.compare(
             actor,
@@ -248,7 +257,10 @@ class AnalyticsController(Controller):
     ) -> OwnVersusCompetitors:
         """The organisation's own brands taken together against each competitor brand, under the same filters:
         both figures and the difference own − competitor with its 95% interval (method in `method`).
-        The `relation` filter is ignored here."""
+        The `relation` filter is ignored here.
+
+        Problems: 403 `analytics.pending_not_allowed`; 404 `organisation.not_found`; 422 `validation.failed`.
+        """
         return await comparison.own_versus_competitors(
             actor, measure=measure, filters=filters, min_sample_size=min_sample_size or settings.min_sample_size
         )
@@ -283,7 +295,10 @@ class AnalyticsController(Controller):
         """Shopper strictness and scores adjusted for it (the method is in `method`): each group's raw mean and
         its mean at an average shopper, each shopper's effect with its interval and a flag when large (shoppers are
         listed to coordinators and admins only), and agreement between two shoppers who shopped the same location
-        in the same wave and slot."""
+        in the same wave and slot.
+
+        Problems: 403 `analytics.pending_not_allowed`; 404 `organisation.not_found`; 422 `validation.failed`.
+        """
         return await shoppers.shopper_effects(
             actor,
             group_by=group_by,
@@ -348,7 +363,11 @@ class ExportController(Controller):
         sort: Annotated[SortOrder, QueryParameter(description="As for GET /analytics/comparison.")] = SortOrder.best,
     ) -> Stream:
         """GET /analytics/comparison as CSV, every group (no pages): one row per group with its keys and labels,
-        n, pending, value, interval, quartiles, tier and target columns."""
+        n, pending, value, interval, quartiles, tier and target columns.
+
+        Problems: as GET /analytics/comparison: 403 `analytics.pending_not_allowed`, 404 `organisation.not_found`,
+        422 `validation.failed`.
+        """
         header, rows = await self._comparison(actor, settings, filters, measure, group_by, min_sample_size, sort)
         return Stream(
             exports.csv_stream(header, rows), media_type=CSV, headers=_attachment(f"comparison-{measure.value}.csv")
@@ -373,7 +392,11 @@ class ExportController(Controller):
         min_sample_size: Annotated[int | None, _MIN_N] = None,
         sort: Annotated[SortOrder, QueryParameter(description="As for GET /analytics/comparison.")] = SortOrder.best,
     ) -> Stream:
-        """GET /analytics/comparison as an XLSX workbook, the same columns as the CSV."""
+        """GET /analytics/comparison as an XLSX workbook, the same columns as the CSV.
+
+        Problems: as GET /analytics/comparison: 403 `analytics.pending_not_allowed`, 404 `organisation.not_found`,
+        422 `validation.failed`.
+        """
         header, rows = await self._comparison(actor, settings, filters, measure, group_by, min_sample_size, sort)
         return Stream(
             exports.xlsx_stream("comparison", header, rows),
@@ -393,7 +416,10 @@ class ExportController(Controller):
         wave, the start in UTC and in the location's local time, the shopper (coordinators and admins only),
         scores and measures, then one column per question (q.<key>). Competitors' free-text answers are left
         out. Filters as for GET /analytics/comparison (include_pending, section/item and score options do not
-        apply)."""
+        apply).
+
+        Problems: 404 `organisation.not_found`; 422 `validation.failed`.
+        """
         header, rows = await exports.report_rows(actor, filters)
         return Stream(exports.csv_stream(header, rows), media_type=CSV, headers=_attachment("reports.csv"))
 
@@ -405,7 +431,10 @@ class ExportController(Controller):
         media_type=XLSX,
     )
     async def reports_xlsx(self, actor: ActorDep, filters: FiltersDep) -> Stream:
-        """The reports export as an XLSX workbook (the same columns as the CSV)."""
+        """The reports export as an XLSX workbook (the same columns as the CSV).
+
+        Problems: 404 `organisation.not_found`; 422 `validation.failed`.
+        """
         header, rows = await exports.report_rows(actor, filters)
         return Stream(
             exports.xlsx_stream("reports", header, rows), media_type=XLSX, headers=_attachment("reports.xlsx")
@@ -434,6 +463,11 @@ class TargetController(Controller):
         ] = None,
         measure: Annotated[Measure | None, QueryParameter(description="Only this measure's targets.")] = None,
     ) -> Page[Target]:
+        """Targets, filtered by organisation and measure. Managers see (and set) their organisation's; coordinators
+        read them.
+
+        Problems: 404 `organisation.not_found`.
+        """
         return await targets.list_targets(actor, page, organisation_id, measure)
 
     @post("/", operation_id="CreateTarget", opt=roles(Role.admin, Role.manager), responses=problems(404, 409, 422))
@@ -441,7 +475,12 @@ class TargetController(Controller):
         """A target for one measure at one scope (organisation, brand, region, location or channel); comparisons
         then show each group's gap to the most specific target that applies (location, then brand, region,
         channel, organisation) and whether its 95% interval clears it. Values are in the measure's unit (shares
-        0–1). A service-level target names its threshold_s and applies to comparisons with that threshold."""
+        0–1). A service-level target names its threshold_s and applies to comparisons with that threshold.
+
+        Problems: 404 `organisation.not_found`; 409 `target.exists` (change that one instead); 422
+        `validation.failed` (no organisation named by staff, a value outside the measure's scale, a scope value
+        that does not fit the scope, threshold_s missing for service_level or given for another measure).
+        """
         return await targets.create(actor, data)
 
     @get(
@@ -451,6 +490,10 @@ class TargetController(Controller):
         responses=problems(404),
     )
     async def get_target(self, actor: ActorDep, target_id: FromPath[uuid.UUID]) -> Target:
+        """One target.
+
+        Problems: 404 `target.not_found`.
+        """
         return await targets.get(actor, target_id)
 
     @patch(
@@ -462,10 +505,18 @@ class TargetController(Controller):
     async def update_target(
         self, actor: ActorDep, target_id: FromPath[uuid.UUID], data: JSONBody[TargetUpdate]
     ) -> Target:
+        """Change a target's value or direction (only the fields sent change).
+
+        Problems: 404 `target.not_found`; 422 `validation.failed` (a value out of the measure's range).
+        """
         return await targets.update(actor, target_id, data)
 
     @delete(
         "/{target_id:uuid}", operation_id="DeleteTarget", opt=roles(Role.admin, Role.manager), responses=problems(404)
     )
     async def delete_target(self, actor: ActorDep, target_id: FromPath[uuid.UUID]) -> None:
+        """Delete a target; comparisons no longer show a gap to it.
+
+        Problems: 404 `target.not_found`.
+        """
         await targets.delete(actor, target_id)

@@ -130,8 +130,13 @@ class AttachmentController(Controller):
     async def upload(
         self, actor: ActorDep, settings: SettingsDep, attachment_store: NamedDependency[AttachmentStore], body: RawBody
     ) -> Response[Attachment]:
-        """Store a photo, receipt or recording. 201 the first time; 200 with the same document when the
-        same bytes are uploaded again (safe to retry). Answer a photo/file question with its sha256."""
+        """Store a photo, receipt or recording: send the file's bytes as the body. 201 the first time; 200 with the
+        same document when the same bytes are uploaded again (safe to retry). Answer a photo or file question with
+        `{"attachment": "<sha256>"}`, the `sha256` returned here.
+
+        Problems: 413 `attachment.too_large` (over its kind's limit); 422 `attachment.empty` or
+        `attachment.unsupported_type` (the content is not an accepted type).
+        """
         document, created = await service.upload(actor, attachment_store, settings, body)
         return Response(document, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
@@ -148,10 +153,17 @@ class AttachmentController(Controller):
         self, actor: ActorDep, attachment_store: NamedDependency[AttachmentStore], sha256: FromPath[str]
     ) -> Response[bytes]:
         """The bytes, with the detected media type: images inline, anything else as a download.
-        Shoppers read their own uploads; managers those in their organisation's approved reports."""
+        Shoppers read their own uploads; managers those in their organisation's approved reports.
+
+        Problems: 404 `attachment.not_found`.
+        """
         document, content = await service.get_content(actor, attachment_store, sha256)
         return Response(content, media_type=document.media_type, headers=served_headers(document))
 
     @get("/{sha256:str}/meta", operation_id="GetAttachmentMeta", opt=roles(*READERS), responses=problems(404))
     async def get_attachment_meta(self, actor: ActorDep, sha256: FromPath[str]) -> Attachment:
+        """An attachment's document: sha256, size, and the media type and kind detected from its bytes.
+
+        Problems: 404 `attachment.not_found`.
+        """
         return await service.get_meta(actor, sha256)

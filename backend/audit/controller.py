@@ -40,10 +40,11 @@ class AuditController(Controller):
         since: FromQuery[dt.datetime | None] = None,
         until: FromQuery[dt.datetime | None] = None,
     ) -> Page[AuditEntry]:
-        """Newest first: submissions, edits, reviews and score changes, assignments, logins… Each role sees
-        the entries about what it may see: a coordinator none about accounts other than shoppers' and
-        their own; a manager their organisation's programme, forms and approved visits and calls (never
-        who did them) and their own logins."""
+        """Newest first: submissions, edits, reviews and score changes, assignments, logins… filtered by entity,
+        entity id, action, actor and time. Each role sees the entries about what it may see: a coordinator none
+        about accounts other than shoppers' and their own; a manager their organisation's programme, forms and
+        approved visits and calls (never who did them) and their own logins.
+        """
         return await service.list_entries(
             actor, page, entity=entity, entity_id=entity_id, action=action, actor_id=actor_id, since=since, until=until
         )

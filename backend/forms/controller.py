@@ -63,6 +63,11 @@ class FormController(Controller):
         organisation_id: FromQuery[uuid.UUID | None] = None,
         q: Search = None,
     ) -> Page[Form]:
+        """Questionnaires by name, filtered by channel, organisation and `q` (name). Forms without an organisation
+        are shared by all; a manager sees the shared ones and their organisation's.
+
+        Problems: 404 `organisation.not_found` (an `organisation_id` filter the caller cannot see).
+        """
         await require_visible(actor, organisation_id=organisation_id)
         return await service.list_forms(actor, page, channel, organisation_id, q)
 
@@ -74,7 +79,16 @@ class FormController(Controller):
         request_max_body_size=LARGE_JSON_BODY_MAX,
     )
     async def create_form(self, actor: ActorDep, data: JSONBody[FormCreate]) -> Form:
-        """Create a questionnaire; its definition becomes draft version 1."""
+        """Create a questionnaire for one channel (`visit`, `call`, `email`, `chat`); its `definition` becomes draft
+        version 1. A definition is sections (`"type": "section"`) of questions, each with a `type` (yes_no,
+        single_choice, multiple_choice, rating, nps, integer, decimal, duration, timestamp, timer_sequence, text,
+        photo, file, gps, note, calculate), a `key` unique in the form, labels per language, and optional
+        `required`, `na_allowed`, `show_if`, `constraint`, `weight`, `critical`, `bonus`, `metric` (the tag that
+        analytics measure, e.g. `time_to_answer_s`). Publish it before use (POST /forms/{form_id}/publish).
+
+        Problems: 422 `form.invalid_definition` (every problem at once, each with its path), or
+        `validation.failed` (an unknown organisation).
+        """
         return await service.create_form(actor, data)
 
     @post(
@@ -86,9 +100,14 @@ class FormController(Controller):
     )
     async def import_xlsform(self, actor: ActorDep, data: MultipartBody[XLSFormUpload]) -> FormImported:
         """Create a form from an XLSForm (ODK / KoboToolbox / SurveyCTO) spreadsheet (.xlsx or .xls) as draft
-        version 1. A question that cannot be mapped is refused with its sheet, row and reason; what has no
-        questionnaire meaning here (metadata rows, appearance, media…) is listed in `warnings` with what
-        happens to it (kept for export, or ignored as ODK tools ignore it)."""
+        version 1; multipart fields `file`, `name`, `channel` and optional `organisation_id`. A question that
+        cannot be mapped is refused with its sheet, row and reason; what has no questionnaire meaning here
+        (metadata rows, appearance, media…) is listed in `warnings` with what happens to it (kept for export, or
+        ignored as ODK tools ignore it).
+
+        Problems: 422 `form.invalid_xlsform` (not readable as a form: sheet, row and reason), or
+        `validation.failed` (no name); 413 `request.too_large` above 5 MiB.
+        """
         content = await data.file.read()
         if not 0 < len(data.name.strip()) <= 200:
             raise InvalidInput("Name the form.", errors=[("name", "1–200 characters")])
@@ -98,6 +117,11 @@ class FormController(Controller):
 
     @get("/{form_id:uuid}", operation_id="GetForm", opt=roles(*READERS), responses=problems(404))
     async def get_form(self, actor: ActorDep, form_id: FromPath[uuid.UUID]) -> Form:
+        """One form: name, channel, organisation (none: shared by all), its latest version number and the number of
+        its published version, if any.
+
+        Problems: 404 `form.not_found`.
+        """
         return await service.get_form(actor, form_id)
 
     @put(
@@ -110,7 +134,12 @@ class FormController(Controller):
     async def save_draft(
         self, actor: ActorDep, form_id: FromPath[uuid.UUID], data: JSONBody[FormDraftUpdate]
     ) -> FormVersion:
-        """Replace the draft, or start the next version as a draft if the latest is published."""
+        """Replace the draft's definition, or start the next version as a draft if the latest is published (a
+        published version never changes: reports keep the version they answered). Problems of the definition are
+        not refused here: list them with POST /forms/{form_id}/versions/{number}/validate; publishing refuses them.
+
+        Problems: 404 `form.not_found`.
+        """
         return await service.save_draft(actor, form_id, data.definition)
 
     @post(
@@ -121,12 +150,19 @@ class FormController(Controller):
         responses=problems(404, 409, 422),
     )
     async def publish(self, actor: ActorDep, form_id: FromPath[uuid.UUID]) -> FormVersion:
-        """Freeze the draft as an immutable, numbered version (refused while it has problems)."""
+        """Freeze the draft as an immutable, numbered version, usable by tasks and campaigns (by its version `id`).
+
+        Problems: 404 `form.not_found`; 409 `form.nothing_to_publish` (the latest version is already published);
+        422 `form.invalid_definition` (the draft has problems, each with its path).
+        """
         return await service.publish(actor, form_id)
 
     @get("/{form_id:uuid}/versions", operation_id="ListFormVersions", opt=roles(*READERS), responses=problems(404))
     async def list_versions(self, actor: ActorDep, form_id: FromPath[uuid.UUID], page: PageDep) -> Page[FormVersion]:
-        """Every version, the draft included, oldest first."""
+        """Every version, the draft included, oldest first, each with its definition.
+
+        Problems: 404 `form.not_found`.
+        """
         return await service.list_versions(actor, form_id, page)
 
     @get(
@@ -136,6 +172,10 @@ class FormController(Controller):
         responses=problems(404),
     )
     async def get_version(self, actor: ActorDep, form_id: FromPath[uuid.UUID], number: VersionNumber) -> FormVersion:
+        """One version of the form by its number, with its definition and status (draft or published).
+
+        Problems: 404 `form.not_found` or `form.version_not_found`.
+        """
         return await service.get_version(actor, form_id, number)
 
     @get(
@@ -148,7 +188,11 @@ class FormController(Controller):
     async def export_xlsform(
         self, actor: ActorDep, form_id: FromPath[uuid.UUID], number: VersionNumber
     ) -> Response[bytes]:
-        """This version as an XLSForm spreadsheet; importing it gives back the same definition."""
+        """This version as an XLSForm spreadsheet; importing it gives back the same definition.
+
+        Problems: 404 `form.not_found` or `form.version_not_found`; 422 `form.not_exportable` (it uses something
+        XLSForm cannot express).
+        """
         filename, content = await service.export_form(actor, form_id, number)
         return Response(
             content, media_type=XLSX, headers={"Content-Disposition": service.content_disposition(filename)}
@@ -164,7 +208,11 @@ class FormController(Controller):
     async def validate(
         self, actor: ActorDep, form_id: FromPath[uuid.UUID], number: VersionNumber
     ) -> list[DefinitionProblem]:
-        """Every problem of the definition at once, each with its path; empty when it can be published."""
+        """Every problem of the definition at once, each with its path (e.g. `sections[1].items[0].choices`); an
+        empty list means it can be published.
+
+        Problems: 404 `form.not_found` or `form.version_not_found`.
+        """
         return await service.validate_version(actor, form_id, number)
 
     @post(
@@ -177,5 +225,10 @@ class FormController(Controller):
     async def preview_score(
         self, actor: ActorDep, form_id: FromPath[uuid.UUID], number: VersionNumber, data: JSONBody[ScorePreview]
     ) -> ScoreResult:
-        """Score a sample answer set with this version's rules, with each item's contribution."""
+        """Score a sample answer set with this version's rules, with each item's contribution and the metrics the
+        answers give (e.g. time to answer from the timer taps), without storing anything.
+
+        Problems: 404 `form.not_found` or `form.version_not_found`; 422 `report.invalid_answers` (the answers do
+        not fit the form; each problem named `answers.<key>`).
+        """
         return await service.preview_score(actor, form_id, number, data.answers)

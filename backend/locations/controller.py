@@ -49,19 +49,32 @@ class BrandController(Controller):
 
     @get("/", operation_id="ListBrands", opt=roles(*READERS), responses=problems())
     async def list_brands(self, actor: ActorDep, page: PageDep, q: Search = None) -> Page[Brand]:
-        """Brands; a manager sees their own and their competitors'."""
+        """Brands by name (`q` searches the name); a manager sees their organisation's own brands and its competitors'."""
         return await service.list_brands(actor, page, q)
 
     @post("/", operation_id="CreateBrand", opt=roles(*STAFF), responses=problems(409))
     async def create_brand(self, actor: ActorDep, data: JSONBody[BrandCreate]) -> Brand:
+        """Create a brand (a chain of locations: the client's own, or a competitor's). Relate it to an organisation
+        with PUT /organisations/{organisation_id}/brands/{brand_id}.
+
+        Problems: 409 `brand.duplicate_name`.
+        """
         return await service.create_brand(actor, data)
 
     @get("/{brand_id:uuid}", operation_id="GetBrand", opt=roles(*READERS), responses=problems(404))
     async def get_brand(self, actor: ActorDep, brand_id: FromPath[uuid.UUID]) -> Brand:
+        """One brand. A manager may read their organisation's own and competitor brands only.
+
+        Problems: 404 `brand.not_found`.
+        """
         return await service.get_brand(actor, brand_id)
 
     @patch("/{brand_id:uuid}", operation_id="UpdateBrand", opt=roles(*STAFF), responses=problems(404, 409))
     async def update_brand(self, actor: ActorDep, brand_id: FromPath[uuid.UUID], data: JSONBody[BrandUpdate]) -> Brand:
+        """Rename a brand.
+
+        Problems: 404 `brand.not_found`; 409 `brand.duplicate_name`.
+        """
         return await service.update_brand(actor, brand_id, data)
 
 
@@ -78,7 +91,10 @@ class OrganisationBrandController(Controller):
         page: PageDep,
         relation: FromQuery[BrandRelation | None] = None,
     ) -> Page[OrganisationBrand]:
-        """The organisation's own brands, then its competitors, by name."""
+        """The organisation's own brands, then its competitors, by name; `relation` keeps one kind.
+
+        Problems: 404 `organisation.not_found`.
+        """
         return await service.list_organisation_brands(actor, organisation_id, relation, page)
 
     @put("/{brand_id:uuid}", operation_id="SetOrganisationBrand", opt=roles(*STAFF), responses=problems(404))
@@ -89,7 +105,11 @@ class OrganisationBrandController(Controller):
         brand_id: FromPath[uuid.UUID],
         data: JSONBody[OrganisationBrandSet],
     ) -> OrganisationBrand:
-        """Mark a brand as the organisation's own or a competitor."""
+        """Mark a brand as the organisation's own (`{"relation": "own"}`) or a competitor (`"competitor"`). Campaigns
+        may shop both; analytics compare own against competitors. Setting it again changes the relation.
+
+        Problems: 404 `organisation.not_found` or `brand.not_found`.
+        """
         return await service.set_organisation_brand(actor, organisation_id, brand_id, data)
 
 
@@ -109,7 +129,12 @@ class LocationController(Controller):
         relation: FromQuery[BrandRelation | None] = None,
         q: Search = None,
     ) -> Page[Location]:
-        """Locations, filtered by brand, region, and own/competitor for an organisation."""
+        """Locations by name, filtered by brand, region, `q` (name or address), and for an organisation by relation (own or
+        competitor). A manager sees their organisation's own and competitor locations only.
+
+        Problems: 404 `organisation.not_found` or `brand.not_found` (a filter on an id the caller cannot see is the
+        same 404 as a made-up one); 422 `validation.failed` (`relation` without `organisation_id`).
+        """
         await require_visible(actor, organisation_id=organisation_id, brand_id=brand_id)
         return await service.list_locations(
             actor, page, brand_id=brand_id, region=region, organisation_id=organisation_id, relation=relation, q=q
@@ -117,6 +142,14 @@ class LocationController(Controller):
 
     @post("/", operation_id="CreateLocation", opt=roles(*STAFF), responses=problems(409, 422))
     async def create_location(self, actor: ActorDep, data: JSONBody[LocationCreate]) -> Location:
+        """Create a location of a brand: a branch to visit or a line to call. `timezone` (IANA, e.g. `Europe/Prague`)
+        decides the local dates and hours of its tasks; `opening_hours` lists intervals per day (`mon`…`sun`,
+        `opens`/`closes` as `HH:MM`); `lat`/`lon` place it for travel distances and the GPS check-in flag;
+        `code` is your own unique reference (imports match on it).
+
+        Problems: 409 `location.duplicate_code`; 422 `validation.failed` (unknown brand or time zone, bad opening
+        hours, one coordinate without the other).
+        """
         return await service.create_location(actor, data)
 
     @post(
@@ -130,16 +163,28 @@ class LocationController(Controller):
     async def import_locations(self, actor: ActorDep, data: MultipartBody[LocationsUpload]) -> LocationImport:
         """Create or update locations from a CSV or XLSX file (columns brand, name, code, timezone; region,
         district, address, lat, lon, phone, email, opening_hours optional). Rows match existing locations by
-        code, so importing the same file again changes nothing. Any problem refuses the whole file, each named
-        by its row and column (\"row 3.timezone\")."""
+        code, so importing the same file again changes nothing.
+
+        Problems: 422 `location.import_invalid`: any problem refuses the whole file, each named by its row and
+        column ("row 3.timezone"); 413 `request.too_large` above 5 MiB.
+        """
         return await service.import_locations(actor, await data.file.read())
 
     @get("/{location_id:uuid}", operation_id="GetLocation", opt=roles(*READERS), responses=problems(404))
     async def get_location(self, actor: ActorDep, location_id: FromPath[uuid.UUID]) -> Location:
+        """One location. A manager may read their organisation's own and competitor locations only.
+
+        Problems: 404 `location.not_found`.
+        """
         return await service.get_location(actor, location_id)
 
     @patch("/{location_id:uuid}", operation_id="UpdateLocation", opt=roles(*STAFF), responses=problems(404, 409, 422))
     async def update_location(
         self, actor: ActorDep, location_id: FromPath[uuid.UUID], data: JSONBody[LocationUpdate]
     ) -> Location:
+        """Change a location (only the fields sent change), e.g. its opening hours or coordinates.
+
+        Problems: 404 `location.not_found`; 409 `location.duplicate_code`; 422 `validation.failed` (as for
+        creating one).
+        """
         return await service.update_location(actor, location_id, data)

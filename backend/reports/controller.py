@@ -59,10 +59,21 @@ class ReportController(Controller):
         responses=problems(404, 409, 422),
     )
     async def submit(self, actor: ActorDep, data: JSONBody[ReportCreate]) -> Response[Report]:
-        """Submit a report (201). Re-sending the same id and content returns the stored report (200);
-        the same id with other content is 409 `report.conflict`, unless it is an edit naming the latest
-        revision in `replaces_revision` (200, a new revision; a stale one is 409 `report.stale_revision`).
-        A 2xx means it is durably stored."""
+        """Submit the report of one of your tasks (assigned, accepted, or returned to you): `id` is made by the phone
+        before the first save and is the idempotency key; `started_at`/`ended_at` bound the visit or call;
+        `answers` follow the form version of the task (GET /tasks/{task_id}/form). The report is validated,
+        scored and checked for evidence flags, and the task becomes submitted. 201 the first time; re-sending the
+        same id and content returns the stored report (200). A 2xx means it is durably stored.
+
+        An edit (of a report returned to you, or not yet reviewed) sends the same `id` with `replaces_revision` set
+        to the latest revision: 200 with a new revision; nothing is overwritten.
+
+        Problems: 404 `task.not_found` (not your task) or `report.not_found`; 409 `report.conflict` (the same id
+        with other content and no `replaces_revision`), `report.stale_revision`, `report.not_editable` (already
+        reviewed), `report.duplicate_for_task`, `task.not_submittable` (the task's status takes no report),
+        `task.invalid_transition`, `report.busy` (try again); 422 `report.invalid` (every problem at once, each
+        named `answers.<key>` or by field).
+        """
         report, created = await submission.submit(actor, data)
         return Response(report, status_code=201 if created else 200)
 
@@ -82,10 +93,14 @@ class ReportController(Controller):
         data: JSONBody[OutboxExport],
         attachment_store: NamedDependency[AttachmentStore],
     ) -> OutboxImportResult:
-        """Import the file a shopper's phone exported with its unsent reports: each one is delivered as
-        that shopper's own submission (checked and scored as usual), so importing it again, or a report
-        the phone has sent meanwhile, changes nothing (`unchanged`). A report the server refuses is listed
-        with its problem; the others are still stored. Damaged attachments refuse the whole file (422)."""
+        """Import the file a shopper's phone exported with its unsent reports (`"format": "fieldscore.outbox"`):
+        each one is delivered as that shopper's own submission (checked and scored as usual), so importing it
+        again, or a report the phone has sent meanwhile, changes nothing (`unchanged`). A report the server
+        refuses is listed with its problem; the others are still stored.
+
+        Problems: 422 `import.unknown_shopper` (the file names no active shopper) or `import.bad_attachment` (a
+        damaged attachment refuses the whole file); 413 `request.too_large` above 64 MiB.
+        """
         return await outbox_import.import_outbox(actor, data, attachment_store, settings)
 
     @get("/", operation_id="ListReports", opt=roles(*ALL_ROLES), responses=problems(404))
@@ -98,7 +113,12 @@ class ReportController(Controller):
         location_id: FromQuery[uuid.UUID | None] = None,
         task_id: FromQuery[uuid.UUID | None] = None,
     ) -> Page[Report]:
-        """Newest first; a shopper sees their own, a manager only their organisation's approved ones."""
+        """Reports, newest first, filtered by status, organisation, location and task. A shopper sees their own; a
+        manager only their organisation's approved ones (never who shopped).
+
+        Problems: 404 `organisation.not_found`, `location.not_found` or `task.not_found` (a filter on an id the
+        caller cannot see, such as a task not yet approved for a manager, is the same 404 as a made-up one).
+        """
         await require_visible(actor, organisation_id=organisation_id, location_id=location_id, task_id=task_id)
         return await service.list_reports(
             actor, page, status=status, organisation_id=organisation_id, location_id=location_id, task_id=task_id
@@ -112,7 +132,11 @@ class ReportController(Controller):
         organisation_id: FromQuery[uuid.UUID | None] = None,
         campaign_id: FromQuery[uuid.UUID | None] = None,
     ) -> Page[Report]:
-        """Submitted reports awaiting review, most evidence flags first, then oldest first."""
+        """Submitted reports awaiting review, most evidence flags first, then oldest first; filter by organisation
+        or campaign. Review each with approve, return or reject.
+
+        Problems: 404 `organisation.not_found` or `campaign.not_found`.
+        """
         await require_visible(actor, organisation_id=organisation_id, campaign_id=campaign_id)
         return await service.review_queue(actor, page, organisation_id, campaign_id)
 
@@ -120,7 +144,12 @@ class ReportController(Controller):
         "/bulk-approve", operation_id="BulkApproveReports", opt=roles(*STAFF), status_code=200, responses=problems(404)
     )
     async def bulk_approve(self, actor: ActorDep, data: JSONBody[BulkApprove]) -> BulkApproveResult:
-        """Approve every submitted report matching the filter (by default only those without flags)."""
+        """Approve every submitted report matching the filter (organisation, campaign, wave, location, submitted
+        before), by default only those without evidence flags (`max_flags: 0`), at most `limit`, oldest first; says how
+        many and which were approved (a report that changed meanwhile is left for review).
+
+        Problems: 404 `organisation.not_found`, `location.not_found` or `campaign.not_found`.
+        """
         await require_visible(
             actor,
             where="",
@@ -132,6 +161,11 @@ class ReportController(Controller):
 
     @get("/{report_id:uuid}", operation_id="GetReport", opt=roles(*ALL_ROLES), responses=problems(404))
     async def get_report(self, actor: ActorDep, report_id: FromPath[uuid.UUID]) -> Report:
+        """One report with its answers, status, latest revision, evidence flags and (not for shoppers) its score. A
+        shopper reads their own; a manager their organisation's approved reports only, without the shopper.
+
+        Problems: 404 `report.not_found`.
+        """
         return await service.get_report(actor, report_id)
 
     @get(
@@ -141,7 +175,11 @@ class ReportController(Controller):
         responses=problems(404),
     )
     async def score(self, actor: ActorDep, report_id: FromPath[uuid.UUID]) -> ReportExplanation:
-        """The score with each item's contribution, as frozen when the report was scored."""
+        """The score with each item's contribution, as frozen when the report was scored (under the form version it
+        answers); managers: approved reports only.
+
+        Problems: 404 `report.not_found`.
+        """
         return await service.explanation(actor, report_id)
 
     @post(
@@ -152,6 +190,12 @@ class ReportController(Controller):
         responses=problems(404, 409),
     )
     async def approve(self, actor: ActorDep, report_id: FromPath[uuid.UUID], revision: SeenRevision = None) -> Report:
+        """Approve a submitted report: it then counts in analytics and managers see it. Pass `revision` (the one you
+        reviewed) so that an edit made meanwhile is not approved unseen.
+
+        Problems: 404 `report.not_found`; 409 `report.not_reviewable` (not submitted) or `report.changed` (edited
+        since the revision you reviewed; reload it).
+        """
         return await service.approve(actor, report_id, revision)
 
     @post(
@@ -168,7 +212,12 @@ class ReportController(Controller):
         data: JSONBody[ReportReturn],
         revision: SeenRevision = None,
     ) -> Report:
-        """Send the report back to the shopper with comments, per question where it helps."""
+        """Send a submitted report back to the shopper with comments, per question where it helps; the shopper edits
+        it (a new revision) and submits it again.
+
+        Problems: 404 `report.not_found`; 409 `report.not_reviewable` or `report.changed`; 422 `validation.failed`
+        (a comment on a question the form does not have).
+        """
         return await service.return_to_shopper(actor, report_id, data, revision)
 
     @get(
@@ -178,7 +227,11 @@ class ReportController(Controller):
         responses=problems(404),
     )
     async def comments(self, actor: ActorDep, report_id: FromPath[uuid.UUID], page: PageDep) -> Page[ReportComment]:
-        """Oldest first."""
+        """The reviewers' comments on the report (from returns), oldest first, each with the revision it was about and
+        its question, if any.
+
+        Problems: 404 `report.not_found`.
+        """
         return await service.list_comments(actor, report_id, page)
 
     @get(
@@ -188,7 +241,10 @@ class ReportController(Controller):
         responses=problems(404),
     )
     async def revisions(self, actor: ActorDep, report_id: FromPath[uuid.UUID], page: PageDep) -> Page[ReportRevision]:
-        """Every revision as submitted, oldest first; nothing is overwritten."""
+        """Every revision as submitted, oldest first, each with its answers and score; nothing is overwritten.
+
+        Problems: 404 `report.not_found`.
+        """
         return await service.list_revisions(actor, report_id, page)
 
     @get(
@@ -204,7 +260,10 @@ class ReportController(Controller):
         from_revision: Annotated[int | None, QueryParameter(ge=1, le=10_000)] = None,
         to_revision: Annotated[int | None, QueryParameter(ge=1, le=10_000)] = None,
     ) -> ReportDiff:
-        """Per-question changes between two revisions (default: the previous and the latest)."""
+        """Per-question changes between two revisions (default: the previous and the latest).
+
+        Problems: 404 `report.not_found` or `report.revision_not_found`.
+        """
         return await service.diff(actor, report_id, from_revision, to_revision)
 
     @post(
@@ -221,5 +280,9 @@ class ReportController(Controller):
         data: JSONBody[ReportReject],
         revision: SeenRevision = None,
     ) -> Report:
-        """Reject a submitted report, or a returned one the shopper has not sent back."""
+        """Reject a submitted report, or a returned one the shopper has not sent back, with a reason. A rejected
+        report never counts in analytics; its task still counts for the shopper's rotation and capacity.
+
+        Problems: 404 `report.not_found`; 409 `report.not_reviewable` or `report.changed`.
+        """
         return await service.reject(actor, report_id, data, revision)

@@ -39,8 +39,13 @@ class TaskController(Controller):
         window_to: FromQuery[dt.datetime | None] = None,
         wave_id: FromQuery[uuid.UUID | None] = None,
     ) -> Page[Task]:
-        """Tasks by window start; a shopper sees their own, a manager their organisation's (without shoppers).
-        `wave_id` lists one wave's tasks (the console's assignment board)."""
+        """Tasks by window start, filtered by status, organisation, location, shopper, channel, window and wave
+        (`wave_id` lists one wave's tasks: the console's assignment board). A shopper sees their own; a manager
+        their organisation's, without shoppers.
+
+        Problems: 404 `organisation.not_found`, `location.not_found` or `user.not_found` (a filter on an id the
+        caller cannot see is the same 404 as a made-up one).
+        """
         await require_visible(actor, organisation_id=organisation_id, location_id=location_id, shopper_id=shopper_id)
         return await service.list_tasks(
             actor,
@@ -55,20 +60,36 @@ class TaskController(Controller):
             wave_id=wave_id,
         )
 
-    @post("/", operation_id="CreateTask", opt=roles(*STAFF), responses=problems(422))
+    @post("/", operation_id="CreateTask", opt=roles(*STAFF), responses=problems(409, 422))
     async def create_task(self, actor: ActorDep, data: JSONBody[TaskCreate]) -> Task:
-        """Plan one visit / call at a location in a time window, optionally assigned at once."""
+        """Plan one visit or call at a location in a time window (`window_start` < `window_end`, at most 366 days,
+        with UTC offsets), answering a published form version of the same channel. With `shopper_id` it is
+        assigned at once (status `assigned`), checked like an assignment; without, it is `open` on the job board.
+
+        Problems: 409 `task.not_assignable` (the shopper may not take it; `errors` gives each rule broken:
+        rotation, capacity, distance, language, exclusion…); 422 `task.invalid_window`, or `validation.failed`
+        (unknown organisation, location or form version; a location whose brand is not the organisation's own
+        or competitor; a draft version or one of another channel or organisation; not an active shopper).
+        """
         return await service.create_task(actor, data)
 
     @get("/{task_id:uuid}", operation_id="GetTask", opt=roles(*ALL_ROLES), responses=problems(404))
     async def get_task(self, actor: ActorDep, task_id: FromPath[uuid.UUID]) -> Task:
+        """One task: location, channel, window, status and (not for managers) its shopper. Status moves open →
+        assigned → accepted → submitted, then approved, rejected or returned (to the shopper, who submits it
+        again); an open, assigned or accepted task expires when its window passes without a report.
+
+        Problems: 404 `task.not_found`.
+        """
         return await service.get_task(actor, task_id)
 
     @post(
         "/expire-overdue", operation_id="ExpireOverdueTasks", opt=roles(*STAFF), status_code=200, responses=problems()
     )
     async def expire_overdue(self, actor: ActorDep) -> dict[str, int]:
-        """Expire every task whose window passed without a report (also done every few minutes by the server)."""
+        """Expire every open, assigned or accepted task whose window ended without a report, and say how many
+        (the server also does this every few minutes).
+        """
         return {"expired": await service.expire_overdue(actor)}
 
     @post(
@@ -79,6 +100,14 @@ class TaskController(Controller):
         responses=problems(404, 409, 422),
     )
     async def assign(self, actor: ActorDep, task_id: FromPath[uuid.UUID], data: JSONBody[TaskAssign]) -> Task:
+        """Give an open (or assigned) task to a shopper, checked against every assignment rule: rotation (not the same
+        location, or brand, within the campaign's rotation period), capacity per day and week, travel distance,
+        language, conflicts of interest and overlapping tasks.
+
+        Problems: 404 `task.not_found`; 409 `task.not_assignable` (`errors` gives each rule broken),
+        `task.window_passed`, `task.invalid_transition` (the task's status does not allow it) or `task.changed`
+        (changed meanwhile; reload); 422 `validation.failed` (not an active shopper).
+        """
         return await service.assign(actor, task_id, data)
 
     @post(
@@ -86,12 +115,15 @@ class TaskController(Controller):
         operation_id="CancelTask",
         opt=roles(*STAFF),
         status_code=200,
-        responses=problems(404, 409, 422),
+        responses=problems(404, 409),
     )
     async def cancel(self, actor: ActorDep, task_id: FromPath[uuid.UUID], data: JSONBody[TaskCancel]) -> Task:
-        """Call off an open, assigned or accepted task (409 task.not_cancellable otherwise: a task with a report
-        is decided by review); its shopper sees it cancelled and can no longer report on it. Audited with the
-        reason."""
+        """Call off an open, assigned or accepted task; its shopper sees it cancelled and can no longer report
+        on it. Audited with the reason.
+
+        Problems: 404 `task.not_found`; 409 `task.not_cancellable` (a task with a report is decided by review,
+        and a final task stays as it ended), or `task.changed` (changed meanwhile; reload).
+        """
         return await service.cancel(actor, task_id, data)
 
     @post(
@@ -102,7 +134,10 @@ class TaskController(Controller):
         responses=problems(404, 409),
     )
     async def accept(self, actor: ActorDep, task_id: FromPath[uuid.UUID]) -> Task:
-        """The assigned shopper confirms they will do it."""
+        """The assigned shopper confirms they will do it (assigned → accepted).
+
+        Problems: 404 `task.not_found` (not your task); 409 `task.invalid_transition` or `task.changed`.
+        """
         return await service.accept(actor, task_id)
 
     @get(
@@ -112,5 +147,8 @@ class TaskController(Controller):
         responses=problems(404),
     )
     async def form(self, actor: ActorDep, task_id: FromPath[uuid.UUID]) -> FormVersion:
-        """The questionnaire version the report for this task answers."""
+        """The questionnaire version the report for this task answers (the shopper's phone caches it).
+
+        Problems: 404 `task.not_found`.
+        """
         return await service.form_for_task(actor, task_id)
