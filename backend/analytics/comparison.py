@@ -546,10 +546,11 @@ async def compare(
     collected = list(_collect(spec.kind, await fetch_rows(sql, args, filters), len(group_by), _steps(spec)).values())
     figures = _figures(spec.kind, spec, collected, min_sample_size, curve)
     tier_of = _tiers(spec.kind, spec, collected, figures)
+    keys = [{v for g in collected if (v := g.key[k])} for k in range(len(group_by))]
     labels = {
-        d: await group_labels(d, {g.key[k] for g in collected if g.key[k]})
+        d: await group_labels(d, keys[k])
         if d in LABELLED
-        else await item_labels(organisation_id, {g.key[k] for g in collected if g.key[k]})
+        else await item_labels(organisation_id, keys[k])
         if d in (Dimension.item, Dimension.section)
         else {}
         for k, d in enumerate(group_by)
