@@ -244,7 +244,7 @@ def plan_wave(
     plan_problems: list[PlanProblem] = []
     for location in locations:
         location_id, zone_name = location[0], location[1]
-        opening: Sequence[hours.Interval] = location[2] if len(location) > 2 else ()  # type: ignore[misc]
+        opening: Sequence[hours.Interval] = location[2] if len(location) > 2 else ()
         try:
             zone = ZoneInfo(zone_name)
         except (ZoneInfoNotFoundError, ValueError):

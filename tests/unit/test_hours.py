@@ -229,3 +229,21 @@ def test_every_planned_window_lies_in_the_daypart_and_stands_as_asked(rows, zone
         assert lo <= probe.window_start < probe.window_end <= hi
         assert probe.hours == (want if rows else "unknown")
     assert len(probes) + len(problems) == 3
+
+
+def test_the_locations_import_reads_overnight_closed_days_and_24_7():
+    from backend.locations.importing import parse_opening_hours
+
+    rows = parse_opening_hours("mon 09:00-18:00, fri 22:00–02:00, sun closed")
+    assert rows == [
+        {"day": "mon", "opens": "09:00", "closes": "18:00"},
+        {"day": "fri", "opens": "22:00", "closes": "02:00"},
+    ]
+    assert hours.hours_problems([(r["day"], r["opens"], r["closes"]) for r in rows]) == []
+    always = parse_opening_hours("24/7")
+    assert [r["day"] for r in always] == list(hours.WEEKDAYS)
+    assert hours.weekly_spans(hours.intervals([(r["day"], r["opens"], r["closes"]) for r in always])) == [
+        (0, hours.WEEK)
+    ]
+    with pytest.raises(ValueError, match="sun closed"):
+        parse_opening_hours("sunday shut")
