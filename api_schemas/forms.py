@@ -112,6 +112,7 @@ class Op(str, Enum):
     regex = "regex"  # string args[0] contains a match of pattern args[1]
     strlen = "strlen"  # characters in a string
     today = "today"  # today's date, YYYY-MM-DD
+    choice = "choice"  # in a choice_filter: column `key` of the choice being decided
 
 
 Scalar = Union[Annotated[str, msgspec.Meta(max_length=2000, pattern=NO_NUL)], int, float, bool, None]
@@ -178,6 +179,10 @@ class YesNo(_Question, tag="yes_no"):
 
 class SingleChoice(_Question, tag="single_choice"):
     choices: Annotated[list[Choice], msgspec.Meta(max_length=500)] = []
+    # XLSForm's choice_filter (cascading selects): only the choices for which it holds are offered,
+    # decided over the answers so far and the choice's own columns (`choice` nodes; `name` is its
+    # value). With a filter, two choices may share a value (each shown under its own filter).
+    choice_filter: Expr | None = None
     # XLSForm's select_one_external: the choices came from (and export to) the external_choices
     # sheet; ODK shows them as a search box, the phone as a list.
     external: bool = False
@@ -185,6 +190,7 @@ class SingleChoice(_Question, tag="single_choice"):
 
 class MultipleChoice(_Question, tag="multiple_choice"):
     choices: Annotated[list[Choice], msgspec.Meta(max_length=500)] = []
+    choice_filter: Expr | None = None  # as SingleChoice.choice_filter
 
 
 class Rating(_Question, tag="rating"):

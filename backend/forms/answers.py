@@ -18,6 +18,8 @@ gps                {"lat": -90..90, "lon": -180..180, "accuracy_m": ≥ 0 (optio
 acknowledge        JSON ``true`` (the shopper ticked OK; leave the key out when not)
 note               no answer at all (display only)
 any, if na_allowed {"na": true}
+(choice_filter)    a single or multiple choice with a choice_filter takes only the choices it offers
+                   over the answers shown before it (``answer.not_offered``)
 repeat section     under the SECTION's key: a list of instances, each {question key: answer} for the
                    repeat's questions (their keys appear nowhere else); as many as its
                    ``repeat_count`` says when it has one (``answer.repeat_count``), else any number
@@ -222,6 +224,20 @@ class _Rules:
     constraint: Callable[..., bool] | None
     constraint_failed: str  # the reason when the constraint does not hold
     repeat: str | None  # the repeat section it is answered in, per instance
+    offered: Callable[[Mapping[str, Any]], frozenset[str]] | None  # a choice_filter's choices, by answers
+
+
+def offered_choices(question: SingleChoice | MultipleChoice) -> Callable[[Mapping[str, Any]], frozenset[str]] | None:
+    """The values a choice_filter offers over the visible answers (None: no filter, all offered)."""
+    if question.choice_filter is None:
+        return None
+    holds = compile_condition(question.choice_filter)
+    columns = [(c.value, {**c.xlsform, "name": c.value}) for c in question.choices]
+
+    def offered(answers: Mapping[str, Any]) -> frozenset[str]:
+        return frozenset(value for value, row in columns if holds({**answers, "__choice": row}))
+
+    return offered
 
 
 @per_definition
@@ -242,6 +258,7 @@ def _rules(defn: FormDefinition) -> tuple[tuple[_Rules, ...], frozenset[str]]:
                 constraint=None if q.constraint is None else compile_condition(q.constraint),
                 constraint_failed=f"answer.constraint: {message}",
                 repeat=info.repeat,
+                offered=offered_choices(q) if isinstance(q, (SingleChoice, MultipleChoice)) else None,
             )
         )
     return tuple(rules), frozenset(r.key for r in rules if r.repeat is None) | frozenset(outline(defn).repeats)
@@ -340,6 +357,13 @@ def _check(
         shape = rule.shape(value)
         if shape:
             problems += [(key, reason) for reason in shape]
+        elif rule.offered is not None and (
+            hidden := [v for v in ([value] if isinstance(value, str) else value) if v not in rule.offered(view.answers)]
+        ):
+            problems += [
+                (key, f"answer.not_offered: {v!r} is not offered by the choice filter for the answers given")
+                for v in hidden
+            ]
         elif rule.constraint is not None and not rule.constraint(view.answers, value):
             problems.append((key, rule.constraint_failed))
     return [(where + key, reason) for key, reason in problems]

@@ -64,6 +64,9 @@ Value functions (XLSForm's calculations; every argument is still evaluated):
   compile. Write patterns in the syntax both Python ``re`` and JavaScript ``RegExp`` read alike.
 * ``strlen`` (1 arg): the number of characters (code points) of a string; missing → 0;
   anything else → missing.
+* ``choice`` (key, no args): in a choice_filter, the column ``key`` of the choice being decided
+  (``name`` is its value): ``answers["__choice"][key]`` as a value, missing when the caller gives no
+  such column (outside a choice_filter there is none).
 * ``today`` (no args): today's date as ``YYYY-MM-DD``, in UTC, when evaluated (on the phone while
   filling in, on the server when the report arrives); ``answers["__today"]`` when the caller gives
   one (the shared vectors pin the day so; no question key starts with ``__``).
@@ -125,7 +128,7 @@ class ConditionError(ValueError):
     """The expression is malformed (not a problem with the answers)."""
 
 
-_KEY_OPS = frozenset({"var", "answered", "is_na"})
+_KEY_OPS = frozenset({"var", "answered", "is_na", "choice"})
 # op → (min args, max args or None for unbounded)
 _ARITY: Final[dict[str, tuple[int, int | None]]] = {
     "var": (0, 0),
@@ -155,6 +158,7 @@ _ARITY: Final[dict[str, tuple[int, int | None]]] = {
     "regex": (2, 2),
     "strlen": (1, 1),
     "today": (0, 0),
+    "choice": (0, 0),
 }
 _VALUE_FUNCTIONS: Final = frozenset({"if", "concat", "coalesce", "regex", "strlen"})
 _NODE_FIELDS = frozenset({"op", "args", "key"})
@@ -302,6 +306,11 @@ def _ordered(compare: Callable[[Any, Any], bool], a: Any, b: Any) -> bool:
     return False
 
 
+def _choice_column(answers: Mapping[str, Any], column: str | None) -> Any:
+    row = answers.get("__choice")
+    return value_of(row.get(column, MISSING)) if isinstance(row, Mapping) else MISSING
+
+
 def _today(answers: Mapping[str, Any]) -> str:
     pinned = answers.get("__today")
     if isinstance(pinned, str):
@@ -373,6 +382,8 @@ def _eval(node: Any, answers: Mapping[str, Any], self_value: Any, depth: int) ->
         return value_of(self_value)
     if op == "today":
         return _today(answers)
+    if op == "choice":
+        return _choice_column(answers, key)
     values = [_eval(arg, answers, self_value, depth + 1) for arg in args]
     if op == "eq":
         return _same(values[0], values[1])
@@ -444,6 +455,8 @@ def _compile(node: Any, depth: int) -> _Compiled:
         return lambda answers, self_value: value_of(self_value)
     if op == "today":
         return lambda answers, self_value: _today(answers)
+    if op == "choice":
+        return lambda answers, self_value: _choice_column(answers, key)
     # Every argument is still evaluated, as in _eval (no short-circuit).
     compiled = [_compile(arg, depth + 1) for arg in args]
     if op in ("eq", "ne", "contains") or op in _ORDER:

@@ -379,7 +379,7 @@ def _question_problems(q: Question, path: str) -> list[DefinitionProblem]:
         for i, choice in enumerate(q.choices):
             if is_blank_text(choice.value):  # a blank answer never answers a required question
                 add(f".choices[{i}].value", "choice without a value")
-            elif choice.value in seen:
+            elif choice.value in seen and q.choice_filter is None:  # a filter tells them apart
                 add(
                     f".choices[{i}].value",
                     f"duplicate choice value {choice.value!r} (also choices[{seen[choice.value]}])",
@@ -473,6 +473,8 @@ def check_definition(defn: FormDefinition | Mapping[str, Any]) -> list[Definitio
             conditions.append(("constraint", node.constraint))
         if isinstance(node, Calculate):
             conditions.append(("calculation", node.calculation))
+        if isinstance(node, (SingleChoice, MultipleChoice)):
+            conditions.append(("choice_filter", node.choice_filter))
         if is_section:
             conditions.append(("repeat_count", node.repeat_count))
         own_repeat = repeat_at[position]
@@ -484,6 +486,10 @@ def check_definition(defn: FormDefinition | Mapping[str, Any]) -> list[Definitio
             for op, key in iter_nodes(expr):
                 if op == "self" and field != "constraint":
                     problems.append(DefinitionProblem(path=where, reason="self is only meaningful in a constraint"))
+                if op == "choice" and field != "choice_filter":
+                    problems.append(
+                        DefinitionProblem(path=where, reason="a choice column is only meaningful in a choice_filter")
+                    )
                 if op not in _REF_OPS or key is None:
                     continue
                 target = first.get(key)

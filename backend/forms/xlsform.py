@@ -231,10 +231,11 @@ def _is_var(node: Operand) -> bool:
 class _Parser:
     """Recursive descent over the tokens; `kinds` maps each question key to its type tag."""
 
-    def __init__(self, source: str, kinds: dict[str, str]) -> None:
+    def __init__(self, source: str, kinds: dict[str, str], choice_columns: bool = False) -> None:
         self.tokens = _tokenize(source)
         self.index = 0
         self.kinds = kinds
+        self.choice_columns = choice_columns  # a choice_filter: a bare name is a column of the choice
 
     def parse(self) -> Expr:
         node = self._binary(_OR)
@@ -315,6 +316,8 @@ class _Parser:
             return inner
         if token.kind == "name" and self._peek().text == "(" and self._peek().kind == "op":
             return self._call(token)
+        if token.kind == "name" and self.choice_columns and _KEY_RE.match(token.text):
+            return Expr(op=Op.choice, key=token.text)
         shown = f"'{token.text}'" if token.kind != "end" else "the end"
         raise _ExprError(f"unexpected {shown} at character {token.pos}")
 
@@ -445,7 +448,7 @@ class _Parser:
 _SMART_QUOTES: Final = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
 
 
-def parse_xpath(source: str, kinds: dict[str, str]) -> Expr:
+def parse_xpath(source: str, kinds: dict[str, str], choice_columns: bool = False) -> Expr:
     """The condition for an XLSForm expression; `kinds` maps known question keys to type tags.
 
     Typographic quotes that a spreadsheet put in place of straight ones (‘yes’) are read as
@@ -453,13 +456,13 @@ def parse_xpath(source: str, kinds: dict[str, str]) -> Expr:
     (unknown question, unsupported function, syntax error).
     """
     try:
-        return _Parser(source, kinds).parse()
+        return _Parser(source, kinds, choice_columns).parse()
     except _ExprError:
         straight = source.translate(_SMART_QUOTES)
         if straight == source:
             raise
         try:
-            return _Parser(straight, kinds).parse()
+            return _Parser(straight, kinds, choice_columns).parse()
         except _ExprError:
             pass
         raise
@@ -521,10 +524,10 @@ class _Writer:
 
     def _check_shape(self, node: Expr) -> None:
         op, nargs = node.op, len(node.args)
-        keyed = op in (Op.var, Op.answered, Op.is_na)
+        keyed = op in (Op.var, Op.answered, Op.is_na, Op.choice)
         if keyed != (node.key is not None):
             raise _ExprError(f"{op.value}: key {'missing' if keyed else 'not allowed'}")
-        if keyed and node.key is not None:
+        if keyed and node.key is not None and op is not Op.choice:
             if node.key not in self.kinds:
                 raise _ExprError(f"unknown question ${{{node.key}}}")
             if self.kinds[node.key] == "section":
@@ -547,6 +550,7 @@ class _Writer:
             Op.regex: (2, 2),
             Op.strlen: (1, 1),
             Op.today: (0, 0),
+            Op.choice: (0, 0),
         }.get(op)
         if arity is None:
             arity = (2, 2) if op in (Op.eq, Op.ne, Op.lt, Op.le, Op.gt, Op.ge) else (2, 10**9)
@@ -562,6 +566,10 @@ class _Writer:
             return ".", _PRIMARY
         if op is Op.today:
             return "today()", _PRIMARY
+        if op is Op.choice:
+            if node.key in ("and", "or", "div", "mod") or not _KEY_RE.match(node.key or ""):
+                raise _ExprError(f"choice column {node.key!r} cannot be written as a bare name")
+            return node.key or "", _PRIMARY
         if op is Op.answered:
             return f"${{{node.key}}} != ''", _EQ
         if op is Op.is_na:
@@ -1200,6 +1208,8 @@ def _parse_type(text: str) -> _Type:
 class _ChoiceList:
     rows: list[int]
     choices: list[Choice]
+    # (row, name, first row) of a name met again in the list: only a choice_filter tells them apart.
+    repeated: list[tuple[int, str, int]] = field(default_factory=list)
 
     def is_yes_no(self) -> bool:
         return sorted(c.value for c in self.choices) == ["no", "yes"]
@@ -1268,12 +1278,13 @@ def _read_choices(
         cells = notes.keep(row)
         if cells:
             data["xlsform"] = cells
+        repeated = None
         if list_name and value is not None:
             if (list_name, value) in seen:
-                errors.append(
-                    f"name: '{value}' appears twice in list '{list_name}' (first in row {seen[list_name, value]})"
-                )
-            seen[(list_name, value)] = row.number
+                # XLSForm allows it for a cascade (choice_filter); a question without one is refused.
+                repeated = (row.number, value, seen[list_name, value])
+            else:
+                seen[(list_name, value)] = row.number
         problems.extend((row.sheet, row.number, e) for e in errors)
         if errors or not list_name:
             continue
@@ -1282,6 +1293,8 @@ def _read_choices(
             entry = lists.setdefault(list_name, _ChoiceList([], []))
             entry.rows.append(row.number)
             entry.choices.append(choice)
+            if repeated is not None:
+                entry.repeated.append(repeated)
     return lists
 
 
@@ -1386,6 +1399,21 @@ def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context, extern
                 errors.append(f"type: list '{list_name}' fails on both yes and no")
         else:
             data["choices"] = [msgspec.to_builtins(c) for c in choice_list.choices]
+            try:
+                choice_filter = _choice_filter(row, ctx)
+            except _CellError as error:
+                # As before cascades were read: kept as written, every choice offered, said so.
+                choice_filter = None
+                row.used.discard(("choice_filter", None))
+                ctx.notes.add(row.sheet, row.number, "choice_filter", f"{error}: not applied, every choice is offered")
+            if choice_filter is not None:
+                data["choice_filter"] = choice_filter
+            else:
+                for number, value, first in choice_list.repeated:
+                    errors.append(
+                        f"type: list '{list_name}' has '{value}' twice (choices rows {first} and {number}); "
+                        "only a question with a choice_filter may use such a list"
+                    )
     elif tag == "rating":
         take("points", lambda: _num(row, "points", -1000, 1000))
         take("fail_below", lambda: _num(row, "fail_below", -1e9, 1e9, integer=True))
@@ -1451,6 +1479,16 @@ def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context, extern
     data["type"] = tag
     data.pop("_", None)
     return _convert(row, data, _QUESTION_CLASSES[tag], ctx.problems)
+
+
+def _choice_filter(row: _Row, ctx: _Context) -> Expr | None:
+    source = row.raw("choice_filter")
+    if source is None:
+        return None
+    try:
+        return parse_xpath(_text(source), ctx.kinds, choice_columns=True)
+    except _ExprError as error:
+        raise _CellError(f"choice_filter: {error}") from None
 
 
 _QUESTION_CLASSES: Final[dict[str, type[Any]]] = {
@@ -1971,6 +2009,7 @@ _SURVEY_ORDER: Final = (
     "constraint",
     "constraint_message",
     "calculation",
+    "choice_filter",
     "repeat_count",
     "points",
     "weight",
@@ -2151,7 +2190,7 @@ def export_xlsform(defn: FormDefinition) -> bytes:
                 values = [c.value for c in q.choices]
                 if not values:
                     problems.append((*where, "type: a choice question needs at least one choice"))
-                if len(set(values)) != len(values):
+                if len(set(values)) != len(values) and q.choice_filter is None:
                     problems.append((*where, "type: two choices have the same name"))
                 if isinstance(q, SingleChoice) and not q.external and sorted(values) == ["no", "yes"]:
                     problems.append(
@@ -2185,6 +2224,8 @@ def export_xlsform(defn: FormDefinition) -> bytes:
             bonus="yes" if q.bonus else None,
             metric=None if q.metric is None else q.metric.value,
         )
+        if getattr(q, "choice_filter", None) is not None:
+            row["choice_filter"] = expression(q.choice_filter, "choice_filter", number)
         if isinstance(q, Rating):
             row.update(parameters=f"start={q.min} end={q.max}", points=q.points, fail_below=q.fail_below)
         elif isinstance(q, Nps):

@@ -348,3 +348,21 @@ async def test_a_form_with_every_widget_imports_keeps_yes_no_labels_and_exports_
     assert msgspec.convert(second["definition"], FormDefinition) == msgspec.convert(
         version["definition"], FormDefinition
     )
+
+
+async def test_a_cascading_select_offers_only_what_its_choice_filter_lets_through(client):
+    w = await build_world(client)
+    imported = await w.ok(
+        "coordinator",
+        "POST",
+        "/forms/import",
+        data={"name": "Cascade", "channel": "visit"},
+        files={"file": ("cascade.xlsx", (CORPUS / "pyx__choice_filter_test.xlsx").read_bytes(), XLSX)},
+    )
+    url = f"/forms/{imported['id']}/versions/1/score-preview"
+    ok = {"state": "texas", "county": "king", "city": "dumont"}
+    await w.ok("coordinator", "POST", url, json={"answers": ok})
+    wrong = await w.call("coordinator", "POST", url, json={"answers": {**ok, "county": "pierce", "city": "tacoma"}})
+    assert wrong.status_code == 422
+    assert [e["field"] for e in wrong.json()["errors"]] == ["answers.county"]
+    assert "answer.not_offered" in wrong.json()["errors"][0]["reason"]

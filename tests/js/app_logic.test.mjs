@@ -231,3 +231,17 @@ test("an acknowledge question is answered by true and checked like any other", (
   assert.deepEqual(checkAnswers(definition, { ok: true }, "en"), {});
   assert.deepEqual(answersToSend(definition, { ok: true }), { ok: true });
 });
+
+test("a choice_filter offers the choices whose columns match the answers so far, a shared value once", async () => {
+  const { offeredChoices } = await import("../../mobile_forms/web/app/lib/form.js");
+  const county = { type: "single_choice", key: "county",
+    choice_filter: { op: "eq", args: [{ op: "var", key: "state" }, { op: "choice", key: "cf" }] },
+    choices: [{ value: "king", xlsform: { cf: "washington" } }, { value: "pierce", xlsform: { cf: "washington" } },
+      { value: "king", xlsform: { cf: "texas" } }, { value: "cameron", xlsform: { cf: "texas" } }] };
+  assert.deepEqual(offeredChoices(county, { state: "texas" }), [false, false, true, true]);
+  assert.deepEqual(offeredChoices(county, { state: "washington" }), [true, true, false, false]);
+  assert.deepEqual(offeredChoices(county, {}), [false, false, false, false]);
+  const both = { ...county, choice_filter: { op: "lit", args: [true] } };
+  assert.deepEqual(offeredChoices(both, {}), [true, true, false, true]); // "king" shown once
+  assert.deepEqual(offeredChoices({ choices: [{ value: "a" }] }, {}), [true]);
+});

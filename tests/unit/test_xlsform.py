@@ -583,8 +583,13 @@ def test_select_with_unknown_list() -> None:
 
 def test_choice_list_with_duplicate_names() -> None:
     choices = [["list_name", "name", "label"], ["c", "a", "A"], ["c", "b", "B"], ["c", "a", "Again"]]
+    # Allowed in the list (a cascade tells them apart), refused on a question without a choice_filter.
     assert problems_of(xlsx([["type", "name"], ["select_one c", "q"]], choices)) == [
-        ("choices", 4, "name: 'a' appears twice in list 'c' (first in row 2)")
+        (
+            "survey",
+            2,
+            "type: list 'c' has 'a' twice (choices rows 2 and 4); only a question with a choice_filter may use such a list",
+        )
     ]
 
 

@@ -291,3 +291,55 @@ def test_select_one_external_reads_the_external_choices_sheet_and_exports_to_it(
     ]
     osm = problems_of(xlsx([["type", "name", "label"], ["osm c", "map", "Map"]], choices))
     assert "OpenStreetMap questions are not supported" in osm[0][2]
+
+
+CASCADE_SURVEY = [
+    ["type", "name", "label", "choice_filter"],
+    ["select_one states", "state", "State", None],
+    ["select_one counties", "county", "County", "${state}=cf"],
+]
+CASCADE_CHOICES = [
+    ["list_name", "name", "label", "cf"],
+    ["states", "texas", "Texas", None],
+    ["states", "washington", "Washington", None],
+    ["counties", "king", "King", "washington"],
+    ["counties", "pierce", "Pierce", "washington"],
+    ["counties", "king", "King", "texas"],
+    ["counties", "cameron", "Cameron", "texas"],
+]
+
+
+def test_a_choice_filter_cascade_is_read_checked_and_exported_back() -> None:
+    defn = import_xlsform(xlsx(CASCADE_SURVEY, CASCADE_CHOICES))
+    _state, county = defn.sections[0].items
+    assert county.choice_filter == Expr(op=Op.eq, args=[var("state"), Expr(op=Op.choice, key="cf")])
+    assert [c.value for c in county.choices] == ["king", "pierce", "king", "cameron"]  # the same name, two filters
+    assert check_definition(defn) == []
+    assert check_answers(defn, {"state": "texas", "county": "cameron"}) == []
+    assert check_answers(defn, {"state": "texas", "county": "king"}) == []
+    assert check_answers(defn, {"state": "texas", "county": "pierce"}) == [
+        ("county", "answer.not_offered: 'pierce' is not offered by the choice filter for the answers given")
+    ]
+    exported = export_xlsform(defn)
+    assert sheet_rows(exported, "survey")[3][:2] == ("select_one county_choices", "county")
+    assert "${state} = cf" in sheet_rows(exported, "survey")[3]
+    assert import_xlsform(exported) == defn
+
+
+def test_a_list_with_a_repeated_name_needs_a_choice_filter() -> None:
+    survey = [row[:3] for row in CASCADE_SURVEY]
+    assert problems_of(xlsx(survey, CASCADE_CHOICES)) == [
+        (
+            "survey",
+            3,
+            "type: list 'counties' has 'king' twice (choices rows 4 and 6); "
+            "only a question with a choice_filter may use such a list",
+        )
+    ]
+    misplaced = FormDefinition(
+        title={"en": "F"},
+        sections=[
+            Section(key="s", items=[Text(key="t", show_if=Expr(op=Op.eq, args=[Expr(op=Op.choice, key="cf"), "x"]))])
+        ],
+    )
+    assert [p.reason for p in check_definition(misplaced)] == ["a choice column is only meaningful in a choice_filter"]

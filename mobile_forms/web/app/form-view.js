@@ -3,7 +3,7 @@
 
 import { h, mount, uid } from "../shared/dom.js";
 import { app, findTask, formFor, refreshStatus } from "./main.js";
-import { answersToSend, checkAnswers, labelOf, metadataValues, outline, visibility } from "./lib/form.js";
+import { answersToSend, checkAnswers, labelOf, metadataValues, offeredChoices, outline, visibility } from "./lib/form.js";
 import { fillReferences, textOf } from "../shared/conditions.js";
 import { downscalePhoto, sha256Hex } from "./lib/image.js";
 import { clock, isoWithOffset } from "./lib/time.js";
@@ -114,6 +114,7 @@ export async function reportScreen(main, reportId) {
   };
   const setAnswer = setterIn(null);
   const rendered = {}; // repeat key → instances drawn, to redraw when a repeat_count changes
+  const filtered = new Map(); // element of a choice question with a choice_filter → {q, scope}
   const redraw = async () => {
     window.removeEventListener("outbox-change", onChange);
     await save();
@@ -138,6 +139,24 @@ export async function reportScreen(main, reportId) {
     };
     for (const el of main.querySelectorAll("[data-template]")) el.textContent = fillReferences(el.dataset.template, valuesAt(el));
     for (const el of main.querySelectorAll("[data-calc]")) el.textContent = textOf(valuesAt(el)[el.dataset.calc]) ?? "";
+    // Cascading selects: offer only what each choice_filter lets through; drop an answer it no longer offers.
+    for (const el of main.querySelectorAll("[data-filtered]")) {
+      const { q, scope } = filtered.get(el);
+      const offered = offeredChoices(q, valuesAt(el));
+      el.querySelectorAll("label.choice").forEach((label, i) => { label.hidden = !offered[i]; });
+      const allowed = new Set(q.choices.filter((_, i) => offered[i]).map((c) => c.value));
+      const target = answersIn(scope);
+      const value = target[q.key];
+      const kept = Array.isArray(value) ? value.filter((v) => allowed.has(v)) : value;
+      if (typeof value === "string" && !allowed.has(value)) {
+        delete target[q.key];
+        el.querySelectorAll("input").forEach((input) => { input.checked = false; });
+        save();
+      } else if (Array.isArray(value) && kept.length !== value.length) {
+        target[q.key] = kept;
+        save();
+      }
+    }
     if (Object.entries(view.counts).some(([repeat, count]) => repeat in rendered && rendered[repeat] !== count)) redraw();
   }
 
@@ -175,6 +194,10 @@ export async function reportScreen(main, reportId) {
       widget = renderWidget(context);
     } catch (error) {
       widget = h("p", { class: "problem" }, String(error));
+    }
+    if (q.choice_filter && widget) {
+      widget.setAttribute("data-filtered", "");
+      filtered.set(widget, { q, scope });
     }
     const required = q.required ? h("span", { "aria-hidden": "true" }, " *") : null;
     const naBox = q.na_allowed && q.type !== "note" ? naToggle(context) : null;

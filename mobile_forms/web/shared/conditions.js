@@ -14,14 +14,14 @@ export const MAX_DEPTH = 32;
 
 export class ConditionError extends Error {}
 
-const KEY_OPS = new Set(["var", "answered", "is_na"]);
+const KEY_OPS = new Set(["var", "answered", "is_na", "choice"]);
 // op → [min args, max args or null for unbounded]
 const ARITY = {
   var: [0, 0], answered: [0, 0], is_na: [0, 0], self: [0, 0], lit: [1, 1],
   eq: [2, 2], ne: [2, 2], lt: [2, 2], le: [2, 2], gt: [2, 2], ge: [2, 2],
   and: [0, null], or: [0, null], not: [1, 1], in: [2, null], contains: [2, 2],
   count: [1, 1], add: [2, null], sub: [2, null], mul: [2, null], div: [2, null],
-  if: [3, 3], concat: [0, null], coalesce: [1, null], regex: [2, 2], strlen: [1, 1], today: [0, 0],
+  if: [3, 3], concat: [0, null], coalesce: [1, null], regex: [2, 2], strlen: [1, 1], today: [0, 0], choice: [0, 0],
 };
 const DATE = /^\d{4}-\d{2}-\d{2}/;
 
@@ -226,6 +226,10 @@ function ev(node, answers, selfValue, depth) {
       return valueOf(selfValue);
     case "today":
       return today(answers);
+    case "choice": { // a choice_filter's column of the choice being decided (as _choice_column in Python)
+      const row = has(answers, "__choice") ? answers.__choice : undefined;
+      return row && typeof row === "object" && !Array.isArray(row) ? valueOf(answerOf(row, key)) : undefined;
+    }
     default:
       break;
   }

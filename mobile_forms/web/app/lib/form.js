@@ -54,6 +54,28 @@ function decide(nodes, repeat, answers, shown, visible, onRepeat) {
   }
 }
 
+/**
+ * Which of a choice question's choices its choice_filter offers over `visible` (the answers shown so
+ * far): one boolean per choice; of two choices sharing a value only the first offered one is shown.
+ * Without a filter every choice is offered. Same rule as offered_choices in backend/forms/answers.py.
+ */
+export function offeredChoices(question, visible) {
+  const seen = new Set();
+  return (question.choices || []).map((choice) => {
+    let offered = true;
+    if (question.choice_filter) {
+      try {
+        offered = isTrue(question.choice_filter, { ...visible, __choice: { ...(choice.xlsform || {}), name: choice.value } });
+      } catch {
+        offered = false;
+      }
+    }
+    if (!offered || seen.has(choice.value)) return false;
+    seen.add(choice.value);
+    return true;
+  });
+}
+
 /** How many instances a repeat's repeat_count asks for over `visible` (null: no count; 0 when unanswered). */
 export function repeatCount(section, visible) {
   if (!section.repeat_count) return null;
