@@ -110,7 +110,7 @@ def _answer_formats() -> str:
 | `photo`, `file` | `{{"attachment": "<sha256>"}}`: upload the bytes first (POST /attachments), answer with the sha256 |
 | `gps` | `{{"lat": -90..90, "lon": -180..180, "accuracy_m": 12}}` (`accuracy_m` optional) |
 | `note`, `calculate` | no answer (display only / computed) |
-| any question with `na_allowed` | `{{"na": true}}`: not applicable; it satisfies `required` and is left out of the score |
+| any with `na_allowed` | `{{"na": true}}`: not applicable; it satisfies `required`, and is left out of the score |
 
 Timer events (each `at` is an ISO-8601 date-time with a UTC offset; times never go back; exactly one of
 `ended` / `gave_up` ends the list). An unknown event is 422 naming the accepted ones:

@@ -143,8 +143,9 @@ class CampaignController(Controller):
     async def auto_assign(
         self, actor: ActorDep, campaign_id: FromPath[uuid.UUID], wave_id: FromPath[uuid.UUID]
     ) -> AutoAssignResult:
-        """Assign the wave's open tasks fairly under every rule (rotation, capacity, distance, language, conflicts,
-        overlaps), spreading work over eligible shoppers; lists each task it could not fill and why.
+        """Assign the wave's open tasks fairly under every rule (rotation, capacity per day and week, distance
+        from home, language, conflicts of interest), spreading work over eligible shoppers; lists each task it
+        could not fill and why (`no_shoppers`, `window_passed`, `rotation`, `too_far`…).
 
         Problems: 404 `campaign.not_found` or `wave.not_found`.
         """

@@ -49,7 +49,8 @@ class BrandController(Controller):
 
     @get("/", operation_id="ListBrands", opt=roles(*READERS), responses=problems())
     async def list_brands(self, actor: ActorDep, page: PageDep, q: Search = None) -> Page[Brand]:
-        """Brands by name (`q` searches the name); a manager sees their organisation's own brands and its competitors'."""
+        """Brands by name (`q` searches the name); a manager sees their organisation's own brands and its
+        competitors'."""
         return await service.list_brands(actor, page, q)
 
     @post("/", operation_id="CreateBrand", opt=roles(*STAFF), responses=problems(409))
@@ -129,8 +130,8 @@ class LocationController(Controller):
         relation: FromQuery[BrandRelation | None] = None,
         q: Search = None,
     ) -> Page[Location]:
-        """Locations by name, filtered by brand, region, `q` (name or address), and for an organisation by relation (own or
-        competitor). A manager sees their organisation's own and competitor locations only.
+        """Locations by name, filtered by brand, region, `q` (name or address), and for an organisation by
+        relation (own or competitor). A manager sees their organisation's own and competitor locations only.
 
         Problems: 404 `organisation.not_found` or `brand.not_found` (a filter on an id the caller cannot see is the
         same 404 as a made-up one); 422 `validation.failed` (`relation` without `organisation_id`).

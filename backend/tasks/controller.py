@@ -101,8 +101,8 @@ class TaskController(Controller):
     )
     async def assign(self, actor: ActorDep, task_id: FromPath[uuid.UUID], data: JSONBody[TaskAssign]) -> Task:
         """Give an open (or assigned) task to a shopper, checked against every assignment rule: rotation (not the same
-        location, or brand, within the campaign's rotation period), capacity per day and week, travel distance,
-        language, conflicts of interest and overlapping tasks.
+        location, or brand, within the campaign's rotation period), capacity per day and week, travel distance
+        from home, language and conflicts of interest.
 
         Problems: 404 `task.not_found`; 409 `task.not_assignable` (`errors` gives each rule broken),
         `task.window_passed`, `task.invalid_transition` (the task's status does not allow it) or `task.changed`
