@@ -921,3 +921,55 @@ def test_a_shopper_cannot_use_the_console(desk: Desk, live: Live) -> None:
     # Even with a token in hand, the API gives a shopper neither console's data.
     for path in ("/reports/review-queue", "/analytics/location-scores", "/campaigns", "/users", "/organisations"):
         live.api("shopper", "GET", path, expect=403)
+
+
+def test_generating_a_wave_says_which_tasks_were_already_over_and_refuses_one_that_is_over(
+    desk: Desk, live: Live
+) -> None:
+    """A wave generated after it started says how many of its tasks were born missing; a wave that is over
+    is refused with its problem code, and nothing is created."""
+    campaign = live.api(
+        "coordinator",
+        "POST",
+        "/campaigns",
+        json={
+            "organisation_id": live.world["organisation_id"],
+            "name": "Late start",
+            "location_ids": [live.world["call_location"]],
+            "forms": {"call": live.world["forms"]["call"]["version_id"]},
+            "slot_designs": {
+                "call": {
+                    "dayparts": [{"key": "day", "start_hour": 0, "end_hour": 24}],
+                    "day_types": ["weekday", "saturday", "sunday"],
+                    "probes_per_slot": 2,
+                }
+            },
+        },
+    )
+    today = dt.date.today()
+    waves = [
+        live.api(
+            "coordinator",
+            "POST",
+            f"/campaigns/{campaign['id']}/waves",
+            json={"name": name, "starts_on": (today + start).isoformat(), "ends_on": (today + end).isoformat()},
+        )
+        for name, start, end in (
+            ("Over", dt.timedelta(days=-60), dt.timedelta(days=-40)),
+            ("Under way", dt.timedelta(days=-20), dt.timedelta(days=20)),
+        )
+    ]
+    page = desk.login("coordinator")
+    desk.go(f"#/campaigns/{campaign['id']}/waves/{waves[1]['id']}")
+    desk.click(page.get_by_role("button", name="Generate tasks"))
+    assert page.get_by_text("6 tasks created, 0 already there.").is_visible()
+    over = int(re.search(r"(\d+) of them had already ended", page.locator("[data-result]").inner_text()).group(1))
+    tasks = live.api("coordinator", "GET", f"/tasks?wave_id={waves[1]['id']}&limit=100")["items"]
+    ended = sum(dt.datetime.fromisoformat(t["window_end"]) <= dt.datetime.now(dt.timezone.utc) for t in tasks)
+    assert 0 < over <= ended  # (a window may end between the two looks)
+    desk.go(f"#/campaigns/{campaign['id']}/waves/{waves[0]['id']}")
+    page.get_by_role("button", name="Generate tasks").click()
+    refused = page.locator("[data-code='wave.past']")
+    refused.wait_for()
+    assert "is over" in refused.inner_text()
+    assert live.api("coordinator", "GET", f"/tasks?wave_id={waves[0]['id']}")["total"] == 0

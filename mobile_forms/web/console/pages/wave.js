@@ -86,6 +86,7 @@ export async function render({ params: [campaignId, waveId], query }) {
   const kept = JSON.parse(sessionStorage.getItem(`wave:${waveId}:result`) || "null");
   if (kept?.kind === "generate") {
     mount(result, notice(t("wave.generated", { count: kept.done.created, existing: kept.done.existing })),
+      kept.done.already_over ? notice(t("wave.already_over", { count: kept.done.already_over })) : null,
       kept.done.problems.length ? table([t("field.location"), t("field.channel"), t("coverage.slot"), t("wave.reason")],
         kept.done.problems.map((p) => [p.location_id, t(`channel.${p.channel}`), p.slot_key, p.reason])) : null);
   } else if (kept?.kind === "assign") {
