@@ -203,10 +203,10 @@ export async function reportScreen(main, reportId) {
     const naBox = q.na_allowed && q.type !== "note" ? naToggle(context) : null;
     const isGroup = ["yes_no", "single_choice", "multiple_choice", "rating", "nps"].includes(q.type);
     const block = isGroup
-      ? h("fieldset", { class: "question field", "data-key": key, "aria-describedby": `${labelId}-problems` },
+      ? h("fieldset", { class: "question field", "data-key": full, "aria-describedby": `${labelId}-problems` },
         h("legend", { id: labelId }, questionText(q, definition), required),
         hint ? h("p", { class: "hint" }, hint) : null, comments, widget, naBox, slot)
-      : h("div", { class: "question field", "data-key": key },
+      : h("div", { class: "question field", "data-key": full },
         q.type === "note" || q.type === "calculate" ? h("p", { id: labelId }, questionText(q, definition))
           : h(q.type === "timer_sequence" || q.type === "gps" ? "h3" : "label",
             q.type === "timer_sequence" || q.type === "gps" ? { id: labelId } : { id: labelId, for: `${labelId}-input` },
