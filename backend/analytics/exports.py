@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from api_schemas.accounts import Role
 from api_schemas.analytics import Comparison
@@ -318,6 +319,10 @@ async def xlsx_stream(
 
 
 def _xlsx(worksheet: Any, value: Any) -> Any:
+    if isinstance(value, str):
+        # Control characters cannot be written in a workbook's XML (openpyxl refuses them, which would
+        # break the download halfway): each becomes U+FFFD, visibly. The CSV export keeps them as they are.
+        value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
     if isinstance(value, str) and value.startswith("="):
         # Text, never a formula: what a shopper typed must not run in a manager's spreadsheet.
         cell = WriteOnlyCell(worksheet, value=value)
