@@ -1,5 +1,5 @@
 """docs/integrator-guide.md cannot go stale: its `sh` blocks run, in order and as written, as one bash
-script with real curl and jq against the app served by uvicorn on a free port (SQLite)."""
+script with real curl and jq against the app served by uvicorn on a free port (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.conftest import Database
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "integrator-guide.md"
@@ -34,8 +36,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """The app as an operator runs it (`fieldscore serve`), and the environment its CLI needs."""
+def served(database: Database, tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """The app as an operator runs it (`fieldscore serve`) on SQLite and on PostgreSQL, and the environment
+    its CLI needs."""
     for tool in ("curl", "jq", "bash"):
         if shutil.which(tool) is None:
             pytest.fail(f"{tool} is needed to run the integrator guide (.ci/run installs it)")
@@ -44,7 +47,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",  # the `fieldscore` CLI
         "PYTHONPATH": str(ROOT),
-        "FIELDSCORE_DATABASE_URL": f"sqlite:///{tmp_path}/guide.sqlite3",
+        "FIELDSCORE_DATABASE_URL": database.url,
         "FIELDSCORE_DATA_DIR": str(tmp_path / "data"),
         "FIELDSCORE_ARGON2_TIME_COST": "1",
         "FIELDSCORE_ARGON2_MEMORY_KIB": "8192",

@@ -9,12 +9,17 @@ route added to its walk, so the route's examples are captured from a real call.
 from __future__ import annotations
 
 import re
+import typing
 from pathlib import Path
 from typing import Any
 
 import httpx
 import jsonschema_rs
+import msgspec
 import pytest
+from litestar import Response
+from litestar.enums import RequestEncodingType
+from litestar.response import Stream
 
 from api_schemas.forms import TimerEvent
 from backend.app import create_app
@@ -158,3 +163,47 @@ async def test_the_served_document_is_the_described_one(tmp_path):
     coverage = served["paths"]["/campaigns/{campaign_id}/waves/{wave_id}/coverage"]["get"]
     for state in ("`done`", "`due`", "`unanswered`", "`missing`"):
         assert state in coverage["description"]
+
+
+def _handlers(app: Any) -> dict[str, Any]:
+    return {
+        handler.operation_id: handler
+        for route in app.routes
+        for handler in getattr(route, "route_handlers", [])
+        if isinstance(getattr(handler, "operation_id", None), str)
+    }
+
+
+def _decoded_type(annotation: Any) -> Any:
+    """The Struct a JSON body decodes into (Response[X] → X), or None for bytes, streams and no body."""
+    if typing.get_origin(annotation) is Response:
+        annotation = typing.get_args(annotation)[0]
+    return None if annotation in (None, type(None), bytes, Stream) else annotation
+
+
+def test_every_json_example_decodes_into_the_handlers_own_types(tmp_path):
+    """Stricter than the schema: the request examples decode as the server decodes them (unknown fields
+    refused, constraints checked), and the response examples into what the handler returns."""
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/unused.sqlite3", data_dir=tmp_path))
+    handlers = _handlers(app)
+    checked, failures = 0, []
+    for operation_id, captured in load_examples().items():
+        handler = handlers[operation_id]
+        data = handler.parsed_data_field
+        targets = []
+        if data is not None and getattr(data.kwarg_definition, "media_type", "application/json") in (
+            "application/json",
+            RequestEncodingType.JSON,
+        ):
+            targets += [("request", data.annotation, e) for e in captured.get("request", [])]
+        returned = _decoded_type(handler.parsed_fn_signature.return_type.annotation)
+        if returned is not None:
+            targets += [(status, returned, e) for status, es in captured["responses"].items() for e in es]
+        for where, annotation, example in targets:
+            checked += 1
+            try:
+                msgspec.json.decode(msgspec.json.encode(example["value"]), type=annotation)
+            except msgspec.ValidationError as exc:
+                failures.append(f"{operation_id} {where} {example['summary']!r}: {exc}")
+    assert checked > 100
+    assert not failures, "\n".join(failures)
