@@ -109,7 +109,8 @@ def design_problems(design: SlotDesign) -> list[tuple[str, str]]:
     seen_types: set[DayType] = set()
     for i, day_type in enumerate(design.day_types):
         if not isinstance(day_type, DayType):
-            problems.append((f"day_types[{i}]", f"unknown day type {day_type!r}"))
+            # Unreachable through the API (the schema admits DayType values only); kept for designs built in code.
+            problems.append((f"day_types[{i}]", f"unknown day type {day_type!r}"))  # type: ignore[unreachable]
         elif day_type in seen_types:
             problems.append((f"day_types[{i}]", f"duplicate day type {day_type.value!r}"))
         seen_types.add(day_type)

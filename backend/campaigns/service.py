@@ -618,11 +618,9 @@ async def job_board(actor: Actor, page: PageParams, channel: Channel | None) -> 
         )
         if assignment.violations(me, job, past, rules_cache[r["campaign_id"]], now=now):
             continue
-        distance = (
-            distance_km(me.lat, me.lon, r["location_lat"], r["location_lon"])
-            if None not in (me.lat, me.lon, r["location_lat"], r["location_lon"])
-            else math.inf
-        )
+        distance = math.inf  # a shopper or a location without coordinates comes after every measured one
+        if me.lat is not None and me.lon is not None and None not in (r["location_lat"], r["location_lon"]):
+            distance = distance_km(me.lat, me.lon, r["location_lat"], r["location_lon"])
         eligible.append((distance, r))
     eligible.sort(key=lambda pair: (pair[0], moments.aware(pair[1]["window_start"]), str(pair[1]["id"])))
     chosen = eligible[page.offset : page.offset + page.limit]
@@ -717,6 +715,8 @@ async def schedule_retry(actor: Actor, task_id: uuid.UUID) -> uuid.UUID | None:
         .output(load_json=True)
         .first()
     )
+    if campaign is None:  # the task's campaign is a foreign key: only a concurrent delete gets here
+        return None
     rules = msgspec.convert(campaign["call_rules"], CallRules)
     if row["attempt"] >= rules.max_attempts:
         await _retry_state(task_id, "attempts_used")
@@ -734,6 +734,8 @@ async def schedule_retry(actor: Actor, task_id: uuid.UUID) -> uuid.UUID | None:
         await _retry_state(task_id, "no_slot_left")
         return None
     wave = await t.Wave.select(t.Wave.ends_on).where(t.Wave.id == row["wave"]).first()
+    if wave is None:
+        return None
     design = _design(msgspec.convert(campaign["slot_designs"][row["channel"]], SlotDesign), row["channel"])
     day_type, daypart_key = row["slot_key"].split(":", 1)
     slot = planning.SlotDesign(
@@ -765,7 +767,8 @@ async def schedule_retry(actor: Actor, task_id: uuid.UUID) -> uuid.UUID | None:
                     },
                     {"reason": "the call it retries was corrected to unanswered", "retry_of": str(row["id"])},
                 )
-                return retry["id"]
+                reopened: uuid.UUID = retry["id"]
+                return reopened
             new_id = uuid7()
             await Task.insert(
                 Task(

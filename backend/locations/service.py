@@ -387,6 +387,7 @@ async def import_locations(actor: Actor, data: bytes) -> LocationImport:
         problems += row_problems
         if location is None or row_problems:
             continue
+        assert location.code is not None  # a required column of an import (importing.REQUIRED)
         if location.code in seen:
             problems.append((f"{where}.code", f"repeats the code of {seen[location.code]}"))
             continue
