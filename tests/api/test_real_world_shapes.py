@@ -319,3 +319,31 @@ async def test_a_call_with_its_attempts_used_up_says_so(client):
     url = f"/campaigns/{c['id']}/waves/{current['wave_id']}/coverage"
     cells = [cell for row in (await w.ok("coordinator", "GET", url))["rows"] for cell in row["cells"]]
     assert sum(cell["unanswered"] for cell in cells) == 1
+
+
+async def test_the_locations_import_takes_overnight_hours_closed_days_and_24_7_and_names_a_bad_row(client):
+    w = await build_world(client)
+    header = "brand,name,code,timezone,opening_hours"
+    good = [
+        'Acme,Night bar,BAR-1,Europe/Prague,"mon 17:00-23:00, fri 22:00-02:00, sun closed"',
+        "Acme,Pharmacy,PH-1,Europe/Prague,24/7",
+    ]
+    response = await w.call(
+        "coordinator",
+        "POST",
+        "/locations/import",
+        files={"file": ("l.csv", "\n".join([header, *good]).encode(), "text/csv")},
+    )
+    assert response.status_code == 200, response.text
+    listed = {x["code"]: x for x in (await w.ok("coordinator", "GET", "/locations", params={"limit": 100}))["items"]}
+    assert listed["BAR-1"]["opening_hours"][1] == {"day": "fri", "opens": "22:00", "closes": "02:00"}
+    assert len(listed["PH-1"]["opening_hours"]) == 7
+    bad = 'Acme,Clash,CL-1,Europe/Prague,"fri 22:00-03:00, sat 02:00-06:00"'
+    response = await w.call(
+        "coordinator",
+        "POST",
+        "/locations/import",
+        files={"file": ("l.csv", "\n".join([header, bad]).encode(), "text/csv")},
+    )
+    assert response.status_code == 422
+    assert {"field": "row 2.opening_hours", "reason": "overlaps opening_hours[0]"} in response.json()["errors"]
