@@ -162,6 +162,16 @@ class _Question(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_d
     bonus: bool = False
     metric: MetricTag | None = None
     xlsform: XLSFormCells = {}
+    # XLSForm's `default`: the answer a new report starts with (yes/no, choice, number or text
+    # questions), in the answer's own shape (backend/forms/answers.py); the shopper may change it.
+    default: Union[
+        Annotated[str, msgspec.Meta(max_length=2000, pattern=NO_NUL)],
+        bool,
+        int,
+        float,
+        Annotated[list[Annotated[str, msgspec.Meta(max_length=100, pattern=NO_NUL)]], msgspec.Meta(max_length=500)],
+        None,
+    ] = None
 
 
 class YesNo(_Question, tag="yes_no"):

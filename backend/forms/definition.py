@@ -516,6 +516,10 @@ def check_definition(defn: FormDefinition | Mapping[str, Any]) -> list[Definitio
                 problems.append(DefinitionProblem(path=f"{path}.items", reason="an empty section"))
             continue
         problems += _question_problems(node, path)
+        if node.default is not None and not _default_fits(node, node.default):
+            problems.append(
+                DefinitionProblem(path=f"{path}.default", reason="the default is not an answer this question takes")
+            )
         if (
             answered_tag
             and node.metric is not None
@@ -531,6 +535,29 @@ def check_definition(defn: FormDefinition | Mapping[str, Any]) -> list[Definitio
                 )
             )
     return problems
+
+
+def _default_fits(q: Question, value: Any) -> bool:
+    """Whether a default is an answer `q` takes (the shapes of backend/forms/answers.py, which
+    imports this module, for the types a default is allowed on)."""
+    kind = question_type(q)
+    if kind == "yes_no":
+        return isinstance(value, bool)
+    if isinstance(q, (SingleChoice, MultipleChoice)):
+        values = {c.value for c in q.choices}
+        if isinstance(q, SingleChoice):
+            return isinstance(value, str) and value in values
+        return isinstance(value, list) and len(set(value)) == len(value) and all(v in values for v in value)
+    if kind == "text":
+        return isinstance(value, str) and len(value) <= q.max_length  # type: ignore[union-attr]
+    if kind in ("integer", "rating", "nps", "decimal"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return False
+        if kind != "decimal" and not isinstance(value, int):
+            return False
+        low, high = (0, 10) if kind == "nps" else (getattr(q, "min", None), getattr(q, "max", None))
+        return (low is None or value >= low) and (high is None or value <= high)
+    return False
 
 
 def _walk_inner(section: Section) -> Iterator[Node]:

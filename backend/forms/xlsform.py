@@ -1368,6 +1368,7 @@ def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context, extern
     take("critical", lambda: _bool(row, "critical"))
     take("bonus", lambda: _bool(row, "bonus"))
     take("metric", lambda: row.name("metric"))
+    default_text = row.raw("default")
 
     if tag in ("yes_no", "single_choice", "multiple_choice"):
         assert list_name is not None
@@ -1466,6 +1467,12 @@ def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context, extern
         if row.cells.get(("calculation", None)) is None:
             errors.append("calculation: missing (a calculate row needs its expression)")
 
+    if default_text is not None:
+        default = _default(tag, _text(default_text).strip(), data)
+        if default is None:
+            row.used.discard(("default", None))  # kept as written, with its warning, as before
+        else:
+            data["default"] = default
     for column in sorted(row.cells.keys() - row.used, key=_column_name):
         if column[0] in _EXTENSION_COLUMNS:  # Fieldscore's own columns: a mistake, not foreign data
             errors.append(f"column '{_column_name(column)}' is not used by type '{_text(row.raw('type')).strip()}'")
@@ -1479,6 +1486,30 @@ def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context, extern
     data["type"] = tag
     data.pop("_", None)
     return _convert(row, data, _QUESTION_CLASSES[tag], ctx.problems)
+
+
+def _default(tag: str, text: str, data: dict[str, Any]) -> Any:
+    """A `default` cell as the answer it stands for, or None when it is none we can start a report with
+    (a date, a value outside the choices…): then the cell is kept as written and not applied."""
+    choices = {c["value"] for c in data.get("choices", [])}
+    if tag == "yes_no":
+        return {"yes": True, "no": False}.get(text.lower())
+    if tag == "single_choice":
+        return text if text in choices else None
+    if tag == "multiple_choice":
+        values = text.split()
+        return values if values and all(v in choices for v in values) and len(set(values)) == len(values) else None
+    if tag == "text":
+        return text or None
+    if tag in ("integer", "rating", "nps", "decimal"):
+        try:
+            number = _parse_number(text)
+        except ValueError:
+            return None
+        if tag != "decimal":
+            return int(number) if float(number).is_integer() else None
+        return float(number)
+    return None
 
 
 def _choice_filter(row: _Row, ctx: _Context) -> Expr | None:
@@ -2009,6 +2040,7 @@ _SURVEY_ORDER: Final = (
     "constraint",
     "constraint_message",
     "calculation",
+    "default",
     "choice_filter",
     "repeat_count",
     "points",
@@ -2224,6 +2256,17 @@ def export_xlsform(defn: FormDefinition) -> bytes:
             bonus="yes" if q.bonus else None,
             metric=None if q.metric is None else q.metric.value,
         )
+        if q.default is not None:
+            value = q.default
+            row["default"] = (
+                " ".join(value)
+                if isinstance(value, list)
+                else ("yes" if value else "no")
+                if isinstance(value, bool)
+                else _format_number(value)
+                if isinstance(value, (int, float))
+                else value
+            )
         if getattr(q, "choice_filter", None) is not None:
             row["choice_filter"] = expression(q.choice_filter, "choice_filter", number)
         if isinstance(q, Rating):

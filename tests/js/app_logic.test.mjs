@@ -245,3 +245,18 @@ test("a choice_filter offers the choices whose columns match the answers so far,
   assert.deepEqual(offeredChoices(both, {}), [true, true, false, true]); // "king" shown once
   assert.deepEqual(offeredChoices({ choices: [{ value: "a" }] }, {}), [true]);
 });
+
+test("a new report starts with the questions' defaults, a new repeat instance with its own", async () => {
+  const { defaultAnswers } = await import("../../mobile_forms/web/app/lib/form.js");
+  const definition = { sections: [{ type: "section", key: "s", items: [
+    { type: "decimal", key: "price", default: 18.31 },
+    { type: "multiple_choice", key: "m", default: ["a", "c"], choices: [{ value: "a" }, { value: "c" }] },
+    { type: "text", key: "plain" },
+    { type: "section", key: "r", repeat: true, items: [{ type: "yes_no", key: "ok", default: true }] },
+  ] }] };
+  const answers = defaultAnswers(definition);
+  assert.deepEqual(answers, { price: 18.31, m: ["a", "c"] });
+  answers.m.push("x");
+  assert.deepEqual(definition.sections[0].items[1].default, ["a", "c"]); // a copy, not the form's own list
+  assert.deepEqual(defaultAnswers(definition, "r"), { ok: true });
+});

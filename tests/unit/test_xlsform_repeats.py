@@ -343,3 +343,35 @@ def test_a_list_with_a_repeated_name_needs_a_choice_filter() -> None:
         ],
     )
     assert [p.reason for p in check_definition(misplaced)] == ["a choice column is only meaningful in a choice_filter"]
+
+
+def test_defaults_become_the_answers_a_report_starts_with() -> None:
+    survey = [
+        ["type", "name", "label", "default"],
+        ["decimal", "price", "Price", 18.31],
+        ["integer", "n", "How many", "3"],
+        ["select_multiple c", "m", "Pick", "a c"],
+        ["select_one c", "one", "One", "b"],
+        ["select_one yn", "ok", "OK?", "yes"],
+        ["text", "t", "Text", "hello"],
+        ["date", "d", "When", "2010-06-15"],
+        ["select_one c", "bad", "Bad", "zzz"],
+    ]
+    choices = [["list_name", "name", "label"], ["c", "a", "A"], ["c", "b", "B"], ["c", "c", "C"], *YES_NO[1:]]
+    imported = read_xlsform(xlsx(survey, choices))
+    by_key = {q.key: q for q in imported.definition.sections[0].items}
+    assert [by_key[k].default for k in ("price", "n", "m", "one", "ok", "t")] == [
+        18.31,
+        3,
+        ["a", "c"],
+        "b",
+        True,
+        "hello",
+    ]
+    # Not an answer it could start with: kept as written, with a warning, not applied.
+    assert by_key["d"].default is None and by_key["d"].xlsform == {"default": "2010-06-15"}
+    assert by_key["bad"].default is None and by_key["bad"].xlsform == {"default": "zzz"}
+    assert check_definition(imported.definition) == []
+    assert import_xlsform(export_xlsform(imported.definition)) == imported.definition
+    wrong = FormDefinition(title={"en": "F"}, sections=[Section(key="s", items=[Integer(key="n", max=2, default=5)])])
+    assert [p.path for p in check_definition(wrong)] == ["sections[0].items[0].default"]

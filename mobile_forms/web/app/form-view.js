@@ -3,7 +3,9 @@
 
 import { h, mount, uid } from "../shared/dom.js";
 import { app, findTask, formFor, refreshStatus } from "./main.js";
-import { answersToSend, checkAnswers, labelOf, metadataValues, offeredChoices, outline, visibility } from "./lib/form.js";
+import {
+  answersToSend, checkAnswers, defaultAnswers, labelOf, metadataValues, offeredChoices, outline, visibility,
+} from "./lib/form.js";
 import { fillReferences, textOf } from "../shared/conditions.js";
 import { downscalePhoto, sha256Hex } from "./lib/image.js";
 import { clock, isoWithOffset } from "./lib/time.js";
@@ -26,11 +28,11 @@ async function draftFor(taskId, mode) {
   const existing = await app.store.reportForTask(shopper, taskId);
   if (existing && existing.state !== "sent") return existing.id;
   const task = await findTask(taskId);
-  await formFor(task); // the form must be on the phone before a draft can be filled in offline
+  const version = await formFor(task); // the form must be on the phone before a draft can be filled in offline
   const now = isoWithOffset();
   let record = {
     id: crypto.randomUUID(), shopper_id: shopper, task_id: task.id, form_version_id: task.form_version_id,
-    task_label: task.location.name, state: "draft", answers: {}, started_at: now, ended_at: null,
+    task_label: task.location.name, state: "draft", answers: defaultAnswers(version.definition), started_at: now, ended_at: null,
     created_at: now, problems: {}, comments: [],
   };
   if (mode === "fix") {
@@ -234,7 +236,7 @@ export async function reportScreen(main, reportId) {
     const count = visibility(definition, answers).counts[section.key];
     const fixed = count !== undefined;
     if (fixed) {
-      while (list.length < count) list.push({});
+      while (list.length < count) list.push(defaultAnswers(definition, section.key));
       list.length = count;
       rendered[section.key] = count;
     }
@@ -248,7 +250,7 @@ export async function reportScreen(main, reportId) {
     });
     const block = h("fieldset", { class: "section repeat", "data-section": section.key }, h("legend", {}, title), instances,
       editable && !fixed ? h("button", { type: "button", class: "secondary",
-        onclick: () => { list.push({}); redraw(); } }, t("form.add_instance")) : null);
+        onclick: () => { list.push(defaultAnswers(definition, section.key)); redraw(); } }, t("form.add_instance")) : null);
     wrappers[section.key] = block;
     return block;
   }

@@ -76,6 +76,18 @@ export function offeredChoices(question, visible) {
   });
 }
 
+/** The answers a new report (repeat: null) or a new instance of repeat `repeat` starts with: each
+ * question's `default` (XLSForm's default column), copied so that editing one never changes the form. */
+export function defaultAnswers(definition, repeat = null) {
+  const answers = {};
+  for (const { node, key, isQuestion, repeat: inRepeat } of outline(definition)) {
+    if (isQuestion && inRepeat === repeat && node.default !== undefined && node.default !== null) {
+      answers[key] = Array.isArray(node.default) ? [...node.default] : node.default;
+    }
+  }
+  return answers;
+}
+
 /** How many instances a repeat's repeat_count asks for over `visible` (null: no count; 0 when unanswered). */
 export function repeatCount(section, visible) {
   if (!section.repeat_count) return null;
