@@ -372,12 +372,10 @@ def _eval(node: Any, answers: Mapping[str, Any], self_value: Any, depth: int) ->
         if _node_parts(args[0]) is not None:
             raise ConditionError("lit: its argument must be a literal, not a node")
         return _literal(args[0])
-    if op == "var":
-        return value_of(answers.get(key, MISSING))
-    if op == "answered":
-        return is_answered(answers.get(key, MISSING))
-    if op == "is_na":
-        return is_na_answer(answers.get(key, MISSING))
+    if op in ("var", "answered", "is_na"):
+        assert key is not None  # _check_node_shape requires a key for these
+        value = answers.get(key, MISSING)
+        return value_of(value) if op == "var" else is_answered(value) if op == "answered" else is_na_answer(value)
     if op == "self":
         return value_of(self_value)
     if op == "today":
@@ -445,12 +443,14 @@ def _compile(node: Any, depth: int) -> _Compiled:
         if _node_parts(args[0]) is not None:
             raise ConditionError("lit: its argument must be a literal, not a node")
         return _constant(_literal(args[0]))
-    if op == "var":
-        return lambda answers, self_value: value_of(answers.get(key, MISSING))
-    if op == "answered":
-        return lambda answers, self_value: is_answered(answers.get(key, MISSING))
-    if op == "is_na":
-        return lambda answers, self_value: is_na_answer(answers.get(key, MISSING))
+    if op in ("var", "answered", "is_na"):
+        assert key is not None  # _check_node_shape requires a key for these
+        name = key
+        if op == "var":
+            return lambda answers, self_value: value_of(answers.get(name, MISSING))
+        if op == "answered":
+            return lambda answers, self_value: is_answered(answers.get(name, MISSING))
+        return lambda answers, self_value: is_na_answer(answers.get(name, MISSING))
     if op == "self":
         return lambda answers, self_value: value_of(self_value)
     if op == "today":

@@ -327,13 +327,20 @@ def _band_problems(bands: list[Band], path: str) -> list[DefinitionProblem]:
             )
         elif band.min is not None and band.max is not None and band.min >= band.max:
             problems.append(DefinitionProblem(path=f"{path}.bands[{i}]", reason="band min must be below its max"))
+
+    def low(band: Band) -> float:
+        return -math.inf if band.min is None else band.min
+
+    def high(band: Band) -> float:
+        return math.inf if band.max is None else band.max
+
     ordered = sorted(
         (i for i, b in enumerate(bands) if not (b.min is not None and b.max is not None and b.min >= b.max)),
-        key=lambda i: -math.inf if bands[i].min is None else bands[i].min,
+        key=lambda i: low(bands[i]),
     )
     for earlier, later in itertools.pairwise(ordered):
-        end = math.inf if bands[earlier].max is None else bands[earlier].max
-        start = -math.inf if bands[later].min is None else bands[later].min
+        end = high(bands[earlier])
+        start = low(bands[later])
         if start < end:  # [min, max) intervals: touching is fine, overlapping is ambiguous
             problems.append(DefinitionProblem(path=f"{path}.bands[{later}]", reason=f"band overlaps bands[{earlier}]"))
     return problems
@@ -465,17 +472,16 @@ def check_definition(defn: FormDefinition | Mapping[str, Any]) -> list[Definitio
     for position, (node, path, _parents) in enumerate(nodes):
         if not math.isfinite(node.weight) or node.weight < 0:
             problems.append(DefinitionProblem(path=f"{path}.weight", reason="weight must be a finite number ≥ 0"))
-        is_section = isinstance(node, Section)
         # A section's show-if may not look inside itself: its questions come after it.
-        inner_end = position + sum(1 for _ in _walk_inner(node)) if is_section else position
+        inner_end = position + sum(1 for _ in _walk_inner(node)) if isinstance(node, Section) else position
         conditions = [("show_if", node.show_if)]
-        if not is_section:
+        if not isinstance(node, Section):
             conditions.append(("constraint", node.constraint))
         if isinstance(node, Calculate):
             conditions.append(("calculation", node.calculation))
         if isinstance(node, (SingleChoice, MultipleChoice)):
             conditions.append(("choice_filter", node.choice_filter))
-        if is_section:
+        if isinstance(node, Section):
             conditions.append(("repeat_count", node.repeat_count))
         own_repeat = repeat_at[position]
         for field, expr in conditions:
@@ -511,7 +517,7 @@ def check_definition(defn: FormDefinition | Mapping[str, Any]) -> list[Definitio
                 else:
                     continue
                 problems.append(DefinitionProblem(path=where, reason=reason))
-        if is_section:
+        if isinstance(node, Section):
             if not node.items:
                 problems.append(DefinitionProblem(path=f"{path}.items", reason="an empty section"))
             continue

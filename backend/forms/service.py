@@ -215,6 +215,8 @@ async def save_draft(actor: Actor, form_id: uuid.UUID, definition: FormDefinitio
             .order_by(t.FormVersion.number, ascending=False)
             .first()
         )
+        if latest is None:  # a form is created with its first version; only a concurrent delete gets here
+            raise NotFound("No such form.", code="form.not_found")
         body = msgspec.to_builtins(definition)
         if latest["status"] == FormStatus.draft.value:
             await t.FormVersion.update({t.FormVersion.definition: body}).where(t.FormVersion.id == latest["id"])
@@ -259,6 +261,8 @@ async def publish(actor: Actor, form_id: uuid.UUID) -> FormVersion:
             .output(load_json=True)
             .first()
         )
+        if latest is None:  # a form is created with its first version; only a concurrent delete gets here
+            raise NotFound("No such form.", code="form.not_found")
         if latest["status"] != FormStatus.draft.value:
             raise Conflict("There is no draft to publish; save a draft first.", code="form.nothing_to_publish")
         _raise_definition(check_definition(msgspec.convert(latest["definition"], FormDefinition)))
