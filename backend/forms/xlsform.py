@@ -317,7 +317,8 @@ class _Parser:
         if token.kind == "name" and self._peek().text == "(" and self._peek().kind == "op":
             return self._call(token)
         if token.kind == "name" and self.choice_columns and _KEY_RE.match(token.text):
-            return Expr(op=Op.choice, key=token.text)
+            # The column as the choices sheet's header was read: header names are case-insensitive.
+            return Expr(op=Op.choice, key=token.text.lower())
         shown = f"'{token.text}'" if token.kind != "end" else "the end"
         raise _ExprError(f"unexpected {shown} at character {token.pos}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import pathlib
 
 import msgspec
@@ -366,3 +367,48 @@ async def test_a_cascading_select_offers_only_what_its_choice_filter_lets_throug
     assert wrong.status_code == 422
     assert [e["field"] for e in wrong.json()["errors"]] == ["answers.county"]
     assert "answer.not_offered" in wrong.json()["errors"][0]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("fixture", "check"),
+    [
+        ("pyx__loop.xlsx", "loop"),
+        ("pyx__widgets.xls", "today"),
+        ("pyx__pull_data.xlsx", "pulldata"),
+        ("pyx__choice_name_as_type.xls", "external"),
+    ],
+)
+async def test_pyxform_examples_with_loops_dates_pulldata_and_external_choices_import_and_export_back(
+    client, fixture, check
+):
+    w = await build_world(client)
+    imported = await w.ok(
+        "coordinator",
+        "POST",
+        "/forms/import",
+        data={"name": fixture, "channel": "visit"},
+        files={"file": (fixture, (CORPUS / fixture).read_bytes(), "application/octet-stream")},
+    )
+    version = await w.ok("coordinator", "GET", f"/forms/{imported['id']}/versions/1")
+    definition = version["definition"]
+    text = json.dumps(definition)
+    messages = " ".join(x["message"] for x in imported["warnings"])
+    if check == "loop":
+        assert "number_pit_latrine_with_slab" in text and "group per choice" in messages
+    elif check == "today":
+        assert '"op": "today"' in text
+        assert '"default": 18.31' in text and '"default": ["a", "c"]' in text
+    elif check == "pulldata":
+        assert definition["xlsform_rows"][0]["name"] == "fruit" and "pulldata()" in messages
+    else:
+        assert '"external": true' in text and '"op": "choice"' in text
+    exported = await w.call("coordinator", "GET", f"/forms/{imported['id']}/versions/1/xlsform")
+    again = await w.ok(
+        "coordinator",
+        "POST",
+        "/forms/import",
+        data={"name": f"{fixture} again", "channel": "visit"},
+        files={"file": ("again.xlsx", exported.content, XLSX)},
+    )
+    second = await w.ok("coordinator", "GET", f"/forms/{again['id']}/versions/1")
+    assert msgspec.convert(second["definition"], FormDefinition) == msgspec.convert(definition, FormDefinition)

@@ -375,3 +375,25 @@ def test_defaults_become_the_answers_a_report_starts_with() -> None:
     assert import_xlsform(export_xlsform(imported.definition)) == imported.definition
     wrong = FormDefinition(title={"en": "F"}, sections=[Section(key="s", items=[Integer(key="n", max=2, default=5)])])
     assert [p.path for p in check_definition(wrong)] == ["sections[0].items[0].default"]
+
+
+def test_headers_types_and_settings_are_read_whatever_their_case() -> None:
+    survey = [
+        ["TYPE", "NAME", "LABEL::EN", "CHOICE_FILTER", "Relevant"],
+        ["SELECT_ONE c1", "q1", "Are you good?", None, None],
+        ["Select_One_External c1", "q2", "Where are you?", "YES_NO=${q1}", None],
+        ["BEGIN_REPEAT", "r", "R", None, None],
+        ["Integer", "n", "N", None, "${q1} = 'n1'"],
+        ["END_REPEAT", None, None, None, None],
+    ]
+    choices = [["LIST_NAME", "NAME", "LABEL::EN"], ["c1", "n1", "l1"], ["c1", "n2", "l2"]]
+    external = [["LIST_NAME", "NAME", "LABEL", "YES_NO"], ["c1", "n1-e", "l1-e", "n1"], ["c1", "n2-e", "l2-e", "n2"]]
+    settings = [["FORM_TITLE", "DEFAULT_LANGUAGE"], ["Case", "EN"]]
+    defn = import_xlsform(xlsx(survey, choices, settings, external_choices=external))
+    q1, q2 = defn.sections[0].items
+    assert defn.default_language == "EN" and q1.label == {"EN": "Are you good?"}
+    assert q2.external and q2.choice_filter == Expr(op=Op.eq, args=[Expr(op=Op.choice, key="yes_no"), var("q1")])
+    assert defn.sections[1].repeat and defn.sections[1].items[0].show_if is not None
+    assert check_answers(defn, {"q1": "n1", "q2": "n1-e", "r": [{"n": 1}]}) == []
+    assert check_answers(defn, {"q1": "n1", "q2": "n2-e"})[0][0] == "q2"
+    assert import_xlsform(export_xlsform(defn)) == defn
