@@ -1224,6 +1224,15 @@ class _Context:
     problems: list[Problem]
     notes: _Notes
     external_lists: dict[str, _ChoiceList] = field(default_factory=dict)
+    renamed: dict[int, str] = field(default_factory=dict)  # row → its name as written (see read_xlsform)
+    ambiguous: set[str] = field(default_factory=set)  # names used in several groups
+
+    def unambiguous(self, base: str, text: str) -> None:
+        """Refuse ${name} for a name several groups use: it could mean either question."""
+        for match in _REFERENCE.finditer(text):
+            name = match.group(1).strip()
+            if name in self.ambiguous:
+                raise _CellError(f"{base}: ${{{name}}} is ambiguous: several groups have a question named '{name}'")
 
 
 def _field_name(path: str) -> str:
@@ -1353,14 +1362,22 @@ def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context, extern
         source = row.raw(base)
         if source is None:
             return None
+        ctx.unambiguous(base, _text(source))
         try:
             return parse_xpath(_text(source), ctx.kinds)
         except _ExprError as error:
             raise _CellError(f"{base}: {error}") from None
 
     lang = ctx.default_language
+
+    def fillable(base: str) -> dict[str, str]:
+        labels = row.labels(base, lang)
+        for text in labels.values():
+            ctx.unambiguous(base, text)
+        return _fillable(base, labels, ctx.kinds, row, ctx.notes)
+
     for base in ("label", "hint", "constraint_message"):
-        take(base, lambda base=base: _fillable(base, row.labels(base, lang), ctx.kinds, row, ctx.notes))
+        take(base, lambda base=base: fillable(base))
     take("required", lambda: _bool(row, "required"))
     take("show_if", lambda: condition("relevant"))
     take("constraint", lambda: condition("constraint"))
@@ -1479,6 +1496,8 @@ def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context, extern
             errors.append(f"column '{_column_name(column)}' is not used by type '{_text(row.raw('type')).strip()}'")
             row.used.add(column)
     cells = ctx.notes.keep(row)
+    if row.number in ctx.renamed:
+        cells["name"] = ctx.renamed[row.number]  # exported as written
     if cells:
         data["xlsform"] = cells
     if errors:
@@ -1517,6 +1536,7 @@ def _choice_filter(row: _Row, ctx: _Context) -> Expr | None:
     source = row.raw("choice_filter")
     if source is None:
         return None
+    ctx.unambiguous("choice_filter", _text(source))
     try:
         return parse_xpath(_text(source), ctx.kinds, choice_columns=True)
     except _ExprError as error:
@@ -1726,6 +1746,12 @@ def read_xlsform(data: bytes) -> Imported:
     kinds: dict[str, str] = {}
     parsed: list[tuple[_Row, _Type]] = []
     first_row: dict[str, int] = {}
+    # XLSForm allows a name again in another group; our keys are unique across the form, so the later
+    # question is keyed GROUP.NAME (the enclosing group's name), exported with its name as written.
+    groups: list[str | None] = []
+    parent_of: dict[str, str | None] = {}
+    renamed: dict[int, str] = {}
+    ambiguous: set[str] = set()
     for row in survey_rows:
         type_cell = row.raw("type")
         if type_cell is None:
@@ -1743,8 +1769,36 @@ def read_xlsform(data: bytes) -> Imported:
         kind, list_name = parsed_type.kind, parsed_type.list_name
         name = row.name("name")
         if kind in ("end", "end_repeat"):
+            if groups:
+                groups.pop()
             parsed.append((row, parsed_type))
             continue
+        parent = groups[-1] if groups else None
+        if kind in ("begin", "begin_repeat"):
+            groups.append(name)
+        elif (
+            name
+            and name in first_row
+            and parent is not None
+            and parent_of.get(name, parent) != parent
+            and not parsed_type.or_other
+            and f"{parent}.{name}" not in first_row
+            and f"{parent}.{name}" not in all_names
+            and len(f"{parent}.{name}") <= 64
+            and _KEY_RE.match(name)
+        ):
+            notes.add(
+                row.sheet,
+                row.number,
+                "name",
+                f"'{name}' is also the name of a question in another group (row {first_row[name]}): keyed "
+                f"'{parent}.{name}' here (keys are unique across a Fieldscore form), exported as '{name}'; "
+                f"${{{name}}} is ambiguous and refused",
+            )
+            renamed[row.number] = name
+            ambiguous.add(name)
+            name = f"{parent}.{name}"
+            row.cells[("name", None)] = name
         if not name and kind == "note":
             # pyxform lets a note go without a name (nothing can refer to it); ours need one.
             number = row.number
@@ -1776,6 +1830,7 @@ def read_xlsform(data: bytes) -> Imported:
         assert name is not None
         for each in names:
             first_row[each] = row.number
+            parent_of[each] = parent
         if kind == "select_one" and parsed_type.external:
             assert list_name is not None
             kinds[name] = "single_choice"
@@ -1818,7 +1873,7 @@ def read_xlsform(data: bytes) -> Imported:
             }.get(kind, kind)
         parsed.append((row, parsed_type))
 
-    ctx = _Context(language, kinds, lists, problems, notes, external_lists)
+    ctx = _Context(language, kinds, lists, problems, notes, external_lists, renamed, ambiguous)
     top: list[Any] = []
     stack: list[_Open] = []
     kept_rows: list[XLSFormRow] = []
@@ -1958,6 +2013,7 @@ def _section_start(row: _Row, ctx: _Context, repeat: bool = False) -> dict[str, 
             value = read()
             if key in ("show_if", "repeat_count") and value is not None:
                 column = "relevant" if key == "show_if" else key
+                ctx.unambiguous(column, _text(value))
                 try:
                     value = parse_xpath(_text(value), ctx.kinds)
                 except _ExprError as error:
@@ -2217,7 +2273,7 @@ def export_xlsform(defn: FormDefinition) -> bytes:
     def emit_question(q: Any) -> None:
         number = len(survey.rows) + 2
         where = ("survey", number)
-        row: dict[str, Any] = {**q.xlsform, "name": q.key}
+        row: dict[str, Any] = {**q.xlsform, "name": q.xlsform.get("name", q.key)}
         if isinstance(q, (YesNo, SingleChoice, MultipleChoice)):
             if not isinstance(q, YesNo):
                 values = [c.value for c in q.choices]

@@ -397,3 +397,43 @@ def test_headers_types_and_settings_are_read_whatever_their_case() -> None:
     assert check_answers(defn, {"q1": "n1", "q2": "n1-e", "r": [{"n": 1}]}) == []
     assert check_answers(defn, {"q1": "n1", "q2": "n2-e"})[0][0] == "q2"
     assert import_xlsform(export_xlsform(defn)) == defn
+
+
+def test_the_same_name_in_two_groups_is_keyed_by_its_group_and_exported_as_written() -> None:
+    survey = [
+        ["type", "name", "label", "relevant"],
+        ["begin_group", "front", "Front desk", None],
+        ["integer", "wait", "Wait at the front", None],
+        ["end_group", None, None, None],
+        ["begin_group", "back", "Back office", None],
+        ["integer", "wait", "Wait at the back", None],
+        ["text", "why", "Why so long?", "${back.wait} > 10"],
+        ["end_group", None, None, None],
+    ]
+    imported = read_xlsform(xlsx(survey))
+    front, back = imported.definition.sections
+    assert front.items[0].key == "wait" and back.items[0].key == "back.wait"
+    assert back.items[0].xlsform == {"name": "wait"}
+    assert any(w.row == 6 and w.column == "name" and "keyed 'back.wait'" in w.message for w in imported.warnings)
+    assert check_definition(imported.definition) == []
+    exported = export_xlsform(imported.definition)
+    assert [row[1] for row in sheet_rows(exported, "survey")[1:]] == [
+        "front",
+        "wait",
+        "front",
+        "back",
+        "wait",
+        "why",
+        "back",
+    ]
+    assert import_xlsform(exported) == imported.definition
+    assert check_answers(imported.definition, {"wait": 3, "back.wait": 12, "why": "busy"}) == []
+    # ${wait} could mean either question: refused, naming why.
+    ambiguous = [row[:] for row in survey]
+    ambiguous[6] = ["text", "why", "Why so long?", "${wait} > 10"]
+    assert problems_of(xlsx(ambiguous)) == [
+        ("survey", 7, "relevant: ${wait} is ambiguous: several groups have a question named 'wait'")
+    ]
+    # In the same group a name is still used once.
+    same = [["type", "name", "label"], ["begin_group", "g", "G"], ["text", "a", "A"], ["text", "a", "B"], ["end_group"]]
+    assert problems_of(xlsx(same)) == [("survey", 4, "name: 'a' is already used in row 3")]
