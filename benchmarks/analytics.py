@@ -25,6 +25,8 @@ from typing import Any
 
 import httpx
 
+from backend.analytics.rollups import MEASURE_ROLLUPS
+
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Analytics (issue 16)"
 LOCATIONS, REGIONS, WAVES, SHOPPERS = 300, 10, 20, 40
@@ -277,7 +279,26 @@ def rollup_fill(round_half_up: str) -> list[str]:
         "SUM(CASE WHEN i.passed THEN 1 ELSE 0 END), SUM(i.score), SUM(i.score * i.score), "
         "SUM(CASE WHEN i.critical_failed THEN 1 ELSE 0 END) FROM item_fact i JOIN report_fact f ON f.id = i.report "
         "GROUP BY f.organisation, f.location, i.kind, i.key, i.section",
+        *(_measure_rollup_fill(name) for name in MEASURE_ROLLUPS),
     ]
+
+
+def _measure_rollup_fill(name: str) -> str:
+    """One measure_rollup measure's rows (backend.analytics.rollups.MEASURE_ROLLUPS) from the facts."""
+    kind, column, condition = MEASURE_ROLLUPS[name]
+    where = f"{column} IS NOT NULL" + (" AND NOT failed" if condition == "passed" else "")
+    if kind == "mean":
+        sums = f"SUM({column}), SUM({column} * {column})"
+    elif kind == "share":
+        success = column if condition else f"NOT {column}"
+        sums = f"SUM(CASE WHEN {success} THEN 1.0 ELSE 0.0 END), 0.0"
+    else:
+        sums = f"SUM(CASE WHEN {column} >= 9 THEN 1.0 ELSE 0.0 END), SUM(CASE WHEN {column} <= 6 THEN 1.0 ELSE 0.0 END)"
+    return (
+        "INSERT INTO measure_rollup (organisation, location, measure, n, s, ss) "
+        f"SELECT organisation, location, '{name}', COUNT(*), {sums} FROM report_fact WHERE {where} "
+        "GROUP BY organisation, location"
+    )
 
 
 def questions(world: dict[str, Any]) -> list[tuple[str, dict[str, Any], str, list[Any]]]:
@@ -289,8 +310,7 @@ def questions(world: dict[str, Any]) -> list[tuple[str, dict[str, Any], str, lis
         (
             "comparison by location (score, intervals, tiers)",
             {"measure": "score", "group_by": "location"},
-            "SELECT location, COUNT(score_final), SUM(score_final), SUM(score_final * score_final) FROM report_fact "
-            "WHERE organisation = {} AND score_final IS NOT NULL GROUP BY location",
+            "SELECT location, n, s, ss FROM measure_rollup WHERE organisation = {} AND measure = 'score:final:all'",
             [org],
         ),
         (
@@ -397,7 +417,7 @@ async def _approval_latency(client: httpx.AsyncClient, world: dict[str, Any], co
     version = (await client.post(f"/forms/{created.json()['id']}/publish", headers=c)).json()["id"]
     latencies = []
     location = world["locations"][0]
-    params = {"measure": "score", "group_by": "location", "channel": "call", "min_sample_size": 1, "limit": 500}
+    params = {"measure": "score", "group_by": "location", "min_sample_size": 1, "limit": 500}
     for k in range(count):
         email = f"shopper{k}@bench.test"
         user = (
@@ -497,7 +517,15 @@ def _render(results: list[dict[str, Any]], command: str, load: tuple[float, floa
     lines += [
         "",
         "A report is counted from the commit of its approval (its facts and rollups are written in the same "
-        "transaction), so approval → counted is the approval request itself plus one comparison.",
+        "transaction), so approval → counted is the approval request itself plus one comparison (score by "
+        "location, the first question).",
+        "",
+        "What each question reads (docs/statistics.md, 'Where the sums come from'): score by location and what "
+        "fails most read the per-location rollups measure_rollup and item_rollup, Kaplan–Meier by brand reads "
+        "survival_rollup, the hour × weekday grid (service level has a threshold parameter, and weekday and hour are "
+        "not per-location) aggregates report_fact per location through the covering index report_fact_answer_grid. "
+        "Comparisons no rollup answers (time groupings, shopper, campaign / wave / date / channel filters) read "
+        "report_fact the same way; those are not in this table. 10,000,000 reports on PostgreSQL were not run.",
         "",
     ]
     return "\n".join(lines) + "\n"

@@ -156,7 +156,8 @@ def _is_place(dimension_sql: str) -> bool:
 
 def rollup_source(spec: MeasureSql, dims: list[str], filters: Filters, waves: list[uuid.UUID] | None) -> str | None:
     """The rollup (backend.analytics.rollups) that answers this comparison, or None for the fact tables: a
-    survival or item measure grouped and filtered only by what a location determines (and item / section)."""
+    survival, item, mean, share or NPS measure (not service level: its threshold is a parameter) grouped and filtered
+    only by what a location determines (and item / section for items)."""
     if (
         filters.include_pending
         or filters.campaign_id is not None
@@ -170,6 +171,13 @@ def rollup_source(spec: MeasureSql, dims: list[str], filters: Filters, waves: li
         return "survival_rollup"
     if spec.items and all(_is_place(d) or d in ("f.location", "i.key", "i.section") for d in dims):
         return "item_rollup"
+    if (
+        not spec.items
+        and spec.kind in (FigureKind.mean, FigureKind.proportion, FigureKind.nps)
+        and rollups.measure_rollup_name(spec.key, filters.basis.value, filters.include_failed) is not None
+        and all(_is_place(d) or d == "f.location" for d in dims)
+    ):
+        return "measure_rollup"
     return None
 
 
@@ -206,6 +214,18 @@ def statement(
         args += [filters.organisation_id, spec.key]
         inner += ["f.t AS t", "CASE WHEN f.censored THEN 1 ELSE 0 END AS c", "SUM(f.n) AS n"]
         inner_group += ["f.t", "f.censored"]
+    elif source == "measure_rollup":
+        where += ["f.organisation = {}", "f.measure = {}"]
+        args += [
+            filters.organisation_id,
+            rollups.measure_rollup_name(spec.key, filters.basis.value, filters.include_failed),
+        ]
+        names = {
+            FigureKind.mean: ("n", "s", "ss"),
+            FigureKind.proportion: ("n", "x", None),
+            FigureKind.nps: ("n", "promoters", "detractors"),
+        }[spec.kind]
+        inner += [f"SUM(f.{column}) AS {name}" for column, name in zip(("n", "s", "ss"), names, strict=True) if name]
     elif source == "item_rollup":
         where += ["i.organisation = {}", f"i.kind = '{spec.items}'"]
         args.append(filters.organisation_id)
@@ -290,6 +310,7 @@ def statement(
         )
         args += [filters.organisation_id, *(v for _, v in places)]
     table = {
+        "measure_rollup": "measure_rollup f",
         "survival_rollup": "survival_rollup f",
         "item_rollup": "item_rollup i",
         None: "report_fact f" + (" JOIN item_fact i ON i.report = f.id" if spec.items else ""),

@@ -41,6 +41,55 @@ def bucket(value: float, steps: int) -> float:
     return math.floor(value * steps + 0.5) / steps
 
 
+# Mean, share and NPS measures kept per location: rollup name → (kind, fact column, condition). mean: the
+# column's values (condition "passed": only reports not failed by a critical item); share: n = reports where
+# the column is set, s = those where it equals the condition; nps: s = promoters (9–10), ss = detractors (0–6).
+# Service level is not here (its threshold is a request parameter), nor section or item measures (item_rollup).
+MEASURE_ROLLUPS: dict[str, tuple[str, str, Any]] = {
+    "score:final:all": ("mean", "score_final", None),
+    "score:final:passed": ("mean", "score_final", "passed"),
+    "score:calculated:all": ("mean", "score_calculated", None),
+    "score:calculated:passed": ("mean", "score_calculated", "passed"),
+    "rings": ("mean", "rings", None),
+    "hold_time": ("mean", "hold_s", None),
+    "menu_time": ("mean", "menu_s", None),
+    "transfers": ("mean", "transfers", None),
+    "store_wait": ("mean", "wait_s", None),
+    "time_to_serve": ("mean", "serve_s", None),
+    "critical_fail_rate": ("share", "failed", True),
+    "unanswered_rate": ("share", "answered", False),
+    "csat": ("share", "csat_satisfied", True),
+    "fcr": ("share", "fcr", True),
+    "right_person": ("share", "right_person", True),
+    "out_of_hours_response": ("share", "out_of_hours_cover", True),
+    "language_cover": ("share", "language_cover", True),
+    "nps": ("nps", "nps", None),
+}
+
+
+def measure_rollup_name(measure: str, basis: str, include_failed: bool) -> str | None:
+    """The MEASURE_ROLLUPS row a comparison of this measure reads, or None when it has none."""
+    name = f"score:{basis}:{'all' if include_failed else 'passed'}" if measure == "score" else measure
+    return name if name in MEASURE_ROLLUPS else None
+
+
+def measure_contribution(report: dict[str, Any], name: str) -> tuple[int, float, float] | None:
+    """What one report's fact row adds to a MEASURE_ROLLUPS row (n, s, ss), or None."""
+    kind, column, condition = MEASURE_ROLLUPS[name]
+    value = report.get(column)
+    if value is None:
+        return None
+    if kind == "mean":
+        if condition == "passed" and report.get("failed"):
+            return None
+        v = float(value)
+        return 1, v, v * v
+    if kind == "share":
+        return 1, float(bool(value) == condition), 0.0
+    mark = int(value)
+    return 1, float(mark >= 9), float(mark <= 6)
+
+
 @dataclass
 class ItemSums:
     n: int = 0
@@ -63,16 +112,24 @@ class ItemSums:
 
 SurvivalKey = tuple[str, str, str, float, bool]  # organisation, location, measure, t, censored
 ItemKey = tuple[str, str, str, str, str]  # organisation, location, kind, key, section
+MeasureKey = tuple[str, str, str]  # organisation, location, measure
 
 
 def increments(
     reports: Iterable[tuple[dict[str, Any], list[dict[str, Any]]]],
-) -> tuple[dict[SurvivalKey, int], dict[ItemKey, ItemSums]]:
+) -> tuple[dict[SurvivalKey, int], dict[ItemKey, ItemSums], dict[MeasureKey, list[float]]]:
     """What these reports' facts (report row, item rows) add to each rollup row."""
     survival: dict[SurvivalKey, int] = {}
     items: dict[ItemKey, ItemSums] = {}
+    measures: dict[MeasureKey, list[float]] = {}
     for report, report_items in reports:
         place = (str(report["organisation"]), str(report["location"]))
+        for name in MEASURE_ROLLUPS:
+            contribution = measure_contribution(report, name)
+            if contribution is not None:
+                sums = measures.setdefault((*place, name), [0, 0.0, 0.0])
+                for k in range(3):
+                    sums[k] += contribution[k]
         for measure, (column, censored_column, steps) in SURVIVAL.items():
             value = report.get(column)
             if value is None:
@@ -83,7 +140,7 @@ def increments(
         for item in report_items:
             item_key = (*place, item["kind"], item["key"], item["section"])
             items.setdefault(item_key, ItemSums()).add(item)
-    return survival, items
+    return survival, items, measures
 
 
 # --- Storage -----------------------------------------------------------------------------------------
@@ -91,18 +148,28 @@ def increments(
 _BATCH = 400
 
 
-async def add(reports: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
-    """Add these reports' facts to the rollups; inside the write transaction that stores the facts."""
+async def add(
+    reports: list[tuple[dict[str, Any], list[dict[str, Any]]]], tables: tuple[str, ...] | None = None
+) -> None:
+    """Add these reports' facts to the rollups (`tables`: only these; default all); inside the write transaction
+    that stores the facts."""
     from backend.analytics.tables import SurvivalRollup
 
-    survival, items = increments(reports)
+    tables = ROLLUP_TABLES if tables is None else tables
+    survival, items, measures = increments(reports)
+    if "survival_rollup" not in tables:
+        survival = {}
+    if "item_rollup" not in tables:
+        items = {}
+    if "measure_rollup" not in tables:
+        measures = {}
     rows = [(uuid.UUID(o), uuid.UUID(loc), *rest, n) for (o, loc, *rest), n in survival.items()]
     for start in range(0, len(rows), _BATCH):
         chunk = rows[start : start + _BATCH]
         await SurvivalRollup.raw(
             "INSERT INTO survival_rollup (organisation, location, measure, t, censored, n) VALUES "
             + ", ".join("({}, {}, {}, {}, {}, {})" for _ in chunk)
-            + " ON CONFLICT (organisation, location, measure, t, censored) DO UPDATE SET n = survival_rollup.n + "
+            + " ON CONFLICT (organisation, measure, location, t, censored) DO UPDATE SET n = survival_rollup.n + "
             "excluded.n",
             *(v for row in chunk for v in row),
         )
@@ -123,23 +190,50 @@ async def add(reports: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> Non
             *(v for row in chunk for v in row),
         )
 
+    measure_rows: list[tuple[object, ...]] = [
+        (uuid.UUID(o), uuid.UUID(loc), name, int(n), sm, sq) for (o, loc, name), (n, sm, sq) in measures.items()
+    ]
+    for start in range(0, len(measure_rows), _BATCH):
+        chunk = measure_rows[start : start + _BATCH]
+        await SurvivalRollup.raw(
+            "INSERT INTO measure_rollup (organisation, location, measure, n, s, ss) VALUES "
+            + ", ".join("({}, {}, {}, {}, {}, {})" for _ in chunk)
+            + " ON CONFLICT (organisation, measure, location) DO UPDATE SET n = measure_rollup.n + excluded.n, "
+            "s = measure_rollup.s + excluded.s, ss = measure_rollup.ss + excluded.ss",
+            *(v for row in chunk for v in row),
+        )
 
-async def clear() -> None:
-    from backend.analytics.tables import ItemRollup, SurvivalRollup
 
-    await SurvivalRollup.delete(force=True)
-    await ItemRollup.delete(force=True)
+ROLLUP_TABLES = ("survival_rollup", "item_rollup", "measure_rollup")
 
 
-_FACT_COLUMNS = ("id", "organisation", "location", *(c for col, cen, _ in SURVIVAL.values() for c in (col, cen) if c))
+async def clear(tables: tuple[str, ...] = ROLLUP_TABLES) -> None:
+    from backend.analytics.tables import ReportFact
+
+    for table in tables:
+        await ReportFact.raw(f"DELETE FROM {table}")
 
 
-async def rebuild(batch: int = 5000) -> None:
-    """Recompute the rollups from the stored facts (deletes what was there); inside the caller's write
-    transaction."""
+_FACT_COLUMNS = tuple(
+    dict.fromkeys(
+        [
+            "id",
+            "organisation",
+            "location",
+            "failed",
+            *(c for col, cen, _ in SURVIVAL.values() for c in (col, cen) if c),
+            *(column for _, column, _ in MEASURE_ROLLUPS.values()),
+        ]
+    )
+)
+
+
+async def rebuild(batch: int = 5000, tables: tuple[str, ...] = ROLLUP_TABLES) -> None:
+    """Recompute the rollups (`tables`: only these) from the stored facts, deleting what was there; inside the
+    caller's write transaction."""
     from backend.analytics.tables import ItemFact, ReportFact
 
-    await clear()
+    await clear(tables)
     last = ""
     while True:
         reports = await ReportFact.raw(
@@ -159,8 +253,21 @@ async def rebuild(batch: int = 5000) -> None:
             *ids,
         ):
             items.setdefault(str(item["report"]), []).append(item)
-        await add([(r, items.get(str(r["id"]), [])) for r in reports])
+        await add([(r, items.get(str(r["id"]), [])) for r in reports], tables)
         last = str(ids[-1])
 
 
-__all__ = ["SURVIVAL", "ItemSums", "add", "bucket", "clear", "increments", "rebuild", "resolution"]
+__all__ = [
+    "MEASURE_ROLLUPS",
+    "ROLLUP_TABLES",
+    "SURVIVAL",
+    "ItemSums",
+    "add",
+    "bucket",
+    "clear",
+    "increments",
+    "measure_contribution",
+    "measure_rollup_name",
+    "rebuild",
+    "resolution",
+]

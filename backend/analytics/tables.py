@@ -117,3 +117,17 @@ class ItemRollup(Table):
     score_sum = DoublePrecision()
     score_sq = DoublePrecision()
     critical = Integer()
+
+
+class MeasureRollup(Table):
+    """Sums over an organisation's approved reports at a location for each mean, share and NPS measure
+    (backend.analytics.rollups.MEASURE_ROLLUPS): n and, for a mean, the sum and sum of squares; for a share,
+    the successes in `s`; for NPS, promoters in `s` and detractors in `ss`. Unique per (organisation, measure,
+    location)."""
+
+    organisation = UUID()
+    location = UUID()
+    measure = Varchar(length=40)
+    n = Integer()
+    s = DoublePrecision()
+    ss = DoublePrecision()
