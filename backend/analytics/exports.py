@@ -60,7 +60,7 @@ MEASURE_COLUMNS = (
     "out_of_hours_cover",
     "language_cover",
 )
-_FREE_TEXT = {"text"}
+_FREE_TEXT = {"text", "repeat"}  # a repeat's instances may hold free text too
 
 
 def comparison_rows(result: Comparison) -> tuple[list[str], list[list[Any]]]:
@@ -159,6 +159,9 @@ async def _questions(where: list[str], args: list[Any]) -> list[tuple[str, str]]
     seen: dict[str, str] = {}
     for version in sorted(str(v["v"]) for v in versions):
         for info in iter_questions(await forms.published_definition(uuid.UUID(version))):
+            if info.repeat is not None:  # one column for the repeat: its instances as JSON
+                seen.setdefault(info.repeat, "repeat")
+                continue
             kind = question_type(info.question)
             if kind != "note":
                 seen.setdefault(info.question.key, kind)

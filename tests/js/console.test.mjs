@@ -115,3 +115,20 @@ test("the dashboard's brands and locations come from comparison groups, own firs
   assert.deepEqual([params.organisation_id, params.wave_from, params.wave_to, params.date_from, params.brand],
     ["o", "w1", "", "2026-01-01", undefined]);
 });
+
+test("a repeat is one answer row listing its instances, each with its questions' answers", async () => {
+  const { answerText, questions } = await import("../../mobile_forms/web/console/lib/forms.js");
+  const definition = { sections: [{ type: "section", key: "s", items: [
+    { type: "text", key: "shop", label: { en: "Shop" } },
+    { type: "section", key: "member", repeat: true, label: { en: "Member" }, items: [
+      { type: "text", key: "name", label: { en: "Name" } },
+      { type: "yes_no", key: "votes", label: { en: "Votes" } },
+      { type: "calculate", key: "c", calculation: { op: "lit", args: [1] } },
+    ] },
+  ] }] };
+  const asked = questions(definition);
+  assert.deepEqual(asked.map((a) => [a.question.key, a.question.type]), [["shop", "text"], ["member", "repeat"]]);
+  const t = (key) => ({ "answer.yes": "Yes", "answer.no": "No" })[key] || key;
+  const text = answerText(asked[1].question, [{ name: "Ana", votes: true }, { name: "Bo" }], t);
+  assert.equal(text, "1. Name: Ana; Votes: Yes | 2. Name: Bo");
+});

@@ -9,12 +9,18 @@ export function label(labels, definition, fallback = "") {
   return labels[lang] ?? labels[definition?.default_language] ?? Object.values(labels)[0] ?? fallback;
 }
 
-/** Every question (not sections) in order: [{question, path: [section keys]}]. */
+/**
+ * Every question (not sections) in order: [{question, path: [section keys]}]. A repeat section is one
+ * entry of type "repeat" (its answer is the list of instances) holding its questions in `items`.
+ */
 export function questions(definition) {
   const out = [];
   const walk = (items, path) => {
     for (const item of items || []) {
-      if (item.type === "section") walk(item.items, [...path, item.key]);
+      if (item.type === "section" && item.repeat) {
+        out.push({ question: { type: "repeat", key: item.key, label: item.label,
+          items: questions({ sections: item.items }).map((q) => q.question) }, path });
+      } else if (item.type === "section") walk(item.items, [...path, item.key]);
       else out.push({ question: item, path });
     }
   };
@@ -31,6 +37,12 @@ export function answerText(question, value, t, timeZone = "UTC") {
     return value.events.map((e) => `${e.event} ${clock.format(new Date(e.at))}`).join(" → ");
   }
   if (value === null) return t("answer.na");
+  if (question?.type === "repeat" && Array.isArray(value)) { // "1. Name: Ana; Age: 40 | 2. …"
+    return value.map((instance, i) => `${i + 1}. ${(question.items || [])
+      .filter((q) => q.type !== "note" && q.type !== "calculate" && instance && instance[q.key] !== undefined)
+      .map((q) => `${label(q.label, null, q.key)}: ${answerText(q, instance[q.key], t, timeZone)}`).join("; ")}`)
+      .join(" | ");
+  }
   if (question?.type === "yes_no") return value ? t("answer.yes") : t("answer.no");
   const choice = (v) => label((question?.choices || []).find((c) => c.value === v)?.label, null, String(v));
   if (question?.type === "single_choice") return choice(value);
