@@ -1670,7 +1670,7 @@ def _expand_loops(
                     text,
                 )
 
-            group = {("type", None): "begin_group", ("name", None): f"{loop_name}_{choice.value}"}
+            group: dict[Column, Any] = {("type", None): "begin_group", ("name", None): f"{loop_name}_{choice.value}"}
             group.update({("label", lang): text for lang, text in choice.label.items()})
             out.append(_Row(row.sheet, row.number, group))
             for original in inner:
