@@ -189,7 +189,8 @@ export async function reportScreen(main, reportId) {
       q, key, labelId, describedBy: `${labelId}-problems`, value: answersIn(scope)[key], setAnswer: setterIn(scope),
       editable, definition, record, stopwatchStart, keepStopwatchStart,
     };
-    const comments = commentsFor(full).map((c) => h("p", { class: "comment", "data-comment": key },
+    // A coordinator comments on a question by its key: inside a repeat it shows in every instance.
+    const comments = (scope ? commentsFor(key) : commentsFor(full)).map((c) => h("p", { class: "comment", "data-comment": key },
       h("strong", {}, t("report.coordinator_says")), " ", c.text));
     let widget;
     try {
