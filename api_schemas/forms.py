@@ -105,7 +105,7 @@ class Op(str, Enum):
     sub = "sub"
     mul = "mul"
     div = "div"
-    count = "count"  # number of choices selected in args[0]
+    count_ = "count"  # number of choices selected in args[0] (`count` would shadow str.count)
     if_ = "if"  # args[1] when args[0] is true, else args[2]
     concat = "concat"  # the values' texts joined
     coalesce = "coalesce"  # the first answered value

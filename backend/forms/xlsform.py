@@ -58,6 +58,7 @@ Fieldscore extensions (so every condition round-trips; ODK does not know them): 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import math
 import re
@@ -388,7 +389,7 @@ class _Parser:
         if name == "not":
             return Expr(op=Op.not_, args=args)
         if name == "count-selected":
-            return Expr(op=Op.count, args=args)
+            return Expr(op=Op.count_, args=args)
         if name in _FUNCTIONS:
             return Expr(op=_FUNCTIONS[name], args=args)
         if name == "is-na":
@@ -397,9 +398,10 @@ class _Parser:
             assert isinstance(args[0], Expr)
             return Expr(op=Op.is_na, key=args[0].key)
         if name == "list":
-            if any(isinstance(a, (Expr, list)) for a in args):
+            literals = [a for a in args if not isinstance(a, (Expr, list))]
+            if len(literals) != len(args):
                 raise _ExprError("list() holds only literals")
-            return args
+            return literals
         if name == "lit":
             if isinstance(args[0], Expr):
                 raise _ExprError("lit() holds only a literal")
@@ -540,7 +542,7 @@ class _Writer:
             Op.self_: (0, 0),
             Op.lit: (1, 1),
             Op.not_: (1, 1),
-            Op.count: (1, 1),
+            Op.count_: (1, 1),
             Op.contains: (2, 2),
             Op.in_: (2, 10**9),
             Op.and_: (2, 10**9),
@@ -581,7 +583,7 @@ class _Writer:
             return f"lit({self.literal(args[0])[0]})", _PRIMARY
         if op is Op.not_:
             return f"not({self.operand(args[0], _OR)})", _PRIMARY
-        if op is Op.count:
+        if op is Op.count_:
             return f"count-selected({self.operand(args[0], _OR)})", _PRIMARY
         if op in _FUNCTION_NAMES:
             return f"{_FUNCTION_NAMES[op]}({', '.join(self.operand(a, _OR) for a in args)})", _PRIMARY
@@ -853,8 +855,8 @@ def _sheet_rows(values: Iterable[tuple[Any, ...]], sheet: str, problems: list[Pr
         for index, value in enumerate(values):
             if _blank(value):
                 continue
-            column = columns[index] if index < len(columns) else None
-            if column is None:
+            known = columns[index] if index < len(columns) else None
+            if known is None:
                 if index not in headless:  # once per column, not once per cell
                     headless.add(index)
                     notes.add(
@@ -864,7 +866,7 @@ def _sheet_rows(values: Iterable[tuple[Any, ...]], sheet: str, problems: list[Pr
                         "a value in a column without a header: ignored (ODK tools ignore it too)",
                     )
                 continue
-            cells[column] = value
+            cells[known] = value
         if not cells:
             blank_run += 1
             # The sheet ends here for ODK tools too, however far down its formatting reaches; reading
@@ -978,7 +980,7 @@ def _load(data: bytes) -> Iterator[dict[str, Callable[[], Iterator[tuple[Any, ..
         raise XLSFormError([("", 0, f"not a readable .xlsx workbook ({type(error).__name__})")]) from None
     try:
         yield {
-            name.strip().lower(): (lambda ws=workbook[name]: ws.iter_rows(values_only=True))
+            name.strip().lower(): functools.partial(workbook[name].iter_rows, values_only=True)
             for name in workbook.sheetnames
         }
     finally:
@@ -1005,7 +1007,7 @@ def _load_xls(data: bytes) -> dict[str, Callable[[], Iterator[tuple[Any, ...]]]]
         for number in range(sheet.nrows):
             yield tuple(value(cell) for cell in sheet.row(number))
 
-    return {sheet.name.strip().lower(): (lambda sheet=sheet: rows(sheet)) for sheet in book.sheets()}
+    return {sheet.name.strip().lower(): functools.partial(rows, sheet) for sheet in book.sheets()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -1377,7 +1379,7 @@ def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context, extern
         return _fillable(base, labels, ctx.kinds, row, ctx.notes)
 
     for base in ("label", "hint", "constraint_message"):
-        take(base, lambda base=base: fillable(base))
+        take(base, functools.partial(fillable, base))
     take("required", lambda: _bool(row, "required"))
     take("show_if", lambda: condition("relevant"))
     take("constraint", lambda: condition("constraint"))
@@ -1505,7 +1507,8 @@ def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context, extern
         return None
     data["type"] = tag
     data.pop("_", None)
-    return _convert(row, data, _QUESTION_CLASSES[tag], ctx.problems)
+    question: Question | None = _convert(row, data, _QUESTION_CLASSES[tag], ctx.problems)
+    return question
 
 
 def _default(tag: str, text: str, data: dict[str, Any]) -> Any:
@@ -1828,7 +1831,7 @@ def read_xlsform(data: bytes) -> Imported:
                 parsed.append((row, _Type("begin_invalid")))
             continue
         assert name is not None
-        for each in names:
+        for each in [n for n in names if n is not None]:
             first_row[each] = row.number
             parent_of[each] = parent
         if kind == "select_one" and parsed_type.external:
@@ -1885,7 +1888,7 @@ def read_xlsform(data: bytes) -> Imported:
                 row.number,
                 "type",
                 f"'{parsed_type.legacy}' is an older spelling, read "
-                f"and exported as '{_EXPORT_SPELLING.get(kinds.get(row.name('name') or ''), kind)}'",
+                f"and exported as '{_EXPORT_SPELLING.get(kinds.get(row.name('name') or '') or '', kind)}'",
             )
         if kind == "begin_invalid":
             row.used.update(row.cells)  # the row's name problem is already reported
@@ -1905,8 +1908,8 @@ def read_xlsform(data: bytes) -> Imported:
             if opened.data and bool(opened.data.get("repeat")) != (kind == "end_repeat"):
                 began = "begin_repeat" if opened.data.get("repeat") else "begin_group"
                 problems.append((row.sheet, row.number, f"type: {word} closes the {began} of row {opened.row.number}"))
-            section = _section_end(opened, ctx)
-            (stack[-1].items if stack else top).append(section)
+            closed = _section_end(opened, ctx)
+            (stack[-1].items if stack else top).append(closed)
         elif kind == "pulldata":
             notes.add(
                 row.sheet,
@@ -2022,10 +2025,12 @@ def _section_start(row: _Row, ctx: _Context, repeat: bool = False) -> dict[str, 
                 data[key] = value
         except _CellError as error:
             ctx.problems.append((row.sheet, row.number, str(error)))
-    for column in sorted(row.cells.keys() - row.used, key=_column_name):
-        if column[0] in _EXTENSION_COLUMNS:
-            ctx.problems.append((row.sheet, row.number, f"column '{_column_name(column)}' is not used by begin_group"))
-            row.used.add(column)
+    for leftover in sorted(row.cells.keys() - row.used, key=_column_name):
+        if leftover[0] in _EXTENSION_COLUMNS:
+            ctx.problems.append(
+                (row.sheet, row.number, f"column '{_column_name(leftover)}' is not used by begin_group")
+            )
+            row.used.add(leftover)
     cells = ctx.notes.keep(row)
     if cells:
         data["xlsform"] = cells

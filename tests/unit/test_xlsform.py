@@ -367,7 +367,7 @@ KINDS = {
         ("selected(${yn}, 'no')", Expr(op=Op.eq, args=[var("yn"), False])),
         ("${yn} = 'yes'", Expr(op=Op.eq, args=[var("yn"), True])),
         ("'no' != ${yn}", Expr(op=Op.ne, args=[False, var("yn")])),
-        ("count-selected(${many}) >= 2", Expr(op=Op.ge, args=[Expr(op=Op.count, args=[var("many")]), 2])),
+        ("count-selected(${many}) >= 2", Expr(op=Op.ge, args=[Expr(op=Op.count_, args=[var("many")]), 2])),
         ("${t} != ''", Expr(op=Op.answered, key="t")),
         ("${t} = ''", Expr(op=Op.not_, args=[Expr(op=Op.answered, key="t")])),
         (". != ''", Expr(op=Op.ne, args=[Expr(op=Op.self_), ""])),
@@ -830,7 +830,7 @@ SAMPLES: list[FormDefinition] = [
                     MultipleChoice(
                         key="offers",
                         choices=[Choice(value="bag"), Choice(value="card", points=0.5)],
-                        constraint=Expr(op=Op.le, args=[Expr(op=Op.count, args=[Expr(op=Op.self_)]), 2]),
+                        constraint=Expr(op=Op.le, args=[Expr(op=Op.count_, args=[Expr(op=Op.self_)]), 2]),
                         constraint_message={"en": "Two at most"},
                     ),
                     Section(
@@ -1002,7 +1002,7 @@ def expressions(draw: st.DrawFn, kinds: dict[str, str], in_constraint: bool) -> 
         if choice == 2:
             return draw(SCALAR)
         if choice == 3 and multiple:
-            return Expr(op=Op.count, args=[var(draw(st.sampled_from(multiple)))])
+            return Expr(op=Op.count_, args=[var(draw(st.sampled_from(multiple)))])
         if choice == 4:
             return Expr(op=Op.lit, args=[draw(SCALAR)])
         op = draw(st.sampled_from([Op.add, Op.sub, Op.mul, Op.div]))
