@@ -115,8 +115,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         demo_logins = asyncio.run(load_demo(only_if_empty=True))
     base = f"http://{args.host}:{args.port}"
     print(
-        f"\nFieldscore on {base}\n  API docs:  {base}/schema\n  OpenAPI:   {base}/schema/openapi.json\n"
-        f"  Health:    {base}/health"
+        f"\nFieldscore on {base}\n  Phone app: {base}/app/  (shoppers)\n"
+        f"  Console:   {base}/console/  (coordinators, managers, admins)\n"
+        f"  API docs:  {base}/schema\n  OpenAPI:   {base}/schema/openapi.json\n  Health:    {base}/health"
     )
     if demo_logins:
         from backend.demo import DEMO_LOGINS

@@ -345,7 +345,8 @@ class _Preview(Exception):
 
 async def fetch_rows(sql: str, args: list[Any], filters: Filters) -> list[dict[str, Any]]:
     if not filters.include_pending:  # on the analytics replica when there is one (backend.db.analytics_node)
-        return await ReportFact.raw(sql, *args).run(node=db.analytics_node())
+        rows: list[dict[str, Any]] = await ReportFact.raw(sql, *args).run(node=db.analytics_node())
+        return rows
     # The organisation's pending reports are counted as if approved, inside a transaction that is rolled
     # back: the same statement sees them, and nothing is stored.
     pending = await analytics_facts.facts_where(
@@ -486,6 +487,7 @@ async def group_labels(dimension: Dimension, values: set[str]) -> dict[str, str]
     ids = [uuid.UUID(v) for v in values if v]
     if not ids:
         return {}
+    table: Any  # Piccolo's Table type does not declare the generated `id` column
     table, column = {
         Dimension.location: (Location, Location.name),
         Dimension.brand: (Brand, Brand.name),
@@ -596,7 +598,10 @@ async def compare(
                 target=None if goal is None else targets.check(figure, goal),
             )
         )
-    by_key = lambda c: tuple(key_order(k.dimension, k.value) for k in c.keys)  # noqa: E731
+
+    def by_key(c: ComparisonGroup) -> tuple[Any, ...]:
+        return tuple(key_order(k.dimension, k.value) for k in c.keys)
+
     if sort == SortOrder.key:
         groups.sort(key=by_key)
     else:
@@ -669,13 +674,8 @@ async def own_versus_competitors(
         elif spec.kind == FigureKind.nps:
             diff = st.nps_difference(own.nps, g.nps, min_n=min_sample_size)
         else:  # medians: the difference without an interval (each median's own interval is in the figures)
-            both = own_figure.value is not None and figure.value is not None
-            diff = st.Difference(
-                own_figure.value - figure.value if both else None,
-                None,
-                None,  # type: ignore[operator]
-                None,
-            )
+            gap = own_figure.value - figure.value if own_figure.value is not None and figure.value is not None else None
+            diff = st.Difference(gap, None, None, None)
         result.append(
             CompetitorDifference(
                 brand_id=uuid.UUID(brand),
@@ -712,4 +712,4 @@ async def own_versus_competitors(
     )
 
 
-__all__ = ["Filters", "compare", "own_versus_competitors", "scope"]
+__all__ = ["DIMENSIONS", "Filters", "compare", "own_versus_competitors", "scope"]

@@ -130,7 +130,8 @@ _SQL = (
 
 
 def _where(filters: Filters) -> tuple[list[str], list[Any]]:
-    where, args = ["f.organisation = {}"], [filters.organisation_id]
+    where: list[str] = ["f.organisation = {}"]
+    args: list[Any] = [filters.organisation_id]
     for condition, value in (
         ("f.campaign = {}", filters.campaign_id),
         ("f.local_day >= {}", filters.date_from.isoformat() if filters.date_from else None),

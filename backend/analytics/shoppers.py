@@ -102,6 +102,7 @@ async def shopper_effects(
         raw = _figure(st.mean_interval(moments, min_n=min_sample_size))
         effect = adjusted.get(group or "")
         enough = effect is not None and len(scores) >= min_sample_size
+        estimate = effect if enough else None
         groups.append(
             AdjustedGroup(
                 key=GroupKey(dimension=group_by, value=group, label=labels.get(group or "")),
@@ -109,9 +110,9 @@ async def shopper_effects(
                 adjusted=Figure(
                     n=len(scores),
                     enough_data=enough,
-                    value=effect.estimate if enough else None,
-                    ci_low=max(0.0, effect.low) if enough else None,
-                    ci_high=min(100.0, effect.high) if enough else None,
+                    value=estimate.estimate if estimate else None,
+                    ci_low=max(0.0, estimate.low) if estimate else None,
+                    ci_high=min(100.0, estimate.high) if estimate else None,
                 ),
             )
         )

@@ -85,6 +85,9 @@ def test_serve_migrates_serves_docs_and_stops_cleanly(database, tmp_path):
             output, _ = server.communicate()
     assert server.returncode == 0, output
     assert "Application shutdown complete" in output
+    # It says where everything is served: the phone app, the console and the API's documentation.
+    for what, path in (("Phone app", "/app/"), ("Console", "/console/"), ("API docs", "/schema")):
+        assert re.search(rf"{what}: +http://127\.0\.0\.1:\d+{path}", output), output
     # The database had a user already: no demo was loaded, so no demo logins are offered.
     assert "leaving it as it is" in output and "Demo logins" not in output, output
 
