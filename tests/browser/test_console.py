@@ -783,6 +783,59 @@ def test_manager_filters_drills_down_exports_and_prints(desk: Desk, live: Live, 
     assert "Export XLSX" not in text and "Apply filters" not in text and "Log out" not in text
 
 
+def _api_ranks(groups: list[dict[str, Any]]) -> dict[str, str]:
+    """The rank each group of one comparison response should show: its tier, "=" when another group shares it."""
+    tiers = [g["tier"] for g in groups]
+    return {
+        g["keys"][0]["value"]: "–" if g["tier"] is None else f"{'=' if tiers.count(g['tier']) > 1 else ''}{g['tier']}"
+        for g in groups
+    }
+
+
+def _shown_ranks(page: Any, attribute: str, column: int) -> dict[str, str]:
+    return page.evaluate(
+        """([attribute, column]) => Object.fromEntries([...document.querySelectorAll(`[${attribute}]`)].map(
+        (row) => [row.getAttribute(attribute), row.querySelectorAll('td')[column].innerText.trim()]))""",
+        [attribute, column],
+    )
+
+
+def test_manager_dashboard_ranks_are_the_apis_tiers(desk: Desk, live: Live) -> None:
+    """The rank column shows the comparison API's tiers for the same filters (shared tiers as "=n"), with a
+    legend naming the API's test and correction; the browser applies no interval rule of its own."""
+    _scored_world(live)
+    page = desk.login("manager")
+    comparison = "/analytics/comparison?measure=score&limit=500"
+    views = [
+        ("#/dashboard", ""),
+        ("#/dashboard?relation=own", "&relation=own"),
+        ("#/dashboard?channel=call&min_sample_size=2", "&channel=call&min_sample_size=2"),
+    ]
+    by_brand = live.api("manager", "GET", f"{comparison}&group_by=brand&group_by=relation")
+    acme = next(g["keys"][0]["value"] for g in by_brand["groups"] if g["keys"][0]["label"] == "Acme")
+    views.append((f"#/dashboard?brand={acme}", f"&brand_id={acme}"))
+    seen: set[str] = set()
+    for route, filters in views:
+        desk.go(route)
+        brands = live.api(
+            "manager", "GET", f"{comparison}&group_by=brand&group_by=relation{filters.split('&brand_id')[0]}"
+        )
+        locations = live.api("manager", "GET", f"{comparison}&group_by=location{filters}")
+        assert _shown_ranks(page, "data-brand-row", 6) == _api_ranks(brands["groups"]), route
+        shown = _shown_ranks(page, "data-location-row", 7)
+        assert shown == _api_ranks(locations["groups"]), route
+        seen.update(shown.values())
+        assert (
+            "Welch's two-sided t-test" in locations["method"] and "Holm's step-down correction" in locations["method"]
+        )
+    # The demo data give shared and unranked groups both (the legend's "=n" and "–").
+    assert "–" in seen and any(rank.startswith("=") for rank in seen), seen
+    desk.go("#/dashboard")
+    legend = page.locator("[data-rank-legend]").inner_text()
+    assert "Welch" in legend and "Holm" in legend and "=2" in legend and "overlap" not in legend
+    desk.look("dashboard-tiers")
+
+
 def test_manager_sees_waiting_time_curves_own_against_competitors(desk: Desk, live: Live) -> None:
     """Kaplan–Meier curves of time to answer, own (solid) vs competitors (dashed), with their numbers as tables."""
     _scored_world(live)

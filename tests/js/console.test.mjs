@@ -1,4 +1,4 @@
-// The console's pure pieces: ranks that respect intervals, the XLSX/CSV writers, URL state, input parsers.
+// The console's pure pieces: ranks from the API's tiers, the XLSX/CSV writers, URL state, input parsers.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { rankText, tierRanks } from "../../mobile_forms/web/console/lib/stats.js";
@@ -9,14 +9,17 @@ import { openingHoursText, parseOpeningHours } from "../../mobile_forms/web/cons
 import { sheetAndRow } from "../../mobile_forms/web/console/pages/forms.js";
 import { cellState, cellText } from "../../mobile_forms/web/console/pages/wave.js";
 
-const est = (mean, low, high, enough = true) => ({ score: { n: 5, mean, ci_low: low, ci_high: high, enough_data: enough } });
-
-test("ranks separate only groups whose intervals do not overlap; too little data has no rank", () => {
-  const ranks = tierRanks([est(90, 85, 95), est(80, 70, 88), est(60, 50, 69), est(null, null, null, false)]);
-  // 90 and 80 overlap (85 < 88): tied first; 60 is below both intervals: third.
-  assert.deepEqual(ranks.map(rankText), ["=1", "=1", "3", "–"]);
-  assert.deepEqual(tierRanks([est(50, 40, 60)]).map(rankText), ["1"]);
-  assert.deepEqual(tierRanks([est(90, 88, 92), est(70, 68, 72), est(50, 48, 52)]).map(rankText), ["1", "2", "3"]);
+test("ranks are the API's tiers: a tier held by two groups of the response is shared; no tier, no rank", () => {
+  const ranks = tierRanks([{ tier: 1 }, { tier: 1 }, { tier: 2 }, { tier: null }, { tier: 3 }]);
+  assert.deepEqual(ranks.map(rankText), ["=1", "=1", "2", "–", "3"]);
+  assert.deepEqual(ranks[2], { rank: 2, tied: false });
+  assert.deepEqual(tierRanks([{ tier: 1 }]).map(rankText), ["1"]);
+  assert.deepEqual(tierRanks([]), []);
+  // No rule of the browser's own: intervals that do not overlap but share a tier stay tied, and overlapping
+  // ones the API put in different tiers stay apart.
+  const figure = (value, low, high) => ({ n: 9, value, ci_low: low, ci_high: high, enough_data: true });
+  assert.deepEqual(tierRanks([{ tier: 1, figure: figure(90, 88, 92) }, { tier: 1, figure: figure(50, 48, 52) },
+    { tier: 2, figure: figure(49, 40, 60) }]).map(rankText), ["=1", "=1", "2"]);
 });
 
 test("the ZIP holds each file stored with its CRC-32 and a central directory", () => {
@@ -93,13 +96,13 @@ test("the dashboard's brands and locations come from comparison groups, own firs
   const { apiFilters, joinScores } = await import("../../mobile_forms/web/console/pages/dashboard.js");
   const figure = (n, value, low, high, enough = true) => ({ n, value, ci_low: low, ci_high: high, enough_data: enough });
   const brandGroups = [
-    { keys: [{ value: "r", label: "Rival" }, { value: "competitor" }], figure: figure(3, 40, 30, 50) },
-    { keys: [{ value: "a", label: "Acme" }, { value: "own" }], figure: figure(7, 70, 60, 80) },
+    { keys: [{ value: "r", label: "Rival" }, { value: "competitor" }], figure: figure(3, 40, 30, 50), tier: 2 },
+    { keys: [{ value: "a", label: "Acme" }, { value: "own" }], figure: figure(7, 70, 60, 80), tier: 1 },
   ];
   const locationGroups = [
-    { keys: [{ value: "l1", label: "Rival hotline" }], figure: figure(3, 40, 30, 50) },
-    { keys: [{ value: "l2", label: "Acme Brno" }], figure: figure(1, null, null, null, false) },
-    { keys: [{ value: "l3", label: "Acme Prague" }], figure: figure(6, 75, 65, 85) },
+    { keys: [{ value: "l1", label: "Rival hotline" }], figure: figure(3, 40, 30, 50), tier: 1 },
+    { keys: [{ value: "l2", label: "Acme Brno" }], figure: figure(1, null, null, null, false), tier: null },
+    { keys: [{ value: "l3", label: "Acme Prague" }], figure: figure(6, 75, 65, 85), tier: 1 },
   ];
   const places = new Map([["l1", { brand_id: "r", region: "East" }], ["l2", { brand_id: "a", region: "Moravia" }],
     ["l3", { brand_id: "a", region: "Bohemia" }]]);
@@ -109,6 +112,9 @@ test("the dashboard's brands and locations come from comparison groups, own firs
     ["Acme Prague", "Acme", "own", "Bohemia"], ["Acme Brno", "Acme", "own", "Moravia"],
     ["Rival hotline", "Rival", "competitor", "East"]]);
   assert.deepEqual(locations[1].score, { n: 1, mean: null, ci_low: null, ci_high: null, enough_data: false });
+  // Each row keeps its group's tier as its rank, after the rows are reordered.
+  assert.deepEqual(brands.map((b) => rankText(b.rank)), ["1", "2"]);
+  assert.deepEqual(locations.map((l) => rankText(l.rank)), ["=1", "–", "=1"]);
   // A wave of another campaign (left in the URL after the campaign changed) is not sent.
   const params = apiFilters({ campaign_id: "c", wave_from: "w1", wave_to: "old", date_from: "2026-01-01", brand: "a" }, "o",
     [{ id: "w1" }]);

@@ -1,19 +1,16 @@
-// Ranks that respect uncertainty: a group is ranked below another only when their 95% intervals do not
-// overlap (docs/statistics.md); groups without enough data get no rank. Pure, so node tests check it.
+// Ranks are the comparison API's tiers (GET /analytics/comparison, `tier` of each group): groups share a
+// tier unless the API's test finds them significantly different (its `method` names the test and the
+// correction). The browser applies no rule of its own; it only says which tiers are shared. Pure, so node
+// tests check it.
 
 /**
- * items: [{score: {mean, ci_low, ci_high, enough_data}}] → ranks in the same order: {rank, tied} or null.
- * rank = 1 + the number of groups clearly better (their lower bound above this one's upper bound);
- * `tied` says another group shares the rank.
+ * groups: the groups of ONE comparison response, [{tier}] (tier null: not enough data) → in the same order
+ * {rank, tied} or null. rank = the tier; `tied` says another group of the same response has that tier.
  */
-export function tierRanks(items) {
-  const scored = items.map((item) => (item.score?.enough_data && item.score.mean !== null ? item.score : null));
-  const ranks = scored.map((score) => {
-    if (!score) return null;
-    const better = scored.filter((other) => other && other !== score && other.ci_low > score.ci_high).length;
-    return 1 + better;
-  });
-  return ranks.map((rank) => (rank === null ? null : { rank, tied: ranks.filter((r) => r === rank).length > 1 }));
+export function tierRanks(groups) {
+  const counts = new Map();
+  for (const { tier } of groups) if (tier !== null && tier !== undefined) counts.set(tier, (counts.get(tier) || 0) + 1);
+  return groups.map(({ tier }) => (tier === null || tier === undefined ? null : { rank: tier, tied: counts.get(tier) > 1 }));
 }
 
 /** "=2" for a shared rank, "2" alone, "–" for none. */

@@ -1,6 +1,6 @@
 // The manager's dashboard over the analytics API (GET /analytics/comparison): own locations beside
-// competitors, scores with 95% intervals as error bars and tier-aware ranks, "not enough data" said in
-// words; drill-down brand → region → location → report; filters (campaign, wave range, dates, channel,
+// competitors, scores with 95% intervals as error bars and ranks that are the API's tiers (never a rule of
+// the browser's own), "not enough data" said in words; drill-down brand → region → location → report; filters (campaign, wave range, dates, channel,
 // region, …) in the URL and applied to every figure; CSV / XLSX of what is shown; a printable report.
 
 import {
@@ -10,6 +10,7 @@ import { rankText, tierRanks } from "../lib/stats.js";
 import { CHANNELS } from "./forms.js";
 
 const PAGE = 25;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // The dashboard's filters, all kept in the URL and all passed to GET /analytics/comparison (its panels too).
 export const FILTERS = ["organisation_id", "campaign_id", "wave_from", "wave_to", "date_from", "date_to", "channel",
   "relation", "region", "basis", "min_sample_size"];
@@ -48,20 +49,23 @@ function locationsOf(organisationId) {
 }
 
 /**
- * Brands ({brand_id, brand_name, relation, score}) and locations ({location_id, location_name, region, brand_id,
- * brand_name, relation, score}) from the comparison API's groups by brand × relation and by location, and the
- * locations' brand and region. Pure, so node tests check it.
+ * Brands ({brand_id, brand_name, relation, score, rank}) and locations ({location_id, location_name, region,
+ * brand_id, brand_name, relation, score, rank}) from the comparison API's groups by brand × relation and by
+ * location, and the locations' brand and region. Ranks are the API's tiers, shared when another group of the
+ * same response has the same tier. Pure, so node tests check it.
  */
 export function joinScores(brandGroups, locationGroups, locations) {
-  const brands = brandGroups.map((g) => ({ brand_id: g.keys[0].value, brand_name: g.keys[0].label || "",
-    relation: g.keys[1].value, score: estimate(g.figure) }));
+  const brandRanks = tierRanks(brandGroups);
+  const locationRanks = tierRanks(locationGroups);
+  const brands = brandGroups.map((g, i) => ({ brand_id: g.keys[0].value, brand_name: g.keys[0].label || "",
+    relation: g.keys[1].value, score: estimate(g.figure), rank: brandRanks[i] }));
   const brandById = new Map(brands.map((b) => [b.brand_id, b]));
-  const rows = locationGroups.map((g) => {
+  const rows = locationGroups.map((g, i) => {
     const place = locations.get(g.keys[0].value) || {};
     const brand = brandById.get(place.brand_id) || {};
     return { location_id: g.keys[0].value, location_name: g.keys[0].label || place.name || "", region: place.region || "",
       brand_id: place.brand_id, brand_name: brand.brand_name || "", relation: brand.relation || "competitor",
-      score: estimate(g.figure) };
+      score: estimate(g.figure), rank: locationRanks[i] };
   });
   // Own first, then the best estimates, "not enough data" last, then by name.
   const order = (name) => (a, b) => (a.relation === "own" ? 0 : 1) - (b.relation === "own" ? 0 : 1)
@@ -91,15 +95,15 @@ function estimateCells(score) {
 const numberOrBlank = (v) => (v === null || v === undefined ? "" : Number(v.toFixed(1)));
 
 /** The rows exported are the rows shown (brands, then locations), with the same rounding as the page. */
-export function exportRows(brands, locations, brandRanks, locationRanks) {
+export function exportRows(brands, locations) {
   const header = [t("dash.level"), t("field.brand"), t("field.relation"), t("field.region"), t("field.location"),
     t("dash.n"), t("dash.mean"), t("dash.ci_low"), t("dash.ci_high"), t("dash.rank"), t("dash.note")];
   const row = (level, b, region, loc, score, rank) => [level, b.brand_name, t(`relation.${b.relation}`), region, loc,
     score.n, score.enough_data ? numberOrBlank(score.mean) : "", score.enough_data ? numberOrBlank(score.ci_low) : "",
     score.enough_data ? numberOrBlank(score.ci_high) : "", rankText(rank), score.enough_data ? "" : t("dash.not_enough")];
   return [header,
-    ...brands.map((b, i) => row(t("dash.brand_level"), b, "", "", b.score, brandRanks[i])),
-    ...locations.map((l, i) => row(t("dash.location_level"), l, l.region, l.location_name, l.score, locationRanks[i]))];
+    ...brands.map((b) => row(t("dash.brand_level"), b, "", "", b.score, b.rank)),
+    ...locations.map((l) => row(t("dash.location_level"), l, l.region, l.location_name, l.score, l.rank))];
 }
 
 async function save(bytes, type, filename) {
@@ -123,8 +127,10 @@ export async function render({ query }) {
   const campaignsLoaded = all("/campaigns", { organisation_id: organisationId });
   const waves = query.campaign_id ? await all(`/campaigns/${query.campaign_id}/waves`) : [];
   const params = apiFilters(query, organisationId, waves);
+  // A chosen brand's locations are compared among themselves (their tiers), so the API is asked for them only.
+  const brandId = UUID.test(query.brand || "") ? query.brand : "";
   const [organisations, campaigns, byBrand, byLocation, places] = await Promise.all([organisationsLoaded,
-    campaignsLoaded, scoreGroups(params, ["brand", "relation"]), scoreGroups(params, "location"),
+    campaignsLoaded, scoreGroups(params, ["brand", "relation"]), scoreGroups({ ...params, brand_id: brandId }, "location"),
     locationsOf(organisationId)]);
   const campaign = campaigns.find((c) => c.id === query.campaign_id);
   const data = { ...joinScores(byBrand.groups, byLocation.groups, places), organisation_id: byBrand.organisation_id,
@@ -135,11 +141,8 @@ export async function render({ query }) {
   const brand = data.brands.find((b) => b.brand_id === query.brand);
   let locations = data.locations.filter((l) => !brand || l.brand_id === brand.brand_id);
   const regions = [...new Set(locations.map((l) => l.region))].sort();
-  const brandRanks = tierRanks(data.brands);
-  const locationRanks = tierRanks(locations);
   const offset = Number(query.offset || 0);
   const shown = locations.slice(offset, offset + PAGE);
-  const shownRanks = locationRanks.slice(offset, offset + PAGE);
   const { intervalChart } = await import("../lib/charts.js");
   const chartTexts = (title) => ({ title, own: t("relation.own"), competitor: t("relation.competitor"),
     notEnough: (n) => t("dash.not_enough_n", { n }) });
@@ -153,8 +156,7 @@ export async function render({ query }) {
   const exportStatus = h("div");
   const exportAs = async (kind) => {
     try {
-      const rows = exportRows(brand ? [brand] : data.brands, locations,
-        brand ? [brandRanks[data.brands.indexOf(brand)]] : brandRanks, locationRanks);
+      const rows = exportRows(brand ? [brand] : data.brands, locations);
       const base = `fieldscore-${(organisation?.name || "scores").replace(/[^\p{L}\p{N}]+/gu, "-")}`;
       const { csv, workbook } = await import("../lib/xlsx.js");
       if (kind === "csv") await save(csv(rows), "text/csv;charset=utf-8", `${base}.csv`);
@@ -207,9 +209,9 @@ export async function render({ query }) {
         chartTexts(t("dash.brands_chart"))),
       table([t("field.brand"), t("field.relation"), { label: t("dash.n"), num: true }, { label: t("dash.mean"), num: true },
         { label: t("dash.ci_low"), num: true }, { label: t("dash.ci_high"), num: true }, { label: t("dash.rank"), num: true }],
-      data.brands.map((b, i) => ({ attrs: { "data-brand-row": b.brand_id }, cells: [
+      data.brands.map((b) => ({ attrs: { "data-brand-row": b.brand_id }, cells: [
         h("a", { href: link({ brand: b.brand_id, region: "" }) }, b.brand_name), t(`relation.${b.relation}`),
-        ...estimateCells(b.score), rankText(brandRanks[i])] })),
+        ...estimateCells(b.score), rankText(b.rank)] })),
       { caption: t("dash.table_caption"), empty: t("dash.no_scores") })),
 
     brand && !query.region ? h("section", { "aria-labelledby": "regions-title" },
@@ -224,12 +226,12 @@ export async function render({ query }) {
       table([t("field.location"), t("field.brand"), t("field.region"), { label: t("dash.n"), num: true },
         { label: t("dash.mean"), num: true }, { label: t("dash.ci_low"), num: true }, { label: t("dash.ci_high"), num: true },
         { label: t("dash.rank"), num: true }],
-      shown.map((l, i) => ({ attrs: { "data-location-row": l.location_id }, cells: [
+      shown.map((l) => ({ attrs: { "data-location-row": l.location_id }, cells: [
         h("a", { href: `#/dashboard/locations/${l.location_id}` }, l.location_name),
-        `${l.brand_name} (${t(`relation.${l.relation}`)})`, l.region, ...estimateCells(l.score), rankText(shownRanks[i])] })),
+        `${l.brand_name} (${t(`relation.${l.relation}`)})`, l.region, ...estimateCells(l.score), rankText(l.rank)] })),
       { caption: t("dash.table_caption"), empty: t("dash.no_locations") }),
       pager({ total: locations.length, limit: PAGE, offset })),
-    h("p", { class: "muted" }, t("dash.rank_help")),
+    h("p", { class: "muted", "data-rank-legend": "" }, t("dash.rank_help")),
     panelsHolder,
   ];
 }
