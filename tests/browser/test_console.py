@@ -914,6 +914,26 @@ def test_manager_filters_by_campaign_waves_and_dates_apply_to_every_figure(desk:
     assert shared.get_by_label("From wave").input_value() == plan["wave"]["id"]
     shared.close()
 
+    # A wave range without a campaign: every campaign's waves are offered, named with their campaign.
+    desk.go("#/dashboard")
+    assert page.get_by_label("Campaign").input_value() == ""
+    offered = page.get_by_label("From wave").locator("option").all_inner_texts()
+    assert f"Hotline reach · {plan['wave']['name']} ({plan['wave']['starts_on']})" in offered
+    page.get_by_label("From wave").select_option(plan["wave"]["id"])
+    page.get_by_label("To wave").select_option(plan["wave"]["id"])
+    desk.click(page.get_by_role("button", name="Apply filters"))
+    assert f"wave_from={plan['wave']['id']}" in page.url and "campaign_id" not in page.url
+    assert [row[0] for row in _table(page, "[data-location-row]")] == ["Acme Hotline"]
+    api = live.api(
+        "manager",
+        "GET",
+        f"/analytics/comparison?measure=score&group_by=location&wave_from={plan['wave']['id']}"
+        f"&wave_to={plan['wave']['id']}",
+    )
+    assert [g["keys"][0]["label"] for g in api["groups"]] == ["Acme Hotline"]
+    assert page.get_by_label("To wave").input_value() == plan["wave"]["id"]
+    desk.look("dashboard-waves-without-campaign")
+
     # Days before any report: nothing, said in words.
     before = (dt.date.today() - dt.timedelta(days=2)).isoformat()
     desk.go(f"#/dashboard?date_to={before}")

@@ -122,6 +122,19 @@ test("the dashboard's brands and locations come from comparison groups, own firs
     ["o", "w1", "", "2026-01-01", undefined]);
 });
 
+test("without a campaign, every campaign's waves are offered by start date, each named with its campaign", async () => {
+  const { apiFilters, organisationWaves } = await import("../../mobile_forms/web/console/pages/dashboard.js");
+  const waves = organisationWaves([{ id: "c1", name: "Hotline" }, { id: "c2", name: "Branches" }], [
+    [{ id: "h2", name: "May", starts_on: "2026-05-01" }, { id: "h1", name: "March", starts_on: "2026-03-01" }],
+    [{ id: "b1", name: "Spring", starts_on: "2026-03-01" }],
+  ]);
+  assert.deepEqual(waves.map((w) => [w.id, w.campaign_name]), [["b1", "Branches"], ["h1", "Hotline"], ["h2", "Hotline"]]);
+  assert.deepEqual(organisationWaves([{ id: "c", name: "Empty" }], [[]]), []);
+  // A range across campaigns is sent as it is (the API takes the organisation's waves by start date).
+  const params = apiFilters({ wave_from: "b1", wave_to: "h2" }, "o", waves);
+  assert.deepEqual([params.campaign_id, params.wave_from, params.wave_to], [undefined, "b1", "h2"]);
+});
+
 test("a repeat is one answer row listing its instances, each with its questions' answers", async () => {
   const { answerText, questions } = await import("../../mobile_forms/web/console/lib/forms.js");
   const definition = { sections: [{ type: "section", key: "s", items: [

@@ -1,7 +1,8 @@
 // The manager's dashboard over the analytics API (GET /analytics/comparison): own locations beside
 // competitors, scores with 95% intervals as error bars and ranks that are the API's tiers (never a rule of
-// the browser's own), "not enough data" said in words; drill-down brand → region → location → report; filters (campaign, wave range, dates, channel,
-// region, …) in the URL and applied to every figure; CSV / XLSX of what is shown; a printable report.
+// the browser's own), "not enough data" said in words; drill-down brand → region → location → report;
+// filters (campaign, wave range — with or without a campaign —, dates, channel, region, …) in the URL and
+// applied to every figure; CSV / XLSX of what is shown; a printable report.
 
 import {
   all, apiPath, cached, ctx, errorBox, filterBar, formatNumber, h, heading, hashFor, mount, pager, role, t, table,
@@ -76,7 +77,18 @@ export function joinScores(brandGroups, locationGroups, locations) {
   return { brands, locations: rows };
 }
 
-/** Filters from the URL for the API: waves only when they belong to the chosen campaign's waves. */
+/**
+ * Every campaign's waves (lists in the campaigns' order) as one list by start date, each wave with its
+ * campaign's name: what a wave range is chosen from when no campaign is (the API then takes the
+ * organisation's waves from wave_from to wave_to by start date). Pure, so node tests check it.
+ */
+export function organisationWaves(campaigns, waveLists) {
+  return campaigns.flatMap((c, i) => (waveLists[i] || []).map((w) => ({ ...w, campaign_name: c.name })))
+    .sort((a, b) => a.starts_on.localeCompare(b.starts_on) || a.campaign_name.localeCompare(b.campaign_name)
+      || a.name.localeCompare(b.name));
+}
+
+/** Filters from the URL for the API: waves only when they are among the waves offered (`waves`). */
 export function apiFilters(query, organisationId, waves) {
   const params = Object.fromEntries(FILTERS.map((k) => [k, query[k]]));
   params.organisation_id = organisationId;
@@ -122,15 +134,19 @@ export async function render({ query }) {
   const organisationId = query.organisation_id
     || (manager ? ctx.session.user.organisation_id : (await organisationsLoaded)[0]?.id);
   if (!organisationId) return [heading(t("dash.title")), h("p", {}, t("dash.no_organisation"))];
-  // Everything the first render needs is asked for at once; only a chosen campaign's waves come first
-  // (a wave range is checked against them before it is sent).
+  // Everything the first render needs is asked for at once. Waves to choose a range from: the chosen
+  // campaign's, or without one every campaign's. They come first only when the URL names a campaign or a
+  // wave (a wave range is checked against them before it is sent).
   const campaignsLoaded = all("/campaigns", { organisation_id: organisationId });
-  const waves = query.campaign_id ? await all(`/campaigns/${query.campaign_id}/waves`) : [];
-  const params = apiFilters(query, organisationId, waves);
+  const wavesLoaded = query.campaign_id ? all(`/campaigns/${query.campaign_id}/waves`)
+    : campaignsLoaded.then(async (list) => organisationWaves(list,
+      await Promise.all(list.map((c) => all(`/campaigns/${c.id}/waves`)))));
+  const params = apiFilters(query, organisationId,
+    query.campaign_id || query.wave_from || query.wave_to ? await wavesLoaded : []);
   // A chosen brand's locations are compared among themselves (their tiers), so the API is asked for them only.
   const brandId = UUID.test(query.brand || "") ? query.brand : "";
-  const [organisations, campaigns, byBrand, byLocation, places] = await Promise.all([organisationsLoaded,
-    campaignsLoaded, scoreGroups(params, ["brand", "relation"]), scoreGroups({ ...params, brand_id: brandId }, "location"),
+  const [organisations, campaigns, waves, byBrand, byLocation, places] = await Promise.all([organisationsLoaded,
+    campaignsLoaded, wavesLoaded, scoreGroups(params, ["brand", "relation"]), scoreGroups({ ...params, brand_id: brandId }, "location"),
     locationsOf(organisationId)]);
   const campaign = campaigns.find((c) => c.id === query.campaign_id);
   const data = { ...joinScores(byBrand.groups, byLocation.groups, places), organisation_id: byBrand.organisation_id,
@@ -178,8 +194,9 @@ export async function render({ query }) {
       options: organisations.map((o) => [o.id, o.name]) }]),
     { name: "campaign_id", label: t("field.campaign"), type: "select",
       options: [["", t("filters.any")], ...campaigns.map((c) => [c.id, c.name])] },
-    ...(campaign ? ["wave_from", "wave_to"].map((name) => ({ name, label: t(`dash.${name}`), type: "select",
-      options: [["", t("filters.any")], ...waves.map((w) => [w.id, `${w.name} (${w.starts_on})`])] })) : []),
+    ...["wave_from", "wave_to"].map((name) => ({ name, label: t(`dash.${name}`), type: "select",
+      options: [["", t("filters.any")], ...waves.map((w) => [w.id,
+        `${w.campaign_name ? `${w.campaign_name} · ` : ""}${w.name} (${w.starts_on})`])] })),
     { name: "date_from", label: t("dash.date_from"), type: "date" },
     { name: "date_to", label: t("dash.date_to"), type: "date" },
     { name: "channel", label: t("field.channel"), type: "select", options: [["", t("filters.any")], ...CHANNELS.map((c) => [c, t(`channel.${c}`)])] },
@@ -195,7 +212,6 @@ export async function render({ query }) {
     h("p", { class: "print-only" }, t("dash.printed", { when: new Date().toLocaleString(ctx.i18n.lang) })),
     h("p", { class: "muted" }, t("dash.explain", { min: data.min_sample_size })),
     filterBar(filters, { ...query, ...params }),
-    campaign ? null : h("p", { class: "muted noprint" }, t("dash.waves_hint")),
     h("div", { class: "actions" },
       h("button", { type: "button", class: "secondary", onclick: () => exportAs("csv") }, t("dash.export_csv")),
       h("button", { type: "button", class: "secondary", onclick: () => exportAs("xlsx") }, t("dash.export_xlsx")),
