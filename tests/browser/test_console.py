@@ -793,11 +793,12 @@ def _api_ranks(groups: list[dict[str, Any]]) -> dict[str, str]:
 
 
 def _shown_ranks(page: Any, attribute: str, column: int) -> dict[str, str]:
-    return page.evaluate(
+    ranks: dict[str, str] = page.evaluate(
         """([attribute, column]) => Object.fromEntries([...document.querySelectorAll(`[${attribute}]`)].map(
         (row) => [row.getAttribute(attribute), row.querySelectorAll('td')[column].innerText.trim()]))""",
         [attribute, column],
     )
+    return ranks
 
 
 def test_manager_dashboard_ranks_are_the_apis_tiers(desk: Desk, live: Live) -> None:
