@@ -300,6 +300,9 @@ class Calculate(_Question, tag="calculate"):
     conditions and labels, never answered and never scored."""
 
     calculation: Expr
+    # XLSForm's `hidden`: a value with no control (its `default`, as a literal; missing when it has
+    # none), never shown on the phone; exported back as `hidden`.
+    hidden: bool = False
 
 
 Question = Union[
@@ -341,7 +344,7 @@ class Section(
 
 
 class XLSFormRow(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
-    """A survey row with no questionnaire meaning here (start, end, deviceid, hidden…), kept for export."""
+    """A survey row with no questionnaire meaning here (start, end, deviceid, audit…), kept for export."""
 
     type: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NO_NUL)]
     name: Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)] = ""

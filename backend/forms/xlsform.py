@@ -1038,6 +1038,7 @@ _SIMPLE_TYPES: Final[dict[str, str]] = {
     "duration": "duration",
     "timer_sequence": "timer_sequence",
     "calculate": "calculate",
+    "hidden": "hidden",
     "acknowledge": "acknowledge",
     "barcode": "barcode",
     "begin_group": "begin",
@@ -1096,7 +1097,7 @@ _WHY_NOT: Final[dict[str, str]] = {
     "xml-external": "external data files are not supported",
     "csv-external": "external data files are not supported",
 }
-# Rows the phone or the server records by itself (or values hidden from the shopper): no question,
+# Rows the phone or the server records by itself: no question,
 # kept as they are for export.
 _METADATA: Final = frozenset(
     {
@@ -1114,7 +1115,6 @@ _METADATA: Final = frozenset(
         "background-audio",
         "background-geopoint",
         "imei",
-        "hidden",
         "start time",
         "end time",
         "get start time",
@@ -1482,6 +1482,17 @@ def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context, extern
             )
     elif tag == "file":
         data["accept"] = kind if kind in ("audio", "video") else "any"
+    elif tag == "calculate" and kind == "hidden":
+        # XLSForm's hidden: a value with no control, its default (a literal: a number when written as
+        # one, else the text; missing when there is none), or computed when the row has a calculation.
+        data["hidden"] = True
+        if row.cells.get(("calculation", None)) is not None:
+            take("calculation", lambda: condition("calculation"))
+        else:
+            text = _text(default_text).strip() if default_text is not None else ""
+            data["calculation"] = Expr(op=Op.lit, args=[_hidden_value(text)])
+            row.used.add(("default", None))
+            default_text = None
     elif tag == "calculate":
         take("calculation", lambda: condition("calculation"))
         if row.cells.get(("calculation", None)) is None:
@@ -1509,6 +1520,18 @@ def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context, extern
     data.pop("_", None)
     question: Question | None = _convert(row, data, _QUESTION_CLASSES[tag], ctx.problems)
     return question
+
+
+def _hidden_value(text: str) -> str | float | None:
+    """A hidden row's default as its value: missing when blank, a number when written as one (as
+    `_format_number` writes it back, so the export gives the same cell), else the text."""
+    if not text:
+        return None
+    try:
+        number = _parse_number(text)
+    except ValueError:
+        return text
+    return number if _format_number(number) == text else text
 
 
 def _default(tag: str, text: str, data: dict[str, Any]) -> Any:
@@ -1873,6 +1896,7 @@ def read_xlsform(data: bytes) -> Imported:
                 "audio": "file",
                 "video": "file",
                 "barcode": "text",
+                "hidden": "calculate",
             }.get(kind, kind)
         parsed.append((row, parsed_type))
 
@@ -2135,6 +2159,21 @@ def _format_number(value: float | int) -> str:
     return repr(value)
 
 
+def _hidden_default(calculation: Expr) -> str | None:
+    """The `default` cell of a hidden value whose calculation is a literal that cell reads back as
+    (see `_hidden_value`; "" for none), or None when it needs the calculation column."""
+    if calculation.op is not Op.lit or len(calculation.args) != 1:
+        return None
+    literal = calculation.args[0]
+    if literal is None:
+        return ""
+    if isinstance(literal, bool) or not isinstance(literal, (str, int, float)):
+        return None
+    text = literal if isinstance(literal, str) else _format_number(literal)
+    read = _hidden_value(text.strip())
+    return text if read is not None and isinstance(read, str) == isinstance(literal, str) and read == literal else None
+
+
 def _format_bands(bands: list[Band]) -> str:
     def side(value: float | None) -> str:
         return "" if value is None else _format_number(value)
@@ -2350,6 +2389,15 @@ def export_xlsform(defn: FormDefinition) -> bytes:
             row["max_length"] = None if q.max_length == 2000 else q.max_length
             if q.barcode:
                 row["type"] = "barcode"
+        elif isinstance(q, Calculate) and q.hidden:
+            row["type"] = "hidden"
+            # Its value in the default column when that cell reads back as the same value, else
+            # written as a calculation ('' or '5' as text, a list…), which reads back exactly.
+            default = _hidden_default(q.calculation)
+            if default is not None:
+                row["default"] = default or None
+            else:
+                row["calculation"] = expression(q.calculation, "calculation", number)
         elif isinstance(q, Calculate):
             row["calculation"] = expression(q.calculation, "calculation", number)
         survey.add(row)

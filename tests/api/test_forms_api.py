@@ -412,3 +412,69 @@ async def test_pyxform_examples_with_loops_dates_pulldata_and_external_choices_i
     )
     second = await w.ok("coordinator", "GET", f"/forms/{again['id']}/versions/1")
     assert msgspec.convert(second["definition"], FormDefinition) == msgspec.convert(definition, FormDefinition)
+
+
+async def test_an_xlsform_hidden_row_imports_as_a_hidden_calculation_and_exports_back_as_hidden(client):
+    """pyxform's hidden.xls (its only row is `hidden`), and a hidden value with a default used in a condition."""
+    w = await build_world(client)
+    imported = await w.ok(
+        "coordinator",
+        "POST",
+        "/forms/import",
+        data={"name": "Hidden", "channel": "visit"},
+        files={"file": ("hidden.xls", (CORPUS / "pyx__hidden.xls").read_bytes(), "application/vnd.ms-excel")},
+    )
+    assert imported["warnings"] == []
+    version = await w.ok("coordinator", "GET", f"/forms/{imported['id']}/versions/1")
+    (section,) = version["definition"]["sections"]
+    assert section["items"] == [
+        {"type": "calculate", "key": "hidden_test", "hidden": True, "calculation": {"op": "lit", "args": [None]}}
+    ]
+    assert version["definition"].get("xlsform_rows", []) == []  # a question now, not a kept metadata row
+    exported = await w.call("coordinator", "GET", f"/forms/{imported['id']}/versions/1/xlsform")
+    survey = openpyxl.load_workbook(io.BytesIO(exported.content), read_only=True)["survey"]
+    assert ("hidden", "hidden_test") in [row[:2] for row in survey.iter_rows(values_only=True)]
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "survey"
+    for row in (
+        ["type", "name", "label", "default", "relevant"],
+        ["hidden", "wave", None, "spring", None],
+        ["text", "note_it", "Spring only", None, "${wave} = 'spring'"],
+    ):
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    form = await w.ok(
+        "coordinator",
+        "POST",
+        "/forms/import",
+        data={"name": "Wave", "channel": "visit"},
+        files={"file": ("wave.xlsx", buffer.getvalue(), XLSX)},
+    )
+    assert form["warnings"] == []
+    preview = await w.ok(
+        "coordinator", "POST", f"/forms/{form['id']}/versions/1/score-preview", json={"answers": {"note_it": "ok"}}
+    )
+    assert {i["key"]: i["status"] for i in preview["items"]}["note_it"] == "unscored"  # shown: wave is 'spring'
+    refused = await w.call(
+        "coordinator",
+        "POST",
+        f"/forms/{form['id']}/versions/1/score-preview",
+        json={"answers": {"wave": "autumn"}},
+    )
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["answers.wave"]
+    exported = await w.call("coordinator", "GET", f"/forms/{form['id']}/versions/1/xlsform")
+    again = await w.ok(
+        "coordinator",
+        "POST",
+        "/forms/import",
+        data={"name": "Wave again", "channel": "visit"},
+        files={"file": ("again.xlsx", exported.content, XLSX)},
+    )
+    first = await w.ok("coordinator", "GET", f"/forms/{form['id']}/versions/1")
+    second = await w.ok("coordinator", "GET", f"/forms/{again['id']}/versions/1")
+    assert msgspec.convert(second["definition"], FormDefinition) == msgspec.convert(first["definition"], FormDefinition)
+    assert first["definition"]["sections"][0]["items"][0]["calculation"] == {"op": "lit", "args": ["spring"]}

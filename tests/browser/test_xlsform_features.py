@@ -1,5 +1,5 @@
-"""XLSForm features on the phone: a calculation shown live and read-only, repeat instances added and
-removed, an acknowledge tick and a cascading select — and the server holds exactly what was entered."""
+"""XLSForm features on the phone: a calculation shown live and read-only, a hidden value never shown,
+repeat instances added and removed, an acknowledge tick and a cascading select — and the server holds exactly what was entered."""
 
 from __future__ import annotations
 
@@ -30,6 +30,14 @@ FORM: dict[str, Any] = {
                     "calculation": {"op": "add", "args": [var("adults"), var("kids")]},
                 },
                 {"type": "note", "key": "count_note", "label": {"en": "So ${people} people live here."}},
+                # XLSForm's hidden: a value the shopper never sees, usable in conditions and labels.
+                {"type": "calculate", "key": "wave", "hidden": True, "calculation": {"op": "lit", "args": ["spring"]}},
+                {
+                    "type": "note",
+                    "key": "wave_note",
+                    "label": {"en": "Wave: ${wave}."},
+                    "show_if": {"op": "eq", "args": [var("wave"), "spring"]},
+                },
                 {"type": "acknowledge", "key": "consent", "label": {"en": "I may ask"}, "required": True},
                 {
                     "type": "single_choice",
@@ -91,6 +99,9 @@ def test_calculation_repeat_acknowledge_and_cascade_on_the_phone(phone, live):
     page.locator("[data-key=kids] input").fill("3")
     assert people.locator("output").inner_text() == "5"
     assert "So 5 people live here." in page.locator("[data-key=count_note]").inner_text()
+    # The hidden value: not on the screen at all, yet it decides a show-if and fills a label.
+    assert page.locator("[data-key=wave]").count() == 0 and page.locator("[data-calc=wave]").count() == 0
+    assert "Wave: spring." in page.locator("[data-key=wave_note]").inner_text()
 
     page.locator("[data-key=consent]").get_by_label("OK — acknowledged").check()
 
@@ -120,6 +131,6 @@ def test_calculation_repeat_acknowledge_and_cascade_on_the_phone(phone, live):
     page.locator("[data-state=sent]").wait_for()
     (report,) = live.reports(task["id"])
     answers = report["answers"]
-    assert answers["adults"] == 2 and answers["kids"] == 3 and "people" not in answers
+    assert answers["adults"] == 2 and answers["kids"] == 3 and "people" not in answers and "wave" not in answers
     assert answers["consent"] is True and answers["state"] == "texas" and answers["county"] == "king"
     assert answers["member"] == [{"name": "Ana", "age": 40}, {"name": "Bo", "age": 9}]

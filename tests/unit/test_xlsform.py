@@ -53,6 +53,7 @@ from backend.forms.xlsform import (
     read_xlsform,
     write_xpath,
 )
+from benchmarks.xlsform_corpus import pyxform_error
 
 TEMPLATES = pathlib.Path(__file__).resolve().parents[2] / "mobile_forms" / "templates"
 
@@ -1286,6 +1287,71 @@ def test_a_calculate_row_without_calculation_is_refused() -> None:
     assert problems_of(xlsx([["type", "name"], ["calculate", "c"]])) == [
         ("survey", 2, "calculation: missing (a calculate row needs its expression)")
     ]
+
+
+def test_hidden_rows_are_calculations_holding_their_default_and_export_back_as_hidden() -> None:
+    survey = [
+        ["type", "name", "label", "default", "calculation", "relevant"],
+        ["hidden", "code", None, "ABC-12", None, None],
+        ["hidden", "limit", None, "5", None, None],
+        ["hidden", "blank", None, None, None, None],
+        ["integer", "count", "Count", None, None, "${code} = 'ABC-12'"],
+        ["hidden", "twice", None, None, "${count} * 2", None],
+        ["text", "why", "Why over ${limit}?", None, None, "${count} > ${limit} and ${blank} = ''"],
+    ]
+    imported = read_xlsform(xlsx(survey))
+    assert imported.warnings == []  # nothing dropped
+    defn = imported.definition
+    code, limit, blank, _count, twice, _why = only_section_items(defn)
+    assert code == Calculate(key="code", hidden=True, calculation=Expr(op=Op.lit, args=["ABC-12"]))
+    assert limit.calculation == Expr(op=Op.lit, args=[5]) and limit.hidden
+    assert blank.calculation == Expr(op=Op.lit, args=[None]) and blank.hidden  # empty: as if unanswered
+    assert twice.hidden and twice.calculation == Expr(op=Op.mul, args=[var("count"), 2])
+    assert check_definition(defn) == []
+    seen = visibility(defn, {"count": 7})
+    assert (seen.answers["code"], seen.answers["limit"], seen.answers["twice"]) == ("ABC-12", 5, 14)
+    assert "blank" not in seen.answers and seen.shown["count"] is True and seen.shown["why"] is True
+    assert visibility(defn, {"count": 3}).shown["why"] is False
+    # Never answered by the shopper.
+    assert check_answers(defn, {"code": "XYZ"}) == [
+        ("code", "answer.not_answerable: a calculated value is computed by the form, not answered")
+    ]
+    exported = export_xlsform(defn)
+    rows = sheet_rows(exported, "survey")
+    header = rows[0]
+    cells = [dict(zip(header, row, strict=True)) for row in rows[1:]]
+    assert [(c["type"], c["name"], c.get("default"), c.get("calculation")) for c in cells if c["type"] == "hidden"] == [
+        ("hidden", "code", "ABC-12", None),
+        ("hidden", "limit", "5", None),
+        ("hidden", "blank", None, None),
+        ("hidden", "twice", None, "${count} * 2"),
+    ]
+    again = import_xlsform(exported)
+    assert again == defn
+    assert all(sheet_rows(export_xlsform(again), name) == sheet_rows(exported, name) for name in ("survey", "settings"))
+    assert pyxform_error(exported, ".xlsx") == ""
+
+
+@pytest.mark.parametrize("value", ["", "5", " x", "1e3", 5, 5.5, None, True, ["a", "b"]])
+def test_a_hidden_value_of_any_literal_exports_and_reads_back_the_same(value: Any) -> None:
+    """A literal the default cell would read differently ('' or '5' as text…) goes in the calculation column."""
+    hidden = Calculate(key="h", hidden=True, calculation=Expr(op=Op.lit, args=[value]))
+    defn = FormDefinition(title={"en": "T"}, sections=[Section(key="s", items=[hidden])])
+    exported = export_xlsform(defn)
+    again = import_xlsform(exported)
+    assert again == defn and sheet_rows(export_xlsform(again), "survey") == sheet_rows(exported, "survey")
+    assert pyxform_error(exported, ".xlsx") == ""
+
+
+def test_a_form_of_only_hidden_values_is_accepted() -> None:
+    """pyxform accepts it (its hidden.xls example); a report on it has nothing to fill in."""
+    defn = import_xlsform(xlsx([["type", "name", "label", "default"], ["hidden", "wave", None, "2024-06"]]))
+    assert only_section_items(defn) == [
+        Calculate(key="wave", hidden=True, calculation=Expr(op=Op.lit, args=["2024-06"]))
+    ]
+    assert check_definition(defn) == []
+    assert check_answers(defn, {}) == []
+    assert import_xlsform(export_xlsform(defn)) == defn
 
 
 def test_smart_quotes_are_read_as_straight_quotes_and_names_may_have_dots_and_hyphens() -> None:

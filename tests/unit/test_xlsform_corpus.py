@@ -20,7 +20,7 @@ pyxbug__blank_second_row.xls pyxbug__extra_columns.xls pyxbug__ict_survey_fails.
 pyxbug__spaces_in_choices_header.xls pyxbug__xl_date_ambiguous.xlsx pyxbug__xl_date_ambiguous_v1.xlsx
 pyx__loop.xls pyx__loop.xlsx pyx__simple_loop.xls pyx__tutorial.xls pyx__repeat_date_test.xls
 pyx__flat_xlsform_test.xlsx pyx__attribute_columns_test.xlsx pyx__xlsform_spec_test.xlsx pyx__widgets.xls
-pyx__pull_data.xlsx pyx__choice_name_as_type.xls pyx__choice_filter_test.xlsx
+pyx__pull_data.xlsx pyx__choice_name_as_type.xls pyx__choice_filter_test.xlsx pyx__hidden.xls
 """.split()
 PYXFORM_INVALID = """
 pyx__include.xls pyx__include.xlsx pyx__include_json.xls pyx__include_json.xlsx pyx__unknown_question_type.xls

@@ -179,6 +179,7 @@ export async function reportScreen(main, reportId) {
   const generalSlot = h("div", {});
 
   function questionBlock(q, scope = null) {
+    if (q.type === "calculate" && q.hidden) return null; // XLSForm's hidden: a value, never shown
     const key = q.key;
     const full = scope ? scope.prefix + key : key;
     const labelId = uid("q");
