@@ -315,6 +315,19 @@ def statement(
         "item_rollup": "item_rollup i",
         None: "report_fact f" + (" JOIN item_fact i ON i.report = f.id" if spec.items else ""),
     }[source]
+    if source == "survival_rollup":
+        # Its rows are unique per (organisation, measure, location, t, censored) and every grouping is a place:
+        # there is nothing to add up per location first, so one join and one GROUP BY (on SQLite half the time
+        # of the two stages, which materialise every row before joining).
+        keys = ["f.location" if d == "a.loc" else d for d in dims]
+        select = [f"{d} AS g{k}" for k, d in enumerate(keys)]
+        select += ["SUM(f.n) AS n", "f.t AS t", "CASE WHEN f.censored THEN 1 ELSE 0 END AS c", "0 AS pending"]
+        sql = (
+            f"SELECT {', '.join(select)} FROM survival_rollup f JOIN location l ON l.id = f.location "
+            "JOIN organisation_brand ob ON ob.organisation = {} AND ob.brand = l.brand "
+            f"WHERE {' AND '.join(where)} GROUP BY {', '.join([*keys, 'f.t', 'f.censored'])}"
+        )
+        return sql, [filters.organisation_id, *args]
     inner_sql = f"SELECT {', '.join(inner)} FROM {table} WHERE {' AND '.join(where)} GROUP BY {', '.join(inner_group)}"
 
     outer = [f"{d if _is_place(d) or d == 'a.loc' else f'a.d{k}'} AS g{k}" for k, d in enumerate(dims)]
@@ -470,7 +483,8 @@ def _tiers(kind: FigureKind, spec: MeasureSql, groups: list[_Group], figures: li
     if not ranked:
         return result
     if kind == FigureKind.mean:
-        p = st.welch_pvalues([groups[k].moments for k in ranked])
+        pairs = len(ranked) * (len(ranked) - 1) // 2  # only the p-values Holm's step-down can act on
+        p = st.welch_pvalues([groups[k].moments for k in ranked], exact_between=(st.ALPHA / max(pairs, 1), st.ALPHA))
     elif kind == FigureKind.proportion:
         p = st.proportion_pvalues([groups[k].counts for k in ranked])
     elif kind == FigureKind.nps:
@@ -495,7 +509,12 @@ async def group_labels(dimension: Dimension, values: set[str]) -> dict[str, str]
         Dimension.wave: (Wave, Wave.name),
         Dimension.shopper: (User, User.name),
     }[dimension]
-    rows = await table.select(table.id, column.as_alias("label")).where(table.id.is_in(ids))
+    # Raw SQL: Piccolo's is_in builds a condition object per value (about 6 ms for 300 locations).
+    placeholders = ", ".join("{}" for _ in ids)
+    rows = await table.raw(
+        f"SELECT id, {column._meta.db_column_name} AS label FROM {table._meta.tablename} WHERE id IN ({placeholders})",
+        *ids,
+    )
     return {str(r["id"]): r["label"] for r in rows}
 
 

@@ -242,6 +242,77 @@ def test_holm_equals_statsmodels_multipletests(pvalues: list[float]) -> None:
     assert (holm_reject(p) == multipletests(p, alpha=0.05, method="holm")[0]).all()
 
 
+def _holm_full_sort(p: np.ndarray, alpha: float = 0.05) -> np.ndarray:
+    """Holm's step-down over every p-value sorted (how holm_reject worked before it sorted only the middle)."""
+    order = np.argsort(p, kind="stable")
+    passes = p[order] <= alpha / (p.size - np.arange(p.size))
+    stop = p.size if passes.all() else int(np.argmin(passes))
+    reject = np.zeros(p.size, dtype=bool)
+    reject[order[:stop]] = True
+    return reject
+
+
+def _tiers_pairwise(values: list[float], p: np.ndarray) -> list[int]:
+    """tiers() as a loop over the ranked groups (how it worked before it was vectorised)."""
+    m = len(values)
+    order = sorted(range(m), key=lambda i: -values[i])
+    upper = np.triu_indices(m, 1)
+    significant = np.zeros((m, m), dtype=bool)
+    significant[upper] = _holm_full_sort(np.where(np.isnan(p[upper]), 1.0, p[upper]))
+    significant |= significant.T
+    ranked = significant[np.ix_(order, order)]
+    reach, tier, result = 0, 1, [0] * m
+    for k in range(m):
+        result[order[k]] = tier
+        alike = np.flatnonzero(~ranked[k, k + 1 :])
+        if alike.size:
+            reach = max(reach, k + 1 + int(alike[-1]))
+        if reach <= k:
+            tier += 1
+    return result
+
+
+# p-values crowded around Holm's bounds (alpha / m … alpha), with ties.
+_P = st.one_of(st.sampled_from([0.0, 1e-9, 0.05 / 45, 0.05 / 10, 0.01, 0.05, 0.0500001, 1.0]), st.floats(0, 0.06))
+
+
+@settings(max_examples=300)
+@given(st.lists(_P, min_size=1, max_size=45))
+def test_holm_reject_equals_the_step_down_over_every_sorted_p_value(pvalues: list[float]) -> None:
+    p = np.array(pvalues)
+    assert (holm_reject(p) == _holm_full_sort(p)).all()
+
+
+@settings(max_examples=200)
+@given(st.integers(2, 10).flatmap(lambda m: st.tuples(st.just(m), st.lists(_P, min_size=m * m, max_size=m * m))))
+def test_tiers_equal_the_pairwise_loop(case: tuple[int, list[float]]) -> None:
+    m, flat = case
+    p = np.array(flat).reshape(m, m)
+    p = np.triu(p, 1) + np.triu(p, 1).T
+    values = [float(m - k) for k in range(m)]  # ordered as given: tiers follow the p-values alone
+    assert tiers(values, p, higher_is_better=True) == _tiers_pairwise(values, p)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(2, 400), st.floats(40, 100), st.floats(0, 25)), min_size=2, max_size=40).map(
+        lambda gs: [Moments(n, n * mean, n * (mean * mean + sd * sd)) for n, mean, sd in gs]
+    )
+)
+def test_welch_p_values_computed_only_where_holm_acts_give_the_same_tiers(ms: list[Moments]) -> None:
+    pairs = len(ms) * (len(ms) - 1) // 2
+    low, high = 0.05 / pairs, 0.05
+    full, pruned = welch_pvalues(ms), welch_pvalues(ms, exact_between=(low, high))
+    upper = np.triu_indices(len(ms), 1)
+    f, q = full[upper], pruned[upper]
+    assert (f[q == 0.0] <= low).all() and (f[(q == 1.0) & (f != 1.0)] > high).all()
+    same = (q != 0.0) & (q != 1.0)
+    assert (q[same] == f[same]).all()
+    values = [m.total / m.n for m in ms]
+    assert tiers(values, pruned, higher_is_better=True) == tiers(values, full, higher_is_better=True)
+    assert tiers(values, full, higher_is_better=True) == _tiers_pairwise(values, full)
+
+
 def test_the_mixed_model_finds_the_strict_shopper_and_adjusts_for_her() -> None:
     """Two equally good shops; the strict shopper (−15 points) shopped mostly shop B: raw means differ,
     adjusted ones do not, and her effect is found with an interval below 0."""
