@@ -172,6 +172,21 @@ test("a prefetched answer is taken once, only for a GET with the same token", as
   assert.deepEqual(calls, [["/app/i18n/en.json", undefined], ["/tasks?limit=200", "GET"]]);
 });
 
+test("the inline script's read of the stored task list is taken once, and opens the store's own version", async () => {
+  const { takeStored } = await import("../../mobile_forms/web/app/lib/prefetch.js");
+  const { DB_VERSION } = await import("../../mobile_forms/web/app/lib/store.js");
+  const started = { "kv:tasks:u1": Promise.resolve({ data: { items: [] } }) };
+  assert.equal(takeStored("tasks:u2", started), null, "another shopper's list is not this one");
+  assert.deepEqual(await takeStored("tasks:u1", started), { data: { items: [] } });
+  assert.equal(takeStored("tasks:u1", started), null, "taken once: a later visit reads the store");
+  assert.equal(takeStored("tasks:u1", undefined), null, "no inline script ran");
+  // index.html opens the database before the modules load; a version of its own would block or fail.
+  const { readFile } = await import("node:fs/promises");
+  const html = await readFile(new URL("../../mobile_forms/web/app/index.html", import.meta.url), "utf8");
+  assert.deepEqual([...html.matchAll(/indexedDB\.open\("fieldscore", (\d+)\)/g)].map((m) => Number(m[1])), [DB_VERSION]);
+  assert.match(html, /onupgradeneeded = function \(\) \{ open\.transaction\.abort\(\); \}/, "it never creates the database");
+});
+
 test("a task window's phone zone is read once and still honoured when given", () => {
   const task = { window_start: "2026-01-05T09:00:00Z", window_end: "2026-01-05T10:00:00Z", location: { timezone: "Europe/Prague" } };
   const given = windowTimes(task, "en", "Asia/Tokyo");

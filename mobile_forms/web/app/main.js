@@ -3,11 +3,10 @@
 import { ApiError, NetworkError, createApi } from "../shared/api.js";
 import { h, mount, uid } from "../shared/dom.js";
 import { I18n, loadCatalogues, pickLanguage } from "../shared/i18n.js";
-import * as formLib from "./lib/form.js";
 import { Outbox } from "./lib/outbox.js";
-import { withPrefetched } from "./lib/prefetch.js";
+import { takeStored, withPrefetched } from "./lib/prefetch.js";
 import { openStore } from "./lib/store.js";
-import { windowTimes } from "./lib/time.js";
+import { phonesZone, windowTimes } from "./lib/time.js";
 
 export const LANGUAGES = ["en", "de", "nl", "cs", "el", "ja"];
 const SESSION_KEY = "fieldscore.session";
@@ -192,7 +191,9 @@ function staleNote(result) {
 
 async function tasksScreen() {
   document.title = `${t("tasks.title")} · Fieldscore`;
-  const cached = await app.store.get(userKey("tasks"));
+  const key = userKey("tasks");
+  // On a start, index.html's inline script has read it already (or is reading it).
+  const cached = await (takeStored(key)?.catch(() => app.store.get(key)) ?? app.store.get(key));
   if (cached) {
     // What the phone has is shown at once; the network's answer replaces it when (if) it comes.
     renderTasks({ data: cached.data, fresh: false, at: cached.at, pending: true });
@@ -276,7 +277,10 @@ async function taskScreen(taskId) {
     mount(message, notice("warn", problemText(error)));
   }
   const local = await app.store.reportForTask(app.session.user.id, task.id);
-  const instructions = form ? instructionsOf(form.definition) : [];
+  // The form model is not needed for the task list, so it is not loaded before it (a slow start).
+  // (Not loadable, which only a phone offline before its service worker is installed meets: no instructions.)
+  const formLib = form ? await import("./lib/form.js").catch(() => null) : null;
+  const instructions = formLib ? instructionsOf(form.definition, formLib.labelOf) : [];
   const actions = [];
   if (task.status === "assigned") {
     actions.push(h("button", {
@@ -315,8 +319,7 @@ async function taskScreen(taskId) {
     h("div", { class: "row" }, actions));
 }
 
-function instructionsOf(definition) {
-  const { labelOf } = app.formLib;
+function instructionsOf(definition, labelOf) {
   const notes = [];
   const walk = (items) => {
     for (const item of items) {
@@ -403,12 +406,13 @@ function registerServiceWorker(delayMs = 15000) {
 
 async function start() {
   // The texts and the phone's storage load side by side (each may wait on the network or the disk).
-  const [, store] = await Promise.all([
+  const loading = Promise.all([
     setLanguage(localStorage.getItem(LANG_KEY) || pickLanguage(navigator.languages, LANGUAGES)),
     openStore(),
   ]);
+  phonesZone(); // meanwhile (see lib/time.js)
+  const [, store] = await loading;
   app.store = store;
-  app.formLib = formLib;
   app.api = createApi({ getToken: () => app.session?.token, fetchImpl: withPrefetched((...a) => fetch(...a)) });
   app.outbox = new Outbox({
     store: app.store,

@@ -25,3 +25,14 @@ export function withPrefetched(fetchImpl, started = globalThis.fieldscorePrefetc
     takePrefetched(String(url), { method: init.method || "GET", token: bearerOf(init.headers) }, started) ??
     fetchImpl(url, init);
 }
+
+/**
+ * The inline script's read of `key` from the phone's key-value store (a promise of the value), taken once;
+ * null when there is none, so the caller reads the store itself.
+ */
+export function takeStored(key, started = globalThis.fieldscorePrefetched) {
+  const hit = started?.[`kv:${key}`];
+  if (!hit) return null;
+  delete started[`kv:${key}`];
+  return hit;
+}

@@ -2,7 +2,8 @@
 // Nothing here is deleted because a send succeeded: a sent report stays (state "sent") as a receipt.
 
 const DB_NAME = "fieldscore";
-const DB_VERSION = 1;
+// index.html's inline script opens this version too (tests/js/app_logic.test.mjs checks they agree).
+export const DB_VERSION = 1;
 
 function promised(request) {
   return new Promise((resolve, reject) => {
@@ -11,7 +12,24 @@ function promised(request) {
   });
 }
 
-export async function openStore(name = DB_NAME) {
+/** The connection index.html's inline script opened while the modules loaded, if it is this database. */
+async function prefetchedDb(name, started) {
+  const pending = name === DB_NAME ? started?.db : null;
+  if (!pending) return null;
+  delete started.db;
+  try {
+    const db = await pending;
+    if (db.version === DB_VERSION && ["reports", "blobs", "kv"].every((s) => db.objectStoreNames.contains(s))) return db;
+    db.close();
+  } catch {
+    // No database yet (the inline script does not create it) or it could not open: opened here as usual.
+  }
+  return null;
+}
+
+export async function openStore(name = DB_NAME, started = globalThis.fieldscorePrefetched) {
+  const ready = await prefetchedDb(name, started);
+  if (ready) return new Store(ready);
   const open = indexedDB.open(name, DB_VERSION);
   open.onupgradeneeded = () => {
     const db = open.result;
