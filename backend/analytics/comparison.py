@@ -398,14 +398,17 @@ def _collect(
 ) -> dict[tuple[str | None, ...], _Group]:
     """Rows of `statement` per group; survival times rounded to 1/steps of their unit (as the rollups hold them)."""
     groups: dict[tuple[str | None, ...], _Group] = {}
+    names = [f"g{k}" for k in range(width)]
     for row in rows:
-        key = tuple(key_text(row[f"g{k}"]) for k in range(width))
+        key = tuple([key_text(row[name]) for name in names])
         group = groups.get(key)
+        first = group is None
         if group is None:
             group = groups[key] = _Group(key, times=[], events=[], reps=[])
         group.pending += int(row["pending"] or 0)
         if kind == FigureKind.mean:
-            group.moments += st.Moments(int(row["n"]), float(row["s"] or 0), float(row["ss"] or 0))
+            moments = st.Moments(int(row["n"]), float(row["s"] or 0), float(row["ss"] or 0))
+            group.moments = moments if first else group.moments + moments  # a rollup's group is mostly one row
         elif kind == FigureKind.proportion:
             group.counts += st.Counts(int(row["n"]), int(row["x"] or 0))
         elif kind == FigureKind.nps:
