@@ -8,7 +8,7 @@ from typing import Any
 
 from backend import db
 from backend.audit.service import record
-from tests.api.test_blind import Fieldwork, _fieldwork
+from tests.api.fieldwork import Fieldwork, fieldwork_in_every_state
 from tests.world import World, build_world
 
 MANAGER_ACTIONS = {
@@ -87,7 +87,7 @@ def _matches(entry: dict[str, Any], filters: dict[str, str]) -> bool:
 
 async def test_every_audit_filter_for_every_role_shows_only_what_the_role_may_see(client):
     w = await _world(client)
-    f = await _fieldwork(w)
+    f = await fieldwork_in_every_state(w)
     async with db.writing():  # security events as the login throttle records them: admins' only
         await record(None, "auth.throttled", "client_address", "203.0.113.7", {"attempts": 11})
         await record(None, "auth.throttled", "login", "9f" * 32, {"attempts": 6})
@@ -164,7 +164,7 @@ async def test_a_coordinator_learns_nothing_of_admins_and_managers_from_the_audi
 
 async def test_a_manager_reads_the_approved_visit_history_without_who_did_it(client):
     w = await _world(client)
-    f = await _fieldwork(w)
+    f = await fieldwork_in_every_state(w)
     trail = await _all(w, "manager", entity="task", entity_id=f.approved_task)
     assert [e["action"] for e in reversed(trail)] == ["task.created", "task.submitted", "task.approved"]
     assert all(e["actor_id"] is None for e in trail)

@@ -8,105 +8,15 @@ import csv
 import datetime as dt
 import io
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import openpyxl
 
+from tests.api.fieldwork import fieldwork_in_every_state
 from tests.builders import make_task, publish_form, report_body
-from tests.world import World, add_shoppers, build_world
+from tests.world import build_world
 
 UTC = dt.timezone.utc
-
-
-@dataclass
-class Fieldwork:
-    version_id: str
-    hidden_tasks: dict[str, str]  # state → task id the manager must never see
-    hidden_reports: dict[str, str]  # state → report id the manager must never see
-    approved_task: str
-    approved_report: str
-    shopper_ids: set[str]
-
-
-async def _fieldwork(w: World) -> Fieldwork:
-    """One task of the manager's organisation in each state, each by a different shopper."""
-    version_id = await publish_form(w)
-    s = await add_shoppers(w, 5)
-    now = dt.datetime.now(UTC)
-    future = {
-        "window_start": (now + dt.timedelta(days=2)).isoformat(),
-        "window_end": (now + dt.timedelta(days=2, hours=3)).isoformat(),
-    }
-    planned = await w.ok(
-        "coordinator",
-        "POST",
-        "/tasks",
-        json={
-            "organisation_id": w.organisation_id,
-            "location_id": w.own_location_id,
-            "form_version_id": version_id,
-            "channel": "call",
-            **future,
-        },
-    )
-    upcoming = await w.ok(
-        "coordinator",
-        "POST",
-        "/tasks",
-        json={
-            "organisation_id": w.organisation_id,
-            "location_id": w.competitor_location_id,
-            "form_version_id": version_id,
-            "channel": "call",
-            "shopper_id": w.users[s[0]]["id"],
-            **future,
-        },
-    )
-    accepted = await make_task(w, version_id, w.own_location_id, shopper=s[1])
-    await w.ok(s[1], "POST", f"/tasks/{accepted['id']}/accept", status=200)
-    submitted = await make_task(w, version_id, w.own_location_id, shopper=s[2])
-    submitted_report = await w.ok(s[2], "POST", "/reports", json=report_body(submitted), status=201)
-    returned = await make_task(w, version_id, w.own_location_id, shopper=s[3])
-    returned_report = await w.ok(s[3], "POST", "/reports", json=report_body(returned), status=201)
-    await w.ok(
-        "coordinator",
-        "POST",
-        f"/reports/{returned_report['id']}/return",
-        status=200,
-        json={"comments": [{"text": "Please check the time."}]},
-    )
-    rejected = await make_task(w, version_id, w.own_location_id, shopper=s[4])
-    rejected_report = await w.ok(s[4], "POST", "/reports", json=report_body(rejected), status=201)
-    await w.ok(
-        "coordinator",
-        "POST",
-        f"/reports/{rejected_report['id']}/reject",
-        status=200,
-        json={"reason": "Called the wrong number."},
-    )
-    approved = await make_task(w, version_id, w.own_location_id, shopper="shopper")
-    approved_report = await w.ok("shopper", "POST", "/reports", json=report_body(approved), status=201)
-    await w.ok("coordinator", "POST", f"/reports/{approved_report['id']}/approve", status=200)
-    return Fieldwork(
-        version_id=version_id,
-        hidden_tasks={
-            "open": planned["id"],
-            "assigned": upcoming["id"],
-            "accepted": accepted["id"],
-            "submitted": submitted["id"],
-            "returned": returned["id"],
-            "rejected": rejected["id"],
-        },
-        hidden_reports={
-            "submitted": submitted_report["id"],
-            "returned": returned_report["id"],
-            "rejected": rejected_report["id"],
-        },
-        approved_task=approved["id"],
-        approved_report=approved_report["id"],
-        shopper_ids={w.users[who]["id"] for who in (*s, "shopper")},
-    )
 
 
 def _ids(page: dict[str, Any]) -> set[str]:
@@ -121,7 +31,7 @@ def _mentions(body: Any, values: set[str]) -> set[str]:
 
 async def test_a_manager_lists_and_reads_only_tasks_whose_report_is_approved(client):
     w = await build_world(client)
-    f = await _fieldwork(w)
+    f = await fieldwork_in_every_state(w)
     everything = await w.ok("manager", "GET", "/tasks", params={"limit": 100})
     assert _ids(everything) == {f.approved_task} and everything["total"] == 1
     for status in (
@@ -164,7 +74,7 @@ async def test_a_manager_lists_and_reads_only_tasks_whose_report_is_approved(cli
 
 async def test_a_manager_reads_only_approved_reports_without_the_shopper_or_the_review_flags(client):
     w = await build_world(client)
-    f = await _fieldwork(w)
+    f = await fieldwork_in_every_state(w)
     # The approved report has the same answers as the shopper's report at another location would;
     # flags like that one name the shopper's other work, so a manager sees none.
     listed = await w.ok("manager", "GET", "/reports", params={"limit": 100})
@@ -206,7 +116,7 @@ async def test_evidence_flags_that_link_a_shoppers_reports_are_not_shown_to_a_ma
 
 async def test_a_managers_analytics_count_only_approved_reports(client):
     w = await build_world(client)
-    work = await _fieldwork(w)
+    work = await fieldwork_in_every_state(w)
     scores = await w.ok("manager", "GET", "/analytics/location-scores", params={"min_sample_size": 2})
     counts = {row["location_id"]: row["score"]["n"] for row in scores["locations"]}
     assert counts.get(w.own_location_id) == 1 and counts.get(w.competitor_location_id, 0) == 0
@@ -310,7 +220,7 @@ async def test_a_managers_coverage_grid_shows_approvals_only(client):
 
 async def test_a_manager_cannot_reach_a_shoppers_account_or_the_task_forms(client):
     w = await build_world(client)
-    f = await _fieldwork(w)
+    f = await fieldwork_in_every_state(w)
     for shopper_id in f.shopper_ids:
         response = await w.call("manager", "GET", f"/users/{shopper_id}")
         assert response.status_code == 404 and response.json()["code"] == "user.not_found"

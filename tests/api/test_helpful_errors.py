@@ -7,7 +7,7 @@ import datetime as dt
 import re
 
 from backend.accounts.guards import PUBLIC
-from tests.api.test_authorisation import ROLE_USERS, _objects, fill, route_cases
+from tests.api.routes import ROLE_USERS, fill, route_cases, seeded_objects
 from tests.builders import make_task, report_body
 from tests.world import build_world
 
@@ -26,7 +26,7 @@ TIMER_EVENTS = "dialled, menu_left, answered, hold_on, hold_off, transferred, en
 
 async def test_every_operation_refuses_a_query_parameter_it_does_not_declare(client, app):
     w = await build_world(client)
-    objects = await _objects(w)
+    objects = await seeded_objects(w)
     failures, checked = [], 0
     documented = {re.sub(r":\w+}", "}", path) for path in app.openapi_schema.paths}
     for case in route_cases(app):

@@ -13,7 +13,7 @@ from litestar import Litestar
 from api_schemas.accounts import Role
 from backend.accounts.guards import PUBLIC
 from tests.api.forms_fixture import SMALL_CALL_FORM
-from tests.api.test_authorisation import Objects, fill
+from tests.api.routes import Objects, fill
 from tests.builders import assert_problem, make_task, publish_form, report_body, total
 from tests.world import World, build_world, new_id
 

@@ -134,3 +134,32 @@ def test_no_module_uses_another_modules_private_names():
     # The storage layer's one exception is a module of its own, checked by tests/engine.
     offences = [o for o in offences if not o.startswith("backend.db.library_internals:")]
     assert offences == []
+
+
+def _imported_test_modules(source: str) -> set[str]:
+    """The test modules (tests.….test_*) a file imports."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        found |= {n for n in names if n.startswith("tests.") and n.rsplit(".", 1)[-1].startswith("test_")}
+    return found
+
+
+def test_no_test_module_imports_another():
+    """Shared builders live in helper modules (tests/builders.py, tests/api/routes.py, …), never in a test file."""
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(_imported_test_modules(path.read_text()))
+        for path in (ROOT / "tests").rglob("*.py")
+        if _imported_test_modules(path.read_text())
+    }
+    assert offenders == {}
+
+
+def test_the_test_import_check_sees_both_spellings():
+    assert _imported_test_modules("from tests.api.test_blind import x\nimport tests.unit.test_xlsform") == {
+        "tests.api.test_blind",
+        "tests.unit.test_xlsform",
+    }
+    assert _imported_test_modules("from tests.builders import x\nfrom tests.api import routes") == set()

@@ -54,43 +54,9 @@ from backend.forms.xlsform import (
     write_xpath,
 )
 from benchmarks.xlsform_corpus import pyxform_error
+from tests.xlsform_sheets import YES_NO, problems_of, sheet_rows, xlsx
 
 TEMPLATES = pathlib.Path(__file__).resolve().parents[2] / "mobile_forms" / "templates"
-
-
-def xlsx(
-    survey: list[list[Any]],
-    choices: list[list[Any]] | None = None,
-    settings_rows: list[list[Any]] | None = None,
-    **other: list[list[Any]],
-) -> bytes:
-    """A workbook whose sheets hold these rows (the first row of each is the header)."""
-    workbook = openpyxl.Workbook()
-    workbook.remove(workbook.active)
-    sheets = {"survey": survey, "choices": choices, "settings": settings_rows, **other}
-    for name, rows in sheets.items():
-        if rows is None:
-            continue
-        ws = workbook.create_sheet(name)
-        for row in rows:
-            ws.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def sheet_rows(data: bytes, sheet: str) -> list[tuple[Any, ...]]:
-    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
-    try:
-        return list(workbook[sheet].iter_rows(values_only=True))
-    finally:
-        workbook.close()
-
-
-def problems_of(data: bytes) -> list[tuple[str, int, str]]:
-    with pytest.raises(XLSFormError) as caught:
-        import_xlsform(data)
-    return caught.value.problems
 
 
 def only_section_items(defn: FormDefinition) -> list[Any]:
@@ -100,9 +66,6 @@ def only_section_items(defn: FormDefinition) -> list[Any]:
 
 def var(key: str) -> Expr:
     return Expr(op=Op.var, key=key)
-
-
-YES_NO = [["list_name", "name", "label"], ["yn", "yes", "Yes"], ["yn", "no", "No"]]
 
 
 # ---------------------------------------------------------------------------------------------

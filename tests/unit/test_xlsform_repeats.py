@@ -20,7 +20,7 @@ from backend.forms.answers import check_answers
 from backend.forms.definition import check_definition, visibility
 from backend.forms.xlsform import export_xlsform, import_xlsform, read_xlsform
 from backend.scoring.engine import score
-from tests.unit.test_xlsform import YES_NO, problems_of, sheet_rows, xlsx
+from tests.xlsform_sheets import YES_NO, problems_of, sheet_rows, xlsx
 
 
 def var(key: str) -> Expr:
