@@ -42,7 +42,7 @@ async function setLanguage(lang) {
 
 // ---- cached reads: the last answer of each list is kept so the app works offline -------------------
 
-async function cachedGet(path, cacheKey) {
+async function cachedGet(path, cacheKey, known) {
   try {
     const data = await app.api.get(path);
     // Kept for offline use without making the screen wait for the write (on a slow phone it is not free).
@@ -50,7 +50,7 @@ async function cachedGet(path, cacheKey) {
     return { data, fresh: true };
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) throw error;
-    const cached = await app.store.get(cacheKey);
+    const cached = known ?? (await app.store.get(cacheKey)); // `known`: what the caller read of it just now
     if (cached) return { data: cached.data, fresh: false, at: cached.at, error };
     throw error;
   }
@@ -194,23 +194,27 @@ async function tasksScreen() {
   const key = userKey("tasks");
   // On a start, index.html's inline script has read it already (or is reading it).
   const cached = await (takeStored(key)?.catch(() => app.store.get(key)) ?? app.store.get(key));
+  let note = null;
   if (cached) {
     // What the phone has is shown at once; the network's answer replaces it when (if) it comes.
-    renderTasks({ data: cached.data, fresh: false, at: cached.at, pending: true });
+    note = renderTasks({ data: cached.data, fresh: false, at: cached.at, pending: true });
   } else mount(main, h("h2", {}, t("tasks.title")), h("p", { class: "loading" }, t("loading")));
   const shown = location.hash;
-  const result = await cachedGet("/tasks?limit=200", userKey("tasks"));
+  const result = await cachedGet("/tasks?limit=200", key, cached);
   if (location.hash !== shown) return;
-  renderTasks(result);
+  // No answer (offline): the list shown stays, only its note changes (drawing 200 cards again is not free).
+  if (cached && result.data === cached.data && main.contains(note)) note.replaceWith(staleNote(result));
+  else renderTasks(result);
 }
 
 function renderTasks(result) {
   const tasks = result.data.items.filter((task) => !["expired", "cancelled", "rejected"].includes(task.status));
   const returned = tasks.filter((task) => task.status === "returned");
   const rest = tasks.filter((task) => task.status !== "returned");
+  const note = staleNote(result);
   mount(main,
     h("h2", {}, t("tasks.title")),
-    staleNote(result),
+    note,
     h("div", { class: "row" }, h("button", { type: "button", class: "secondary", onclick: () => route() }, t("list.refresh"))),
     returned.length ? [h("h3", {}, t("tasks.returned")), returned.map((task) => taskCard(task))] : null,
     rest.length ? rest.map((task) => taskCard(task)) : h("p", {}, t("tasks.empty")));
@@ -219,6 +223,7 @@ function renderTasks(result) {
     const versions = new Map(tasks.map((task) => [task.form_version_id, task]));
     for (const task of versions.values()) formFor(task).catch(() => {});
   }
+  return note;
 }
 
 async function boardScreen() {
