@@ -138,7 +138,8 @@ async function loginScreen({ reason } = {}) {
         }
         localStorage.setItem("fieldscore.last_email", JSON.stringify(email));
         saveSession({ token: token.access_token, user });
-        location.hash = "#/tasks";
+        // pushState, not a hash assignment: that would route a second time (hashchange), fetching the list twice.
+        if (location.hash !== "#/tasks") history.pushState(null, "", "#/tasks");
         await route();
         // Reports that waited for this login go now (a 401 again would bring the login back).
         app.outbox.loggedIn();
