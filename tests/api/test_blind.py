@@ -188,7 +188,10 @@ async def test_a_managers_coverage_grid_shows_approvals_only(client):
             "location_ids": [w.own_location_id],
             "forms": {"call": version_id},
             "slot_designs": {
-                "call": {"dayparts": dayparts, "day_types": ["weekday", "saturday", "sunday"], "probes_per_slot": 1}
+                # Eight probes a slot over a 25-day wave centred on today: a weekday slot's probes are at
+                # most ~2 days apart and each weekend slot uses every date, so some windows have ended and
+                # some are to come whatever the rotation offsets (one probe a slot left that to chance).
+                "call": {"dayparts": dayparts, "day_types": ["weekday", "saturday", "sunday"], "probes_per_slot": 8}
             },
         },
     )
