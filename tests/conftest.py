@@ -19,6 +19,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import hypothesis
 import pytest
 
 from backend import db
@@ -28,6 +29,15 @@ from backend.settings import Settings
 PG_ADMIN_DSN = os.environ.get("FIELDSCORE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("FIELDSCORE_REQUIRE_POSTGRES") == "1"
 PASSWORD = "correct-horse-battery"
+
+# Hypothesis times each example (200 ms deadline) and each test's data generation (the too_slow health
+# check) by the wall clock; on a loaded two-core machine either fails a test whose code is correct.
+# Loaded here, before any test module builds its own @settings, so those inherit it; a test naming
+# its own suppress_health_check replaces this list and names too_slow itself where it needs to.
+hypothesis.settings.register_profile(
+    "fieldscore", deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow]
+)
+hypothesis.settings.load_profile("fieldscore")
 
 
 def _pg_base(dsn: str) -> str:
