@@ -146,3 +146,18 @@ def fresh_postgres() -> Iterator[Database]:
         yield Database("postgres", urllib.parse.urlsplit(PG_ADMIN_DSN)._replace(path=f"/{name}").geturl())
     finally:
         asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def named_postgres(name: str, create: bool) -> Database:
+    """A PostgreSQL database kept under a stable name (a long fill measured again later): created when asked (it
+    must not exist yet), else it must exist. Drop it by hand: DROP DATABASE "name" WITH (FORCE)."""
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"database name {name!r}: letters, digits and _ only")
+    exists = asyncio.run(_pg(f"SELECT 1 FROM pg_database WHERE datname = '{name}'"))
+    if create and exists:
+        raise RuntimeError(f"database {name} exists; measure it with --reuse-database or drop it first")
+    if not create and not exists:
+        raise RuntimeError(f"database {name} does not exist; fill it with --keep-database first")
+    if create:
+        asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
+    return Database("postgres", urllib.parse.urlsplit(PG_ADMIN_DSN)._replace(path=f"/{name}").geturl())
