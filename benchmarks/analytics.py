@@ -620,7 +620,11 @@ def _render_run(r: dict[str, Any], command: str, load: tuple[float, float]) -> s
         f"`{command}` — {filled}. Load average {load[0]:.1f} before and {load[1]:.1f} after (and beside each "
         "figure); commit "
         f"{facts['Git commit']}, {facts['Date']}"
-        + (f"; PostgreSQL {facts['PostgreSQL']}, database size {r['size']}" if r["kind"] == "postgres" else "")
+        + (
+            f"; PostgreSQL {facts['PostgreSQL']}, database size {r['size']}"
+            if r["kind"] == "postgres"
+            else f"; SQLite {facts['SQLite']}"
+        )
         + ".",
         "",
         "| question | groups | API p50 | API p99 | SQL p50 | API / SQL (p50) | load |",
