@@ -264,10 +264,12 @@ def test_coordinator_uploads_publishes_plans_assigns_and_reviews(desk: Desk, liv
     desk.look("campaigns")
     desk.click(page.get_by_role("button", name="Create campaign"))
     assert page.get_by_role("heading", name="Winter visits").is_visible()
-    today = dt.date.today()
+    # From tomorrow in Prague: a probe planned for today there has ended once it is past 17:00, and then
+    # the grid says "missing" and automatic assignment skips it (15% of runs at a random hour and date).
+    first = dt.datetime.now(ZoneInfo("Europe/Prague")).date() + dt.timedelta(days=1)
     page.get_by_label("Name", exact=True).fill("Week 1")
-    page.get_by_label("Starts on").fill(today.isoformat())
-    page.get_by_label("Ends on").fill((today + dt.timedelta(days=6)).isoformat())
+    page.get_by_label("Starts on").fill(first.isoformat())
+    page.get_by_label("Ends on").fill((first + dt.timedelta(days=6)).isoformat())
     desk.look("campaign")
     desk.click(page.get_by_role("button", name="Create wave"))
     assert page.get_by_role("heading", name=re.compile("Week 1")).is_visible()
