@@ -485,10 +485,12 @@ def _tiers(kind: FigureKind, spec: MeasureSql, groups: list[_Group], figures: li
     result: list[int | None] = [None] * len(figures)
     if not ranked:
         return result
-    if kind == FigureKind.mean:
-        pairs = len(ranked) * (len(ranked) - 1) // 2  # only the p-values Holm's step-down can act on
-        p = st.welch_pvalues([groups[k].moments for k in ranked], exact_between=(st.ALPHA / max(pairs, 1), st.ALPHA))
-    elif kind == FigureKind.proportion:
+    if kind == FigureKind.mean:  # the values are the means m.total / m.n
+        tiers = st.mean_tiers([groups[k].moments for k in ranked], higher_is_better=spec.higher_is_better)
+        for k, tier in zip(ranked, tiers, strict=True):
+            result[k] = tier
+        return result
+    if kind == FigureKind.proportion:
         p = st.proportion_pvalues([groups[k].counts for k in ranked])
     elif kind == FigureKind.nps:
         p = st.nps_pvalues([groups[k].nps for k in ranked])

@@ -58,6 +58,7 @@ from backend.analytics.statistics import (  # noqa: E402
     holm_reject,
     kaplan_meier,
     mean_difference,
+    mean_tiers,
     nps_and_variance,
     nps_interval,
     nps_pvalues,
@@ -311,6 +312,43 @@ def test_welch_p_values_computed_only_where_holm_acts_give_the_same_tiers(ms: li
     values = [m.total / m.n for m in ms]
     assert tiers(values, pruned, higher_is_better=True) == tiers(values, full, higher_is_better=True)
     assert tiers(values, full, higher_is_better=True) == _tiers_pairwise(values, full)
+
+
+# Groups whose means are crowded (many pairs near Holm's bounds, ties, groups without spread) or spread out (many
+# tiers), with sample sizes from a handful to a location's thousands.
+_GROUPS = st.lists(
+    st.tuples(
+        st.integers(2, 3000),
+        st.one_of(st.sampled_from([60.0, 60.5, 61.0, 70.0]), st.floats(55, 75)),
+        st.one_of(st.just(0.0), st.floats(0, 25)),
+    ),
+    min_size=1,
+    max_size=60,
+).map(lambda gs: [Moments(n, n * mean, n * (mean * mean + sd * sd)) for n, mean, sd in gs])
+
+
+@settings(max_examples=300, deadline=None)
+@given(_GROUPS, st.booleans())
+def test_mean_tiers_equal_the_tiers_of_every_welch_p_value(ms: list[Moments], higher_is_better: bool) -> None:
+    values = [m.total / m.n for m in ms]
+    expected = tiers(values, welch_pvalues(ms), higher_is_better=higher_is_better)
+    assert mean_tiers(ms, higher_is_better=higher_is_better) == expected
+
+
+def test_mean_tiers_of_300_locations_in_many_tiers_equal_the_full_computation() -> None:
+    """The benchmark's shape (300 locations of about 700 reports), once with the means a chain of close steps and
+    once spread so that there are many tiers; both with p-values in Holm's band."""
+    rng = np.random.default_rng(16)
+    for step in (0.05, 0.4, 1.5):
+        ms = []
+        for k in range(300):
+            n, mean, sd = int(rng.integers(600, 800)), 50 + step * (k // 3) + rng.normal(0, 0.3), rng.uniform(4, 8)
+            ms.append(Moments(n, n * mean, n * (mean * mean + sd * sd)))
+        values = [m.total / m.n for m in ms]
+        expected = tiers(values, welch_pvalues(ms), higher_is_better=True)
+        assert mean_tiers(ms, higher_is_better=True) == expected
+        assert mean_tiers(ms, higher_is_better=False) == tiers(values, welch_pvalues(ms), higher_is_better=False)
+    assert len(set(expected)) > 10
 
 
 def test_the_mixed_model_finds_the_strict_shopper_and_adjusts_for_her() -> None:
