@@ -42,7 +42,7 @@ async def test_generation_covers_every_slot_once_and_is_idempotent(client):
         "coordinator",
         "POST",
         f"/campaigns/{c['id']}/waves",
-        json={"name": "W1", "starts_on": "2027-03-01", "ends_on": "2027-03-31"},
+        json={"name": "W1", "starts_on": "2038-03-01", "ends_on": "2038-03-31"},
     )
     first = await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{wave['id']}/generate", status=200)
     assert first == {"created": 2 * 4 * 3, "existing": 0, "already_over": 0, "problems": []}
@@ -81,17 +81,17 @@ async def test_out_of_hours_window_across_spring_forward_is_an_hour_shorter(clie
         "probes_per_slot": 1,
     }
     c = await campaign(w, await publish_form(w), design=night, locations=[berlin["id"]])
-    # 2027-03-27 is the Saturday before Europe's clocks go forward (Sunday 28 March, 02:00 → 03:00).
+    # 2038-03-27 is the Saturday before Europe's clocks go forward (Sunday 28 March, 02:00 → 03:00).
     wave = await w.ok(
         "coordinator",
         "POST",
         f"/campaigns/{c['id']}/waves",
-        json={"name": "DST", "starts_on": "2027-03-27", "ends_on": "2027-03-27"},
+        json={"name": "DST", "starts_on": "2038-03-27", "ends_on": "2038-03-27"},
     )
     await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{wave['id']}/generate", status=200)
     (task,) = (await w.ok("coordinator", "GET", "/tasks", params={"location_id": berlin["id"]}))["items"]
-    assert task["window_start_local"] == "2027-03-27T21:00:00+01:00"
-    assert task["window_end_local"] == "2027-03-28T08:00:00+02:00"
+    assert task["window_start_local"] == "2038-03-27T21:00:00+01:00"
+    assert task["window_end_local"] == "2038-03-28T08:00:00+02:00"
     length = dt.datetime.fromisoformat(task["window_end"]) - dt.datetime.fromisoformat(task["window_start"])
     assert length == dt.timedelta(hours=10)
 
@@ -651,7 +651,7 @@ async def test_a_waves_tasks_are_listed_by_wave_and_only_within_reach(client):
             f"/campaigns/{c['id']}/waves",
             json={"name": name, "starts_on": start, "ends_on": end},
         )
-        for name, start, end in (("March", "2027-03-01", "2027-03-31"), ("April", "2027-04-01", "2027-04-30"))
+        for name, start, end in (("March", "2038-03-01", "2038-03-31"), ("April", "2038-04-01", "2038-04-30"))
     ]
     for wave in waves:
         await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{wave['id']}/generate", status=200)

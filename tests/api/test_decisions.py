@@ -58,7 +58,7 @@ async def test_wave_generation_refuses_a_plan_larger_than_the_cap(client):
         "coordinator",
         "POST",
         f"/campaigns/{c['id']}/waves",
-        json={"name": "Small", "starts_on": "2027-03-01", "ends_on": "2027-03-03"},
+        json={"name": "Small", "starts_on": "2038-03-01", "ends_on": "2038-03-03"},
     )
     assert (await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{small['id']}/generate", status=200))[
         "created"
@@ -67,7 +67,7 @@ async def test_wave_generation_refuses_a_plan_larger_than_the_cap(client):
         "coordinator",
         "POST",
         f"/campaigns/{c['id']}/waves",
-        json={"name": "Large", "starts_on": "2027-03-08", "ends_on": "2027-03-14"},
+        json={"name": "Large", "starts_on": "2038-03-08", "ends_on": "2038-03-14"},
     )
     refused = await w.call("coordinator", "POST", f"/campaigns/{c['id']}/waves/{large['id']}/generate")
     assert refused.status_code == 422

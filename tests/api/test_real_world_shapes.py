@@ -129,8 +129,8 @@ async def test_generation_keeps_probes_to_the_hours_in_the_locations_zone(client
             },
         },
     )
-    # 2027-03-08..14 holds New York's spring-forward Sunday (14 March, 02:00 → 03:00).
-    wave = await _wave(w, c, "2027-03-08", "2027-03-14")
+    # 2038-03-08..14 holds New York's spring-forward Sunday (14 March, 02:00 → 03:00).
+    wave = await _wave(w, c, "2038-03-08", "2038-03-14")
     result = await w.ok("coordinator", "POST", f"/campaigns/{c['id']}/waves/{wave['id']}/generate", status=200)
     problems = {(p["location_id"], p["channel"], p["slot_key"]): p["reason"] for p in result["problems"]}
     assert "closed throughout the day daypart on every saturday" in problems[(shop["id"], "visit", "saturday:day")]
@@ -153,7 +153,7 @@ async def test_generation_keeps_probes_to_the_hours_in_the_locations_zone(client
     always_tasks = await _tasks(w, always["id"])
     assert {t["channel"] for t in always_tasks} == {"visit"} and len(always_tasks) == 3
     sunday = next(t for t in always_tasks if t["slot_key"] == "sunday:day")
-    assert sunday["window_start_local"] == "2027-03-14T08:00:00-04:00" and sunday["location_hours"] == "open"
+    assert sunday["window_start_local"] == "2038-03-14T08:00:00-04:00" and sunday["location_hours"] == "open"
 
     # A task made by hand says how its window stands, too.
     by_hand = await w.ok(
@@ -165,8 +165,8 @@ async def test_generation_keeps_probes_to_the_hours_in_the_locations_zone(client
             "location_id": shop["id"],
             "form_version_id": visit_version,
             "channel": "visit",
-            "window_start": "2027-03-13T15:00:00+00:00",  # a Saturday
-            "window_end": "2027-03-13T19:00:00+00:00",
+            "window_start": "2038-03-13T15:00:00+00:00",  # a Saturday
+            "window_end": "2038-03-13T19:00:00+00:00",
         },
     )
     assert by_hand["location_hours"] == "closed"
