@@ -80,13 +80,25 @@ def mean_interval(
 def mean_intervals(
     moments: Sequence[Moments], *, min_n: int, bounds: tuple[float, float] = (0.0, 100.0)
 ) -> list[MeanInterval]:
-    """mean_interval of many groups, with every t quantile from one vectorised call (one call per group costs
-    a few hundred microseconds: 300 locations would spend 0.1 s there)."""
-    df = np.array([max(m.n - 1, 1) for m in moments], dtype=float)
-    quantiles = stats.t.ppf(0.5 + CONFIDENCE / 2, df) if len(moments) else []
+    """mean_interval of many groups (equal to it, tested) as array arithmetic: the same operations in the same order
+    on each group, every t quantile from one call of the function scipy's t.ppf evaluates (the benchmark's 300
+    locations: half the time of a Python loop over mean_interval)."""
+    if not moments:
+        return []
+    n = np.array([m.n for m in moments], dtype=float)
+    total = np.array([m.total for m in moments])
+    total_sq = np.array([m.total_sq for m in moments])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = total / n
+        variance = (total_sq - n * mean * mean) / (n - 1)
+        variance = np.where(variance <= 1e-12 * n * mean * mean, 0.0, variance)  # as Moments.variance
+        half = special.stdtrit(np.maximum(n - 1, 1), 0.5 + CONFIDENCE / 2) * np.sqrt(variance / n)
+    low, high = bounds
+    lows, highs = np.maximum(low, mean - half).tolist(), np.minimum(high, mean + half).tolist()
+    enough = max(min_n, 2)
     return [
-        mean_interval(m, min_n=min_n, bounds=bounds, t_quantile=float(q))
-        for m, q in zip(moments, quantiles, strict=False)
+        MeanInterval(m.n, mu, lo, hi, True) if m.n >= enough else MeanInterval(m.n, None, None, None, False)
+        for m, mu, lo, hi in zip(moments, mean.tolist(), lows, highs, strict=True)
     ]
 
 

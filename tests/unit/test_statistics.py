@@ -388,6 +388,14 @@ def test_vectorised_intervals_equal_one_by_one(pairs: list[tuple[int, int]], min
     counts = [Counts(a + b, a) for a, b in pairs]
     assert wilsons(counts, min_n=min_n) == [wilson(c, min_n=min_n) for c in counts]
     ms = [moments([float(a), float(b), float(a + b)]) for a, b in pairs]
-    for got, one in zip(mean_intervals(ms, min_n=min_n), [mean_interval(m, min_n=min_n) for m in ms]):
-        assert got.n == one.n and got.enough_data == one.enough_data
-        assert (got.mean, got.low, got.high) == pytest.approx((one.mean, one.low, one.high))
+    assert mean_intervals(ms, min_n=min_n) == [mean_interval(m, min_n=min_n) for m in ms]
+
+
+@given(st.lists(st.lists(st.floats(0, 100), min_size=1, max_size=30).map(moments), max_size=30), st.integers(1, 5))
+def test_vectorised_mean_intervals_are_exactly_the_one_by_one_ones(ms: list[Moments], min_n: int) -> None:
+    from backend.analytics.statistics import mean_intervals
+
+    assert mean_intervals(ms, min_n=min_n) == [mean_interval(m, min_n=min_n) for m in ms]
+    assert mean_intervals(ms, min_n=min_n, bounds=(-5.0, 50.0)) == [
+        mean_interval(m, min_n=min_n, bounds=(-5.0, 50.0)) for m in ms
+    ]
