@@ -81,6 +81,10 @@ async def scope(actor: Actor, organisation_id: uuid.UUID | None, include_pending
         if include_pending:
             raise Forbidden("Managers see approved reports only.", code="analytics.pending_not_allowed")
         organisation_id = actor.organisation_id
+        if organisation_id is not None:
+            # It exists: their user row references it (app_user.organisation, ON DELETE RESTRICT, enforced on both
+            # engines), so no query.
+            return organisation_id
     if organisation_id is None:
         raise InvalidInput("Say whose results to show.", errors=[("organisation_id", "required")])
     if not await Organisation.exists().where(Organisation.id == organisation_id):
