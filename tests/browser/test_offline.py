@@ -51,7 +51,8 @@ def test_offline_reload_fill_submit_then_network_back_sends_exactly_one_without_
     reports = live.reports(task["id"])
     assert len(reports) == 1 and reports[0]["answers"]["friendliness"] == 5
     assert [e["event"] for e in reports[0]["answers"]["call_timer"]["events"]] == ["dialled", "answered", "ended"]
-    assert "0 reports only on this phone" in page.locator("#status").inner_text()
+    # The status line is redrawn beside the report screen (refreshStatus is not awaited): wait for it.
+    page.locator("#status").filter(has_text="0 reports only on this phone").wait_for()
 
 
 def test_server_failures_are_retried_without_loss_or_duplicate_and_a_422_returns_to_the_question(phone, live):
@@ -166,7 +167,7 @@ def test_closing_and_reopening_the_browser_keeps_drafts_and_the_outbox(playwrigh
     assert page.locator("[data-key=comments] textarea").input_value() == "Rang out twice"
     assert page.locator("[data-key=person_answered]").get_by_label("No", exact=True).is_checked()
     assert device.state_of(waiting_id) == "waiting"
-    assert "2 reports only on this phone" in page.locator("#status").inner_text()
+    page.locator("#status").filter(has_text="2 reports only on this phone").wait_for()  # drawn beside the screen
     device.context.set_offline(False)
     deadline = time.monotonic() + 20
     while device.state_of(waiting_id) != "sent" and time.monotonic() < deadline:
