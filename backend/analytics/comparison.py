@@ -511,7 +511,8 @@ async def group_labels(
 ) -> dict[str, str]:
     """The names of a dimension's keys. With `organisation_id`, locations and brands (the only ones a comparison
     can group by are in the organisation's program) come from one query over the program, without a
-    parameter per key (300 locations: 1.5 ms instead of 4 ms on SQLite)."""
+    parameter per key (300 locations: 1.5 ms instead of 4 ms on SQLite). Hand-written SQL (db.reading: on
+    SQLite the event loop's own reader, no hop to a connection's thread; no Piccolo query building)."""
     if not any(values):
         return {}
     if organisation_id is not None and dimension in (Dimension.location, Dimension.brand):
@@ -520,10 +521,11 @@ async def group_labels(
             if dimension == Dimension.location
             else ("brand t JOIN organisation_brand ob ON ob.brand = t.id")
         )
-        rows = await Location.raw(
-            f"SELECT t.id, t.name AS label FROM {join} AND ob.organisation = {{}}", organisation_id
-        )
-        return {key: r["label"] for r in rows if (key := str(r["id"])) in values}
+        async with db.reading() as session:  # ids as text: no UUID objects made and printed again
+            rows = await session.fetch(
+                f"SELECT CAST(t.id AS TEXT) AS id, t.name AS label FROM {join} AND ob.organisation = ?", organisation_id
+            )
+        return {r["id"]: r["label"] for r in rows if r["id"] in values}
     ids = [uuid.UUID(v) for v in values if v]
     table: Any  # Piccolo's Table type does not declare the generated `id` column
     table, column = {
@@ -533,12 +535,14 @@ async def group_labels(
         Dimension.wave: (Wave, Wave.name),
         Dimension.shopper: (User, User.name),
     }[dimension]
-    # Raw SQL: Piccolo's is_in builds a condition object per value (about 6 ms for 300 locations).
-    placeholders = ", ".join("{}" for _ in ids)
-    rows = await table.raw(
-        f"SELECT id, {column._meta.db_column_name} AS label FROM {table._meta.tablename} WHERE id IN ({placeholders})",
-        *ids,
-    )
+    # Not Piccolo's is_in: it builds a condition object per value (about 6 ms for 300 locations).
+    placeholders = ", ".join("?" for _ in ids)
+    async with db.reading() as session:
+        rows = await session.fetch(
+            f"SELECT id, {column._meta.db_column_name} AS label FROM {table._meta.tablename} "
+            f"WHERE id IN ({placeholders})",
+            *ids,
+        )
     return {str(r["id"]): r["label"] for r in rows}
 
 

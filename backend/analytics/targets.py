@@ -231,10 +231,15 @@ async def delete(actor: Actor, target_id: uuid.UUID) -> None:
 async def applicable(
     organisation_id: uuid.UUID, measure: Measure, threshold_s: float | None
 ) -> dict[tuple[TargetScope, str | None], Target]:
-    """The organisation's targets for a measure by (scope, scope_value); service level: for this threshold."""
-    rows = await t.Target.select().where(
-        (t.Target.organisation == organisation_id) & (t.Target.measure == measure.value)
-    )
+    """The organisation's targets for a measure by (scope, scope_value); service level: for this threshold.
+    Hand-written SQL: every comparison asks (db.reading: on SQLite the event loop's own reader, no Piccolo query
+    building)."""
+    async with db.reading() as session:
+        rows = await session.fetch(
+            f"SELECT * FROM {t.Target._meta.tablename} WHERE organisation = ? AND measure = ?",
+            organisation_id,
+            measure.value,
+        )
     return {
         (TargetScope(r["scope"]), r["scope_value"]): _target(r)
         for r in rows
