@@ -495,7 +495,8 @@ def proportion_pvalues(counts: Sequence[Counts]) -> np.ndarray:
     se = np.sqrt(pooled * (1 - pooled) * (1 / n[i] + 1 / n[j]))
     diff = x[i] / n[i] - x[j] / n[j]
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where(se > 0, 2 * stats.norm.sf(np.abs(diff) / se), 1.0)
+        # special.ndtr(-z) is what stats.norm.sf(z) evaluates, without its argument handling (~0.1 ms a call).
+        p = np.where(se > 0, 2 * special.ndtr(-(np.abs(diff) / se)), 1.0)
     return _symmetric(len(counts), i, j, p)
 
 
@@ -507,7 +508,7 @@ def nps_pvalues(counts: Sequence[NpsCounts]) -> np.ndarray:
     se = np.sqrt(est[i, 1] / n[i] + est[j, 1] / n[j])
     diff = est[i, 0] - est[j, 0]
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where(se > 0, 2 * stats.norm.sf(np.abs(diff) / se), np.where(diff == 0, 1.0, 0.0))
+        p = np.where(se > 0, 2 * special.ndtr(-(np.abs(diff) / se)), np.where(diff == 0, 1.0, 0.0))  # norm.sf
     return _symmetric(len(counts), i, j, p)
 
 

@@ -351,6 +351,15 @@ def test_mean_tiers_of_300_locations_in_many_tiers_equal_the_full_computation() 
     assert len(set(expected)) > 10
 
 
+@given(st.lists(st.one_of(st.floats(allow_nan=True), st.sampled_from([0.0, -0.0, math.inf, -math.inf])), max_size=40))
+def test_the_normal_tail_is_scipys_norm_sf_exactly(zs: list[float]) -> None:
+    """proportion_pvalues and nps_pvalues call special.ndtr(-z), the function stats.norm.sf(z) evaluates."""
+    from scipy import special
+
+    z = np.array(zs, dtype=float)
+    assert np.array_equal(special.ndtr(-z), stats.norm.sf(z), equal_nan=True)
+
+
 def test_the_mixed_model_finds_the_strict_shopper_and_adjusts_for_her() -> None:
     """Two equally good shops; the strict shopper (−15 points) shopped mostly shop B: raw means differ,
     adjusted ones do not, and her effect is found with an interval below 0."""
