@@ -17,7 +17,7 @@ def test_quick_benchmark_writes_a_table_with_throughput_for_all_three_measuremen
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,  # 56 s measured at load 8 on the 2-core machine; CI shares it with PostgreSQL
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     text = out.read_text()
