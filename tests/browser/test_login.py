@@ -100,3 +100,44 @@ def test_pulling_the_task_list_down_loads_it_again(phone, live):
         main.dispatchEvent(new TouchEvent('touchend', {touches: [], changedTouches: [touch(230)], bubbles: true}));
     }""")
     page.locator(f"[data-task='{task['id']}']").wait_for()
+
+
+def test_a_long_task_list_shows_its_top_at_once_and_the_whole_list_a_moment_later(phone, live):
+    brand_id = live.api("coordinator", "GET", f"/locations/{live.world['call_location']}")["brand_id"]
+    template = live.task(location="near_location")  # window, form and organisation for the rest
+    for i in range(29):  # one location each: a shopper never gets the same location twice
+        location = live.api(
+            "coordinator",
+            "POST",
+            "/locations",
+            json={"brand_id": brand_id, "name": f"Acme branch {i:02d}", "region": "Bohemia", "timezone": "Europe/Prague"},
+        )
+        live.api(
+            "coordinator",
+            "POST",
+            "/tasks",
+            json={
+                **{k: template[k] for k in ("organisation_id", "form_version_id", "channel", "window_start", "window_end")},
+                "location_id": location["id"],
+                "shopper_id": template["shopper_id"],
+            },
+        )
+    # What the list held when its first card appeared (a MutationObserver sees the state at the end of that turn).
+    phone.context.add_init_script("""new MutationObserver((changes, observer) => {
+        const cards = document.querySelectorAll('[data-task]');
+        if (!cards.length) return;
+        window.firstDrawn = { cards: cards.length, busy: cards[0].parentElement.getAttribute('aria-busy') };
+        observer.disconnect();
+    }).observe(document, { childList: true, subtree: true })""")
+    page = phone.login()
+    page.wait_for_function("() => document.querySelectorAll('[data-task]').length === 30")
+    page.locator(".cards:not([aria-busy])").wait_for()
+    first = page.evaluate("() => window.firstDrawn")
+    assert 0 < first["cards"] < 30 and first["busy"] == "true", first  # a screenful first, the rest after
+    # The whole list, in the server's order, each card with its content; accessible once whole.
+    expected = [t["id"] for t in live.api("shopper", "GET", "/tasks?limit=200")["items"]]
+    assert page.eval_on_selector_all("[data-task]", "cards => cards.map(c => c.dataset.task)") == expected
+    last = page.locator("[data-task]").last
+    last.scroll_into_view_if_needed()
+    assert "Acme" in last.inner_text() and "Europe/Prague" in last.inner_text()
+    assert serious_accessibility_violations(page) == []

@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { readFileSync, readdirSync } from "node:fs";
 import assert from "node:assert/strict";
 import { ApiError, NetworkError, createApi, problemsByQuestion } from "../../mobile_forms/web/shared/api.js";
+import { appendInBatches } from "../../mobile_forms/web/shared/dom.js";
 import { I18n, format, pickLanguage } from "../../mobile_forms/web/shared/i18n.js";
 
 const I18N_DIR = new URL("../../mobile_forms/web/app/i18n/", import.meta.url);
@@ -88,4 +89,48 @@ test("every language has every English text and the same placeholders", () => {
       assert.ok(key in en || Object.keys(en).some((k) => k.startsWith(`${family}.`)), `${file} has unknown ${key}`);
     }
   }
+});
+
+/** A container as appendInBatches sees it: append, isConnected, aria attributes. */
+function fakeList() {
+  return {
+    children: [], attributes: {}, isConnected: true, appends: 0,
+    append(...nodes) { this.children.push(...nodes); this.appends += 1; },
+    setAttribute(name, value) { this.attributes[name] = value; },
+    removeAttribute(name) { delete this.attributes[name]; },
+  };
+}
+
+test("a long list: the first screenful at once, the rest in later turns, all in order, busy until whole", async () => {
+  const list = fakeList();
+  const turns = [];
+  const later = () => new Promise((resolve) => turns.push(resolve));
+  const items = Array.from({ length: 25 }, (_, i) => i);
+  const done = appendInBatches(list, items, (i) => `card ${i}`, { first: 8, batch: 10, later });
+  assert.deepEqual(list.children, items.slice(0, 8).map((i) => `card ${i}`)); // drawn before anything else runs
+  assert.equal(list.attributes["aria-busy"], "true");
+  for (const count of [18, 25]) {
+    await new Promise((resolve) => setImmediate(resolve));
+    turns.shift()();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(list.children.length, count);
+  }
+  assert.equal(await done, 25);
+  assert.deepEqual(list.children, items.map((i) => `card ${i}`));
+  assert.equal(list.appends, 3);
+  assert.equal("aria-busy" in list.attributes, false);
+});
+
+test("a short list is drawn whole at once; a list replaced meanwhile stops", async () => {
+  const short = fakeList();
+  assert.equal(await appendInBatches(short, [1, 2, 3], String, { first: 8 }), 3);
+  assert.deepEqual(short.children, ["1", "2", "3"]);
+  assert.equal("aria-busy" in short.attributes, false);
+  assert.equal(await appendInBatches(fakeList(), [], String), 0);
+  const replaced = fakeList();
+  const built = [];
+  const drawing = appendInBatches(replaced, Array.from({ length: 30 }, (_, i) => i), (i) => { built.push(i); return i; },
+    { first: 5, batch: 5, later: async () => { replaced.isConnected = false; } });
+  assert.equal(await drawing, 5);
+  assert.deepEqual(built, [0, 1, 2, 3, 4]); // nothing built for a list no longer shown
 });

@@ -1,7 +1,7 @@
 // The shoppers' phone app: log in, job board, my tasks, form filling, outbox. One page, hash routes.
 
 import { ApiError, NetworkError, createApi } from "../shared/api.js";
-import { h, mount, uid } from "../shared/dom.js";
+import { appendInBatches, h, mount, uid } from "../shared/dom.js";
 import { I18n, loadCatalogues, pickLanguage } from "../shared/i18n.js";
 import { Outbox } from "./lib/outbox.js";
 import { takeStored, withPrefetched } from "./lib/prefetch.js";
@@ -180,6 +180,18 @@ function taskCard(task, { claim } = {}) {
     claim ? h("button", { type: "button", onclick: () => claim(task) }, t("board.claim")) : null);
 }
 
+/**
+ * Task cards (and any element among `items`, drawn as it is) in a container: the first screenful at once, the
+ * rest just after (appendInBatches), so a long list is usable as soon as its top is drawn. A card is at least
+ * ~80 px tall: innerHeight / 80 cards fill any screen.
+ */
+function cardList(items, card) {
+  const list = h("div", { class: "cards" });
+  appendInBatches(list, items, (item) => (item instanceof Node ? item : card(item)),
+    { first: Math.ceil(window.innerHeight / 80) });
+  return list;
+}
+
 function stateOfTask(task) {
   return { submitted: "sent", returned: "returned", approved: "approved" }[task.status] || "";
 }
@@ -217,8 +229,10 @@ function renderTasks(result) {
     h("h2", {}, t("tasks.title")),
     note,
     h("div", { class: "row" }, h("button", { type: "button", class: "secondary", onclick: () => route() }, t("list.refresh"))),
-    returned.length ? [h("h3", {}, t("tasks.returned")), returned.map((task) => taskCard(task))] : null,
-    rest.length ? rest.map((task) => taskCard(task)) : h("p", {}, t("tasks.empty")));
+    cardList([
+      ...(returned.length ? [h("h3", {}, t("tasks.returned")), ...returned] : []),
+      ...(rest.length ? rest : [h("p", {}, t("tasks.empty"))]),
+    ], (task) => taskCard(task)));
   // Forms of my tasks are fetched now, so each one can be filled in offline later.
   if (result.fresh) {
     const versions = new Map(tasks.map((task) => [task.form_version_id, task]));
@@ -246,7 +260,7 @@ async function boardScreen() {
     h("p", { class: "meta" }, t("board.nearest_first")),
     message,
     h("div", { class: "row" }, h("button", { type: "button", class: "secondary", onclick: () => route() }, t("list.refresh"))),
-    result.data.items.length ? result.data.items.map((task) => taskCard(task, { claim })) : h("p", {}, t("board.empty")));
+    result.data.items.length ? cardList(result.data.items, (task) => taskCard(task, { claim })) : h("p", {}, t("board.empty")));
 }
 
 export async function findTask(taskId) {

@@ -42,3 +42,30 @@ export function uid(prefix = "id") {
   idCounter += 1;
   return `${prefix}-${idCounter}`;
 }
+
+/** The browser's next turn: what it has to draw, and the taps waiting, go first. */
+export const nextTurn = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/**
+ * Append `build(item)` for each of `items` to `container`: the first `first` at once (a screenful, what is
+ * seen and tapped first), the rest in batches of `batch`, each in a later turn of the browser, which draws
+ * and answers taps in between. A long list (200 task cards take most of a second on a slow phone) is thus
+ * usable as soon as its top is drawn, and whole a moment later; meanwhile the container is aria-busy, so a
+ * screen reader waits for all of it. Stops when the container has left the document (another screen or a
+ * newer list replaced it). Resolves to the number of items appended.
+ */
+export async function appendInBatches(container, items, build, { first = 10, batch = 10, later = nextTurn } = {}) {
+  let done = Math.min(Math.max(first, 1), items.length);
+  container.append(...items.slice(0, done).map(build));
+  if (done === items.length) return done;
+  container.setAttribute("aria-busy", "true");
+  while (done < items.length) {
+    await later();
+    if (!container.isConnected) return done;
+    const end = Math.min(done + batch, items.length);
+    container.append(...items.slice(done, end).map(build));
+    done = end;
+  }
+  container.removeAttribute("aria-busy");
+  return done;
+}
