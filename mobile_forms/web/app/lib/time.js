@@ -17,10 +17,12 @@ export function formatInstant(iso, timeZone, lang) {
 }
 
 // The phone's own zone, read once: making a formatter to ask costs as much as formatting (per task card).
-// The first use of Intl on a page is slow (its data loads: ~80 ms on a phone 4× slower than a laptop), so
-// main.js calls this while it waits for the phone's storage, before anything is drawn.
+// The first use of Intl on a page is slow (its data loads: 100-150 ms on a phone 4× slower than a laptop), so
+// index.html's inline script reads the zone while the modules load (`started.zone`), and main.js calls this
+// while it waits for the phone's storage, before anything is drawn.
 let phoneZoneOnce = null;
-export const phonesZone = () => (phoneZoneOnce ??= Intl.DateTimeFormat().resolvedOptions().timeZone);
+export const phonesZone = (started = globalThis.fieldscorePrefetched) =>
+  (phoneZoneOnce ??= started?.zone || Intl.DateTimeFormat().resolvedOptions().timeZone);
 
 /** The window both ways; `phone` is null when the phone is in the location's zone (same wall clock). */
 export function windowTimes(task, lang, phoneZone = phonesZone()) {
