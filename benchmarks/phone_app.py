@@ -196,6 +196,11 @@ class Meter:
 def login(page: Any) -> None:
     page.goto("/app/", timeout=120000)
     page.wait_for_selector("body[data-ready=true]", timeout=120000)
+    log_in_here(page)
+
+
+def log_in_here(page: Any) -> None:
+    """The shopper logs in on the login screen the page shows (no new load of the app)."""
     page.get_by_label("E-mail").fill("shopper@bench.test")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
@@ -273,7 +278,8 @@ def _measure(browser: Any, base: str, reps: int) -> dict[str, Any]:
     page.wait_for_selector("body[data-ready=true]", timeout=120000)
     page.wait_for_load_state("networkidle", timeout=120000)
     out["first_shell"] = meter.total()
-    login(page)
+    # On the screen already shown: loading the app a second time here would count its files twice.
+    log_in_here(page)
     page.wait_for_load_state("networkidle", timeout=120000)
     out["first_total"] = meter.total()
     out["first_api"] = meter.total(lambda url: "/app/" not in url and "/shared/" not in url)
@@ -388,8 +394,8 @@ added to every request, 400 kbit/s down and up) and WebPageTest's "3G Slow" (400
 | Measurement | Result | Target (issue 15) | Met? |
 |---|---:|---:|---|
 | First visit, app until the login screen, transferred (gzip) | {kb(r["first_shell"])} | ≤ 150 KB | {yes(r["first_shell"] <= 150 * 1024)} |
-| First visit through login to the task list, all transferred (with the API's JSON) | {kb(r["first_total"])} (API {kb(r["first_api"])}) | ≤ 150 KB | {yes(r["first_total"] <= 150 * 1024)} |
-| Service worker's precache ({files} files incl. 6 languages), gzip / raw | {kb(zipped)} / {kb(raw)} | | |
+| First visit through login to the task list, what the page downloaded (the app once, the API's JSON) | {kb(r["first_total"])} (API {kb(r["first_api"])}) | ≤ 150 KB | {yes(r["first_total"] <= 150 * 1024)} |
+| Service worker's precache, downloaded once in the background after the first screen ({files} files incl. 6 languages and the app's files again), gzip as served / raw | {kb(zipped)} / {kb(raw)} | | |
 | Repeat load with the network cut: bytes over the network; all from the service worker | {r["repeat_offline_network_bytes"]} B; {yes(r["repeat_offline_from_sw"])} | works offline | {yes(r["repeat_offline_from_sw"])} |
 {"".join(f"| Cold start to a usable task list, CPU 4×, {name} (median of {reps}; all) | {med(xs):.2f} s ({', '.join(f'{x:.2f}' for x in sorted(xs))}) | ≤ 3 s | {yes(med(xs) <= 3)} |{chr(10)}" for name, xs in r["cold_s"].items())}| Warm start (offline) to a usable task list, CPU 4× (median of {reps}; all) | {med(warm):.2f} s ({", ".join(f"{x:.2f}" for x in warm)}) | ≤ 1 s | {yes(med(warm) <= 1)} |
 | {r["outbox_n"]} reports in the outbox sync when the network returns (no reload) | {r["outbox_s"]:.1f} s ({r["outbox_n"] / r["outbox_s"]:.1f} reports/s) | no loss, no duplicate | {yes(r["outbox_lost"] == 0 and r["outbox_unique"] == r["outbox_stored"] == r["outbox_n"] and r["outbox_per_task_ok"])} |
@@ -399,7 +405,11 @@ then the network came back; the server then held {r["outbox_stored"]} reports, {
 {r["outbox_lost"]} missing. Cold start = logged in but nothing on the phone yet (no service worker, no cached
 lists): the app's files and the task list come over the slow network, where DevTools' preset adds 2 s to every
 request, so a page that needs its HTML, its modules (preloaded together) and one API answer cannot be usable
-in under about 6 s on it, whatever its size.
+in under about 6 s on it, whatever its size. Usable = the first task card shown with its content (the app draws
+a screenful of cards first and the rest of a long list in batches just after). First visit: the bytes the page
+itself received (DevTools' encodedDataLength), each file once; the service worker's own downloads are not the
+page's and have their row: its precache fetches the app's files again (`cache: "reload"`, so a new version never
+keeps an old file), once, in the background.
 {END}
 """
 
