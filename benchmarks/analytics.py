@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from backend.analytics.rollups import MEASURE_ROLLUPS
+from backend.analytics.rollups import rebuild_statements
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Analytics (issue 16)"
@@ -219,7 +219,7 @@ def _sqlite_fill(path: Path, world: dict[str, Any], n: int) -> None:
         CROSS JOIN (SELECT column1 AS key, column2 AS p FROM (VALUES {
         ", ".join(f"('{key}', {0.95 - 0.08 * k})" for k, key in enumerate(ITEMS))
     })) it""")
-    for statement in rollup_fill("CAST({} + 0.5 AS INTEGER)"):
+    for statement in rollup_fill(postgres=False):
         con.execute(statement)
     con.execute("COMMIT")
     con.execute("ANALYZE")
@@ -279,7 +279,7 @@ async def _postgres_fill(dsn: str, world: dict[str, Any], n: int, chunk: int = 1
         for index in indexes:
             await con.execute(index["indexdef"])
         print(f"    indexes rebuilt, {time.monotonic() - began:.0f} s", flush=True)
-        for statement in rollup_fill("FLOOR({} + 0.5)"):
+        for statement in rollup_fill(postgres=True):
             await con.execute(statement)
         print(f"    rollups, {time.monotonic() - began:.0f} s", flush=True)
         for table in ("report_fact", "item_fact", "survival_rollup", "item_rollup", "measure_rollup"):
@@ -297,7 +297,7 @@ async def rebuild_rollups(dsn: str) -> None:
         async with con.transaction():
             for table in ("survival_rollup", "item_rollup", "measure_rollup"):
                 await con.execute(f"DELETE FROM {table}")
-            for statement in rollup_fill("FLOOR({} + 0.5)"):
+            for statement in rollup_fill(postgres=True):
                 await con.execute(statement)
         for table in ("survival_rollup", "item_rollup", "measure_rollup"):
             await con.execute(f"VACUUM ANALYZE {table}")
@@ -305,39 +305,10 @@ async def rebuild_rollups(dsn: str) -> None:
         await con.close()
 
 
-def rollup_fill(round_half_up: str) -> list[str]:
-    """The rollups (backend.analytics.rollups) of the facts just written, as the approval path keeps them: time to
-    answer in whole seconds, rounded half up (the only survival measure these facts have)."""
-    t = round_half_up.format("time_to_answer_s")
-    return [
-        "INSERT INTO survival_rollup (organisation, location, measure, t, censored, n) "
-        f"SELECT organisation, location, 'time_to_answer', {t}, time_to_answer_censored, COUNT(*) FROM report_fact "
-        f"WHERE time_to_answer_s IS NOT NULL GROUP BY organisation, location, {t}, time_to_answer_censored",
-        "INSERT INTO item_rollup (organisation, location, kind, key, section, n, judged, passed, score_sum, score_sq, "
-        "critical) SELECT f.organisation, f.location, i.kind, i.key, i.section, COUNT(*), COUNT(i.passed), "
-        "SUM(CASE WHEN i.passed THEN 1 ELSE 0 END), SUM(i.score), SUM(i.score * i.score), "
-        "SUM(CASE WHEN i.critical_failed THEN 1 ELSE 0 END) FROM item_fact i JOIN report_fact f ON f.id = i.report "
-        "GROUP BY f.organisation, f.location, i.kind, i.key, i.section",
-        *(_measure_rollup_fill(name) for name in MEASURE_ROLLUPS),
-    ]
-
-
-def _measure_rollup_fill(name: str) -> str:
-    """One measure_rollup measure's rows (backend.analytics.rollups.MEASURE_ROLLUPS) from the facts."""
-    kind, column, condition = MEASURE_ROLLUPS[name]
-    where = f"{column} IS NOT NULL" + (" AND NOT failed" if condition == "passed" else "")
-    if kind == "mean":
-        sums = f"SUM({column}), SUM({column} * {column})"
-    elif kind == "share":
-        success = column if condition else f"NOT {column}"
-        sums = f"SUM(CASE WHEN {success} THEN 1.0 ELSE 0.0 END), 0.0"
-    else:
-        sums = f"SUM(CASE WHEN {column} >= 9 THEN 1.0 ELSE 0.0 END), SUM(CASE WHEN {column} <= 6 THEN 1.0 ELSE 0.0 END)"
-    return (
-        "INSERT INTO measure_rollup (organisation, location, measure, n, s, ss) "
-        f"SELECT organisation, location, '{name}', COUNT(*), {sums} FROM report_fact WHERE {where} "
-        "GROUP BY organisation, location"
-    )
+def rollup_fill(postgres: bool) -> list[str]:
+    """The rollups of the facts just written, by the statements `fieldscore analytics-rebuild` uses
+    (backend.analytics.rollups.rebuild_statements)."""
+    return [sql for statements in rebuild_statements(postgres).values() for sql in statements]
 
 
 def questions(world: dict[str, Any]) -> list[tuple[str, dict[str, Any], str, list[Any]]]:
@@ -349,7 +320,8 @@ def questions(world: dict[str, Any]) -> list[tuple[str, dict[str, Any], str, lis
         (
             "comparison by location (score, intervals, tiers)",
             {"measure": "score", "group_by": "location"},
-            "SELECT location, n, s, ss FROM measure_rollup WHERE organisation = {} AND measure = 'score:final:all'",
+            "SELECT location, SUM(n), SUM(s), SUM(ss) FROM measure_rollup WHERE organisation = {} "
+            "AND measure = 'score:final:all' GROUP BY location",
             [org],
         ),
         (
@@ -367,6 +339,14 @@ def questions(world: dict[str, Any]) -> list[tuple[str, dict[str, Any], str, lis
             {"measure": "time_to_answer", "group_by": "brand"},
             "SELECT l.brand, r.t, r.censored, SUM(r.n) FROM survival_rollup r JOIN location l ON l.id = r.location "
             "WHERE r.organisation = {} AND r.measure = 'time_to_answer' GROUP BY l.brand, r.t, r.censored",
+            [org],
+        ),
+        (
+            "Kaplan–Meier time to answer by brand, calls only",
+            {"measure": "time_to_answer", "group_by": "brand", "channel": "call"},
+            "SELECT l.brand, r.t, r.censored, SUM(r.n) FROM survival_rollup r JOIN location l ON l.id = r.location "
+            "WHERE r.organisation = {} AND r.measure = 'time_to_answer' AND r.channel = 'call' "
+            "GROUP BY l.brand, r.t, r.censored",
             [org],
         ),
         (
@@ -769,7 +749,9 @@ def main(argv: list[str] | None = None, command: str = "") -> None:
             name = args.keep_database or args.reuse_database
             database = databases.named_postgres(name, create=bool(args.keep_database))
             print(f"{kind}: database {name}", flush=True)
-            databases.migrate(database)
+            began = time.monotonic()
+            databases.migrate(database, timeout=7200)
+            print(f"  migrated in {time.monotonic() - began:.0f} s", flush=True)
             if args.rebuild_rollups:
                 began = time.monotonic()
                 asyncio.run(rebuild_rollups(database.url))

@@ -103,7 +103,9 @@ _NEW_UUID = (
 
 
 def grow_facts(database: Path, reports: int) -> int:
-    """Copy the approved reports' analytics facts under new ids until there are `reports`; returns the count."""
+    """Copy the approved reports' analytics facts under new ids until there are `reports`, and write the rollups of
+    them all (before, the rollups kept only the demo's reports, so the figures they answer were not measured at
+    the size); returns the count."""
     db = sqlite3.connect(database)
     try:
         base = db.execute("SELECT COUNT(*) FROM report_fact").fetchone()[0]
@@ -132,6 +134,14 @@ def grow_facts(database: Path, reports: int) -> int:
             f"INSERT INTO item_fact (report, {', '.join(item_columns)}) "
             f"SELECT m.new, {', '.join(f'i.{c}' for c in item_columns)} FROM id_map m JOIN item_fact i ON i.report = m.old"
         )
+        # The rollups (what most of the dashboard's figures read) of all the facts, as the approval path keeps them.
+        from backend.analytics.rollups import ROLLUP_TABLES, rebuild_statements
+
+        for table in ROLLUP_TABLES:
+            db.execute(f"DELETE FROM {table}")
+        for statements in rebuild_statements(postgres=False).values():
+            for sql in statements:
+                db.execute(sql)
         db.commit()
         db.execute("ANALYZE")
         return int(db.execute("SELECT COUNT(*) FROM report_fact").fetchone()[0])

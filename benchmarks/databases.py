@@ -61,22 +61,23 @@ def env_for(database: Database) -> dict[str, str]:
     return {**os.environ, "FIELDSCORE_DATABASE_URL": database.url}
 
 
-def cli(database: Database, *args: str, extra_env: dict[str, str] | None = None) -> str:
+def cli(database: Database, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 300) -> str:
     """Run `python -m backend.cli ...` against the database; its output is returned, shown only on failure."""
     result = subprocess.run(
         [sys.executable, "-m", "backend.cli", *args],
         env={**env_for(database), **(extra_env or {})},
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
     )
     if result.returncode != 0:
         raise RuntimeError(f"backend.cli {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result.stdout
 
 
-def migrate(database: Database) -> None:
-    cli(database, "migrate")
+def migrate(database: Database, timeout: float = 300) -> None:
+    """Migrate with the real CLI (a kept database of millions of reports may take minutes: `timeout`)."""
+    cli(database, "migrate", timeout=timeout)
 
 
 async def _pg(sql: str, dsn: str = PG_ADMIN_DSN) -> str | None:

@@ -161,25 +161,25 @@ def _is_place(dimension_sql: str) -> bool:
 def rollup_source(spec: MeasureSql, dims: list[str], filters: Filters, waves: list[uuid.UUID] | None) -> str | None:
     """The rollup (backend.analytics.rollups) that answers this comparison, or None for the fact tables: a
     survival, item, mean, share or NPS measure (not service level: its threshold is a parameter) grouped and filtered
-    only by what a location determines (and item / section for items)."""
+    only by what a location determines and the channel (and item / section for items)."""
     if (
         filters.include_pending
         or filters.campaign_id is not None
         or waves is not None
         or filters.date_from is not None
         or filters.date_to is not None
-        or filters.channel is not None
     ):
         return None
-    if spec.kind == FigureKind.survival and spec.key and all(_is_place(d) or d == "f.location" for d in dims):
+    kept = ("f.location", "f.channel")
+    if spec.kind == FigureKind.survival and spec.key and all(_is_place(d) or d in kept for d in dims):
         return "survival_rollup"
-    if spec.items and all(_is_place(d) or d in ("f.location", "i.key", "i.section") for d in dims):
+    if spec.items and all(_is_place(d) or d in (*kept, "i.key", "i.section") for d in dims):
         return "item_rollup"
     if (
         not spec.items
         and spec.kind in (FigureKind.mean, FigureKind.proportion, FigureKind.nps)
         and rollups.measure_rollup_name(spec.key, filters.basis.value, filters.include_failed) is not None
-        and all(_is_place(d) or d == "f.location" for d in dims)
+        and all(_is_place(d) or d in kept for d in dims)
     ):
         return "measure_rollup"
     return None
@@ -205,6 +205,8 @@ def statement(
     source = rollup_source(spec, dims, filters, waves)
     place = "i.location" if source == "item_rollup" else "f.location"
     dims = ["a.loc" if d == "f.location" else d for d in dims]
+    if source == "item_rollup":
+        dims = ["i.channel" if d == "f.channel" else d for d in dims]
     inner: list[str] = [f"{place} AS loc"]
     inner_group = [place]
     args: list[Any] = []
@@ -238,7 +240,10 @@ def statement(
         else:
             where.append("i.judged > 0")
             inner += ["SUM(i.judged) AS n", "SUM(i.passed) AS x"]
-    else:
+    if source is not None and filters.channel is not None:
+        where.append(f"{place.split('.')[0]}.channel = {{}}")
+        args.append(filters.channel.value)
+    if source is None:
         where.append("f.organisation = {}")
         if spec.items:
             where.append(f"i.kind = '{spec.items}'")

@@ -1,13 +1,13 @@
 """Rollups: per-location sums of the analytics facts, kept in the approval's transaction.
 
 A comparison of Kaplan–Meier times or of item pass rates over a million reports would group millions of
-fact rows; these tables hold the same counts per (organisation, location, ...), a few thousand rows, and
-the comparison reads them whenever it filters and groups only by what a location determines (location,
-region, brand, relation; item and section for items) — see backend.analytics.comparison. An approved
-report is final, so a rollup only ever grows: `add` (in backend.analytics.facts.insert, so in the same
+fact rows; these tables hold the same counts per (organisation, location, channel, ...), a few thousand rows,
+and the comparison reads them whenever it filters and groups only by what a location determines (location,
+region, brand, relation), the channel, and item and section for items — see backend.analytics.comparison. An
+approved report is final, so a rollup only ever grows: `add` (in backend.analytics.facts.insert, so in the same
 transaction as the facts, including a coordinator's rolled-back preview) upserts the increments, and
-`rebuild` recomputes everything from the facts (`fieldscore analytics-rebuild`, the migration that made
-the tables, and the tests' from-scratch reference).
+`rebuild` recomputes everything from the facts in one set-based statement per rollup (`fieldscore
+analytics-rebuild`, the migrations that changed the tables, and the tests' from-scratch reference).
 
 Survival times are counted at a resolution (`resolution`): whole seconds for the measures in seconds and
 hundredths of an hour (36 s) for those in hours, rounded half up, on every path (rollup or facts), so a
@@ -110,9 +110,9 @@ class ItemSums:
         self.critical += int(bool(item["critical_failed"]))
 
 
-SurvivalKey = tuple[str, str, str, float, bool]  # organisation, location, measure, t, censored
-ItemKey = tuple[str, str, str, str, str]  # organisation, location, kind, key, section
-MeasureKey = tuple[str, str, str]  # organisation, location, measure
+SurvivalKey = tuple[str, str, str, str, float, bool]  # organisation, location, channel, measure, t, censored
+ItemKey = tuple[str, str, str, str, str, str]  # organisation, location, channel, kind, key, section
+MeasureKey = tuple[str, str, str, str]  # organisation, location, channel, measure
 
 
 def increments(
@@ -123,7 +123,7 @@ def increments(
     items: dict[ItemKey, ItemSums] = {}
     measures: dict[MeasureKey, list[float]] = {}
     for report, report_items in reports:
-        place = (str(report["organisation"]), str(report["location"]))
+        place = (str(report["organisation"]), str(report["location"]), str(report["channel"]))
         for name in MEASURE_ROLLUPS:
             contribution = measure_contribution(report, name)
             if contribution is not None:
@@ -163,13 +163,14 @@ async def add(
         items = {}
     if "measure_rollup" not in tables:
         measures = {}
-    rows = [(uuid.UUID(o), uuid.UUID(loc), *rest, n) for (o, loc, *rest), n in survival.items()]
+    rows = [(uuid.UUID(o), uuid.UUID(loc), *rest, n) for (o, loc, *rest), n in survival.items()]  # rest: channel…
     for start in range(0, len(rows), _BATCH):
         chunk = rows[start : start + _BATCH]
         await SurvivalRollup.raw(
-            "INSERT INTO survival_rollup (organisation, location, measure, t, censored, n) VALUES "
-            + ", ".join("({}, {}, {}, {}, {}, {})" for _ in chunk)
-            + " ON CONFLICT (organisation, measure, location, t, censored) DO UPDATE SET n = survival_rollup.n + "
+            "INSERT INTO survival_rollup (organisation, location, channel, measure, t, censored, n) VALUES "
+            + ", ".join("({}, {}, {}, {}, {}, {}, {})" for _ in chunk)
+            + " ON CONFLICT (organisation, measure, location, channel, t, censored) DO UPDATE SET "
+            "n = survival_rollup.n + "
             "excluded.n",
             *(v for row in chunk for v in row),
         )
@@ -180,10 +181,10 @@ async def add(
     for start in range(0, len(item_rows), _BATCH):
         chunk = item_rows[start : start + _BATCH]
         await SurvivalRollup.raw(
-            "INSERT INTO item_rollup (organisation, location, kind, key, section, n, judged, passed, score_sum, "
-            "score_sq, critical) VALUES "
-            + ", ".join("({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})" for _ in chunk)
-            + " ON CONFLICT (organisation, location, kind, key, section) DO UPDATE SET "
+            "INSERT INTO item_rollup (organisation, location, channel, kind, key, section, n, judged, passed, "
+            "score_sum, score_sq, critical) VALUES "
+            + ", ".join("({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})" for _ in chunk)
+            + " ON CONFLICT (organisation, location, channel, kind, key, section) DO UPDATE SET "
             "n = item_rollup.n + excluded.n, judged = item_rollup.judged + excluded.judged, "
             "passed = item_rollup.passed + excluded.passed, score_sum = item_rollup.score_sum + excluded.score_sum, "
             "score_sq = item_rollup.score_sq + excluded.score_sq, critical = item_rollup.critical + excluded.critical",
@@ -191,14 +192,16 @@ async def add(
         )
 
     measure_rows: list[tuple[object, ...]] = [
-        (uuid.UUID(o), uuid.UUID(loc), name, int(n), sm, sq) for (o, loc, name), (n, sm, sq) in measures.items()
+        (uuid.UUID(o), uuid.UUID(loc), channel, name, int(n), sm, sq)
+        for (o, loc, channel, name), (n, sm, sq) in measures.items()
     ]
     for start in range(0, len(measure_rows), _BATCH):
         chunk = measure_rows[start : start + _BATCH]
         await SurvivalRollup.raw(
-            "INSERT INTO measure_rollup (organisation, location, measure, n, s, ss) VALUES "
-            + ", ".join("({}, {}, {}, {}, {}, {})" for _ in chunk)
-            + " ON CONFLICT (organisation, measure, location) DO UPDATE SET n = measure_rollup.n + excluded.n, "
+            "INSERT INTO measure_rollup (organisation, location, channel, measure, n, s, ss) VALUES "
+            + ", ".join("({}, {}, {}, {}, {}, {}, {})" for _ in chunk)
+            + " ON CONFLICT (organisation, measure, location, channel) DO UPDATE SET "
+            "n = measure_rollup.n + excluded.n, "
             "s = measure_rollup.s + excluded.s, ss = measure_rollup.ss + excluded.ss",
             *(v for row in chunk for v in row),
         )
@@ -214,47 +217,67 @@ async def clear(tables: tuple[str, ...] = ROLLUP_TABLES) -> None:
         await ReportFact.raw(f"DELETE FROM {table}")
 
 
-_FACT_COLUMNS = tuple(
-    dict.fromkeys(
-        [
-            "id",
-            "organisation",
-            "location",
-            "failed",
-            *(c for col, cen, _ in SURVIVAL.values() for c in (col, cen) if c),
-            *(column for _, column, _ in MEASURE_ROLLUPS.values()),
-        ]
-    )
-)
+def _flag(column: str | None) -> str:
+    """A nullable boolean fact as 1 when true, else 0 (as `increments` counts it: bool(None) is False)."""
+    return f"CASE WHEN {column} THEN 1 ELSE 0 END" if column else "0"
 
 
-async def rebuild(batch: int = 5000, tables: tuple[str, ...] = ROLLUP_TABLES) -> None:
+def rebuild_statements(postgres: bool) -> dict[str, list[str]]:
+    """Per rollup table, the INSERT … SELECT statements that write its rows from the stored facts: the same rows
+    `add` keeps (times rounded half up as `bucket` does, with the same IEEE arithmetic; SQLite's CAST truncates,
+    and times are never negative)."""
+
+    def rounded(column: str, steps: int) -> str:
+        whole = f"FLOOR({column} * {steps} + 0.5)" if postgres else f"CAST({column} * {steps} + 0.5 AS INTEGER)"
+        return f"{whole} / {steps}.0"
+
+    true = "TRUE" if postgres else "1"
+    survival = []
+    for measure, (column, censored_column, steps) in SURVIVAL.items():
+        censored = f"CASE WHEN {censored_column} THEN {true} ELSE NOT {true} END" if censored_column else f"NOT {true}"
+        t = rounded(column, steps)
+        survival.append(
+            "INSERT INTO survival_rollup (organisation, location, channel, measure, t, censored, n) "
+            f"SELECT organisation, location, channel, '{measure}', {t}, {censored}, COUNT(*) FROM report_fact "
+            f"WHERE {column} IS NOT NULL GROUP BY organisation, location, channel, {t}, {censored}"
+        )
+    items = [
+        "INSERT INTO item_rollup (organisation, location, channel, kind, key, section, n, judged, passed, score_sum, "
+        "score_sq, critical) SELECT f.organisation, f.location, f.channel, i.kind, i.key, i.section, COUNT(*), "
+        f"COUNT(i.passed), SUM({_flag('i.passed')}), SUM(i.score), SUM(i.score * i.score), "
+        f"SUM({_flag('i.critical_failed')}) FROM item_fact i JOIN report_fact f ON f.id = i.report "
+        "GROUP BY f.organisation, f.location, f.channel, i.kind, i.key, i.section"
+    ]
+    measures = []
+    for name, (kind, column, condition) in MEASURE_ROLLUPS.items():
+        where = f"{column} IS NOT NULL" + (" AND NOT failed" if condition == "passed" else "")
+        if kind == "mean":
+            sums = f"SUM({column}), SUM({column} * {column})"
+        elif kind == "share":
+            success = column if condition else f"NOT {column}"
+            sums = f"SUM(CASE WHEN {success} THEN 1.0 ELSE 0.0 END), 0.0"
+        else:
+            sums = f"SUM(CASE WHEN {column} >= 9 THEN 1.0 ELSE 0.0 END), SUM(CASE WHEN {column} <= 6 THEN 1.0 ELSE 0.0 END)"
+        measures.append(
+            "INSERT INTO measure_rollup (organisation, location, channel, measure, n, s, ss) "
+            f"SELECT organisation, location, channel, '{name}', COUNT(*), {sums} FROM report_fact WHERE {where} "
+            "GROUP BY organisation, location, channel"
+        )
+    return {"survival_rollup": survival, "item_rollup": items, "measure_rollup": measures}
+
+
+async def rebuild(tables: tuple[str, ...] = ROLLUP_TABLES) -> None:
     """Recompute the rollups (`tables`: only these) from the stored facts, deleting what was there; inside the
-    caller's write transaction."""
-    from backend.analytics.tables import ItemFact, ReportFact
+    caller's write transaction. Set-based (a GROUP BY per measure over the fact tables), so it takes one pass over
+    the facts however many there are."""
+    from backend import db
+    from backend.analytics.tables import ReportFact
 
     await clear(tables)
-    last = ""
-    while True:
-        reports = await ReportFact.raw(
-            f"SELECT {', '.join(_FACT_COLUMNS)} FROM report_fact WHERE CAST(id AS VARCHAR(36)) > {{}} "
-            "ORDER BY CAST(id AS VARCHAR(36)) LIMIT {}",
-            last,
-            batch,
-        )
-        if not reports:
-            return
-        ids = [r["id"] for r in reports]
-        items: dict[str, list[dict[str, Any]]] = {}
-        for item in await ItemFact.raw(
-            "SELECT report, kind, key, section, score, passed, critical_failed FROM item_fact WHERE report IN ("
-            + ", ".join("{}" for _ in ids)
-            + ")",
-            *ids,
-        ):
-            items.setdefault(str(item["report"]), []).append(item)
-        await add([(r, items.get(str(r["id"]), [])) for r in reports], tables)
-        last = str(ids[-1])
+    for table, statements in rebuild_statements(db.is_postgres()).items():
+        if table in tables:
+            for sql in statements:
+                await ReportFact.raw(sql)
 
 
 __all__ = [
@@ -269,5 +292,6 @@ __all__ = [
     "measure_contribution",
     "measure_rollup_name",
     "rebuild",
+    "rebuild_statements",
     "resolution",
 ]

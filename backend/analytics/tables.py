@@ -87,13 +87,14 @@ class Target(Table, tablename="analytics_target"):
 
 
 class SurvivalRollup(Table):
-    """How many of an organisation's approved reports at a location had each (time, censored) pair of a
-    survival measure, the time rounded to the measure's resolution (backend.analytics.rollups). Kept by
-    backend.analytics.facts.insert in the approval's transaction; unique per (organisation, location,
-    measure, t, censored)."""
+    """How many of an organisation's approved reports at a location on a channel had each (time, censored) pair
+    of a survival measure, the time rounded to the measure's resolution (backend.analytics.rollups). Kept by
+    backend.analytics.facts.insert in the approval's transaction; unique per (organisation, measure, location,
+    channel, t, censored)."""
 
     organisation = UUID()
     location = UUID()
+    channel = Varchar(length=16)
     measure = Varchar(length=32)
     t = DoublePrecision()
     censored = Boolean()
@@ -101,13 +102,14 @@ class SurvivalRollup(Table):
 
 
 class ItemRollup(Table):
-    """Sums over an organisation's approved reports at a location, per scored item or section (item_fact
-    rows with the same kind, key and section): how many, how many passed (of those with a pass/fail), the
-    scores' sum and sum of squares, how many failed critically. Unique per (organisation, location, kind,
-    key, section)."""
+    """Sums over an organisation's approved reports at a location on a channel, per scored item or section
+    (item_fact rows with the same kind, key and section): how many, how many passed (of those with a pass/fail),
+    the scores' sum and sum of squares, how many failed critically. Unique per (organisation, location, channel,
+    kind, key, section)."""
 
     organisation = UUID()
     location = UUID()
+    channel = Varchar(length=16)
     kind = Varchar(length=8)
     key = Varchar(length=64)
     section = Varchar(length=64)
@@ -120,13 +122,14 @@ class ItemRollup(Table):
 
 
 class MeasureRollup(Table):
-    """Sums over an organisation's approved reports at a location for each mean, share and NPS measure
-    (backend.analytics.rollups.MEASURE_ROLLUPS): n and, for a mean, the sum and sum of squares; for a share,
-    the successes in `s`; for NPS, promoters in `s` and detractors in `ss`. Unique per (organisation, measure,
-    location)."""
+    """Sums over an organisation's approved reports at a location on a channel for each mean, share and NPS
+    measure (backend.analytics.rollups.MEASURE_ROLLUPS): n and, for a mean, the sum and sum of squares; for a
+    share, the successes in `s`; for NPS, promoters in `s` and detractors in `ss`. Unique per (organisation,
+    measure, location, channel)."""
 
     organisation = UUID()
     location = UUID()
+    channel = Varchar(length=16)
     measure = Varchar(length=40)
     n = Integer()
     s = DoublePrecision()

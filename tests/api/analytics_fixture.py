@@ -125,9 +125,9 @@ def full_answers(
     return body
 
 
-async def publish_full_form(w: World) -> str:
+async def publish_full_form(w: World, channel: str = "call") -> str:
     form = await w.ok(
-        "coordinator", "POST", "/forms", json={"name": "Full call", "channel": "call", "definition": FULL_FORM}
+        "coordinator", "POST", "/forms", json={"name": f"Full {channel}", "channel": channel, "definition": FULL_FORM}
     )
     version = await w.ok("coordinator", "POST", f"/forms/{form['id']}/publish", status=200)
     return version["id"]
@@ -139,6 +139,7 @@ class Shopped:
 
     w: World
     version_id: str
+    channel: str = "call"  # the form version's channel
     shoppers: list[str] = field(default_factory=list)
     reports: list[dict[str, Any]] = field(default_factory=list)
 
@@ -151,7 +152,8 @@ class Shopped:
         wave: tuple[str, str] | None = None,
         **answers: Any,
     ) -> dict[str, Any]:
-        who = (await add_shoppers(self.w, 1, prefix=f"a{len(self.shoppers)}x"))[0]
+        mark = "a" if self.channel == "call" else f"a{self.channel}"  # one Shopped per channel: distinct users
+        who = (await add_shoppers(self.w, 1, prefix=f"{mark}{len(self.shoppers)}x"))[0]
         self.shoppers.append(who)
         now = dt.datetime.now(UTC)
         started = started_at or now - dt.timedelta(minutes=20)
@@ -163,7 +165,7 @@ class Shopped:
                 "organisation_id": self.w.organisation_id,
                 "location_id": location_id,
                 "form_version_id": self.version_id,
-                "channel": "call",
+                "channel": self.channel,
                 "window_start": (started - dt.timedelta(hours=1)).isoformat(),
                 "window_end": (max(started, now) + dt.timedelta(hours=1)).isoformat(),
                 "shopper_id": self.w.users[who]["id"],

@@ -1,9 +1,10 @@
 """Rollups kept as reports are approved, returned, edited and rejected equal a from-scratch recomputation.
 
-Property (hypothesis, both engines): after any sequence of reviews, (1) the stored rollups equal the ones
-`fieldscore analytics-rebuild` recomputes from the raw reports, and (2) every comparison the rollups answer
-equals the same comparison computed from the fact rows (a date filter that keeps everything forces that
-path), so what a manager sees through a rollup is what the reports say.
+Property (hypothesis, both engines): after any sequence of reviews of reports on two channels, (1) the stored
+rollups equal the ones `fieldscore analytics-rebuild` recomputes from the raw reports, and (2) every comparison
+the rollups answer (grouped or filtered by location, region, brand, relation, channel, item, section) equals the
+same comparison computed from the fact rows (a date filter that keeps everything forces that path), so what a
+manager sees through a rollup is what the reports say.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tests.world import World, build_world
 REPORT = st.fixed_dictionaries(
     {
         "own": st.booleans(),
+        "channel": st.sampled_from(["call", "email"]),
         "answered": st.booleans(),
         "answer_s": st.sampled_from([0.4, 0.5, 7.49, 7.5, 12.0, 19.99, 20.5, 44.5]),
         "reply": st.sampled_from([1800.0, 3618.0, 3636.0, 7200.0, 90000.0]),
@@ -55,6 +57,15 @@ QUESTIONS: list[dict[str, Any]] = [
     {"measure": "fcr", "group_by": "relation"},
     {"measure": "rings", "group_by": "region"},
     {"measure": "csat", "group_by": "location"},
+    # The channel, a key of every rollup: as a grouping and as a filter.
+    {"measure": "time_to_answer", "group_by": "brand", "channel": "call"},
+    {"measure": "chat_reply_time", "group_by": ["relation", "channel"]},
+    {"measure": "item_pass_rate", "group_by": ["channel", "item"]},
+    {"measure": "section_score", "group_by": "section", "channel": "email"},
+    {"measure": "score", "group_by": "channel"},
+    {"measure": "score", "group_by": ["location", "channel"], "include_failed": "false"},
+    {"measure": "nps", "group_by": "relation", "channel": "email"},
+    {"measure": "unanswered_rate", "group_by": "channel", "region": "Bohemia"},
 ]
 
 
@@ -62,6 +73,7 @@ async def _rollup_rows() -> tuple[list[tuple[Any, ...]], ...]:
     survival = await SurvivalRollup.select(
         SurvivalRollup.organisation,
         SurvivalRollup.location,
+        SurvivalRollup.channel,
         SurvivalRollup.measure,
         SurvivalRollup.t,
         SurvivalRollup.censored,
@@ -70,6 +82,7 @@ async def _rollup_rows() -> tuple[list[tuple[Any, ...]], ...]:
     items = await ItemRollup.select(
         ItemRollup.organisation,
         ItemRollup.location,
+        ItemRollup.channel,
         ItemRollup.kind,
         ItemRollup.key,
         ItemRollup.section,
@@ -82,13 +95,22 @@ async def _rollup_rows() -> tuple[list[tuple[Any, ...]], ...]:
     )
     return (
         sorted(
-            (str(r["organisation"]), str(r["location"]), r["measure"], r["t"], bool(r["censored"]), r["n"])
+            (
+                str(r["organisation"]),
+                str(r["location"]),
+                r["channel"],
+                r["measure"],
+                r["t"],
+                bool(r["censored"]),
+                r["n"],
+            )
             for r in survival
         ),
         sorted(
             (
                 str(r["organisation"]),
                 str(r["location"]),
+                r["channel"],
                 r["kind"],
                 r["key"],
                 r["section"],
@@ -105,6 +127,7 @@ async def _rollup_rows() -> tuple[list[tuple[Any, ...]], ...]:
             (
                 str(r["organisation"]),
                 str(r["location"]),
+                r["channel"],
                 r["measure"],
                 r["n"],
                 pytest.approx(r["s"], rel=1e-12, abs=1e-6),
@@ -113,6 +136,7 @@ async def _rollup_rows() -> tuple[list[tuple[Any, ...]], ...]:
             for r in await MeasureRollup.select(
                 MeasureRollup.organisation,
                 MeasureRollup.location,
+                MeasureRollup.channel,
                 MeasureRollup.measure,
                 MeasureRollup.n,
                 MeasureRollup.s,
@@ -122,7 +146,8 @@ async def _rollup_rows() -> tuple[list[tuple[Any, ...]], ...]:
     )
 
 
-async def _review(w: World, s: Shopped, spec: dict[str, Any]) -> None:
+async def _review(w: World, shopped: dict[str, Shopped], spec: dict[str, Any]) -> None:
+    s = shopped[spec["channel"]]
     answers = {k: spec[k] for k in ("answered", "answer_s", "reply", "chat", "greeted", "fcr", "nps")}
     location = w.own_location_id if spec["own"] else w.competitor_location_id
     report = await s.report(location, approve=spec["review"] == "approve", **answers)
@@ -164,7 +189,10 @@ async def test_rollups_equal_a_recomputation_from_the_reports(client, batch: lis
     state = getattr(client, "_rollup_world", None)
     if state is None:
         w = await build_world(client)
-        state = (w, Shopped(w, await publish_full_form(w)))
+        state = (
+            w,
+            {channel: Shopped(w, await publish_full_form(w, channel), channel) for channel in ("call", "email")},
+        )
         client._rollup_world = state  # type: ignore[attr-defined]
     w, s = state
     for spec in batch:

@@ -1,6 +1,7 @@
 """Indexes for analytics at a million reports: the rollups' keys, and report_fact indexes that hold every
 column the common comparisons read, in the order they group by (organisation, location, ...), so SQLite
-aggregates them from the index alone without sorting. The rollups are filled from the facts already there."""
+aggregates them from the index alone without sorting. The rollups are filled from the facts already there
+(by the later migration that keys them by channel)."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.table import Table
@@ -40,9 +41,8 @@ async def forwards():
     async def create() -> None:
         for statement in CREATE:
             await ReportFact.raw(statement)
-        from backend.analytics import rollups  # a database with facts already: their rollups
-
-        await rollups.rebuild(tables=("survival_rollup", "item_rollup"))  # measure_rollup comes later
+        # The rollups of facts already stored are written by the migration that keys them by channel
+        # (2026-12-03T15:00:01), which rebuilds them all with today's code.
 
     async def drop() -> None:
         for statement in DROP:

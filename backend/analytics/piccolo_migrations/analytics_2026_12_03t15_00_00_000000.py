@@ -1,0 +1,83 @@
+"""The rollups keyed by channel too (auto-generated form, reviewed): a channel column on each."""
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.columns.column_types import Varchar
+from piccolo.columns.indexes import IndexMethod
+
+ID = "2026-12-03T15:00:00:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "analytics rollups: channel column"
+
+
+async def forwards():
+    manager = MigrationManager(
+        migration_id=ID, app_name="analytics", description=DESCRIPTION
+    )
+
+    manager.add_column(
+        table_class_name="SurvivalRollup",
+        tablename="survival_rollup",
+        column_name="channel",
+        db_column_name="channel",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 16,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ItemRollup",
+        tablename="item_rollup",
+        column_name="channel",
+        db_column_name="channel",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 16,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="MeasureRollup",
+        tablename="measure_rollup",
+        column_name="channel",
+        db_column_name="channel",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 16,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    return manager
