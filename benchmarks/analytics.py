@@ -653,11 +653,13 @@ def _render_head() -> str:
         "location, the first question).",
         "",
         "What each question reads (docs/statistics.md, 'Where the sums come from'): score by location and what "
-        "fails most read the per-location rollups measure_rollup and item_rollup, Kaplan–Meier by brand reads "
-        "survival_rollup, the hour × weekday grid (service level has a threshold parameter, and weekday and hour are "
-        "not per-location) aggregates report_fact per location through the covering index report_fact_answer_grid. "
-        "Comparisons no rollup answers (time groupings, shopper, campaign / wave / date / channel filters) read "
-        "report_fact the same way; those are not in this table.",
+        "fails most read the per-location (and per-channel) rollups measure_rollup and item_rollup, Kaplan–Meier by "
+        "brand (all channels, or calls only) reads survival_rollup, the hour × weekday grid (service level has a "
+        "threshold parameter, and weekday and hour are not per-location) aggregates report_fact per location through "
+        "the covering index report_fact_answer_grid. Comparisons no rollup answers (time groupings, shopper, "
+        "campaign / wave / date filters) read report_fact the same way; those are not in this table. The rollups "
+        "are keyed by channel since commit 5146aa2 (before it, a channel filter read report_fact): runs before it "
+        "have no calls-only row.",
         "",
         RATIO_NOTE,
         "",

@@ -93,4 +93,27 @@ def test_the_dashboard_benchmark_grows_the_facts_under_new_ids_with_their_items(
     assert sorted(scores.count(v) for v in (50.0, 51.0)) == [3, 4]  # copied round by round
     items = db.execute("SELECT report, COUNT(*) FROM item_fact GROUP BY report").fetchall()
     assert len(items) == 7 and {n for _, n in items} == {2}
+    # The rollups are of all 7 reports (what the rollup-answered figures read).
+    assert db.execute("SELECT SUM(n) FROM measure_rollup WHERE measure = 'score:final:all'").fetchone()[0] == 7
+    assert db.execute("SELECT SUM(judged), SUM(passed) FROM item_rollup").fetchone() == (14, 14)
     assert grow_facts(database, 5) == 7  # never shrinks
+
+
+def test_the_analytics_benchmark_replaces_only_its_own_runs_subsections(tmp_path: Path) -> None:
+    """Each (engine, size) run has its subsection: a run rewrites its own, keeps the others and every other
+    section of the document."""
+    from benchmarks.analytics import SECTION, write_section
+
+    def run(kind: str, n: int, text: str) -> str:
+        return f"<!-- analytics-{kind}-{n}:start -->\n### {kind} {n}\n\n{text}\n<!-- analytics-{kind}-{n}:end -->"
+
+    out = tmp_path / "benchmarks.md"
+    out.write_text("# Benchmarks\n\n## Other\n\nkept\n")
+    write_section(out, [run("sqlite", 1000000, "run-one"), run("postgres", 1000000, "run-one")])
+    write_section(out, [run("postgres", 10000000, "run-big")])
+    write_section(out, [run("postgres", 1000000, "run-two")])
+    text = out.read_text()
+    assert text.startswith("# Benchmarks\n\n## Other\n\nkept\n") and text.count(SECTION) == 1
+    order = [text.index(f"### {name}") for name in ("sqlite 1000000", "postgres 1000000", "postgres 10000000")]
+    assert order == sorted(order)
+    assert "run-two" in text and "run-big" in text and text.count("run-one") == 1  # sqlite's first run stays

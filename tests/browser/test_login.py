@@ -110,14 +110,22 @@ def test_a_long_task_list_shows_its_top_at_once_and_the_whole_list_a_moment_late
             "coordinator",
             "POST",
             "/locations",
-            json={"brand_id": brand_id, "name": f"Acme branch {i:02d}", "region": "Bohemia", "timezone": "Europe/Prague"},
+            json={
+                "brand_id": brand_id,
+                "name": f"Acme branch {i:02d}",
+                "region": "Bohemia",
+                "timezone": "Europe/Prague",
+            },
         )
         live.api(
             "coordinator",
             "POST",
             "/tasks",
             json={
-                **{k: template[k] for k in ("organisation_id", "form_version_id", "channel", "window_start", "window_end")},
+                **{
+                    k: template[k]
+                    for k in ("organisation_id", "form_version_id", "channel", "window_start", "window_end")
+                },
                 "location_id": location["id"],
                 "shopper_id": template["shopper_id"],
             },
