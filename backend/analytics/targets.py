@@ -229,17 +229,17 @@ async def delete(actor: Actor, target_id: uuid.UUID) -> None:
 
 
 async def applicable(
-    organisation_id: uuid.UUID, measure: Measure, threshold_s: float | None
+    organisation_id: uuid.UUID, measure: Measure, threshold_s: float | None, session: db.Session | None = None
 ) -> dict[tuple[TargetScope, str | None], Target]:
     """The organisation's targets for a measure by (scope, scope_value); service level: for this threshold.
     Hand-written SQL: every comparison asks (db.reading: on SQLite the event loop's own reader, no Piccolo query
-    building)."""
-    async with db.reading() as session:
-        rows = await session.fetch(
-            f"SELECT * FROM {t.Target._meta.tablename} WHERE organisation = ? AND measure = ?",
-            organisation_id,
-            measure.value,
-        )
+    building); in `session` when the caller has one open."""
+    sql = f"SELECT * FROM {t.Target._meta.tablename} WHERE organisation = ? AND measure = ?"
+    if session is None:
+        async with db.reading() as own:
+            rows = await own.fetch(sql, organisation_id, measure.value)
+    else:
+        rows = await session.fetch(sql, organisation_id, measure.value)
     return {
         (TargetScope(r["scope"]), r["scope_value"]): _target(r)
         for r in rows
