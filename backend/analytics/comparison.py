@@ -392,7 +392,7 @@ def key_text(value: Any) -> str | None:
     return str(value)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Group:
     key: tuple[str | None, ...]
     pending: int = 0
@@ -410,13 +410,15 @@ def _collect(
     """Rows of `statement` per group; survival times rounded to 1/steps of their unit (as the rollups hold them)."""
     groups: dict[tuple[str | None, ...], _Group] = {}
     names = [f"g{k}" for k in range(width)]
+    survival = kind == FigureKind.survival
     for row in rows:
         key = tuple([key_text(row[name]) for name in names])
         group = groups.get(key)
         first = group is None
-        if group is None:
-            group = groups[key] = _Group(key, times=[], events=[], reps=[])
-        group.pending += int(row["pending"] or 0)
+        if group is None:  # only survival groups keep lists (times, events, counts)
+            group = groups[key] = _Group(key, times=[], events=[], reps=[]) if survival else _Group(key)
+        if pending := row["pending"]:
+            group.pending += int(pending)
         if kind == FigureKind.mean:
             moments = st.Moments(int(row["n"]), float(row["s"] or 0), float(row["ss"] or 0))
             group.moments = moments if first else group.moments + moments  # a rollup's group is mostly one row
@@ -748,11 +750,12 @@ async def own_versus_competitors(
         target.moments += g.moments
         target.counts += g.counts
         target.nps += g.nps
-        assert target.times is not None and g.times is not None and target.events is not None
-        assert target.reps is not None and g.events is not None and g.reps is not None
-        target.times += g.times
-        target.events += g.events
-        target.reps += g.reps
+        if g.times is not None:  # a survival measure's
+            assert target.times is not None and target.events is not None and target.reps is not None
+            assert g.events is not None and g.reps is not None
+            target.times += g.times
+            target.events += g.events
+            target.reps += g.reps
     names = await group_labels(Dimension.brand, set(competitors), organisation_id)
     own_figure = _figure(spec.kind, spec, own, min_sample_size)
     result = []
