@@ -32,6 +32,9 @@ PASSWORD = "correct-horse-battery"
 
 # Hypothesis times each example (200 ms deadline) and each test's data generation (the too_slow health
 # check) by the wall clock; on a loaded two-core machine either fails a test whose code is correct.
+# With the CI variable set (CI runs), Hypothesis has already loaded its own "ci" profile: no deadline,
+# derandomized (the same examples every run) and no example database. This profile is made on top of
+# whichever is active, so CI keeps all of that and developers' runs get no deadline either.
 # Loaded here, before any test module builds its own @settings, so those inherit it; a test naming
 # its own suppress_health_check replaces this list and names too_slow itself where it needs to.
 hypothesis.settings.register_profile(
