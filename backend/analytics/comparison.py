@@ -367,8 +367,17 @@ class _Preview(Exception):
         self.rows = rows
 
 
-async def fetch_rows(sql: str, args: list[Any], filters: Filters) -> list[dict[str, Any]]:
-    if not filters.include_pending:  # on the analytics replica when there is one (backend.db.analytics_node)
+async def fetch_rows(sql: str, args: list[Any], filters: Filters, *, few: bool = False) -> list[dict[str, Any]]:
+    """The statement's rows. `few`: it reads a rollup with a row or a few per location and group (measure_rollup,
+    item_rollup), which on SQLite is read on the event loop's own reader (db.reading), not on a pooled reader's
+    thread: the read takes about as long as the hop there and back, and on a loaded machine the hop (waiting for
+    the thread, then for the event loop) took several times the read."""
+    if not filters.include_pending:
+        if few and not db.is_postgres():
+            async with db.reading() as session:
+                # `statement` writes Piccolo's placeholders, {}; it has no other braces.
+                return await session.fetch(sql.replace("{}", "?"), *args)
+        # On the analytics replica when there is one (backend.db.analytics_node).
         rows: list[dict[str, Any]] = await ReportFact.raw(sql, *args).run(node=db.analytics_node())
         return rows
     # The organisation's pending reports are counted as if approved, inside a transaction that is rolled
@@ -642,7 +651,9 @@ async def compare(
             "Only waiting times have a survival curve.", errors=[("curve", "only for Kaplan–Meier measures")]
         )
     waves = await wave_ids(filters)
-    sql, args = statement(spec, [_dimension_sql(d, spec) for d in group_by], filters, waves)
+    dims = [_dimension_sql(d, spec) for d in group_by]
+    sql, args = statement(spec, dims, filters, waves)
+    few = rollup_source(spec, dims, filters, waves) in ("measure_rollup", "item_rollup")
     if db.is_postgres():
         # The program's names and the measure's targets do not depend on the rows: on PostgreSQL they are read on a
         # second connection while the statement waits on the server (the sleep lets the statement's task start).
@@ -656,7 +667,7 @@ async def compare(
             raise
         rows = await statement_rows
     else:
-        rows = await fetch_rows(sql, args, filters)
+        rows = await fetch_rows(sql, args, filters, few=few)
         names, goals = await _beside(group_by, organisation_id, measure, filters.threshold_s)
     collected = list(_collect(spec.kind, rows, len(group_by), _steps(spec)).values())
     figures = _figures(spec.kind, spec, collected, min_sample_size, curve)
