@@ -284,6 +284,7 @@ async def _postgres_fill(dsn: str, world: dict[str, Any], n: int, chunk: int = 1
         print(f"    rollups, {time.monotonic() - began:.0f} s", flush=True)
         for table in ("report_fact", "item_fact", "survival_rollup", "item_rollup", "measure_rollup"):
             await con.execute(f"VACUUM ANALYZE {table}")
+        await con.execute("ANALYZE")  # the locations and brands made through the API too (autovacuum may be off)
     finally:
         await con.close()
 
@@ -347,6 +348,13 @@ def questions(world: dict[str, Any]) -> list[tuple[str, dict[str, Any], str, lis
             "SELECT l.brand, r.t, r.censored, SUM(r.n) FROM survival_rollup r JOIN location l ON l.id = r.location "
             "WHERE r.organisation = {} AND r.measure = 'time_to_answer' AND r.channel = 'call' "
             "GROUP BY l.brand, r.t, r.censored",
+            [org],
+        ),
+        (
+            "score by ISO week (trend)",
+            {"measure": "score", "group_by": "week", "limit": 100},
+            "SELECT local_week, SUM(n), SUM(s), SUM(ss) FROM measure_rollup WHERE organisation = {} "
+            "AND measure = 'score:final:all' GROUP BY local_week",
             [org],
         ),
         (
@@ -653,13 +661,14 @@ def _render_head() -> str:
         "location, the first question).",
         "",
         "What each question reads (docs/statistics.md, 'Where the sums come from'): score by location and what "
-        "fails most read the per-location (and per-channel) rollups measure_rollup and item_rollup, Kaplan–Meier by "
+        "fails most read the per-location (and per-channel) rollups measure_rollup and item_rollup (score by week through "
+        "measure_rollup's ISO-week key), Kaplan–Meier by "
         "brand (all channels, or calls only) reads survival_rollup, the hour × weekday grid (service level has a "
         "threshold parameter, and weekday and hour are not per-location) aggregates report_fact per location through "
         "the covering index report_fact_answer_grid. Comparisons no rollup answers (time groupings, shopper, "
         "campaign / wave / date filters) read report_fact the same way; those are not in this table. The rollups "
-        "are keyed by channel since commit 5146aa2 (before it, a channel filter read report_fact): runs before it "
-        "have no calls-only row.",
+        "are keyed by channel since commit 5146aa2 and measure_rollup by ISO week since the commit after it (before, "
+        "a channel filter and a week grouping read report_fact): runs before them have no calls-only or week row.",
         "",
         RATIO_NOTE,
         "",
@@ -754,6 +763,7 @@ def main(argv: list[str] | None = None, command: str = "") -> None:
             began = time.monotonic()
             databases.migrate(database, timeout=7200)
             print(f"  migrated in {time.monotonic() - began:.0f} s", flush=True)
+            asyncio.run(databases.analyze(database))  # planner statistics of what the migration rewrote
             if args.rebuild_rollups:
                 began = time.monotonic()
                 asyncio.run(rebuild_rollups(database.url))

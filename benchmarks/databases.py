@@ -162,3 +162,12 @@ def named_postgres(name: str, create: bool) -> Database:
     if create:
         asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
     return Database("postgres", urllib.parse.urlsplit(PG_ADMIN_DSN)._replace(path=f"/{name}").geturl())
+
+
+async def analyze(database: Database) -> None:
+    """ANALYZE the whole database (a kept one, after migrations that rewrote tables; autovacuum may be off)."""
+    conn = await asyncpg.connect(database.dsn)
+    try:
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()

@@ -163,7 +163,8 @@ def _is_place(dimension_sql: str) -> bool:
 def rollup_source(spec: MeasureSql, dims: list[str], filters: Filters, waves: list[uuid.UUID] | None) -> str | None:
     """The rollup (backend.analytics.rollups) that answers this comparison, or None for the fact tables: a
     survival, item, mean, share or NPS measure (not service level: its threshold is a parameter) grouped and filtered
-    only by what a location determines and the channel (and item / section for items)."""
+    only by what a location determines and the channel (and item / section for items; the ISO week for a mean,
+    share or NPS measure)."""
     if (
         filters.include_pending
         or filters.campaign_id is not None
@@ -181,7 +182,7 @@ def rollup_source(spec: MeasureSql, dims: list[str], filters: Filters, waves: li
         not spec.items
         and spec.kind in (FigureKind.mean, FigureKind.proportion, FigureKind.nps)
         and rollups.measure_rollup_name(spec.key, filters.basis.value, filters.include_failed) is not None
-        and all(_is_place(d) or d in kept for d in dims)
+        and all(_is_place(d) or d in (*kept, "f.local_week") for d in dims)
     ):
         return "measure_rollup"
     return None

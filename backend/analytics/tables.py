@@ -122,14 +122,15 @@ class ItemRollup(Table):
 
 
 class MeasureRollup(Table):
-    """Sums over an organisation's approved reports at a location on a channel for each mean, share and NPS
-    measure (backend.analytics.rollups.MEASURE_ROLLUPS): n and, for a mean, the sum and sum of squares; for a
-    share, the successes in `s`; for NPS, promoters in `s` and detractors in `ss`. Unique per (organisation,
-    measure, location, channel)."""
+    """Sums over an organisation's approved reports at a location on a channel in an ISO week (local, as
+    report_fact.local_week) for each mean, share and NPS measure (backend.analytics.rollups.MEASURE_ROLLUPS): n
+    and, for a mean, the sum and sum of squares; for a share, the successes in `s`; for NPS, promoters in `s` and
+    detractors in `ss`. Unique per (organisation, measure, location, channel, local_week)."""
 
     organisation = UUID()
     location = UUID()
     channel = Varchar(length=16)
+    local_week = Varchar(length=8)
     measure = Varchar(length=40)
     n = Integer()
     s = DoublePrecision()

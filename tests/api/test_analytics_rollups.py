@@ -2,13 +2,14 @@
 
 Property (hypothesis, both engines): after any sequence of reviews of reports on two channels, (1) the stored
 rollups equal the ones `fieldscore analytics-rebuild` recomputes from the raw reports, and (2) every comparison
-the rollups answer (grouped or filtered by location, region, brand, relation, channel, item, section) equals the
-same comparison computed from the fact rows (a date filter that keeps everything forces that path), so what a
-manager sees through a rollup is what the reports say.
+the rollups answer (grouped or filtered by location, region, brand, relation, channel, item, section; the ISO
+week) equals the same comparison computed from the fact rows (a date filter that keeps everything forces that
+path), so what a manager sees through a rollup is what the reports say.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ REPORT = st.fixed_dictionaries(
     {
         "own": st.booleans(),
         "channel": st.sampled_from(["call", "email"]),
+        "weeks_ago": st.sampled_from([0, 1, 3]),  # ISO weeks (measure_rollup's key)
         "answered": st.booleans(),
         "answer_s": st.sampled_from([0.4, 0.5, 7.49, 7.5, 12.0, 19.99, 20.5, 44.5]),
         "reply": st.sampled_from([1800.0, 3618.0, 3636.0, 7200.0, 90000.0]),
@@ -66,6 +68,11 @@ QUESTIONS: list[dict[str, Any]] = [
     {"measure": "score", "group_by": ["location", "channel"], "include_failed": "false"},
     {"measure": "nps", "group_by": "relation", "channel": "email"},
     {"measure": "unanswered_rate", "group_by": "channel", "region": "Bohemia"},
+    # The ISO week, a key of measure_rollup (trends).
+    {"measure": "score", "group_by": "week"},
+    {"measure": "nps", "group_by": ["channel", "week"]},
+    {"measure": "unanswered_rate", "group_by": "week", "relation": "own"},
+    {"measure": "score", "group_by": ["brand", "week"], "basis": "calculated", "channel": "call"},
 ]
 
 
@@ -128,6 +135,7 @@ async def _rollup_rows() -> tuple[list[tuple[Any, ...]], ...]:
                 str(r["organisation"]),
                 str(r["location"]),
                 r["channel"],
+                r["local_week"],
                 r["measure"],
                 r["n"],
                 pytest.approx(r["s"], rel=1e-12, abs=1e-6),
@@ -137,6 +145,7 @@ async def _rollup_rows() -> tuple[list[tuple[Any, ...]], ...]:
                 MeasureRollup.organisation,
                 MeasureRollup.location,
                 MeasureRollup.channel,
+                MeasureRollup.local_week,
                 MeasureRollup.measure,
                 MeasureRollup.n,
                 MeasureRollup.s,
@@ -150,7 +159,8 @@ async def _review(w: World, shopped: dict[str, Shopped], spec: dict[str, Any]) -
     s = shopped[spec["channel"]]
     answers = {k: spec[k] for k in ("answered", "answer_s", "reply", "chat", "greeted", "fcr", "nps")}
     location = w.own_location_id if spec["own"] else w.competitor_location_id
-    report = await s.report(location, approve=spec["review"] == "approve", **answers)
+    started = dt.datetime.now(dt.UTC) - dt.timedelta(weeks=spec["weeks_ago"], minutes=20)
+    report = await s.report(location, approve=spec["review"] == "approve", started_at=started, **answers)
     if spec["review"] == "return, edit, approve":
         await w.ok(
             "coordinator",
