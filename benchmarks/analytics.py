@@ -438,13 +438,11 @@ async def _measure(
                     await _postgres_fill(url, world, n)
                 result["fill_s"] = time.monotonic() - began
                 if kept:
-                    from benchmarks import machine
-
                     result["fill"] = {
                         "n": n,
                         "fill_s": round(result["fill_s"]),
                         "load": [round(load, 1), round(os.getloadavg()[0], 1)],
-                        "commit": machine.describe("", None)["Git commit"][:12],
+                        "commit": STARTED_AT_COMMIT[:12],
                         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
                     }
                     await _record_fill(url, kept, result["fill"])
@@ -595,9 +593,9 @@ def _render_run(r: dict[str, Any], command: str, load: tuple[float, float]) -> s
         filled = (
             f"the database was filled once ({fill['n']:,} reports, {fill['fill_s']:,} s at load "
             f"{fill['load'][0]:.1f}–{fill['load'][1]:.1f}, commit {fill['commit']}, {fill['date']}) and kept; this "
-            "run migrated it, "
-            + ("rebuilt its rollups from the facts " if r.get("rebuilt") else "")
-            + "and measured it again"
+            "run migrated it"
+            + (", rebuilt its rollups from the facts" if r.get("rebuilt") else "")
+            + " and measured it again"
         )
     else:
         filled = f"bulk fill {r['fill_s']:,.0f} s" + (f", database kept as {r['kept']}" if r.get("kept") else "")
@@ -607,7 +605,7 @@ def _render_run(r: dict[str, Any], command: str, load: tuple[float, float]) -> s
         "",
         f"`{command}` — {filled}. Load average {load[0]:.1f} before and {load[1]:.1f} after (and beside each "
         "figure); commit "
-        f"{facts['Git commit']}, {facts['Date']}"
+        f"{STARTED_AT_COMMIT}, {facts['Date']}"
         + (
             f"; PostgreSQL {facts['PostgreSQL']}, database size {r['size']}"
             if r["kind"] == "postgres"
@@ -716,15 +714,18 @@ def write_section(out: Path, runs: list[str]) -> None:
         + "".join(f"\n\n{subsections[key]}" for key in order)
         + "\n<!-- analytics:end -->\n"
     )
-    if found:
-        updated = current[: found.start()] + text + current[found.end() :]
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text
+    updated = (
+        current[: found.start()] + text + current[found.end() :] if found else current.rstrip("\n") + "\n\n" + text
+    )
     out.write_text(updated)
 
 
+# The code this process runs (a long run's HEAD may move before it writes its figures).
+STARTED_AT_COMMIT = "unknown"
+
+
 def main(argv: list[str] | None = None, command: str = "") -> None:
-    from benchmarks import databases
+    from benchmarks import databases, machine
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run --only analytics", description=__doc__)
     parser.add_argument("--reports", type=int, default=1_000_000)
@@ -749,6 +750,8 @@ def main(argv: list[str] | None = None, command: str = "") -> None:
         help="with --reuse-database: write the rollups again from the facts (after a change to what they keep)",
     )
     args = parser.parse_args(argv)
+    global STARTED_AT_COMMIT
+    STARTED_AT_COMMIT = machine.describe("", None)["Git commit"]
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request otherwise
     if (args.keep_database or args.reuse_database) and args.databases != "postgres":
         parser.error("--keep-database and --reuse-database need --databases postgres")
