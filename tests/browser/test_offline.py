@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.browser.conftest import PASSWORD, persistent_phone
+from tests.browser.conftest import PASSWORD, Phone, persistent_phone
 from tests.browser.steps import answer_call_questions, check_screen, tap_call
 
 
@@ -295,3 +295,89 @@ def test_unsent_reports_exported_to_a_file_are_imported_by_a_coordinator_and_the
     assert phone.state_of(report_id) == "sent"
     reports = live.reports(task["id"])
     assert len(reports) == 1 and reports[0]["id"] == report_id and reports[0]["revision"] == 1
+
+
+# The phone's storage as version 1 of the app left it (no index by state), with the reports it kept.
+SEED_VERSION_1 = """([session, reports]) => new Promise((resolve, reject) => {
+    localStorage.setItem('fieldscore.session', session);
+    const open = indexedDB.open('fieldscore', 1);
+    open.onupgradeneeded = () => {
+        const db = open.result;
+        const store = db.createObjectStore('reports', { keyPath: 'id' });
+        store.createIndex('by_shopper', 'shopper_id');
+        store.createIndex('by_task', 'task_id');
+        db.createObjectStore('blobs', { keyPath: 'sha256' });
+        db.createObjectStore('kv');
+        for (const report of reports) store.put(report);
+    };
+    open.onsuccess = () => { open.result.close(); resolve(); };
+    open.onerror = () => reject(open.error);
+})"""
+
+READ_ALL = """() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('fieldscore');
+    open.onsuccess = () => {
+        const db = open.result;
+        const store = db.transaction('reports').objectStore('reports');
+        const all = store.getAll();
+        all.onsuccess = () => resolve({ version: db.version, indexes: [...store.indexNames], reports: all.result });
+        all.onerror = () => reject(all.error);
+    };
+    open.onerror = () => reject(open.error);
+})"""
+
+
+def test_a_phone_with_version_1_storage_upgrades_keeping_every_report_and_counts_only_the_unsent(phone, live):
+    elsewhere = Phone(phone.browser, live)  # a login (for its session) that leaves this phone's storage alone
+    session = elsewhere.login().evaluate("() => localStorage.getItem('fieldscore.session')")
+    elsewhere.close()
+    me = live.world["users"]["shopper"]["id"]
+    other = live.world["users"]["other_shopper"]["id"]
+
+    def report(n: int, state: str, shopper: str = me) -> dict:
+        stamp = f"2026-01-05T09:{n:02d}:00.000Z"
+        return {
+            "id": f"00000000-0000-4000-8000-{n:012d}",
+            "shopper_id": shopper,
+            "task_id": f"task-{n}",
+            "task_label": f"Visit {n}",
+            "state": state,
+            "answers": {"friendliness": n % 5 + 1},
+            "created_at": stamp,
+            "updated_at": stamp,
+            "queued_at": stamp,
+            "attempts": 0,
+            "next_attempt_at": 0,
+        }
+
+    kept = [report(1, "draft"), report(2, "waiting"), report(3, "waiting", other)]
+    kept += [report(n, "sent") for n in range(10, 22)]
+    page = phone.page
+    page.goto("/app/icon.svg")  # the app's origin, without the app opening its storage
+    page.evaluate(SEED_VERSION_1, [session, kept])
+
+    # The waiting report stays waiting: its send fails for want of network.
+    phone.context.route(
+        "**/reports", lambda route: route.abort() if route.request.method == "POST" else route.continue_()
+    )
+    page.goto("/app/#/tasks")
+    page.wait_for_selector("body[data-ready=true]")
+    page.locator("#status").filter(has_text="2 reports only on this phone").wait_for()
+    assert "1 waiting to send" in page.locator("#status").inner_text()
+
+    stored = page.evaluate(READ_ALL)
+    assert stored["version"] == 2 and "by_state" in stored["indexes"]
+    by_id = {r["id"]: r for r in stored["reports"]}
+    assert sorted(by_id) == sorted(r["id"] for r in kept)
+    for before in kept:  # nothing lost or changed but the failed attempt's bookkeeping on the waiting one
+        after = by_id[before["id"]]
+        assert (after["state"], after["shopper_id"], after["answers"]) == (
+            before["state"],
+            before["shopper_id"],
+            before["answers"],
+        ), before["id"]
+
+    page.get_by_role("link", name="On this phone").click()
+    page.get_by_text("2 reports are only on this phone.").wait_for()
+    page.get_by_text("1 report of another shopper is kept on this phone").wait_for()
+    assert page.locator("[data-report]").count() == 14  # this shopper's own, receipts included

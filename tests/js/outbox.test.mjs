@@ -11,7 +11,7 @@ function memoryStore() {
   const blobs = new Map();
   return {
     reports, blobs,
-    async reportsOf(shopperId) { return [...reports.values()].filter((r) => r.shopper_id === shopperId).map((r) => ({ ...r })); },
+    async reportsIn(states) { return [...reports.values()].filter((r) => states.includes(r.state)).map((r) => ({ ...r })); },
     async putReport(r) { reports.set(r.id, structuredClone(r)); },
     async getBlob(sha) { return blobs.get(sha); },
   };

@@ -82,7 +82,7 @@ function renderNav(current) {
 
 export async function onlyOnPhone() {
   if (!app.store) return [];
-  return (await app.store.allReports()).filter((r) => r.state === "draft" || r.state === "waiting");
+  return app.store.reportsIn(["draft", "waiting"]); // not the receipts (state "sent"): most of the store
 }
 
 export async function refreshStatus() {

@@ -43,10 +43,9 @@ export async function exportUnsent() {
 
 export async function outboxScreen(main) {
   document.title = `${t("nav.outbox")} · Fieldscore`;
-  const all = await app.store.allReports();
-  const mine = all.filter((r) => r.shopper_id === app.session.user.id)
-    .sort((a, b) => (a.updated_at < b.updated_at ? 1 : -1));
-  const others = all.filter((r) => r.shopper_id !== app.session.user.id && r.state !== "sent").length;
+  // This shopper's reports, receipts included (the list shows them); only the unsent ones of the others.
+  const mine = (await app.store.reportsOf(app.session.user.id)).sort((a, b) => (a.updated_at < b.updated_at ? 1 : -1));
+  const others = (await onlyOnPhone()).filter((r) => r.shopper_id !== app.session.user.id).length;
   const states = await serverStates();
   const unsent = mine.filter((r) => r.state === "draft" || r.state === "waiting");
   const waiting = mine.filter((r) => r.state === "waiting");

@@ -53,7 +53,7 @@ export function reportPayload(report) {
 
 export class Outbox {
   /**
-   * store: { reportsOf(shopperId), putReport(report), getBlob(sha256) }
+   * store: { reportsIn(states), putReport(report), getBlob(sha256) }
    * api: { uploadAttachment(blobRecord), submitReport(payload) }
    * shopperId(): who is logged in (only their reports are sent: a shared phone never sends one shopper's
    * report under another's account).
@@ -69,7 +69,7 @@ export class Outbox {
   async waiting() {
     const who = this.shopperId();
     if (!who) return [];
-    return (await this.store.reportsOf(who)).filter((r) => r.state === "waiting")
+    return (await this.store.reportsIn(["waiting"])).filter((r) => r.shopper_id === who)
       .sort((a, b) => (a.queued_at < b.queued_at ? -1 : 1));
   }
 

@@ -1,9 +1,12 @@
 // What the phone keeps (IndexedDB): reports (drafts and the outbox), attachment bytes, cached API answers.
-// Nothing here is deleted because a send succeeded: a sent report stays (state "sent") as a receipt.
+// Nothing here is deleted because a send succeeded: a sent report stays (state "sent") as a receipt, so
+// after a year of use most reports are receipts: what reads only drafts and the outbox goes through the
+// reports' index by state (reportsIn) and never reads them.
 
 const DB_NAME = "fieldscore";
 // index.html's inline script opens this version too (tests/js/app_logic.test.mjs checks they agree).
-export const DB_VERSION = 1;
+// Version 2 added the reports' index by state (to a phone's existing store: nothing is lost in the upgrade).
+export const DB_VERSION = 2;
 
 function promised(request) {
   return new Promise((resolve, reject) => {
@@ -38,6 +41,9 @@ export async function openStore(name = DB_NAME, started = globalThis.fieldscoreP
       reports.createIndex("by_shopper", "shopper_id");
       reports.createIndex("by_task", "task_id");
     }
+    // Version 2: built here from the reports already stored (the versionchange transaction indexes them).
+    const reports = open.transaction.objectStore("reports");
+    if (!reports.indexNames.contains("by_state")) reports.createIndex("by_state", "state");
     if (!db.objectStoreNames.contains("blobs")) db.createObjectStore("blobs", { keyPath: "sha256" });
     if (!db.objectStoreNames.contains("kv")) db.createObjectStore("kv");
   };
@@ -77,6 +83,15 @@ export class Store {
 
   async reportsOf(shopperId) {
     return this.#run("reports", "readonly", (s) => s.index("by_shopper").getAll(shopperId));
+  }
+
+  /** Every shopper's reports in one of `states` (e.g. ["draft", "waiting"]), read through the index by state:
+   * the receipts (state "sent") are not read unless asked for. In `states` order, then by id. */
+  reportsIn(states) {
+    return this.#run("reports", "readonly", (s) => {
+      const byState = s.index("by_state");
+      return Promise.all(states.map((state) => promised(byState.getAll(state)))).then((found) => found.flat());
+    });
   }
 
   allReports() {
