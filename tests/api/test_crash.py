@@ -4,6 +4,7 @@ completes the rest without duplicates."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import signal
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -157,8 +159,34 @@ async def test_sigkill_mid_load_loses_no_acknowledged_report(app, client, databa
                         killed.set()
                     return
 
+        async def cut_off(http: httpx.AsyncClient, task: dict[str, Any], body: dict[str, Any]) -> None:
+            """One report is certainly mid-request at the kill: half its body goes before, the rest only
+            after the server is dead. (The submitters' requests in flight at the kill may all have been
+            answered already, on a loaded machine where this client reads its responses late.)"""
+            data = json.dumps(body).encode()
+
+            async def halves() -> AsyncIterator[bytes]:
+                yield data[: len(data) // 2]
+                await killed.wait()
+                yield data[len(data) // 2 :]
+
+            headers = {**bearer(w.tokens[task["shopper"]]), "content-type": "application/json"}
+            try:
+                response = await http.post("/reports", content=halves(), headers=headers)
+            except httpx.TransportError as exc:
+                failures[f"after kill: {type(exc).__name__} (cut off)"] += 1
+            else:
+                raise AssertionError(f"a report whose body was cut off by the kill was answered: {response.text}")
+
+        cut_id, *submitted = bodies
         async with httpx.AsyncClient(base_url=first.base, timeout=30) as http:
-            await asyncio.gather(*(submit(http, task, body) for task, body in bodies.values()))
+            cut = asyncio.create_task(cut_off(http, *bodies[cut_id]))
+            try:
+                await asyncio.gather(*(submit(http, *bodies[report_id]) for report_id in submitted))
+            finally:
+                if not killed.is_set():
+                    cut.cancel()
+            await asyncio.gather(cut, return_exceptions=not killed.is_set())
         first.kill()
         assert killed.is_set()
         assert first.process.returncode == -signal.SIGKILL
