@@ -36,10 +36,17 @@ async def item_labels(organisation_id: uuid.UUID, keys: set[str]) -> dict[str, s
     if not keys:
         return {}
     rows = await ReportFact.raw(
-        # One index probe per form version (report_fact_form_version), not a walk over every fact.
-        "SELECT v.id AS v FROM form_version v WHERE EXISTS"
-        " (SELECT 1 FROM report_fact f WHERE f.organisation = {} AND f.form_version = v.id)"
-        " ORDER BY v.published_at DESC",
+        # The form versions the organisation's facts use, read as a skip scan of report_fact_form_version
+        # (organisation, form_version): one index descent per version used, whatever the planner's statistics.
+        # (As `WHERE EXISTS (… f.form_version = v.id)`, PostgreSQL with statistics saying "one version" planned
+        # a pass over every fact: 2 s at 10,000,000 reports.)
+        "WITH RECURSIVE used(id) AS ("
+        " SELECT (SELECT form_version FROM report_fact WHERE organisation = {} ORDER BY form_version LIMIT 1)"
+        " UNION ALL"
+        " SELECT (SELECT f.form_version FROM report_fact f WHERE f.organisation = {} AND f.form_version > used.id"
+        " ORDER BY f.form_version LIMIT 1) FROM used WHERE used.id IS NOT NULL)"
+        " SELECT v.id AS v FROM form_version v JOIN used ON v.id = used.id ORDER BY v.published_at DESC",
+        organisation_id,
         organisation_id,
     )
     found: dict[str, str] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import statistics
 import warnings
@@ -16,6 +17,7 @@ from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from backend.analytics.facts import daypart
 from tests.api.analytics_fixture import Shopped, publish_full_form
+from tests.api.forms_fixture import SMALL_CALL_FORM
 from tests.builders import make_task, publish_form, report_body
 from tests.world import World, build_world
 
@@ -491,3 +493,32 @@ async def test_items_and_sections_carry_their_labels_from_the_form(client):
         "reach": "Reaching someone",
         "conduct": "Conduct",
     }
+
+
+async def test_an_items_label_comes_from_the_latest_published_version_that_has_it(client):
+    """Reports made with two forms: a question both ask is named as the later-published one names it, and a
+    question only the earlier one asks keeps that one's label."""
+    w = await build_world(client)
+    first_id = await publish_form(w)
+    renamed = copy.deepcopy(SMALL_CALL_FORM)
+    for section in renamed["sections"]:
+        for item in section["items"]:
+            if item["key"] == "greeted":
+                item["label"] = {"en": "Greeted by name?"}
+    form = await w.ok(
+        "coordinator", "POST", "/forms", json={"name": "Renamed call", "channel": "call", "definition": renamed}
+    )
+    second_id = (await w.ok("coordinator", "POST", f"/forms/{form['id']}/publish", status=200))["id"]
+    for version_id, location_id in ((first_id, w.own_location_id), (second_id, w.competitor_location_id)):
+        task = await make_task(w, version_id, location_id)
+        report = await w.ok("shopper", "POST", "/reports", status=201, json=report_body(task, greeted=False))
+        await w.ok("coordinator", "POST", f"/reports/{report['id']}/approve", status=200, json={})
+    items = await w.ok(
+        "manager",
+        "GET",
+        "/analytics/comparison",
+        params={"measure": "item_pass_rate", "group_by": "item", "min_sample_size": 1},
+    )
+    labels = {g["keys"][0]["value"]: g["keys"][0]["label"] for g in items["groups"]}
+    assert labels["greeted"] == "Greeted by name?" and labels["answer_s"] == "Seconds to answer"
+    assert next(g for g in items["groups"] if g["keys"][0]["value"] == "greeted")["figure"]["n"] == 2
