@@ -217,11 +217,37 @@ def throttle(page: Any, network: dict[str, Any] | None) -> Any:
     return cdp
 
 
-def time_to_task_list(page: Any, url: str = "/app/#/tasks") -> float:
+# Resolves with the moment (ms since the navigation began, the page's timeOrigin) when the first task card's text
+# was painted: the card's `elementtiming="task"` paragraph, reported by the browser (PerformanceElementTiming).
+FIRST_CARD_PAINTED = """new Promise((resolve) => {
+  new PerformanceObserver((list, observer) => {
+    const entry = list.getEntries().find((e) => e.identifier === "task");
+    if (entry) { observer.disconnect(); resolve(entry.renderTime || entry.loadTime); }
+  }).observe({ type: "element", buffered: true });
+  setTimeout(() => resolve(null), 120000);
+})"""
+
+
+def time_to_task_list(page: Any, cdp: Any, url: str = "/app/#/tasks") -> tuple[float, float]:
+    """(In the page, harness) seconds from the start of navigation to the first task card on screen.
+
+    In the page: the paint time the browser itself records, from the page's timeOrigin (the moment navigation
+    began, before the service worker or the network answers). The wait goes through the DevTools protocol in the
+    page's own world, so the harness adds no script to the page while it starts: Playwright's locators inject a
+    script of their own into the page, which at CPU 4x costs ~180 ms of the page's main thread, work a phone
+    never does. Harness: the same moment as seen from this process (goto to the observer's answer), which
+    includes navigation set-up and the protocol's round trips.
+    """
     began = time.perf_counter()
     page.goto(url, wait_until="commit", timeout=120000)
+    painted_ms = cdp.send(
+        "Runtime.evaluate", {"expression": FIRST_CARD_PAINTED, "awaitPromise": True, "returnByValue": True}
+    )["result"].get("value")
+    harness = time.perf_counter() - began
+    if painted_ms is None:
+        raise RuntimeError(f"{url}: no task card painted within 120 s")
     page.locator("[data-task]").first.wait_for(timeout=120000)
-    return time.perf_counter() - began
+    return painted_ms / 1000, harness
 
 
 def run(reps: int, outbox_reports: int) -> dict[str, Any]:
@@ -297,15 +323,18 @@ def _measure(browser: Any, base: str, reps: int) -> dict[str, Any]:
     context.close()
 
     cold: dict[str, list[float]] = {name: [] for name in PROFILES}
+    cold_harness: dict[str, list[float]] = {name: [] for name in PROFILES}
     warm: list[float] = []
+    warm_harness: list[float] = []
     for _ in range(reps):
         for name, profile in PROFILES.items():
             # Cold: logged in (the session in localStorage) but nothing cached: no service worker, no HTTP
             # cache, no stored lists; CPU 4x slower and the network profile.
             context = browser.new_context(base_url=base, service_workers="allow", storage_state=session, **PHONE)
             page = context.new_page()
-            throttle(page, profile)
-            cold[name].append(time_to_task_list(page))
+            painted, harness = time_to_task_list(page, throttle(page, profile))
+            cold[name].append(painted)
+            cold_harness[name].append(harness)
             page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=120000)
             page.wait_for_load_state("networkidle", timeout=120000)
             page.close()
@@ -313,10 +342,12 @@ def _measure(browser: Any, base: str, reps: int) -> dict[str, Any]:
                 # Warm: the same phone later, offline, CPU 4x slower: the app and the list from the phone itself.
                 context.set_offline(True)
                 page = context.new_page()
-                throttle(page, None)
-                warm.append(time_to_task_list(page))
+                painted, harness = time_to_task_list(page, throttle(page, None))
+                warm.append(painted)
+                warm_harness.append(harness)
             context.close()
     out["cold_s"], out["warm_s"] = cold, warm
+    out["cold_harness_s"], out["warm_harness_s"] = cold_harness, warm_harness
     return out
 
 
@@ -379,6 +410,7 @@ def render(r: dict[str, Any], *, elapsed_s: float, reps: int, load: tuple[float,
     warm = sorted(r["warm_s"])
     med = statistics.median
     yes = lambda ok: "yes" if ok else "**no**"  # noqa: E731
+    all_of = lambda xs: ", ".join(f"{x:.2f}" for x in sorted(xs))  # noqa: E731
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return f"""{START}
 ## Phone app (`/app/`) in Chromium
@@ -397,7 +429,7 @@ added to every request, 400 kbit/s down and up) and WebPageTest's "3G Slow" (400
 | First visit through login to the task list, what the page downloaded (the app once, the API's JSON) | {kb(r["first_total"])} (API {kb(r["first_api"])}) | ≤ 150 KB | {yes(r["first_total"] <= 150 * 1024)} |
 | Service worker's precache, downloaded once in the background after the first screen ({files} files incl. 6 languages and the app's files again), gzip as served / raw | {kb(zipped)} / {kb(raw)} | | |
 | Repeat load with the network cut: bytes over the network; all from the service worker | {r["repeat_offline_network_bytes"]} B; {yes(r["repeat_offline_from_sw"])} | works offline | {yes(r["repeat_offline_from_sw"])} |
-{"".join(f"| Cold start to a usable task list, CPU 4×, {name} (median of {reps}; all) | {med(xs):.2f} s ({', '.join(f'{x:.2f}' for x in sorted(xs))}) | ≤ 3 s | {yes(med(xs) <= 3)} |{chr(10)}" for name, xs in r["cold_s"].items())}| Warm start (offline) to a usable task list, CPU 4× (median of {reps}; all) | {med(warm):.2f} s ({", ".join(f"{x:.2f}" for x in warm)}) | ≤ 1 s | {yes(med(warm) <= 1)} |
+{"".join(f"| Cold start to a usable task list, CPU 4×, {name} (median of {reps}; all) | {med(xs):.2f} s ({all_of(xs)}); harness {med(r['cold_harness_s'][name]):.2f} s | ≤ 3 s | {yes(med(xs) <= 3)} |{chr(10)}" for name, xs in r["cold_s"].items())}| Warm start (offline) to a usable task list, CPU 4× (median of {reps}; all) | {med(warm):.2f} s ({all_of(warm)}); harness {med(r["warm_harness_s"]):.2f} s | ≤ 1 s | {yes(med(warm) <= 1)} |
 | {r["outbox_n"]} reports in the outbox sync when the network returns (no reload) | {r["outbox_s"]:.1f} s ({r["outbox_n"] / r["outbox_s"]:.1f} reports/s) | no loss, no duplicate | {yes(r["outbox_lost"] == 0 and r["outbox_unique"] == r["outbox_stored"] == r["outbox_n"] and r["outbox_per_task_ok"])} |
 
 The outbox row: {r["outbox_waiting"]} reports were submitted through the app's own outbox with the network cut,
@@ -406,7 +438,12 @@ then the network came back; the server then held {r["outbox_stored"]} reports, {
 lists): the app's files and the task list come over the slow network, where DevTools' preset adds 2 s to every
 request, so a page that needs its HTML, its modules (preloaded together) and one API answer cannot be usable
 in under about 6 s on it, whatever its size. Usable = the first task card shown with its content (the app draws
-a screenful of cards first and the rest of a long list in batches just after). First visit: the bytes the page
+a screenful of cards first and the rest of a long list in batches just after), timed by the browser itself: the
+paint of the first card's text (PerformanceElementTiming) from the moment navigation began (the page's
+timeOrigin), read through the DevTools protocol so that the harness adds no script to the page while it starts.
+"Harness" is the same moment seen from the benchmark process (goto to the answer), which adds navigation set-up
+and the protocol's round trips; Playwright's own locators, used until 2026-12-03, also injected a script into
+the page that cost ~180 ms of its main thread at CPU 4×. First visit: the bytes the page
 itself received (DevTools' encodedDataLength), each file once; the service worker's own downloads are not the
 page's and have their row: its precache fetches the app's files again (`cache: "reload"`, so a new version never
 keeps an old file), once, in the background.

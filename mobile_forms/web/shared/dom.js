@@ -13,7 +13,8 @@ export function h(tag, attrs = {}, ...children) {
     else if (name === "class" || name === "for" || name === "role" || name === "style" || name.includes("-")
              || name === "href" || name === "type" || name === "name" || name === "id" || name === "inputmode"
              || name === "autocomplete" || name === "lang" || name === "min" || name === "max" || name === "step"
-             || name === "accept" || name === "capture" || name === "tabindex" || name === "hidden") {
+             || name === "accept" || name === "capture" || name === "tabindex" || name === "hidden"
+             || name === "elementtiming") {
       el.setAttribute(name, value === true ? "" : String(value));
     } else el[name] = value;
   }
