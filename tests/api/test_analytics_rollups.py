@@ -242,3 +242,36 @@ async def test_rollups_equal_a_recomputation_from_the_reports(client, batch: lis
                     key,
                     field,
                 )
+
+
+async def test_a_location_whose_brand_is_not_in_the_program_drops_out_of_every_grouping(client) -> None:
+    """A comparison counts only locations whose brand is in the organisation's program, whether it is grouped by a
+    place (joined after adding up per location) or only by what a rollup row holds (week, channel, item: the
+    program's locations as a semi-join), and through a rollup as from the facts."""
+    w = await build_world(client)
+    shopped = Shopped(w, await publish_full_form(w, "call"), "call")
+    answers = {"answered": True, "answer_s": 12.0, "reply": 1800.0, "chat": 3.5, "greeted": True, "fcr": True}
+    for location, nps in ((w.own_location_id, 9), (w.own_location_id, 3), (w.competitor_location_id, 10)):
+        await shopped.report(location, nps=nps, **answers)
+    # The competitor's shop is taken over by a brand the organisation does not follow (no API moves a location
+    # out of a program, so the test does it in the table).
+    outsider = await w.ok("admin", "POST", "/brands", json={"name": "Outside the program"})
+    from backend.locations.tables import Location
+
+    await Location.update({Location.brand: outsider["id"]}).where(Location.id == w.competitor_location_id)
+    questions = [
+        {"measure": "score", "group_by": "week"},
+        {"measure": "score", "group_by": "channel"},
+        {"measure": "nps", "group_by": "week"},
+        {"measure": "item_pass_rate", "group_by": "item", "item_key": "greeted"},
+        {"measure": "score", "group_by": "relation"},
+        {"measure": "score", "group_by": "location"},
+    ]
+    for question in questions:
+        params = {**question, "min_sample_size": 1, "organisation_id": w.organisation_id}
+        through_rollup = _figures(await w.ok("coordinator", "GET", "/analytics/comparison", params=params))
+        from_facts = _figures(
+            await w.ok("coordinator", "GET", "/analytics/comparison", params={**params, "date_from": "2000-01-01"})
+        )
+        assert {k: f["n"] for k, f in through_rollup.items()} == {k: f["n"] for k, f in from_facts.items()}, question
+        assert sum(f["n"] for f in through_rollup.values()) == 2, question  # the own shop's two reports only
