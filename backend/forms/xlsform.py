@@ -1092,7 +1092,7 @@ _WHY_NOT: Final[dict[str, str]] = {
     "q geotrace": "geotrace is not supported (only geopoint)",
     "geoshape": "geoshape is not supported (only geopoint)",
     "q geoshape": "geoshape is not supported (only geopoint)",
-    "rank": "rank questions are not supported",
+    "rank": "rank questions (putting the choices in order) are not supported",
     "osm": "OpenStreetMap questions are not supported",
     "xml-external": "external data files are not supported",
     "csv-external": "external data files are not supported",
@@ -1149,6 +1149,10 @@ _SELECT_PREFIXES: Final = (
     ("select all that apply", "select_multiple"),
     ("add select multiple prompt using", "select_multiple"),
 )
+# The select spellings, which need a list name after them.
+_LIST_TYPES: Final = frozenset(
+    {prefix for prefix, _kind in _SELECT_PREFIXES} | {"select_one_external", "select one external"}
+)
 _OR_OTHER: Final = re.compile(r"\s+(?:or_other|or\s+specify\s+other)$", re.IGNORECASE)
 
 
@@ -1170,6 +1174,11 @@ def _parse_type(text: str) -> _Type:
     if lower in _LEGACY_TYPES:
         return _Type(_LEGACY_TYPES[lower], legacy=normal)
     head = words[0].lower() if words else ""
+    if lower in _LIST_TYPES:
+        # Before the prefixes below: 'select one from' alone would read as the list 'from'.
+        raise _CellError(f"type: '{normal}' needs a choice list name")
+    if head == "rank":  # `rank LIST` as XLSForm writes it
+        raise _CellError(f"type: '{normal}' — {_WHY_NOT['rank']}")
     if head == "osm":
         raise _CellError(
             f"type: '{normal}' — OpenStreetMap questions are not supported: they need OpenMapKit to draw "
@@ -1196,8 +1205,6 @@ def _parse_type(text: str) -> _Type:
             if len(rest) != 1:
                 raise _CellError(f"type: '{normal}' — expected one list name after '{prefix}'")
             return _Type(kind, rest[0], or_other=match is not None)
-    if lower in ("select_one", "select_multiple", "select one", "select all that apply"):
-        raise _CellError(f"type: '{normal}' needs a choice list name")
     if lower.startswith("begin loop over") or lower.startswith("begin_loop over"):
         raise _CellError(f"type: '{normal}' — a loop inside a loop is not supported")
     if lower in _WHY_NOT:
@@ -1420,6 +1427,10 @@ def _question(row: _Row, kind: str, list_name: str | None, ctx: _Context, extern
                 errors.append(f"type: list '{list_name}' fails on both yes and no")
         else:
             data["choices"] = [msgspec.to_builtins(c) for c in choice_list.choices]
+            # A ${name} naming no question is a mistake in the sheet (pyxform refuses it too), not a
+            # filter we merely cannot read: refused rather than kept with every choice offered.
+            for name in _unknown_references(row.raw("choice_filter"), ctx.kinds):
+                errors.append(f"choice_filter: ${{{name}}} names no question of this form")
             try:
                 choice_filter = _choice_filter(row, ctx)
             except _CellError as error:
@@ -1556,6 +1567,14 @@ def _default(tag: str, text: str, data: dict[str, Any]) -> Any:
             return int(number) if float(number).is_integer() else None
         return float(number)
     return None
+
+
+def _unknown_references(source: Any, kinds: dict[str, str]) -> list[str]:
+    """The names in `source`'s ${name} references that are no question, group or metadata row."""
+    if source is None:
+        return []
+    names = (match.group(1).strip() for match in _REFERENCE.finditer(_text(source)))
+    return list(dict.fromkeys(name for name in names if name not in kinds))
 
 
 def _choice_filter(row: _Row, ctx: _Context) -> Expr | None:
@@ -1745,11 +1764,14 @@ def read_xlsform(data: bytes) -> Imported:
             return _sheet_rows(sheets[name](), name, problems, notes) if name in sheets else []
 
         title, language, settings = _read_settings(read("settings"), problems, notes)
-        lists = _read_choices(read("choices"), language, problems, notes)
+        choice_rows = read("choices")
+        lists = _read_choices(choice_rows, language, problems, notes)
         survey_rows = _expand_loops(read("survey"), lists, language, problems, notes)
         external_lists: dict[str, _ChoiceList] = {}
         if any(_row_type(r).lower().startswith(("select_one_external", "select one external")) for r in survey_rows):
-            external_lists = _read_choices(read("external_choices"), language, problems, notes)
+            external_rows = read("external_choices")
+            choice_rows = [*choice_rows, *external_rows]
+            external_lists = _read_choices(external_rows, language, problems, notes)
         elif "external_choices" in sheets and _sheet_rows(
             sheets["external_choices"](), "external_choices", [], _Notes()
         ):
@@ -1901,6 +1923,19 @@ def read_xlsform(data: bytes) -> Imported:
         parsed.append((row, parsed_type))
 
     ctx = _Context(language, kinds, lists, problems, notes, external_lists, renamed, ambiguous)
+    # A choice's label may show an answer too (${name}, filled in on the phone like a question's label);
+    # one that cannot be filled would show the shopper "${name}" as it is.
+    for row in choice_rows:
+        try:
+            labels = row.labels("label", language)
+        except _CellError:
+            continue  # already reported with the list
+        try:
+            for text in labels.values():
+                ctx.unambiguous("label", text)
+            _fillable("label", labels, kinds, row, notes)
+        except _CellError as error:
+            problems.append((row.sheet, row.number, str(error)))
     top: list[Any] = []
     stack: list[_Open] = []
     kept_rows: list[XLSFormRow] = []

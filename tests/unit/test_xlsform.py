@@ -507,6 +507,11 @@ def test_duplicate_names_point_at_the_second_row() -> None:
         ("geotrace", "geotrace is not supported"),
         ("begin loop over yn", "begin loop has no matching end loop"),
         ("select_one", "needs a choice list name"),
+        # XLSForm's rank names its list; the bare older spellings have none (not a list called 'from').
+        ("rank yn", "rank questions (putting the choices in order) are not supported"),
+        ("select one from", "needs a choice list name"),
+        ("select all that apply from", "needs a choice list name"),
+        ("select one external", "needs a choice list name"),
     ],
 )
 def test_unknown_and_unsupported_types(type_: str, reason: str) -> None:
@@ -1346,6 +1351,38 @@ def test_references_in_labels_must_be_fillable() -> None:
     defn = import_xlsform(xlsx(survey[:3]))
     assert only_section_items(defn)[1].label == {"en": "How old is ${who}?"}  # filled in on the phone
     assert import_xlsform(export_xlsform(defn)) == defn
+
+
+def test_references_in_choice_labels_must_be_fillable_too() -> None:
+    """A choice's label is shown like a question's: ${name} is filled in on the phone, or refused."""
+    survey = [["type", "name", "label"], ["start", "start", None], ["text", "who", "Who?"], ["select_one l", "q", "Q"]]
+    choices = [
+        ["list_name", "name", "label::en", "label::fr"],
+        ["l", "a", "Ask ${who}", "Demander à ${who}"],
+        ["l", "b", "Since ${start}", None],
+        ["l", "c", "C", "C ${nobody}"],
+        ["l", "d", "D ${g}", None],
+    ]
+    grouped = [*survey, ["begin_group", "g", "G"], ["text", "t", "T"], ["end_group", None, None]]
+    assert problems_of(xlsx(grouped, choices)) == [
+        ("choices", 4, "label: ${nobody} cannot be filled in: no question is named 'nobody'"),
+        ("choices", 5, "label: ${g} cannot be filled in: 'g' is a group, not a question"),
+    ]
+    imported = read_xlsform(xlsx(survey, choices[:3]))
+    q = only_section_items(imported.definition)[1]
+    assert isinstance(q, SingleChoice)
+    assert [c.label for c in q.choices] == [{"en": "Ask ${who}", "fr": "Demander à ${who}"}, {"en": "Since ${start}"}]
+    assert any((w.sheet, w.row, w.column) == ("choices", 3, "label") for w in imported.warnings)
+    assert import_xlsform(export_xlsform(imported.definition)) == imported.definition
+
+
+def test_a_choice_filter_naming_no_question_is_refused_not_kept() -> None:
+    """pyxform refuses it too; it is a mistake in the sheet, not a filter we merely cannot read."""
+    survey = [["type", "name", "label", "choice_filter"], ["select_one l", "c", "C", "cf = ${nowhere}"]]
+    choices = [["list_name", "name", "label", "cf"], ["l", "a", "A", "x"]]
+    assert problems_of(xlsx(survey, choices)) == [
+        ("survey", 2, "choice_filter: ${nowhere} names no question of this form")
+    ]
 
 
 def test_a_yes_no_list_keeps_its_labels_in_every_language_and_its_columns() -> None:
