@@ -1,5 +1,5 @@
-"""XLSForm features on the phone: a calculation shown live and read-only, a hidden value never shown,
-repeat instances added and removed, an acknowledge tick and a cascading select — and the server holds exactly what was entered."""
+"""XLSForm features on the phone: a calculation shown live and read-only (also in a choice's label), a hidden
+value never shown, repeat instances added and removed, an acknowledge tick and a cascading select — and the server holds exactly what was entered."""
 
 from __future__ import annotations
 
@@ -30,6 +30,15 @@ FORM: dict[str, Any] = {
                     "calculation": {"op": "add", "args": [var("adults"), var("kids")]},
                 },
                 {"type": "note", "key": "count_note", "label": {"en": "So ${people} people live here."}},
+                {
+                    "type": "single_choice",
+                    "key": "rooms",
+                    "label": {"en": "Rooms"},
+                    "choices": [
+                        {"value": "each", "label": {"en": "One for each of the ${people}"}},
+                        {"value": "shared", "label": {"en": "Shared"}},
+                    ],
+                },
                 # XLSForm's hidden: a value the shopper never sees, usable in conditions and labels.
                 {"type": "calculate", "key": "wave", "hidden": True, "calculation": {"op": "lit", "args": ["spring"]}},
                 {
@@ -99,6 +108,8 @@ def test_calculation_repeat_acknowledge_and_cascade_on_the_phone(phone, live):
     page.locator("[data-key=kids] input").fill("3")
     assert people.locator("output").inner_text() == "5"
     assert "So 5 people live here." in page.locator("[data-key=count_note]").inner_text()
+    # A choice's label fills in its references too, as the answers change.
+    assert page.locator("[data-key=rooms]").get_by_label("One for each of the 5").is_visible()
     # The hidden value: not on the screen at all, yet it decides a show-if and fills a label.
     assert page.locator("[data-key=wave]").count() == 0 and page.locator("[data-calc=wave]").count() == 0
     assert "Wave: spring." in page.locator("[data-key=wave_note]").inner_text()

@@ -367,13 +367,13 @@ function renderWidget(context) {
           onchange: (e) => setAnswer(key, e.target.checked ? true : undefined) }), t("form.ok"));
     case "yes_no":
       // The form's own yes/no labels when it has them in the shopper's language, else the app's.
-      return choiceList(context, [[true, q.yes_label?.[lang] || t("form.yes")], [false, q.no_label?.[lang] || t("form.no")]],
+      return choiceList(context, [[true, filled(q.yes_label?.[lang] || t("form.yes"))], [false, filled(q.no_label?.[lang] || t("form.no"))]],
         { selected: real, onPick: (v) => setAnswer(key, v) });
     case "single_choice":
-      return choiceList(context, q.choices.map((c) => [c.value, labelOf(c.label, lang, definition.default_language) || c.value]),
+      return choiceList(context, q.choices.map((c) => [c.value, filled(labelOf(c.label, lang, definition.default_language) || c.value)]),
         { selected: real, onPick: (v) => setAnswer(key, v) });
     case "multiple_choice":
-      return choiceList(context, q.choices.map((c) => [c.value, labelOf(c.label, lang, definition.default_language) || c.value]), {
+      return choiceList(context, q.choices.map((c) => [c.value, filled(labelOf(c.label, lang, definition.default_language) || c.value)]), {
         multiple: true, selected: Array.isArray(real) ? real : [],
         onPick: (v, checked) => {
           const current = Array.isArray(context.value) ? context.value : [];
