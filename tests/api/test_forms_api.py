@@ -478,3 +478,102 @@ async def test_an_xlsform_hidden_row_imports_as_a_hidden_calculation_and_exports
     second = await w.ok("coordinator", "GET", f"/forms/{again['id']}/versions/1")
     assert msgspec.convert(second["definition"], FormDefinition) == msgspec.convert(first["definition"], FormDefinition)
     assert first["definition"]["sections"][0]["items"][0]["calculation"] == {"op": "lit", "args": ["spring"]}
+
+
+def _workbook(sheets: dict[str, list[list]]) -> bytes:
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+async def test_older_spellings_calculations_other_and_names_import_over_http_and_messages_name_the_real_reason(client):
+    """Item by item of issue 19 through POST /forms/import: `select one from … or specify other`, `label:English`,
+    `bind:*` columns, settings `title`/`id_string`, typographic quotes, a calculation used in a show-if and a label,
+    a name with dots and hyphens, the same name in two groups; then a sheet whose rows fail for their real reasons."""
+    w = await build_world(client)
+    survey = [
+        ["type", "name", "label:English", "bind:relevant", "calculation", "appearance"],
+        ["start", "start", None, None, None, None],
+        ["select one from colours or specify other", "colour", "Colour for ${shop.id-2}?", None, None, None],
+        ["integer", "shop.id-2", "Shop number", None, None, "numbers"],
+        ["calculate", "double", None, None, "${shop.id-2} * 2", None],
+        ["text", "why", "Why ${double}?", "${double} > 10 and ${colour} = ‘red’", None, None],
+        ["begin_group", "a", "A", None, None, None],
+        ["text", "note_it", "In A", None, None, None],
+        ["end_group", None, None, None, None, None],
+        ["begin_group", "b", "B", None, None, None],
+        ["text", "note_it", "In B", None, None, None],
+        ["end_group", None, None, None, None, None],
+    ]
+    choices = [["list name", "name", "label:English"], ["colours", "red", "Red"], ["colours", "blue", "Blue"]]
+    settings = [["title", "id_string"], ["Shop colours", "shop_colours"]]
+    imported = await w.ok(
+        "coordinator",
+        "POST",
+        "/forms/import",
+        data={"name": "Colours", "channel": "visit"},
+        files={"file": ("colours.xlsx", _workbook({"survey": survey, "choices": choices, "settings": settings}), XLSX)},
+    )
+    warned = {(x["sheet"], x["row"], x["column"]) for x in imported["warnings"]}
+    assert {("survey", 2, "type"), ("survey", 3, "type"), ("survey", 4, "appearance"), ("survey", 11, "name")} <= warned
+    version = await w.ok("coordinator", "GET", f"/forms/{imported['id']}/versions/1")
+    definition = version["definition"]
+    assert definition["title"] == {"en": "Shop colours"}  # `title` for form_title, in the default language
+    assert definition["xlsform_settings"]["form_id"] == "shop_colours"
+    items = {i["key"]: i for s in definition["sections"] for i in s["items"] if i["type"] != "section"}
+    items |= {
+        i["key"]: i for s in definition["sections"] for g in s["items"] if g["type"] == "section" for i in g["items"]
+    }
+    assert [c["value"] for c in items["colour"]["choices"]] == ["red", "blue", "other"]
+    assert items["colour_other"]["type"] == "text" and items["double"]["type"] == "calculate"
+    assert {"a.note_it", "note_it"} - set(items) == {"a.note_it"} and "b.note_it" in items
+    url = f"/forms/{imported['id']}/versions/1/score-preview"
+    shown = {"shop.id-2": 6, "colour": "red", "why": "bright"}  # double = 12 > 10: why is shown
+    await w.ok("coordinator", "POST", url, json={"answers": shown})
+    hidden = await w.call("coordinator", "POST", url, json={"answers": {**shown, "shop.id-2": 5}})
+    assert hidden.status_code == 422 and [e["field"] for e in hidden.json()["errors"]] == ["answers.why"]
+    computed = await w.call("coordinator", "POST", url, json={"answers": {**shown, "double": 12}})
+    assert computed.status_code == 422 and "answer.not_answerable" in computed.json()["errors"][0]["reason"]
+    exported = await w.call("coordinator", "GET", f"/forms/{imported['id']}/versions/1/xlsform")
+    again = await w.ok(
+        "coordinator",
+        "POST",
+        "/forms/import",
+        data={"name": "Colours again", "channel": "visit"},
+        files={"file": ("again.xlsx", exported.content, XLSX)},
+    )
+    second = await w.ok("coordinator", "GET", f"/forms/{again['id']}/versions/1")
+    assert msgspec.convert(second["definition"], FormDefinition) == msgspec.convert(definition, FormDefinition)
+
+    bad = [
+        ["type", "name", "label", "choice_filter"],
+        ["select_one states", "state", "State", None],
+        ["select_one counties", "county", "County", "state = ${state}"],  # a cascade: no problem
+        ["text", "ask", "Ask ${nobody}", None],
+        ["rank states", "order", "Order", None],
+    ]
+    states = [
+        ["list_name", "name", "label", "state"],
+        ["states", "tx", "Texas", None],
+        ["counties", "king", "King ${gone}", "tx"],
+    ]
+    refused = await w.call(
+        "coordinator",
+        "POST",
+        "/forms/import",
+        data={"name": "Bad", "channel": "visit"},
+        files={"file": ("bad.xlsx", _workbook({"survey": bad, "choices": states}), XLSX)},
+    )
+    assert refused.status_code == 422 and refused.json()["code"] == "form.invalid_xlsform"
+    reasons = {e["field"]: e["reason"] for e in refused.json()["errors"]}
+    assert reasons == {
+        "choices!row 3": "label: ${gone} cannot be filled in: no question is named 'gone'",
+        "survey!row 4": "label: ${nobody} cannot be filled in: no question is named 'nobody'",
+        "survey!row 5": "type: 'rank states' — rank questions (putting the choices in order) are not supported",
+    }
