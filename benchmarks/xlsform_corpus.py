@@ -3,7 +3,8 @@
 For every .xls/.xlsx file under the given folders (default: the pyxform example forms kept as test
 fixtures) it prints one line: whether pyxform converts it ("valid") and whether our importer
 accepts it; for an accepted form, whether export → import → export gives the same definition and
-the same sheets, and whether pyxform accepts our export; for a refused one, its first reasons.
+the same sheets, and whether pyxform accepts our export; for a refused one, its first reasons. An accepted form whose draft check_definition refuses (so it
+cannot be published until edited) says so.
 The last line is the figure recorded in docs/xlsform.md: accepted and round-tripping / valid.
 """
 
@@ -21,6 +22,7 @@ from typing import Any
 
 import openpyxl
 
+from backend.forms.definition import check_definition
 from backend.forms.xlsform import XLSFormError, export_xlsform, read_xlsform
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +38,8 @@ class Outcome:
     reasons: list[str] = field(default_factory=list)
     warnings: int = 0
     round_trip: str = ""  # "" when not accepted; "exact" or what differs
+    # check_definition's problems of the imported draft: the import does not run it, publishing does
+    unpublishable: list[str] = field(default_factory=list)
 
     @property
     def good(self) -> bool:
@@ -98,6 +102,7 @@ def examine(path: Path) -> Outcome:
     outcome.accepted = True
     outcome.warnings = len(imported.warnings)
     outcome.round_trip = round_trip(imported.definition)
+    outcome.unpublishable = [f"{p.path}: {p.reason}" for p in check_definition(imported.definition)]
     return outcome
 
 
@@ -118,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
             verdict += "; WE ACCEPT IT" if o.accepted else "; refused too"
         elif o.accepted:
             verdict = f"accepted, {o.warnings} warning(s), round trip: {o.round_trip}"
+            if o.unpublishable:
+                verdict += "; the draft cannot be published as it is: " + " | ".join(o.unpublishable[: args.reasons])
         else:
             verdict = "REFUSED: " + " | ".join(o.reasons[: args.reasons])
             if len(o.reasons) > args.reasons:
@@ -126,10 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     valid = [o for o in outcomes if o.valid]
     good = sum(o.good for o in valid)
     wrongly = sum(o.accepted for o in outcomes if not o.valid)
+    publishable = sum(o.good and not o.unpublishable for o in valid)
     share = f"{100 * good / len(valid):.1f}%" if valid else "n/a"  # 43/48 is 89.6%, not "90%"
     print(
         f"\n{len(outcomes)} forms, {len(valid)} valid for pyxform; accepted and round-tripping: "
-        f"{good} of {len(valid)} ({share}); accepted although pyxform refuses: {wrongly}"
+        f"{good} of {len(valid)} ({share}), of which publishable as imported: {publishable}; "
+        f"accepted although pyxform refuses: {wrongly}"
     )
     return 0
 
