@@ -15,7 +15,7 @@ from api_schemas.accounts import Role
 from api_schemas.common import ProblemField
 from backend.accounts.security import Actor
 from backend.accounts.service import get_organisation, get_user
-from backend.campaigns.service import get_campaign
+from backend.campaigns.service import get_campaign, wave_campaign
 from backend.errors import NotFound
 from backend.locations.service import get_brand, get_location
 from backend.tasks.service import task_row
@@ -59,6 +59,20 @@ async def _campaign(actor: Actor, campaign_id: uuid.UUID) -> None:
     await get_campaign(actor, campaign_id)
 
 
+async def _wave(actor: Actor, wave_id: uuid.UUID) -> None:
+    if actor.role == Role.shopper:  # a shopper knows a wave only through their own tasks
+        if not await Task.exists().where((Task.shopper == actor.user_id) & (Task.wave == wave_id)):
+            raise NotFound("No such wave.", code="wave.not_found")
+        return
+    campaign_id = await wave_campaign(wave_id)
+    if campaign_id is None:
+        raise NotFound("No such wave.", code="wave.not_found")
+    try:
+        await get_campaign(actor, campaign_id)
+    except NotFound:
+        raise NotFound("No such wave.", code="wave.not_found") from None
+
+
 _CHECKS: dict[str, Callable[[Actor, uuid.UUID], Awaitable[None]]] = {
     "organisation_id": _organisation,
     "location_id": _location,
@@ -66,6 +80,7 @@ _CHECKS: dict[str, Callable[[Actor, uuid.UUID], Awaitable[None]]] = {
     "task_id": _task,
     "shopper_id": _shopper,
     "campaign_id": _campaign,
+    "wave_id": _wave,
 }
 
 

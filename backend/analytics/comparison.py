@@ -49,6 +49,7 @@ from backend.campaigns.tables import Campaign, Wave
 from backend.errors import Forbidden, InvalidInput, NotFound
 from backend.locations.tables import Brand, Location
 from backend.pagination import PageParams
+from backend.visible_filters import require_visible
 
 MAX_GROUP_BY = 2
 
@@ -75,8 +76,17 @@ class Filters:
     threshold_s: float = 20.0
 
 
-async def scope(actor: Actor, organisation_id: uuid.UUID | None, include_pending: bool) -> uuid.UUID:
-    """Whose results the caller may see: a manager only their own organisation's, approved reports only."""
+async def scope(actor: Actor, filters: Filters, include_pending: bool) -> uuid.UUID:
+    """Whose results the caller may see: a manager only their own organisation's, approved reports only. A
+    campaign or brand filter the caller cannot read is the same 404 as a made-up id (backend.visible_filters),
+    never figures that are empty or not filtered at all."""
+    await require_visible(
+        actor, organisation_id=filters.organisation_id, campaign_id=filters.campaign_id, brand_id=filters.brand_id
+    )
+    return await _organisation_in_scope(actor, filters.organisation_id, include_pending)
+
+
+async def _organisation_in_scope(actor: Actor, organisation_id: uuid.UUID | None, include_pending: bool) -> uuid.UUID:
     if actor.role == Role.manager:
         if organisation_id not in (None, actor.organisation_id):
             raise NotFound("No such organisation.", code="organisation.not_found")
@@ -121,7 +131,12 @@ async def wave_ids(filters: Filters) -> list[uuid.UUID] | None:
     bounds = []
     for name, wave in (("wave_from", filters.wave_from), ("wave_to", filters.wave_to)):
         if wave is not None and str(wave) not in waves:
-            raise InvalidInput("No such wave in this organisation's campaigns.", errors=[(name, "no such wave")])
+            # Like any filter on an object the caller cannot read: 404, naming the parameter.
+            raise NotFound(
+                "No such wave in this organisation's campaigns.",
+                code="wave.not_found",
+                errors=[(f"query.{name}", "no such object visible to you")],
+            )
         bounds.append(None if wave is None else waves[str(wave)])
     low, high = bounds
     return [
@@ -662,7 +677,7 @@ async def compare(
     sort: SortOrder,
     curve: bool = False,
 ) -> Comparison:
-    organisation_id = await scope(actor, filters.organisation_id, filters.include_pending)
+    organisation_id = await scope(actor, filters, filters.include_pending)
     filters = replace(filters, organisation_id=organisation_id)
     spec = measure_sql(measure, filters)
     validate(measure, spec, group_by, actor, filters)
@@ -761,7 +776,7 @@ async def own_versus_competitors(
     actor: Actor, *, measure: Measure, filters: Filters, min_sample_size: int
 ) -> OwnVersusCompetitors:
     """The organisation's own brands together against each competitor brand: the difference and its interval."""
-    organisation_id = await scope(actor, filters.organisation_id, filters.include_pending)
+    organisation_id = await scope(actor, filters, filters.include_pending)
     filters = replace(filters, organisation_id=organisation_id, relation=None)
     spec = measure_sql(measure, filters)
     validate(measure, spec, [Dimension.relation], actor, filters)

@@ -226,9 +226,11 @@ class AnalyticsController(Controller):
         paged with limit/offset; `total` counts them all.
 
         Problems: 403 `analytics.pending_not_allowed` (a manager asking for pending reports) or
-        `analytics.shopper_hidden` (a manager grouping by shopper); 404 `organisation.not_found`; 422
-        `validation.failed` (a missing organisation for staff, a grouping or section/item filter the measure does
-        not take, a wave not of the organisation's campaigns, date_to before date_from).
+        `analytics.shopper_hidden` (a manager grouping by shopper); 404 `organisation.not_found`,
+        `campaign.not_found`, `brand.not_found` or `wave.not_found` (a filter on an id the caller cannot see is the
+        same 404 as a made-up one);
+        422 `validation.failed` (a missing organisation for staff, a grouping or section/item filter the measure
+        does not take, date_to before date_from).
         """
         return await comparison.compare(
             actor,
@@ -259,7 +261,9 @@ class AnalyticsController(Controller):
         both figures and the difference own − competitor with its 95% interval (method in `method`).
         The `relation` filter is ignored here.
 
-        Problems: 403 `analytics.pending_not_allowed`; 404 `organisation.not_found`; 422 `validation.failed`.
+        Problems: 403 `analytics.pending_not_allowed`; 404 `organisation.not_found`,
+        `campaign.not_found`, `brand.not_found` or `wave.not_found` (a filter on an id the caller cannot see is the
+        same 404 as a made-up one); 422 `validation.failed`.
         """
         return await comparison.own_versus_competitors(
             actor, measure=measure, filters=filters, min_sample_size=min_sample_size or settings.min_sample_size
@@ -297,7 +301,9 @@ class AnalyticsController(Controller):
         listed to coordinators and admins only), and agreement between two shoppers who shopped the same location
         in the same wave and slot.
 
-        Problems: 403 `analytics.pending_not_allowed`; 404 `organisation.not_found`; 422 `validation.failed`.
+        Problems: 403 `analytics.pending_not_allowed`; 404 `organisation.not_found`,
+        `campaign.not_found`, `brand.not_found` or `wave.not_found` (a filter on an id the caller cannot see is the
+        same 404 as a made-up one); 422 `validation.failed`.
         """
         return await shoppers.shopper_effects(
             actor,
@@ -366,7 +372,7 @@ class ExportController(Controller):
         n, pending, value, interval, quartiles, tier and target columns.
 
         Problems: as GET /analytics/comparison: 403 `analytics.pending_not_allowed`, 404 `organisation.not_found`,
-        422 `validation.failed`.
+        `campaign.not_found`, `brand.not_found` or `wave.not_found`, 422 `validation.failed`.
         """
         header, rows = await self._comparison(actor, settings, filters, measure, group_by, min_sample_size, sort)
         return Stream(
@@ -395,7 +401,7 @@ class ExportController(Controller):
         """GET /analytics/comparison as an XLSX workbook, the same columns as the CSV.
 
         Problems: as GET /analytics/comparison: 403 `analytics.pending_not_allowed`, 404 `organisation.not_found`,
-        422 `validation.failed`.
+        `campaign.not_found`, `brand.not_found` or `wave.not_found`, 422 `validation.failed`.
         """
         header, rows = await self._comparison(actor, settings, filters, measure, group_by, min_sample_size, sort)
         return Stream(
@@ -418,7 +424,9 @@ class ExportController(Controller):
         out. Filters as for GET /analytics/comparison (include_pending, section/item and score options do not
         apply).
 
-        Problems: 404 `organisation.not_found`; 422 `validation.failed`.
+        Problems: 404 `organisation.not_found`,
+        `campaign.not_found`, `brand.not_found` or `wave.not_found` (a filter on an id the caller cannot see is the
+        same 404 as a made-up one); 422 `validation.failed`.
         """
         header, rows = await exports.report_rows(actor, filters)
         return Stream(exports.csv_stream(header, rows), media_type=CSV, headers=_attachment("reports.csv"))
@@ -433,7 +441,9 @@ class ExportController(Controller):
     async def reports_xlsx(self, actor: ActorDep, filters: FiltersDep) -> Stream:
         """The reports export as an XLSX workbook (the same columns as the CSV).
 
-        Problems: 404 `organisation.not_found`; 422 `validation.failed`.
+        Problems: 404 `organisation.not_found`,
+        `campaign.not_found`, `brand.not_found` or `wave.not_found` (a filter on an id the caller cannot see is the
+        same 404 as a made-up one); 422 `validation.failed`.
         """
         header, rows = await exports.report_rows(actor, filters)
         return Stream(
@@ -466,8 +476,10 @@ class TargetController(Controller):
         """Targets, filtered by organisation and measure. Managers see (and set) their organisation's; coordinators
         read them.
 
-        Problems: 404 `organisation.not_found`.
+        Problems: 404 `organisation.not_found` (a filter on an organisation the caller cannot see is the same 404 as
+        on a made-up one).
         """
+        await require_visible(actor, organisation_id=organisation_id)
         return await targets.list_targets(actor, page, organisation_id, measure)
 
     @post("/", operation_id="CreateTarget", opt=roles(Role.admin, Role.manager), responses=problems(404, 409, 422))

@@ -179,7 +179,7 @@ def _cell(value: Any) -> Any:
 
 async def report_rows(actor: Actor, filters: Filters) -> tuple[list[str], AsyncIterator[list[Any]]]:
     """The header and the rows (fetched a page at a time) of the reports export."""
-    organisation_id = await comparisons.scope(actor, filters.organisation_id, False)
+    organisation_id = await comparisons.scope(actor, filters, False)
     filters = replace(filters, organisation_id=organisation_id, include_pending=False)
     waves = await comparisons.wave_ids(filters)
     where, args = _where(filters)

@@ -53,7 +53,7 @@ def _day_type(weekday: str | None) -> str:
 async def shopper_effects(
     actor: Actor, *, group_by: Dimension, filters: c.Filters, min_sample_size: int, flag_points: float
 ) -> ShopperEffects:
-    organisation_id = await c.scope(actor, filters.organisation_id, filters.include_pending)
+    organisation_id = await c.scope(actor, filters, filters.include_pending)
     filters = replace(filters, organisation_id=organisation_id)
     if group_by not in _GROUPABLE:
         raise InvalidInput(

@@ -223,6 +223,13 @@ async def list_waves(actor: Actor, campaign_id: uuid.UUID, page: PageParams) -> 
     return Page(items=[msgspec.convert(r, Wave) for r in rows], total=total, limit=page.limit, offset=page.offset)
 
 
+async def wave_campaign(wave_id: uuid.UUID) -> uuid.UUID | None:
+    """The campaign a wave belongs to, or None when there is no such wave (whoever asks: callers check the
+    campaign is theirs to see)."""
+    row = await t.Wave.select(t.Wave.campaign).where(t.Wave.id == wave_id).first()
+    return None if row is None else row["campaign"]
+
+
 async def _wave_row(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID) -> dict[str, Any]:
     await _campaign_row(actor, campaign_id)
     row = await t.Wave.select(*_WAVE_COLUMNS).where((t.Wave.id == wave_id) & (t.Wave.campaign == campaign_id)).first()

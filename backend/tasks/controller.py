@@ -43,10 +43,12 @@ class TaskController(Controller):
         (`wave_id` lists one wave's tasks: the console's assignment board). A shopper sees their own; a manager
         their organisation's, without shoppers.
 
-        Problems: 404 `organisation.not_found`, `location.not_found` or `user.not_found` (a filter on an id the
-        caller cannot see is the same 404 as a made-up one).
+        Problems: 404 `organisation.not_found`, `location.not_found`, `user.not_found` or `wave.not_found` (a filter
+        on an id the caller cannot see is the same 404 as a made-up one).
         """
-        await require_visible(actor, organisation_id=organisation_id, location_id=location_id, shopper_id=shopper_id)
+        await require_visible(
+            actor, organisation_id=organisation_id, location_id=location_id, shopper_id=shopper_id, wave_id=wave_id
+        )
         return await service.list_tasks(
             actor,
             page,

@@ -430,7 +430,6 @@ async def test_tenants_filters_and_suppression(client):
         ({"measure": "score", "group_by": "item"}, "group_by"),
         ({"measure": "section_score", "group_by": "location"}, "section_key"),
         ({"measure": "score", "group_by": "location", "item_key": "greeted"}, "item_key"),
-        ({"measure": "score", "group_by": "location", "wave_from": w.own_brand_id}, "wave_from"),
         ({"measure": "score", "group_by": "location", "date_from": "2026-02-02", "date_to": "2026-02-01"}, "date_to"),
         ({"measure": "score", "group_by": "relation", "curve": "true"}, "curve"),
     ):

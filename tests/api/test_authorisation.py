@@ -455,12 +455,22 @@ async def test_hidden_objects_answer_exactly_like_missing_ones_on_every_route(cl
 
 
 # Every list filter that names an object, with who may use the list.
+_ANALYTICS = (
+    "/analytics/comparison",
+    "/analytics/own-vs-competitors",
+    "/analytics/shopper-effects",
+    "/analytics/exports/comparison.csv",
+    "/analytics/exports/comparison.xlsx",
+    "/analytics/exports/reports.csv",
+    "/analytics/exports/reports.xlsx",
+)
 ID_FILTERS = [
     ("/locations", "organisation_id"),
     ("/locations", "brand_id"),
     ("/tasks", "organisation_id"),
     ("/tasks", "location_id"),
     ("/tasks", "shopper_id"),
+    ("/tasks", "wave_id"),
     ("/reports", "organisation_id"),
     ("/reports", "location_id"),
     ("/reports", "task_id"),
@@ -470,7 +480,44 @@ ID_FILTERS = [
     ("/forms", "organisation_id"),
     ("/users", "organisation_id"),
     ("/analytics/location-scores", "organisation_id"),
+    ("/analytics/targets", "organisation_id"),
+    *[
+        (path, name)
+        for path in _ANALYTICS
+        for name in ("organisation_id", "campaign_id", "brand_id", "wave_from", "wave_to")
+    ],
 ]
+# Query parameters naming an object that are not list filters of this kind, and why.
+NOT_ID_FILTERS = {
+    # The audit log's search: entries by anyone's id (a manager's filter on anyone but themselves finds nothing,
+    # for a hidden and a made-up id alike), and entity_id is any entity's id as text.
+    ("/audit", "actor_id"),
+    ("/audit", "entity_id"),
+}
+# Required query parameters of the operations above, so the filter is what is answered.
+_REQUIRED: dict[str, dict[str, str]] = {
+    "/analytics/own-vs-competitors": {"measure": "score"},
+    **{
+        path: {"measure": "score", "group_by": "location"}
+        for path in ("/analytics/comparison", "/analytics/exports/comparison.csv", "/analytics/exports/comparison.xlsx")
+    },
+}
+
+
+async def test_every_query_parameter_naming_an_object_is_a_checked_filter(app):
+    """A new filter on an id is added to ID_FILTERS (and so checked above) or explained in NOT_ID_FILTERS."""
+    document = app.openapi_schema.to_schema()
+    named = {
+        (path, parameter["name"])
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method == "get"
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "query"
+        and (parameter["name"].endswith("_id") or parameter["name"] in ("wave_from", "wave_to"))
+    }
+    assert named - set(ID_FILTERS) - NOT_ID_FILTERS == set()
+    assert set(ID_FILTERS) | NOT_ID_FILTERS <= named
 
 
 async def test_a_filter_on_a_hidden_id_is_the_same_404_as_on_a_missing_one(client, app):
@@ -483,6 +530,8 @@ async def test_a_filter_on_a_hidden_id_is_the_same_404_as_on_a_missing_one(clien
         "location_id": b.location_id,
         "task_id": b.task_id,
         "shopper_id": w.users["other_shopper"]["id"],
+        "wave_from": campaign["wave_id"],
+        "wave_to": campaign["wave_id"],
         **campaign,
     }
     allowed = {case.path: case.roles for case in route_cases(app) if case.method == "GET"}
@@ -491,8 +540,9 @@ async def test_a_filter_on_a_hidden_id_is_the_same_404_as_on_a_missing_one(clien
         for who in ("manager", "shopper"):
             if Role(who) not in allowed[path]:
                 continue
-            seen = await w.call(who, "GET", path, params={name: hidden[name]})
-            absent = await w.call(who, "GET", path, params={name: new_id()})
+            required = _REQUIRED.get(path, {})
+            seen = await w.call(who, "GET", path, params={name: hidden[name], **required})
+            absent = await w.call(who, "GET", path, params={name: new_id(), **required})
             body = _problem(seen)
             if (
                 seen.status_code != 404
@@ -503,7 +553,9 @@ async def test_a_filter_on_a_hidden_id_is_the_same_404_as_on_a_missing_one(clien
                     f"{who} GET {path}?{name}=<hidden> → {seen.status_code} {seen.text[:160]}; "
                     f"missing → {_answer(absent)}"
                 )
-        staff = await w.call("coordinator", "GET", path, params={name: new_id()})
+        required = {"organisation_id": w.organisation_id} if path in _ANALYTICS and name != "organisation_id" else {}
+        required |= _REQUIRED.get(path, {})
+        staff = await w.call("coordinator", "GET", path, params={name: new_id(), **required})
         if Role.coordinator in allowed[path] and staff.status_code != 404:
             failures.append(f"coordinator GET {path}?{name}=<missing> → {staff.status_code}")
     assert not failures, "\n".join(failures)

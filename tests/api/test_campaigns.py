@@ -660,9 +660,12 @@ async def test_a_waves_tasks_are_listed_by_wave_and_only_within_reach(client):
     assert {t["wave_id"] for t in march["items"]} == {waves[0]["id"]}
     rest = await w.ok("coordinator", "GET", "/tasks", params={"wave_id": waves[0]["id"], "limit": 100, "offset": 10})
     assert len(rest["items"]) == 14 and not {t["id"] for t in rest["items"]} & {t["id"] for t in march["items"]}
-    assert (await w.ok("coordinator", "GET", "/tasks", params={"wave_id": new_id()}))["total"] == 0
-    # A shopper's list stays their own, whatever wave they name.
-    assert (await w.ok("shopper", "GET", "/tasks", params={"wave_id": waves[0]["id"]}))["total"] == 0
+    unknown = await w.call("coordinator", "GET", "/tasks", params={"wave_id": new_id()})
+    assert unknown.status_code == 404 and unknown.json()["code"] == "wave.not_found"
+    assert unknown.json()["errors"] == [{"field": "query.wave_id", "reason": "no such object visible to you"}]
+    # A shopper knows a wave only through their own tasks: another wave is the same 404 as a made-up one.
+    theirs = await w.call("shopper", "GET", "/tasks", params={"wave_id": waves[0]["id"]})
+    assert (theirs.status_code, theirs.json()["code"]) == (404, "wave.not_found")
     bad = await w.call("coordinator", "GET", "/tasks", params={"wave_id": "not-a-uuid"})
     assert bad.status_code == 400
 
