@@ -38,7 +38,7 @@ from backend.audit.service import record, recorded
 from backend.campaigns import assignment, eligibility, planning
 from backend.campaigns import tables as t
 from backend.errors import Conflict, InvalidInput, NotFound
-from backend.forms.tables import FormVersion
+from backend.forms.tables import Form, FormVersion
 from backend.geo import distance_km
 from backend.ids import uuid7
 from backend.locations import hours
@@ -153,7 +153,10 @@ async def _check_campaign(data: CampaignCreate) -> list[tuple[str, str]]:
             .first()
         )
         field = f"forms.{channel.value}"
-        if row is None:
+        if row is None and await Form.exists().where(Form.id == version_id):
+            # The likeliest mistake: `forms` takes a published version's id, fixed for the campaign.
+            problems.append((field, "a form's id, not a form version's: give a published version's id"))
+        elif row is None:
             problems.append((field, "no such form version"))
         elif row["status"] != FormStatus.published.value:
             problems.append((field, "not published"))

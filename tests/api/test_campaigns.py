@@ -10,6 +10,7 @@ import zoneinfo
 import pytest
 
 from backend.tasks.tables import Task
+from tests.api.forms_fixture import SMALL_CALL_FORM
 from tests.builders import ALL_DAYS, DAYPARTS, campaign, make_task, publish_form, report_body
 from tests.world import World, add_shoppers, build_world, new_id
 
@@ -748,3 +749,48 @@ async def test_coverage_counts_a_probe_nobody_answered_once_no_retry_is_due(clie
     assert (
         after["done"] + after["due"] + after["missing"] + after["unanswered"] == after["planned"] == before["planned"]
     )
+
+
+async def test_forms_takes_a_published_version_id_and_names_each_mistake(client):
+    """`forms` maps a channel to a published form version of the organisation (or a shared one), as the
+    CreateCampaign description says; each way to get it wrong is 422 naming forms.<channel> with its reason."""
+    w = await build_world(client)
+    published = await publish_form(w)
+    form_id = (await w.ok("coordinator", "GET", "/forms", params={"q": "Quick call"}))["items"][0]["id"]
+    draft_form = await w.ok(
+        "coordinator", "POST", "/forms", json={"name": "Draft", "channel": "call", "definition": SMALL_CALL_FORM}
+    )
+    (draft,) = (await w.ok("coordinator", "GET", f"/forms/{draft_form['id']}/versions"))["items"]
+    others = await w.ok(
+        "coordinator",
+        "POST",
+        "/forms",
+        json={
+            "name": "Theirs",
+            "channel": "call",
+            "organisation_id": w.other_organisation_id,
+            "definition": SMALL_CALL_FORM,
+        },
+    )
+    other_org = await w.ok("coordinator", "POST", f"/forms/{others['id']}/publish", status=200)
+    for version_id, reason in (
+        (form_id, "a form's id, not a form version's: give a published version's id"),
+        (draft["id"], "not published"),
+        (other_org["id"], "a form of another organisation"),
+        (new_id(), "no such form version"),
+    ):
+        response = await w.call(
+            "coordinator",
+            "POST",
+            "/campaigns",
+            json={
+                "organisation_id": w.organisation_id,
+                "name": "Wrong form",
+                "location_ids": [w.own_location_id],
+                "forms": {"call": version_id},
+                "slot_designs": {"call": {"dayparts": DAYPARTS[:1], "day_types": ["weekday"]}},
+            },
+        )
+        assert response.status_code == 422 and response.json()["code"] == "campaign.invalid", response.text
+        assert {"field": "forms.call", "reason": reason} in response.json()["errors"], response.text
+    assert (await campaign(w, published))["forms"] == {"call": published}
