@@ -773,10 +773,15 @@ async def test_forms_takes_a_published_version_id_and_names_each_mistake(client)
         },
     )
     other_org = await w.ok("coordinator", "POST", f"/forms/{others['id']}/publish", status=200)
+    visit_form = await w.ok(
+        "coordinator", "POST", "/forms", json={"name": "Visit", "channel": "visit", "definition": SMALL_CALL_FORM}
+    )
+    visit = await w.ok("coordinator", "POST", f"/forms/{visit_form['id']}/publish", status=200)
     for version_id, reason in (
         (form_id, "a form's id, not a form version's: give a published version's id"),
         (draft["id"], "not published"),
         (other_org["id"], "a form of another organisation"),
+        (visit["id"], "the form is for visit"),
         (new_id(), "no such form version"),
     ):
         response = await w.call(
