@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from litestar import Litestar
 from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.openapi.datastructures import ResponseSpec
@@ -24,6 +25,7 @@ from litestar.openapi.spec import (
 )
 from litestar.openapi.spec.base import BaseSchemaObject
 
+from api_schemas.campaigns import CampaignCreate
 from api_schemas.common import Problem
 from backend.errors import PROBLEM_JSON
 
@@ -176,11 +178,12 @@ generated whole and `already_over` counts the tasks whose window had already end
 def _evidence_flags() -> str:
     from backend.reports import evidence as e
 
+    gps_default = next(f.default for f in msgspec.structs.fields(CampaignCreate) if f.name == "gps_limit_m")
     return f"""### Evidence flags
 
 Flags in `flags` (code and reason) mark what deserves a reviewer's look; they never refuse a report:
 - `visit.too_short`: a visit shorter than {e.MIN_VISIT_S} s (`ended_at` − `started_at`);
-- `gps.far`: a GPS answer farther from the location than the campaign's `gps_limit_m` (default 300 m);
+- `gps.far`: a GPS answer farther from the location than the campaign's `gps_limit_m` (default {gps_default} m);
 - `time.outside_window`: a timestamp answer or a timer tap outside the task's window;
 - `timing.implausible`: a call answered less than {e.MIN_TIME_TO_ANSWER_S:g} s after dialling;
 - `call.too_short`: a conversation shorter than {e.MIN_CALL_AFTER_ANSWER_S} s after answering;

@@ -21,10 +21,12 @@ from litestar import Response
 from litestar.enums import RequestEncodingType
 from litestar.response import Stream
 
+from api_schemas.campaigns import CampaignCreate
 from api_schemas.forms import TimerEvent
 from backend.app import create_app
 from backend.errors import CATALOGUE
 from backend.openapi import TIMER_EVENT_MEANINGS, WHO_MAY_CALL, load_examples
+from backend.reports import evidence
 from backend.settings import Settings
 
 METHODS = ("get", "put", "post", "patch", "delete")
@@ -151,6 +153,26 @@ def test_every_timer_event_has_its_meaning_documented(document):
         assert f"`{event.value}`" in submit["description"]
     for must in ('{"na": true}', '{"events": [', '{"attachment": "<sha256>"}', '"lat"', "Evidence flags"):
         assert must in submit["description"]
+
+
+def test_every_evidence_flag_is_documented_with_its_threshold(document):
+    """Each flag code the evidence checks raise is explained where a user meets flags, with the thresholds
+    the checks use (read from backend/reports/evidence.py and the campaign's default)."""
+    source = Path(evidence.__file__).read_text(encoding="utf-8")
+    codes = set(re.findall(r'code="([a-z_]+\.[a-z_]+)"', source))
+    assert len(codes) >= 7
+    gps_default = next(f.default for f in msgspec.structs.fields(CampaignCreate) if f.name == "gps_limit_m")
+    thresholds = (
+        f"{evidence.MIN_VISIT_S} s",
+        f"{evidence.MIN_TIME_TO_ANSWER_S:g} s",
+        f"{evidence.MIN_CALL_AFTER_ANSWER_S} s",
+        f"at least {evidence.MIN_COMPARABLE_ANSWERS}",
+        f"default {gps_default} m",
+    )
+    for operation_id in ("SubmitReport", "GetReport", "GetReviewQueue"):
+        description = next(op for _, _, op in _operations(document) if op["operationId"] == operation_id)["description"]
+        assert not [c for c in codes if f"`{c}`" not in description], operation_id
+        assert not [t for t in thresholds if t not in description], operation_id
 
 
 async def test_the_served_document_is_the_described_one(tmp_path):
