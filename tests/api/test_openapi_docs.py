@@ -175,6 +175,17 @@ def test_every_evidence_flag_is_documented_with_its_threshold(document):
         assert not [t for t in thresholds if t not in description], operation_id
 
 
+def test_the_rules_are_described_where_a_user_meets_them(document):
+    """Scoring where forms are made and scores read, probe spreading where waves are planned and generated."""
+    by_id = {op["operationId"]: op["description"] for _, _, op in _operations(document)}
+    scoring = ("**Item**", "`weight`", "**rating**", "**NPS**", "**band**", "**Bonus**", "**Critical**")
+    for operation_id in ("PreviewScore", "GetReportScore", "CreateForm", "SaveFormDraft"):
+        assert not [m for m in scoring if m not in by_id[operation_id]], operation_id
+    spread = ("`probes_per_slot`", "distinct dates", "`location_is`", "`wave.past`", "`already_over`")
+    for operation_id in ("CreateCampaign", "CreateWave", "GenerateWaveTasks"):
+        assert not [m for m in spread if m not in by_id[operation_id]], operation_id
+
+
 async def test_the_served_document_is_the_described_one(tmp_path):
     app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/unused.sqlite3", data_dir=tmp_path))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
