@@ -947,6 +947,59 @@ def test_manager_filters_by_campaign_waves_and_dates_apply_to_every_figure(desk:
     assert api["groups"] == []
 
 
+def test_manager_sees_the_score_across_weeks_months_and_waves_with_the_target_drawn(desk: Desk, live: Live) -> None:
+    """The trend panel draws each period's mean on its 95% interval with the target as a dashed rule, lists
+    the gap to it, and is chosen by wave, week or month (in the URL); its numbers are the comparison API's."""
+    _scored_world(live)
+    plan = _hotline_wave(live)
+    (report,) = live.api("coordinator", "GET", f"/reports?task_id={plan['current']['id']}")["items"]
+    live.api("coordinator", "POST", f"/reports/{report['id']}/approve", json={})
+    live.api("manager", "POST", "/analytics/targets", json={"measure": "score", "target": 60})
+    page = desk.login("manager")
+    page.wait_for_selector("[data-panels=ready] [data-trend='week']")
+    for by, route in (("week", None), ("month", "#/dashboard?trend=month"), ("wave", None)):
+        if route:
+            desk.go(route)
+        elif by == "wave":
+            before = desk.renders()
+            page.get_by_label("Periods").select_option("wave")
+            desk.settle(before)
+            assert "trend=wave" in page.url
+        page.wait_for_selector(f"[data-panels=ready] [data-trend='{by}']")
+        api = live.api("manager", "GET", f"/analytics/comparison?measure=score&group_by={by}&sort=key&limit=60")
+        groups = [g for g in api["groups"] if g["keys"][0]["value"]]
+        assert groups, by
+        section = page.locator(f"[data-trend='{by}']")
+        chart = section.locator("svg.chart")
+        assert chart.get_attribute("aria-label").startswith("Score across")
+        rows = _table(page, f"[data-{by}]")
+        assert len(rows) == len(groups) == chart.locator("[data-period]").count()
+        for row, group in zip(rows, groups, strict=True):
+            figure, target = group["figure"], group["target"]
+            expected = group["keys"][0]["label"] if by == "wave" else group["keys"][0]["value"]
+            assert row[0] == expected
+            assert row[3] == str(figure["n"])
+            assert target is not None and target["target"] == 60
+            words = {"meets": "meets it", "misses": "misses it", "uncertain": "uncertain", None: "–"}[target["status"]]
+            gap = re.fullmatch(rf"target 60\.0, gap (.+) \({words}\)", row[4])
+            assert gap is not None, row[4]
+            if target["gap"] is None:
+                assert gap.group(1) == "–"
+            else:
+                assert _number(gap.group(1)) == pytest.approx(target["gap"], abs=0.05)
+            mark = chart.locator(f"[data-period='{expected}']")
+            assert mark.locator("[data-target='60']").count() == 1  # the target drawn in the period's column
+            if figure["enough_data"]:
+                assert _number(row[1]) == pytest.approx(figure["value"], abs=0.05)
+                assert float(mark.locator("[data-value]").get_attribute("data-value")) == pytest.approx(figure["value"])
+                assert mark.locator("[data-interval]").count() == 1
+            else:
+                assert row[1] == "not enough data"
+                assert mark.locator("[data-value]").count() == 0 and mark.locator("[data-not-enough]").count() == 1
+        desk.look(f"dashboard-trend-{by}")
+    assert [row[0] for row in _table(page, "[data-wave]")] == [plan["wave"]["name"]]
+
+
 def test_a_manager_reaches_neither_coordinator_pages_nor_another_organisation(desk: Desk, live: Live) -> None:
     other = _scored_world(live)
     page = desk.login("manager")

@@ -136,3 +136,55 @@ export function survivalChart(series, texts, { width = 760, height = 320 } = {})
   });
   return svg;
 }
+
+/**
+ * A trend: points [{label, figure: {n, value, ci_low, ci_high, enough_data}, target: {target} | null}] in time
+ * order → an <svg> on a 0–100 scale, one column a period: the estimate as a dot on its 95% interval, the
+ * target that applies as a dashed rule across the column (its gap is listed in the table beside the chart).
+ * A period without enough data is written, never drawn. texts: {title, notEnough, target}.
+ */
+export function trendChart(points, texts, { width = 760, height = 300 } = {}) {
+  const left = 44;
+  const right = 16;
+  const top = 30;
+  const bottom = 58;
+  const step = (width - left - right) / Math.max(1, points.length);
+  const x = (i) => left + step * (i + 0.5);
+  const y = (value) => top + (1 - Math.max(0, Math.min(100, value)) / 100) * (height - top - bottom);
+  const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img", "aria-label": texts.title });
+  svg.append(el("title", {}, texts.title));
+  for (const tick of [0, 20, 40, 60, 80, 100]) {
+    svg.append(el("line", { x1: left, x2: width - right, y1: y(tick), y2: y(tick), stroke: "#c4ccd4", "stroke-dasharray": "2 3" }));
+    svg.append(el("text", { x: left - 6, y: y(tick) + 4, "text-anchor": "end" }, String(tick)));
+  }
+  if (points.some((p) => p.target)) {
+    svg.append(el("line", { x1: left + 4, x2: left + 32, y1: 12, y2: 12, stroke: "#1b1f24", "stroke-width": 2, "stroke-dasharray": "5 3" }));
+    svg.append(el("text", { x: left + 38, y: 16 }, texts.target));
+  }
+  const everyOther = points.length > 12 ? Math.ceil(points.length / 12) : 1;
+  points.forEach((point, i) => {
+    const group = el("g", { "data-period": point.label });
+    const { figure } = point;
+    if (i % everyOther === 0) {
+      group.append(el("text", { x: x(i), y: height - bottom + 18, "text-anchor": "middle" },
+        point.label.length > 14 ? `${point.label.slice(0, 13)}…` : point.label));
+    }
+    if (point.target) {
+      const half = Math.min(step / 2 - 2, 24);
+      group.append(el("line", { x1: x(i) - half, x2: x(i) + half, y1: y(point.target.target), y2: y(point.target.target),
+        stroke: "#1b1f24", "stroke-width": 2, "stroke-dasharray": "5 3", "data-target": String(point.target.target) }));
+    }
+    if (!figure.enough_data || figure.value === null) {
+      group.append(el("text", { x: x(i), y: height - bottom - 6, "text-anchor": "middle", "font-style": "italic",
+        "data-not-enough": "" }, texts.notEnough(figure.n)));
+    } else {
+      const low = figure.ci_low ?? figure.value;
+      const high = figure.ci_high ?? figure.value;
+      group.append(el("line", { x1: x(i), x2: x(i), y1: y(low), y2: y(high), stroke: "#1b1f24", "stroke-width": 2, "data-interval": "" }));
+      for (const end of [low, high]) group.append(el("line", { x1: x(i) - 5, x2: x(i) + 5, y1: y(end), y2: y(end), stroke: "#1b1f24", "stroke-width": 2 }));
+      group.append(el("circle", { cx: x(i), cy: y(figure.value), r: 5, fill: "#1b1f24", "data-value": String(figure.value) }));
+    }
+    svg.append(group);
+  });
+  return svg;
+}

@@ -1,5 +1,5 @@
 // The dashboard's deeper panels over the comparison API: an hour × weekday grid, Kaplan–Meier curves of
-// waiting times (own vs competitors), what fails most, trends by week. Every figure with its n and 95% interval; groups below the minimum say "not enough data".
+// waiting times (own vs competitors), what fails most, score across waves, weeks or months with its targets. Every figure with its n and 95% interval; groups below the minimum say "not enough data".
 
 import { apiPath, ctx, formatNumber, h, t, table } from "../lib/core.js";
 
@@ -46,6 +46,31 @@ function grid(result) {
       })))));
 }
 
+export const TREND_BY = ["wave", "week", "month"];
+
+/** Score across waves, weeks or months: the chart (estimate, 95% interval, target) and its numbers with the gap. */
+function trend(result, by, drawChart) {
+  const period = (g) => (by === "wave" ? g.keys[0].label || g.keys[0].value : g.keys[0].value) || "–";
+  const pick = h("select", { id: "trend-by", onchange: (event) => {
+    const { path } = ctx.route;
+    window.location.hash = `#${path}?${new URLSearchParams({ ...ctx.route.query, trend: event.target.value })}`;
+  } }, TREND_BY.map((b) => h("option", { value: b, selected: b === by }, t(`analysis.by_${b}`))));
+  const groups = result.groups.filter((g) => g.keys[0].value);
+  return h("section", { "aria-labelledby": "trend-title", "data-trend": by },
+    h("h2", { id: "trend-title" }, t("analysis.trend_title")),
+    h("div", { class: "form-row noprint" }, h("label", { for: "trend-by" }, t("analysis.trend_by")), pick),
+    groups.length ? drawChart(groups.map((g) => ({ label: period(g), figure: g.figure, target: g.target })),
+      { title: t("analysis.trend_chart", { by: t(`analysis.by_${by}`) }), target: t("analysis.target"),
+        notEnough: (n) => t("dash.not_enough_n", { n }) }) : null,
+    table([t(`analysis.${by}`), { label: t("dash.mean"), num: true }, { label: t("analysis.interval"), num: true },
+      { label: t("dash.n"), num: true }, t("analysis.target")],
+    groups.map((g) => ({ attrs: { [`data-${by}`]: g.keys[0].value }, cells: [period(g),
+      figureText(g.figure, result.kind, ""), interval(g.figure, result.kind), String(g.figure.n),
+      g.target ? t("analysis.gap", { target: formatNumber(g.target.target), gap: g.target.gap === null ? "–"
+        : formatNumber(g.target.gap), status: g.target.status ? t(`analysis.status_${g.target.status}`) : "–" }) : "–"] })),
+    { empty: t("analysis.empty") }));
+}
+
 export const SURVIVAL_MEASURES = ["time_to_answer", "email_reply_time", "chat_reply_time", "resolution_time"];
 
 function percent(share) {
@@ -90,10 +115,11 @@ function survival(result, measure, drawChart) {
 export async function panels(query) {
   const measure = GRID_MEASURES.includes(query.grid) ? query.grid : "time_to_answer";
   const km = SURVIVAL_MEASURES.includes(query.km) ? query.km : "time_to_answer";
-  const [heat, fails, trend, curves, { survivalChart }] = await Promise.all([
+  const by = TREND_BY.includes(query.trend) ? query.trend : "week";
+  const [heat, fails, trends, curves, { survivalChart, trendChart }] = await Promise.all([
     compare(query, { measure, group_by: ["weekday", "hour"], sort: "key", limit: 200 }),
     compare(query, { measure: "item_pass_rate", group_by: "item", sort: "worst", limit: 10 }),
-    compare(query, { measure: "score", group_by: "week", sort: "key", limit: 60 }),
+    compare(query, { measure: "score", group_by: by, sort: "key", limit: 60 }),
     compare(query, { measure: km, group_by: "relation", sort: "key", curve: true }),
     import("../lib/charts.js"),
   ]);
@@ -115,13 +141,6 @@ export async function panels(query) {
       fails.groups.map((g) => ({ attrs: { "data-item": g.keys[0].value }, cells: [g.keys[0].label || g.keys[0].value,
         figureText(g.figure, fails.kind, fails.unit), interval(g.figure, fails.kind), String(g.figure.n),
         g.tier === null ? "–" : String(g.tier)] })), { empty: t("analysis.empty") })),
-    h("section", { "aria-labelledby": "trend-title" },
-      h("h2", { id: "trend-title" }, t("analysis.trend_title")),
-      table([t("analysis.week"), { label: t("dash.mean"), num: true }, { label: t("analysis.interval"), num: true },
-        { label: t("dash.n"), num: true }, t("analysis.target")],
-      trend.groups.map((g) => ({ attrs: { "data-week": g.keys[0].value }, cells: [g.keys[0].value,
-        figureText(g.figure, trend.kind, ""), interval(g.figure, trend.kind), String(g.figure.n),
-        g.target ? t("analysis.gap", { target: formatNumber(g.target.target), gap: g.target.gap === null ? "–"
-          : formatNumber(g.target.gap), status: g.target.status || "–" }) : "–"] })), { empty: t("analysis.empty") })),
+    trend(trends, by, trendChart),
   ];
 }
