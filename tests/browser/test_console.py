@@ -676,6 +676,18 @@ def test_manager_filters_drills_down_exports_and_prints(desk: Desk, live: Live, 
     # The comparison API's panels: the hour × weekday grid, what fails most (worst first), score by week.
     page.wait_for_selector("[data-panels=ready]")
     assert page.locator("[data-heatmap='time_to_answer'] tbody tr").count() == 7
+    # A heatmap: each cell with enough data shaded, darker the longer the wait (the grid's best 0, worst 4).
+    shaded = page.evaluate(
+        """() => [...document.querySelectorAll("[data-heatmap='time_to_answer'] td[data-shade]")].map(
+        (td) => [Number(td.innerText), Number(td.dataset.shade), getComputedStyle(td).backgroundColor])"""
+    )
+    assert len(shaded) >= 2
+    assert {shade for _, shade, _ in shaded} >= {0, 4}
+    low, high = min(v for v, _, _ in shaded), max(v for v, _, _ in shaded)
+    for value, shade, colour in shaded:
+        assert shade == int(4 * (value - low) / (high - low) + 0.5)  # as Math.round
+        assert colour not in ("rgba(0, 0, 0, 0)", "rgb(255, 255, 255)")
+    assert page.locator("[data-heat-legend]").inner_text().startswith("Shade: better")
     worst = live.api("manager", "GET", "/analytics/comparison?measure=item_pass_rate&group_by=item&sort=worst&limit=10")
     shown = page.locator("[data-item]")
     assert [shown.nth(i).get_attribute("data-item") for i in range(shown.count())] == [

@@ -151,3 +151,12 @@ test("a repeat is one answer row listing its instances, each with its questions'
   const text = answerText(asked[1].question, [{ name: "Ana", votes: true }, { name: "Bo" }], t);
   assert.equal(text, "1. Name: Ana; Votes: Yes | 2. Name: Bo");
 });
+
+test("a heatmap cell's shade runs from the grid's best (0) to its worst (4), whichever way the measure points", async () => {
+  const { heatLevel } = await import("../../mobile_forms/web/console/pages/analysis.js");
+  // Time to answer: longer is worse, so darker.
+  assert.deepEqual([10, 35, 60].map((v) => heatLevel(v, 10, 60, false)), [0, 2, 4]);
+  // Service level: higher is better, so the highest share is the lightest.
+  assert.deepEqual([0.2, 0.5, 0.8].map((v) => heatLevel(v, 0.2, 0.8, true)), [4, 2, 0]);
+  assert.equal(heatLevel(5, 5, 5, false), 2); // one value: the middle shade, neither best nor worst
+});

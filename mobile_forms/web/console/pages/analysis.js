@@ -27,23 +27,43 @@ async function compare(query, params) {
   return ctx.api.get(apiPath("/analytics/comparison", { ...shared, ...params }));
 }
 
-/** The hour × weekday grid of one measure: rows Monday…Sunday, columns 0–23 local hours. */
+/**
+ * A heatmap cell's shade, 0 (best of the grid) … 4 (worst), from its value among the grid's values with enough
+ * data (`low`, `high`); the measure's direction says which end is worse. One hue, darker is worse, so the grid
+ * reads in greyscale and for colour-blind readers. Pure, so node tests check it.
+ */
+export function heatLevel(value, low, high, higherIsBetter) {
+  if (high <= low) return 2;
+  const share = (value - low) / (high - low);
+  return Math.round(4 * (higherIsBetter ? 1 - share : share));
+}
+
+/** The hour × weekday grid of one measure: rows Monday…Sunday, columns 0–23 local hours, each cell shaded. */
 function grid(result) {
   const cells = new Map(result.groups.map((g) => [`${g.keys[0].value}:${g.keys[1].value}`, g.figure]));
+  const values = result.groups.filter((g) => g.figure.enough_data && g.figure.value !== null).map((g) => g.figure.value);
+  const low = Math.min(...values);
+  const high = Math.max(...values);
   const hours = [...Array(24).keys()];
-  return h("table", { class: "heat", "data-heatmap": result.measure },
-    h("caption", { class: "muted" }, t("analysis.grid_caption", { unit: result.unit })),
-    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("analysis.weekday")),
-      hours.map((hour) => h("th", { scope: "col", class: "num" }, String(hour))))),
-    h("tbody", {}, [1, 2, 3, 4, 5, 6, 7].map((day) => h("tr", {},
-      h("th", { scope: "row" }, t(`weekday.${day}`)),
-      hours.map((hour) => {
-        const figure = cells.get(`${day}:${hour}`);
-        if (!figure) return h("td", { class: "num muted" }, "");
-        const text = figure.enough_data ? figureText(figure, result.kind, "").replace(" %", "") : "n<";
-        return h("td", { class: "num", title: `${figureText(figure, result.kind, result.unit)} (n=${figure.n})`,
-          "data-cell": `${day}:${hour}` }, text);
-      })))));
+  return h("div", {},
+    h("table", { class: "heat", "data-heatmap": result.measure },
+      h("caption", { class: "muted" }, t("analysis.grid_caption", { unit: result.unit })),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("analysis.weekday")),
+        hours.map((hour) => h("th", { scope: "col", class: "num" }, String(hour))))),
+      h("tbody", {}, [1, 2, 3, 4, 5, 6, 7].map((day) => h("tr", {},
+        h("th", { scope: "row" }, t(`weekday.${day}`)),
+        hours.map((hour) => {
+          const figure = cells.get(`${day}:${hour}`);
+          if (!figure) return h("td", { class: "num muted" }, "");
+          const enough = figure.enough_data && figure.value !== null;
+          const text = enough ? figureText(figure, result.kind, "").replace(" %", "") : "n<";
+          const level = enough ? heatLevel(figure.value, low, high, result.higher_is_better) : null;
+          return h("td", { class: level === null ? "num" : `num heat-${level}`, "data-shade": level === null ? null : String(level),
+            title: `${figureText(figure, result.kind, result.unit)} (n=${figure.n})`, "data-cell": `${day}:${hour}` }, text);
+        }))))),
+    h("p", { class: "heat-legend", "data-heat-legend": "" }, t("analysis.heat_better"), " ",
+      [0, 1, 2, 3, 4].map((level) => h("span", { class: `heat-swatch heat-${level}`, "aria-hidden": "true" }, "\u00a0")),
+      " ", t("analysis.heat_worse")));
 }
 
 export const TREND_BY = ["wave", "week", "month"];
