@@ -21,6 +21,7 @@ import pytest
 from pypdf import PdfReader
 
 from tests.api.forms_fixture import SMALL_CALL_FORM, answers
+from tests.attachment_samples import png
 from tests.browser.conftest import ARTIFACTS, PASSWORD, Live, new_uuid, screenshot, serious_accessibility_violations
 
 DESK = {
@@ -412,6 +413,71 @@ def test_bulk_approve_of_a_filtered_set_and_the_other_coordinator_pages(desk: De
     desk.look("setup-brands")
     desk.go("#/setup?tab=organisations")
     desk.look("setup-organisations")
+
+
+PHOTO_VISIT_FORM = {
+    "title": {"en": "Receipt check"},
+    "sections": [
+        {
+            "key": "visit",
+            "items": [
+                {"type": "yes_no", "key": "greeted", "label": {"en": "Were you greeted?"}, "required": True},
+                {"type": "photo", "key": "receipt", "label": {"en": "Photo of the receipt"}, "required": True},
+            ],
+        }
+    ],
+}
+
+
+def test_review_queue_puts_the_most_flagged_first_and_the_report_shows_its_photo_and_reasons(
+    desk: Desk, live: Live
+) -> None:
+    """Three visit reports: one clean, one whose visit was too short and whose receipt photo is another report's;
+    the queue lists the flagged one first with its codes, and its page shows the photo and each flag's reason."""
+    form = live.api(
+        "coordinator", "POST", "/forms", json={"name": "Receipts", "channel": "visit", "definition": PHOTO_VISIT_FORM}
+    )
+    version_id = live.api("coordinator", "POST", f"/forms/{form['id']}/publish")["id"]
+    photo = live.api("shopper", "POST", "/attachments", content=png(4, 4, seed=7))["sha256"]
+    clean = _submit(
+        live,
+        _task(live, version_id, "near_location", "visit"),
+        {"greeted": True, "receipt": {"attachment": photo}},
+    )
+    # The other shopper sends the same picture (uploaded again: the same document).
+    assert live.api("other_shopper", "POST", "/attachments", content=png(4, 4, seed=7))["sha256"] == photo
+    now = time.time()
+    task = _task(live, version_id, "far_location", "visit", shopper="other_shopper")
+    flagged = live.api(
+        "other_shopper",
+        "POST",
+        "/reports",
+        json={
+            "id": new_uuid(),
+            "task_id": task["id"],
+            "started_at": _stamp(now - 120),
+            "ended_at": _stamp(now - 60),
+            "answers": {"greeted": False, "receipt": {"attachment": photo}},
+        },
+    )
+    codes = sorted(f["code"] for f in live.api("coordinator", "GET", f"/reports/{flagged['id']}")["flags"])
+    assert codes == ["photo.reused", "visit.too_short"]
+
+    page = desk.login("coordinator")
+    rows = page.locator("[data-report]")
+    assert [rows.nth(i).get_attribute("data-report") for i in range(rows.count())][:2] == [flagged["id"], clean["id"]]
+    assert "⚑ photo.reused" in rows.first.inner_text() and "⚑ visit.too_short" in rows.first.inner_text()
+    assert "No flags" in rows.nth(1).inner_text()
+    desk.look("review-queue-flagged")
+
+    desk.click(rows.first.get_by_role("link"))
+    reasons = page.locator("[data-flags] li").all_inner_texts()
+    assert any(r.startswith("⚑ visit.too_short the visit lasted 60 s") for r in reasons), reasons
+    assert any(r.startswith("⚑ photo.reused attachment ") for r in reasons), reasons
+    image = page.get_by_role("img", name="Photo of the receipt (image/png)")
+    image.wait_for()
+    assert page.evaluate("(img) => img.complete && img.naturalWidth", image.element_handle()) == 4
+    desk.look("report-flags-photo")
 
 
 def _manager(live: Live, name: str, organisation_id: str) -> None:
