@@ -1114,6 +1114,56 @@ def test_a_manager_reaches_neither_coordinator_pages_nor_another_organisation(de
     assert "Acme" not in page.locator("main").inner_text()
 
 
+def test_an_admin_in_german_creates_a_manager_and_deactivates_them(desk: Desk, live: Live) -> None:
+    """The console's own texts in German (the choice kept for the next visit); the admin's Users page creates a
+    user with a role and organisation, filters the list, and deactivates them, after which they cannot log in."""
+    page = desk.login("admin")
+    before = desk.renders()
+    page.get_by_label("Language").select_option("de")
+    desk.settle(before)
+    assert page.evaluate("() => document.documentElement.lang") == "de"
+    assert [a.inner_text() for a in page.locator("#nav a").all()][:3] == ["Prüfung", "Kampagnen", "Formulare"]
+    desk.go("#/users")
+    assert page.get_by_role("heading", name="Benutzer", exact=True).is_visible()
+    new = page.locator("form.card").filter(has=page.get_by_role("heading", name="Neuer Benutzer"))
+    new.get_by_label("E-Mail").fill("new_manager@example.test")
+    new.get_by_label("Name").fill("Neue Managerin")
+    new.get_by_label("Passwort").fill(PASSWORD)
+    new.get_by_label("Rolle").select_option("manager")
+    new.get_by_label("Organisation").select_option(live.world["organisation_id"])
+    desk.click(new.get_by_role("button", name="Anlegen"))
+    assert page.locator("[data-flash]").inner_text() == "Gespeichert."
+    (user,) = live.api("admin", "GET", "/users?q=new_manager")["items"]
+    assert (user["role"], user["organisation_id"], user["is_active"]) == (
+        "manager",
+        live.world["organisation_id"],
+        True,
+    )
+    desk.go("#/users?q=new_manager")
+    row = page.locator(f"[data-user='{user['id']}']")
+    assert page.locator("tr[data-user]").count() == 1
+    assert _table(page, "tr[data-user]")[0][:5] == [
+        "Neue Managerin",
+        "new_manager@example.test",
+        "Manager",
+        "Acme Telecom",
+        "Ja",
+    ]
+    desk.look("users-de")
+    desk.click(row.get_by_role("button", name="Deaktivieren"))
+    assert _table(page, "tr[data-user]")[0][4] == "Nein"
+    assert page.locator(f"[data-user='{user['id']}']").get_by_role("button", name="Reaktivieren").is_visible()
+    assert live.api("admin", "GET", f"/users/{user['id']}")["is_active"] is False
+    refused = httpx.post(
+        f"{live.base}/auth/login", json={"email": "new_manager@example.test", "password": PASSWORD}, timeout=30
+    )
+    assert refused.status_code in (401, 403)
+    # The language is kept for the next visit.
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.get_by_role("heading", name="Benutzer", exact=True).is_visible()
+
+
 def test_a_shopper_cannot_use_the_console(desk: Desk, live: Live) -> None:
     page = desk.page
     page.goto("/console/")
