@@ -480,6 +480,53 @@ def test_review_queue_puts_the_most_flagged_first_and_the_report_shows_its_photo
     desk.look("report-flags-photo")
 
 
+def test_coordinator_edits_a_draft_and_exports_it_as_an_xlsform(desk: Desk, live: Live, tmp_path: Path) -> None:
+    """The draft's definition is edited as JSON (bad JSON said in words, nothing saved; the server's problems
+    shown), the preview follows the saved draft, and the version exports as an XLSForm that holds the change."""
+    form = live.api(
+        "coordinator",
+        "POST",
+        "/forms/import",
+        data={"name": "Editable", "channel": "visit"},
+        files={"file": ("editable.xlsx", GOOD_XLSFORM, XLSX)},
+    )
+    page = desk.login("coordinator")
+    desk.go(f"#/forms/{form['id']}")
+    editor = page.get_by_label("Definition (JSON)")
+    definition = editor.input_value()
+    editor.fill(definition[:-1])
+    page.get_by_role("button", name="Save draft").click()
+    page.get_by_role("alert").filter(has_text="The definition is not valid JSON").wait_for()
+    assert "Were you greeted?" in page.locator("[data-preview]").inner_text()
+
+    editor.fill(definition.replace("Were you greeted?", "Did anyone greet you?"))
+    desk.click(page.get_by_role("button", name="Save draft"))
+    assert re.fullmatch(r"Draft version \d+ saved\.", page.locator("[data-flash]").inner_text())
+    assert "Did anyone greet you? *" in page.locator("[data-preview]").inner_text()
+    saved = live.api("coordinator", "GET", f"/forms/{form['id']}")
+    latest = live.api("coordinator", "GET", f"/forms/{form['id']}/versions/{saved['latest_version']}")
+    assert "Did anyone greet you?" in repr(latest["definition"]) and latest["status"] == "draft"
+    desk.look("form-draft-edited")
+
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Export as XLSForm").click()
+    path = tmp_path / "exported.xlsx"
+    download_info.value.save_as(path)
+    survey = openpyxl.load_workbook(path)["survey"]
+    cells = [str(c) for row in survey.iter_rows(values_only=True) for c in row if c is not None]
+    assert "Did anyone greet you?" in cells and "Were you greeted?" not in cells
+
+    # The server's own check: a definition it refuses is listed, and the draft stays as it was.
+    editor = page.get_by_label("Definition (JSON)")
+    editor.fill('{"title": {"en": "x"}, "sections": []}')
+    page.get_by_role("button", name="Save draft").click()
+    refusal = page.get_by_role("alert")
+    refusal.wait_for()
+    assert refusal.get_attribute("data-code") and "sections" in refusal.inner_text(), refusal.inner_text()
+    after = live.api("coordinator", "GET", f"/forms/{form['id']}/versions/{saved['latest_version']}")
+    assert after["definition"] == latest["definition"]
+
+
 def _manager(live: Live, name: str, organisation_id: str) -> None:
     email = f"{name}@example.test"
     live.world["users"][name] = live.api(
