@@ -527,6 +527,62 @@ def test_coordinator_edits_a_draft_and_exports_it_as_an_xlsform(desk: Desk, live
     assert after["definition"] == latest["definition"]
 
 
+def test_coordinator_sets_up_a_competitor_brand_and_creates_and_edits_its_location(desk: Desk, live: Live) -> None:
+    """Set-up by hand: a new brand, marked as the organisation's competitor; a location of it with its zone and
+    opening hours (hours it cannot read are refused in words, nothing saved); then the location edited."""
+    page = desk.login("coordinator")
+    desk.go("#/setup?tab=brands")
+    new_brand = page.locator("form.card").filter(has=page.get_by_role("heading", name="New brand"))
+    new_brand.get_by_label("Name").fill("Nova Mobile")
+    desk.click(new_brand.get_by_role("button", name="Create"))
+    (brand,) = live.api("coordinator", "GET", "/brands?q=Nova")["items"]
+    page.get_by_label("Nova Mobile: own or competitor").select_option("competitor")
+    page.get_by_text("Saved.").wait_for()
+    relations = live.api("coordinator", "GET", f"/organisations/{live.world['organisation_id']}/brands")["items"]
+    assert {r["brand_id"]: r["relation"] for r in relations}[brand["id"]] == "competitor"
+    desk.go("#/setup?tab=brands")
+    assert page.get_by_label("Nova Mobile: own or competitor").input_value() == "competitor"
+    desk.look("setup-brand-competitor")
+
+    desk.go("#/setup?tab=locations")
+    # The import's help names every column the import reads, the opening hours too.
+    help_text = page.get_by_text("One row per location with the columns").inner_text()
+    assert "opening_hours" in help_text and "brand, name, code and timezone (required)" in help_text
+    form = page.locator("[data-location-form='new']")
+    form.get_by_label("Brand").select_option(brand["id"])
+    form.get_by_label("Name").fill("Nova Vienna")
+    form.get_by_label("Region").fill("Austria")
+    form.get_by_label("Time zone").fill("Europe/Vienna")
+    form.get_by_label("Opening hours").fill("mon 09:00-18:00, sometimes")
+    form.get_by_role("button", name="Create").click()
+    page.get_by_role("alert").filter(has_text="Cannot read the opening hours").wait_for()
+    assert live.api("coordinator", "GET", "/locations?q=Nova")["total"] == 0
+    form.get_by_label("Opening hours").fill("mon 09:00-18:00, sat 10:00-14:00")
+    desk.click(form.get_by_role("button", name="Create"))
+    (location,) = live.api("coordinator", "GET", "/locations?q=Nova")["items"]
+    assert (location["brand_id"], location["timezone"], location["region"]) == (brand["id"], "Europe/Vienna", "Austria")
+    assert len(location["opening_hours"]) == 2
+    row = page.locator(f"[data-location='{location['id']}']")
+    assert _table(page, f"[data-location='{location['id']}']")[0][:5] == [
+        "Nova Vienna",
+        "Nova Mobile",
+        "Austria",
+        "Europe/Vienna",
+        "mon 09:00-18:00, sat 10:00-14:00",
+    ]
+
+    desk.click(row.get_by_role("link", name="Edit Nova Vienna"))
+    edit = page.locator(f"[data-location-form='{location['id']}']")
+    assert edit.get_by_label("Name").input_value() == "Nova Vienna"
+    edit.get_by_label("Name").fill("Nova Wien")
+    edit.get_by_label("Opening hours").fill("mon 08:00-20:00")
+    desk.look("setup-location-edit")
+    desk.click(edit.get_by_role("button", name="Save"))
+    changed = live.api("coordinator", "GET", f"/locations/{location['id']}")
+    assert changed["name"] == "Nova Wien" and changed["brand_id"] == brand["id"] and len(changed["opening_hours"]) == 1
+    assert _table(page, f"[data-location='{location['id']}']")[0][0::4][:2] == ["Nova Wien", "mon 08:00-20:00"]
+
+
 def _manager(live: Live, name: str, organisation_id: str) -> None:
     email = f"{name}@example.test"
     live.world["users"][name] = live.api(
