@@ -583,6 +583,59 @@ def test_coordinator_sets_up_a_competitor_brand_and_creates_and_edits_its_locati
     assert _table(page, f"[data-location='{location['id']}']")[0][0::4][:2] == ["Nova Wien", "mon 08:00-20:00"]
 
 
+def _table_after(page: Any, heading: str) -> list[list[str]]:
+    """The cells of the first table after the level-2 heading `heading`."""
+    return page.evaluate(
+        """(heading) => {
+        const h2 = [...document.querySelectorAll('h2')].find((h) => h.innerText.trim() === heading);
+        let node = h2.nextElementSibling;
+        while (node && !node.querySelector('table') && node.tagName !== 'TABLE') node = node.nextElementSibling;
+        const table = node.tagName === 'TABLE' ? node : node.querySelector('table');
+        return [...table.querySelectorAll('tbody tr')].map((row) => [...row.querySelectorAll('td')].map((td) => td.innerText.trim()));
+        }""",
+        heading,
+    )
+
+
+def test_a_shoppers_page_shows_workload_and_review_record_and_saves_the_profile(desk: Desk, live: Live) -> None:
+    """One shopper: an open task, one report approved and one rejected: the workload and the record (with the
+    approval rate) say so; capacity and languages edited on the page reach the profile the assignment uses."""
+    version_id = _call_form(live)
+    approved, rejected = (
+        _submit(
+            live, _task(live, version_id, location, "call", shopper="other_shopper"), answers(), who="other_shopper"
+        )
+        for location in ("call_location", "near_location")
+    )
+    live.api("coordinator", "POST", f"/reports/{approved['id']}/approve", json={})
+    live.api("coordinator", "POST", f"/reports/{rejected['id']}/reject", json={"reason": "Not the right hotline"})
+    _task(live, version_id, "far_location", "call", shopper="other_shopper")
+    shopper_id = live.world["users"]["other_shopper"]["id"]
+
+    page = desk.login("coordinator")
+    desk.go(f"#/shoppers/{shopper_id}")
+    assert page.get_by_role("heading", name="Other Shopper").is_visible()
+    assert _table_after(page, "Workload now") == [["1", "0", "0"]]  # assigned, accepted, returned
+    # submitted, approved, rejected, expired, cancelled, approved of reviewed
+    assert _table_after(page, "Review record") == [["0", "1", "1", "0", "0", "50 %"]]
+    assert len(_table_after(page, "Tasks")) == 3
+
+    page.get_by_label("Languages").fill("en, de, cs")
+    page.get_by_label("Per day").fill("4")
+    page.get_by_label("Per week").fill("12")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Saved.").wait_for()
+    profile = live.api("coordinator", "GET", f"/users/{shopper_id}/shopper-profile")
+    assert (profile["languages"], profile["capacity_per_day"], profile["capacity_per_week"]) == (
+        ["cs", "de", "en"],  # kept sorted
+        4,
+        12,
+    )
+    desk.look("shopper-profile-saved")
+    desk.go("#/shoppers?q=other")
+    assert _table(page, "[data-shopper]")[0][2:5] == ["cs, de, en", "4", "12"]
+
+
 def _manager(live: Live, name: str, organisation_id: str) -> None:
     email = f"{name}@example.test"
     live.world["users"][name] = live.api(
