@@ -188,9 +188,9 @@ def section(
             + ", opened in Debian's Chromium (headless) in a new browser context each run "
             "(empty cache), logged in. *Interactive* is the console's `fieldscore:rendered` User Timing mark: the "
             "page shows the brand and location charts and tables, and its filters, drill-down links and export buttons "
-            "work; the panels (hour × weekday grid, waiting-time curves, what fails most, score by week) fill in "
-            "after it (`fieldscore:panels`, the *complete* column). Weight is Resource Timing's bytes over the wire (no compression is "
-            "configured) and decoded.",
+            "work; the panels (hour × weekday grid, waiting-time curves, what fails most, score over time) fill in "
+            "after it (`fieldscore:panels`, the *complete* column). Weight is Resource Timing's bytes over the wire (the "
+            "console's files gzipped, the API's JSON answers not) and decoded.",
             "",
             f"| data | runs | interactive median s | runs s | target ≤ {TARGET_S} s | complete median s | requests | "
             "transferred KB | decoded KB | JavaScript KB (files) | API requests (KB) | chart code loaded |",
