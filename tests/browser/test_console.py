@@ -79,6 +79,19 @@ class Desk:
         page.get_by_role("button", name="Log in").click()
         return self.settle(before)
 
+    def watch_progress(self) -> None:
+        """Record every text the progress line (#progress) shows from now on, however briefly."""
+        self.page.evaluate(
+            """() => { window.progressSeen = [];
+            new MutationObserver(() => { const text = document.getElementById('progress').innerText.trim();
+              if (text) window.progressSeen.push(text); })
+            .observe(document.getElementById('progress'), { childList: true, subtree: true, characterData: true }); }"""
+        )
+
+    def progress_seen(self) -> list[str]:
+        seen: list[str] = self.page.evaluate("() => window.progressSeen")
+        return seen
+
     def look(self, name: str) -> None:
         """No serious or critical accessibility violation, and a screenshot for the reviewer."""
         violations = serious_accessibility_violations(self.page)
@@ -274,6 +287,7 @@ def test_coordinator_uploads_publishes_plans_assigns_and_reviews(desk: Desk, liv
     desk.look("campaign")
     desk.click(page.get_by_role("button", name="Create wave"))
     assert page.get_by_role("heading", name=re.compile("Week 1")).is_visible()
+    desk.watch_progress()
     desk.click(page.get_by_role("button", name="Generate tasks"))
     wave_id = page.evaluate("() => location.hash.split('/')[4]")
     planned = live.api("coordinator", "GET", f"/tasks?wave_id={wave_id}")["total"]
@@ -287,6 +301,8 @@ def test_coordinator_uploads_publishes_plans_assigns_and_reviews(desk: Desk, liv
         == "0 done, 1 due, 0 unanswered, 0 missing of 1 planned"
     )
     desk.click(page.get_by_role("button", name="Assign automatically"))
+    # Both long actions showed their progress while they ran.
+    assert {text.split(" …")[0] for text in desk.progress_seen()} >= {"Generating tasks", "Assigning"}
     assignment = page.locator("[data-result]").inner_text()
     assigned = int(re.match(r"(\d+) of 3 tasks assigned", assignment).group(1))
     board = page.locator("[data-task]")
@@ -963,8 +979,10 @@ def test_manager_filters_drills_down_exports_and_prints(desk: Desk, live: Live, 
     desk.go("#/dashboard")
     shown_brands = _table(page, "[data-brand-row]")
     shown_locations = _table(page, "[data-location-row]")
+    desk.watch_progress()
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Export XLSX").click()
+    assert "Export XLSX …" in desk.progress_seen()  # the export shows its progress too
     path = tmp_path / "scores.xlsx"
     download_info.value.save_as(path)
     sheet = openpyxl.load_workbook(path).active

@@ -6,6 +6,7 @@
 
 import {
   all, apiPath, cached, ctx, errorBox, filterBar, formatNumber, h, heading, hashFor, mount, pager, role, t, table,
+  withProgress,
 } from "../lib/core.js";
 import { rankText, tierRanks } from "../lib/stats.js";
 import { CHANNELS } from "./forms.js";
@@ -170,15 +171,19 @@ export async function render({ query }) {
     query.region ? [" › ", h("span", {}, query.region)] : null);
 
   const exportStatus = h("div");
-  const exportAs = async (kind) => {
+  const exportAs = (kind) => async (event) => {
+    const button = event.currentTarget;
     try {
-      const rows = exportRows(brand ? [brand] : data.brands, locations);
-      const base = `fieldscore-${(organisation?.name || "scores").replace(/[^\p{L}\p{N}]+/gu, "-")}`;
-      const { csv, workbook } = await import("../lib/xlsx.js");
-      if (kind === "csv") await save(csv(rows), "text/csv;charset=utf-8", `${base}.csv`);
-      else await save(workbook([{ name: t("dash.scores_sheet"), rows }]),
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", `${base}.xlsx`);
+      await withProgress(button, button.textContent, () => exportFile(kind));
     } catch (error) { mount(exportStatus, errorBox(error)); }
+  };
+  const exportFile = async (kind) => {
+    const rows = exportRows(brand ? [brand] : data.brands, locations);
+    const base = `fieldscore-${(organisation?.name || "scores").replace(/[^\p{L}\p{N}]+/gu, "-")}`;
+    const { csv, workbook } = await import("../lib/xlsx.js");
+    if (kind === "csv") await save(csv(rows), "text/csv;charset=utf-8", `${base}.csv`);
+    else await save(workbook([{ name: t("dash.scores_sheet"), rows }]),
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", `${base}.xlsx`);
   };
 
   // The comparison API's panels fill in after the main figures are shown (they take the longest).
@@ -213,8 +218,8 @@ export async function render({ query }) {
     h("p", { class: "muted" }, t("dash.explain", { min: data.min_sample_size })),
     filterBar(filters, { ...query, ...params }),
     h("div", { class: "actions" },
-      h("button", { type: "button", class: "secondary", onclick: () => exportAs("csv") }, t("dash.export_csv")),
-      h("button", { type: "button", class: "secondary", onclick: () => exportAs("xlsx") }, t("dash.export_xlsx")),
+      h("button", { type: "button", class: "secondary", onclick: exportAs("csv") }, t("dash.export_csv")),
+      h("button", { type: "button", class: "secondary", onclick: exportAs("xlsx") }, t("dash.export_xlsx")),
       h("button", { type: "button", class: "secondary", onclick: () => window.print() }, t("dash.print"))),
     exportStatus,
     crumbs,
