@@ -429,6 +429,8 @@ def test_bulk_approve_of_a_filtered_set_and_the_other_coordinator_pages(desk: De
     desk.look("setup-brands")
     desk.go("#/setup?tab=organisations")
     desk.look("setup-organisations")
+    # None of these pages draws a chart, so none loaded the chart code.
+    assert not _loaded(page, "/console/lib/charts.js")
 
 
 PHOTO_VISIT_FORM = {
@@ -892,6 +894,14 @@ def _table(page: Any, selector: str) -> list[list[str]]:
     )
 
 
+def _loaded(page: Any, path: str) -> bool:
+    """Whether the page has fetched `path` since it was opened (Resource Timing)."""
+    loaded: bool = page.evaluate(
+        "(path) => performance.getEntriesByType('resource').some((e) => new URL(e.name).pathname === path)", path
+    )
+    return loaded
+
+
 def _number(text: str) -> float | None:
     return float(text) if re.fullmatch(r"-?\d+(\.\d+)?", text) else None
 
@@ -939,6 +949,7 @@ def test_manager_filters_drills_down_exports_and_prints(desk: Desk, live: Live, 
     weeks = live.api("manager", "GET", "/analytics/comparison?measure=score&group_by=week&sort=key")
     assert page.locator("[data-week]").count() == len(weeks["groups"]) >= 1
     desk.look("dashboard")
+    assert _loaded(page, "/console/lib/charts.js")  # loaded for the dashboard's charts
 
     # Filters go to the URL (a shared link shows the same view).
     page.get_by_label("Own or competitor").select_option("own")
