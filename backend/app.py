@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -20,7 +19,7 @@ from litestar.static_files import create_static_files_router
 from piccolo.engine.base import Engine
 
 from api_schemas.common import Health
-from backend import db
+from backend import db, moments
 from backend.accounts.controller import AuthController, OrganisationController, UserController
 from backend.accounts.guards import PUBLIC, BearerTokenMiddleware, provide_actor, requires_roles, roles
 from backend.accounts.throttle import LoginThrottle
@@ -75,9 +74,7 @@ CONTROLLERS: list[Any] = [
 async def health() -> Health:
     """Liveness and database reachability: `status`, the database kind and the server's time. Needs no token."""
     await db.engine().run_ddl("SELECT 1")
-    return Health(
-        status="ok", database="postgresql" if db.is_postgres() else "sqlite", time=dt.datetime.now(dt.timezone.utc)
-    )
+    return Health(status="ok", database="postgresql" if db.is_postgres() else "sqlite", time=moments.now())
 
 
 @get("/", operation_id="Index", opt=roles(PUBLIC), tags=["system"], include_in_schema=False, guards=[requires_roles])

@@ -41,7 +41,7 @@ from api_schemas.locations import (
 )
 from api_schemas.reports import ReportCreate, ReportReject
 from api_schemas.tasks import TaskCreate
-from backend import db
+from backend import db, moments
 from backend.accounts import service as accounts
 from backend.accounts.security import Actor
 from backend.accounts.tables import User
@@ -332,7 +332,7 @@ async def _load(settings: Any, reports_per_location: int) -> None:
     print(f"  forms      {len(versions)} published (call, visit, e-mail, chat)")
 
     # Past waves: test calls in every daypart over the last eight weeks, reported and reviewed.
-    today = dt.datetime.now(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = moments.now().replace(hour=0, minute=0, second=0, microsecond=0)
     call_version, call_definition = versions[Channel.call]
     all_locations = [item for items in brand_locations.values() for item in items]
     total_reports = len(all_locations) * reports_per_location

@@ -16,7 +16,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from api_schemas.accounts import Role
-from backend import db
+from backend import db, moments
 from backend.accounts.security import Actor, token_hash
 from backend.errors import Forbidden, Unauthenticated
 
@@ -49,7 +49,7 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
             raise Unauthenticated("Send 'Authorization: Bearer <token>'; get a token from POST /auth/login.")
         async with db.reading() as session:  # every request passes here: hand-written SQL
             row = await session.fetchrow(_TOKEN_SQL, token_hash(token.strip()))
-        now = dt.datetime.now(dt.timezone.utc)
+        now = moments.now()
         if row is None or row["revoked_at"] is not None or not row["is_active"]:
             raise Unauthenticated(
                 "The token is unknown, revoked, or its user is deactivated.", code="auth.invalid_token"

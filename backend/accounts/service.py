@@ -31,12 +31,8 @@ from backend.accounts.security import Actor, Passwords, new_token
 from backend.accounts.throttle import LoginThrottle, Verdict
 from backend.audit.service import record
 from backend.errors import Busy, Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthenticated
+from backend.moments import now
 from backend.pagination import PageParams, contains, converted_page
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
 
 _USER_COLUMNS = (
     t.User.id,
@@ -66,10 +62,10 @@ async def login(
     await throttle.succeeded(email, address)
     rehashed = await _rehash(passwords, row["password_hash"], data.password)
     token, hashed = new_token()
-    expires_at = _now() + dt.timedelta(hours=ttl_hours)
+    expires_at = now() + dt.timedelta(hours=ttl_hours)
     async with db.writing():
         await t.AccessToken.insert(
-            t.AccessToken(id=uuid.uuid4(), user=row["id"], token_hash=hashed, created_at=_now(), expires_at=expires_at)
+            t.AccessToken(id=uuid.uuid4(), user=row["id"], token_hash=hashed, created_at=now(), expires_at=expires_at)
         )
         if rehashed:
             await t.User.update({t.User.password_hash: rehashed}).where(
@@ -156,7 +152,7 @@ async def change_password(
             & (t.AccessToken.id != actor.token_id)
         )
         revoked = await t.AccessToken.count().where(others)
-        await t.AccessToken.update({t.AccessToken.revoked_at: _now()}).where(others)
+        await t.AccessToken.update({t.AccessToken.revoked_at: now()}).where(others)
         await record(actor.user_id, "user.password_changed", "user", actor.user_id, {"sessions_revoked": revoked})
 
 
@@ -170,7 +166,7 @@ def _check_new_password(password: str, email: str, field: str = "password") -> N
 
 async def logout(actor: Actor) -> None:
     async with db.writing():
-        await t.AccessToken.update({t.AccessToken.revoked_at: _now()}).where(t.AccessToken.id == actor.token_id)
+        await t.AccessToken.update({t.AccessToken.revoked_at: now()}).where(t.AccessToken.id == actor.token_id)
         await record(actor.user_id, "auth.logout", "user", actor.user_id)
 
 
@@ -215,7 +211,7 @@ async def create_organisation(actor: Actor, data: OrganisationCreate) -> Organis
                 errors=[("name", "already used")],
             )
         org_id = uuid.uuid4()
-        await t.Organisation.insert(t.Organisation(id=org_id, name=data.name, created_at=_now()))
+        await t.Organisation.insert(t.Organisation(id=org_id, name=data.name, created_at=now()))
         await record(actor.user_id, "organisation.created", "organisation", org_id, {"name": data.name})
     return await get_organisation(actor, org_id)
 
@@ -313,7 +309,7 @@ async def create_user(actor: Actor, data: UserCreate, passwords: Passwords) -> U
                 organisation=data.organisation_id,
                 password_hash=password_hash,
                 is_active=True,
-                created_at=_now(),
+                created_at=now(),
             )
         )
         if data.role == Role.shopper:
@@ -342,7 +338,7 @@ async def update_user(actor: Actor, user_id: uuid.UUID, data: UserUpdate, passwo
             await t.User.update(values).where(t.User.id == user_id)
         if data.is_active is False or data.password is not msgspec.UNSET:
             # A deactivated user or a changed password ends every session.
-            await t.AccessToken.update({t.AccessToken.revoked_at: _now()}).where(
+            await t.AccessToken.update({t.AccessToken.revoked_at: now()}).where(
                 (t.AccessToken.user == user_id) & t.AccessToken.revoked_at.is_null()
             )
         changed = sorted(k._meta.name for k in values)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
@@ -21,7 +20,7 @@ from api_schemas.analytics import (
 )
 from api_schemas.common import Page
 from api_schemas.forms import Channel
-from backend import db
+from backend import db, moments
 from backend.accounts.security import Actor
 from backend.analytics import tables as t
 from backend.analytics.measures import MEASURES
@@ -138,7 +137,7 @@ async def create(actor: Actor, data: TargetCreate) -> Target:
             errors=[("threshold_s", "required for service_level, null otherwise")],
         )
     scope_value = await _check_scope(organisation_id, data)
-    now = dt.datetime.now(dt.UTC)
+    now = moments.now()
     row = t.Target(
         id=uuid.uuid4(),
         organisation=organisation_id,
@@ -211,7 +210,7 @@ async def list_targets(
 
 async def update(actor: Actor, target_id: uuid.UUID, data: TargetUpdate) -> Target:
     current = await get(actor, target_id)
-    changes: dict[Any, Any] = {t.Target.updated_at: dt.datetime.now(dt.UTC)}
+    changes: dict[Any, Any] = {t.Target.updated_at: moments.now()}
     if data.target is not msgspec.UNSET:
         _check_value(current.measure, data.target)
         changes[t.Target.target] = data.target

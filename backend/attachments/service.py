@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import re
 import uuid
@@ -23,6 +22,7 @@ from backend.db import BulkInsert
 from backend.errors import FieldscoreError, InvalidInput, NotFound, is_unique_violation
 from backend.forms.definition import iter_questions, per_definition
 from backend.ids import uuid7
+from backend.moments import now
 from backend.pagination import scoped_row
 from backend.reports.visibility import approved_of
 from backend.settings import Settings
@@ -46,10 +46,6 @@ def size_limit(settings: Settings, kind: Kind) -> int:
 
 def _accepted_list() -> str:
     return ", ".join(sorted(ACCEPTED))
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 _COLUMNS = (t.Attachment.sha256, t.Attachment.size, t.Attachment.media_type, t.Attachment.kind)
@@ -100,7 +96,7 @@ async def _record_upload(actor: Actor, document: Attachment) -> bool:
                 media_type=document.media_type,
                 kind=document.kind.value,
                 uploaded_by=actor.user_id,
-                uploaded_at=_now(),
+                uploaded_at=now(),
             )
         )
     return True

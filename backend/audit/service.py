@@ -12,6 +12,7 @@ from piccolo.columns.combination import WhereRaw
 from api_schemas.accounts import Role
 from api_schemas.audit import AuditEntry as Entry
 from api_schemas.common import Page
+from backend import moments
 from backend.accounts.security import Actor
 from backend.audit.tables import AuditEntry
 from backend.db import BulkInsert
@@ -30,7 +31,7 @@ async def record(
     await AuditEntry.insert(
         AuditEntry(
             id=uuid7(),
-            at=dt.datetime.now(dt.timezone.utc),
+            at=moments.now(),
             actor=actor_id,
             action=action,
             entity=entity,

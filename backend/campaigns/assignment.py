@@ -6,9 +6,10 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Literal
 
+from backend import moments
 from backend.geo import EARTH_RADIUS_KM, distance_km
 
 __all__ = [
@@ -136,7 +137,7 @@ def violations(
     Entries of `past` for other shoppers, or for this very job, are ignored. `now`
     defaults to the current time.
     """
-    now = now if now is not None else datetime.now(UTC)
+    now = now if now is not None else moments.now()
     found: list[str] = []
     if now >= job.window_end:
         found.append("window_passed")
@@ -188,7 +189,7 @@ def auto_assign(
     conflicts, distance, rotation against `past`) are evaluated once per location and
     date with set operations; capacity and in-run rotation are tracked in dicts.
     """
-    return _Assigner(jobs, shoppers, past, rules, now if now is not None else datetime.now(UTC)).run()
+    return _Assigner(jobs, shoppers, past, rules, now if now is not None else moments.now()).run()
 
 
 class _Assigner:

@@ -89,7 +89,6 @@ these up front, so a published form never raises.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import operator
 import re
@@ -97,6 +96,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 
 from api_schemas.forms import Expr
+from backend import moments
 
 MAX_DEPTH: Final = 32
 
@@ -315,7 +315,7 @@ def _today(answers: Mapping[str, Any]) -> str:
     pinned = answers.get("__today")
     if isinstance(pinned, str):
         return pinned
-    return dt.datetime.now(dt.UTC).date().isoformat()
+    return moments.now().date().isoformat()
 
 
 def _text_of(value: Any) -> str | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import urllib.parse
 import uuid
 from typing import Any
@@ -32,12 +31,9 @@ from backend.forms import tables as t
 from backend.forms.answers import check_answers
 from backend.forms.definition import check_definition
 from backend.forms.xlsform import XLSFormError, export_xlsform, read_xlsform
+from backend.moments import now
 from backend.pagination import PageParams, contains, page_of, paged, scoped_row
 from backend.scoring.engine import score
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def _visible(actor: Actor) -> Any:
@@ -103,7 +99,7 @@ async def create_form(actor: Actor, data: FormCreate) -> Form:
                 name=data.name,
                 channel=data.channel.value,
                 organisation=data.organisation_id,
-                created_at=_now(),
+                created_at=now(),
             )
         )
         await t.FormVersion.insert(
@@ -113,7 +109,7 @@ async def create_form(actor: Actor, data: FormCreate) -> Form:
                 number=1,
                 status=FormStatus.draft.value,
                 definition=msgspec.to_builtins(data.definition),
-                created_at=_now(),
+                created_at=now(),
             )
         )
         await record(actor.user_id, "form.created", "form", form_id, {"name": data.name})
@@ -230,7 +226,7 @@ async def save_draft(actor: Actor, form_id: uuid.UUID, definition: FormDefinitio
                     number=number,
                     status=FormStatus.draft.value,
                     definition=body,
-                    created_at=_now(),
+                    created_at=now(),
                 )
             )
         await record(actor.user_id, "form.draft_saved", "form", form_id, {"version": number})
@@ -267,7 +263,7 @@ async def publish(actor: Actor, form_id: uuid.UUID) -> FormVersion:
             raise Conflict("There is no draft to publish; save a draft first.", code="form.nothing_to_publish")
         _raise_definition(check_definition(msgspec.convert(latest["definition"], FormDefinition)))
         await t.FormVersion.update(
-            {t.FormVersion.status: FormStatus.published.value, t.FormVersion.published_at: _now()}
+            {t.FormVersion.status: FormStatus.published.value, t.FormVersion.published_at: now()}
         ).where(t.FormVersion.id == latest["id"])
         await record(actor.user_id, "form.published", "form", form_id, {"version": latest["number"]})
     return await get_version(actor, form_id, latest["number"])

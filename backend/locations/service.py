@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 import zoneinfo
 from typing import Any
@@ -31,11 +30,8 @@ from backend.audit.service import record
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.locations import hours, importing
 from backend.locations import tables as t
+from backend.moments import now
 from backend.pagination import PageParams, contains, converted_page, scoped_row
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def check_timezone(name: str) -> None:
@@ -94,7 +90,7 @@ async def create_brand(actor: Actor, data: BrandCreate) -> Brand:
                 "A brand with this name exists.", code="brand.duplicate_name", errors=[("name", "already used")]
             )
         brand_id = uuid.uuid4()
-        await t.Brand.insert(t.Brand(id=brand_id, name=data.name, created_at=_now()))
+        await t.Brand.insert(t.Brand(id=brand_id, name=data.name, created_at=now()))
         await record(actor.user_id, "brand.created", "brand", brand_id, {"name": data.name})
     return await get_brand(actor, brand_id)
 
@@ -298,7 +294,7 @@ async def create_location(actor: Actor, data: LocationCreate) -> Location:
                 email=data.email.lower() if data.email else None,
                 timezone=data.timezone,
                 opening_hours=msgspec.to_builtins(data.opening_hours),
-                created_at=_now(),
+                created_at=now(),
             )
         )
         await record(actor.user_id, "location.created", "location", location_id, {"name": data.name})
@@ -413,7 +409,7 @@ async def import_locations(actor: Actor, data: bytes) -> LocationImport:
             if seen
             else {}
         )
-        now = _now()
+        imported_at = now()
         for location in parsed:
             values = {
                 "brand": location.brand_id,
@@ -431,7 +427,9 @@ async def import_locations(actor: Actor, data: bytes) -> LocationImport:
             current = existing.get(location.code)
             if current is None:
                 location_id = uuid.uuid4()
-                await t.Location.insert(t.Location(id=location_id, code=location.code, created_at=now, **values))
+                await t.Location.insert(
+                    t.Location(id=location_id, code=location.code, created_at=imported_at, **values)
+                )
                 await record(
                     actor.user_id,
                     "location.created",

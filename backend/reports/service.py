@@ -3,7 +3,6 @@ Submission is backend.reports.submission."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
@@ -35,16 +34,11 @@ from backend.audit.service import record
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.forms import service as forms
 from backend.forms.definition import iter_questions
-from backend.moments import in_utc
+from backend.moments import in_utc, now
 from backend.pagination import PageParams, page_of, paged, scoped_row
 from backend.reports import tables as t
 from backend.reports.visibility import report_scope
 from backend.tasks import service as tasks
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
 
 _COLUMNS = (
     t.Report.id,
@@ -182,7 +176,7 @@ async def _review(
                 t.Report.status: target.value,
                 t.Report.review_reason: reason,
                 t.Report.reviewed_by: actor.user_id,
-                t.Report.reviewed_at: _now(),
+                t.Report.reviewed_at: now(),
             }
         )
         .where((t.Report.id == report_id) & (t.Report.status == row["status"]) & (t.Report.revision == row["revision"]))
@@ -237,7 +231,7 @@ async def return_to_shopper(
                     question_key=c.question_key,
                     text=c.text,
                     author=actor.user_id,
-                    created_at=_now(),
+                    created_at=now(),
                 )
                 for c in data.comments
             )

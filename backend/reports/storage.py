@@ -473,7 +473,7 @@ async def _write_batch(take: Callable[[], list[NewReport]]) -> list[bool]:
         if hashes := sorted({sha for r in good for _, sha in r.links}):
             await connection.execute(_LOCK_HASHES_POSTGRES, hashes)
             good = _mark_reused(good, [dict(row) for row in await connection.fetch(_LINKED_POSTGRES, hashes)])
-        now = dt.datetime.now(dt.timezone.utc)
+        now = moments.now()
         for table, rows in _rows(good, now):
             if rows:
                 await connection.execute(table.postgres_insert(), *(list(column) for column in zip(*rows, strict=True)))
@@ -502,7 +502,7 @@ def _write_batch_sqlite(connection: sqlite3.Connection, reports: list[NewReport]
         good = _mark_reused(
             good, connection.execute(_LINKED_SQLITE.format(", ".join("?" * len(hashes))), hashes).fetchall()
         )
-    now = dt.datetime.now(dt.timezone.utc)
+    now = moments.now()
     for table, rows in _rows(good, now):
         per_statement = _SQLITE_MAX_VARIABLES // len(table.columns)
         for start in range(0, len(rows), per_statement):

@@ -163,3 +163,32 @@ def test_the_test_import_check_sees_both_spellings():
         "tests.unit.test_xlsform",
     }
     assert _imported_test_modules("from tests.builders import x\nfrom tests.api import routes") == set()
+
+
+def _clock_reads(source: str) -> list[int]:
+    """The lines that read the current date-time directly (`datetime.now(...)`, `dt.datetime.utcnow()`,
+    `date.today()`, in any spelling of the module)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value
+            owner_name = owner.id if isinstance(owner, ast.Name) else getattr(owner, "attr", None)
+            if node.func.attr in {"now", "utcnow", "today"} and owner_name in {"datetime", "date"}:
+                found.append(node.lineno)
+    return found
+
+
+def test_the_current_time_is_read_in_one_place():
+    """Time helpers have one public home (backend.moments.now, docs/architecture.md): no module of the
+    application keeps its own copy of "now in UTC"."""
+    offenders = {
+        name: _clock_reads(path.read_text())
+        for name, path in _modules().items()
+        if name.split(".")[0] in {"backend", "api_schemas"} and name != "backend.moments"
+    }
+    assert {name: lines for name, lines in offenders.items() if lines} == {}
+
+
+def test_the_clock_check_sees_every_spelling():
+    source = "a = dt.datetime.now(dt.UTC)\nb = datetime.now(UTC)\nc = date.today()\nd = moments.now()\n"
+    assert _clock_reads(source) == [1, 2, 3]
