@@ -192,3 +192,42 @@ def test_the_current_time_is_read_in_one_place():
 def test_the_clock_check_sees_every_spelling():
     source = "a = dt.datetime.now(dt.UTC)\nb = datetime.now(UTC)\nc = date.today()\nd = moments.now()\n"
     assert _clock_reads(source) == [1, 2, 3]
+
+
+def _early_returns(source: str) -> list[str]:
+    """Tests that can return before checking anything: an `if` in a test function whose branch is only a
+    bare `return` (a case the test does not want is `assume`d away or skipped, never passed)."""
+    found = []
+    for test in ast.walk(ast.parse(source)):
+        if not (isinstance(test, ast.FunctionDef | ast.AsyncFunctionDef) and test.name.startswith("test_")):
+            continue
+        stack: list[ast.AST] = list(test.body)
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+                continue  # a helper defined inside the test returns for itself
+            if isinstance(node, ast.If) and any(
+                len(branch) == 1 and isinstance(branch[0], ast.Return) and branch[0].value is None
+                for branch in (node.body, node.orelse)
+            ):
+                found.append(f"{test.name}:{node.lineno}")
+            stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def test_no_test_returns_early_and_passes():
+    offenders = {
+        str(path.relative_to(ROOT)): _early_returns(path.read_text())
+        for path in (ROOT / "tests").rglob("test_*.py")
+        if "node_modules" not in path.parts
+    }
+    assert {path: found for path, found in offenders.items() if found} == {}
+
+
+def test_the_early_return_check_sees_a_bare_return_not_a_checked_one():
+    source = (
+        "def test_a(x):\n    if x:\n        return\n    assert x\n"
+        "def test_b(x):\n    if x:\n        with raises(E):\n            f()\n        return\n    assert x\n"
+        "def test_c(x):\n    def helper():\n        if x:\n            return\n    assert helper\n"
+    )
+    assert _early_returns(source) == ["test_a:2"]
