@@ -26,7 +26,7 @@ from backend.analytics import tables as t
 from backend.analytics.measures import MEASURES
 from backend.errors import Conflict, InvalidInput, NotFound, is_unique_violation
 from backend.locations.tables import Location, OrganisationBrand
-from backend.pagination import PageParams
+from backend.pagination import PageParams, page_of, paged
 
 # Which scope a group's keys name, most specific first: the target of the most specific scope applies.
 PRECEDENCE = (
@@ -195,17 +195,9 @@ async def list_targets(
         conditions.append(t.Target.organisation == organisation_id)
     if measure is not None:
         conditions.append(t.Target.measure == measure.value)
-    query, count = t.Target.select(), t.Target.count()
-    for condition in conditions:
-        query, count = query.where(condition), count.where(condition)
-    rows = (
-        await query.order_by(t.Target.measure)
-        .order_by(t.Target.scope)
-        .order_by(t.Target.id)
-        .limit(page.limit)
-        .offset(page.offset)
-    )
-    return Page(items=[_target(r) for r in rows], total=await count, limit=page.limit, offset=page.offset)
+    query = t.Target.select().order_by(t.Target.measure).order_by(t.Target.scope).order_by(t.Target.id)
+    rows, total = await paged(query, t.Target.count(), conditions, page)
+    return page_of([_target(r) for r in rows], total, page)
 
 
 async def update(actor: Actor, target_id: uuid.UUID, data: TargetUpdate) -> Target:

@@ -43,7 +43,7 @@ from backend.geo import distance_km
 from backend.ids import uuid7
 from backend.locations import hours
 from backend.locations.tables import Location, OrganisationBrand
-from backend.pagination import PageParams, contains, page_of, paged, scoped_row
+from backend.pagination import PageParams, contains, converted_page, page_of, paged, scoped_row
 from backend.tasks import service as tasks
 from backend.tasks.tables import Task
 
@@ -214,16 +214,8 @@ _WAVE_COLUMNS = (t.Wave.id, t.Wave.campaign.as_alias("campaign_id"), t.Wave.name
 async def list_waves(actor: Actor, campaign_id: uuid.UUID, page: PageParams) -> Page[Wave]:
     """Earliest first (waves of a campaign never overlap)."""
     await _campaign_row(actor, campaign_id)
-    rows = (
-        await t.Wave.select(*_WAVE_COLUMNS)
-        .where(t.Wave.campaign == campaign_id)
-        .order_by(t.Wave.starts_on)
-        .order_by(t.Wave.id)
-        .limit(page.limit)
-        .offset(page.offset)
-    )
-    total = await t.Wave.count().where(t.Wave.campaign == campaign_id)
-    return Page(items=[msgspec.convert(r, Wave) for r in rows], total=total, limit=page.limit, offset=page.offset)
+    query = t.Wave.select(*_WAVE_COLUMNS).order_by(t.Wave.starts_on).order_by(t.Wave.id)
+    return await converted_page(query, t.Wave.count(), [t.Wave.campaign == campaign_id], page, Wave)
 
 
 async def wave_campaign(wave_id: uuid.UUID) -> uuid.UUID | None:

@@ -147,16 +147,9 @@ async def list_forms(
 async def list_versions(actor: Actor, form_id: uuid.UUID, page: PageParams) -> Page[FormVersion]:
     """Oldest first."""
     await _form_row(actor, form_id)
-    rows = await (
-        t.FormVersion.select(*_VERSION_COLUMNS)
-        .where(t.FormVersion.form == form_id)
-        .order_by(t.FormVersion.number)
-        .output(load_json=True)
-        .limit(page.limit)
-        .offset(page.offset)
-    )
-    total = await t.FormVersion.count().where(t.FormVersion.form == form_id)
-    return Page(items=[_version(r) for r in rows], total=total, limit=page.limit, offset=page.offset)
+    query = t.FormVersion.select(*_VERSION_COLUMNS).order_by(t.FormVersion.number)
+    rows, total = await paged(query, t.FormVersion.count(), [t.FormVersion.form == form_id], page, load_json=True)
+    return page_of([_version(r) for r in rows], total, page)
 
 
 async def get_version(actor: Actor, form_id: uuid.UUID, number: int) -> FormVersion:

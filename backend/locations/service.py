@@ -132,22 +132,15 @@ async def list_organisation_brands(
         raise NotFound("No such organisation.", code="organisation.not_found")
     query = (
         t.OrganisationBrand.select(*_RELATION_COLUMNS)
-        .where(t.OrganisationBrand.organisation == organisation_id)
         .order_by(t.OrganisationBrand.relation, ascending=False)
         .order_by(t.OrganisationBrand.brand.name)
         .order_by(t.OrganisationBrand.id)
     )
-    count = t.OrganisationBrand.count().where(t.OrganisationBrand.organisation == organisation_id)
-    if relation:
-        query = query.where(t.OrganisationBrand.relation == relation.value)
-        count = count.where(t.OrganisationBrand.relation == relation.value)
-    rows = await query.limit(page.limit).offset(page.offset)
-    return Page(
-        items=[msgspec.convert(r, OrganisationBrand) for r in rows],
-        total=await count,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    clauses = [
+        t.OrganisationBrand.organisation == organisation_id,
+        t.OrganisationBrand.relation == relation.value if relation else None,
+    ]
+    return await converted_page(query, t.OrganisationBrand.count(), clauses, page, OrganisationBrand)
 
 
 async def set_organisation_brand(

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import msgspec
+from piccolo.query import Select
 
 from api_schemas.accounts import Role
 from api_schemas.common import Page
@@ -35,7 +36,7 @@ from backend.errors import Conflict, InvalidInput, NotFound
 from backend.forms import service as forms
 from backend.forms.definition import iter_questions
 from backend.moments import in_utc, now
-from backend.pagination import PageParams, page_of, paged, scoped_row
+from backend.pagination import PageParams, converted_page, page_of, paged, scoped_row
 from backend.reports import tables as t
 from backend.reports.visibility import report_scope
 from backend.tasks import service as tasks
@@ -242,8 +243,8 @@ async def return_to_shopper(
 async def list_comments(actor: Actor, report_id: uuid.UUID, page: PageParams) -> Page[ReportComment]:
     """Oldest first."""
     await _row(actor, report_id, t.Report.id)
-    rows = (
-        await t.ReportComment.select(
+    query = (
+        t.ReportComment.select(
             t.ReportComment.id,
             t.ReportComment.revision,
             t.ReportComment.question_key,
@@ -251,45 +252,31 @@ async def list_comments(actor: Actor, report_id: uuid.UUID, page: PageParams) ->
             t.ReportComment.author.as_alias("author_id"),
             t.ReportComment.created_at,
         )
-        .where(t.ReportComment.report == report_id)
         .order_by(t.ReportComment.created_at)
         .order_by(t.ReportComment.id)
-        .limit(page.limit)
-        .offset(page.offset)
     )
-    total = await t.ReportComment.count().where(t.ReportComment.report == report_id)
-    return Page(
-        items=[msgspec.convert(r, ReportComment) for r in rows], total=total, limit=page.limit, offset=page.offset
+    return await converted_page(
+        query, t.ReportComment.count(), [t.ReportComment.report == report_id], page, ReportComment
     )
 
 
 async def list_revisions(actor: Actor, report_id: uuid.UUID, page: PageParams) -> Page[ReportRevision]:
     """Oldest first."""
-    items = await _revisions(actor, report_id, page)
-    total = await t.ReportRevision.count().where(t.ReportRevision.report == report_id)
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
-
-
-async def _revisions(actor: Actor, report_id: uuid.UUID, page: PageParams | None = None) -> list[ReportRevision]:
-    """Oldest first; without `page`, every one."""
     await _row(actor, report_id, t.Report.id)
-    query = (
-        t.ReportRevision.select(
-            t.ReportRevision.number,
-            t.ReportRevision.submitted_at,
-            t.ReportRevision.started_at,
-            t.ReportRevision.ended_at,
-            t.ReportRevision.answers,
-            t.ReportRevision.score_calculated,
-            t.ReportRevision.score_final,
-            t.ReportRevision.failed,
-        )
-        .where(t.ReportRevision.report == report_id)
-        .order_by(t.ReportRevision.number)
-        .output(load_json=True)
+    rows, total = await paged(
+        _revision_query(), t.ReportRevision.count(), [t.ReportRevision.report == report_id], page, load_json=True
     )
-    if page is not None:
-        query = query.limit(page.limit).offset(page.offset)
+    return page_of(_as_revisions(actor, rows), total, page)
+
+
+async def _revisions(actor: Actor, report_id: uuid.UUID) -> list[ReportRevision]:
+    """Every revision, oldest first."""
+    await _row(actor, report_id, t.Report.id)
+    rows = await _revision_query().where(t.ReportRevision.report == report_id).output(load_json=True)
+    return _as_revisions(actor, rows)
+
+
+def _as_revisions(actor: Actor, rows: list[dict[str, Any]]) -> list[ReportRevision]:
     shopper = actor.role == Role.shopper  # shoppers see no scores (docs/architecture.md)
     return [
         msgspec.convert(
@@ -301,8 +288,22 @@ async def _revisions(actor: Actor, report_id: uuid.UUID, page: PageParams | None
             },
             ReportRevision,
         )
-        for r in await query
+        for r in rows
     ]
+
+
+def _revision_query() -> Select[Any]:
+    """A report's revisions, oldest first (a new query each time: Piccolo's `where` adds to its query)."""
+    return t.ReportRevision.select(
+        t.ReportRevision.number,
+        t.ReportRevision.submitted_at,
+        t.ReportRevision.started_at,
+        t.ReportRevision.ended_at,
+        t.ReportRevision.answers,
+        t.ReportRevision.score_calculated,
+        t.ReportRevision.score_final,
+        t.ReportRevision.failed,
+    ).order_by(t.ReportRevision.number)
 
 
 def answer_changes(before: dict[str, Any], after: dict[str, Any]) -> list[AnswerChange]:

@@ -231,3 +231,35 @@ def test_the_early_return_check_sees_a_bare_return_not_a_checked_one():
         "def test_c(x):\n    def helper():\n        if x:\n            return\n    assert helper\n"
     )
     assert _early_returns(source) == ["test_a:2"]
+
+
+def _hand_paged(source: str) -> list[int]:
+    """The lines that page a query by hand (`query.limit(page.limit)`) instead of through
+    backend.pagination's `paged` (filters -> count -> page), where the count cannot drift from the rows."""
+    return [
+        node.lineno
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in {"limit", "offset"}
+        and any(
+            isinstance(a, ast.Attribute) and isinstance(a.value, ast.Name) and a.value.id == "page" for a in node.args
+        )
+    ]
+
+
+def test_every_database_list_is_paged_by_the_one_helper():
+    offenders = {
+        name: _hand_paged(path.read_text())
+        for name, path in _modules().items()
+        if name.split(".")[0] == "backend" and name != "backend.pagination"
+    }
+    assert {name: lines for name, lines in offenders.items() if lines} == {}
+
+
+def test_the_paging_check_sees_a_hand_paged_query_not_a_sliced_list():
+    source = (
+        "rows = await q.limit(page.limit).offset(page.offset)\nitems = rows[page.offset : page.limit]\n"
+        "ids = await q.limit(data.limit)\n"
+    )
+    assert _hand_paged(source) == [1, 1]
