@@ -32,7 +32,7 @@ from backend.accounts.throttle import LoginThrottle, Verdict
 from backend.audit.service import record
 from backend.errors import Busy, Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthenticated
 from backend.moments import now
-from backend.pagination import PageParams, contains, converted_page
+from backend.pagination import PageParams, contains, converted_page, scoped_row
 
 _USER_COLUMNS = (
     t.User.id,
@@ -128,9 +128,11 @@ async def change_password(
     actor: Actor, data: PasswordChange, passwords: Passwords, throttle: LoginThrottle, address: str
 ) -> None:
     """The caller's own password, given the current one; every other session of theirs ends."""
-    row = await t.User.select(t.User.email, t.User.password_hash).where(t.User.id == actor.user_id).first()
-    if row is None:
-        raise NotFound("No such user.", code="user.not_found")
+    row = await scoped_row(
+        t.User.select(t.User.email, t.User.password_hash).where(t.User.id == actor.user_id),
+        None,
+        NotFound("No such user.", code="user.not_found"),
+    )
     _check_new_password(data.new_password, row["email"], "new_password")
     # A token is not the password: someone holding a stolen one may not guess it here unthrottled.
     verdict = await throttle.begin(row["email"], address)
@@ -192,13 +194,13 @@ async def list_organisations(actor: Actor, page: PageParams, q: str | None) -> P
 async def get_organisation(actor: Actor, organisation_id: uuid.UUID) -> Organisation:
     if actor.role == Role.manager and actor.organisation_id != organisation_id:
         raise NotFound("No such organisation.", code="organisation.not_found")
-    row = (
-        await t.Organisation.select(t.Organisation.id, t.Organisation.name, t.Organisation.created_at)
-        .where(t.Organisation.id == organisation_id)
-        .first()
+    row = await scoped_row(
+        t.Organisation.select(t.Organisation.id, t.Organisation.name, t.Organisation.created_at).where(
+            t.Organisation.id == organisation_id
+        ),
+        None,
+        NotFound("No such organisation.", code="organisation.not_found"),
     )
-    if row is None:
-        raise NotFound("No such organisation.", code="organisation.not_found")
     return msgspec.convert(row, Organisation)
 
 
@@ -238,9 +240,11 @@ async def update_organisation(actor: Actor, organisation_id: uuid.UUID, data: Or
 
 
 async def get_user_unscoped(user_id: uuid.UUID) -> User:
-    row = await t.User.select(*_USER_COLUMNS).where(t.User.id == user_id).first()
-    if row is None:
-        raise NotFound("No such user.", code="user.not_found")
+    row = await scoped_row(
+        t.User.select(*_USER_COLUMNS).where(t.User.id == user_id),
+        None,
+        NotFound("No such user.", code="user.not_found"),
+    )
     return msgspec.convert(row, User)
 
 
@@ -352,8 +356,8 @@ async def update_user(actor: Actor, user_id: uuid.UUID, data: UserUpdate, passwo
 async def get_shopper_profile(actor: Actor, user_id: uuid.UUID) -> ShopperProfile:
     if actor.role == Role.shopper and actor.user_id != user_id:
         raise NotFound("No such shopper.", code="shopper.not_found")
-    row = (
-        await t.ShopperProfile.select(
+    row = await scoped_row(
+        t.ShopperProfile.select(
             t.ShopperProfile.user.as_alias("user_id"),
             t.ShopperProfile.home_lat,
             t.ShopperProfile.home_lon,
@@ -363,13 +367,11 @@ async def get_shopper_profile(actor: Actor, user_id: uuid.UUID) -> ShopperProfil
             t.ShopperProfile.capacity_per_week,
             t.ShopperProfile.excluded_brand_ids,
             t.ShopperProfile.excluded_location_ids,
-        )
-        .where(t.ShopperProfile.user == user_id)
-        .output(load_json=True)
-        .first()
+        ).where(t.ShopperProfile.user == user_id),
+        None,
+        NotFound("No such shopper.", code="shopper.not_found"),
+        load_json=True,
     )
-    if row is None:
-        raise NotFound("No such shopper.", code="shopper.not_found")
     return msgspec.convert(row, ShopperProfile)
 
 

@@ -26,7 +26,7 @@ from backend.analytics import tables as t
 from backend.analytics.measures import MEASURES
 from backend.errors import Conflict, InvalidInput, NotFound, is_unique_violation
 from backend.locations.tables import Location, OrganisationBrand
-from backend.pagination import PageParams, page_of, paged
+from backend.pagination import PageParams, page_of, paged, scoped_row
 
 # Which scope a group's keys name, most specific first: the target of the most specific scope applies.
 PRECEDENCE = (
@@ -174,12 +174,11 @@ def _scoped(actor: Actor) -> Any:
 
 
 async def get(actor: Actor, target_id: uuid.UUID) -> Target:
-    query = t.Target.select().where(t.Target.id == target_id)
-    if (scope := _scoped(actor)) is not None:
-        query = query.where(scope)
-    row = await query.first()
-    if row is None:
-        raise NotFound("No such target.", code="target.not_found")
+    row = await scoped_row(
+        t.Target.select().where(t.Target.id == target_id),
+        _scoped(actor),
+        NotFound("No such target.", code="target.not_found"),
+    )
     return _target(row)
 
 

@@ -227,10 +227,11 @@ async def wave_campaign(wave_id: uuid.UUID) -> uuid.UUID | None:
 
 async def _wave_row(actor: Actor, campaign_id: uuid.UUID, wave_id: uuid.UUID) -> dict[str, Any]:
     await _campaign_row(actor, campaign_id)
-    row = await t.Wave.select(*_WAVE_COLUMNS).where((t.Wave.id == wave_id) & (t.Wave.campaign == campaign_id)).first()
-    if row is None:
-        raise NotFound("No such wave.", code="wave.not_found")
-    return row
+    return await scoped_row(
+        t.Wave.select(*_WAVE_COLUMNS).where((t.Wave.id == wave_id) & (t.Wave.campaign == campaign_id)),
+        None,
+        NotFound("No such wave.", code="wave.not_found"),
+    )
 
 
 # Waves are fieldwork: planned in years a calendar (and a time zone's rules) can reach from either side.

@@ -154,27 +154,25 @@ async def list_versions(actor: Actor, form_id: uuid.UUID, page: PageParams) -> P
 
 async def get_version(actor: Actor, form_id: uuid.UUID, number: int) -> FormVersion:
     await _form_row(actor, form_id)
-    row = await (
-        t.FormVersion.select(*_VERSION_COLUMNS)
-        .where((t.FormVersion.form == form_id) & (t.FormVersion.number == number))
-        .output(load_json=True)
-        .first()
+    row = await scoped_row(
+        t.FormVersion.select(*_VERSION_COLUMNS).where(
+            (t.FormVersion.form == form_id) & (t.FormVersion.number == number)
+        ),
+        None,
+        NotFound("No such version.", code="form.version_not_found"),
+        load_json=True,
     )
-    if row is None:
-        raise NotFound("No such version.", code="form.version_not_found")
     return _version(row)
 
 
 async def get_version_by_id(version_id: uuid.UUID) -> FormVersion:
     """Unscoped: callers check that the actor may see it (e.g. through a task)."""
-    row = (
-        await t.FormVersion.select(*_VERSION_COLUMNS)
-        .where(t.FormVersion.id == version_id)
-        .output(load_json=True)
-        .first()
+    row = await scoped_row(
+        t.FormVersion.select(*_VERSION_COLUMNS).where(t.FormVersion.id == version_id),
+        None,
+        NotFound("No such form version.", code="form.version_not_found"),
+        load_json=True,
     )
-    if row is None:
-        raise NotFound("No such form version.", code="form.version_not_found")
     return _version(row)
 
 
@@ -198,14 +196,14 @@ async def save_draft(actor: Actor, form_id: uuid.UUID, definition: FormDefinitio
     """Edit the draft; when the latest version is published, start the next one as a draft."""
     async with db.writing():
         await _form_row(actor, form_id)
-        latest = await (
+        # A form is created with its first version; only a concurrent delete finds none.
+        latest = await scoped_row(
             t.FormVersion.select(t.FormVersion.id, t.FormVersion.number, t.FormVersion.status)
             .where(t.FormVersion.form == form_id)
-            .order_by(t.FormVersion.number, ascending=False)
-            .first()
+            .order_by(t.FormVersion.number, ascending=False),
+            None,
+            NotFound("No such form.", code="form.not_found"),
         )
-        if latest is None:  # a form is created with its first version; only a concurrent delete gets here
-            raise NotFound("No such form.", code="form.not_found")
         body = msgspec.to_builtins(definition)
         if latest["status"] == FormStatus.draft.value:
             await t.FormVersion.update({t.FormVersion.definition: body}).where(t.FormVersion.id == latest["id"])
@@ -243,15 +241,15 @@ async def _sound_version(actor: Actor, form_id: uuid.UUID, number: int) -> FormV
 async def publish(actor: Actor, form_id: uuid.UUID) -> FormVersion:
     async with db.writing():
         await _form_row(actor, form_id)
-        latest = await (
+        # A form is created with its first version; only a concurrent delete finds none.
+        latest = await scoped_row(
             t.FormVersion.select(*_VERSION_COLUMNS)
             .where(t.FormVersion.form == form_id)
-            .order_by(t.FormVersion.number, ascending=False)
-            .output(load_json=True)
-            .first()
+            .order_by(t.FormVersion.number, ascending=False),
+            None,
+            NotFound("No such form.", code="form.not_found"),
+            load_json=True,
         )
-        if latest is None:  # a form is created with its first version; only a concurrent delete gets here
-            raise NotFound("No such form.", code="form.not_found")
         if latest["status"] != FormStatus.draft.value:
             raise Conflict("There is no draft to publish; save a draft first.", code="form.nothing_to_publish")
         _raise_definition(check_definition(msgspec.convert(latest["definition"], FormDefinition)))

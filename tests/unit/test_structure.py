@@ -263,3 +263,51 @@ def test_the_paging_check_sees_a_hand_paged_query_not_a_sliced_list():
         "ids = await q.limit(data.limit)\n"
     )
     assert _hand_paged(source) == [1, 1]
+
+
+def _hand_lookups(source: str) -> list[int]:
+    """The lines that look one row up and raise NotFound by hand (`row = await q.first()` then
+    `if row is None: raise NotFound(...)`) instead of through backend.pagination's `scoped_row`."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        body = getattr(node, "body", None)
+        if not isinstance(body, list):
+            continue
+        for before, after in zip(body, body[1:], strict=False):
+            if not (
+                isinstance(before, ast.Assign)
+                and len(before.targets) == 1
+                and isinstance(before.targets[0], ast.Name)
+                and any(isinstance(n, ast.Attribute) and n.attr == "first" for n in ast.walk(before.value))
+            ):
+                continue
+            name = before.targets[0].id
+            if (
+                isinstance(after, ast.If)
+                and isinstance(after.test, ast.Compare)
+                and isinstance(after.test.left, ast.Name)
+                and after.test.left.id == name
+                and isinstance(after.test.ops[0], ast.Is)
+                and len(after.body) == 1
+                and isinstance(after.body[0], ast.Raise)
+                and "NotFound" in ast.unparse(after.body[0])
+            ):
+                found.append(before.lineno)
+    return found
+
+
+def test_every_lookup_or_not_found_goes_through_the_one_helper():
+    offenders = {
+        name: _hand_lookups(path.read_text())
+        for name, path in _modules().items()
+        if name.split(".")[0] == "backend" and name != "backend.pagination"
+    }
+    assert {name: lines for name, lines in offenders.items() if lines} == {}
+
+
+def test_the_lookup_check_sees_a_hand_written_lookup():
+    source = (
+        "async def f():\n    row = await q.where(x).first()\n    if row is None:\n        raise NotFound('no')\n"
+        "async def g():\n    row = await q.first()\n    if row is None or other:\n        raise NotFound('no')\n"
+    )
+    assert _hand_lookups(source) == [2]
