@@ -7,6 +7,8 @@ an import deferred to dodge a cycle is still a cycle). Piccolo's `Table._meta` i
 from __future__ import annotations
 
 import ast
+import itertools
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -165,6 +167,17 @@ def test_the_test_import_check_sees_both_spellings():
     assert _imported_test_modules("from tests.builders import x\nfrom tests.api import routes") == set()
 
 
+def _application_offenders(check: Callable[[str], list[int]], *, home: str) -> dict[str, list[int]]:
+    """The lines `check` finds in each module of backend/ and api_schemas/ except `home` (where the
+    shared piece lives), by module; only modules with findings."""
+    found = {
+        name: check(path.read_text())
+        for name, path in _modules().items()
+        if name.split(".")[0] in {"backend", "api_schemas"} and name != home
+    }
+    return {name: lines for name, lines in found.items() if lines}
+
+
 def _clock_reads(source: str) -> list[int]:
     """The lines that read the current date-time directly (`datetime.now(...)`, `dt.datetime.utcnow()`,
     `date.today()`, in any spelling of the module)."""
@@ -181,12 +194,7 @@ def _clock_reads(source: str) -> list[int]:
 def test_the_current_time_is_read_in_one_place():
     """Time helpers have one public home (backend.moments.now, docs/architecture.md): no module of the
     application keeps its own copy of "now in UTC"."""
-    offenders = {
-        name: _clock_reads(path.read_text())
-        for name, path in _modules().items()
-        if name.split(".")[0] in {"backend", "api_schemas"} and name != "backend.moments"
-    }
-    assert {name: lines for name, lines in offenders.items() if lines} == {}
+    assert _application_offenders(_clock_reads, home="backend.moments") == {}
 
 
 def test_the_clock_check_sees_every_spelling():
@@ -249,12 +257,7 @@ def _hand_paged(source: str) -> list[int]:
 
 
 def test_every_database_list_is_paged_by_the_one_helper():
-    offenders = {
-        name: _hand_paged(path.read_text())
-        for name, path in _modules().items()
-        if name.split(".")[0] == "backend" and name != "backend.pagination"
-    }
-    assert {name: lines for name, lines in offenders.items() if lines} == {}
+    assert _application_offenders(_hand_paged, home="backend.pagination") == {}
 
 
 def test_the_paging_check_sees_a_hand_paged_query_not_a_sliced_list():
@@ -273,7 +276,7 @@ def _hand_lookups(source: str) -> list[int]:
         body = getattr(node, "body", None)
         if not isinstance(body, list):
             continue
-        for before, after in zip(body, body[1:], strict=False):
+        for before, after in itertools.pairwise(body):
             if not (
                 isinstance(before, ast.Assign)
                 and len(before.targets) == 1
@@ -297,12 +300,7 @@ def _hand_lookups(source: str) -> list[int]:
 
 
 def test_every_lookup_or_not_found_goes_through_the_one_helper():
-    offenders = {
-        name: _hand_lookups(path.read_text())
-        for name, path in _modules().items()
-        if name.split(".")[0] == "backend" and name != "backend.pagination"
-    }
-    assert {name: lines for name, lines in offenders.items() if lines} == {}
+    assert _application_offenders(_hand_lookups, home="backend.pagination") == {}
 
 
 def test_the_lookup_check_sees_a_hand_written_lookup():
