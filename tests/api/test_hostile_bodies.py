@@ -12,6 +12,7 @@ from litestar import Litestar
 
 from api_schemas.accounts import Role
 from backend.accounts.guards import PUBLIC
+from backend.request_body import JSON_BODY_MAX, LARGE_JSON_BODY_MAX
 from tests.api.forms_fixture import SMALL_CALL_FORM
 from tests.api.routes import Objects, fill
 from tests.builders import assert_problem, make_task, publish_form, report_body, total
@@ -141,6 +142,60 @@ async def test_deep_nesting_inside_a_field_is_400_not_500(client):
         "/forms", content=form, headers={**w.as_("coordinator"), "Content-Type": "application/json"}
     )
     assert_problem(response, 400, "request.too_deep", "body")
+
+
+# ---------------------------------------------------------------- far larger than a form needs
+
+# The one JSON route allowed more: a phone's exported outbox, its photos inside as base64, imported by staff.
+OUTBOX_IMPORT = ("POST", "/reports/import")
+
+
+def test_every_json_route_bounds_its_body(app):
+    """Decoding costs memory several times the body, whatever the schema's bounds: so every JSON route
+    refuses a body far larger than a form needs before decoding it (Litestar's own default is 10 MB)."""
+    limits = {}
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            data = handler.parsed_data_field
+            media = getattr(getattr(data, "kwarg_definition", None), "media_type", None)
+            if data is None or (media is not None and getattr(media, "value", media) != "application/json"):
+                continue
+            for method in handler.http_methods:
+                limits[(method, route.path)] = handler.resolve_request_max_body_size()
+    assert limits.pop(OUTBOX_IMPORT) == 64 * 1024 * 1024
+    assert len(limits) > 20
+    too_large = {route: limit for route, limit in limits.items() if limit is None or limit > LARGE_JSON_BODY_MAX}
+    assert not too_large, too_large
+    assert limits[("POST", "/auth/login")] == JSON_BODY_MAX
+
+
+async def test_a_report_of_millions_of_answers_is_refused_before_it_is_decoded(client):
+    """The defect as found: a 9.5 MB report whose answer is an array of 1.9 million items was decoded
+    in full (~30 MiB a request) and only then refused with 422. Now the body's size refuses it."""
+    w = await build_world(client)
+    task = await make_task(w, await publish_form(w), w.own_location_id)
+    body = msgspec.json.encode(report_body(task))
+    huge = body.replace(b'"answers":{', b'"answers":{"huge":[' + b",".join([b"1"] * 1_900_000) + b"],", 1)
+    assert len(huge) > 3_800_000
+    before = await total(w, "/reports")
+    response = await w.client.post(
+        "/reports", content=huge, headers={**w.as_("shopper"), "Content-Type": "application/json"}
+    )
+    problem = assert_problem(response, 413, "request.too_large", "body")
+    assert str(LARGE_JSON_BODY_MAX) in problem["errors"][0]["reason"]
+    # Within the size, an array longer than any question can need stops the decoder, naming the answer.
+    long = body.replace(b'"answers":{', b'"answers":{"long":[' + b",".join([b"1"] * 100_000) + b"],", 1)
+    assert len(long) < LARGE_JSON_BODY_MAX
+    response = await w.client.post(
+        "/reports", content=long, headers={**w.as_("shopper"), "Content-Type": "application/json"}
+    )
+    problem = assert_problem(response, 400, "request.invalid")
+    assert problem["errors"][0]["field"].startswith("answers"), problem
+    assert await total(w, "/reports") == before
+    # The public login is bounded tighter still.
+    padded = b'{"email": "a@example.test", "password": "' + b"x" * JSON_BODY_MAX + b'"}'
+    response = await client.post("/auth/login", content=padded, headers={"Content-Type": "application/json"})
+    assert_problem(response, 413, "request.too_large", "body")
 
 
 # ---------------------------------------------------------------- NUL characters
