@@ -4,6 +4,10 @@ A filter the operation does not have must not be ignored: a manager who adds `ca
 endpoint without that filter would read unfiltered figures that look filtered. The accepted names are
 the ones Litestar itself parses for the handler (its own and its dependencies', e.g. `limit`/`offset`),
 so this list cannot drift from what the handler really reads.
+
+A value holding a NUL character is refused here too, naming the parameter: PostgreSQL cannot compare
+text with U+0000 in it (a generic 400 that named nothing) while SQLite searched for it (200), and
+request bodies already refuse NUL alike on both engines (api_schemas.common.NO_NUL).
 """
 
 from __future__ import annotations
@@ -42,4 +46,10 @@ class QueryParameterCheck:
             raise UnknownQueryParameter(
                 f"This operation does not accept {', '.join(unknown)}; it accepts: {listed}.",
                 errors=[(f"query.{name}", f"unknown parameter; this operation accepts: {listed}") for name in unknown],
+            )
+        with_nul = sorted({name for name, value in request.query_params.multi_items() if "\x00" in value})
+        if with_nul:
+            raise FieldscoreError(
+                "Query parameters may not contain the NUL character (U+0000).",
+                errors=[(f"query.{name}", "must not contain a NUL character") for name in with_nul],
             )

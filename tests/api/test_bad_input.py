@@ -180,6 +180,38 @@ async def test_bad_query_parameters_are_named(client):
     assert not failures, "\n".join(failures)
 
 
+NUL_QUERIES = [
+    ("/users", "q"),
+    ("/organisations", "q"),
+    ("/brands", "q"),
+    ("/locations", "q"),
+    ("/forms", "q"),
+    ("/campaigns", "q"),
+    ("/audit", "action"),
+    ("/audit", "entity"),
+    ("/audit", "entity_id"),
+]
+
+
+async def test_a_nul_in_a_query_parameter_is_named_alike_on_both_engines(client):
+    """SQLite searched for a NUL (200, nothing found) while PostgreSQL refused it with a 400 that named
+    nothing: the same rule as for bodies now, 400 naming the parameter."""
+    w = await build_world(client)
+    failures = []
+    for url, name in NUL_QUERIES:
+        response = await w.call("admin", "GET", url, params={name: "Ac\u0000me"})
+        problem = response.json()
+        errors = [(e["field"], e["reason"]) for e in problem.get("errors", [])]
+        if (response.status_code, problem.get("code"), errors) != (
+            400,
+            "request.invalid",
+            [(f"query.{name}", "must not contain a NUL character")],
+        ):
+            failures.append(f"GET {url} {name} → {response.status_code} {problem}")
+    assert not failures, "\n".join(failures)
+    assert (await w.ok("admin", "GET", "/brands", params={"q": "Ac"}))["total"] == 1
+
+
 # ---------------------------------------------------------------- login
 
 
