@@ -38,7 +38,7 @@ class Outcome:
     reasons: list[str] = field(default_factory=list)
     warnings: int = 0
     round_trip: str = ""  # "" when not accepted; "exact" or what differs
-    # check_definition's problems of the imported draft: the import does not run it, publishing does
+    # check_definition's problems of the imported draft (also among its warnings, at their rows): publishing refuses them
     unpublishable: list[str] = field(default_factory=list)
 
     @property

@@ -103,7 +103,8 @@ class FormController(Controller):
         version 1; multipart fields `file`, `name`, `channel` and optional `organisation_id`. A question that
         cannot be mapped is refused with its sheet, row and reason; what has no questionnaire meaning here
         (metadata rows, appearance, media…) is listed in `warnings` with what happens to it (kept for export, or
-        ignored as ODK tools ignore it).
+        ignored as ODK tools ignore it), and so is each problem publishing would refuse in the draft (a show-if on a
+        later question, a photo inside a repeat…), at its row and column: the form is kept, to be edited.
 
         Problems: 422 `form.invalid_xlsform` (not readable as a form: sheet, row and reason), or
         `validation.failed` (no name); 413 `request.too_large` above 5 MiB.

@@ -285,7 +285,8 @@ async def import_form(
 ) -> FormImported:
     """Create a form whose draft version 1 is read from an XLSForm spreadsheet; nothing is kept on any problem.
 
-    What has no questionnaire meaning here comes back as warnings, each saying what happened to it.
+    What has no questionnaire meaning here comes back as warnings, each saying what happened to it, and so does
+    what publishing would refuse in the draft (check_definition), at its row.
     """
     try:
         imported = read_xlsform(data)

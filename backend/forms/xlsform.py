@@ -1,7 +1,8 @@
 """XLSForm spreadsheets to and from form definitions, as pure functions (no database, no HTTP).
 
 Import maps a survey/choices/settings workbook onto ``FormDefinition`` and reports every row it
-cannot map (``XLSFormError.problems``); export writes a workbook that imports back to an equal
+cannot map (``XLSFormError.problems``), with warnings that include, at their rows, what publishing
+(``check_definition``) would refuse in the draft; export writes a workbook that imports back to an equal
 definition, or refuses with the same kind of problems.
 
 Survey sheet columns
@@ -103,6 +104,7 @@ from api_schemas.forms import (
     XLSFormRow,
     YesNo,
 )
+from backend.forms.definition import check_definition
 
 Problem = tuple[str, int, str]
 """(sheet, 1-based spreadsheet row, reason naming the column); row 0 = the sheet as a whole."""
@@ -2021,7 +2023,54 @@ def read_xlsform(data: bytes) -> Imported:
         xlsform_settings=settings,
         xlsform_rows=kept_rows,
     )
+    _note_draft_problems(definition, first_row, notes)
     return Imported(definition, notes.warnings())
+
+
+# A definition field and the survey column it is read from (the same name when not listed here);
+# a field no survey column holds (a choice, a yes/no list's points) is noted on the whole row.
+_DRAFT_COLUMNS: Final = {
+    "show_if": "relevant",
+    "key": "name",
+    "na_allowed": "na",
+    "give_up_s": "give_up",
+    "repeat": "type",
+    "items": "",
+    "choices": "",
+    "points_yes": "",
+    "points_no": "",
+}
+_DRAFT_PATH: Final = re.compile(r"^sections\[(\d+)\]((?:\.items\[\d+\])*)(?:\.(\w+))?")
+
+
+def _draft_cell(definition: FormDefinition, path: str, rows: dict[str, int]) -> tuple[int, str]:
+    """The survey row and column a check_definition path points at: the row of the question or group
+    (``rows``: key → the row that produced it) and the column of the field; row 0 for the form as a whole."""
+    match = _DRAFT_PATH.match(path)
+    if match is None:
+        return 0, ""
+    node: Section | Question = definition.sections[int(match.group(1))]
+    for index in re.findall(r"\d+", match.group(2)):
+        assert isinstance(node, Section)
+        node = node.items[int(index)]
+    row = rows.get(node.key)
+    if row is None:  # a section the import made for questions outside any group: it has no row
+        return 0, ""
+    name = match.group(3)
+    if name is None:
+        return row, "type"  # the question or group itself: its type is what publishing refuses
+    if isinstance(node, Rating) and name in ("min", "max"):
+        return row, "parameters"
+    return row, _DRAFT_COLUMNS.get(name, name)
+
+
+def _note_draft_problems(definition: FormDefinition, rows: dict[str, int], notes: _Notes) -> None:
+    """What publishing refuses in the imported draft (check_definition), each at its survey row and column.
+
+    The import keeps such a form (it can be edited into shape), but says so now rather than at publishing."""
+    for problem in check_definition(definition):
+        row, column = _draft_cell(definition, problem.path, rows)
+        notes.add("survey", row, column, f"the draft cannot be published until this is changed: {problem.reason}")
 
 
 class _Everything(frozenset[str]):

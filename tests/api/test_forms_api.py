@@ -14,6 +14,7 @@ from api_schemas.forms import FormDefinition
 from mobile_forms.templates import TEMPLATE_NAMES, load_template
 from tests.api.forms_fixture import SMALL_CALL_FORM, answers
 from tests.world import build_world
+from tests.xlsform_sheets import xlsx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CORPUS = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "xlsforms" / "pyxform-examples"
@@ -576,4 +577,45 @@ async def test_older_spellings_calculations_other_and_names_import_over_http_and
         "choices!row 3": "label: ${gone} cannot be filled in: no question is named 'gone'",
         "survey!row 4": "label: ${nobody} cannot be filled in: no question is named 'nobody'",
         "survey!row 5": "type: 'rank states' — rank questions (putting the choices in order) are not supported",
+    }
+
+
+async def test_an_imported_draft_that_cannot_be_published_says_so_at_the_row(client):
+    """What publishing refuses by JSON path is a warning of the import at its row and column; the form is kept."""
+    w = await build_world(client)
+    survey = [
+        ["type", "name", "label", "relevant"],
+        ["note", "email_note", "You entered an email address", "${address} != ''"],
+        ["text", "address", "Address", None],
+        ["begin_repeat", "shelf", "Shelves", None],
+        ["image", "shot", "Photo of the shelf", None],
+        ["end_repeat", None, None, None],
+    ]
+    imported = await w.ok(
+        "coordinator",
+        "POST",
+        "/forms/import",
+        data={"name": "Later", "channel": "visit"},
+        files={"file": ("later.xlsx", xlsx(survey), XLSX)},
+    )
+    refused = "the draft cannot be published until this is changed: "
+    assert [x for x in imported["warnings"] if x["message"].startswith(refused)] == [
+        {
+            "sheet": "survey",
+            "row": 2,
+            "column": "relevant",
+            "message": refused + "refers to 'address', which comes later; only earlier questions may be used",
+        },
+        {
+            "sheet": "survey",
+            "row": 5,
+            "column": "type",
+            "message": refused + "a photo question inside repeat 'shelf' is not supported",
+        },
+    ]
+    publish = await w.call("coordinator", "POST", f"/forms/{imported['id']}/publish")
+    assert publish.status_code == 422 and publish.json()["code"] == "form.invalid_definition"
+    assert {e["field"] for e in publish.json()["errors"]} == {
+        "definition.sections[0].items[0].show_if",
+        "definition.sections[1].items[0]",
     }

@@ -57,6 +57,7 @@ from benchmarks.xlsform_corpus import pyxform_error
 from tests.xlsform_sheets import YES_NO, problems_of, sheet_rows, xlsx
 
 TEMPLATES = pathlib.Path(__file__).resolve().parents[2] / "mobile_forms" / "templates"
+CORPUS = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "xlsforms" / "pyxform-examples"
 
 
 def only_section_items(defn: FormDefinition) -> list[Any]:
@@ -1408,3 +1409,77 @@ def test_a_yes_no_list_keeps_its_labels_in_every_language_and_its_columns() -> N
     # A plain Yes/No list stays label-free: the app says Yes/No in the shopper's language.
     plain = import_xlsform(xlsx([["type", "name"], ["select_one yn", "q"]], YES_NO))
     assert only_section_items(plain)[0].yes_label == {}
+
+
+PUBLISHING_REFUSES = "the draft cannot be published until this is changed: "
+
+
+def test_a_show_if_on_a_later_question_is_imported_with_a_warning_at_its_row() -> None:
+    """pyxform's flat_xlsform_test shows a note on a later answer: kept, but said now, at the row, not at publishing."""
+    content = (CORPUS / "pyx__flat_xlsform_test.xlsx").read_bytes()
+    imported = read_xlsform(content)
+    assert [p.path for p in check_definition(imported.definition)] == ["sections[0].items[1].show_if"]
+    assert [w for w in imported.warnings if w.message.startswith(PUBLISHING_REFUSES)] == [
+        ImportWarning(
+            "survey",
+            3,
+            "relevant",
+            PUBLISHING_REFUSES + "refers to 'address', which comes later; only earlier questions may be used",
+        )
+    ]
+
+
+def test_what_publishing_refuses_in_a_repeat_is_a_warning_at_the_row_and_column() -> None:
+    survey = [
+        ["type", "name", "label", "relevant", "calculation"],
+        ["begin_repeat", "shelf", "Shelves", None, None],
+        ["integer", "facings", "Facings", None, None],
+        ["image", "shot", "Photo of the shelf", None, None],
+        ["end_repeat", None, None, None, None],
+        ["text", "why", "Why so few?", "${facings} < 3", None],
+        ["calculate", "total", None, None, "${later} + 1"],
+        ["integer", "later", "Later", None, None],
+        ["begin_group", "nothing", "Nothing", None, None],
+        ["end_group", None, None, None, None],
+    ]
+    imported = read_xlsform(xlsx(survey))  # kept: it can be edited into shape
+    assert [w for w in imported.warnings if w.message.startswith(PUBLISHING_REFUSES)] == [
+        ImportWarning(
+            "survey", 4, "type", PUBLISHING_REFUSES + "a photo question inside repeat 'shelf' is not supported"
+        ),
+        ImportWarning(
+            "survey",
+            6,
+            "relevant",
+            PUBLISHING_REFUSES + "refers to 'facings', which is answered per instance of repeat 'shelf'; "
+            "only questions of the same instance may be used",
+        ),
+        ImportWarning(
+            "survey",
+            7,
+            "calculation",
+            PUBLISHING_REFUSES + "refers to 'later', which comes later; only earlier questions may be used",
+        ),
+        ImportWarning("survey", 9, "", PUBLISHING_REFUSES + "an empty section"),
+    ]
+    assert len(check_definition(imported.definition)) == 4
+
+
+def test_a_repeat_in_a_repeat_and_a_form_of_only_groups_are_warned_about_at_import() -> None:
+    nested = [
+        ["type", "name", "label"],
+        ["begin_repeat", "outer", "Outer"],
+        ["begin_repeat", "inner", "Inner"],
+        ["text", "x", "X"],
+        ["end_repeat"],
+        ["end_repeat"],
+    ]
+    (warning,) = [w for w in read_xlsform(xlsx(nested)).warnings if w.message.startswith(PUBLISHING_REFUSES)]
+    assert warning == ImportWarning(
+        "survey", 3, "type", PUBLISHING_REFUSES + "a repeat inside repeat 'outer' is not supported"
+    )
+    only_groups = [["type", "name", "label"], ["begin_group", "g", "G"], ["end_group"]]
+    assert [w for w in read_xlsform(xlsx(only_groups)).warnings if w.message.startswith(PUBLISHING_REFUSES)] == [
+        ImportWarning("survey", 0, "", PUBLISHING_REFUSES + "the form has no questions"),
+        ImportWarning("survey", 2, "", PUBLISHING_REFUSES + "an empty section"),
+    ]
