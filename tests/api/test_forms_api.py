@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import pathlib
+from typing import Any
 
 import msgspec
 import openpyxl
@@ -13,10 +14,26 @@ import pytest
 from api_schemas.forms import FormDefinition
 from mobile_forms.templates import TEMPLATE_NAMES, load_template
 from tests.api.forms_fixture import SMALL_CALL_FORM, answers
-from tests.world import build_world
+from tests.world import World, build_world
 from tests.xlsform_sheets import xlsx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def assert_exports_and_imports_back(w: World, form_id: str, name: str, definition: Any) -> None:
+    """Version 1 of the form, exported as an XLSForm and imported as a new form (`name`), has `definition`."""
+    exported = await w.call("coordinator", "GET", f"/forms/{form_id}/versions/1/xlsform")
+    again = await w.ok(
+        "coordinator",
+        "POST",
+        "/forms/import",
+        data={"name": name, "channel": "visit"},
+        files={"file": ("again.xlsx", exported.content, XLSX)},
+    )
+    second = await w.ok("coordinator", "GET", f"/forms/{again['id']}/versions/1")
+    assert msgspec.convert(second["definition"], FormDefinition) == msgspec.convert(definition, FormDefinition)
+
+
 CORPUS = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "xlsforms" / "pyxform-examples"
 
 
@@ -180,18 +197,7 @@ async def test_importing_a_legacy_xls_form_lists_what_it_keeps_as_warnings(clien
         "today",
         "imei",
     ]
-    exported = await w.call("coordinator", "GET", f"/forms/{imported['id']}/versions/1/xlsform")
-    again = await w.ok(
-        "coordinator",
-        "POST",
-        "/forms/import",
-        data={"name": "SMS again", "channel": "visit"},
-        files={"file": ("again.xlsx", exported.content, XLSX)},
-    )
-    second = await w.ok("coordinator", "GET", f"/forms/{again['id']}/versions/1")
-    assert msgspec.convert(second["definition"], FormDefinition) == msgspec.convert(
-        version["definition"], FormDefinition
-    )
+    await assert_exports_and_imports_back(w, imported["id"], "SMS again", version["definition"])
 
 
 def _not_chain(depth: int) -> dict:
@@ -260,18 +266,7 @@ async def test_a_repeat_form_imports_checks_each_instance_scores_and_exports_bac
     )
     assert bad.status_code == 422
     assert any(e["field"] == "answers.member[1].sex" for e in bad.json()["errors"])
-    exported = await w.call("coordinator", "GET", f"/forms/{imported['id']}/versions/1/xlsform")
-    again = await w.ok(
-        "coordinator",
-        "POST",
-        "/forms/import",
-        data={"name": "Roster again", "channel": "visit"},
-        files={"file": ("again.xlsx", exported.content, XLSX)},
-    )
-    second = await w.ok("coordinator", "GET", f"/forms/{again['id']}/versions/1")
-    assert msgspec.convert(second["definition"], FormDefinition) == msgspec.convert(
-        version["definition"], FormDefinition
-    )
+    await assert_exports_and_imports_back(w, imported["id"], "Roster again", version["definition"])
 
 
 async def test_a_scored_item_in_a_repeat_counts_as_its_mean_over_instances_over_http(client):
@@ -338,18 +333,7 @@ async def test_a_form_with_every_widget_imports_keeps_yes_no_labels_and_exports_
     assert questions["video_test"]["accept"] == "video"
     assert questions["barcode_test"]["barcode"] is True
     assert questions["skip_to_end"]["yes_label"] == {"en": "Yes", "chinese": "是"}
-    exported = await w.call("coordinator", "GET", f"/forms/{imported['id']}/versions/1/xlsform")
-    again = await w.ok(
-        "coordinator",
-        "POST",
-        "/forms/import",
-        data={"name": "Flat again", "channel": "visit"},
-        files={"file": ("again.xlsx", exported.content, XLSX)},
-    )
-    second = await w.ok("coordinator", "GET", f"/forms/{again['id']}/versions/1")
-    assert msgspec.convert(second["definition"], FormDefinition) == msgspec.convert(
-        version["definition"], FormDefinition
-    )
+    await assert_exports_and_imports_back(w, imported["id"], "Flat again", version["definition"])
 
 
 async def test_a_cascading_select_offers_only_what_its_choice_filter_lets_through(client):
@@ -403,16 +387,7 @@ async def test_pyxform_examples_with_loops_dates_pulldata_and_external_choices_i
         assert definition["xlsform_rows"][0]["name"] == "fruit" and "pulldata()" in messages
     else:
         assert '"external": true' in text and '"op": "choice"' in text
-    exported = await w.call("coordinator", "GET", f"/forms/{imported['id']}/versions/1/xlsform")
-    again = await w.ok(
-        "coordinator",
-        "POST",
-        "/forms/import",
-        data={"name": f"{fixture} again", "channel": "visit"},
-        files={"file": ("again.xlsx", exported.content, XLSX)},
-    )
-    second = await w.ok("coordinator", "GET", f"/forms/{again['id']}/versions/1")
-    assert msgspec.convert(second["definition"], FormDefinition) == msgspec.convert(definition, FormDefinition)
+    await assert_exports_and_imports_back(w, imported["id"], f"{fixture} again", definition)
 
 
 async def test_an_xlsform_hidden_row_imports_as_a_hidden_calculation_and_exports_back_as_hidden(client):
@@ -467,30 +442,9 @@ async def test_an_xlsform_hidden_row_imports_as_a_hidden_calculation_and_exports
     )
     assert refused.status_code == 422
     assert [e["field"] for e in refused.json()["errors"]] == ["answers.wave"]
-    exported = await w.call("coordinator", "GET", f"/forms/{form['id']}/versions/1/xlsform")
-    again = await w.ok(
-        "coordinator",
-        "POST",
-        "/forms/import",
-        data={"name": "Wave again", "channel": "visit"},
-        files={"file": ("again.xlsx", exported.content, XLSX)},
-    )
     first = await w.ok("coordinator", "GET", f"/forms/{form['id']}/versions/1")
-    second = await w.ok("coordinator", "GET", f"/forms/{again['id']}/versions/1")
-    assert msgspec.convert(second["definition"], FormDefinition) == msgspec.convert(first["definition"], FormDefinition)
+    await assert_exports_and_imports_back(w, form["id"], "Wave again", first["definition"])
     assert first["definition"]["sections"][0]["items"][0]["calculation"] == {"op": "lit", "args": ["spring"]}
-
-
-def _workbook(sheets: dict[str, list[list]]) -> bytes:
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for title, rows in sheets.items():
-        sheet = book.create_sheet(title)
-        for row in rows:
-            sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 async def test_older_spellings_calculations_other_and_names_import_over_http_and_messages_name_the_real_reason(client):
@@ -519,7 +473,7 @@ async def test_older_spellings_calculations_other_and_names_import_over_http_and
         "POST",
         "/forms/import",
         data={"name": "Colours", "channel": "visit"},
-        files={"file": ("colours.xlsx", _workbook({"survey": survey, "choices": choices, "settings": settings}), XLSX)},
+        files={"file": ("colours.xlsx", xlsx(survey, choices, settings), XLSX)},
     )
     warned = {(x["sheet"], x["row"], x["column"]) for x in imported["warnings"]}
     assert {("survey", 2, "type"), ("survey", 3, "type"), ("survey", 4, "appearance"), ("survey", 11, "name")} <= warned
@@ -541,16 +495,7 @@ async def test_older_spellings_calculations_other_and_names_import_over_http_and
     assert hidden.status_code == 422 and [e["field"] for e in hidden.json()["errors"]] == ["answers.why"]
     computed = await w.call("coordinator", "POST", url, json={"answers": {**shown, "double": 12}})
     assert computed.status_code == 422 and "answer.not_answerable" in computed.json()["errors"][0]["reason"]
-    exported = await w.call("coordinator", "GET", f"/forms/{imported['id']}/versions/1/xlsform")
-    again = await w.ok(
-        "coordinator",
-        "POST",
-        "/forms/import",
-        data={"name": "Colours again", "channel": "visit"},
-        files={"file": ("again.xlsx", exported.content, XLSX)},
-    )
-    second = await w.ok("coordinator", "GET", f"/forms/{again['id']}/versions/1")
-    assert msgspec.convert(second["definition"], FormDefinition) == msgspec.convert(definition, FormDefinition)
+    await assert_exports_and_imports_back(w, imported["id"], "Colours again", definition)
 
     bad = [
         ["type", "name", "label", "choice_filter"],
@@ -569,7 +514,7 @@ async def test_older_spellings_calculations_other_and_names_import_over_http_and
         "POST",
         "/forms/import",
         data={"name": "Bad", "channel": "visit"},
-        files={"file": ("bad.xlsx", _workbook({"survey": bad, "choices": states}), XLSX)},
+        files={"file": ("bad.xlsx", xlsx(bad, states), XLSX)},
     )
     assert refused.status_code == 422 and refused.json()["code"] == "form.invalid_xlsform"
     reasons = {e["field"]: e["reason"] for e in refused.json()["errors"]}
