@@ -56,6 +56,10 @@ async def _shopper(actor: Actor, shopper_id: uuid.UUID) -> None:
 
 
 async def _campaign(actor: Actor, campaign_id: uuid.UUID) -> None:
+    if actor.role == Role.shopper:  # a shopper knows a campaign only through their own tasks
+        if not await Task.exists().where((Task.shopper == actor.user_id) & (Task.campaign == campaign_id)):
+            raise NotFound("No such campaign.", code="campaign.not_found")
+        return
     await get_campaign(actor, campaign_id)
 
 
@@ -81,6 +85,8 @@ _CHECKS: dict[str, Callable[[Actor, uuid.UUID], Awaitable[None]]] = {
     "shopper_id": _shopper,
     "campaign_id": _campaign,
     "wave_id": _wave,
+    "wave_from": _wave,
+    "wave_to": _wave,
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api_schemas.accounts import Role
 from api_schemas.common import Page
+from api_schemas.forms import Channel
 from api_schemas.reports import (
     BulkApprove,
     BulkApproveResult,
@@ -30,6 +32,7 @@ from backend.accounts.guards import ALL_ROLES, STAFF, requires_roles, roles
 from backend.attachments.controller import provide_attachment_store
 from backend.attachments.store import AttachmentStore
 from backend.deps import ActorDep, PageDep, SettingsDep
+from backend.errors import InvalidInput
 from backend.openapi import problems
 from backend.reports import outbox_import, service, submission
 from backend.request_body import LARGE_JSON_BODY_MAX
@@ -103,7 +106,7 @@ class ReportController(Controller):
         """
         return await outbox_import.import_outbox(actor, data, attachment_store, settings)
 
-    @get("/", operation_id="ListReports", opt=roles(*ALL_ROLES), responses=problems(404))
+    @get("/", operation_id="ListReports", opt=roles(*ALL_ROLES), responses=problems(404, 422))
     async def list_reports(
         self,
         actor: ActorDep,
@@ -112,16 +115,69 @@ class ReportController(Controller):
         organisation_id: FromQuery[uuid.UUID | None] = None,
         location_id: FromQuery[uuid.UUID | None] = None,
         task_id: FromQuery[uuid.UUID | None] = None,
+        campaign_id: Annotated[uuid.UUID | None, QueryParameter(description="Only this campaign's reports.")] = None,
+        wave_from: Annotated[
+            uuid.UUID | None,
+            QueryParameter(
+                description="Only reports of waves starting on or after this wave's start (among the waves of its "
+                "organisation's campaigns, or of campaign_id's), as GET /analytics/comparison takes it."
+            ),
+        ] = None,
+        wave_to: Annotated[
+            uuid.UUID | None,
+            QueryParameter(
+                description="Only reports of waves starting on or before this wave's start; with wave_from, a range."
+            ),
+        ] = None,
+        date_from: Annotated[
+            dt.date | None,
+            QueryParameter(
+                description="Only visits/contacts started on or after this day, in the location's local time."
+            ),
+        ] = None,
+        date_to: Annotated[
+            dt.date | None,
+            QueryParameter(
+                description="Only visits/contacts started on or before this day, in the location's local time."
+            ),
+        ] = None,
+        channel: Annotated[Channel | None, QueryParameter(description="Only this channel's reports.")] = None,
     ) -> Page[Report]:
-        """Reports, newest first, filtered by status, organisation, location and task. A shopper sees their own; a
-        manager only their organisation's approved ones (never who shopped).
+        """Reports, newest first, filtered by status, organisation, location, task, campaign, wave range, days and
+        channel. A shopper sees their own; a manager only their organisation's approved ones (never who shopped).
+        The campaign, wave range (`wave_from`/`wave_to`), days (`date_from`/`date_to`, the location's local days
+        of the report's start) and channel filters are those of GET /analytics/comparison, so a report list
+        opened from the dashboard holds the reports its figures count.
 
-        Problems: 404 `organisation.not_found`, `location.not_found` or `task.not_found` (a filter on an id the
-        caller cannot see, such as a task not yet approved for a manager, is the same 404 as a made-up one).
+        Problems: 404 `organisation.not_found`, `location.not_found`, `task.not_found`, `campaign.not_found` or
+        `wave.not_found` (a filter on an id the caller cannot see, such as a task not yet approved for a manager, is
+        the same 404 as a made-up one; a wave of another organisation or campaign than the other filters name is
+        not found either); 422 `validation.failed` (date_to before date_from).
         """
-        await require_visible(actor, organisation_id=organisation_id, location_id=location_id, task_id=task_id)
+        await require_visible(
+            actor,
+            organisation_id=organisation_id,
+            location_id=location_id,
+            task_id=task_id,
+            campaign_id=campaign_id,
+            wave_from=wave_from,
+            wave_to=wave_to,
+        )
+        if date_from and date_to and date_from > date_to:
+            raise InvalidInput("The days are the wrong way round.", errors=[("query.date_to", "before date_from")])
+        waves = await service.wave_range(actor, organisation_id, campaign_id, wave_from, wave_to)
         return await service.list_reports(
-            actor, page, status=status, organisation_id=organisation_id, location_id=location_id, task_id=task_id
+            actor,
+            page,
+            status=status,
+            organisation_id=organisation_id,
+            location_id=location_id,
+            task_id=task_id,
+            campaign_id=campaign_id,
+            waves=waves,
+            date_from=date_from,
+            date_to=date_to,
+            channel=channel,
         )
 
     @get("/review-queue", operation_id="GetReviewQueue", opt=roles(*STAFF), responses=problems(404))

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 from piccolo.query import Select
 
 from api_schemas.accounts import Role
 from api_schemas.common import Page
-from api_schemas.forms import ScoreResult
+from api_schemas.forms import Channel, ScoreResult
 from api_schemas.reports import (
     AnswerChange,
     BulkApprove,
@@ -31,10 +32,13 @@ from api_schemas.tasks import TaskStatus
 from backend import db
 from backend.accounts.security import Actor
 from backend.analytics import facts as analytics_facts
+from backend.analytics.comparison import Filters, wave_ids
 from backend.audit.service import record
+from backend.campaigns.tables import Wave
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.forms import service as forms
 from backend.forms.definition import iter_questions
+from backend.locations.tables import Location
 from backend.moments import in_utc, now
 from backend.pagination import PageParams, converted_page, page_of, paged, scoped_row
 from backend.reports import tables as t
@@ -116,6 +120,60 @@ async def get_report(actor: Actor, report_id: uuid.UUID) -> Report:
     return _to_report(await _row(actor, report_id), actor)
 
 
+async def wave_range(
+    actor: Actor,
+    organisation_id: uuid.UUID | None,
+    campaign_id: uuid.UUID | None,
+    wave_from: uuid.UUID | None,
+    wave_to: uuid.UUID | None,
+) -> list[uuid.UUID] | None:
+    """The waves from wave_from to wave_to by start date, as the dashboard's figures take them
+    (backend.analytics.comparison.wave_ids): among the waves of the organisation's campaigns, or of
+    campaign_id's. The organisation is the one named, a manager's own, or the named wave's. None: no
+    wave filter. The caller has checked that each named object is visible."""
+    named = wave_from or wave_to
+    if named is None:
+        return None
+    owner = organisation_id or (actor.organisation_id if actor.role == Role.manager else None)
+    if owner is None:
+        row = await Wave.select(Wave.campaign.organisation.as_alias("organisation")).where(Wave.id == named).first()
+        if row is None:  # deleted since it was checked
+            raise NotFound("No such wave.", code="wave.not_found")
+        owner = row["organisation"]
+    return await wave_ids(Filters(organisation_id=owner, campaign_id=campaign_id, wave_from=wave_from, wave_to=wave_to))
+
+
+def _day_start(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    """The first moment of `day` in `zone`, in UTC; days at the ends of the calendar are clamped to it."""
+    try:
+        return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
+    except OverflowError:
+        return (dt.datetime.min if day.year == dt.MINYEAR else dt.datetime.max).replace(tzinfo=dt.UTC)
+
+
+async def _local_days(location_id: uuid.UUID | None, date_from: dt.date | None, date_to: dt.date | None) -> Any:
+    """Reports started on date_from … date_to in their location's local days (as analytics counts a report's
+    local_day): per time zone in use, the UTC moments those days span."""
+    if date_from is None and date_to is None:
+        return None
+    zones = Location.select(Location.timezone).distinct()
+    if location_id is not None:
+        zones = zones.where(Location.id == location_id)
+    clause: Any = None
+    for row in await zones:
+        zone = ZoneInfo(row["timezone"])
+        part: Any = t.Report.location.timezone == row["timezone"]
+        if date_from is not None:
+            part = part & (t.Report.started_at >= _day_start(date_from, zone))
+        if date_to is not None:
+            after = dt.datetime.max.replace(tzinfo=dt.UTC)
+            if date_to < dt.date.max:
+                after = _day_start(date_to + dt.timedelta(days=1), zone)
+            part = part & (t.Report.started_at < after)
+        clause = part if clause is None else clause | part
+    return t.Report.id.is_null() if clause is None else clause  # no location at all: nothing started then
+
+
 async def list_reports(
     actor: Actor,
     page: PageParams,
@@ -124,13 +182,23 @@ async def list_reports(
     organisation_id: uuid.UUID | None,
     location_id: uuid.UUID | None,
     task_id: uuid.UUID | None,
+    campaign_id: uuid.UUID | None = None,
+    waves: list[uuid.UUID] | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    channel: Channel | None = None,
 ) -> Page[Report]:
+    """`waves`: only reports of these waves (from wave_range); None: any, wave or none."""
     clauses = [
         report_scope(actor),
         t.Report.status == status.value if status else None,
         t.Report.organisation == organisation_id if organisation_id else None,
         t.Report.location == location_id if location_id else None,
         t.Report.task == task_id if task_id else None,
+        t.Report.task.campaign == campaign_id if campaign_id else None,
+        None if waves is None else t.Report.task.wave.is_in(waves) if waves else t.Report.id.is_null(),
+        t.Report.task.channel == channel.value if channel else None,
+        await _local_days(location_id, date_from, date_to),
     ]
     query = t.Report.select(*_COLUMNS).order_by(t.Report.submitted_at, ascending=False).order_by(t.Report.id)
     rows, total = await paged(query, t.Report.count(), clauses, page, load_json=True)

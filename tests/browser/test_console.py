@@ -966,8 +966,8 @@ def test_manager_filters_drills_down_exports_and_prints(desk: Desk, live: Live, 
     assert len(_table(shared, "[data-location-row]")) == 3
     shared.close()
 
-    # Drill-down: brand → region → location → report with its score explained.
-    desk.go("#/dashboard")
+    # Drill-down: brand → region → location → report with its score explained, under the dashboard's filters.
+    desk.go("#/dashboard?channel=call")
     desk.click(page.locator("[data-brand-row]").filter(has_text="Acme").get_by_role("link"))
     assert page.get_by_role("heading", name="Regions of Acme").is_visible()
     desk.look("dashboard-brand")
@@ -978,7 +978,24 @@ def test_manager_filters_drills_down_exports_and_prints(desk: Desk, live: Live, 
     assert page.get_by_role("heading", name="Approved reports: Acme Prague Centre").is_visible()
     assert page.locator("[data-report]").count() == 3
     assert "Europe/Prague" in page.locator("[data-report]").first.inner_text()
+    # The report list has the dashboard's filters, says so, and the way back keeps them.
+    listed = page.url.split("#", 1)[1]
+    assert "channel=call" in listed and "region=Bohemia" in listed
+    assert page.locator("[data-report-filters]").inner_text() == "Under the dashboard's filters: Channel: Call"
+    back = page.get_by_role("link", name="Back to the dashboard").get_attribute("href") or ""
+    assert "channel=call" in back and "region=Bohemia" in back
     desk.look("dashboard-location-reports")
+    # The list honours each filter: no e-mail report and none started on a day to come.
+    desk.go("#" + listed.replace("channel=call", "channel=email"))
+    assert page.locator("[data-report]").count() == 0
+    assert page.get_by_text("Nothing matches these filters.").is_visible()
+    assert page.locator("[data-filter=channel]").inner_text() == "Channel: E-mail"
+    desk.go("#" + listed + "&date_from=2099-01-01")
+    assert page.locator("[data-report]").count() == 0
+    assert page.locator("[data-filter=date_from]").inner_text() == "From day: 2099-01-01"
+    desk.go("#" + listed + "&date_to=2099-01-01")
+    assert page.locator("[data-report]").count() == 3
+    desk.go("#" + listed)
     desk.click(page.locator("[data-report]").first.get_by_role("link", name="Open"))
     assert page.get_by_role("heading", name="Report: Acme Prague Centre").is_visible()
     assert page.locator("[data-score]").is_visible()

@@ -165,6 +165,10 @@ export async function render({ query }) {
     notEnough: (n) => t("dash.not_enough_n", { n }) });
 
   const link = (patch) => hashFor("/dashboard", { ...query, offset: "", ...patch });
+  // A location's reports under the filters its figures have (the waves as sent to the API); the rest of the
+  // view stays in the URL for the way back.
+  const reportsLink = (locationId) => hashFor(`/dashboard/locations/${locationId}`,
+    { ...query, ...params, organisation_id: manager ? "" : organisationId, offset: "" });
   const crumbs = h("nav", { "aria-label": t("dash.drill"), class: "crumbs" },
     h("a", { href: link({ brand: "", region: "" }) }, t("dash.all_brands")),
     brand ? [" › ", h("a", { href: link({ region: "" }) }, brand.brand_name)] : null,
@@ -248,7 +252,7 @@ export async function render({ query }) {
         { label: t("dash.mean"), num: true }, { label: t("dash.ci_low"), num: true }, { label: t("dash.ci_high"), num: true },
         { label: t("dash.rank"), num: true }],
       shown.map((l) => ({ attrs: { "data-location-row": l.location_id }, cells: [
-        h("a", { href: `#/dashboard/locations/${l.location_id}` }, l.location_name),
+        h("a", { href: reportsLink(l.location_id) }, l.location_name),
         `${l.brand_name} (${t(`relation.${l.relation}`)})`, l.region, ...estimateCells(l.score), rankText(l.rank)] })),
       { caption: t("dash.table_caption"), empty: t("dash.no_locations") }),
       pager({ total: locations.length, limit: PAGE, offset })),
