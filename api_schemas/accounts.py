@@ -61,6 +61,7 @@ class UserUpdate(Request, kw_only=True):
     password: Password | msgspec.UnsetType = msgspec.UNSET
     is_active: bool | msgspec.UnsetType = msgspec.UNSET
     organisation_id: uuid.UUID | msgspec.UnsetType | None = msgspec.UNSET
+    role: Role | msgspec.UnsetType = msgspec.UNSET
 
 
 class ShopperProfile(msgspec.Struct, kw_only=True):

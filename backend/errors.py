@@ -72,6 +72,7 @@ CATALOGUE: dict[str, Code] = {
     "organisation.duplicate_name": Code(409, "An organisation with this name exists."),
     "user.not_found": Code(404, "No such user, or not visible to the caller."),
     "user.duplicate_email": Code(409, "A user with this e-mail exists."),
+    "user.last_admin": Code(409, "The change would leave no active admin; make another user an admin first."),
     "shopper.not_found": Code(404, "No such shopper."),
     "profile.exclusion_locked": Code(403, "A shopper cannot remove a conflict-of-interest exclusion."),
     # Locations and brands

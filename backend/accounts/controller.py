@@ -198,14 +198,18 @@ class UserController(Controller):
         """
         return await service.get_user(actor, user_id)
 
-    @patch("/{user_id:uuid}", operation_id="UpdateUser", opt=roles(*ADMIN), responses=problems(404, 422))
+    @patch("/{user_id:uuid}", operation_id="UpdateUser", opt=roles(*ADMIN), responses=problems(404, 409, 422))
     async def update_user(
         self, actor: ActorDep, user_id: FromPath[uuid.UUID], data: JSONBody[UserUpdate], passwords: PasswordsDep
     ) -> User:
-        """Change a user's name, password, organisation, or deactivate them (`is_active: false` ends all their
-        sessions at once and refuses their logins). Only the fields sent change.
+        """Change a user's name, password, role, organisation, or deactivate them (`is_active: false` ends all their
+        sessions at once and refuses their logins). Only the fields sent change. A new `role` follows creation's
+        rules with the organisation the user ends up with (a manager needs one, the other roles have none: send
+        `organisation_id` with the role when it changes too), ends all the user's sessions (they log in again with
+        the new role) and is recorded in the audit log with the old and new role; a new shopper gets a profile.
 
-        Problems: 404 `user.not_found`; 422 `password.weak`, or `validation.failed` (an organisation rule broken).
+        Problems: 404 `user.not_found`; 409 `user.last_admin` (the last active admin cannot stop being one); 422
+        `password.weak`, or `validation.failed` (an organisation rule broken).
         """
         return await service.update_user(actor, user_id, data, passwords)
 

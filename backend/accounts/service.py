@@ -322,6 +322,28 @@ async def create_user(actor: Actor, data: UserCreate, passwords: Passwords) -> U
     return await get_user_unscoped(user_id)
 
 
+# The advisory lock that takes changes removing an admin one after the other (PostgreSQL runs writers at once).
+_ADMIN_LOCK = 0x4144
+
+
+async def _check_an_admin_remains(user: User, role: Role, is_active: bool) -> None:
+    """Inside the caller's write transaction: an active admin may lose the role (or be deactivated) only while
+    another active admin remains, or nobody could manage users any more."""
+    if user.role != Role.admin or not user.is_active or (role == Role.admin and is_active):
+        return
+    if db.is_postgres():  # two admins demoting each other at once: the second sees the first's change
+        await db.session().connection.execute(f"SELECT pg_advisory_xact_lock({_ADMIN_LOCK})")
+    others = await t.User.count().where(
+        (t.User.role == Role.admin.value) & (t.User.is_active == True) & (t.User.id != user.id)  # noqa: E712
+    )
+    if others == 0:
+        raise Conflict(
+            "This is the last active admin; make another user an admin first.",
+            code="user.last_admin",
+            errors=[("role" if role != Role.admin else "is_active", "would leave no active admin")],
+        )
+
+
 async def update_user(actor: Actor, user_id: uuid.UUID, data: UserUpdate, passwords: Passwords) -> User:
     values: dict[Any, Any] = {}
     if data.password is not msgspec.UNSET:
@@ -329,24 +351,41 @@ async def update_user(actor: Actor, user_id: uuid.UUID, data: UserUpdate, passwo
         values[t.User.password_hash] = await passwords.hash(data.password)
     async with db.writing():
         current = await get_user_unscoped(user_id)
+        role = current.role if data.role is msgspec.UNSET else data.role
+        organisation_id = current.organisation_id if data.organisation_id is msgspec.UNSET else data.organisation_id
         if data.name is not msgspec.UNSET:
             values[t.User.name] = data.name
-        if data.organisation_id is not msgspec.UNSET:
-            await _check_organisation_rule(current.role, data.organisation_id)
-            values[t.User.organisation] = data.organisation_id
+        if data.organisation_id is not msgspec.UNSET or role != current.role:
+            # The role and organisation the user ends up with follow creation's rules.
+            await _check_organisation_rule(role, organisation_id)
+            if data.organisation_id is not msgspec.UNSET:
+                values[t.User.organisation] = data.organisation_id
+        role_changed = role != current.role
+        if role_changed:
+            values[t.User.role] = role.value
+            if role == Role.shopper and not await t.ShopperProfile.exists().where(t.ShopperProfile.user == user_id):
+                await t.ShopperProfile.insert(t.ShopperProfile(id=uuid.uuid4(), user=user_id, languages=[]))
         if data.is_active is not msgspec.UNSET:
             if not data.is_active and user_id == actor.user_id:
                 raise InvalidInput("You cannot deactivate yourself.", errors=[("is_active", "would lock you out")])
             values[t.User.is_active] = data.is_active
+        await _check_an_admin_remains(
+            current, role, current.is_active if data.is_active is msgspec.UNSET else data.is_active
+        )
         if values:
             await t.User.update(values).where(t.User.id == user_id)
-        if data.is_active is False or data.password is not msgspec.UNSET:
-            # A deactivated user or a changed password ends every session.
-            await t.AccessToken.update({t.AccessToken.revoked_at: now()}).where(
-                (t.AccessToken.user == user_id) & t.AccessToken.revoked_at.is_null()
-            )
+        revoked = 0
+        if data.is_active is False or data.password is not msgspec.UNSET or role_changed:
+            # A deactivated user, a changed password or a changed role ends every session: what a session may do
+            # was decided when it began.
+            live = (t.AccessToken.user == user_id) & t.AccessToken.revoked_at.is_null()
+            revoked = await t.AccessToken.count().where(live)
+            await t.AccessToken.update({t.AccessToken.revoked_at: now()}).where(live)
         changed = sorted(k._meta.name for k in values)
-        await record(actor.user_id, "user.updated", "user", user_id, {"changed": changed})
+        detail: dict[str, Any] = {"changed": changed}
+        if role_changed:
+            detail |= {"role": {"from": current.role.value, "to": role.value}, "sessions_revoked": revoked}
+        await record(actor.user_id, "user.updated", "user", user_id, detail)
     return await get_user_unscoped(user_id)
 
 

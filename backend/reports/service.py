@@ -3,6 +3,7 @@ Submission is backend.reports.submission."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 from zoneinfo import ZoneInfo

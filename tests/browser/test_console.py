@@ -1318,7 +1318,8 @@ def test_a_manager_reaches_neither_coordinator_pages_nor_another_organisation(de
 
 def test_an_admin_in_german_creates_a_manager_and_deactivates_them(desk: Desk, live: Live) -> None:
     """The console's own texts in German (the choice kept for the next visit); the admin's Users page creates a
-    user with a role and organisation, filters the list, and deactivates them, after which they cannot log in."""
+    user with a role and organisation, filters the list, changes their role, and deactivates them, after which they
+    cannot log in."""
     page = desk.login("admin")
     before = desk.renders()
     page.get_by_label("Language").select_option("de")
@@ -1352,6 +1353,34 @@ def test_an_admin_in_german_creates_a_manager_and_deactivates_them(desk: Desk, l
         "Ja",
     ]
     desk.look("users-de")
+    # Editing the user: a new role, whose organisation rule the page follows and the API's refusals are shown.
+    row.get_by_role("button", name="Bearbeiten").click()
+    editor = page.locator(f"form[data-edit-user='{user['id']}']")
+    assert editor.get_by_role("heading", name="Neue Managerin bearbeiten").is_visible()
+    assert editor.get_by_label("Organisation").is_enabled()
+    editor.get_by_label("Organisation").select_option("")
+    editor.get_by_role("button", name="Speichern").click()
+    refused = page.locator("[role=alert][data-code='validation.failed']")
+    refused.wait_for()
+    assert refused.locator("[data-field=organisation_id]").count() == 1
+    editor.get_by_label("Rolle").select_option("coordinator")
+    assert editor.get_by_label("Organisation").is_disabled()  # only managers belong to an organisation
+    desk.click(editor.get_by_role("button", name="Speichern"))
+    assert page.locator("[data-flash]").inner_text() == "Gespeichert."
+    assert _table(page, "tr[data-user]")[0][2:4] == ["Koordinator", "–"]
+    changed = live.api("admin", "GET", f"/users/{user['id']}")
+    assert (changed["role"], changed["organisation_id"]) == ("coordinator", None)
+    # The only admin cannot step down: the API's refusal is shown, and nothing changes.
+    me = live.api("admin", "GET", "/auth/me")
+    desk.go(f"#/users?q={me['email']}")
+    page.locator(f"[data-user='{me['id']}']").get_by_role("button", name="Bearbeiten").click()
+    own = page.locator(f"form[data-edit-user='{me['id']}']")
+    own.get_by_label("Rolle").select_option("coordinator")
+    own.get_by_role("button", name="Speichern").click()
+    page.locator("[role=alert][data-code='user.last_admin']").wait_for()
+    assert live.api("admin", "GET", "/auth/me")["role"] == "admin"
+    desk.go("#/users?q=new_manager")
+    row = page.locator(f"[data-user='{user['id']}']")
     desk.click(row.get_by_role("button", name="Deaktivieren"))
     assert _table(page, "tr[data-user]")[0][4] == "Nein"
     assert page.locator(f"[data-user='{user['id']}']").get_by_role("button", name="Reaktivieren").is_visible()

@@ -1,4 +1,5 @@
-// Users (admins only): the list with filters and pages, a new user, deactivation and reactivation.
+// Users (admins only): the list with filters and pages, a new user, changing a user's role (and organisation),
+// deactivation and reactivation.
 
 import {
   all, apiPath, ctx, errorBox, field, filterBar, h, heading, mount, pager, paging, reloadWith, t, table, withProgress,
@@ -21,6 +22,30 @@ export async function render({ query }) {
     organisation_id: h("select", {}, h("option", { value: "" }, "–"), organisations.map((o) => h("option", { value: o.id }, o.name))),
   };
   const create = h("button", { type: "submit" }, t("action.create"));
+  const editor = h("div");
+  const roleSelect = (value) => h("select", {}, ROLES.map((r) => h("option", { value: r, selected: r === value }, t(`role.${r}`))));
+  const organisationSelect = (value) => h("select", {}, h("option", { value: "" }, "–"),
+    organisations.map((o) => h("option", { value: o.id, selected: o.id === value }, o.name)));
+  // Editing a user: the role and, for a manager, the organisation (the API refuses one for the other roles).
+  const edit = (u) => {
+    const role = roleSelect(u.role);
+    const organisation = organisationSelect(u.organisation_id || "");
+    const save = h("button", { type: "submit" }, t("action.save"));
+    const shown = () => { organisation.disabled = role.value !== "manager"; };
+    role.onchange = shown;
+    shown();
+    mount(editor, h("form", { class: "card", "data-edit-user": u.id, onsubmit: async (event) => {
+      event.preventDefault();
+      const body = { role: role.value, organisation_id: role.value === "manager" ? organisation.value || null : null };
+      try {
+        await withProgress(save, t("action.save"), () => ctx.api.patch(`/users/${u.id}`, { json: body }));
+        reload();
+      } catch (error) { mount(result, errorBox(error)); }
+    } }, h("h2", {}, t("users.edit_title", { name: u.name })),
+    h("p", { class: "muted" }, t("users.role_note")),
+    h("div", { class: "form-row" }, field(t("users.role"), role), field(t("field.organisation"), organisation), save)));
+    role.focus();
+  };
   return [
     heading(t("users.title")),
     filterBar([
@@ -40,10 +65,12 @@ export async function render({ query }) {
             reload();
           } catch (error) { mount(result, errorBox(error)); }
         };
+        const change = h("button", { type: "button", class: "secondary", onclick: () => edit(u) }, t("action.edit"));
         return { attrs: { "data-user": u.id }, cells: [u.name, u.email, t(`role.${u.role}`), orgName[u.organisation_id] || "–",
-          u.is_active ? t("answer.yes") : t("answer.no"), u.id === ctx.session.user.id ? "" : toggle] };
+          u.is_active ? t("answer.yes") : t("answer.no"), [change, " ", u.id === ctx.session.user.id ? "" : toggle]] };
       }), { empty: t("list.empty") }),
     pager(page),
+    editor,
     h("form", { class: "card", onsubmit: async (event) => {
       event.preventDefault();
       const body = Object.fromEntries(Object.entries(inputs).map(([k, input]) => [k, input.value || null]));
