@@ -137,10 +137,9 @@ async def wave_range(
         return None
     owner = organisation_id or (actor.organisation_id if actor.role == Role.manager else None)
     if owner is None:
-        row = await Wave.select(Wave.campaign.organisation.as_alias("organisation")).where(Wave.id == named).first()
-        if row is None:  # deleted since it was checked
-            raise NotFound("No such wave.", code="wave.not_found")
-        owner = row["organisation"]
+        query = Wave.select(Wave.campaign.organisation.as_alias("organisation")).where(Wave.id == named)
+        # None: it was checked visible; deleted since, it is not found.
+        owner = (await scoped_row(query, None, NotFound("No such wave.", code="wave.not_found")))["organisation"]
     return await wave_ids(Filters(organisation_id=owner, campaign_id=campaign_id, wave_from=wave_from, wave_to=wave_to))
 
 
