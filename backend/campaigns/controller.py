@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from litestar import Controller, get, post
@@ -73,12 +74,20 @@ class CampaignController(Controller):
         return await service.get_campaign(actor, campaign_id)
 
     @get("/{campaign_id:uuid}/waves", operation_id="ListWaves", opt=roles(*READERS), responses=problems(404))
-    async def list_waves(self, actor: ActorDep, campaign_id: FromPath[uuid.UUID], page: PageDep) -> Page[Wave]:
-        """The campaign's waves, earliest first.
+    async def list_waves(
+        self,
+        actor: ActorDep,
+        campaign_id: FromPath[uuid.UUID],
+        page: PageDep,
+        q: Search = None,
+        running_on: FromQuery[dt.date | None] = None,
+    ) -> Page[Wave]:
+        """The campaign's waves, earliest first, filtered by `q` (name) and `running_on` (the waves whose dates
+        include that day).
 
         Problems: 404 `campaign.not_found`.
         """
-        return await service.list_waves(actor, campaign_id, page)
+        return await service.list_waves(actor, campaign_id, page, q, running_on)
 
     @post("/{campaign_id:uuid}/waves", operation_id="CreateWave", opt=roles(*STAFF), responses=problems(404, 409, 422))
     async def create_wave(self, actor: ActorDep, campaign_id: FromPath[uuid.UUID], data: JSONBody[WaveCreate]) -> Wave:

@@ -211,11 +211,18 @@ async def create_campaign(actor: Actor, data: CampaignCreate) -> Campaign:
 _WAVE_COLUMNS = (t.Wave.id, t.Wave.campaign.as_alias("campaign_id"), t.Wave.name, t.Wave.starts_on, t.Wave.ends_on)
 
 
-async def list_waves(actor: Actor, campaign_id: uuid.UUID, page: PageParams) -> Page[Wave]:
+async def list_waves(
+    actor: Actor, campaign_id: uuid.UUID, page: PageParams, q: str | None = None, running_on: dt.date | None = None
+) -> Page[Wave]:
     """Earliest first (waves of a campaign never overlap)."""
     await _campaign_row(actor, campaign_id)
     query = t.Wave.select(*_WAVE_COLUMNS).order_by(t.Wave.starts_on).order_by(t.Wave.id)
-    return await converted_page(query, t.Wave.count(), [t.Wave.campaign == campaign_id], page, Wave)
+    filters = [
+        t.Wave.campaign == campaign_id,
+        contains(q, t.Wave.name) if q else None,
+        (t.Wave.starts_on <= running_on) & (t.Wave.ends_on >= running_on) if running_on else None,
+    ]
+    return await converted_page(query, t.Wave.count(), filters, page, Wave)
 
 
 async def wave_campaign(wave_id: uuid.UUID) -> uuid.UUID | None:

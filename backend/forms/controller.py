@@ -19,6 +19,7 @@ from api_schemas.forms import (
     FormCreate,
     FormDraftUpdate,
     FormImported,
+    FormStatus,
     FormVersion,
     ScorePreview,
     ScoreResult,
@@ -159,12 +160,19 @@ class FormController(Controller):
         return await service.publish(actor, form_id)
 
     @get("/{form_id:uuid}/versions", operation_id="ListFormVersions", opt=roles(*READERS), responses=problems(404))
-    async def list_versions(self, actor: ActorDep, form_id: FromPath[uuid.UUID], page: PageDep) -> Page[FormVersion]:
-        """Every version, the draft included, oldest first, each with its definition.
+    async def list_versions(
+        self,
+        actor: ActorDep,
+        form_id: FromPath[uuid.UUID],
+        page: PageDep,
+        status: FromQuery[FormStatus | None] = None,
+    ) -> Page[FormVersion]:
+        """Every version, the draft included, oldest first, each with its definition; `status` keeps the draft or
+        the published ones.
 
         Problems: 404 `form.not_found`.
         """
-        return await service.list_versions(actor, form_id, page)
+        return await service.list_versions(actor, form_id, page, status)
 
     @get(
         "/{form_id:uuid}/versions/{number:int}",

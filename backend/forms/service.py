@@ -144,11 +144,14 @@ async def list_forms(
     return page_of([await _with_versions(r) for r in rows], total, page)
 
 
-async def list_versions(actor: Actor, form_id: uuid.UUID, page: PageParams) -> Page[FormVersion]:
+async def list_versions(
+    actor: Actor, form_id: uuid.UUID, page: PageParams, status: FormStatus | None = None
+) -> Page[FormVersion]:
     """Oldest first."""
     await _form_row(actor, form_id)
     query = t.FormVersion.select(*_VERSION_COLUMNS).order_by(t.FormVersion.number)
-    rows, total = await paged(query, t.FormVersion.count(), [t.FormVersion.form == form_id], page, load_json=True)
+    filters = [t.FormVersion.form == form_id, t.FormVersion.status == status.value if status else None]
+    rows, total = await paged(query, t.FormVersion.count(), filters, page, load_json=True)
     return page_of([_version(r) for r in rows], total, page)
 
 

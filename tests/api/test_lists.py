@@ -80,3 +80,34 @@ async def test_an_organisations_brands_and_a_forms_versions_come_in_pages(client
         await w.ok("coordinator", "PUT", f"/forms/{form['id']}/draft", json={"definition": SMALL_CALL_FORM})
     versions = await w.ok("coordinator", "GET", f"/forms/{form['id']}/versions", params={"limit": 2, "offset": 1})
     assert ([v["number"] for v in versions["items"]], versions["total"]) == ([2, 3], 3)
+    drafts = await w.ok("coordinator", "GET", f"/forms/{form['id']}/versions", params={"status": "draft"})
+    assert ([v["number"] for v in drafts["items"]], drafts["total"]) == ([3], 1)
+    published = await w.ok("coordinator", "GET", f"/forms/{form['id']}/versions", params={"status": "published"})
+    assert [v["number"] for v in published["items"]] == [1, 2]
+    refused = await w.call("coordinator", "GET", f"/forms/{form['id']}/versions", params={"status": "old"})
+    assert refused.status_code == 400 and "status" in refused.text
+
+
+async def test_a_campaigns_waves_filter_by_name_and_by_a_day_they_run_on(client):
+    w = await build_world(client)
+    hotline = await campaign(w, await publish_form(w))
+    for name, starts, ends in (
+        ("Spring 2038", "2038-03-01", "2038-03-31"),
+        ("Summer 2038", "2038-06-01", "2038-06-30"),
+    ):
+        await w.ok(
+            "coordinator",
+            "POST",
+            f"/campaigns/{hotline['id']}/waves",
+            json={"name": name, "starts_on": starts, "ends_on": ends},
+        )
+    url = f"/campaigns/{hotline['id']}/waves"
+    assert (await w.ok("coordinator", "GET", url))["total"] == 2
+    assert [v["name"] for v in (await w.ok("coordinator", "GET", url, params={"q": "SUMMER"}))["items"]] == [
+        "Summer 2038"
+    ]
+    for day, names in (("2038-03-01", ["Spring 2038"]), ("2038-03-31", ["Spring 2038"]), ("2038-04-15", [])):
+        found = await w.ok("manager", "GET", url, params={"running_on": day})
+        assert [v["name"] for v in found["items"]] == names, day
+    refused = await w.call("coordinator", "GET", url, params={"running_on": "next week"})
+    assert refused.status_code == 400 and "running_on" in refused.text

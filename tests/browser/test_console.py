@@ -265,6 +265,12 @@ def test_coordinator_uploads_publishes_plans_assigns_and_reviews(desk: Desk, liv
     assert form["published_version"] == 1
     version_id = live.api("coordinator", "GET", f"/forms/{form_id}/versions/1")["id"]
     desk.look("form-published")
+    # The versions list filters by status (kept in the URL like every list's filters).
+    for status, shown in (("draft", 0), ("published", 1)):
+        page.get_by_label("Status").select_option(status)
+        desk.click(page.get_by_role("button", name="Apply filters"))
+        assert page.locator("[data-version]").count() == shown, status
+        assert f"status={status}" in page.evaluate("() => location.hash")
 
     # Plan: a campaign measuring the Prague location by visits, one wave, generate, auto-assign.
     desk.go("#/campaigns")

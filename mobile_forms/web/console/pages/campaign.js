@@ -1,10 +1,13 @@
-// One campaign: its design, its waves (with pages) and a new wave.
+// One campaign: its design, its waves (with filters and pages) and a new wave.
 
-import { ctx, errorBox, field, go, h, heading, mount, pager, t, table, withProgress } from "../lib/core.js";
+import {
+  apiPath, ctx, errorBox, field, filterBar, go, h, heading, mount, pager, t, table, withProgress,
+} from "../lib/core.js";
 
 export async function render({ params: [campaignId], query }) {
   const campaign = await ctx.api.get(`/campaigns/${campaignId}`);
-  const waves = await ctx.api.get(`/campaigns/${campaignId}/waves?limit=25&offset=${query.offset || 0}`);
+  const waves = await ctx.api.get(apiPath(`/campaigns/${campaignId}/waves`, {
+    limit: 25, offset: query.offset || 0, q: query.q, running_on: query.running_on }));
   const result = h("div");
   const name = h("input", { name: "name", required: true });
   const starts = h("input", { type: "date", name: "starts_on", required: true });
@@ -30,6 +33,10 @@ export async function render({ params: [campaignId], query }) {
         design.day_types.map((d) => t(`daytype.${d}`)).join(", "), String(design.probes_per_slot)])),
     h("p", {}, t("campaign.summary", { locations: campaign.location_ids.length, days: campaign.rotation_days })),
     h("h2", {}, t("waves.title")),
+    filterBar([
+      { name: "q", label: t("filters.search"), type: "search" },
+      { name: "running_on", label: t("waves.running_on"), type: "date" },
+    ], query),
     table([t("field.name"), t("waves.starts"), t("waves.ends")],
       waves.items.map((w) => ({ attrs: { "data-wave": w.id }, cells: [
         h("a", { href: `#/campaigns/${campaignId}/waves/${w.id}` }, w.name), w.starts_on, w.ends_on] })),

@@ -2,7 +2,7 @@
 // checked by the server), publish, and export of any version as an XLSForm.
 
 import {
-  ctx, errorBox, formatTime, h, heading, mount, pager, reloadWith, t, table, withProgress,
+  apiPath, ctx, errorBox, filterBar, formatTime, h, heading, mount, pager, reloadWith, t, table, withProgress,
 } from "../lib/core.js";
 import { preview } from "../lib/forms.js";
 
@@ -19,7 +19,8 @@ async function download(path, filename) {
 
 export async function render({ params: [formId], query }) {
   const form = await ctx.api.get(`/forms/${formId}`);
-  const versions = await ctx.api.get(`/forms/${formId}/versions?limit=50&offset=${query.offset || 0}`);
+  const versions = await ctx.api.get(apiPath(`/forms/${formId}/versions`,
+    { limit: 50, offset: query.offset || 0, status: query.status }));
   const shownNumber = Number(query.version || form.latest_version);
   const version = await ctx.api.get(`/forms/${formId}/versions/${shownNumber}`);
   const result = h("div");
@@ -63,6 +64,8 @@ export async function render({ params: [formId], query }) {
       version.status === "draft" ? publish : null, exportButton),
     result,
     h("h2", {}, t("form.versions")),
+    filterBar([{ name: "status", label: t("field.status"), type: "select", options: [
+      ["", t("filters.any")], ["draft", t("formstatus.draft")], ["published", t("formstatus.published")]] }], query),
     table([{ label: t("field.version"), num: true }, t("field.status"), t("field.created"), t("forms.published")],
       versions.items.map((v) => ({ attrs: { "data-version": v.number }, cells: [
         h("a", { href: `#/forms/${formId}?version=${v.number}`, "aria-current": v.number === shownNumber ? "true" : null },
