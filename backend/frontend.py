@@ -28,8 +28,8 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "mobile_forms" / "web"
 FRONT_ENDS = {"/app": "app", "/console": "console", "/shared": "shared", "/vendor": "vendor"}
 # Front ends' paths for the auth middleware's exclude list: static files carry no token.
 PUBLIC_PATHS = [f"^{prefix}(/|$)" for prefix in FRONT_ENDS]
-# What the phone app's service worker precaches: its own files and the shared modules (not vendor/,
-# which holds test-only and console libraries the phone never loads).
+# What the phone app's service worker precaches: its own files and the shared modules (not vendor/: axe-core
+# for the tests, Plot and d3 for the console's dashboard; the phone loads none of them).
 _PRECACHED = ("app", "shared")
 _REVALIDATE = CacheControlHeader(no_cache=True)
 _JS = "text/javascript; charset=utf-8"

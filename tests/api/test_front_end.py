@@ -25,6 +25,14 @@ async def test_the_phone_app_and_its_modules_are_served_without_a_token(client):
     assert zipped.headers.get("content-encoding") == "gzip"
     assert "content-encoding" not in (await client.get("/health", headers={"Accept-Encoding": "gzip"})).headers
     assert (await client.get("/vendor/axe-core/LICENSE")).status_code == 200
+    # The dashboard's chart libraries (vendored with their licences), gzipped like the rest.
+    for library, version in (("plot/plot.umd.min.js", "@observablehq/plot@0.6.17"), ("d3/d3.min.js", "d3@7.9.0")):
+        folder = library.split("/")[0]
+        response = await client.get(f"/vendor/{library}", headers={"Accept-Encoding": "gzip"})
+        assert response.status_code == 200 and "javascript" in response.headers["content-type"], library
+        assert response.headers.get("content-encoding") == "gzip", library
+        assert (await client.get(f"/vendor/{folder}/LICENSE")).status_code == 200, library
+        assert (await client.get(f"/vendor/{folder}/VERSION")).text.strip() == version
 
 
 async def test_the_service_worker_precaches_the_app_and_is_versioned_by_content(client, monkeypatch, tmp_path):
@@ -36,7 +44,8 @@ async def test_the_service_worker_precaches_the_app_and_is_versioned_by_content(
     assert version and precache
     urls = set(eval(precache.group(1)))  # noqa: S307 - a JSON list of strings rendered by the server
     assert {"/app/", "/app/main.js", "/app/app.css", "/shared/conditions.js", "/app/i18n/en.json"} <= urls
-    assert not any(url.startswith("/vendor/") for url in urls)  # test and console libraries stay out
+    # Test and console libraries stay out (axe-core, and Plot and d3, which only the dashboard loads).
+    assert not any(url.startswith("/vendor/") or url.endswith(("plot.umd.min.js", "d3.min.js")) for url in urls)
     for url in urls:
         assert (await client.get(url)).status_code == 200, url
 
