@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 import re
 import time
 from collections.abc import Iterator
@@ -435,8 +436,9 @@ def test_bulk_approve_of_a_filtered_set_and_the_other_coordinator_pages(desk: De
     desk.look("setup-brands")
     desk.go("#/setup?tab=organisations")
     desk.look("setup-organisations")
-    # None of these pages draws a chart, so none loaded the chart code.
-    assert not _loaded(page, "/console/lib/charts.js")
+    # None of these pages draws a chart, so none loaded the chart code (nor Plot and d3, which it loads).
+    for chart_code in CHART_CODE:
+        assert not _loaded(page, chart_code), chart_code
 
 
 PHOTO_VISIT_FORM = {
@@ -908,6 +910,21 @@ def _loaded(page: Any, path: str) -> bool:
     return loaded
 
 
+# The dashboard's chart code: the module that draws, and the vendored libraries it adds when a chart is shown.
+CHART_CODE = ("/console/lib/charts.js", "/vendor/d3/d3.min.js", "/vendor/plot/plot.umd.min.js")
+
+
+def _centre_y(locator: Any) -> float:
+    box = locator.bounding_box()
+    assert box is not None
+    return float(box["y"] + box["height"] / 2)
+
+
+def _luminance(colour: str) -> float:
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
 def _number(text: str) -> float | None:
     return float(text) if re.fullmatch(r"-?\d+(\.\d+)?", text) else None
 
@@ -923,24 +940,55 @@ def test_manager_filters_drills_down_exports_and_prints(desk: Desk, live: Live, 
     locations = {row[0]: row for row in _table(page, "[data-location-row]")}
     assert set(locations) == {"Acme New York hotline", "Acme Prague Centre", "Rival hotline", "Acme Brno"}
     assert locations["Acme Brno"][3:] == ["1", "not enough data", "", "", "–"]  # words, no number, no rank
-    assert page.locator("svg [data-not-enough]").filter(has_text="not enough data (n=1)").count() == 1
+    chart = page.locator("section[aria-labelledby=locations-title] svg.chart")
+    # "Not enough data" is written in the chart, never drawn: no interval, no dot for that location.
+    assert chart.locator("[data-not-enough]").filter(has_text="not enough data (n=1)").count() == 1
+    assert chart.locator("[data-row='Acme Brno']").count() == 1
     for name in ("Acme New York hotline", "Acme Prague Centre", "Rival hotline"):
         mean, low, high = (_number(x) for x in locations[name][4:7])
         assert low is not None and low <= mean <= high
+        # One interval a location with enough data, its ends the table's; the estimate's dot on it.
+        (interval,) = chart.locator(f"[data-row='{name}'][data-interval]").all()
+        ends = [float(x) for x in (interval.get_attribute("data-interval") or "").split()]
+        assert ends == pytest.approx([low, high], abs=0.05)
+        (dot,) = chart.locator(f"[data-row='{name}'][data-value]").all()
+        assert float(dot.get_attribute("data-value") or "nan") == pytest.approx(mean, abs=0.05)
+        assert _centre_y(dot) == pytest.approx(_centre_y(interval), abs=1)
+        left, right = interval.bounding_box(), dot.bounding_box()
+        assert left and right and left["x"] <= right["x"] + right["width"] / 2 <= left["x"] + left["width"] + 0.5
+        # Own and competitor told apart by shape and fill (a filled circle, a hollow square), not by colour.
+        own = locations[name][1].endswith("(Own)")
+        assert dot.get_attribute("data-relation") == ("own" if own else "competitor")
+        assert (dot.get_attribute("fill") == "#fff") is not own
+    assert chart.locator("[data-interval]").count() == 3
+    assert page.locator("[data-legend]").all_inner_texts()[:2] == ["● Own", "□ Competitor"]
     # The comparison API's panels: the hour × weekday grid, what fails most (worst first), score by week.
     page.wait_for_selector("[data-panels=ready]")
-    assert page.locator("[data-heatmap='time_to_answer'] tbody tr").count() == 7
-    # A heatmap: each cell with enough data shaded, darker the longer the wait (the grid's best 0, worst 4).
+    assert page.locator("[data-heatmap='time_to_answer'] tbody tr").count() == 7  # its numbers, as a table
+    grid = live.api("manager", "GET", "/analytics/comparison?measure=time_to_answer&group_by=weekday&group_by=hour")
+    heat = page.locator("section[aria-labelledby=grid-title] svg.chart")
+    assert heat.get_attribute("aria-label") == "Time to answer by weekday and local hour: darker is worse"
+    # A heatmap: a cell a weekday and hour with data (as many as the table's), each with enough data shaded,
+    # darker the longer the wait (the grid's best 0, worst 4); too few contacts written "n<", not shaded.
     shaded = page.evaluate(
-        """() => [...document.querySelectorAll("[data-heatmap='time_to_answer'] td[data-shade]")].map(
-        (td) => [Number(td.innerText), Number(td.dataset.shade), getComputedStyle(td).backgroundColor])"""
+        """() => [...document.querySelectorAll("[aria-labelledby=grid-title] svg [data-shade]")].map(
+        (cell) => [cell.dataset.cell, Number(cell.dataset.value), Number(cell.dataset.shade), cell.getAttribute('fill')])"""
     )
+    written = heat.locator("[data-not-enough]").count()
+    assert len(shaded) + written == len(grid["groups"]) == page.locator("[data-heatmap] td[data-cell]").count()
+    assert written == sum(1 for g in grid["groups"] if not g["figure"]["enough_data"])
     assert len(shaded) >= 2
-    assert {shade for _, shade, _ in shaded} >= {0, 4}
-    low, high = min(v for v, _, _ in shaded), max(v for v, _, _ in shaded)
-    for value, shade, colour in shaded:
-        assert shade == int(4 * (value - low) / (high - low) + 0.5)  # as Math.round
-        assert colour not in ("rgba(0, 0, 0, 0)", "rgb(255, 255, 255)")
+    assert {shade for _, _, shade, _ in shaded} >= {0, 4}
+    low, high = min(v for _, v, _, _ in shaded), max(v for _, v, _, _ in shaded)
+    shades: dict[int, str] = {}
+    for cell, value, shade, colour in shaded:
+        assert shade == int(4 * (value - low) / (high - low) + 0.5), cell  # as Math.round
+        assert shades.setdefault(shade, colour) == colour  # one colour a shade
+        figure = next(g["figure"] for g in grid["groups"] if f"{g['keys'][0]['value']}:{g['keys'][1]['value']}" == cell)
+        assert figure["value"] == pytest.approx(value)
+    # One hue, darker each step: the order holds in greyscale too.
+    lightness = [_luminance(shades[s]) for s in sorted(shades)]
+    assert lightness == sorted(lightness, reverse=True) and len(set(lightness)) == len(lightness)
     assert page.locator("[data-heat-legend]").inner_text().startswith("Shade: better")
     worst = live.api("manager", "GET", "/analytics/comparison?measure=item_pass_rate&group_by=item&sort=worst&limit=10")
     shown = page.locator("[data-item]")
@@ -955,7 +1003,8 @@ def test_manager_filters_drills_down_exports_and_prints(desk: Desk, live: Live, 
     weeks = live.api("manager", "GET", "/analytics/comparison?measure=score&group_by=week&sort=key")
     assert page.locator("[data-week]").count() == len(weeks["groups"]) >= 1
     desk.look("dashboard")
-    assert _loaded(page, "/console/lib/charts.js")  # loaded for the dashboard's charts
+    for chart_code in CHART_CODE:
+        assert _loaded(page, chart_code), chart_code  # loaded for the dashboard's charts
 
     # Filters go to the URL (a shared link shows the same view).
     page.get_by_label("Own or competitor").select_option("own")
@@ -1139,12 +1188,24 @@ def test_manager_sees_waiting_time_curves_own_against_competitors(desk: Desk, li
     chart = section.locator("svg.chart")
     assert chart.get_attribute("aria-label").startswith("Time to answer: share still waiting")
     assert chart.locator("[data-curve]").count() == 2
-    own_line = chart.locator("[data-curve='Own'] [data-line]")
-    rival_line = chart.locator("[data-curve='Competitor'] [data-line]")
-    # Told apart by line style, not colour: solid own, dashed competitors.
-    assert own_line.get_attribute("stroke-dasharray") == "" and rival_line.get_attribute("stroke-dasharray") == "7 4"
-    # A step per answer time: one vertical move per point after the start.
-    assert own_line.get_attribute("d").count("V") == len(figures["own"]["curve"]) - 1
+    assert chart.locator("[data-band]").count() == 2  # each with its 95% band
+    # Told apart by line style, not colour: solid own, dashed competitors (the legend shows the same).
+    own_line = chart.locator("[data-curve='Own']")
+    rival_line = chart.locator("[data-curve='Competitor']")
+    assert own_line.get_attribute("stroke-dasharray") is None
+    assert rival_line.get_attribute("stroke-dasharray") in ("7 4", "7,4")
+    assert section.locator("[data-legend] .legend-dashed").count() == 1
+    for line, curve in ((own_line, figures["own"]["curve"]), (rival_line, figures["competitor"]["curve"])):
+        # Steps: from each answer time across at the old share, then straight down (never a slope).
+        points = [
+            (float(x), float(y))
+            for x, y in re.findall(r"(-?[\d.]+),(-?[\d.]+)", line.locator("path").get_attribute("d") or "")
+        ]
+        assert len(points) == 2 * len(curve) - 1
+        for (x0, y0), (x1, y1) in itertools.pairwise(points):
+            assert x0 == pytest.approx(x1, abs=0.01) or y0 == pytest.approx(y1, abs=0.01)
+        # Down the chart (waiting falls) as far as its last share.
+        assert points[0][1] <= points[-1][1]
     rows = {row[0]: row for row in _table(page, "[data-km-group]")}
     assert rows["Own"][1:3] == [str(figures["own"]["n"]), str(figures["own"]["events"])] == ["7", "7"]
     assert _number(rows["Own"][3]) == pytest.approx(figures["own"]["value"], abs=0.05)
@@ -1259,7 +1320,11 @@ def test_manager_sees_the_score_across_weeks_months_and_waves_with_the_target_dr
         chart = section.locator("svg.chart")
         assert chart.get_attribute("aria-label").startswith("Score across")
         rows = _table(page, f"[data-{by}]")
-        assert len(rows) == len(groups) == chart.locator("[data-period]").count()
+        assert len(rows) == len(groups)
+        periods = chart.evaluate(
+            "(svg) => [...new Set([...svg.querySelectorAll('[data-period]')].map((m) => m.dataset.period))]"
+        )
+        target_y = set()
         for row, group in zip(rows, groups, strict=True):
             figure, target = group["figure"], group["target"]
             expected = group["keys"][0]["label"] if by == "wave" else group["keys"][0]["value"]
@@ -1274,14 +1339,26 @@ def test_manager_sees_the_score_across_weeks_months_and_waves_with_the_target_dr
             else:
                 assert _number(gap.group(1)) == pytest.approx(target["gap"], abs=0.05)
             mark = chart.locator(f"[data-period='{expected}']")
-            assert mark.locator("[data-target='60']").count() == 1  # the target drawn in the period's column
+            (target_rule,) = mark.and_(chart.locator("[data-target='60']")).all()  # the target in the period's column
+            assert target_rule.evaluate("(line) => getComputedStyle(line).strokeDasharray") == "5px, 3px"  # dashed
+            target_y.add(round(_centre_y(target_rule), 1))
+            dot = mark.and_(chart.locator("[data-value]"))
             if figure["enough_data"]:
                 assert _number(row[1]) == pytest.approx(figure["value"], abs=0.05)
-                assert float(mark.locator("[data-value]").get_attribute("data-value")) == pytest.approx(figure["value"])
-                assert mark.locator("[data-interval]").count() == 1
+                assert float(dot.get_attribute("data-value") or "nan") == pytest.approx(figure["value"])
+                (interval,) = mark.and_(chart.locator("[data-interval]")).all()
+                box = interval.bounding_box()
+                assert box and box["y"] - 0.5 <= _centre_y(dot) <= box["y"] + box["height"] + 0.5  # on its interval
+                # Above the dashed target when it beats it, below when it misses it.
+                assert (_centre_y(dot) < _centre_y(target_rule)) is (figure["value"] > 60)
             else:
                 assert row[1] == "not enough data"
-                assert mark.locator("[data-value]").count() == 0 and mark.locator("[data-not-enough]").count() == 1
+                assert dot.count() == 0 and mark.and_(chart.locator("[data-not-enough]")).count() == 1
+        assert periods == [g["keys"][0]["label"] if by == "wave" else g["keys"][0]["value"] for g in groups]
+        assert len(target_y) == 1  # one target (60) for every period: one height, the y axis's 60
+        (tick,) = chart.locator("text").filter(has_text=re.compile(r"^60$")).all()
+        assert target_y.pop() == pytest.approx(_centre_y(tick), abs=2)
+        assert section.locator("[data-legend='target'] .legend-dashed").count() == 1
         desk.look(f"dashboard-trend-{by}")
     assert [row[0] for row in _table(page, "[data-wave]")] == [plan["wave"]["name"]]
 

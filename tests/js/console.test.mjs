@@ -74,22 +74,33 @@ test("XLSForm problems are split into sheet and row; coverage cells name their s
   assert.equal(cellText({ planned: 3, done: 1, due: 0, unanswered: 2, missing: 0 }), "✓1 ⊘2");
 });
 
-test("a Kaplan–Meier curve is drawn as steps: across at the old share, then down; its band closes on itself", async () => {
-  const { bandPath, niceTicks, stepPath } = await import("../../mobile_forms/web/console/lib/charts.js");
-  const curve = [
-    { time: 0, survival: 1, ci_low: 1, ci_high: 1 },
-    { time: 10, survival: 0.5, ci_low: 0.25, ci_high: 0.75 },
-    { time: 30, survival: 0.5, ci_low: 0.25, ci_high: 0.75 },
-  ];
-  const x = (time) => time;
-  const y = (share) => 100 - share * 100;
-  assert.equal(stepPath(curve, x, y), "M0 0 H10 V50 H30 V50");
-  assert.equal(stepPath([], x, y), "");
-  // Upper edge forward, then the lower edge back to the start.
-  assert.equal(bandPath(curve, x, y), "M0 0 H10 V25 H30 V25 L30 75 V75 H10 V0 H0 Z");
-  assert.deepEqual(niceTicks(300), [0, 100, 200, 300]);
-  assert.deepEqual(niceTicks(72), [0, 20, 40, 60, 80]);
-  assert.deepEqual(niceTicks(0), [0]);
+test("the charts draw estimates on their intervals and write out groups without enough data", async () => {
+  const { intervalRows, survivalSeries, trendMarks } = await import("../../mobile_forms/web/console/lib/charts.js");
+  const score = (n, mean, low, high, enough = true) => ({ n, mean, ci_low: low, ci_high: high, enough_data: enough });
+  const { drawn, written } = intervalRows([
+    { label: "Acme", relation: "own", score: score(7, 70, 60, 80) },
+    { label: "Brno", relation: "own", score: score(1, null, null, null, false) },
+    { label: "Rival", relation: "competitor", score: score(3, 40, null, null) },
+  ]);
+  assert.deepEqual(drawn.map((d) => [d.label, d.at, d.mean, d.low, d.high]), [["Acme", 0, 70, 60, 80], ["Rival", 2, 40, 40, 40]]);
+  assert.deepEqual(written.map((d) => [d.label, d.at, d.n]), [["Brno", 1, 1]]);
+  // Kaplan–Meier: own first and solid, competitors dashed; a group without a curve is not drawn.
+  const curve = [{ time: 0, survival: 1 }, { time: 90, survival: 0.5 }];
+  const km = survivalSeries([{ label: "Competitor", relation: "competitor", curve }, { label: "Own", relation: "own", curve: [{ time: 0, survival: 1 }] },
+    { label: "None", relation: "competitor", curve: [] }]);
+  assert.deepEqual(km.drawn.map((s) => [s.label, s.dash]), [["Own", null], ["Competitor", "7 4"]]);
+  assert.equal(km.maxTime, 90);
+  assert.equal(survivalSeries([]).maxTime, 1);
+  // A trend: each period's estimate on its interval, its target, or "not enough data" in words.
+  const figure = (n, value, enough = true) => ({ n, value, ci_low: value && value - 5, ci_high: value && value + 5, enough_data: enough });
+  const trend = trendMarks([
+    { label: "W1", figure: figure(4, 70), target: { target: 60 } },
+    { label: "W2", figure: figure(1, null, false), target: { target: 60 } },
+    { label: "W3", figure: figure(5, 55), target: null },
+  ]);
+  assert.deepEqual(trend.drawn.map((d) => [d.label, d.at, d.value, d.low, d.high]), [["W1", 0, 70, 65, 75], ["W3", 2, 55, 50, 60]]);
+  assert.deepEqual(trend.written.map((d) => [d.label, d.n]), [["W2", 1]]);
+  assert.deepEqual(trend.targets.map((d) => [d.label, d.target]), [["W1", 60], ["W2", 60]]);
 });
 
 test("the dashboard's brands and locations come from comparison groups, own first and best first", async () => {
@@ -159,4 +170,18 @@ test("a heatmap cell's shade runs from the grid's best (0) to its worst (4), whi
   // Service level: higher is better, so the highest share is the lightest.
   assert.deepEqual([0.2, 0.5, 0.8].map((v) => heatLevel(v, 0.2, 0.8, true)), [4, 2, 0]);
   assert.equal(heatLevel(5, 5, 5, false), 2); // one value: the middle shade, neither best nor worst
+});
+
+test("the heatmap's cells carry their shade among the grid's values, too few contacts unshaded", async () => {
+  const { ctx } = await import("../../mobile_forms/web/console/lib/core.js");
+  const { heatCells } = await import("../../mobile_forms/web/console/pages/analysis.js");
+  ctx.i18n = { lang: "en", t: (key) => ({ "dash.not_enough": "not enough data" })[key] || key };
+  const group = (day, hour, value, n, enough = true) => ({ keys: [{ value: String(day) }, { value: String(hour) }],
+    figure: { value, n, enough_data: enough } });
+  const cells = heatCells({ kind: "duration", unit: "s", higher_is_better: false, groups: [
+    group(1, 9, 10, 4), group(1, 10, 35, 3), group(2, 9, 60, 5), group(3, 9, null, 1, false)] });
+  assert.deepEqual(cells.map((c) => [c.weekday, c.hour, c.level, c.text]),
+    [[1, 9, 0, "10.0"], [1, 10, 2, "35.0"], [2, 9, 4, "60.0"], [3, 9, null, "n<"]]);
+  assert.equal(cells[3].title, "not enough data (n=1)");
+  ctx.i18n = null;
 });

@@ -38,14 +38,39 @@ export function heatLevel(value, low, high, higherIsBetter) {
   return Math.round(4 * (higherIsBetter ? 1 - share : share));
 }
 
-/** The hour × weekday grid of one measure: rows Monday…Sunday, columns 0–23 local hours, each cell shaded. */
-function grid(result) {
-  const cells = new Map(result.groups.map((g) => [`${g.keys[0].value}:${g.keys[1].value}`, g.figure]));
+/**
+ * The heatmap's cells from the comparison groups by weekday × hour: each with its shade (`heatLevel` among the
+ * grid's values with enough data; null when too few), the figure written in it and its title (figure and n).
+ * Pure, so node tests check it.
+ */
+export function heatCells(result) {
   const values = result.groups.filter((g) => g.figure.enough_data && g.figure.value !== null).map((g) => g.figure.value);
   const low = Math.min(...values);
   const high = Math.max(...values);
+  return result.groups.map((g) => {
+    const { figure } = g;
+    const enough = figure.enough_data && figure.value !== null;
+    return { weekday: Number(g.keys[0].value), hour: Number(g.keys[1].value), value: enough ? figure.value : null,
+      level: enough ? heatLevel(figure.value, low, high, result.higher_is_better) : null,
+      text: enough ? figureText(figure, result.kind, "").replace(" %", "") : "n<",
+      title: `${figureText(figure, result.kind, result.unit)} (n=${figure.n})` };
+  });
+}
+
+/**
+ * The hour × weekday grid of one measure: the heatmap (rows Monday…Sunday, columns 0–23 local hours, one hue,
+ * darker is worse) with its legend, then its numbers as a table.
+ */
+function grid(result, drawChart) {
+  const cells = heatCells(result);
+  const byKey = new Map(cells.map((c) => [`${c.weekday}:${c.hour}`, c]));
   const hours = [...Array(24).keys()];
   return h("div", {},
+    cells.length ? drawChart(cells, { title: t("analysis.grid_chart", { measure: t(`measure.${result.measure}`) }),
+      weekday: (day) => t(`weekday.${day}`) }) : null,
+    h("p", { class: "heat-legend", "data-heat-legend": "" }, t("analysis.heat_better"), " ",
+      [0, 1, 2, 3, 4].map((level) => h("span", { class: `heat-swatch heat-${level}`, "aria-hidden": "true" }, "\u00a0")),
+      " ", t("analysis.heat_worse")),
     h("table", { class: "heat", "data-heatmap": result.measure },
       h("caption", { class: "muted" }, t("analysis.grid_caption", { unit: result.unit })),
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("analysis.weekday")),
@@ -53,17 +78,10 @@ function grid(result) {
       h("tbody", {}, [1, 2, 3, 4, 5, 6, 7].map((day) => h("tr", {},
         h("th", { scope: "row" }, t(`weekday.${day}`)),
         hours.map((hour) => {
-          const figure = cells.get(`${day}:${hour}`);
-          if (!figure) return h("td", { class: "num muted" }, "");
-          const enough = figure.enough_data && figure.value !== null;
-          const text = enough ? figureText(figure, result.kind, "").replace(" %", "") : "n<";
-          const level = enough ? heatLevel(figure.value, low, high, result.higher_is_better) : null;
-          return h("td", { class: level === null ? "num" : `num heat-${level}`, "data-shade": level === null ? null : String(level),
-            title: `${figureText(figure, result.kind, result.unit)} (n=${figure.n})`, "data-cell": `${day}:${hour}` }, text);
-        }))))),
-    h("p", { class: "heat-legend", "data-heat-legend": "" }, t("analysis.heat_better"), " ",
-      [0, 1, 2, 3, 4].map((level) => h("span", { class: `heat-swatch heat-${level}`, "aria-hidden": "true" }, "\u00a0")),
-      " ", t("analysis.heat_worse")));
+          const cell = byKey.get(`${day}:${hour}`);
+          if (!cell) return h("td", { class: "num muted" }, "");
+          return h("td", { class: "num", title: cell.title, "data-cell": `${day}:${hour}` }, cell.text);
+        }))))));
 }
 
 export const TREND_BY = ["wave", "week", "month"];
@@ -136,12 +154,12 @@ export async function panels(query) {
   const measure = GRID_MEASURES.includes(query.grid) ? query.grid : "time_to_answer";
   const km = SURVIVAL_MEASURES.includes(query.km) ? query.km : "time_to_answer";
   const by = TREND_BY.includes(query.trend) ? query.trend : "week";
-  const [heat, fails, trends, curves, { survivalChart, trendChart }] = await Promise.all([
+  const [heat, fails, trends, curves, { heatmapChart, survivalChart, trendChart }] = await Promise.all([
     compare(query, { measure, group_by: ["weekday", "hour"], sort: "key", limit: 200 }),
     compare(query, { measure: "item_pass_rate", group_by: "item", sort: "worst", limit: 10 }),
     compare(query, { measure: "score", group_by: by, sort: "key", limit: 60 }),
     compare(query, { measure: km, group_by: "relation", sort: "key", curve: true }),
-    import("../lib/charts.js"),
+    import("../lib/charts.js").then(async (charts) => { await charts.loadPlot(); return charts; }),
   ]);
   const pick = h("select", { id: "grid-measure", onchange: (event) => {
     const { path } = ctx.route;
@@ -152,7 +170,7 @@ export async function panels(query) {
       h("h2", { id: "grid-title" }, t("analysis.grid_title")),
       h("div", { class: "form-row noprint" }, h("label", { for: "grid-measure" }, t("analysis.measure")), pick),
       h("p", { class: "muted" }, t(`measure.${measure}`), " · ", t("analysis.grid_help")),
-      grid(heat)),
+      grid(heat, heatmapChart)),
     survival(curves, km, survivalChart),
     h("section", { "aria-labelledby": "fails-title" },
       h("h2", { id: "fails-title" }, t("analysis.fails_title")),

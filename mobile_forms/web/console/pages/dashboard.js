@@ -160,7 +160,9 @@ export async function render({ query }) {
   const regions = [...new Set(locations.map((l) => l.region))].sort();
   const offset = Number(query.offset || 0);
   const shown = locations.slice(offset, offset + PAGE);
-  const { intervalChart } = await import("../lib/charts.js");
+  // The chart code (and Plot, which it loads) is fetched here, by the dashboard only.
+  const { intervalChart, loadPlot } = await import("../lib/charts.js");
+  await loadPlot();
   const chartTexts = (title) => ({ title, own: t("relation.own"), competitor: t("relation.competitor"),
     notEnough: (n) => t("dash.not_enough_n", { n }) });
 
@@ -230,8 +232,8 @@ export async function render({ query }) {
 
     h("section", { "aria-labelledby": "brands-title" },
       h("h2", { id: "brands-title" }, t("dash.brands")),
-      intervalChart(data.brands.map((b) => ({ label: b.brand_name, relation: b.relation, score: b.score })),
-        chartTexts(t("dash.brands_chart"))),
+      data.brands.length ? intervalChart(data.brands.map((b) => ({ label: b.brand_name, relation: b.relation, score: b.score })),
+        chartTexts(t("dash.brands_chart"))) : null,
       table([t("field.brand"), t("field.relation"), { label: t("dash.n"), num: true }, { label: t("dash.mean"), num: true },
         { label: t("dash.ci_low"), num: true }, { label: t("dash.ci_high"), num: true }, { label: t("dash.rank"), num: true }],
       data.brands.map((b) => ({ attrs: { "data-brand-row": b.brand_id }, cells: [
