@@ -53,7 +53,8 @@ _MEASURE = """() => {
     decoded: decoded([nav, ...resources]),
     js_decoded: decoded(js), js_files: js.length,
     api_requests: api.length, api_decoded: decoded(api),
-    chart_code_loaded: resources.some((e) => e.name.endsWith('/console/lib/charts.js')),
+    chart_code_loaded: ['/console/lib/charts.js', '/vendor/d3/d3.min.js', '/vendor/plot/plot.umd.min.js'].every(
+      (path) => resources.some((e) => new URL(e.name).pathname === path)),
   };
 }"""
 

@@ -130,6 +130,9 @@ async function save(bytes, type, filename) {
 
 export async function render({ query }) {
   const manager = role() === "manager";
+  // The chart code (and Plot and d3, which it loads) is fetched by the dashboard only, while its data load.
+  const chartsLoaded = import("../lib/charts.js").then(async (charts) => { await charts.loadPlot(); return charts; });
+  chartsLoaded.catch(() => {});  // a failure is shown where the charts are awaited
   const organisationsLoaded = all("/organisations");
   // A manager's own organisation unless the URL names another: then the API answers 404, as it should.
   const organisationId = query.organisation_id
@@ -160,9 +163,7 @@ export async function render({ query }) {
   const regions = [...new Set(locations.map((l) => l.region))].sort();
   const offset = Number(query.offset || 0);
   const shown = locations.slice(offset, offset + PAGE);
-  // The chart code (and Plot, which it loads) is fetched here, by the dashboard only.
-  const { intervalChart, loadPlot } = await import("../lib/charts.js");
-  await loadPlot();
+  const { intervalChart } = await chartsLoaded;
   const chartTexts = (title) => ({ title, own: t("relation.own"), competitor: t("relation.competitor"),
     notEnough: (n) => t("dash.not_enough_n", { n }) });
 
