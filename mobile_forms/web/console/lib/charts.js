@@ -1,6 +1,6 @@
 // The dashboard's charts, drawn by Observable Plot (vendor/plot, with d3 in vendor/d3: pinned, with their
 // licences; vendor/refresh.sh). This module is imported only by the dashboard's pages, and it adds the two
-// libraries' <script> tags only when a chart is first drawn, so no other page fetches them.
+// libraries' <script> tags only when they call loadPlot(), so no other page fetches them.
 // Readable in greyscale and for colour-blind readers: shapes and line styles tell own from competitor (a filled
 // circle and a solid line for own, a hollow square and a dashed line for competitors), the heatmap is one hue,
 // darker is worse. "Not enough data" is written in the chart, never drawn as a mark. Every chart's numbers are
@@ -12,7 +12,7 @@ const MUTED = "#4a5561";
 const GRID = "#c4ccd4";
 // The heatmap's shades 0 (best) … 4 (worst): one hue (ColorBrewer Blues), darker is worse (console.css's
 // .heat-0 … .heat-4 legend swatches are the same colours).
-export const HEAT = ["#f7fbff", "#deebf7", "#9ecae1", "#2171b5", "#08306b"];
+const HEAT = ["#f7fbff", "#deebf7", "#9ecae1", "#2171b5", "#08306b"];
 const LIBRARIES = ["../../vendor/d3/d3.min.js", "../../vendor/plot/plot.umd.min.js"];
 
 let loading = null;
@@ -41,10 +41,10 @@ function plot() {
 }
 
 /**
- * A mark's render option that tags what it drew: `mark(datum)` sets attributes on the mark's group (one series),
+ * A mark's render option that tags what it drew: `mark(data)` sets attributes on the mark's group (one series),
  * `each(datum)` on the element drawn for each datum (marks that draw one element a datum, in index order).
  */
-export function tag(data, { mark, each } = {}) {
+function tag(data, { mark, each } = {}) {
   return (index, scales, values, dimensions, context, next) => {
     const group = next(index, scales, values, dimensions, context);
     if (!group) return group;
