@@ -202,17 +202,11 @@ LINK_ROWS = BulkInsert(
 
 
 def link_rows(report_id: uuid.UUID, links: Iterable[tuple[str, str]]) -> list[tuple[Any, ...]]:
-    """The rows `link_attachments` would insert for (question key, sha256) pairs, in LINK_ROWS' order."""
+    """The link rows of a report's (question key, sha256) pairs, in LINK_ROWS' order."""
     return [(uuid7(), report_id, key, sha256) for key, sha256 in links]
 
 
-async def link_attachments(report_id: uuid.UUID, definition: FormDefinition, answers: dict[str, Any]) -> None:
-    """Record which attachments the report's answers name, replacing any earlier links of the report
-    (an edit's answers are the current ones). Call inside the submission's write transaction."""
-    await t.ReportAttachment.delete().where(t.ReportAttachment.report_id == report_id)
-    links = [
-        t.ReportAttachment(id=uuid7(), report_id=report_id, question_key=question.key, sha256=sha256)
-        for question, sha256 in attachment_answers(definition, answers)
-    ]
-    if links:
-        await t.ReportAttachment.insert(*links)
+# An edit's answers are the current ones: the batch writer (backend.reports.storage) drops the edited
+# reports' earlier links before inserting the new ones (LINK_ROWS).
+UNLINK_SQLITE = "DELETE FROM report_attachment WHERE report_id IN ({})"
+UNLINK_POSTGRES = "DELETE FROM report_attachment WHERE report_id = ANY($1::uuid[])"

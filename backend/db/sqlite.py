@@ -316,6 +316,13 @@ class FieldscoreSQLiteEngine(SQLiteEngine):
         lock = await self._acquire_write_lock()
         return await _finish(self._locked_block(lock, work))
 
+    async def run_in_block(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Inside a `writing()` block: `work(connection)` on the writer's thread, in one hop, as part of
+        the block (its savepoint), so that hand-written SQL and Piccolo queries share one transaction."""
+        if not self._in_block.get() or self._writer is None:
+            raise RuntimeError("run_in_block() is only for use inside a writing() block")
+        return await internals.run_on_thread(self._writer, work)
+
     async def _locked_block(self, lock: asyncio.Lock, work: Callable[[sqlite3.Connection], T]) -> T:
         try:
             writer = await self._writer_connection()

@@ -55,10 +55,6 @@ def comparable_answers(definition: FormDefinition, answers: Mapping[str, Any]) -
     return {key: answers[key] for key in _plan(definition).comparable if key in answers}
 
 
-def attachment_hashes(answers: Mapping[str, Any]) -> set[str]:
-    return {a["attachment"] for a in answers.values() if isinstance(a, dict) and isinstance(a.get("attachment"), str)}
-
-
 def evidence_flags(
     definition: FormDefinition,
     answers: Mapping[str, Any],

@@ -1,20 +1,23 @@
-"""How a submission reads what it needs and stores a first revision, in hand-written SQL.
+"""How a submission reads what it needs and stores a revision, first or edit, in hand-written SQL.
 
 Piccolo builds each query string anew (about 0.5 ms a select, 2 ms for a join); at hundreds of
-submissions a second that was most of a request's time. The statements here read and write the same
-rows, in the same formats, as the Piccolo path of backend.reports.submission (tests check both give the
-same report). The rows other domains keep (the task's move and its audit entry, attachment links) are
-built by those domains' own functions (backend.tasks.service, backend.audit.service,
-backend.attachments.service); this module only puts them in the batch.
+submissions a second that was most of a request's time. The rows other domains keep (the task's move
+and its audit entry, attachment links) are built by those domains' own functions
+(backend.tasks.service, backend.audit.service, backend.attachments.service); this module only puts
+them in the batch. The rows of one revision are built in one place (`_Rows.add`).
 
-New reports (the first revision) are written in batches by one writer per engine: while one batch
-is written, the next collects. A batch is one transaction, and takes what is pending once it has
-begun (on SQLite, once this process has the write turn, see backend.db.sqlite.WriterFileLock). Under the write lock (SQLite) or row locks
-(PostgreSQL) it re-checks what each report's validation relied on (the id is unused; the task still
-has the status and shopper seen, and no report) and writes the reports that pass with one statement
-per table: multi-row VALUES on SQLite, in one hop to the writer's thread; arrays unnested on
-PostgreSQL. Reports that no longer pass are answered "changed" and their requests look again. A
-request is answered only after the commit: a 2xx still means the report is on disk.
+Every revision is written by one writer per engine, in batches: while one batch is written, the next
+collects. A batch is one transaction, and takes what is pending once it has begun (on SQLite, once
+this process has the write turn, see backend.db.sqlite.WriterFileLock). Under the write lock
+(SQLite) or row locks (PostgreSQL: the reports', then the tasks', as a review takes them) it
+re-checks what each revision's validation relied on (the stored report is the revision seen, or the
+id is unused; the task still has the status and shopper seen, and for a first revision no report)
+and writes the revisions that pass with one statement per table: multi-row VALUES on SQLite, arrays
+unnested on PostgreSQL. A revision may carry a step another domain runs in the same transaction
+once the rows are written (a call's retry); a batch without one, the common case, is written on
+SQLite in one hop to the writer's thread. Revisions that no longer pass are answered "changed" and
+their requests look again. A request is answered only after the commit: a 2xx still means the
+report is on disk.
 """
 
 from __future__ import annotations
@@ -27,22 +30,22 @@ import datetime as dt
 import functools
 import sqlite3
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
 from api_schemas.reports import Flag
+from api_schemas.tasks import TaskStatus
 from backend import db, moments
 from backend.attachments import service as attachments
 from backend.audit import service as audit
 from backend.db import BulkInsert
+from backend.db.raw_sql import numbered
 from backend.ids import uuid7
 from backend.reports import evidence
 from backend.tasks import service as tasks
-
-_CURRENT_SQL = "SELECT shopper, content_hash, revision, status, task FROM report WHERE id = ?"
 
 # What a submission needs to know, in one statement: the stored report with this id (cur_*), the task
 # (task_*) and the shopper's latest other report on the task's form at another location of the task's
@@ -193,13 +196,6 @@ async def read_context(report_id: uuid.UUID, task_id: uuid.UUID, shopper_id: uui
     return Context(stored=_stored(row, "cur_"), task=task, previous=previous)
 
 
-async def read_stored(report_id: uuid.UUID) -> StoredReport | None:
-    """The stored report with this id, as it is now (inside a write: as this transaction sees it)."""
-    async with db.reading() as session:
-        row = await session.fetchrow(_CURRENT_SQL, report_id)
-    return None if row is None else _stored(row)
-
-
 class Basis(msgspec.Struct, frozen=True):
     """What a revision's validation relied on, looked at again under the write lock before storing it."""
 
@@ -214,15 +210,10 @@ def still_valid(
     task_now: tuple[str, uuid.UUID | None] | None,
     task_reported: bool,
 ) -> bool:
-    """The one re-validation rule, for the batched and the single write alike: nothing validation relied
+    """The one re-validation rule, for every revision a batch writes: nothing validation relied
     on has changed (the report with this id, the task's status and shopper, and for a first revision
     that the task has no report)."""
     return report_now == basis.report and task_now == basis.task and not (basis.first and task_reported)
-
-
-def submitted_detail(task_id: uuid.UUID, score: float | None, flags: int) -> dict[str, Any]:
-    """The detail of a first revision's report.submitted audit entry (both write paths)."""
-    return {"task_id": str(task_id), "score": score, "flags": flags}
 
 
 _REPORT = BulkInsert(
@@ -249,6 +240,21 @@ _REPORT = BulkInsert(
         ("flag_count", "int"),
     ),
 )
+# An edit keeps the report's first six columns (id, task, shopper, organisation, location, form version)
+# and sets the others, from its status on. A resubmission awaits review: the return's reason and
+# reviewer stay in the audit log and the comments, not on a report that would look reviewed.
+_KEPT = 6
+
+
+def _edit_sql(postgres: bool) -> str:
+    sets = ", ".join(
+        f"{name} = ?::json" if postgres and kind == "json" else f"{name} = ?" for name, kind in _REPORT.columns[_KEPT:]
+    )
+    sql = f"UPDATE report SET {sets}, review_reason = NULL, reviewed_by = NULL, reviewed_at = NULL WHERE id = ?"
+    return numbered(sql) if postgres else sql
+
+
+_EDIT_SQLITE, _EDIT_POSTGRES = _edit_sql(postgres=False), _edit_sql(postgres=True)
 _REVISION = BulkInsert(
     "report_revision",
     (
@@ -266,17 +272,29 @@ _REVISION = BulkInsert(
         ("score_detail", "json"),
     ),
 )
+# The re-check reads the reports with the batch's ids as they are now (an edit relies on their state,
+# a first revision on there being none; an edit's audit entry names the score it replaces), the
+# batch's tasks, and which of those tasks have a report.
 _RECHECK_SQLITE = """
-    SELECT 'task' AS kind, id, status, shopper FROM task WHERE id IN ({tasks})
-    UNION ALL SELECT 'taken', id, NULL, NULL FROM report WHERE id IN ({ids})
-    UNION ALL SELECT 'reported', task, NULL, NULL FROM report WHERE task IN ({tasks})
+    SELECT 'task' AS kind, id, status, shopper, NULL AS revision, NULL AS content_hash, NULL AS score_final
+    FROM task WHERE id IN ({tasks})
+    UNION ALL SELECT 'report', id, status, NULL, revision, content_hash, score_final FROM report WHERE id IN ({ids})
+    UNION ALL SELECT 'reported', task, NULL, NULL, NULL, NULL, NULL FROM report WHERE task IN ({tasks})
+"""
+# Reports first, then their tasks, as a review locks them (its report's update, then its task's move).
+_LOCK_REPORTS_POSTGRES = """
+    SELECT id, status, revision, content_hash, score_final FROM report WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
 """
 _SQLITE_MAX_VARIABLES = 32_000  # SQLite >= 3.32 allows 32,766 parameters per statement
 
+# A step another domain runs under the same write lock and in the same transaction, once the revision's
+# rows are written (a call's retry scheduled or cancelled by the campaign).
+Step = Callable[[], Awaitable[object]]
+
 
 @dataclass(frozen=True, slots=True)
-class NewReport:
-    """A validated, scored and flagged first revision, ready to store; JSON columns already encoded."""
+class PendingRevision:
+    """A validated, scored and flagged revision, ready to store; JSON columns already encoded."""
 
     id: uuid.UUID
     task_id: uuid.UUID
@@ -297,42 +315,110 @@ class NewReport:
     flags_json: str
     flag_count: int
     links: tuple[tuple[str, str], ...]  # (question key, sha256) of the attachments the answers name
+    number: int = 1
+    replaces: tuple[int, str, str] | None = None  # an edit: the stored report's state it was validated against
+    step: Step | None = None
 
     @property
     def basis(self) -> Basis:
-        return Basis(report=None, task=(self.task_status, self.shopper_id), first=True)
+        return Basis(report=self.replaces, task=(self.task_status, self.shopper_id), first=self.number == 1)
 
-    def with_reused(self, hashes: set[str]) -> NewReport:
-        """This report flagged photo.reused for `hashes` (found under the write lock)."""
+    @property
+    def moves_task(self) -> bool:
+        """A first revision, or an edit of a returned report, moves its task to submitted."""
+        return self.number == 1 or self.task_status == TaskStatus.returned.value
+
+    def with_reused(self, hashes: set[str]) -> PendingRevision:
+        """This revision flagged photo.reused for `hashes` (found under the write lock)."""
         flags = evidence.with_reused(msgspec.json.decode(self.flags_json, type=list[Flag]), hashes)
         return dataclasses.replace(self, flags_json=msgspec.json.encode(flags).decode(), flag_count=len(flags))
 
 
-# Whether a report's attachments are in other reports is decided under the write lock, where reports
+@dataclass(slots=True)
+class _Rows:
+    """What a batch writes, table by table, in the tables' column order."""
+
+    reports: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)  # first revisions: inserted
+    edits: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)  # _EDIT_*'s parameters
+    revisions: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
+    unlinked: list[uuid.UUID] = dataclasses.field(default_factory=list)  # edited: their earlier links go
+    links: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
+    audit: list[tuple[Any, ...]] = dataclasses.field(default_factory=list)
+    moved: list[tuple[uuid.UUID, str]] = dataclasses.field(default_factory=list)  # (task, the status it leaves)
+
+    def add(self, r: PendingRevision, now: dt.datetime, score_before: float | None) -> None:
+        """The rows of one revision: the report (inserted, or updated by an edit), its revision, its
+        attachment links, its task's move and the audit entries, each other domain's by its own function."""
+        report = (
+            r.id,
+            r.task_id,
+            r.shopper_id,
+            r.organisation_id,
+            r.location_id,
+            r.form_version_id,
+            "submitted",
+            r.number,
+            r.content_hash,
+            r.answers_json,
+            r.started_at,
+            r.ended_at,
+            r.submitted_at,
+            r.score_calculated,
+            r.score_final,
+            r.failed,
+            r.detail_json,
+            r.flags_json,
+            r.flag_count,
+        )
+        if r.number == 1:
+            self.reports.append(report)
+        else:
+            self.edits.append((*report[_KEPT:], r.id))
+            self.unlinked.append(r.id)  # an edit's answers are the current ones
+        self.revisions.append(
+            (
+                uuid7(),
+                r.id,
+                r.number,
+                r.content_hash,
+                r.answers_json,
+                r.started_at,
+                r.ended_at,
+                r.submitted_at,
+                r.score_calculated,
+                r.score_final,
+                r.failed,
+                r.detail_json,
+            )
+        )
+        self.links += attachments.link_rows(r.id, r.links)
+        if r.moves_task:
+            self.moved.append((r.task_id, r.task_status))
+            self.audit.append(tasks.submitted_entry(r.shopper_id, r.task_id, r.task_status, r.id, now))
+        if r.number == 1:
+            detail = {"task_id": str(r.task_id), "score": r.score_final, "flags": r.flag_count}
+            self.audit.append(audit.entry_row(r.shopper_id, "report.submitted", "report", r.id, detail, now))
+        else:
+            detail = {"revision": r.number, "score_before": score_before, "score_after": r.score_final}
+            self.audit.append(audit.entry_row(r.shopper_id, "report.revised", "report", r.id, detail, now))
+
+    def inserts(self) -> list[tuple[BulkInsert, list[tuple[Any, ...]]]]:
+        """The inserts after the reports' own rows (which the others refer to), in order."""
+        return [(_REVISION, self.revisions), (attachments.LINK_ROWS, self.links), (audit.ENTRY_ROWS, self.audit)]
+
+
+# Whether a revision's attachments are in other reports is decided under the write lock, where reports
 # sent at once (a phone emptying its outbox) see each other. On PostgreSQL, writers run concurrently:
-# each first takes a transaction-scoped lock per hash (in sorted order, after its task row locks, in
-# every writer), so the second waits for the first's commit and then sees its links.
+# each first takes a transaction-scoped lock per hash (in sorted order, after its report and task row
+# locks, in every writer), so the second waits for the first's commit and then sees its links.
 _LOCK_HASHES_POSTGRES = "SELECT pg_advisory_xact_lock(hashtextextended(sha, 0)) FROM unnest($1::text[]) AS sha"
 _LINKED_POSTGRES = "SELECT sha256, report_id FROM report_attachment WHERE sha256 = ANY($1::text[])"
 _LINKED_SQLITE = "SELECT sha256, report_id FROM report_attachment WHERE sha256 IN ({})"
 
 
-async def reused_attachments(report_id: uuid.UUID, task_id: uuid.UUID, hashes: set[str]) -> set[str]:
-    """Inside `db.writing()`: which of `hashes` other reports already name."""
-    if not hashes:
-        return set()
-    session, ordered = db.session(), sorted(hashes)
-    if session.postgres:
-        await session.connection.execute("SELECT 1 FROM task WHERE id = $1 FOR UPDATE", task_id)
-        await session.connection.execute(_LOCK_HASHES_POSTGRES, ordered)
-        rows = [dict(row) for row in await session.connection.fetch(_LINKED_POSTGRES, ordered)]
-    else:
-        rows = await session.fetch(_LINKED_SQLITE.format(", ".join("?" * len(ordered))), *ordered)
-    return {row["sha256"] for row in rows if str(row["report_id"]) != str(report_id)}
-
-
-def _mark_reused(good: list[NewReport], linked: list[dict[str, Any]]) -> list[NewReport]:
-    """`good`, each flagged for the attachments that stored reports (`linked`) or earlier ones in the batch name."""
+def _mark_reused(good: list[PendingRevision], linked: list[dict[str, Any]]) -> list[PendingRevision]:
+    """`good`, each flagged for the attachments that stored reports (`linked`) or earlier ones in the batch
+    name (a report's own earlier links aside)."""
     named: dict[str, set[str]] = {}
     for row in linked:
         named.setdefault(row["sha256"], set()).add(str(row["report_id"]))
@@ -346,10 +432,10 @@ def _mark_reused(good: list[NewReport], linked: list[dict[str, Any]]) -> list[Ne
     return marked
 
 
-async def store(report: NewReport) -> bool:
-    """Store a new report; True once it is committed, False when what its validation relied on
-    changed meanwhile (the caller looks again)."""
-    return await _writer().store(report)
+async def store(revision: PendingRevision) -> bool:
+    """Store a revision (the one way, first or edit); True once it is committed, False when what its
+    validation relied on changed meanwhile (the caller looks again)."""
+    return await _writer().store(revision)
 
 
 class _Writer:
@@ -357,12 +443,12 @@ class _Writer:
 
     def __init__(self) -> None:
         # A deque: on SQLite the writer's thread takes from it (popleft) while the event loop appends.
-        self._pending: collections.deque[tuple[NewReport, asyncio.Future[bool]]] = collections.deque()
+        self._pending: collections.deque[tuple[PendingRevision, asyncio.Future[bool]]] = collections.deque()
         self._draining: asyncio.Task[None] | None = None
 
-    async def store(self, report: NewReport) -> bool:
+    async def store(self, revision: PendingRevision) -> bool:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pending.append((report, future))
+        self._pending.append((revision, future))
         if self._draining is None or self._draining.done():
             # A context of its own: the drain must not run inside the first submitter's transaction.
             self._draining = asyncio.create_task(self._drain(), context=contextvars.Context())
@@ -370,21 +456,25 @@ class _Writer:
         return await asyncio.shield(future)
 
     async def _drain(self) -> None:
-        batch: list[tuple[NewReport, asyncio.Future[bool]]] = []
+        batch: list[tuple[PendingRevision, asyncio.Future[bool]]] = []
 
-        def take() -> list[NewReport]:
+        def take(plain: bool) -> list[PendingRevision]:
             """The batch: what is pending once the write transaction has begun (on SQLite, on the writer's
             thread, once the processes' write turn is ours), so that reports validated while another
-            process held the turn go with this batch instead of waiting for the next one."""
+            process held the turn go with this batch instead of waiting for the next one. A `plain`
+            batch stops before a revision with a step: those go in the next."""
             for _ in range(min(len(self._pending), self.max_batch)):
+                if plain and self._pending[0][0].step is not None:
+                    break
                 batch.append(self._pending.popleft())
-            return [report for report, _ in batch]
+            return [revision for revision, _ in batch]
 
         try:
             while self._pending:
                 batch = []
+                steps = self._pending[0][0].step is not None
                 try:
-                    outcomes = await _write_batch(take)
+                    outcomes = await _write_batch(functools.partial(take, not steps), steps)
                 except asyncio.CancelledError:
                     if _cancelling():
                         raise
@@ -394,15 +484,16 @@ class _Writer:
                     continue
                 except Exception as exc:
                     if not batch:  # it failed before taking its reports: these are the ones it was for
-                        take()
+                        take(not steps)
                     if len(batch) == 1:
                         _answer(batch[0][1], exc)
                         continue
                     # One report spoiled the batch (say a unique index raced by another process):
                     # write each alone, so only that one fails and its request retries or reports it.
-                    for report, future in batch:
+                    for revision, future in batch:
                         try:
-                            _answer(future, (await _write_batch(functools.partial(_alone, report)))[0])
+                            alone = functools.partial(_alone, revision)
+                            _answer(future, (await _write_batch(alone, revision.step is not None))[0])
                         except Exception as single:
                             _answer(future, single)
                     continue
@@ -416,8 +507,8 @@ class _Writer:
             raise
 
 
-def _alone(report: NewReport) -> list[NewReport]:
-    return [report]
+def _alone(revision: PendingRevision) -> list[PendingRevision]:
+    return [revision]
 
 
 def _cancelling() -> bool:
@@ -446,163 +537,135 @@ def _writer() -> _Writer:
     return _current[2]
 
 
-async def _write_batch(take: Callable[[], list[NewReport]]) -> list[bool]:
-    """Write the reports `take()` gives, called once the write transaction has begun; their outcomes in order."""
+async def _write_batch(take: Callable[[], list[PendingRevision]], steps: bool) -> list[bool]:
+    """Write the revisions `take()` gives, called once the write transaction has begun; their outcomes in
+    order. With `steps`, the revisions' steps run in the same transaction once the rows are written."""
     engine = db.engine()
-    if isinstance(engine, db.FieldscoreSQLiteEngine):  # one hop to the writer's thread for the whole batch
+    if isinstance(engine, db.FieldscoreSQLiteEngine) and not steps:
+        # The common case: one hop to the writer's thread for the whole batch.
         return await engine.run_block(lambda connection: _write_batch_sqlite(connection, take()))
     async with db.writing():
-        reports = take()
-        session = db.session()
-        connection = session.connection
-        # The look-ups are planned for the tables as they are now: generic plans cached while `report` was
-        # small kept seq-scanning it, about once a batch, until autovacuum next analysed it (the cost per
-        # report grew with the table). Only for them: custom plans for every insert's foreign-key checks
-        # cost more than they save.
-        await connection.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-        ids, task_ids = list({r.id for r in reports}), list({r.task_id for r in reports})
-        taken = await connection.fetch("SELECT id FROM report WHERE id = ANY($1::uuid[])", ids)
-        # Lock the tasks until commit, so nothing moves them between this check and the update.
-        task_rows = await connection.fetch(
-            "SELECT id, status, shopper FROM task WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", task_ids
-        )
-        reported = await connection.fetch("SELECT task FROM report WHERE task = ANY($1::uuid[])", task_ids)
-        await connection.execute("SET LOCAL plan_cache_mode = auto")
-        ok = _still_valid(reports, taken, task_rows, reported)
-        good = [r for r, valid in zip(reports, ok, strict=True) if valid]
-        if hashes := sorted({sha for r in good for _, sha in r.links}):
-            await connection.execute(_LOCK_HASHES_POSTGRES, hashes)
-            good = _mark_reused(good, [dict(row) for row in await connection.fetch(_LINKED_POSTGRES, hashes)])
-        now = moments.now()
-        for table, rows in _rows(good, now):
-            if rows:
-                await connection.execute(table.postgres_insert(), *(list(column) for column in zip(*rows, strict=True)))
-        if good:
-            await connection.execute(
-                tasks.SUBMIT_POSTGRES, now, [r.task_id for r in good], [r.task_status for r in good]
-            )
+        revisions = take()
+        if isinstance(engine, db.FieldscoreSQLiteEngine):
+            ok = await engine.run_in_block(lambda connection: _write_batch_sqlite(connection, revisions))
+        else:
+            ok = await _write_batch_postgres(revisions)
+        for r, valid in zip(revisions, ok, strict=True):
+            if valid and r.step is not None:
+                await r.step()
     return ok
 
 
-def _write_batch_sqlite(connection: sqlite3.Connection, reports: list[NewReport]) -> list[bool]:
+async def _write_batch_postgres(revisions: list[PendingRevision]) -> list[bool]:
+    """Inside the batch's transaction: lock, re-check and write."""
+    connection = db.session().connection
+    # The look-ups are planned for the tables as they are now: generic plans cached while `report` was
+    # small kept seq-scanning it, about once a batch, until autovacuum next analysed it (the cost per
+    # report grew with the table). Only for them: custom plans for every insert's foreign-key checks
+    # cost more than they save.
+    await connection.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+    ids, task_ids = list({r.id for r in revisions}), list({r.task_id for r in revisions})
+    # Lock the reports and tasks until commit, so nothing changes them between this check and the writes.
+    stored = await connection.fetch(_LOCK_REPORTS_POSTGRES, ids)
+    task_rows = await connection.fetch(
+        "SELECT id, status, shopper FROM task WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", task_ids
+    )
+    reported = await connection.fetch("SELECT task FROM report WHERE task = ANY($1::uuid[])", task_ids)
+    await connection.execute("SET LOCAL plan_cache_mode = auto")
+    ok, before = _still_valid(revisions, stored, task_rows, reported)
+    good = [r for r, valid in zip(revisions, ok, strict=True) if valid]
+    if hashes := sorted({sha for r in good for _, sha in r.links}):
+        await connection.execute(_LOCK_HASHES_POSTGRES, hashes)
+        good = _mark_reused(good, [dict(row) for row in await connection.fetch(_LINKED_POSTGRES, hashes)])
+    now = moments.now()
+    rows = _rows(good, now, before)
+    if rows.reports:
+        await connection.execute(
+            _REPORT.postgres_insert(), *(list(column) for column in zip(*rows.reports, strict=True))
+        )
+    if rows.edits:
+        await connection.executemany(_EDIT_POSTGRES, rows.edits)
+    if rows.unlinked:
+        await connection.execute(attachments.UNLINK_POSTGRES, rows.unlinked)
+    for table, table_rows in rows.inserts():
+        if table_rows:
+            await connection.execute(
+                table.postgres_insert(), *(list(column) for column in zip(*table_rows, strict=True))
+            )
+    if rows.moved:
+        await connection.execute(
+            tasks.SUBMIT_POSTGRES, now, [task for task, _ in rows.moved], [status for _, status in rows.moved]
+        )
+    return ok
+
+
+def _write_batch_sqlite(connection: sqlite3.Connection, revisions: list[PendingRevision]) -> list[bool]:
     """On the writer's thread, inside the block's transaction or savepoint (the write turn keeps everything still)."""
-    ids, task_ids = tuple({r.id for r in reports}), tuple({r.task_id for r in reports})
+    ids, task_ids = tuple({r.id for r in revisions}), tuple({r.task_id for r in revisions})
     # One statement for the three looks (each a call that hands the GIL back and forth, while the write
     # turn is held). The task rows come first: a compound SELECT's column types (UUID) are the first one's.
-    rows = connection.execute(
+    found = connection.execute(
         _RECHECK_SQLITE.format(tasks=", ".join("?" * len(task_ids)), ids=", ".join("?" * len(ids))),
         (*task_ids, *ids, *task_ids),
     ).fetchall()
-    task_rows = [row for row in rows if row["kind"] == "task"]
-    taken = [row for row in rows if row["kind"] == "taken"]
-    reported = [{"task": row["id"]} for row in rows if row["kind"] == "reported"]
-    ok = _still_valid(reports, taken, task_rows, reported)
-    good = [r for r, valid in zip(reports, ok, strict=True) if valid]
+    task_rows = [row for row in found if row["kind"] == "task"]
+    stored = [row for row in found if row["kind"] == "report"]
+    reported = [{"task": row["id"]} for row in found if row["kind"] == "reported"]
+    ok, before = _still_valid(revisions, stored, task_rows, reported)
+    good = [r for r, valid in zip(revisions, ok, strict=True) if valid]
     if hashes := sorted({sha for r in good for _, sha in r.links}):
         good = _mark_reused(
             good, connection.execute(_LINKED_SQLITE.format(", ".join("?" * len(hashes))), hashes).fetchall()
         )
     now = moments.now()
-    for table, rows in _rows(good, now):
-        per_statement = _SQLITE_MAX_VARIABLES // len(table.columns)
-        for start in range(0, len(rows), per_statement):
-            chunk = rows[start : start + per_statement]
-            connection.execute(table.sqlite_insert(len(chunk)), [value for row in chunk for value in row])
-    if good:  # under the write lock each task still has the status just checked
-        connection.execute(tasks.SUBMIT_SQLITE.format(", ".join("?" * len(good))), [now, *(r.task_id for r in good)])
+    rows = _rows(good, now, before)
+    _insert_sqlite(connection, _REPORT, rows.reports)
+    if rows.edits:
+        connection.executemany(_EDIT_SQLITE, rows.edits)
+    if rows.unlinked:
+        connection.execute(attachments.UNLINK_SQLITE.format(", ".join("?" * len(rows.unlinked))), rows.unlinked)
+    for table, table_rows in rows.inserts():
+        _insert_sqlite(connection, table, table_rows)
+    if rows.moved:  # under the write lock each task still has the status just checked
+        connection.execute(
+            tasks.SUBMIT_SQLITE.format(", ".join("?" * len(rows.moved))), [now, *(task for task, _ in rows.moved)]
+        )
     return ok
+
+
+def _insert_sqlite(connection: sqlite3.Connection, table: BulkInsert, rows: list[tuple[Any, ...]]) -> None:
+    per_statement = _SQLITE_MAX_VARIABLES // len(table.columns)
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        connection.execute(table.sqlite_insert(len(chunk)), [value for row in chunk for value in row])
 
 
 def _still_valid(
-    reports: list[NewReport],
-    taken_rows: list[dict[str, Any]],
+    revisions: list[PendingRevision],
+    report_rows: list[dict[str, Any]],
     task_rows: list[dict[str, Any]],
     reported_rows: list[dict[str, Any]],
-) -> list[bool]:
-    """`still_valid` for each report of a batch, in order, given the rows read in the write transaction:
-    a batch may hold two deliveries of one report, or two reports for one task; the first wins."""
-    taken = {row["id"] for row in taken_rows}
+) -> tuple[list[bool], dict[uuid.UUID, float | None]]:
+    """`still_valid` for each revision of a batch, in order, given the rows read in the write transaction
+    (a batch may hold two deliveries of one report, or two reports for one task: the first wins), and
+    the score each stored report had."""
+    report_now = {row["id"]: (row["revision"], row["status"], row["content_hash"]) for row in report_rows}
+    before = {row["id"]: row["score_final"] for row in report_rows}
     task_now = {row["id"]: (row["status"], row["shopper"]) for row in task_rows}
     reported = {row["task"] for row in reported_rows}
     ok = []
-    for r in reports:
-        # Only whether a report has the id was read: a first revision needs there to be none.
-        report_now = (0, "taken", "") if r.id in taken else None
-        valid = still_valid(r.basis, report_now, task_now.get(r.task_id), r.task_id in reported)
+    for r in revisions:
+        valid = still_valid(r.basis, report_now.get(r.id), task_now.get(r.task_id), r.task_id in reported)
         if valid:
-            taken.add(r.id)
+            report_now[r.id] = (r.number, "submitted", r.content_hash)
+            task_now[r.task_id] = (TaskStatus.submitted.value, r.shopper_id)
             reported.add(r.task_id)
         ok.append(valid)
-    return ok
+    return ok, before
 
 
-def _rows(good: list[NewReport], now: dt.datetime) -> list[tuple[BulkInsert, list[tuple[Any, ...]]]]:
-    """The rows that store `good`, per table, in the tables' column order."""
-    return [
-        (
-            _REPORT,
-            [
-                (
-                    r.id,
-                    r.task_id,
-                    r.shopper_id,
-                    r.organisation_id,
-                    r.location_id,
-                    r.form_version_id,
-                    "submitted",
-                    1,
-                    r.content_hash,
-                    r.answers_json,
-                    r.started_at,
-                    r.ended_at,
-                    r.submitted_at,
-                    r.score_calculated,
-                    r.score_final,
-                    r.failed,
-                    r.detail_json,
-                    r.flags_json,
-                    r.flag_count,
-                )
-                for r in good
-            ],
-        ),
-        (
-            _REVISION,
-            [
-                (
-                    uuid7(),
-                    r.id,
-                    1,
-                    r.content_hash,
-                    r.answers_json,
-                    r.started_at,
-                    r.ended_at,
-                    r.submitted_at,
-                    r.score_calculated,
-                    r.score_final,
-                    r.failed,
-                    r.detail_json,
-                )
-                for r in good
-            ],
-        ),
-        (attachments.LINK_ROWS, [row for r in good for row in attachments.link_rows(r.id, r.links)]),
-        (
-            audit.ENTRY_ROWS,
-            [
-                row
-                for r in good
-                for row in (
-                    tasks.submitted_entry(r.shopper_id, r.task_id, r.task_status, r.id, now),
-                    audit.entry_row(
-                        r.shopper_id,
-                        "report.submitted",
-                        "report",
-                        r.id,
-                        submitted_detail(r.task_id, r.score_final, r.flag_count),
-                        now,
-                    ),
-                )
-            ],
-        ),
-    ]
+def _rows(good: list[PendingRevision], now: dt.datetime, before: dict[uuid.UUID, float | None]) -> _Rows:
+    rows = _Rows()
+    for r in good:
+        rows.add(r, now, before.get(r.id))
+    return rows

@@ -7,10 +7,11 @@
    latest revision of a report that is still editable; anything else under a used id is 409.
 4. Check the task (the shopper's, in a status that takes a report), interpret the answers once
    (visibility, call timers) and hand that one reading to validation, scoring and the evidence flags.
-5. Store the revision: one write, batched with other first revisions when nothing else has to happen
-   (storage.store), else in a transaction of its own that also moves the task, audits, links
-   attachments and schedules or cancels a call's retry (each through its own domain). Either way,
-   under the write lock, `storage.still_valid` checks that nothing validation relied on has changed;
+5. Store the revision: one writer for every revision (storage.store), batched with the others
+   pending. Its rows are the report (inserted, or updated by an edit), the revision, and those of
+   other domains built by their own functions (the task's move, audit entries, attachment links);
+   a call's retry, scheduled or cancelled by the campaign, is a step run in the same transaction.
+   Under the write lock, `storage.still_valid` checks that nothing validation relied on has changed;
    if something has, go back to 2.
 6. Answer with the stored report as its shopper sees it (one builder for every path), 201 or 200.
 
@@ -21,33 +22,29 @@ so writers hold it only for the writes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 import msgspec
 
 from api_schemas.forms import FormDefinition, ScoreResult
 from api_schemas.reports import CallRetry, Flag, Report, ReportCreate, ReportStatus
 from api_schemas.tasks import TaskStatus
-from backend import db, moments
+from backend import moments
 from backend.accounts.security import Actor
 from backend.attachments import service as attachments
-from backend.audit.service import record
 from backend.campaigns import service as campaigns
 from backend.errors import Conflict, InvalidInput, NotFound, is_unique_violation
 from backend.forms import service as forms
 from backend.forms.answers import check_answers
 from backend.forms.interpretation import Interpreted, interpret
-from backend.ids import uuid7
 from backend.moments import in_utc
 from backend.reports import evidence, storage
-from backend.reports import tables as t
 from backend.reports.service import call_retry, get_report
 from backend.reports.storage import Basis, Context, StoredReport, TaskContext
 from backend.scoring.engine import score
-from backend.tasks import service as tasks
 from backend.tasks.lifecycle import SUBMITTABLE, can_move
 from backend.tasks.tables import Task
 
@@ -246,8 +243,8 @@ def _flags(
         location_lon=task.location_lon,
         gps_limit_m=DEFAULT_GPS_LIMIT_M if task.gps_limit_m is None else float(task.gps_limit_m),
     )
-    # photo.reused is decided under the write lock (storage.reused_attachments), where reports sent at
-    # once see each other.
+    # photo.reused is decided under the write lock (by the writer, backend.reports.storage), where
+    # reports sent at once see each other.
     return evidence.evidence_flags(definition, data.answers, ctx, identical_to_location=identical_to, reading=reading)
 
 
@@ -257,32 +254,15 @@ def _flags(
 async def store(actor: Actor, data: ReportCreate, revision: Revision) -> bool:
     """Store a revision; True once committed, False when what its validation relied on changed meanwhile.
 
-    The common case is written in a batch with others (storage.store); the rest alone (see `batched`)."""
-    if batched(revision):
-        return await storage.store(_new_report(data, revision))
-    try:
-        async with db.writing():
-            if not await _still_valid(data, revision):
-                return False
-            await _write(actor, data, revision)
-    except _Changed:
-        return False  # PostgreSQL writes concurrently: the report moved after the check looked
-    return True
+    Every revision, first or edit, goes to the one writer (storage.store), batched with whatever else
+    is pending; a call's retry is its step, run in the same transaction."""
+    return await storage.store(pending(actor, data, revision))
 
 
-def batched(revision: Revision) -> bool:
-    """A first revision that schedules nothing is written in a batch; an edit, or a call nobody
-    answered (it may schedule a retry), is written alone. Both store the same rows."""
-    return revision.number == 1 and revision.answered is not False
-
-
-class _Changed(Exception):
-    """The report moved between the re-check and its update (PostgreSQL): rolled back, looked at again."""
-
-
-def _new_report(data: ReportCreate, r: Revision) -> storage.NewReport:
+def pending(actor: Actor, data: ReportCreate, r: Revision) -> storage.PendingRevision:
+    """The revision as the writer stores it: its columns encoded, the basis of its re-check, its step."""
     result, task = r.result, r.task
-    return storage.NewReport(
+    return storage.PendingRevision(
         id=data.id,
         task_id=data.task_id,
         task_status=task.status,
@@ -302,122 +282,22 @@ def _new_report(data: ReportCreate, r: Revision) -> storage.NewReport:
         flags_json=msgspec.json.encode(r.flags).decode(),
         flag_count=len(r.flags),
         links=tuple((q.key, sha) for q, sha in attachments.attachment_answers(r.definition, data.answers)),
+        number=r.number,
+        replaces=r.basis.report,
+        step=_retry_step(actor, data, r),
     )
 
 
-async def _still_valid(data: ReportCreate, r: Revision) -> bool:
-    """Inside the write: `storage.still_valid` over the report and task as they are now."""
-    stored = await storage.read_stored(data.id)
-    task = await Task.select(Task.status, Task.shopper).where(Task.id == data.task_id).first()
-    reported = r.number == 1 and await t.Report.exists().where(t.Report.task == data.task_id)
-    return storage.still_valid(
-        r.basis,
-        None if stored is None else stored.state,
-        None if task is None else (task["status"], task["shopper"]),
-        reported,
-    )
-
-
-async def _write(actor: Actor, data: ReportCreate, r: Revision) -> None:
-    """Store one revision alone, inside the caller's write transaction."""
-    result, number, task = r.result, r.number, r.task
-    detail = msgspec.to_builtins(result)
-    flags = evidence.with_reused(
-        r.flags, await storage.reused_attachments(data.id, data.task_id, evidence.attachment_hashes(data.answers))
-    )
-    values: dict[str, Any] = {
-        "status": ReportStatus.submitted.value,
-        "revision": number,
-        "content_hash": r.digest,
-        "answers": data.answers,
-        "started_at": data.started_at,
-        "ended_at": data.ended_at,
-        "submitted_at": r.submitted_at,
-        "score_calculated": result.calculated,
-        "score_final": result.final,
-        "failed": result.failed,
-        "score_detail": detail,
-        "flags": msgspec.to_builtins(flags),
-        "flag_count": len(flags),
-    }
-    if number == 1:
-        await t.Report.insert(
-            t.Report(
-                id=data.id,
-                task=data.task_id,
-                shopper=actor.user_id,
-                organisation=task.organisation_id,
-                location=task.location_id,
-                form_version=task.form_version_id,
-                **values,
-            )
-        )
-    else:
-        previous = await t.Report.select(t.Report.score_final).where(t.Report.id == data.id).first()
-        if previous is None:
-            raise _Changed
-        score_before = previous["score_final"]
-        # A resubmission awaits review: the return's reason and reviewer stay in the audit log and the
-        # comments, not on a report that would look reviewed.
-        values.update(review_reason=None, reviewed_by=None, reviewed_at=None)
-        # Only the revision this edit replaces, still editable: on PostgreSQL a review (or another edit)
-        # may have committed since the re-check looked, and must not be overwritten.
-        if (
-            not await t.Report.update({getattr(t.Report, k): v for k, v in values.items()})
-            .where(
-                (t.Report.id == data.id)
-                & (t.Report.revision == number - 1)
-                & t.Report.status.is_in([ReportStatus.submitted.value, ReportStatus.returned.value])
-            )
-            .returning(t.Report.id)
-        ):
-            raise _Changed
-    await t.ReportRevision.insert(
-        t.ReportRevision(
-            id=uuid7(),
-            report=data.id,
-            number=number,
-            content_hash=r.digest,
-            answers=data.answers,
-            started_at=data.started_at,
-            ended_at=data.ended_at,
-            submitted_at=r.submitted_at,
-            score_calculated=result.calculated,
-            score_final=result.final,
-            failed=result.failed,
-            score_detail=detail,
-        )
-    )
-    if number > 1 or evidence.attachment_hashes(data.answers):
-        await attachments.link_attachments(data.id, r.definition, data.answers)
-    if number == 1:
-        await tasks.move(actor, data.task_id, r.task_status, TaskStatus.submitted, detail={"report_id": str(data.id)})
-        await record(
-            actor.user_id,
-            "report.submitted",
-            "report",
-            data.id,
-            storage.submitted_detail(data.task_id, result.final, len(flags)),
-        )
-    else:
-        if r.task_status == TaskStatus.returned:
-            await tasks.move(
-                actor, data.task_id, r.task_status, TaskStatus.submitted, detail={"report_id": str(data.id)}
-            )
-        await record(
-            actor.user_id,
-            "report.revised",
-            "report",
-            data.id,
-            {"revision": number, "score_before": score_before, "score_after": result.final},
-        )
+def _retry_step(actor: Actor, data: ReportCreate, r: Revision) -> storage.Step | None:
+    """What the campaign does about a call's retry, in the revision's own transaction."""
     if r.answered is False:
         # A call nobody answered, in the first report or corrected to that later: the result (censored) is
         # kept, and the campaign may call again another day.
-        await campaigns.schedule_retry(actor, data.task_id)
-    elif r.answered is True and number > 1:
+        return functools.partial(campaigns.schedule_retry, actor, data.task_id)
+    if r.answered is True and r.number > 1:
         # Corrected to say it was answered: a retry scheduled for it and not yet under way is not needed.
-        await campaigns.cancel_retry(data.task_id, data.id, number)
+        return functools.partial(campaigns.cancel_retry, data.task_id, data.id, r.number)
+    return None
 
 
 # ---------------------------------------------------------------- the answer

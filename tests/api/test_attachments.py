@@ -15,8 +15,9 @@ from api_schemas.forms import FormDefinition
 from backend.attachments import store as store_module
 from backend.attachments import tables as t
 from backend.attachments.controller import MAX_BODY_BYTES
-from backend.attachments.service import check_attachment_answers, link_attachments
+from backend.attachments.service import check_attachment_answers
 from backend.attachments.store import LocalDirectoryStore
+from backend.ids import uuid7
 from backend.settings import Settings
 from tests import attachment_samples as samples
 from tests.builders import make_task, publish_form, report_body
@@ -167,8 +168,10 @@ async def test_manager_reads_attachments_of_their_organisations_approved_reports
     sha = (await _upload(w, "shopper", png))["sha256"]
     task = await make_task(w, await publish_form(w), w.own_location_id)
     report = await w.ok("shopper", "POST", "/reports", json=report_body(task), status=201)
-    # What the reports service does at submission (its own answers name no attachment; these stand in).
-    await link_attachments(uuid.UUID(report["id"]), EVIDENCE_FORM, {"storefront": {"attachment": sha}})
+    # The links a submission stores (its own answers name no attachment; these stand in).
+    await t.ReportAttachment.insert(
+        t.ReportAttachment(id=uuid7(), report_id=uuid.UUID(report["id"]), question_key="storefront", sha256=sha)
+    )
 
     assert (await w.call("manager", "GET", f"/attachments/{sha}")).status_code == 404  # not approved yet
     await w.ok("coordinator", "POST", f"/reports/{report['id']}/approve", status=200)
@@ -177,8 +180,8 @@ async def test_manager_reads_attachments_of_their_organisations_approved_reports
     assert (await w.ok("manager", "GET", f"/attachments/{sha}/meta"))["media_type"] == "image/png"
     assert (await w.call("other_manager", "GET", f"/attachments/{sha}")).status_code == 404
 
-    # An edit's answers replace the links: the photo is no longer in the report.
-    await link_attachments(uuid.UUID(report["id"]), EVIDENCE_FORM, {"remarks": "no photo after all"})
+    # An edit replaces the links (the writer drops the earlier ones): the photo is no longer in the report.
+    await t.ReportAttachment.delete().where(t.ReportAttachment.report_id == uuid.UUID(report["id"]))
     assert (await w.call("manager", "GET", f"/attachments/{sha}")).status_code == 404
 
 

@@ -1,5 +1,5 @@
-"""New reports go through the batched writer (backend.reports.storage): what it stores and answers must be
-what the Piccolo path stores and GET shows, whatever else is in the same batch."""
+"""Every revision goes through the one batched writer (backend.reports.storage): what it stores and answers
+must be what GET shows, whatever else is in the same batch."""
 
 from __future__ import annotations
 
@@ -101,35 +101,10 @@ async def test_a_report_that_cannot_be_written_fails_alone(client):
     w = await build_world(client)
     version_id = await publish_form(w)
     tasks = [{"id": str(t["id"])} for t in await insert_assigned_tasks(w, version_id, ["shopper"], 3)]
-    now = dt.datetime.now(UTC)
-
-    def new(task: dict, organisation_id: str) -> storage.NewReport:
-        return storage.NewReport(
-            id=uuid.uuid4(),
-            task_id=uuid.UUID(task["id"]),
-            task_status="assigned",
-            shopper_id=uuid.UUID(w.users["shopper"]["id"]),
-            organisation_id=uuid.UUID(organisation_id),
-            location_id=uuid.UUID(w.own_location_id),
-            form_version_id=uuid.UUID(version_id),
-            content_hash="0" * 64,
-            answers_json=msgspec.json.encode(answers()).decode(),
-            started_at=now - dt.timedelta(minutes=9),
-            ended_at=now - dt.timedelta(minutes=4),
-            submitted_at=now,
-            score_calculated=90.0,
-            score_final=90.0,
-            failed=False,
-            detail_json="{}",
-            flags_json="[]",
-            flag_count=0,
-            links=(),
-        )
-
     good_a, bad, good_b = (
-        new(tasks[0], w.organisation_id),
-        new(tasks[1], str(uuid.uuid4())),
-        new(tasks[2], w.organisation_id),
+        _pending(w, version_id, tasks[0]),
+        _pending(w, version_id, tasks[1], organisation_id=uuid.uuid4()),
+        _pending(w, version_id, tasks[2]),
     )
     results = await asyncio.gather(*(storage.store(r) for r in (good_a, bad, good_b)), return_exceptions=True)
     assert results[0] is True and results[2] is True
@@ -144,7 +119,7 @@ async def test_a_task_that_changed_is_answered_changed(client):
     version_id = await publish_form(w)
     task = await make_task(w, version_id, w.own_location_id)
     now = dt.datetime.now(UTC)
-    report = storage.NewReport(
+    report = storage.PendingRevision(
         id=uuid.uuid4(),
         task_id=uuid.UUID(task["id"]),
         task_status="accepted",  # it is "assigned"
@@ -196,48 +171,93 @@ async def test_hot_path_reads_see_every_commit(client):
         assert first == after[0] and len(after) == len(before) + 1
 
 
-async def test_batched_and_single_writes_store_the_same(client, monkeypatch):
-    """The batch writer's hand-written SQL and the Piccolo path write the same rows for the same report."""
-    from backend.audit.tables import AuditEntry
-    from backend.reports import submission
-    from backend.reports.tables import Report, ReportRevision
+def _pending(w, version_id: str, task: dict, **kw) -> storage.PendingRevision:
+    now = dt.datetime.now(UTC)
+    return storage.PendingRevision(
+        **{
+            "id": uuid.uuid4(),
+            "task_id": uuid.UUID(task["id"]),
+            "task_status": "assigned",
+            "shopper_id": uuid.UUID(w.users["shopper"]["id"]),
+            "organisation_id": uuid.UUID(w.organisation_id),
+            "location_id": uuid.UUID(w.own_location_id),
+            "form_version_id": uuid.UUID(version_id),
+            "content_hash": "0" * 64,
+            "answers_json": msgspec.json.encode(answers()).decode(),
+            "started_at": now - dt.timedelta(minutes=9),
+            "ended_at": now - dt.timedelta(minutes=4),
+            "submitted_at": now,
+            "score_calculated": 90.0,
+            "score_final": 90.0,
+            "failed": False,
+            "detail_json": "{}",
+            "flags_json": "[]",
+            "flag_count": 0,
+            "links": (),
+            **kw,
+        }
+    )
+
+
+async def test_first_revisions_and_edits_go_through_the_one_writer(client, monkeypatch):
+    written: list[tuple[str, int]] = []
+    original = storage._write_batch
+
+    async def recording(take, steps):
+        def taking():
+            revisions = take()
+            written.extend((str(r.id), r.number) for r in revisions)
+            return revisions
+
+        return await original(taking, steps)
+
+    monkeypatch.setattr(storage, "_write_batch", recording)
+    w = await build_world(client)
+    task = await make_task(w, await publish_form(w), w.own_location_id)
+    body = report_body(task)
+    await w.ok("shopper", "POST", "/reports", json=body, status=201)
+    edit = {**body, "answers": answers(greeted=False), "replaces_revision": 1}
+    assert (await w.ok("shopper", "POST", "/reports", json=edit, status=200))["revision"] == 2
+    assert written == [(body["id"], 1), (body["id"], 2)]
+    trail = await w.ok("coordinator", "GET", "/audit", params={"entity": "report", "entity_id": body["id"]})
+    assert [e["action"] for e in trail["items"]] == ["report.revised", "report.submitted"]  # newest first
+
+
+async def test_a_step_runs_in_its_revisions_transaction_and_fails_with_it(client):
+    """A revision's step (a call's retry) runs under the same write lock as its rows and sees them; when it
+    fails, its revision is not stored, and the others of its batch are."""
+    from backend.audit import service as audit
+    from backend.reports.tables import Report
 
     w = await build_world(client)
     version_id = await publish_form(w)
-    tasks = (await insert_assigned_tasks(w, version_id, ["shopper"], 3))[::2]  # both at the same location
-    first = report_body({"id": str(tasks[0]["id"])}, answer_s=42, friendliness=2)
-    bodies = [first, {**first, "id": str(uuid.uuid4()), "task_id": str(tasks[1]["id"])}]
-    await w.ok("shopper", "POST", "/reports", json=bodies[0], status=201)
-    monkeypatch.setattr(submission, "batched", lambda revision: False)
-    await w.ok("shopper", "POST", "/reports", json=bodies[1], status=201)
+    tasks = [{"id": str(t["id"])} for t in await insert_assigned_tasks(w, version_id, ["shopper"], 3)]
+    seen: list[bool] = []
 
-    async def stored(body: dict) -> tuple:
-        report = await Report.select().where(Report.id == uuid.UUID(body["id"])).output(load_json=True).first()
-        revision = (
-            await ReportRevision.select().where(ReportRevision.report == report["id"]).output(load_json=True).first()
-        )
-        audit = (
-            await AuditEntry.select(AuditEntry.action, AuditEntry.entity, AuditEntry.detail, AuditEntry.actor)
-            .where(AuditEntry.entity_id.is_in([body["id"], body["task_id"]]) & (AuditEntry.action != "task.created"))
-            .order_by(AuditEntry.action)
-            .output(load_json=True)
-        )
-        for detail in (a["detail"] for a in audit):
-            detail.pop("report_id", None)
-            detail.pop("task_id", None)
-        differs = {"id", "task", "submitted_at", "report", "content_hash"}
-        return (
-            {k: v for k, v in report.items() if k not in differs},
-            {k: v for k, v in revision.items() if k not in differs},
-            audit,
-        )
+    async def step_sees_its_rows() -> None:
+        seen.append(await Report.exists().where(Report.id == stepped.id))
+        await audit.record(None, "report.step_ran", "report", stepped.id)
 
-    assert await stored(bodies[0]) == await stored(bodies[1])
+    async def step_fails() -> None:
+        raise RuntimeError("the campaign could not decide")
+
+    stepped = _pending(w, version_id, tasks[0], step=step_sees_its_rows)
+    failing = _pending(w, version_id, tasks[1], step=step_fails)
+    plain = _pending(w, version_id, tasks[2])
+    results = await asyncio.gather(*(storage.store(r) for r in (stepped, failing, plain)), return_exceptions=True)
+    assert results[0] is True and results[2] is True
+    assert isinstance(results[1], RuntimeError)
+    assert seen and all(seen)
+    listed = await w.ok("coordinator", "GET", "/reports")
+    assert {r["id"] for r in listed["items"]} == {str(stepped.id), str(plain.id)}
+    assert (await w.ok("coordinator", "GET", f"/tasks/{tasks[1]['id']}"))["status"] == "assigned"
+    trail = await w.ok("coordinator", "GET", "/audit", params={"action": "report.step_ran"})
+    assert [e["entity_id"] for e in trail["items"]] == [str(stepped.id)]  # once: a failed batch leaves nothing
 
 
-def _bare_report() -> storage.NewReport:
+def _bare_report() -> storage.PendingRevision:
     now = dt.datetime.now(UTC)
-    return storage.NewReport(
+    return storage.PendingRevision(
         id=uuid.uuid4(),
         task_id=uuid.uuid4(),
         task_status="assigned",
@@ -265,7 +285,7 @@ async def test_reports_arriving_while_a_batch_waits_for_its_write_turn_join_it(m
     write turn), so reports validated meanwhile are written with it instead of a whole turn later."""
     turn, written = asyncio.Event(), []
 
-    async def write_batch(take):
+    async def write_batch(take, steps):
         await turn.wait()  # another process writes meanwhile
         reports = take()
         written.append([r.id for r in reports])
@@ -288,7 +308,7 @@ async def test_a_batch_that_fails_before_taking_its_reports_still_answers_each(m
     the pending ones are retried one by one, and each request hears its own outcome."""
     calls = []
 
-    async def write_batch(take):
+    async def write_batch(take, steps):
         calls.append("call")
         if len(calls) == 1:
             raise RuntimeError("database is locked")

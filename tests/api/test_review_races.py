@@ -85,7 +85,7 @@ async def test_an_edit_does_not_overwrite_an_approval_that_committed_after_its_c
     task, body, report = await _submitted(w)
     approvals = _interleave(
         monkeypatch,
-        "_still_valid",
+        "prepare",
         lambda: w.call("coordinator", "POST", f"/reports/{report['id']}/approve"),
         module=submission,
     )
