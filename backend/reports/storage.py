@@ -281,10 +281,10 @@ _RECHECK_SQLITE = """
     UNION ALL SELECT 'report', id, status, NULL, revision, content_hash, score_final FROM report WHERE id IN ({ids})
     UNION ALL SELECT 'reported', task, NULL, NULL, NULL, NULL, NULL FROM report WHERE task IN ({tasks})
 """
-# Reports first, then their tasks, as a review locks them (its report's update, then its task's move).
-_LOCK_REPORTS_POSTGRES = """
-    SELECT id, status, revision, content_hash, score_final FROM report WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
-"""
+# A batch with edits locks their reports first, then the tasks, as a review does (its report's update,
+# then its task's move). First revisions alone need no report lock: their ids are unused.
+_REPORTS_POSTGRES = "SELECT id, status, revision, content_hash, score_final FROM report WHERE id = ANY($1::uuid[])"
+_LOCK_REPORTS_POSTGRES = _REPORTS_POSTGRES + " ORDER BY id FOR UPDATE"
 _SQLITE_MAX_VARIABLES = 32_000  # SQLite >= 3.32 allows 32,766 parameters per statement
 
 # A step another domain runs under the same write lock and in the same transaction, once the revision's
@@ -565,8 +565,9 @@ async def _write_batch_postgres(revisions: list[PendingRevision]) -> list[bool]:
     # cost more than they save.
     await connection.execute("SET LOCAL plan_cache_mode = force_custom_plan")
     ids, task_ids = list({r.id for r in revisions}), list({r.task_id for r in revisions})
-    # Lock the reports and tasks until commit, so nothing changes them between this check and the writes.
-    stored = await connection.fetch(_LOCK_REPORTS_POSTGRES, ids)
+    # Lock the edited reports (if any) and the tasks until commit: nothing changes them before the writes.
+    edits = any(r.number > 1 for r in revisions)
+    stored = await connection.fetch(_LOCK_REPORTS_POSTGRES if edits else _REPORTS_POSTGRES, ids)
     task_rows = await connection.fetch(
         "SELECT id, status, shopper FROM task WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", task_ids
     )
