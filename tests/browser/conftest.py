@@ -457,9 +457,9 @@ def persistent_phone(playwright: Any, live: Live, profile: Path) -> Phone:
 class Phone:
     """A browser context sized like a phone; collects JavaScript errors so a test fails on any."""
 
-    def __init__(self, browser: Any, live: Live, context: Any = None) -> None:
+    def __init__(self, browser: Any, live: Live, context: Any = None, service_workers: str = "allow") -> None:
         self.browser, self.live = browser, live
-        self.context = context or browser.new_context(base_url=live.base, service_workers="allow", **PHONE)
+        self.context = context or browser.new_context(base_url=live.base, service_workers=service_workers, **PHONE)
         self.errors: list[str] = []
         if self.context.pages:  # a persistent context opens with a blank page
             self.page = self.context.pages[0]
@@ -509,7 +509,18 @@ class Phone:
 
 @pytest.fixture
 def phone(browser: Any, live: Live) -> Iterator[Phone]:
-    device = Phone(browser, live)
+    yield from _used(Phone(browser, live))
+
+
+@pytest.fixture
+def phone_without_worker(browser: Any, live: Live) -> Iterator[Phone]:
+    """A phone whose app runs without its service worker, for tests that put faults on the API with page.route:
+    a request that passes through a controlling worker (even one the worker leaves to the network, as it does
+    every POST) escapes page.route, so such a test would depend on whether the worker had claimed the page."""
+    yield from _used(Phone(browser, live, service_workers="block"))
+
+
+def _used(device: Phone) -> Iterator[Phone]:
     try:
         yield device
     finally:

@@ -55,9 +55,11 @@ def test_offline_reload_fill_submit_then_network_back_sends_exactly_one_without_
     page.locator("#status").filter(has_text="0 reports only on this phone").wait_for()
 
 
-def test_server_failures_are_retried_without_loss_or_duplicate_and_a_422_returns_to_the_question(phone, live):
+def test_server_failures_are_retried_without_loss_or_duplicate_and_a_422_returns_to_the_question(
+    phone_without_worker, live
+):
     task = live.task()
-    page = phone.login()
+    page = phone_without_worker.login()
     faults = {"attachments": ["500"], "reports": ["503", "reset", "stored-then-timeout"]}
     seen = {"attachments": 0, "reports": 0}
 
